@@ -1,0 +1,89 @@
+"""``/proc/<pid>`` readers that pin a process's address space.
+
+Kernel: fs/proc/base.c (proc_pid_cmdline_read() -> get_task_cmdline(), proc_mem_open(),
+mem_rw(), environ_read()), mm/memory.c (access_remote_vm())
+
+A ``/proc/<pid>/cmdline`` read holds ``mm_users`` (``get_task_mm()``) for the whole read,
+including a ``copy_to_user()`` that can block. If the victim runs ``exit_mm()`` meanwhile,
+its ``mmput()`` is not the last one: ``exit_mmap()`` runs later, in the reader, and
+``process_mrelease()`` gets ESRCH in between (realkernel.md §0 item 5, §4.4).
+
+Opening ``/proc/<pid>/mem`` or ``environ`` only keeps ``mm_count`` (``mmgrab()`` +
+``mmput()``); each read takes ``mm_users`` briefly with ``mmget_not_zero()``.
+
+Limitations:
+- No contents are copied; the read's blocking point is a Wait the caller releases.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from mrelease_ref.include.linux.rwsem import mmap_read_lock, mmap_read_unlock
+from mrelease_ref.kernel.fork import get_task_mm, mmdrop, mmget_not_zero, mmgrab, mmput
+from mrelease_ref.kernel.sched import KernelGen, wait_event
+
+if TYPE_CHECKING:
+    from mrelease_ref.include.linux.mm_types import MmStruct
+    from mrelease_ref.include.linux.sched import TaskStruct
+
+
+@dataclass(slots=True, eq=False)
+class UserBuffer:
+    """The reader's destination buffer; ``faulting`` models a page that blocks the copy
+    (a userfaultfd page nobody fills) until released."""
+
+    faulting: bool = False
+
+
+def copy_to_user(buf: UserBuffer) -> KernelGen[None]:
+    """Kernel: include/linux/uaccess.h:copy_to_user(): may sleep on a user page fault."""
+    if buf.faulting:
+        yield wait_event("copy_to_user (uffd)", lambda: not buf.faulting)
+
+
+def access_remote_vm(mm: MmStruct, current: TaskStruct) -> KernelGen[int]:
+    """Kernel: mm/memory.c:access_remote_vm(): read the target's memory under its lock."""
+    yield from mmap_read_lock(mm, current)
+    mmap_read_unlock(mm)
+    return 1
+
+
+def get_task_cmdline(current: TaskStruct, tsk: TaskStruct, buf: UserBuffer) -> KernelGen[int]:
+    """Kernel: fs/proc/base.c:get_task_cmdline() -> get_mm_cmdline()
+
+    ``mm_users`` is held from ``get_task_mm()`` until ``mmput()``, across the copy.
+    """
+    mm = get_task_mm(tsk)
+    if mm is None:
+        return 0
+    n = yield from access_remote_vm(mm, current)
+    yield from copy_to_user(buf)
+    yield from mmput(mm, current)
+    return n
+
+
+def proc_mem_open(tsk: TaskStruct) -> MmStruct | None:
+    """Kernel: fs/proc/base.c:proc_mem_open(): keep only mm_count while the file is open."""
+    mm = get_task_mm(tsk)
+    if mm is None:
+        return None
+    mmgrab(mm)
+    mm.mm_users -= 1  # mmput() of a reference that can never be the last one here
+    return mm
+
+
+def mem_rw(current: TaskStruct, mm: MmStruct, buf: UserBuffer) -> KernelGen[int]:
+    """Kernel: fs/proc/base.c:mem_rw(): each read pins mm_users only while it runs."""
+    if not mmget_not_zero(mm):
+        return 0
+    n = yield from access_remote_vm(mm, current)
+    yield from copy_to_user(buf)
+    yield from mmput(mm, current)
+    return n
+
+
+def mem_release(mm: MmStruct) -> None:
+    """Kernel: fs/proc/base.c:mem_release(): closing the file drops mm_count."""
+    mmdrop(mm)

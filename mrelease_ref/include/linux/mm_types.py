@@ -1,0 +1,429 @@
+"""Memory-management structures: folios, page-table entries, VMAs and ``mm_struct``.
+
+Kernel: include/linux/mm_types.h (struct folio, struct vm_area_struct, struct mm_struct),
+include/linux/mm_types_task.h, include/linux/pgtable.h (pte bits), include/linux/swap.h
+(swp_entry_t).
+
+Representation choices, each chosen so a reader can map it back to C:
+
+* A ``struct page *`` is the pair ``(folio, idx)`` (:data:`Page`): the folio and the page's
+  index inside it. Nothing on the reaper's path needs per-page state on v6.18 (per-page
+  mapcounts are gone with CONFIG_NO_PAGE_MAPCOUNT), so a tuple is enough.
+* Page tables are two levels: ``mm.pgd`` maps a PMD index (``addr >> PMD_SHIFT``) to either a
+  PTE table (a list of ``PTRS_PER_PTE`` entries) or a huge PMD (:class:`Pmd`). PGD/P4D/PUD
+  levels have nothing to decide on this path and are folded away.
+* A PTE slot holds ``None`` (``pte_none``), a :class:`Pte` (present) or a :class:`SwpEntry`
+  (non-present swap entry).
+* ``Folio._mapcount`` stores what ``folio_mapcount()`` returns (the number of PTE and PMD
+  mappings), not the kernel's ``-1``-biased field.
+* Every struct that needs the kernel's globals carries ``kernel`` (model-only), a pointer to
+  the owning :class:`~mrelease_ref.sim.kernel.Kernel`. That is how the model avoids global
+  state while keeping kernel signatures such as ``folio_mark_accessed(folio)``.
+
+Limitations:
+- No NUMA nodes, zones or memcgs: one node, one lruvec, one zone.
+- No PUD-level huge pages; hugetlb VMAs exist only so the reaper's skip rule can be tested.
+- The maple tree is a list sorted by ``vm_start``.
+- CONFIG_MM_ID tracking keeps the kernel's two slots and its "maybe shared" bit, with the
+  rules of ``folio_add_return_large_mapcount()`` simplified to whole-folio granularity.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Final, TypeAlias
+
+from mrelease_ref.include.linux.page_flags import PG_anon, PG_swapbacked, flags_str
+
+if TYPE_CHECKING:
+    from mrelease_ref.include.linux.fs import AddressSpace, File
+    from mrelease_ref.include.linux.rwsem import RwSemaphore
+    from mrelease_ref.sim.kernel import Kernel
+
+# --- sizes: arch/x86/include/asm/page_types.h, pgtable_64_types.h ---------------------
+PAGE_SHIFT: Final = 12
+PAGE_SIZE: Final = 1 << PAGE_SHIFT
+PMD_SHIFT: Final = 21
+PMD_SIZE: Final = 1 << PMD_SHIFT
+PTRS_PER_PTE: Final = 512
+HPAGE_PMD_ORDER: Final = PMD_SHIFT - PAGE_SHIFT
+HPAGE_PMD_NR: Final = 1 << HPAGE_PMD_ORDER
+
+# --- PTE bits (model encoding; x86 calls them _PAGE_ACCESSED/_PAGE_DIRTY/_PAGE_RW) -------
+_PAGE_ACCESSED: Final = 1 << 0
+_PAGE_DIRTY: Final = 1 << 1
+_PAGE_RW: Final = 1 << 2
+_PAGE_SPECIAL: Final = 1 << 3
+
+
+class VmFlags(enum.IntFlag):
+    """``vma->vm_flags`` bits. Kernel: include/linux/mm.h (VM_* defines)."""
+
+    VM_READ = 0x00000001
+    VM_WRITE = 0x00000002
+    VM_EXEC = 0x00000004
+    VM_SHARED = 0x00000008
+    VM_MAYREAD = 0x00000010
+    VM_MAYWRITE = 0x00000020
+    VM_MAYEXEC = 0x00000040
+    VM_MAYSHARE = 0x00000080
+    VM_PFNMAP = 0x00000400
+    VM_LOCKED = 0x00002000
+    VM_IO = 0x00004000
+    VM_SEQ_READ = 0x00008000
+    VM_RAND_READ = 0x00010000
+    VM_HUGETLB = 0x00400000
+    VM_MIXEDMAP = 0x10000000
+    VM_HUGEPAGE = 0x20000000
+    VM_NOHUGEPAGE = 0x40000000
+
+
+VM_READ: Final = int(VmFlags.VM_READ)
+VM_WRITE: Final = int(VmFlags.VM_WRITE)
+VM_EXEC: Final = int(VmFlags.VM_EXEC)
+VM_SHARED: Final = int(VmFlags.VM_SHARED)
+VM_MAYREAD: Final = int(VmFlags.VM_MAYREAD)
+VM_MAYWRITE: Final = int(VmFlags.VM_MAYWRITE)
+VM_MAYSHARE: Final = int(VmFlags.VM_MAYSHARE)
+VM_PFNMAP: Final = int(VmFlags.VM_PFNMAP)
+VM_LOCKED: Final = int(VmFlags.VM_LOCKED)
+VM_SEQ_READ: Final = int(VmFlags.VM_SEQ_READ)
+VM_RAND_READ: Final = int(VmFlags.VM_RAND_READ)
+VM_HUGETLB: Final = int(VmFlags.VM_HUGETLB)
+VM_HUGEPAGE: Final = int(VmFlags.VM_HUGEPAGE)
+
+
+class MmFlags(enum.IntFlag):
+    """``mm->flags`` bits, as masks of the kernel's bit numbers.
+
+    Kernel: include/linux/mm_types.h (MMF_* defines; bit numbers 21, 22, 25, 26 are the
+    kernel's, see ../shared/reference/kernel.md §1.6).
+    """
+
+    MMF_OOM_SKIP = 1 << 21
+    MMF_UNSTABLE = 1 << 22
+    MMF_OOM_REAP_QUEUED = 1 << 25
+    MMF_MULTIPROCESS = 1 << 26
+
+
+MMF_OOM_SKIP: Final = int(MmFlags.MMF_OOM_SKIP)
+MMF_UNSTABLE: Final = int(MmFlags.MMF_UNSTABLE)
+MMF_OOM_REAP_QUEUED: Final = int(MmFlags.MMF_OOM_REAP_QUEUED)
+MMF_MULTIPROCESS: Final = int(MmFlags.MMF_MULTIPROCESS)
+
+# --- rss counters: include/linux/mm_types_task.h ----------------------------------------
+MM_FILEPAGES: Final = 0
+MM_ANONPAGES: Final = 1
+MM_SWAPENTS: Final = 2
+MM_SHMEMPAGES: Final = 3
+NR_MM_COUNTERS: Final = 4
+
+
+@dataclass(slots=True, eq=False)
+class MmIds:
+    """CONFIG_MM_ID state of a large folio: two owner slots and the "maybe shared" bit.
+
+    Kernel: include/linux/mm_types.h (folio->_mm_id[2], _mm_id_mapcount[2],
+    FOLIO_MM_IDS_SHARED_BIT).
+    """
+
+    mm_id: list[int] = field(default_factory=lambda: [0, 0])
+    mapcount: list[int] = field(default_factory=lambda: [0, 0])
+    shared: bool = False
+
+
+@dataclass(slots=True, eq=False)
+class AnonVma:
+    """Anonymous reverse-map root. Kernel: include/linux/rmap.h (struct anon_vma).
+
+    The model never forks with COW, so an anon_vma serves exactly one VMA; it exists so that
+    ``folio->mapping`` of an anonymous folio points somewhere, as in the kernel.
+    """
+
+    vma: VmAreaStruct | None = None
+
+    def __repr__(self) -> str:
+        return "AnonVma()"
+
+
+@dataclass(slots=True, eq=False)
+class Folio:
+    """A folio: ``1 << order`` contiguous pages with one refcount and one set of flags.
+
+    Kernel: include/linux/mm_types.h (struct folio)
+
+    Model-only fields: ``kernel`` (owning Kernel), ``pfn`` (identity; never reused),
+    ``_pincount`` (GUP pins, each also holding one reference).
+    """
+
+    kernel: Kernel
+    pfn: int
+    order: int
+    flags: int = 0
+    _refcount: int = 1
+    _mapcount: int = 0
+    _entire_mapcount: int = 0
+    _pincount: int = 0
+    mlock_count: int = 0
+    mapping: AddressSpace | AnonVma | None = None
+    index: int = 0
+    private: object | None = None
+    swap: SwpEntry | None = None
+    _mm_ids: MmIds | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"Folio(pfn={self.pfn}, order={self.order}, flags={flags_str(self.flags)}, "
+            f"ref={self._refcount}, map={self._mapcount})"
+        )
+
+
+Page: TypeAlias = tuple[Folio, int]
+"""A ``struct page *``: the folio and the index of the page inside it."""
+
+
+@dataclass(slots=True, eq=False)
+class Pte:
+    """A present page-table entry. Kernel: arch/x86/include/asm/pgtable_types.h (pte_t)."""
+
+    folio: Folio | None
+    idx: int
+    bits: int
+
+    def __repr__(self) -> str:
+        b = "".join(
+            c for c, m in (("A", _PAGE_ACCESSED), ("D", _PAGE_DIRTY), ("W", _PAGE_RW),
+                           ("S", _PAGE_SPECIAL)) if self.bits & m
+        )
+        pfn = self.folio.pfn + self.idx if self.folio else "zero"
+        return f"Pte(pfn={pfn}, {b or '-'})"
+
+
+@dataclass(slots=True, eq=False, frozen=True)
+class SwpEntry:
+    """A swap entry (``swp_entry_t``): swap type and slot offset. Kernel: include/linux/swap.h"""
+
+    type: int
+    offset: int
+
+
+@dataclass(slots=True, eq=False)
+class Pmd:
+    """A present huge PMD mapping a PMD-sized folio. Kernel: include/linux/pgtable.h (pmd_t)."""
+
+    folio: Folio | None
+    bits: int
+
+
+PteTable: TypeAlias = list["Pte | SwpEntry | None"]
+
+
+@dataclass(slots=True, eq=False)
+class VmAreaStruct:
+    """A VMA. Kernel: include/linux/mm_types.h (struct vm_area_struct)
+
+    ``vm_ops`` is a short name for the kernel's ``vma->vm_ops`` table (``None`` for private
+    anonymous memory, as ``vma_is_anonymous()`` expects).
+    """
+
+    vm_mm: MmStruct
+    vm_start: int
+    vm_end: int
+    vm_flags: int
+    vm_pgoff: int = 0
+    vm_file: File | None = None
+    anon_vma: AnonVma | None = None
+    vm_ops: str | None = None
+
+    def __repr__(self) -> str:
+        f = self.vm_flags
+        perms = (
+            ("r" if f & VM_READ else "-") + ("w" if f & VM_WRITE else "-")
+            + ("x" if f & VM_EXEC else "-") + ("s" if f & VM_MAYSHARE else "p")
+        )
+        extra = "".join(
+            f" {name}" for name, bit in (("locked", VM_LOCKED), ("hugepage", VM_HUGEPAGE),
+                                         ("pfnmap", VM_PFNMAP), ("hugetlb", VM_HUGETLB))
+            if f & bit
+        )
+        return f"Vma({self.vm_start:#x}-{self.vm_end:#x} {perms} {self.vm_ops or 'anon'}{extra})"
+
+
+@dataclass(slots=True, eq=False)
+class MmuNotifier:
+    """Kernel: include/linux/mmu_notifier.h (struct mmu_notifier), reduced to one property.
+
+    ``blocks`` models a subscriber (KVM, a GPU driver) whose invalidate_range_start cannot
+    run without sleeping, so a non-blocking start fails with -EAGAIN.
+    """
+
+    name: str
+    blocks: bool = True
+
+
+@dataclass(slots=True, eq=False)
+class MmStruct:
+    """An address space. Kernel: include/linux/mm_types.h (struct mm_struct)
+
+    ``mm_mt`` stands in for the maple tree: VMAs sorted by ``vm_start``. ``mm_id`` is the
+    CONFIG_MM_ID identifier. Model-only: ``kernel``, ``mmap_next`` (address allocator).
+    """
+
+    kernel: Kernel
+    mm_id: int
+    mmap_lock: RwSemaphore
+    mm_users: int = 1
+    mm_count: int = 1
+    flags: int = 0
+    mm_mt: list[VmAreaStruct] = field(default_factory=list)
+    pgd: dict[int, PteTable | Pmd] = field(default_factory=dict)
+    rss_stat: list[int] = field(default_factory=lambda: [0] * NR_MM_COUNTERS)
+    pgtables_bytes: int = 0
+    tlb_flush_pending: int = 0
+    notifier_subscriptions: list[MmuNotifier] = field(default_factory=list)
+    mmap_next: int = 0x10_0000_0000
+    freed: bool = False
+
+    @property
+    def map_count(self) -> int:
+        """``mm->map_count``: number of VMAs."""
+        return len(self.mm_mt)
+
+    def __repr__(self) -> str:
+        return f"Mm(id={self.mm_id}, users={self.mm_users}, count={self.mm_count})"
+
+
+# --- small inline helpers: include/linux/mm.h ------------------------------------------
+
+
+def pte_young(pte: Pte) -> bool:
+    """Kernel: arch/x86/include/asm/pgtable.h:pte_young()"""
+    return bool(pte.bits & _PAGE_ACCESSED)
+
+
+def pte_dirty(pte: Pte) -> bool:
+    """Kernel: arch/x86/include/asm/pgtable.h:pte_dirty()"""
+    return bool(pte.bits & _PAGE_DIRTY)
+
+
+def folio_nr_pages(folio: Folio) -> int:
+    """Kernel: include/linux/mm.h:folio_nr_pages()"""
+    return 1 << folio.order
+
+
+def folio_size(folio: Folio) -> int:
+    """Kernel: include/linux/mm.h:folio_size()"""
+    return PAGE_SIZE << folio.order
+
+
+def page_folio(page: Page) -> Folio:
+    """Kernel: include/linux/page-flags.h:page_folio()"""
+    return page[0]
+
+
+def folio_ref_count(folio: Folio) -> int:
+    """Kernel: include/linux/page_ref.h:folio_ref_count()"""
+    return folio._refcount
+
+
+def folio_mapcount(folio: Folio) -> int:
+    """Kernel: include/linux/mm.h:folio_mapcount()
+
+    Number of page-table entries (PTEs and PMDs) that map the folio.
+    """
+    return folio._mapcount
+
+
+def folio_mapped(folio: Folio) -> bool:
+    """Kernel: include/linux/mm.h:folio_mapped()"""
+    return folio._mapcount >= 1
+
+
+def vma_is_anonymous(vma: VmAreaStruct) -> bool:
+    """Kernel: include/linux/mm.h:vma_is_anonymous()
+
+    True for private anonymous VMAs, which have no ``vm_ops``.
+    """
+    return vma.vm_ops is None
+
+
+def mm_flags_test(flag: int, mm: MmStruct) -> bool:
+    """Kernel: include/linux/mm.h:mm_flags_test()"""
+    return bool(mm.flags & flag)
+
+
+def mm_flags_set(flag: int, mm: MmStruct) -> None:
+    """Kernel: include/linux/mm.h:mm_flags_set()"""
+    mm.flags |= flag
+
+
+def mm_flags_clear(flag: int, mm: MmStruct) -> None:
+    """Kernel: include/linux/mm.h:mm_flags_clear()"""
+    mm.flags &= ~flag
+
+
+def mm_flags_test_and_set(flag: int, mm: MmStruct) -> bool:
+    """Kernel: include/linux/mm.h:mm_flags_test_and_set()"""
+    was = bool(mm.flags & flag)
+    mm.flags |= flag
+    return was
+
+
+def get_mm_counter(mm: MmStruct, member: int) -> int:
+    """Kernel: include/linux/mm.h:get_mm_counter()"""
+    return mm.rss_stat[member]
+
+
+def add_mm_counter(mm: MmStruct, member: int, value: int) -> None:
+    """Kernel: include/linux/mm.h:add_mm_counter()"""
+    mm.rss_stat[member] += value
+
+
+def add_mm_rss_vec(mm: MmStruct, rss: list[int]) -> None:
+    """Kernel: mm/memory.c:add_mm_rss_vec()"""
+    stat = mm.rss_stat
+    for i in range(NR_MM_COUNTERS):
+        if rss[i]:
+            stat[i] += rss[i]
+
+
+def get_mm_rss(mm: MmStruct) -> int:
+    """Kernel: include/linux/mm.h:get_mm_rss()"""
+    s = mm.rss_stat
+    return s[MM_FILEPAGES] + s[MM_ANONPAGES] + s[MM_SHMEMPAGES]
+
+
+def mm_counter_file(folio: Folio) -> int:
+    """Kernel: include/linux/mm.h:mm_counter_file()"""
+    return MM_SHMEMPAGES if folio.flags & PG_swapbacked else MM_FILEPAGES
+
+
+def mm_counter(folio: Folio) -> int:
+    """Kernel: include/linux/mm.h:mm_counter()"""
+    if folio.flags & PG_anon:
+        return MM_ANONPAGES
+    return mm_counter_file(folio)
+
+
+def find_vma(mm: MmStruct, addr: int) -> VmAreaStruct | None:
+    """Kernel: mm/mmap.c:find_vma() (here: the VMA that contains ``addr``, or None)."""
+    for vma in mm.mm_mt:
+        if vma.vm_start <= addr < vma.vm_end:
+            return vma
+    return None
+
+
+def vma_pages(vma: VmAreaStruct) -> int:
+    """Kernel: include/linux/mm.h:vma_pages()"""
+    return (vma.vm_end - vma.vm_start) >> PAGE_SHIFT
+
+
+def linear_page_index(vma: VmAreaStruct, address: int) -> int:
+    """Kernel: include/linux/pagemap.h:linear_page_index()"""
+    return ((address - vma.vm_start) >> PAGE_SHIFT) + vma.vm_pgoff
+
+
+def vma_address(vma: VmAreaStruct, pgoff: int) -> int:
+    """Kernel: mm/internal.h:vma_address() (for a pgoff known to lie inside the VMA)."""
+    return vma.vm_start + ((pgoff - vma.vm_pgoff) << PAGE_SHIFT)

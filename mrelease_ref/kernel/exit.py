@@ -1,0 +1,207 @@
+"""Process exit as explicit steps, and reaping zombies.
+
+Kernel: kernel/exit.c (do_exit(), do_group_exit(), exit_mm(), exit_notify(),
+release_task(), wait_task_zombie()), kernel/signal.c (exit_signals())
+
+``do_exit()`` is a generator; each ``yield`` is a point where another task may run. The
+steps that matter to ``process_mrelease()``:
+
+1. ``synchronize_group_exit()`` + ``exit_signals()``: SIGNAL_GROUP_EXIT (if not yet set)
+   and PF_EXITING.
+2. ``exit_mm()``: ``task->mm = NULL`` -- from here ``find_lock_task_mm()`` no longer sees
+   this thread's mm and ``process_mrelease()`` gets ESRCH once every thread got here --
+   then ``mmput()``, which runs ``exit_mmap()`` only if this was the last user.
+3. ``exit_files()``, then ``exit_notify()``: zombie (or released at once when autoreaped).
+
+Limitations:
+- No ptrace, no vfork completion, no exit of the namespace init, no orphan re-parenting
+  (children of an exiting process are re-parented to init and autoreaped).
+"""
+
+from __future__ import annotations
+
+import errno
+from typing import TYPE_CHECKING
+
+from mrelease_ref.fs.coredump import coredump_task_exit
+from mrelease_ref.include.linux.rwsem import mmap_read_lock, mmap_read_unlock
+from mrelease_ref.include.linux.sched import (
+    EXIT_DEAD,
+    EXIT_ZOMBIE,
+    PF_EXITING,
+    PIDTYPE_PID,
+    PIDTYPE_TGID,
+    SIGNAL_GROUP_EXIT,
+    TaskStruct,
+    for_each_thread,
+    sigmask,
+    thread_group_empty,
+    thread_group_leader,
+)
+from mrelease_ref.kernel.fork import mmput
+from mrelease_ref.kernel.pid import detach_pid, put_pid
+from mrelease_ref.kernel.sched import KernelGen, cond_resched, wait_event
+from mrelease_ref.mm.mmap import fput
+
+if TYPE_CHECKING:
+    pass
+
+
+def synchronize_group_exit(tsk: TaskStruct, code: int) -> None:
+    """Kernel: kernel/exit.c:synchronize_group_exit(): the last quick thread marks the group."""
+    signal = tsk.signal
+    signal.quick_threads -= 1
+    if signal.quick_threads == 0 and not signal.flags & SIGNAL_GROUP_EXIT:
+        signal.flags = SIGNAL_GROUP_EXIT
+        signal.group_exit_code = code
+        signal.group_stop_count = 0
+
+
+def exit_signals(tsk: TaskStruct) -> None:
+    """Kernel: kernel/signal.c:exit_signals(): set PF_EXITING."""
+    tsk.flags |= PF_EXITING
+
+
+def exit_mm(tsk: TaskStruct) -> KernelGen[None]:
+    """Kernel: kernel/exit.c:exit_mm()
+
+    Detach the mm from the task (``task->mm = NULL`` under the read lock), then drop this
+    thread's ``mm_users`` reference.
+    """
+    mm = tsk.mm
+    if mm is None:
+        return
+    k = tsk.kernel
+    yield from mmap_read_lock(mm, tsk)
+    tsk.mm = None  # under task_lock(): find_lock_task_mm() can no longer see it
+    mmap_read_unlock(mm)
+    if k.tracing:
+        k.trace_event("exit_mm", f"pid={tsk.pid} mm={mm.mm_id} mm_users={mm.mm_users}")
+    yield cond_resched("exit_mm:mm detached")
+    yield from mmput(mm, tsk)
+
+
+def exit_files(tsk: TaskStruct) -> None:
+    """Kernel: kernel/exit.c:exit_files(): the last thread closes every descriptor."""
+    files = tsk.files
+    tsk.files = None
+    if files is None or any(t.files is files for t in tsk.signal.threads if t is not tsk):
+        return
+    for fd in sorted(files.fdt):
+        f = files.fdt.pop(fd)
+        if f.private_data is not None:
+            put_pid(f.private_data)
+        if f.f_inode is not None:
+            fput(f)
+
+
+def release_task(p: TaskStruct) -> None:
+    """Kernel: kernel/exit.c:release_task()
+
+    Unhash the thread: its pid (and for a leader, the thread-group id) stops resolving. A
+    zombie leader whose last thread this was is released as well.
+    """
+    k = p.kernel
+    signal = p.signal
+    if p in signal.threads:
+        signal.threads.remove(p)
+        signal.nr_threads -= 1
+    detach_pid(p, PIDTYPE_PID, p.thread_pid)
+    leader = p.group_leader
+    if thread_group_leader(p):
+        detach_pid(p, PIDTYPE_TGID, p.thread_pid)
+        if p.real_parent is not None and p in p.real_parent.children:
+            p.real_parent.children.remove(p)
+        if p in k.tasks:
+            k.tasks.remove(p)
+    p.exit_state = EXIT_DEAD
+    if k.tracing:
+        k.trace_event("release_task", f"pid={p.pid} comm={p.comm}")
+    if (
+        leader is not None
+        and leader is not p
+        and leader.exit_state == EXIT_ZOMBIE
+        and thread_group_empty(leader)
+        and leader.autoreap
+    ):
+        release_task(leader)
+
+
+def exit_notify(tsk: TaskStruct, group_dead: bool) -> None:
+    """Kernel: kernel/exit.c:exit_notify()
+
+    Become a zombie. A non-leader thread reaps itself; a leader whose parent does not wait
+    (init here) is reaped at once when its group is dead; otherwise it waits for
+    ``wait()``.
+    """
+    tsk.exit_state = EXIT_ZOMBIE
+    if not thread_group_leader(tsk):
+        autoreap = True
+    else:
+        autoreap = tsk.autoreap and thread_group_empty(tsk)
+    k = tsk.kernel
+    if k.tracing:
+        k.trace_event("exit_notify", f"pid={tsk.pid} zombie autoreap={autoreap}")
+    if autoreap:
+        release_task(tsk)
+
+
+def do_exit(tsk: TaskStruct, code: int) -> KernelGen[None]:
+    """Kernel: kernel/exit.c:do_exit()"""
+    k = tsk.kernel
+    synchronize_group_exit(tsk, code)
+    exit_signals(tsk)
+    if k.tracing:
+        k.trace_event("do_exit", f"pid={tsk.pid} code={code}")
+    yield cond_resched("do_exit:PF_EXITING")
+    yield from coredump_task_exit(tsk)
+    tsk.signal.live -= 1
+    group_dead = tsk.signal.live == 0
+    tsk.exit_code = code
+    yield from exit_mm(tsk)
+    exit_files(tsk)
+    yield cond_resched("do_exit:exit_files")
+    exit_notify(tsk, group_dead)
+    tsk.dead = True  # do_task_dead()
+
+
+def zap_other_threads(p: TaskStruct) -> int:
+    """Kernel: kernel/signal.c:zap_other_threads(): SIGKILL to every other thread."""
+    from mrelease_ref.kernel.signal import SIGKILL, signal_wake_up
+
+    count = 0
+    for t in for_each_thread(p):
+        if t is p or t.exit_state:
+            continue
+        count += 1
+        t.pending |= sigmask(SIGKILL)
+        signal_wake_up(t, True)
+    return count
+
+
+def do_group_exit(tsk: TaskStruct, exit_code: int) -> KernelGen[None]:
+    """Kernel: kernel/exit.c:do_group_exit(): take the whole thread group down."""
+    sig = tsk.signal
+    if sig.flags & SIGNAL_GROUP_EXIT:
+        exit_code = sig.group_exit_code
+    elif not thread_group_empty(tsk):
+        sig.group_exit_code = exit_code
+        sig.flags = SIGNAL_GROUP_EXIT
+        zap_other_threads(tsk)
+    yield from do_exit(tsk, exit_code)
+
+
+def wait_task_zombie(parent: TaskStruct, child: TaskStruct) -> KernelGen[int]:
+    """Kernel: kernel/exit.c:do_wait() -> wait_task_zombie()
+
+    Sleep until ``child``'s whole group has exited, then release it. Returns its pid, or
+    -ECHILD when it is not our child.
+    """
+    if child not in parent.children:
+        return -errno.ECHILD
+    yield wait_event(
+        "wait4", lambda: child.exit_state == EXIT_ZOMBIE and thread_group_empty(child)
+    )
+    pid = child.pid
+    release_task(child)
+    return pid

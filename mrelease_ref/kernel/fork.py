@@ -1,0 +1,143 @@
+"""``mm_struct`` reference counts and process creation.
+
+Kernel: kernel/fork.c (mm_alloc(), mmput(), __mmput(), get_task_mm(), copy_process(),
+copy_mm(), copy_oom_score_adj()), include/linux/sched/mm.h (mmget(), mmgrab(), mmdrop(),
+mmget_not_zero())
+
+Two counters, two meanings:
+
+* ``mm_users`` pins the *address space*: when it drops to zero, ``__mmput()`` runs
+  ``exit_mmap()`` in whoever dropped it. ``process_mrelease()`` never takes it in the
+  baseline; a ``/proc/<pid>/cmdline`` reader does, for the length of its read.
+* ``mm_count`` pins the *struct*: all users together hold one; ``mmgrab()`` adds more.
+
+``mmput()`` may run ``exit_mmap()`` and therefore sleep: it is a generator.
+
+Limitations:
+- No fork() with copy-on-write: a new process starts with an empty address space (as after
+  execve); only CLONE_VM shares one.
+- ``__mmput()`` only runs exit_mmap() and drops mm_count; aio, ksm, khugepaged, uprobes and
+  the exe file are not modelled.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Final
+
+from mrelease_ref.include.linux.mm_types import MMF_MULTIPROCESS, MmStruct
+from mrelease_ref.include.linux.rwsem import RwSemaphore
+from mrelease_ref.include.linux.sched import PF_KTHREAD
+from mrelease_ref.kernel.sched import KernelGen
+from mrelease_ref.mm.swap import KernelBug
+
+if TYPE_CHECKING:
+    from mrelease_ref.include.linux.sched import TaskStruct
+    from mrelease_ref.sim.kernel import Kernel
+
+CLONE_VM: Final = 0x00000100
+CLONE_FS: Final = 0x00000200
+CLONE_FILES: Final = 0x00000400
+CLONE_SIGHAND: Final = 0x00000800
+CLONE_VFORK: Final = 0x00004000
+CLONE_THREAD: Final = 0x00010000
+
+
+def mm_alloc(kernel: Kernel) -> MmStruct:
+    """Kernel: kernel/fork.c:mm_alloc(): mm_users = mm_count = 1."""
+    kernel.last_mm_id += 1
+    mm = MmStruct(kernel=kernel, mm_id=kernel.last_mm_id, mmap_lock=RwSemaphore())
+    kernel.mms.append(mm)
+    return mm
+
+
+def mmget(mm: MmStruct) -> None:
+    """Kernel: include/linux/sched/mm.h:mmget()"""
+    if mm.mm_users <= 0:
+        raise KernelBug(f"mmget on a dead mm: {mm!r}")
+    mm.mm_users += 1
+
+
+def mmget_not_zero(mm: MmStruct) -> bool:
+    """Kernel: include/linux/sched/mm.h:mmget_not_zero()"""
+    if mm.mm_users == 0:
+        return False
+    mm.mm_users += 1
+    return True
+
+
+def mmgrab(mm: MmStruct) -> None:
+    """Kernel: include/linux/sched/mm.h:mmgrab()"""
+    mm.mm_count += 1
+
+
+def __mmdrop(mm: MmStruct) -> None:
+    """Kernel: kernel/fork.c:__mmdrop(): free the struct (the model marks it freed)."""
+    if mm.mm_mt or mm.pgd:
+        raise KernelBug(f"__mmdrop of an mm that still maps memory: {mm!r}")
+    mm.freed = True
+    mm.kernel.mms.remove(mm)
+
+
+def mmdrop(mm: MmStruct) -> None:
+    """Kernel: include/linux/sched/mm.h:mmdrop()"""
+    mm.mm_count -= 1
+    if mm.mm_count < 0:
+        raise KernelBug(f"mm_count underflow: {mm!r}")
+    if mm.mm_count == 0:
+        __mmdrop(mm)
+
+
+def __mmput(mm: MmStruct, current: TaskStruct) -> KernelGen[None]:
+    """Kernel: kernel/fork.c:__mmput(): the last user is gone; tear down, then mmdrop."""
+    from mrelease_ref.mm.mmap import exit_mmap
+
+    k = mm.kernel
+    if k.tracing:
+        k.trace_event("__mmput", f"mm={mm.mm_id} by {current.comm}:{current.pid}")
+    yield from exit_mmap(mm, current)
+    mmdrop(mm)
+
+
+def mmput(mm: MmStruct, current: TaskStruct) -> KernelGen[None]:
+    """Kernel: kernel/fork.c:mmput()
+
+    Drop a user; the last one runs ``__mmput()`` (and so ``exit_mmap()``) right here, in
+    ``current``'s context.
+    """
+    mm.mm_users -= 1
+    if mm.mm_users < 0:
+        raise KernelBug(f"mm_users underflow: {mm!r}")
+    if mm.mm_users == 0:
+        yield from __mmput(mm, current)
+
+
+def get_task_mm(task: TaskStruct) -> MmStruct | None:
+    """Kernel: kernel/fork.c:get_task_mm(): pin the task's address space (mm_users)."""
+    if task.flags & PF_KTHREAD:
+        return None
+    mm = task.mm
+    if mm is not None:
+        mmget(mm)
+    return mm
+
+
+def copy_oom_score_adj(clone_flags: int, tsk: TaskStruct) -> None:
+    """Kernel: kernel/fork.c:copy_oom_score_adj()
+
+    A CLONE_VM child that is neither a thread nor a vfork child marks the mm
+    MMF_MULTIPROCESS (the flag v2 of REAP_KILL keys its shared-mm refusal on).
+    """
+    if tsk.mm is None:
+        return
+    if clone_flags & (CLONE_VM | CLONE_THREAD | CLONE_VFORK) != CLONE_VM:
+        return
+    tsk.mm.flags |= MMF_MULTIPROCESS
+
+
+def copy_mm(clone_flags: int, tsk: TaskStruct, oldmm: MmStruct | None) -> None:
+    """Kernel: kernel/fork.c:copy_mm(): share with CLONE_VM (mmget), else a fresh mm."""
+    if oldmm is not None and clone_flags & CLONE_VM:
+        mmget(oldmm)
+        tsk.mm = oldmm
+        return
+    tsk.mm = mm_alloc(tsk.kernel)

@@ -1,0 +1,92 @@
+"""How model code sleeps and yields the CPU.
+
+Kernel: kernel/sched/core.c (schedule(), cond_resched()), include/linux/wait.h
+
+Model functions that may sleep in the kernel are Python generators. They ``yield`` one of two
+markers and the scheduler in :mod:`mrelease_ref.sim.sched` decides what runs next:
+
+* :class:`Resched` marks a preemption point (``cond_resched()``). The task stays runnable;
+  another task may run before it resumes. Each one is a step the race explorer can reorder.
+* :class:`Wait` puts the task to sleep until ``cond()`` is true (``wait_event()``), for
+  example while another task holds ``mmap_lock`` for write.
+
+Functions that never sleep stay ordinary functions. Reading a signature therefore tells you
+whether the kernel function can sleep: ``Generator`` return type means ``might_sleep()``.
+
+Limitations:
+- No priorities, no CPU affinity, no preemption inside a step: a step between two yields is
+  atomic, as if it ran with preemption disabled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from typing import TypeAlias, TypeVar
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Resched:
+    """A preemption point. ``label`` names the kernel location for traces."""
+
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Wait:
+    """Sleep until ``cond()`` returns true. ``label`` names what the task waits for.
+
+    ``deadline_ns`` marks a timed sleep: when nothing else can run, the scheduler moves the
+    clock forward to the earliest deadline.
+    """
+
+    label: str
+    cond: Callable[[], bool]
+    deadline_ns: int | None = None
+
+
+KernelGen: TypeAlias = Generator[Resched | Wait, None, T]
+"""Return type of a model function that may sleep; ``T`` is the kernel function's result."""
+
+
+def cond_resched(label: str) -> Resched:
+    """Kernel: kernel/sched/core.c:cond_resched()
+
+    Use as ``yield cond_resched("zap_pmd_range")``.
+    """
+    return Resched(label)
+
+
+def wait_event(label: str, cond: Callable[[], bool]) -> Wait:
+    """Kernel: include/linux/wait.h:wait_event()
+
+    Use as ``yield wait_event("mmap_lock", lambda: ...)``.
+    """
+    return Wait(label, cond)
+
+
+def schedule_timeout(label: str, now_ns: int, timeout_ns: int, clock: Callable[[], int]) -> Wait:
+    """Kernel: kernel/time/sleep_timeout.c:schedule_timeout()
+
+    Use as ``yield schedule_timeout("oom_reaper", k.clock_ns, HZ // 10, lambda: k.clock_ns)``.
+    """
+    deadline = now_ns + timeout_ns
+    return Wait(label, lambda: clock() >= deadline, deadline)
+
+
+def run_to_completion(gen: KernelGen[T]) -> T:
+    """Drive a generator that is known not to block (model helper, not kernel code).
+
+    Raises RuntimeError if the generator waits on a condition that is false: that would be a
+    deadlock in a context that cannot sleep.
+    """
+    try:
+        marker = next(gen)
+        while True:
+            if isinstance(marker, Wait) and not marker.cond():
+                raise RuntimeError(f"would sleep on {marker.label} in a non-sleeping context")
+            marker = gen.send(None)
+    except StopIteration as stop:
+        return stop.value

@@ -1,0 +1,410 @@
+"""Sending and delivering signals: ``kill()``, ``complete_signal()``, ``get_signal()``.
+
+Kernel: kernel/signal.c, include/linux/signal.h (sig_kernel_* masks),
+include/linux/sched/signal.h
+
+The rule that matters for ``process_mrelease()``: a signal that will kill the whole group
+(SIG_DFL action that terminates without a core dump, not blocked) starts the group exit *in
+the sender's context*: ``complete_signal()`` sets SIGNAL_GROUP_EXIT and queues SIGKILL to
+every thread before ``kill()`` returns. So SIGKILL -- and also a default-action SIGTERM --
+makes ``task_will_free_mem()`` true at once, while a core-dumping signal (SIGSEGV, SIGQUIT)
+or a caught/blocked one does not. (Checked on the 6.18 machines: a frozen victim sent
+default SIGTERM is reaped by process_mrelease(); with SIGSEGV, a SIGTERM handler, or SIGTERM
+blocked, the call returns EINVAL. kernel.md §1.3 says otherwise for SIGTERM; the model
+follows the kernel source and the measurement.)
+
+Signals are delivered when the target next runs (``get_signal()``), which the model does
+when it schedules the task.
+
+Limitations:
+- No ptrace, no real-time signal queues (each signal is pending at most once), no
+  siginfo contents beyond the signal number, no process-group kills (pid <= 0).
+- Handlers are model callables run at delivery; the special handler ``"exit_group"``
+  makes the task exit as a handler calling exit_group(0) would.
+"""
+
+from __future__ import annotations
+
+import errno
+import signal as _signal
+from typing import Final
+
+from mrelease_ref.include.linux.sched import (
+    PF_EXITING,
+    PF_KTHREAD,
+    PF_SIGNALED,
+    PIDTYPE_PID,
+    PIDTYPE_TGID,
+    SIG_DFL,
+    SIG_IGN,
+    SIGNAL_GROUP_EXIT,
+    SIGNAL_STOP_CONTINUED,
+    SIGNAL_STOP_STOPPED,
+    SIGNAL_UNKILLABLE,
+    Pid,
+    TaskStruct,
+    for_each_thread,
+    is_global_init,
+    sigmask,
+    thread_group_empty,
+)
+from mrelease_ref.kernel.pid import find_vpid, pid_task
+from mrelease_ref.kernel.sched import KernelGen
+
+SIGKILL: Final = int(_signal.SIGKILL)
+SIGSTOP: Final = int(_signal.SIGSTOP)
+SIGCONT: Final = int(_signal.SIGCONT)
+SIGCHLD: Final = int(_signal.SIGCHLD)
+SIGTERM: Final = int(_signal.SIGTERM)
+SIGSEGV: Final = int(_signal.SIGSEGV)
+SIGBUS: Final = int(_signal.SIGBUS)
+_NSIG: Final = 64
+
+
+def _mask(*sigs: _signal.Signals) -> int:
+    m = 0
+    for s in sigs:
+        m |= sigmask(int(s))
+    return m
+
+
+S = _signal.Signals
+SIG_KERNEL_ONLY_MASK: Final = _mask(S.SIGKILL, S.SIGSTOP)
+SIG_KERNEL_STOP_MASK: Final = _mask(S.SIGSTOP, S.SIGTSTP, S.SIGTTIN, S.SIGTTOU)
+SIG_KERNEL_COREDUMP_MASK: Final = _mask(
+    S.SIGQUIT, S.SIGILL, S.SIGTRAP, S.SIGABRT, S.SIGFPE, S.SIGSEGV, S.SIGBUS, S.SIGSYS,
+    S.SIGXCPU, S.SIGXFSZ,
+)
+SIG_KERNEL_IGNORE_MASK: Final = _mask(S.SIGCONT, S.SIGCHLD, S.SIGWINCH, S.SIGURG)
+SYNCHRONOUS_MASK: Final = _mask(S.SIGSEGV, S.SIGBUS, S.SIGILL, S.SIGTRAP, S.SIGFPE, S.SIGSYS)
+
+
+def valid_signal(sig: int) -> bool:
+    """Kernel: include/linux/signal.h:valid_signal()"""
+    return 0 <= sig <= _NSIG
+
+
+def _in(mask: int, sig: int) -> bool:
+    return sig <= 32 and bool(mask & sigmask(sig))
+
+
+def sig_kernel_only(sig: int) -> bool:
+    """Kernel: include/linux/signal.h:sig_kernel_only()"""
+    return _in(SIG_KERNEL_ONLY_MASK, sig)
+
+
+def sig_kernel_coredump(sig: int) -> bool:
+    """Kernel: include/linux/signal.h:sig_kernel_coredump()"""
+    return _in(SIG_KERNEL_COREDUMP_MASK, sig)
+
+
+def sig_kernel_ignore(sig: int) -> bool:
+    """Kernel: include/linux/signal.h:sig_kernel_ignore()"""
+    return _in(SIG_KERNEL_IGNORE_MASK, sig)
+
+
+def sig_kernel_stop(sig: int) -> bool:
+    """Kernel: include/linux/signal.h:sig_kernel_stop()"""
+    return _in(SIG_KERNEL_STOP_MASK, sig)
+
+
+def sig_handler(t: TaskStruct, sig: int) -> object:
+    """Kernel: kernel/signal.c:sig_handler()"""
+    return t.sighand.action.get(sig, SIG_DFL)
+
+
+def sig_fatal(t: TaskStruct, sig: int) -> bool:
+    """Kernel: include/linux/signal.h:sig_fatal(): default action, and that action kills."""
+    return (
+        not _in(SIG_KERNEL_IGNORE_MASK | SIG_KERNEL_STOP_MASK, sig)
+        and sig_handler(t, sig) == SIG_DFL
+    )
+
+
+def sig_task_ignored(t: TaskStruct, sig: int, force: bool) -> bool:
+    """Kernel: kernel/signal.c:sig_task_ignored()"""
+    handler = sig_handler(t, sig)
+    if t.signal.flags & SIGNAL_UNKILLABLE and handler == SIG_DFL and not (
+        force and sig_kernel_only(sig)
+    ):
+        return True
+    if t.flags & PF_KTHREAD and handler == SIG_DFL:  # kthreads ignore SIG_DFL signals
+        return True
+    return handler == SIG_IGN or (handler == SIG_DFL and sig_kernel_ignore(sig))
+
+
+def sig_ignored(t: TaskStruct, sig: int, force: bool) -> bool:
+    """Kernel: kernel/signal.c:sig_ignored(): a blocked signal is never ignored here."""
+    if t.blocked & sigmask(sig):
+        return False
+    return sig_task_ignored(t, sig, force)
+
+
+def fatal_signal_pending(p: TaskStruct) -> bool:
+    """Kernel: include/linux/sched/signal.h:fatal_signal_pending()"""
+    return bool(p.pending & sigmask(SIGKILL))
+
+
+def signal_wake_up(t: TaskStruct, fatal: bool) -> None:
+    """Kernel: include/linux/sched/signal.h:signal_wake_up()
+
+    Set TIF_SIGPENDING and wake the task so it delivers the signal on its way back to user
+    space. A fatal signal also wakes a stopped task. A frozen task stays frozen.
+    """
+    t.sigpending = True
+    if fatal and t.stopped:
+        t.stopped = False
+    t.kernel.wake_signal(t)
+
+
+def prepare_signal(sig: int, p: TaskStruct, force: bool) -> bool:
+    """Kernel: kernel/signal.c:prepare_signal()
+
+    Drop signals to a dying group (except SIGKILL during a core dump), let stop and
+    continue signals cancel each other, and drop ignored signals. True means "queue it".
+    """
+    sig_struct = p.signal
+    if sig_struct.flags & SIGNAL_GROUP_EXIT:
+        if sig_struct.core_state is not None:
+            return sig == SIGKILL
+        return False
+    if sig_kernel_stop(sig):
+        cont = sigmask(SIGCONT)
+        sig_struct.shared_pending &= ~cont
+        for t in for_each_thread(p):
+            t.pending &= ~cont
+    elif sig == SIGCONT:
+        stops = SIG_KERNEL_STOP_MASK
+        sig_struct.shared_pending &= ~stops
+        for t in for_each_thread(p):
+            t.pending &= ~stops
+            if t.stopped:
+                t.stopped = False
+                t.kernel.wake_signal(t)
+        if sig_struct.flags & SIGNAL_STOP_STOPPED:
+            sig_struct.flags = (sig_struct.flags & ~SIGNAL_STOP_STOPPED) | SIGNAL_STOP_CONTINUED
+    return not sig_ignored(p, sig, force)
+
+
+def wants_signal(sig: int, p: TaskStruct) -> bool:
+    """Kernel: kernel/signal.c:wants_signal()"""
+    if p.blocked & sigmask(sig):
+        return False
+    if p.flags & PF_EXITING:
+        return False
+    if sig == SIGKILL:
+        return True
+    if p.stopped:
+        return False
+    return not p.sigpending
+
+
+def complete_signal(sig: int, p: TaskStruct, type: int) -> None:
+    """Kernel: kernel/signal.c:complete_signal()
+
+    Pick a thread to take the signal. If the signal will kill the whole group, start the
+    group exit now: SIGNAL_GROUP_EXIT, SIGKILL queued to every thread, everyone woken.
+    """
+    if wants_signal(sig, p):
+        t = p
+    elif type == PIDTYPE_PID or thread_group_empty(p):
+        return
+    else:
+        candidates = [x for x in for_each_thread(p) if wants_signal(sig, x)]
+        if not candidates:
+            return
+        t = candidates[0]
+    signal = p.signal
+    if (
+        sig_fatal(p, sig)
+        and (signal.core_state is not None or not signal.flags & SIGNAL_GROUP_EXIT)
+        and not sig_kernel_coredump(sig)  # (t->real_blocked is empty: no sigtimedwait here)
+    ):
+        signal.flags = SIGNAL_GROUP_EXIT
+        signal.group_exit_code = sig
+        signal.group_stop_count = 0
+        for thread in for_each_thread(p):
+            thread.pending |= sigmask(SIGKILL)
+            signal_wake_up(thread, True)
+        return
+    signal_wake_up(t, sig == SIGKILL)
+
+
+def __send_signal_locked(sig: int, t: TaskStruct, type: int, force: bool) -> int:
+    """Kernel: kernel/signal.c:__send_signal_locked()"""
+    k = t.kernel
+    if k.tracing:
+        k.trace_event("signal_generate", f"sig={sig} pid={t.pid} comm={t.comm}")
+    if not prepare_signal(sig, t, force):
+        return 0
+    if type == PIDTYPE_PID:
+        if t.pending & sigmask(sig):
+            return 0
+        t.pending |= sigmask(sig)
+    else:
+        if t.signal.shared_pending & sigmask(sig):
+            return 0
+        t.signal.shared_pending |= sigmask(sig)
+    complete_signal(sig, t, type)
+    return 0
+
+
+def kill_ok_by_cred(t: TaskStruct, current: TaskStruct) -> bool:
+    """Kernel: kernel/signal.c:kill_ok_by_cred(): same uid, or CAP_KILL."""
+    return current.cred.uid == t.cred.uid or "CAP_KILL" in current.cred.caps
+
+
+def check_kill_permission(sig: int, t: TaskStruct, current: TaskStruct) -> int:
+    """Kernel: kernel/signal.c:check_kill_permission() (for a signal "from user")"""
+    if not valid_signal(sig):
+        return -errno.EINVAL
+    if current.signal is t.signal:  # same_thread_group()
+        return 0
+    if not kill_ok_by_cred(t, current):
+        return -errno.EPERM
+    return 0
+
+
+def group_send_sig_info(sig: int, p: TaskStruct, type: int, current: TaskStruct) -> int:
+    """Kernel: kernel/signal.c:group_send_sig_info()"""
+    ret = check_kill_permission(sig, p, current)
+    if ret == 0 and sig:
+        ret = __send_signal_locked(sig, p, type, force=False)
+    return ret
+
+
+def kill_pid_info_type(sig: int, pid: Pid, type: int, current: TaskStruct) -> int:
+    """Kernel: kernel/signal.c:kill_pid_info_type()"""
+    p = pid_task(pid, type)
+    if p is None:
+        return -errno.ESRCH
+    return group_send_sig_info(sig, p, type, current)
+
+
+def kill_pid(pid: Pid, sig: int, priv: int, current: TaskStruct) -> int:
+    """Kernel: kernel/signal.c:kill_pid()
+
+    ``priv == 0`` sends a user-style signal (permission-checked against ``current``).
+    """
+    if priv:
+        p = pid_task(pid, PIDTYPE_TGID)
+        if p is None:
+            return -errno.ESRCH
+        return __send_signal_locked(sig, p, PIDTYPE_TGID, force=True)
+    return kill_pid_info_type(sig, pid, PIDTYPE_TGID, current)
+
+
+def sys_kill(current: TaskStruct, pid_nr: int, sig: int) -> int:
+    """Kernel: kernel/signal.c:SYSCALL_DEFINE2(kill) via kill_something_info()
+
+    Only ``pid > 0`` is modelled.
+    """
+    if pid_nr <= 0:
+        raise ValueError("kill() of process groups (pid <= 0) is not modelled; use pid > 0")
+    pid = find_vpid(current.kernel, pid_nr)
+    if pid is None:
+        return -errno.ESRCH
+    return kill_pid_info_type(sig, pid, PIDTYPE_TGID, current)
+
+
+# --- delivery ---------------------------------------------------------------------------
+
+
+def dequeue_signal(tsk: TaskStruct) -> int:
+    """Kernel: kernel/signal.c:dequeue_signal(): private first, synchronous signals first."""
+    for pending_owner in ("task", "shared"):
+        pending = tsk.pending if pending_owner == "task" else tsk.signal.shared_pending
+        avail = pending & ~tsk.blocked
+        if not avail:
+            continue
+        sync = avail & SYNCHRONOUS_MASK
+        bits = sync or avail
+        sig = (bits & -bits).bit_length()
+        if pending_owner == "task":
+            tsk.pending &= ~sigmask(sig)
+        else:
+            tsk.signal.shared_pending &= ~sigmask(sig)
+        return sig
+    return 0
+
+
+def recalc_sigpending(tsk: TaskStruct) -> None:
+    """Kernel: kernel/signal.c:recalc_sigpending()"""
+    tsk.sigpending = bool((tsk.pending | tsk.signal.shared_pending) & ~tsk.blocked)
+
+
+def do_signal_stop(tsk: TaskStruct, sig: int) -> None:
+    """Kernel: kernel/signal.c:do_signal_stop(): the whole group stops (TASK_STOPPED)."""
+    sig_struct = tsk.signal
+    sig_struct.flags = (sig_struct.flags & ~SIGNAL_STOP_CONTINUED) | SIGNAL_STOP_STOPPED
+    sig_struct.group_exit_code = sig
+    for t in for_each_thread(tsk):
+        t.stopped = True
+
+
+def get_signal(tsk: TaskStruct) -> KernelGen[None]:
+    """Kernel: kernel/signal.c:get_signal()
+
+    Deliver pending signals on the way back to user space: a dying group exits; ignored
+    signals are dropped; a handler runs; a stop signal stops the group; anything else is
+    fatal (with a core dump for the coredump signals).
+    """
+    from mrelease_ref.fs.coredump import do_coredump
+    from mrelease_ref.kernel.exit import do_group_exit
+
+    while True:
+        if tsk.signal.flags & SIGNAL_GROUP_EXIT:
+            tsk.pending &= ~sigmask(SIGKILL)
+            recalc_sigpending(tsk)
+            signr = SIGKILL
+            break
+        signr = dequeue_signal(tsk)
+        recalc_sigpending(tsk)
+        if not signr:
+            return
+        handler = sig_handler(tsk, signr)
+        if handler == SIG_IGN:
+            continue
+        if handler != SIG_DFL:
+            if handler == "exit_group":
+                yield from do_group_exit(tsk, 0)
+                return
+            assert callable(handler)
+            handler(signr)
+            continue
+        if sig_kernel_ignore(signr):
+            continue
+        if tsk.signal.flags & SIGNAL_UNKILLABLE and not sig_kernel_only(signr):
+            continue
+        if is_global_init(tsk) and not sig_kernel_only(signr):
+            continue
+        if sig_kernel_stop(signr):
+            do_signal_stop(tsk, signr)
+            return
+        break
+    tsk.flags |= PF_SIGNALED
+    if sig_kernel_coredump(signr):
+        yield from do_coredump(tsk, signr)
+    yield from do_group_exit(tsk, signr)
+
+
+__all__ = [
+    "SIGKILL",
+    "check_kill_permission",
+    "complete_signal",
+    "dequeue_signal",
+    "do_signal_stop",
+    "fatal_signal_pending",
+    "get_signal",
+    "group_send_sig_info",
+    "kill_ok_by_cred",
+    "kill_pid",
+    "kill_pid_info_type",
+    "prepare_signal",
+    "recalc_sigpending",
+    "sig_fatal",
+    "sig_ignored",
+    "signal_wake_up",
+    "sys_kill",
+    "wants_signal",
+]

@@ -1,0 +1,200 @@
+"""Memory probes for the lab: Free+pcp, /proc/meminfo, cachestat, and an mm holder.
+
+Kernel: mm/vmstat.c (/proc/vmstat, /proc/zoneinfo), fs/proc/meminfo.c, mm/filemap.c
+(cachestat), fs/proc/base.c (the /proc reads that pin ``mm_users``).
+
+* :func:`free_pages_with_pcp` is the probe that works on this kernel (realkernel.md §0.9):
+  freed pages wait on per-CPU lists (pcp ``high_max`` ≈ 188 MiB per CPU) and are missing from
+  MemFree, so count ``nr_free_pages`` plus every pageset ``count:``.
+* :class:`ProcHolder` pins a victim's ``mm_users`` deterministically (realkernel.md §4.4): a
+  child process's ``pread()`` of ``/proc/<pid>/{cmdline,environ,mem}`` blocks in
+  ``copy_to_user()`` on a never-filled userfaultfd page, holding ``mmget()`` until
+  :meth:`ProcHolder.release`.
+
+Limitations:
+    - Free+pcp and meminfo are global: other work on the machine adds noise (±10–90 MB seen).
+    - This kernel boots with ``deferred_init=lazy``: ``nr_free_pages`` only counts memory
+      initialised so far (≈3.6 GiB at boot of 24 GiB), unlike MemFree. Deltas across a reap
+      are fine; absolute values and deltas across large allocations are not.
+    - ``meminfo()`` values are kB except the ``HugePages_*`` counts, which are pages.
+    - ProcHolder needs root (kernel-mode uffd faults) and a known userfaultfd syscall number
+      or /dev/userfaultfd.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal
+
+from mrelease_ref.lab.syscalls import CacheStat, cachestat
+
+__all__ = (
+    "ProcHolder",
+    "cachestat_file",
+    "free_pages_with_pcp",
+    "meminfo",
+    "pcp_count_pages",
+    "smaps_rollup",
+    "vmstat",
+)
+
+_HOLDER = Path(__file__).with_name("_holder_main.py")
+
+
+def vmstat() -> dict[str, int]:
+    """/proc/vmstat as a dict of counters."""
+    out = {}
+    with open("/proc/vmstat", encoding="ascii") as f:
+        for line in f:
+            key, value = line.split()
+            out[key] = int(value)
+    return out
+
+
+def pcp_count_pages() -> int:
+    """Sum of every per-CPU pageset ``count:`` in /proc/zoneinfo (pages)."""
+    total = 0
+    with open("/proc/zoneinfo", encoding="ascii") as f:
+        for line in f:
+            fields = line.split()
+            if len(fields) == 2 and fields[0] == "count:":
+                total += int(fields[1])
+    return total
+
+
+def free_pages_with_pcp() -> int:
+    """``nr_free_pages`` + Σ pcp ``count`` (pages): the free-memory probe that sees frees."""
+    return vmstat()["nr_free_pages"] + pcp_count_pages()
+
+
+def meminfo() -> dict[str, int]:
+    """/proc/meminfo; values in kB (``HugePages_*`` are page counts)."""
+    out = {}
+    with open("/proc/meminfo", encoding="ascii") as f:
+        for line in f:
+            key, _, rest = line.partition(":")
+            out[key] = int(rest.split()[0])
+    return out
+
+
+def smaps_rollup(pid: int) -> dict[str, int]:
+    """``/proc/<pid>/smaps_rollup`` sizes in kB (Rss, Anonymous, FilePmdMapped, ...)."""
+    out = {}
+    with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as f:
+        for line in f:
+            fields = line.split()
+            if len(fields) == 3 and fields[2] == "kB":
+                out[fields[0].rstrip(":")] = int(fields[1])
+    return out
+
+
+def cachestat_file(path: str | Path) -> CacheStat:
+    """cachestat(2) over the whole of ``path``."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return cachestat(fd, 0, 0)
+    finally:
+        os.close(fd)
+
+
+def _read_json_line(fd: int, timeout_s: float) -> dict[str, Any]:
+    buf = b""
+    deadline = time.monotonic() + timeout_s
+    while not buf.endswith(b"\n"):
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            raise TimeoutError(f"mm holder: no answer in {timeout_s} s")
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            raise OSError("mm holder exited without answering")
+        buf += chunk
+    result: dict[str, Any] = json.loads(buf)
+    return result
+
+
+class ProcHolder:
+    """Pin ``mm_users`` of ``pid`` until :meth:`release`; a context manager.
+
+    ``what`` picks the /proc file: ``cmdline``, ``environ`` or ``mem``. On return from the
+    constructor the holder's read is blocked inside ``copy_to_user()`` with the mm pinned.
+    """
+
+    def __init__(
+        self,
+        pid: int,
+        what: Literal["cmdline", "environ", "mem"] = "cmdline",
+        timeout_s: float = 10.0,
+    ) -> None:
+        self.pid, self.what = pid, what
+        self.release_ns: int | None = None
+        self._ready_r, ready_w = os.pipe()
+        self._ctl_r, self._ctl_w = os.pipe()
+        argv = [
+            sys.executable,
+            "-I",
+            str(_HOLDER),
+            str(pid),
+            what,
+            str(ready_w),
+            str(self._ctl_r),
+            str(os.getpid()),
+        ]
+        try:
+            self.popen = subprocess.Popen(
+                argv, pass_fds=(ready_w, self._ctl_r), stdin=subprocess.DEVNULL
+            )
+        except BaseException:
+            self._close_fds()
+            raise
+        finally:
+            os.close(ready_w)
+        try:
+            msg = _read_json_line(self._ready_r, timeout_s)
+            if not msg.get("pinned"):
+                raise OSError(f"mm holder failed: {msg.get('error')}")
+        except BaseException:
+            self.close()
+            raise
+
+    def release(self, timeout_s: float = 60.0) -> int:
+        """Let the read finish; return ns from resolving the fault to the read's return.
+
+        If the holder had the last ``mm_users`` reference, that time includes ``exit_mmap``.
+        """
+        os.write(self._ctl_w, b"r")
+        msg = _read_json_line(self._ready_r, timeout_s)
+        self.popen.wait(timeout=timeout_s)
+        self.release_ns = int(msg["release_ns"])
+        return self.release_ns
+
+    def _close_fds(self) -> None:
+        for fd in (self._ready_r, self._ctl_r, self._ctl_w):
+            if fd >= 0:
+                os.close(fd)
+        self._ready_r = self._ctl_r = self._ctl_w = -1
+
+    def close(self) -> None:
+        """Kill the holder if still there (dropping the pin), reap it, close fds."""
+        popen = getattr(self, "popen", None)
+        if popen is not None and popen.returncode is None:
+            popen.kill()
+            popen.wait()
+        self._close_fds()
+
+    def __enter__(self) -> ProcHolder:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -1,0 +1,349 @@
+"""Victim processes with exactly specified mappings, and test files on a real filesystem.
+
+:func:`launch_victim` starts a fresh interpreter (``python -I _victim_main.py``), not a
+fork of the caller, so the victim carries only what its :class:`VictimSpec` asks for plus
+the interpreter itself (about 10 MB of RSS, ~0.4 ms of reap; realkernel.md §6 "empty").
+The child maps, touches every page, reports ready over a pipe and sleeps until killed.
+
+Mapping kinds (:class:`Kind`), realkernel.md §5–§7 names in brackets:
+
+* ``anon``: private anonymous, 4 KiB pages (``MADV_NOHUGEPAGE``), written.
+* ``anon_thp``: private anonymous with ``MADV_HUGEPAGE``, written.
+* ``anon_mlock``: private anonymous, written, then ``mlock()``.
+* ``file_private``: ``MAP_PRIVATE`` ``PROT_READ`` of an O_RDONLY fd, read [A].
+* ``file_shared``: ``MAP_SHARED`` of an **O_RDWR** fd (VM_SHARED), read, then
+  ``dirty_pages`` written [B2/B3].
+* ``file_cow``: ``MAP_PRIVATE`` ``PROT_READ|PROT_WRITE``, read, then ``dirty_pages``
+  written (COW to anon) [D].
+
+File mappings of PMD-sized page-cache folios are PMD-mapped by default on this kernel
+(ext4 large folios, ``read_ahead_kb`` 8192, THP-aligned address). ``MappingSpec.thp=False``
+applies ``MADV_NOHUGEPAGE`` first, which forces PTE mappings of the same folios.
+
+Limitations:
+    - The victim is a Python process; its own image is part of every measurement.
+    - Victims die with the parent thread that launched them (``PR_SET_PDEATHSIG``), so
+      launch from a thread that outlives the victim.
+    - ``make_test_file`` refuses tmpfs/ramfs by mount type only; it does not check for
+      other page-cache-less filesystems.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from types import TracebackType
+
+from mrelease_ref.lab.syscalls import PAGE_SIZE, pidfd_open, posix_fadvise
+
+__all__ = (
+    "Kind",
+    "MappingSpec",
+    "Victim",
+    "VictimError",
+    "VictimSpec",
+    "VictimStatus",
+    "launch_victim",
+    "make_test_file",
+    "read_status",
+    "scratch_file",
+    "warm_file",
+)
+
+_CHILD = Path(__file__).with_name("_victim_main.py")
+_NO_PAGE_CACHE_FS = frozenset({"tmpfs", "ramfs", "devtmpfs"})
+
+
+class Kind(StrEnum):
+    """How one mapping of the victim is made (see the module docstring)."""
+
+    ANON = "anon"
+    ANON_THP = "anon_thp"
+    ANON_MLOCK = "anon_mlock"
+    FILE_PRIVATE = "file_private"
+    FILE_SHARED = "file_shared"
+    FILE_COW = "file_cow"
+
+    @property
+    def is_file(self) -> bool:
+        """Whether the mapping is backed by a file (needs ``path``)."""
+        return self.value.startswith("file")
+
+
+@dataclass(frozen=True, slots=True)
+class MappingSpec:
+    """One mapping: ``nr_pages`` 4 KiB pages, all touched; ``dirty_pages`` of them written."""
+
+    kind: Kind
+    nr_pages: int
+    dirty_pages: int = 0
+    path: str | None = None
+    thp: bool | None = None
+    """File kinds only: ``MADV_HUGEPAGE`` (True) / ``MADV_NOHUGEPAGE`` (False) before
+    touching; None keeps the kernel default (PMD-mapped page-cache folios when it can)."""
+
+    def __post_init__(self) -> None:
+        if self.nr_pages <= 0:
+            raise ValueError(f"nr_pages must be > 0, got {self.nr_pages}")
+        if self.kind.is_file and self.path is None:
+            raise ValueError(f"{self.kind} needs a path")
+        if self.thp is not None and not self.kind.is_file:
+            raise ValueError(f"thp applies to file kinds; use anon/anon_thp, not {self.kind}")
+        dirtyable = self.kind in (Kind.FILE_SHARED, Kind.FILE_COW)
+        if self.dirty_pages and not dirtyable:
+            raise ValueError(f"dirty_pages only applies to file_shared/file_cow, not {self.kind}")
+        if not 0 <= self.dirty_pages <= self.nr_pages:
+            raise ValueError(f"dirty_pages {self.dirty_pages} not in [0, {self.nr_pages}]")
+
+
+@dataclass(frozen=True, slots=True)
+class VictimSpec:
+    """All mappings of one victim, plus an optional CPU to pin it to."""
+
+    mappings: tuple[MappingSpec, ...]
+    cpu: int | None = None
+
+    @classmethod
+    def of(
+        cls,
+        kind: Kind | str,
+        nr_pages: int,
+        dirty_pages: int = 0,
+        path: str | None = None,
+        thp: bool | None = None,
+    ) -> VictimSpec:
+        """A victim with a single mapping."""
+        return cls((MappingSpec(Kind(kind), nr_pages, dirty_pages, path, thp),))
+
+    @property
+    def nr_pages(self) -> int:
+        """Total pages over all mappings."""
+        return sum(m.nr_pages for m in self.mappings)
+
+    def to_json(self) -> str:
+        """The argument handed to the child."""
+        return json.dumps(asdict(self))
+
+
+@dataclass(frozen=True, slots=True)
+class VictimStatus:
+    """The fields of ``/proc/<pid>/status`` the lab uses; sizes in kB (None = line absent)."""
+
+    state: str
+    vm_rss_kb: int | None
+    rss_anon_kb: int | None
+    rss_file_kb: int | None
+    rss_shmem_kb: int | None
+    shd_pnd: int
+    sig_pnd: int
+    raw: dict[str, str] = field(repr=False, compare=False)
+
+
+def _kb(raw: dict[str, str], key: str) -> int | None:
+    value = raw.get(key)
+    return int(value.split()[0]) if value else None
+
+
+def read_status(pid: int) -> VictimStatus:
+    """Parse ``/proc/<pid>/status``; raise ``ProcessLookupError`` once the pid is gone."""
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        raise ProcessLookupError(3, f"/proc/{pid}/status: no such process") from None
+    raw = {}
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        raw[key] = value.strip()
+    return VictimStatus(
+        state=raw.get("State", "?")[:1],
+        vm_rss_kb=_kb(raw, "VmRSS"),
+        rss_anon_kb=_kb(raw, "RssAnon"),
+        rss_file_kb=_kb(raw, "RssFile"),
+        rss_shmem_kb=_kb(raw, "RssShmem"),
+        shd_pnd=int(raw.get("ShdPnd", "0"), 16),
+        sig_pnd=int(raw.get("SigPnd", "0"), 16),
+        raw=raw,
+    )
+
+
+class VictimError(RuntimeError):
+    """The victim child failed to set up its mappings."""
+
+
+class Victim:
+    """Handle on a running victim: pid, pidfd, status, kill, wait; a context manager."""
+
+    def __init__(self, popen: subprocess.Popen[bytes], pidfd: int, spec: VictimSpec) -> None:
+        self.popen = popen
+        self.pidfd = pidfd
+        self.spec = spec
+
+    @property
+    def pid(self) -> int:
+        """The victim's pid (valid until :meth:`wait` reaps it)."""
+        return self.popen.pid
+
+    def status(self) -> VictimStatus:
+        """Current ``/proc/<pid>/status`` (VmRSS, RssAnon, RssFile, RssShmem in kB)."""
+        return read_status(self.pid)
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        """Send ``sig`` through the pidfd (no pid-reuse race)."""
+        signal.pidfd_send_signal(self.pidfd, sig)
+
+    def exited(self, timeout_s: float = 0.0) -> bool:
+        """Whether the victim has exited (pidfd readable); does not reap it."""
+        poller = select.poll()
+        poller.register(self.pidfd, select.POLLIN)
+        return bool(poller.poll(int(timeout_s * 1000)))
+
+    def wait(self, timeout_s: float = 30.0) -> int:
+        """Reap the victim and return its exit status (negative = killed by a signal)."""
+        return self.popen.wait(timeout=timeout_s)
+
+    def close(self, timeout_s: float = 60.0) -> None:
+        """SIGKILL if still running, reap, close the pidfd. Idempotent.
+
+        Thaw first: a v1-frozen victim cannot die, and this raises ``TimeoutExpired``.
+        """
+        if self.popen.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.kill(signal.SIGKILL)
+            self.popen.wait(timeout=timeout_s)
+        if self.pidfd >= 0:
+            os.close(self.pidfd)
+            self.pidfd = -1
+
+    def __enter__(self) -> Victim:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Victim(pid={self.pid}, pages={self.spec.nr_pages})"
+
+
+def _read_line(fd: int, timeout_s: float) -> bytes:
+    """Read up to a newline (or EOF) from ``fd`` within ``timeout_s``."""
+    buf = b""
+    deadline = time.monotonic() + timeout_s
+    while not buf.endswith(b"\n"):
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            raise TimeoutError(f"victim not ready after {timeout_s} s")
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            break
+        buf += chunk
+    return buf
+
+
+def _spawn(spec: VictimSpec, ready_w: int) -> subprocess.Popen[bytes]:
+    argv = [sys.executable, "-I", str(_CHILD), spec.to_json(), str(ready_w), str(os.getpid())]
+    return subprocess.Popen(
+        argv, pass_fds=(ready_w,), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL
+    )
+
+
+def launch_victim(spec: VictimSpec, ready_timeout_s: float = 120.0) -> Victim:
+    """Start a victim and return once every page of every mapping has been touched."""
+    ready_r, ready_w = os.pipe()
+    try:
+        popen = _spawn(spec, ready_w)
+    except BaseException:
+        os.close(ready_r)
+        raise
+    finally:
+        os.close(ready_w)
+    victim = Victim(popen, -1, spec)
+    try:
+        victim.pidfd = pidfd_open(popen.pid)
+        line = _read_line(ready_r, ready_timeout_s)
+        msg = json.loads(line) if line else {"ok": False, "error": "child exited silently"}
+        if not msg.get("ok"):
+            raise VictimError(f"victim {popen.pid} failed: {msg.get('error')}")
+    except BaseException:
+        victim.close()
+        raise
+    finally:
+        os.close(ready_r)
+    return victim
+
+
+def _fstype(path: Path) -> str:
+    """Filesystem type of the mount holding ``path`` (longest mountinfo prefix)."""
+    real, best, best_type = str(path.resolve()), "", "?"
+    with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as f:
+        for line in f:
+            left, _, right = line.partition(" - ")
+            mnt = left.split()[4]
+            inside = real == mnt or real.startswith(mnt.rstrip("/") + "/")
+            if inside and len(mnt) >= len(best):
+                best, best_type = mnt, right.split()[0]
+    return best_type
+
+
+def make_test_file(nr_pages: int, directory: str = "/var/tmp", drop_cache: bool = True) -> Path:
+    """Write an ``nr_pages`` file of non-zero bytes on a real fs, fsync, and drop its cache.
+
+    The page cache is dropped with ``posix_fadvise(DONTNEED)``, per file, never globally.
+    The caller owns (and must unlink) the file; use :func:`scratch_file` to have that done.
+    """
+    fstype = _fstype(Path(directory))
+    if fstype in _NO_PAGE_CACHE_FS:
+        raise ValueError(f"{directory} is on {fstype}; the lab needs a disk-backed fs")
+    fd, name = tempfile.mkstemp(prefix="mrelease_lab.", suffix=".dat", dir=directory)
+    try:
+        chunk = bytes(range(1, 256)) * (PAGE_SIZE * 64 // 255 + 1)
+        chunk = chunk[: PAGE_SIZE * 64]
+        left = nr_pages * PAGE_SIZE
+        while left > 0:
+            left -= os.write(fd, chunk[: min(left, len(chunk))])
+        os.fsync(fd)
+        if drop_cache:
+            posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    except BaseException:
+        os.unlink(name)
+        raise
+    finally:
+        os.close(fd)
+    return Path(name)
+
+
+def warm_file(path: str | Path) -> None:
+    """Read the whole file with ``read()`` so it sits in the page cache."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        while os.read(fd, 1 << 20):
+            pass
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def scratch_file(
+    nr_pages: int, directory: str = "/var/tmp", drop_cache: bool = True
+) -> Iterator[Path]:
+    """:func:`make_test_file` that unlinks the file when the block ends."""
+    path = make_test_file(nr_pages, directory, drop_cache)
+    try:
+        yield path
+    finally:
+        path.unlink(missing_ok=True)

@@ -1,0 +1,262 @@
+"""The page cache: lookup, insertion with read-ahead, removal, and ``cachestat()``.
+
+Kernel: mm/filemap.c, mm/readahead.c (page_cache_ra_order()), mm/workingset.c
+(workingset_refault(), workingset_test_recent())
+
+A cache miss reads the missing range in one folio. With large folios on, the folio has the
+Kernel's ``file_folio_order``, shrunk until it is naturally aligned and inside the file, as
+the page cache requires; otherwise it is order 0. Reads complete at once.
+
+The page cache holds ``folio_nr_pages()`` references on each folio it contains.
+
+Limitations:
+- No read-ahead window or async read-ahead: one fault reads exactly one folio.
+- ``i_pages`` holds each folio once, at its first index; lookups try each order in use.
+- ``nr_recently_evicted`` uses one test: the refault distance (age now minus age at
+  eviction) is at most the number of pages on the file LRU lists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from mrelease_ref.include.linux.fs import AddressSpace
+from mrelease_ref.include.linux.mmzone import (
+    NR_FILE_DIRTY,
+    NR_FILE_PAGES,
+    NR_LRU_BASE,
+    NR_SHMEM,
+    FolioBatch,
+    LruList,
+)
+from mrelease_ref.include.linux.page_flags import (
+    PG_active,
+    PG_dirty,
+    PG_private,
+    PG_swapbacked,
+    PG_uptodate,
+    PG_workingset,
+    PG_writeback,
+)
+from mrelease_ref.include.linux.vmstat import count_vm_events
+from mrelease_ref.mm.page_alloc import folio_alloc
+from mrelease_ref.mm.swap import folio_add_lru, folios_put_refs
+
+if TYPE_CHECKING:
+    from mrelease_ref.include.linux.mm_types import Folio
+    from mrelease_ref.sim.kernel import Kernel
+
+
+@dataclass(frozen=True, slots=True)
+class Cachestat:
+    """Kernel: include/uapi/linux/mman.h (struct cachestat), in pages."""
+
+    nr_cache: int
+    nr_dirty: int
+    nr_writeback: int
+    nr_evicted: int
+    nr_recently_evicted: int
+
+
+def filemap_get_entry(mapping: AddressSpace, index: int) -> Folio | None:
+    """Kernel: mm/filemap.c:filemap_get_entry() (folios only; shadows are not returned)"""
+    i_pages = mapping.i_pages
+    for order in mapping.orders:
+        folio = i_pages.get(index & ~((1 << order) - 1))
+        if folio is not None and folio.order == order:
+            return folio
+    return None
+
+
+def workingset_refault(folio: Folio, shadow: int) -> None:
+    """Kernel: mm/workingset.c:workingset_refault()
+
+    A folio comes back after reclaim evicted it. If it was evicted recently enough (its
+    refault distance fits in the workingset), activate it right away.
+    """
+    k = folio.kernel
+    nr = 1 << folio.order
+    count_vm_events(k, "WORKINGSET_REFAULT_FILE", nr)
+    if _refault_is_recent(folio.kernel, shadow):
+        folio.flags |= PG_active | PG_workingset
+        count_vm_events(k, "WORKINGSET_ACTIVATE_FILE", nr)
+
+
+def _refault_is_recent(kernel: Kernel, shadow: int) -> bool:
+    distance = kernel.lruvec.nonresident_age - shadow
+    vm = kernel.vmstat
+    workingset = (
+        vm[NR_LRU_BASE + int(LruList.LRU_ACTIVE_FILE)]
+        + vm[NR_LRU_BASE + int(LruList.LRU_INACTIVE_FILE)]
+    )
+    return distance <= workingset
+
+
+def __filemap_add_folio(mapping: AddressSpace, folio: Folio, index: int) -> int | None:
+    """Kernel: mm/filemap.c:__filemap_add_folio()
+
+    Insert the folio, taking the page cache's references. Returns the shadow entry it
+    replaced, if any.
+    """
+    nr = 1 << folio.order
+    folio._refcount += nr
+    folio.mapping = mapping
+    folio.index = index
+    mapping.i_pages[index] = folio
+    if folio.order not in mapping.orders:
+        mapping.orders.append(folio.order)
+        mapping.orders.sort()
+    mapping.nrpages += nr
+    k = folio.kernel
+    k.vmstat[NR_FILE_PAGES] += nr
+    if folio.flags & PG_swapbacked:
+        k.vmstat[NR_SHMEM] += nr
+    shadow = None
+    for i in range(index, index + nr):
+        s = mapping.shadows.pop(i, None)
+        if s is not None and shadow is None:
+            shadow = s
+    return shadow
+
+
+def filemap_add_folio(mapping: AddressSpace, folio: Folio, index: int) -> int:
+    """Kernel: mm/filemap.c:filemap_add_folio(): add to the page cache and to the LRU."""
+    shadow = __filemap_add_folio(mapping, folio, index)
+    if shadow is not None:
+        workingset_refault(folio, shadow)
+    folio_add_lru(folio)
+    return 0
+
+
+def __filemap_remove_folio(folio: Folio, shadow: int | None) -> None:
+    """Kernel: mm/filemap.c:__filemap_remove_folio()
+
+    Delete from the page cache (leaving a shadow entry if given). The page cache's
+    references are dropped by the caller. Removing a dirty folio from a mapping that can
+    write back is the kernel's ``WARN_ON_ONCE`` in ``filemap_unaccount_folio()``: the
+    model records it as lost data.
+    """
+    mapping = folio.mapping
+    assert isinstance(mapping, AddressSpace)
+    nr = 1 << folio.order
+    k = folio.kernel
+    if folio.flags & PG_dirty and mapping.a_ops != "shmem":
+        k.data_loss.append(f"dirty {folio!r} dropped from {mapping!r}")
+        folio.flags &= ~PG_dirty
+        k.vmstat[NR_FILE_DIRTY] -= nr
+    del mapping.i_pages[folio.index]
+    if shadow is not None:
+        mapping.shadows[folio.index] = shadow
+    mapping.nrpages -= nr
+    k.vmstat[NR_FILE_PAGES] -= nr
+    if folio.flags & PG_swapbacked:
+        k.vmstat[NR_SHMEM] -= nr
+    folio.mapping = None
+
+
+def filemap_free_folio(mapping: AddressSpace, folio: Folio) -> None:
+    """Kernel: mm/filemap.c:filemap_free_folio(): drop the page cache's references."""
+    folios_put_refs(FolioBatch([folio]), [1 << folio.order])
+
+
+def filemap_release_folio(folio: Folio, gfp: int) -> bool:
+    """Kernel: mm/filemap.c:filemap_release_folio()
+
+    Drop filesystem private data (buffer heads); refused while dirty or under writeback.
+    Releasing private data drops the reference it held.
+    """
+    if not folio.flags & PG_private:
+        return True
+    if folio.flags & (PG_dirty | PG_writeback):
+        return False
+    folio.flags &= ~PG_private
+    folio.private = None
+    folio._refcount -= 1  # folio_detach_private()
+    return True
+
+
+def folio_attach_private(folio: Folio, data: object) -> None:
+    """Kernel: include/linux/pagemap.h:folio_attach_private(): private data takes a ref."""
+    folio._refcount += 1
+    folio.private = data
+    folio.flags |= PG_private
+
+
+def _ra_order(mapping: AddressSpace, index: int) -> int:
+    """The order the model's read-ahead uses for ``index`` (aligned, inside the file)."""
+    k = mapping.kernel
+    host = mapping.host
+    if mapping.a_ops == "shmem":  # shmem_enabled=never: tmpfs folios stay small
+        return 0
+    order = k.config.file_folio_order if k.config.large_folios else 0
+    size = host.i_size if host is not None else index + 1
+    while order > 0:
+        start = index & ~((1 << order) - 1)
+        if start + (1 << order) <= size and all(
+            filemap_get_entry(mapping, i) is None for i in range(start, start + (1 << order))
+        ):
+            return order
+        order -= 1
+    return 0
+
+
+def page_cache_ra_order(mapping: AddressSpace, index: int, swapbacked: bool) -> Folio | None:
+    """Kernel: mm/readahead.c:page_cache_ra_order()
+
+    Read the folio that covers ``index`` into the page cache (I/O completes at once) and
+    put it on the LRU. Returns None when memory is exhausted.
+    """
+    order = _ra_order(mapping, index)
+    folio = folio_alloc(mapping.kernel, order)
+    if folio is None:
+        return None
+    if swapbacked:
+        folio.flags |= PG_swapbacked
+    start = index & ~((1 << order) - 1)
+    filemap_add_folio(mapping, folio, start)
+    folio.flags |= PG_uptodate
+    host = mapping.host
+    if host is not None and host.private_data_on_read:
+        folio_attach_private(folio, "buffer_heads")
+    folios_put_refs(FolioBatch([folio]), None)  # read-ahead drops its allocation reference
+    return folio
+
+
+def filemap_grab_folio(mapping: AddressSpace, index: int, swapbacked: bool) -> Folio | None:
+    """Kernel: mm/filemap.c:filemap_fault() (the lookup-or-read part)
+
+    Return the folio covering ``index`` with one extra reference for the caller, reading it
+    in on a miss. None means out of memory.
+    """
+    folio = filemap_get_entry(mapping, index)
+    if folio is None:
+        folio = page_cache_ra_order(mapping, index, swapbacked)
+        if folio is None:
+            return None
+        count_vm_events(mapping.kernel, "PGMAJFAULT", 1)
+    folio._refcount += 1
+    return folio
+
+
+def filemap_cachestat(mapping: AddressSpace, first: int, last: int) -> Cachestat:
+    """Kernel: mm/filemap.c:filemap_cachestat(), over page indices ``first..last``."""
+    nr_cache = nr_dirty = nr_wb = 0
+    for folio in list(mapping.i_pages.values()):
+        if folio.index + (1 << folio.order) <= first or folio.index > last:
+            continue
+        lo = max(first, folio.index)
+        hi = min(last + 1, folio.index + (1 << folio.order))
+        n = hi - lo
+        nr_cache += n
+        if folio.flags & PG_dirty:
+            nr_dirty += n
+        if folio.flags & PG_writeback:
+            nr_wb += n
+    evicted = recent = 0
+    for index, shadow in mapping.shadows.items():
+        if first <= index <= last:
+            evicted += 1
+            if _refault_is_recent(mapping.kernel, shadow):
+                recent += 1
+    return Cachestat(nr_cache, nr_dirty, nr_wb, evicted, recent)

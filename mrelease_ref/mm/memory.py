@@ -1,0 +1,821 @@
+"""Page faults that build a victim's memory, and the zap path that tears it down.
+
+Kernel: mm/memory.c (faults: do_anonymous_page(), do_read_fault(), do_cow_fault(),
+do_shared_fault(), do_wp_page(), do_swap_page(); zap: unmap_page_range(), zap_pmd_range(),
+zap_pte_range(), do_zap_pte_range(), zap_present_ptes(), zap_present_folio_ptes(),
+zap_nonpresent_ptes(), unmap_single_vma(), unmap_vmas()), mm/huge_memory.c
+(zap_huge_pmd(), do_huge_pmd_anonymous_page())
+
+The zap functions keep the kernel's shape: ``zap_pte_range()`` walks one PTE table,
+``do_zap_pte_range()`` skips runs of empty entries, ``zap_present_ptes()`` batches the PTEs
+of a large folio (``folio_pte_batch()``) and ``zap_present_folio_ptes()`` does the per-batch
+work: dirty propagation and ``folio_mark_accessed()`` for file folios, rss, rmap removal (or
+delay), and handing the references to the mmu_gather. A full gather forces a flush and a
+retry of the rest of the table, as in the kernel.
+
+The kernel passes ``pte_t *`` pointers and out-parameters (``bool *force_flush``); the model
+passes ``(table, index)`` and a small :class:`ZapFlags` record instead.
+
+Variants: patch 2 of the series changes the file branch of ``zap_present_folio_ptes()``
+(skip ``folio_mark_accessed()`` for exclusive folios); draft D adds
+``zap_details.ignore_access``.
+
+Limitations:
+- Faults take no mmap_lock and never sleep; read I/O completes at once.
+- No fault-around: each touched page is one fault.
+- No PMD splitting: a huge PMD is always zapped whole (the reaper and exit zap whole VMAs,
+  and anon THPs are only placed in VMA-aligned 2 MiB ranges).
+- No uffd-wp markers, device-private entries, migration entries or KSM.
+- No page-table reclaim (``reclaim_pt``); page tables are freed only when the mm is
+  destroyed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final
+
+from mrelease_ref.include.asm_generic.tlb import (
+    MmuGather,
+    __tlb_remove_folio_pages,
+    tlb_change_page_size,
+    tlb_delay_rmap,
+    tlb_end_vma,
+    tlb_flush_mmu_tlbonly,
+    tlb_remove_page_size,
+    tlb_remove_pmd_tlb_entry,
+    tlb_start_vma,
+)
+from mrelease_ref.include.linux.fs import FMODE_NOREUSE
+from mrelease_ref.include.linux.mm_types import (
+    _PAGE_ACCESSED,
+    _PAGE_DIRTY,
+    _PAGE_RW,
+    _PAGE_SPECIAL,
+    HPAGE_PMD_NR,
+    HPAGE_PMD_ORDER,
+    MM_ANONPAGES,
+    MM_FILEPAGES,
+    MM_SHMEMPAGES,
+    MM_SWAPENTS,
+    MMF_UNSTABLE,
+    PAGE_SHIFT,
+    PAGE_SIZE,
+    PMD_SHIFT,
+    PMD_SIZE,
+    PTRS_PER_PTE,
+    VM_HUGEPAGE,
+    VM_HUGETLB,
+    VM_PFNMAP,
+    VM_RAND_READ,
+    VM_SEQ_READ,
+    VM_SHARED,
+    VM_WRITE,
+    AnonVma,
+    Folio,
+    MmStruct,
+    Pmd,
+    Pte,
+    PteTable,
+    SwpEntry,
+    VmAreaStruct,
+    add_mm_rss_vec,
+    linear_page_index,
+    mm_counter_file,
+)
+from mrelease_ref.include.linux.mmzone import NR_PAGETABLE
+from mrelease_ref.include.linux.page_flags import PG_anon, PG_locked, PG_swapbacked
+from mrelease_ref.include.linux.vmstat import count_vm_events
+from mrelease_ref.kernel.sched import KernelGen, cond_resched
+from mrelease_ref.mm.filemap import filemap_grab_folio
+from mrelease_ref.mm.mmu_gather import tlb_flush_mmu, tlb_flush_rmaps
+from mrelease_ref.mm.page_alloc import folio_alloc
+from mrelease_ref.mm.page_writeback import folio_mark_dirty
+from mrelease_ref.mm.rmap import (
+    folio_add_anon_rmap_ptes,
+    folio_add_file_rmap_ptes,
+    folio_add_new_anon_rmap,
+    folio_remove_rmap_pmd,
+    folio_remove_rmap_ptes,
+)
+from mrelease_ref.mm.swap import folio_add_lru_vma, folio_mark_accessed, folio_put
+from mrelease_ref.mm.swapfile import folio_free_swap, free_swap_and_cache_nr, swap_free_nr
+
+if TYPE_CHECKING:
+    from mrelease_ref.include.linux.mm_types import Page
+
+# vm_fault_t bits: include/linux/mm_types.h
+VM_FAULT_OOM: Final = 0x000001
+VM_FAULT_SIGBUS: Final = 0x000002
+VM_FAULT_MAJOR: Final = 0x000004
+
+# zap_details flags: include/linux/mm.h
+ZAP_FLAG_DROP_MARKER: Final = 1 << 0
+ZAP_FLAG_UNMAP: Final = 1 << 1
+
+
+@dataclass(slots=True, eq=False)
+class ZapDetails:
+    """Kernel: include/linux/mm.h (struct zap_details)
+
+    ``even_cows`` is v6.18's field (2026 trees invert it as ``skip_cows``).
+    """
+
+    even_cows: bool = False
+    zap_flags: int = 0
+    single_folio: Folio | None = None
+    reclaim_pt: bool = False
+
+
+@dataclass(slots=True, eq=False)
+class ZapFlags:
+    """The out-parameters ``force_flush``, ``force_break``, ``any_skipped`` of the zap path."""
+
+    force_flush: bool = False
+    force_break: bool = False
+    any_skipped: bool = False
+
+
+# ---------------------------------------------------------------------------------------
+# Page tables
+# ---------------------------------------------------------------------------------------
+
+
+def __pte_alloc(mm: MmStruct, pmd_idx: int) -> PteTable:
+    """Kernel: mm/memory.c:__pte_alloc(): install an empty PTE table."""
+    table: PteTable = [None] * PTRS_PER_PTE
+    mm.pgd[pmd_idx] = table
+    mm.pgtables_bytes += PAGE_SIZE
+    mm.kernel.vmstat[NR_PAGETABLE] += 1
+    return table
+
+
+def pte_offset_map(mm: MmStruct, address: int, alloc: bool) -> PteTable | None:
+    """Kernel: include/linux/pgtable.h:pte_offset_map() (with __pte_alloc() if asked)."""
+    entry = mm.pgd.get(address >> PMD_SHIFT)
+    if isinstance(entry, list):
+        return entry
+    if entry is None and alloc:
+        return __pte_alloc(mm, address >> PMD_SHIFT)
+    return None
+
+
+def vm_normal_page(vma: VmAreaStruct, addr: int, pte: Pte) -> Page | None:
+    """Kernel: mm/memory.c:vm_normal_page(): None for the zero page and PFN mappings."""
+    if pte.folio is None:
+        return None
+    return (pte.folio, pte.idx)
+
+
+def vma_has_recency(vma: VmAreaStruct) -> bool:
+    """Kernel: include/linux/mm_inline.h:vma_has_recency()
+
+    False after madvise(MADV_SEQUENTIAL/MADV_RANDOM) or fadvise(POSIX_FADV_NOREUSE): such
+    mappings do not feed LRU aging.
+    """
+    if vma.vm_flags & (VM_SEQ_READ | VM_RAND_READ):
+        return False
+    f = vma.vm_file
+    return not (f is not None and f.f_mode & FMODE_NOREUSE)
+
+
+def check_stable_address_space(mm: MmStruct) -> int:
+    """Kernel: include/linux/oom.h:check_stable_address_space()
+
+    Once the reaper set MMF_UNSTABLE, faults fail instead of seeing zero-filled memory.
+    """
+    if mm.flags & MMF_UNSTABLE:
+        return VM_FAULT_SIGBUS
+    return 0
+
+
+# ---------------------------------------------------------------------------------------
+# Faults
+# ---------------------------------------------------------------------------------------
+
+
+def _set_pte(table: PteTable, idx: int, folio: Folio | None, page_idx: int, bits: int) -> None:
+    table[idx] = Pte(folio, page_idx, bits)
+
+
+def do_anonymous_page(vma: VmAreaStruct, address: int, write: bool) -> int:
+    """Kernel: mm/memory.c:do_anonymous_page()
+
+    A read maps the shared zero page (no folio, no rss). A write allocates a folio, makes
+    it anonymous, puts it on the LRU (or mlocks it) and maps it writable and dirty.
+    """
+    mm = vma.vm_mm
+    table = pte_offset_map(mm, address, alloc=True)
+    assert table is not None
+    idx = (address >> PAGE_SHIFT) & (PTRS_PER_PTE - 1)
+    if not write:
+        _set_pte(table, idx, None, 0, _PAGE_ACCESSED | _PAGE_SPECIAL)
+        return 0
+    folio = folio_alloc(mm.kernel, 0)
+    if folio is None:
+        return VM_FAULT_OOM
+    ret = check_stable_address_space(mm)
+    if ret:
+        folio_put(folio)
+        return ret
+    folio_add_new_anon_rmap(folio, vma, address, pmd=False)
+    folio_add_lru_vma(folio, vma)
+    mm.rss_stat[MM_ANONPAGES] += 1
+    _set_pte(table, idx, folio, 0, _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_RW)
+    return 0
+
+
+def thp_vma_suitable(vma: VmAreaStruct, address: int) -> bool:
+    """Kernel: include/linux/huge_mm.h:thp_vma_suitable_order() with the THP policy
+
+    Anonymous, madvise(MADV_HUGEPAGE) (these machines run THP in ``[madvise]`` mode), large
+    folios enabled, and the aligned 2 MiB range fits inside the VMA.
+    """
+    if vma.vm_ops is not None or not vma.vm_flags & VM_HUGEPAGE:
+        return False
+    if not vma.vm_mm.kernel.config.large_folios:
+        return False
+    haddr = address & ~(PMD_SIZE - 1)
+    return haddr >= vma.vm_start and haddr + PMD_SIZE <= vma.vm_end
+
+
+def zap_deposited_table(mm: MmStruct) -> None:
+    """Kernel: mm/huge_memory.c:zap_deposited_table(): free the deposited PTE table."""
+    mm.pgtables_bytes -= PAGE_SIZE
+    mm.kernel.vmstat[NR_PAGETABLE] -= 1
+
+
+def do_huge_pmd_anonymous_page(vma: VmAreaStruct, address: int, write: bool) -> int | None:
+    """Kernel: mm/huge_memory.c:do_huge_pmd_anonymous_page()
+
+    Map a PMD-sized anonymous folio (a write) or the huge zero page (a read). A PTE table
+    is deposited for a later split. Returns None to fall back to PTEs.
+    """
+    mm = vma.vm_mm
+    k = mm.kernel
+    haddr = address & ~(PMD_SIZE - 1)
+    if not write:
+        mm.pgd[haddr >> PMD_SHIFT] = Pmd(None, _PAGE_ACCESSED | _PAGE_SPECIAL)
+        mm.pgtables_bytes += PAGE_SIZE  # pgtable_trans_huge_deposit()
+        k.vmstat[NR_PAGETABLE] += 1
+        return 0
+    folio = folio_alloc(k, HPAGE_PMD_ORDER)
+    if folio is None:
+        count_vm_events(k, "THP_FAULT_FALLBACK", 1)
+        return None
+    ret = check_stable_address_space(mm)
+    if ret:
+        folio_put(folio)
+        return ret
+    folio_add_new_anon_rmap(folio, vma, haddr, pmd=True)
+    folio_add_lru_vma(folio, vma)
+    mm.pgd[haddr >> PMD_SHIFT] = Pmd(folio, _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_RW)
+    mm.pgtables_bytes += PAGE_SIZE
+    k.vmstat[NR_PAGETABLE] += 1
+    mm.rss_stat[MM_ANONPAGES] += HPAGE_PMD_NR
+    count_vm_events(k, "THP_FAULT_ALLOC", 1)
+    return 0
+
+
+def _file_folio(vma: VmAreaStruct, address: int) -> tuple[Folio | None, int]:
+    """Look up or read in the page-cache folio for ``address``: (folio with a ref, idx)."""
+    assert vma.vm_file is not None and vma.vm_file.f_mapping is not None
+    pgoff = linear_page_index(vma, address)
+    mapping = vma.vm_file.f_mapping
+    folio = filemap_grab_folio(mapping, pgoff, swapbacked=mapping.a_ops == "shmem")
+    if folio is None:
+        return None, 0
+    return folio, pgoff - folio.index
+
+
+def finish_fault(vma: VmAreaStruct, address: int, folio: Folio, idx: int, bits: int) -> int:
+    """Kernel: mm/memory.c:finish_fault(): map a page-cache folio's page (ref transferred)."""
+    mm = vma.vm_mm
+    ret = check_stable_address_space(mm)
+    if ret:
+        folio_put(folio)
+        return ret
+    table = pte_offset_map(mm, address, alloc=True)
+    assert table is not None
+    folio_add_file_rmap_ptes(folio, (folio, idx), 1, vma)
+    mm.rss_stat[mm_counter_file(folio)] += 1
+    _set_pte(table, (address >> PAGE_SHIFT) & (PTRS_PER_PTE - 1), folio, idx, bits)
+    return 0
+
+
+def do_read_fault(vma: VmAreaStruct, address: int) -> int:
+    """Kernel: mm/memory.c:do_read_fault(): map the page-cache page read-only."""
+    folio, idx = _file_folio(vma, address)
+    if folio is None:
+        return VM_FAULT_OOM
+    return finish_fault(vma, address, folio, idx, _PAGE_ACCESSED)
+
+
+def wp_page_copy(vma: VmAreaStruct, address: int, old: Pte | None) -> int:
+    """Kernel: mm/memory.c:wp_page_copy()
+
+    Copy-on-write: allocate an anonymous folio, replace the PTE, and let go of the old page
+    (its rmap and the reference the PTE held).
+    """
+    mm = vma.vm_mm
+    new = folio_alloc(mm.kernel, 0)
+    if new is None:
+        return VM_FAULT_OOM
+    ret = check_stable_address_space(mm)
+    if ret:
+        folio_put(new)
+        return ret
+    if vma.anon_vma is None:
+        vma.anon_vma = AnonVma(vma)
+    table = pte_offset_map(mm, address, alloc=True)
+    assert table is not None
+    idx = (address >> PAGE_SHIFT) & (PTRS_PER_PTE - 1)
+    if old is not None and old.folio is not None:
+        folio_remove_rmap_ptes(old.folio, (old.folio, old.idx), 1, vma)
+        mm.rss_stat[mm_counter_file(old.folio)] -= 1
+        folio_put(old.folio)
+    folio_add_new_anon_rmap(new, vma, address, pmd=False)
+    folio_add_lru_vma(new, vma)
+    mm.rss_stat[MM_ANONPAGES] += 1
+    _set_pte(table, idx, new, 0, _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_RW)
+    return 0
+
+
+def do_cow_fault(vma: VmAreaStruct, address: int) -> int:
+    """Kernel: mm/memory.c:do_cow_fault()
+
+    Write to an unmapped page of a private file mapping: read the page cache, copy into a
+    new anonymous folio; the page-cache folio stays cached and unmapped.
+    """
+    folio, _ = _file_folio(vma, address)
+    if folio is None:
+        return VM_FAULT_OOM
+    folio_put(folio)  # the copy is done; drop the lookup reference
+    return wp_page_copy(vma, address, None)
+
+
+def do_shared_fault(vma: VmAreaStruct, address: int) -> int:
+    """Kernel: mm/memory.c:do_shared_fault()
+
+    Write to a shared mapping: ``page_mkwrite`` dirties the folio, the PTE is mapped
+    writable and dirty.
+    """
+    folio, idx = _file_folio(vma, address)
+    if folio is None:
+        return VM_FAULT_OOM
+    folio_mark_dirty(folio)  # filemap_page_mkwrite() / shmem
+    return finish_fault(vma, address, folio, idx, _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_RW)
+
+
+def do_wp_page(vma: VmAreaStruct, address: int, pte: Pte) -> int:
+    """Kernel: mm/memory.c:do_wp_page()
+
+    Write to a present read-only PTE: a shared mapping dirties the folio again
+    (``wp_page_shared``); an exclusive anonymous folio is reused; anything else (zero page,
+    page cache in a private mapping) is copied.
+    """
+    folio = pte.folio
+    if vma.vm_flags & VM_SHARED and folio is not None:
+        folio_mark_dirty(folio)
+        pte.bits |= _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_RW
+        return 0
+    if folio is not None and folio.flags & PG_anon and folio._mapcount == 1:
+        if folio.flags & PG_locked == 0 and folio.swap is not None:
+            folio.flags |= PG_locked
+            folio_free_swap(folio)  # a reused swapped-in page no longer needs its slot
+            folio.flags &= ~PG_locked
+        pte.bits |= _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_RW
+        return 0
+    return wp_page_copy(vma, address, pte)
+
+
+def do_swap_page(vma: VmAreaStruct, address: int, entry: SwpEntry, write: bool) -> int:
+    """Kernel: mm/memory.c:do_swap_page()
+
+    Bring a swapped-out anonymous page back: from the swap cache if it is still there,
+    otherwise read it into a new folio that is added to the swap cache. The folio stays in
+    the swap cache after a read fault; a write fault frees the slot
+    (``should_try_to_free_swap()``).
+    """
+    from mrelease_ref.mm.swap import folio_add_lru
+    from mrelease_ref.mm.swap_state import swap_cache_add_folio, swap_cache_get_folio
+
+    mm = vma.vm_mm
+    k = mm.kernel
+    folio = swap_cache_get_folio(k, entry)
+    if folio is None:
+        folio = folio_alloc(k, 0)
+        if folio is None:
+            return VM_FAULT_OOM
+        folio.flags |= PG_anon | PG_swapbacked
+        folio.mapping = vma.anon_vma
+        folio.index = linear_page_index(vma, address)
+        swap_cache_add_folio(folio, entry)
+        folio_add_lru(folio)
+        folio._refcount -= 1  # the allocation reference; the cache now holds the folio
+        count_vm_events(k, "PSWPIN", 1)
+    ret = check_stable_address_space(mm)
+    if ret:
+        return ret
+    table = pte_offset_map(mm, address, alloc=True)
+    assert table is not None
+    folio._refcount += 1  # the new PTE's reference
+    folio_add_anon_rmap_ptes(folio, (folio, 0), 1, vma)
+    mm.rss_stat[MM_ANONPAGES] += 1
+    mm.rss_stat[MM_SWAPENTS] -= 1
+    swap_free_nr(k, entry, 1)
+    bits = _PAGE_ACCESSED
+    if write:
+        bits |= _PAGE_DIRTY | _PAGE_RW
+        folio.flags |= PG_locked
+        folio_free_swap(folio)
+        folio.flags &= ~PG_locked
+    _set_pte(table, (address >> PAGE_SHIFT) & (PTRS_PER_PTE - 1), folio, 0, bits)
+    return 0
+
+
+def handle_mm_fault(vma: VmAreaStruct, address: int, write: bool) -> int:
+    """Kernel: mm/memory.c:handle_mm_fault()
+
+    Resolve one access. Present entries just get their young (and, for a writable PTE,
+    dirty) bit set, as the MMU would. Returns a ``VM_FAULT_*`` mask, 0 on success.
+    """
+    mm = vma.vm_mm
+    if vma.vm_flags & VM_HUGETLB:
+        raise NotImplementedError("hugetlb faults are not modelled; the VMA exists for skips")
+    if write and not vma.vm_flags & VM_WRITE:
+        return VM_FAULT_SIGBUS
+    entry = mm.pgd.get(address >> PMD_SHIFT)
+    if isinstance(entry, Pmd):
+        if entry.folio is None and write:  # write to the huge zero page
+            del mm.pgd[address >> PMD_SHIFT]
+            zap_deposited_table(mm)
+            ret = do_huge_pmd_anonymous_page(vma, address, True)
+            return ret if ret is not None else handle_mm_fault(vma, address, write)
+        entry.bits |= _PAGE_ACCESSED | (_PAGE_DIRTY if write else 0)
+        return 0
+    if entry is None and thp_vma_suitable(vma, address):
+        ret = do_huge_pmd_anonymous_page(vma, address, write)
+        if ret is not None:
+            return ret
+    if vma.vm_flags & VM_PFNMAP:
+        table = pte_offset_map(mm, address, alloc=True)
+        assert table is not None
+        _set_pte(table, (address >> PAGE_SHIFT) & 511, None, 0, _PAGE_SPECIAL | _PAGE_ACCESSED)
+        return 0
+    table = pte_offset_map(mm, address, alloc=True)
+    assert table is not None
+    pte = table[(address >> PAGE_SHIFT) & (PTRS_PER_PTE - 1)]
+    if pte is None:
+        if vma.vm_ops is None:
+            return do_anonymous_page(vma, address, write)
+        if not write:
+            return do_read_fault(vma, address)
+        if vma.vm_flags & VM_SHARED:
+            return do_shared_fault(vma, address)
+        return do_cow_fault(vma, address)
+    if isinstance(pte, SwpEntry):
+        return do_swap_page(vma, address, pte, write)
+    if write:
+        if not pte.bits & _PAGE_RW:
+            return do_wp_page(vma, address, pte)
+        pte.bits |= _PAGE_ACCESSED | _PAGE_DIRTY
+    else:
+        pte.bits |= _PAGE_ACCESSED
+    return 0
+
+
+# ---------------------------------------------------------------------------------------
+# Zap
+# ---------------------------------------------------------------------------------------
+
+
+def should_zap_cows(details: ZapDetails | None) -> bool:
+    """Kernel: mm/memory.c:should_zap_cows(): by default, zap private COWed pages too."""
+    if details is None:
+        return True
+    return details.even_cows
+
+
+def should_zap_folio(details: ZapDetails | None, folio: Folio) -> bool:
+    """Kernel: mm/memory.c:should_zap_folio()"""
+    if should_zap_cows(details):
+        return True
+    return not folio.flags & PG_anon
+
+
+def folio_pte_batch(folio: Folio, table: PteTable, i: int, pte: Pte, max_nr: int) -> int:
+    """Kernel: mm/internal.h:folio_pte_batch()
+
+    Count consecutive PTEs, starting at ``table[i]``, that map consecutive pages of
+    ``folio`` (young/dirty/write bits are ignored, as the zap path asks).
+    """
+    nr = 1
+    expect = pte.idx + 1
+    limit = min(max_nr, (1 << folio.order) - pte.idx)
+    while nr < limit:
+        nxt = table[i + nr]
+        if type(nxt) is not Pte or nxt.folio is not folio or nxt.idx != expect:
+            break
+        nr += 1
+        expect += 1
+    return nr
+
+
+def get_and_clear_full_ptes(table: PteTable, i: int, nr: int) -> int:
+    """Kernel: include/linux/pgtable.h:get_and_clear_full_ptes()
+
+    Clear ``nr`` PTEs and return the OR of their accessed/dirty bits.
+    """
+    bits = 0
+    for j in range(i, i + nr):
+        bits |= table[j].bits  # type: ignore[union-attr]
+        table[j] = None
+    return bits
+
+
+def zap_present_folio_ptes(
+    tlb: MmuGather,
+    vma: VmAreaStruct,
+    folio: Folio,
+    page: Page,
+    table: PteTable,
+    i: int,
+    ptent: Pte,
+    nr: int,
+    addr: int,
+    details: ZapDetails | None,
+    rss: list[int],
+    zf: ZapFlags,
+) -> None:
+    """Kernel: mm/memory.c:zap_present_folio_ptes()
+
+    Zap ``nr`` PTEs mapping one folio. For a file folio: carry a dirty PTE into the folio
+    (and on SMP delay the rmap removal until after the TLB flush), and feed a young PTE to
+    ``folio_mark_accessed()`` unless the VMA opted out of recency. Then account rss,
+    remember the TLB range, remove the rmap, and give the PTEs' references to the gather.
+
+    Variants: patch 2 gates the ``folio_mark_accessed()`` call.
+    """
+    delay_rmap = False
+    if not folio.flags & PG_anon:
+        if nr == 1:
+            bits = ptent.bits
+            table[i] = None
+        else:
+            bits = get_and_clear_full_ptes(table, i, nr)
+        if bits & _PAGE_DIRTY:
+            folio_mark_dirty(folio)
+            if tlb_delay_rmap(tlb):
+                delay_rmap = True
+                zf.force_flush = True
+        if bits & _PAGE_ACCESSED and vma_has_recency(vma):
+            folio_mark_accessed(folio)
+        rss[MM_SHMEMPAGES if folio.flags & PG_swapbacked else MM_FILEPAGES] -= nr  # mm_counter()
+    else:
+        if nr == 1:
+            table[i] = None
+        else:
+            get_and_clear_full_ptes(table, i, nr)  # clear_full_ptes(): A/D bits unneeded
+        rss[MM_ANONPAGES] -= nr
+    # tlb_remove_tlb_entries(tlb, pte, nr, addr), inlined: this runs for every zapped page
+    tlb.cleared_ptes = True
+    if addr < tlb.start:
+        tlb.start = addr
+    if addr + (nr << PAGE_SHIFT) > tlb.end:
+        tlb.end = addr + (nr << PAGE_SHIFT)
+    if not delay_rmap:
+        folio_remove_rmap_ptes(folio, page, nr, vma)
+    if __tlb_remove_folio_pages(tlb, page, nr, delay_rmap):
+        zf.force_flush = True
+        zf.force_break = True
+
+
+def zap_present_ptes(
+    tlb: MmuGather,
+    vma: VmAreaStruct,
+    table: PteTable,
+    i: int,
+    ptent: Pte,
+    max_nr: int,
+    addr: int,
+    details: ZapDetails | None,
+    rss: list[int],
+    zf: ZapFlags,
+) -> int:
+    """Kernel: mm/memory.c:zap_present_ptes()
+
+    Zero page and PFN mappings are just cleared. A folio that ``details`` says to keep is
+    skipped. A large folio is zapped as one batch of consecutive PTEs.
+    """
+    folio = ptent.folio
+    if folio is None:  # vm_normal_page() == NULL
+        table[i] = None
+        tlb.cleared_ptes = True
+        if addr < tlb.start:
+            tlb.start = addr
+        if addr + PAGE_SIZE > tlb.end:
+            tlb.end = addr + PAGE_SIZE
+        return 1
+    if details is not None and not should_zap_folio(details, folio):
+        zf.any_skipped = True
+        return 1
+    page = (folio, ptent.idx)
+    if folio.order and max_nr != 1:
+        nr = folio_pte_batch(folio, table, i, ptent, max_nr)
+        zap_present_folio_ptes(tlb, vma, folio, page, table, i, ptent, nr, addr, details, rss, zf)
+        return nr
+    zap_present_folio_ptes(tlb, vma, folio, page, table, i, ptent, 1, addr, details, rss, zf)
+    return 1
+
+
+def zap_nonpresent_ptes(
+    tlb: MmuGather,
+    vma: VmAreaStruct,
+    table: PteTable,
+    i: int,
+    entry: SwpEntry,
+    max_nr: int,
+    addr: int,
+    details: ZapDetails | None,
+    rss: list[int],
+    zf: ZapFlags,
+) -> int:
+    """Kernel: mm/memory.c:zap_nonpresent_ptes()
+
+    A swap entry: drop its slot reference (``free_swap_and_cache_nr()``) and the swap rss,
+    unless ``details`` keeps private COW content.
+    """
+    if not should_zap_cows(details):
+        zf.any_skipped = True
+        return 1
+    rss[MM_SWAPENTS] -= 1
+    free_swap_and_cache_nr(tlb.mm.kernel, entry, 1)
+    table[i] = None
+    return 1
+
+
+def do_zap_pte_range(
+    tlb: MmuGather,
+    vma: VmAreaStruct,
+    table: PteTable,
+    i: int,
+    addr: int,
+    end: int,
+    details: ZapDetails | None,
+    rss: list[int],
+    zf: ZapFlags,
+) -> int:
+    """Kernel: mm/memory.c:do_zap_pte_range()
+
+    Skip a run of empty PTEs, then zap what follows. Returns how many PTEs were consumed.
+    """
+    max_nr = (end - addr) >> PAGE_SHIFT
+    nr = 0
+    ptent = table[i]
+    if ptent is None:
+        nr = 1
+        while nr < max_nr and table[i + nr] is None:
+            nr += 1
+        max_nr -= nr
+        if not max_nr:
+            return nr
+        i += nr
+        addr += nr << PAGE_SHIFT
+        ptent = table[i]
+    if type(ptent) is Pte:
+        return nr + zap_present_ptes(tlb, vma, table, i, ptent, max_nr, addr, details, rss, zf)
+    assert isinstance(ptent, SwpEntry)
+    return nr + zap_nonpresent_ptes(tlb, vma, table, i, ptent, max_nr, addr, details, rss, zf)
+
+
+def zap_pte_range(
+    tlb: MmuGather,
+    vma: VmAreaStruct,
+    table: PteTable,
+    addr: int,
+    end: int,
+    details: ZapDetails | None,
+) -> int:
+    """Kernel: mm/memory.c:zap_pte_range()
+
+    Zap one PTE table's part of ``[addr, end)``. Counters are folded into the mm once per
+    pass. If a dirty file folio delayed its rmap, or the gather filled up, flush the TLB
+    (and the delayed rmaps) before "dropping the PTE lock", free the batch, and retry the
+    rest.
+    """
+    mm = tlb.mm
+    zf = ZapFlags()
+    while True:
+        tlb_change_page_size(tlb, PAGE_SIZE)
+        rss = [0, 0, 0, 0]
+        i = (addr >> PAGE_SHIFT) & (PTRS_PER_PTE - 1)
+        while addr != end:
+            nr = do_zap_pte_range(tlb, vma, table, i, addr, end, details, rss, zf)
+            if zf.force_break:
+                addr += nr << PAGE_SHIFT
+                break
+            i += nr
+            addr += nr << PAGE_SHIFT
+        add_mm_rss_vec(mm, rss)
+        ev = mm.kernel.vm_events  # the model's cost meter: PTEs zapped in this pass
+        ev["ZAP_PTE"] = ev.get("ZAP_PTE", 0) - rss[0] - rss[1] - rss[3]
+        if zf.force_flush:
+            tlb_flush_mmu_tlbonly(tlb)
+            tlb_flush_rmaps(tlb, vma)
+        # pte_unmap_unlock(): the PTE lock is dropped here
+        if zf.force_flush:
+            tlb_flush_mmu(tlb)
+        if addr == end:
+            return addr
+        zf.force_flush = zf.force_break = False
+
+
+def zap_huge_pmd(tlb: MmuGather, vma: VmAreaStruct, pmd_idx: int, addr: int) -> int:
+    """Kernel: mm/huge_memory.c:zap_huge_pmd()
+
+    Clear a huge PMD. An anonymous THP loses its rmap and its deposited page table; a file
+    THP may be marked accessed (the PMD path is never changed by the series). The folio's
+    reference goes to the gather with ``tlb_remove_page_size()``.
+    """
+    mm = tlb.mm
+    pmd = mm.pgd.pop(pmd_idx)
+    assert isinstance(pmd, Pmd)
+    tlb_remove_pmd_tlb_entry(tlb, addr)
+    folio = pmd.folio
+    if folio is None:  # is_huge_zero_pmd()
+        zap_deposited_table(mm)
+        return 1
+    page = (folio, 0)
+    folio_remove_rmap_pmd(folio, page, vma)
+    if folio.flags & PG_anon:
+        zap_deposited_table(mm)
+        mm.rss_stat[MM_ANONPAGES] -= HPAGE_PMD_NR
+    else:
+        mm.rss_stat[mm_counter_file(folio)] -= HPAGE_PMD_NR
+        if pmd.bits & _PAGE_ACCESSED and vma_has_recency(vma):
+            folio_mark_accessed(folio)
+    tlb_remove_page_size(tlb, page, PMD_SIZE)
+    return 1
+
+
+def zap_pmd_range(
+    tlb: MmuGather, vma: VmAreaStruct, addr: int, end: int, details: ZapDetails | None
+) -> int:
+    """Kernel: mm/memory.c:zap_pmd_range() (zap_p4d_range()/zap_pud_range() folded in)"""
+    pgd = tlb.mm.pgd
+    while addr != end:
+        nxt = min((addr | (PMD_SIZE - 1)) + 1, end)
+        entry = pgd.get(addr >> PMD_SHIFT)
+        if type(entry) is Pmd:
+            if nxt - addr != PMD_SIZE:
+                raise NotImplementedError("splitting a huge PMD is not modelled")
+            zap_huge_pmd(tlb, vma, addr >> PMD_SHIFT, addr)
+        elif entry is not None:
+            zap_pte_range(tlb, vma, entry, addr, nxt, details)  # type: ignore[arg-type]
+        addr = nxt
+    return addr
+
+
+def unmap_page_range(
+    tlb: MmuGather, vma: VmAreaStruct, addr: int, end: int, details: ZapDetails | None
+) -> None:
+    """Kernel: mm/memory.c:unmap_page_range()
+
+    Zap ``[addr, end)`` of one VMA into ``tlb``, bracketed by ``tlb_start_vma()`` and
+    ``tlb_end_vma()`` (which flushes the TLB for the VMA; the pages stay batched).
+    """
+    if addr >= end:
+        raise ValueError("unmap_page_range: empty range")
+    tlb_start_vma(tlb, vma)
+    zap_pmd_range(tlb, vma, addr, end, details)
+    tlb_end_vma(tlb, vma)
+
+
+def unmap_single_vma(
+    tlb: MmuGather, vma: VmAreaStruct, start_addr: int, end_addr: int, details: ZapDetails
+) -> None:
+    """Kernel: mm/memory.c:unmap_single_vma() (hugetlb VMAs hold no pages in the model)"""
+    start = max(vma.vm_start, start_addr)
+    if start >= vma.vm_end:
+        return
+    end = min(vma.vm_end, end_addr)
+    if end <= vma.vm_start or start == end:
+        return
+    if vma.vm_flags & VM_HUGETLB:
+        return
+    unmap_page_range(tlb, vma, start, end, details)
+
+
+def unmap_vmas(
+    tlb: MmuGather, vmas: list[VmAreaStruct], start_addr: int, end_addr: int
+) -> KernelGen[None]:
+    """Kernel: mm/memory.c:unmap_vmas()
+
+    Zap every VMA, COWed private pages included (``even_cows``). The kernel reschedules
+    inside the walk; the model offers a preemption point after each VMA.
+    """
+    details = ZapDetails(even_cows=True, zap_flags=ZAP_FLAG_DROP_MARKER | ZAP_FLAG_UNMAP)
+    for vma in vmas:
+        unmap_single_vma(tlb, vma, start_addr, end_addr, details)
+        yield cond_resched("unmap_vmas")

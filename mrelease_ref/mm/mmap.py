@@ -1,0 +1,244 @@
+"""Creating and destroying VMAs, and ``exit_mmap()``.
+
+Kernel: mm/mmap.c (do_mmap(), exit_mmap()), mm/vma.c (mmap_region(), remove_vma(),
+do_vmi_munmap()), mm/memory.c (free_pgtables()), mm/shmem.c (shmem_zero_setup()),
+mm/gup.c (populate for mlock)
+
+``exit_mmap()`` is where a victim's own teardown meets a reaper. It zaps everything under
+the *read* lock, sets MMF_OOM_SKIP, then takes the *write* lock, which waits for any reaper
+still holding the read lock; a reaper that arrives later sees MMF_OOM_SKIP and backs off
+(../shared/reference/kernel.md §1.7).
+
+Limitations:
+- No VMA merging or splitting: every mmap() is its own VMA, placed after the previous one
+  with a one-page gap, 2 MiB-aligned when it is at least 2 MiB long.
+- munmap() only removes whole VMAs.
+- No mmu notifiers, uprobes, khugepaged, or accounting of committed memory.
+"""
+
+from __future__ import annotations
+
+import errno
+from typing import TYPE_CHECKING
+
+from mrelease_ref.include.asm_generic.tlb import TASK_SIZE
+from mrelease_ref.include.linux.fs import FMODE_WRITE, AddressSpace, File
+from mrelease_ref.include.linux.mm_types import (
+    MMF_OOM_SKIP,
+    PAGE_SHIFT,
+    PAGE_SIZE,
+    PMD_SIZE,
+    VM_HUGEPAGE,
+    VM_HUGETLB,
+    VM_LOCKED,
+    VM_MAYREAD,
+    VM_MAYSHARE,
+    VM_MAYWRITE,
+    VM_PFNMAP,
+    VM_READ,
+    VM_SHARED,
+    VM_WRITE,
+    AnonVma,
+    MmStruct,
+    VmAreaStruct,
+    mm_flags_set,
+)
+from mrelease_ref.include.linux.mmzone import NR_PAGETABLE
+from mrelease_ref.include.linux.rwsem import (
+    mmap_read_lock,
+    mmap_read_unlock,
+    mmap_write_lock,
+    mmap_write_unlock,
+)
+from mrelease_ref.kernel.sched import KernelGen
+from mrelease_ref.mm.memory import VM_FAULT_SIGBUS, handle_mm_fault, unmap_vmas
+from mrelease_ref.mm.mmu_gather import tlb_finish_mmu, tlb_gather_mmu, tlb_gather_mmu_fullmm
+from mrelease_ref.mm.truncate import truncate_inode_pages
+
+if TYPE_CHECKING:
+    from mrelease_ref.include.linux.sched import TaskStruct
+    from mrelease_ref.sim.kernel import Kernel
+
+VM_IO = 0x00004000
+VM_DONTEXPAND = 0x00040000
+
+
+def shmem_zero_setup(kernel: Kernel, nr_pages: int) -> File:
+    """Kernel: mm/shmem.c:shmem_zero_setup(): back MAP_SHARED|MAP_ANONYMOUS with tmpfs."""
+    inode = kernel.new_inode("dev/zero (deleted)", nr_pages, "shmem")
+    return File("shmem", inode)
+
+
+def get_unmapped_area(mm: MmStruct, length: int) -> int:
+    """Kernel: mm/mmap.c:__get_unmapped_area() (model: bump allocator, THP-aligned)"""
+    addr = mm.mmap_next
+    if length >= PMD_SIZE:
+        addr = (addr + PMD_SIZE - 1) & ~(PMD_SIZE - 1)
+    mm.mmap_next = addr + length + PAGE_SIZE
+    return addr
+
+
+def do_mmap(
+    mm: MmStruct,
+    file: File | None,
+    nr_pages: int,
+    *,
+    shared: bool,
+    write: bool,
+    locked: bool,
+    hugepage: bool,
+    pfnmap: bool,
+    hugetlb: bool,
+    pgoff: int,
+) -> VmAreaStruct | int:
+    """Kernel: mm/mmap.c:do_mmap() and mm/vma.c:mmap_region()
+
+    Returns the new VMA, or ``-errno``. A MAP_SHARED mapping of a file opened without
+    write access gets VM_MAYSHARE but not VM_SHARED, exactly as in the kernel, so the
+    reaper treats it as private.
+    """
+    if nr_pages <= 0:
+        return -errno.EINVAL
+    vm_flags = VM_READ | VM_MAYREAD | VM_MAYWRITE
+    if write:
+        vm_flags |= VM_WRITE
+    if shared:
+        vm_flags |= VM_SHARED | VM_MAYSHARE
+        if file is not None and not file.f_mode & FMODE_WRITE:
+            if write:
+                return -errno.EACCES
+            vm_flags &= ~(VM_MAYWRITE | VM_SHARED)
+    if locked:
+        vm_flags |= VM_LOCKED
+    if hugepage:
+        vm_flags |= VM_HUGEPAGE
+    if pfnmap:
+        vm_flags |= VM_PFNMAP | VM_IO | VM_DONTEXPAND
+    if hugetlb:
+        vm_flags |= VM_HUGETLB
+    if file is None and shared:
+        file = shmem_zero_setup(mm.kernel, nr_pages)
+        pgoff = 0
+    elif file is not None:
+        file.f_count += 1  # the VMA's reference: get_file()
+    start = get_unmapped_area(mm, nr_pages << PAGE_SHIFT)
+    vma = VmAreaStruct(mm, start, start + (nr_pages << PAGE_SHIFT), vm_flags, pgoff, file)
+    if file is not None:
+        assert file.f_inode is not None
+        vma.vm_ops = "pfnmap" if pfnmap else ("hugetlb" if hugetlb else file.f_inode.kind)
+        file.f_inode.i_mapping.i_mmap.append(vma)
+    elif pfnmap or hugetlb:
+        vma.vm_ops = "pfnmap" if pfnmap else "hugetlb"
+    else:
+        vma.anon_vma = AnonVma(vma)
+    mm.mm_mt.append(vma)
+    mm.mm_mt.sort(key=lambda v: v.vm_start)
+    if locked:
+        populate_vma_page_range(vma)
+    return vma
+
+
+def populate_vma_page_range(vma: VmAreaStruct) -> int:
+    """Kernel: mm/gup.c:populate_vma_page_range()
+
+    Fault in every page (mlock/MAP_POPULATE). Private writable mappings are write-faulted
+    so later writes need no COW.
+    """
+    write = (vma.vm_flags & (VM_WRITE | VM_SHARED)) == VM_WRITE
+    for addr in range(vma.vm_start, vma.vm_end, PAGE_SIZE):
+        ret = handle_mm_fault(vma, addr, write)
+        if ret:
+            return ret
+    return 0
+
+
+def fput(file: File) -> None:
+    """Kernel: fs/file_table.c:fput()
+
+    The last reference to a shmem-backed file evicts its inode, which truncates its pages.
+    """
+    file.f_count -= 1
+    if file.f_count or file.f_inode is None:
+        return
+    inode = file.f_inode
+    inode.i_count -= 1
+    if inode.kind == "shmem" and inode.i_count <= 0 and inode.name.endswith("(deleted)"):
+        truncate_inode_pages(inode.i_mapping)
+
+
+def remove_vma(vma: VmAreaStruct) -> None:
+    """Kernel: mm/vma.c:remove_vma() (with unlink_file_vma() from free_pgtables())"""
+    f = vma.vm_file
+    if f is not None:
+        assert f.f_inode is not None
+        mapping: AddressSpace = f.f_inode.i_mapping
+        mapping.i_mmap.remove(vma)
+        fput(f)
+
+
+def free_pgtables(mm: MmStruct) -> None:
+    """Kernel: mm/memory.c:free_pgtables() (the whole address space)"""
+    mm.kernel.vmstat[NR_PAGETABLE] -= mm.pgtables_bytes // PAGE_SIZE
+    mm.pgd.clear()
+    mm.pgtables_bytes = 0
+
+
+def exit_mmap(mm: MmStruct, current: TaskStruct) -> KernelGen[None]:
+    """Kernel: mm/mmap.c:exit_mmap()
+
+    Tear down the whole address space when its last user is gone.
+    """
+    yield from mmap_read_lock(mm, current)
+    vmas = list(mm.mm_mt)
+    if not vmas:
+        mmap_read_unlock(mm)
+        yield from mmap_write_lock(mm, current)
+    else:
+        tlb = tlb_gather_mmu_fullmm(mm)
+        yield from unmap_vmas(tlb, vmas, 0, TASK_SIZE)
+        mmap_read_unlock(mm)
+        # Set MMF_OOM_SKIP to hide this task from the oom killer/reaper: nothing is left.
+        mm_flags_set(MMF_OOM_SKIP, mm)
+        yield from mmap_write_lock(mm, current)
+        free_pgtables(mm)
+        tlb_finish_mmu(tlb)
+        for vma in vmas:
+            remove_vma(vma)
+        mm.mm_mt.clear()
+    mmap_write_unlock(mm)
+
+
+def do_munmap(mm: MmStruct, vma: VmAreaStruct, current: TaskStruct) -> KernelGen[int]:
+    """Kernel: mm/vma.c:do_vmi_munmap() (one whole VMA)"""
+    yield from mmap_write_lock(mm, current)
+    tlb = tlb_gather_mmu(mm)
+    yield from unmap_vmas(tlb, [vma], vma.vm_start, vma.vm_end)
+    tlb_finish_mmu(tlb)
+    mm.mm_mt.remove(vma)
+    remove_vma(vma)
+    mmap_write_unlock(mm)
+    return 0
+
+
+def fault_in(vma: VmAreaStruct, start: int, nr_pages: int, write: bool) -> int:
+    """Touch ``nr_pages`` pages from ``start`` (user-space access; model helper)."""
+    for addr in range(start, start + (nr_pages << PAGE_SHIFT), PAGE_SIZE):
+        ret = handle_mm_fault(vma, addr, write)
+        if ret:
+            return ret
+    return 0
+
+
+__all__ = [
+    "VM_FAULT_SIGBUS",
+    "do_mmap",
+    "do_munmap",
+    "exit_mmap",
+    "fault_in",
+    "fput",
+    "free_pgtables",
+    "get_unmapped_area",
+    "populate_vma_page_range",
+    "remove_vma",
+    "shmem_zero_setup",
+]

@@ -1,0 +1,133 @@
+"""The page allocator: a free-page pool with per-CPU lists in front of it.
+
+Kernel: mm/page_alloc.c
+
+Free memory is counted, not listed: ``NR_FREE_PAGES`` is the buddy pool and each CPU's
+``per_cpu_pages.count`` holds recently freed pages. Freeing an order the per-CPU lists
+accept (``pcp_allowed_order()``) puts the pages on the freeing CPU's list; once the list
+reaches ``high`` it spills ``count - (high - batch)`` pages to the buddy pool. This is why
+MemFree rises by less than the memory a reap frees (../shared/reference/realkernel.md §0
+item 9). Allocation takes from the current CPU's list first.
+
+PFNs only name folios: they come from a counter, aligned to the folio size, and are never
+reused, so a stale pointer to a freed folio can always be recognised.
+
+Limitations:
+- No buddy merging, fragmentation, watermarks, reclaim or OOM killing: an allocation that
+  does not fit returns None and the caller reports ENOMEM.
+- ``high`` is fixed; the kernel adapts it (``decay_pcp_high()``), and frees more eagerly
+  after many consecutive frees (``free_high``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from mrelease_ref.include.linux.mm_types import HPAGE_PMD_ORDER, Folio
+from mrelease_ref.include.linux.mmzone import (
+    NR_FREE_PAGES,
+    NR_FREE_PCP,
+    NR_MLOCK,
+    PAGE_ALLOC_COSTLY_ORDER,
+    PerCpuPages,
+)
+from mrelease_ref.include.linux.page_flags import PG_freed, PG_mlocked
+
+if TYPE_CHECKING:
+    from mrelease_ref.sim.kernel import Kernel
+
+
+def pcp_allowed_order(order: int) -> bool:
+    """Kernel: mm/page_alloc.c:pcp_allowed_order()"""
+    return order <= PAGE_ALLOC_COSTLY_ORDER or order == HPAGE_PMD_ORDER
+
+
+def _this_cpu_pcp(kernel: Kernel) -> PerCpuPages:
+    return kernel.zone.per_cpu_pageset[kernel.this_cpu()]
+
+
+def nr_free_pages_total(kernel: Kernel) -> int:
+    """Free pages including the per-CPU lists (``nr_free_pages`` + Σ pcp count)."""
+    return kernel.vmstat[NR_FREE_PAGES] + kernel.vmstat[NR_FREE_PCP]
+
+
+def _take(kernel: Kernel, nr: int, order: int) -> bool:
+    """Remove ``nr`` free pages: this CPU's list first, then buddy, then other CPUs' lists."""
+    vmstat = kernel.vmstat
+    pcp = _this_cpu_pcp(kernel)
+    if pcp_allowed_order(order) and pcp.count >= nr:
+        pcp.count -= nr
+        vmstat[NR_FREE_PCP] -= nr
+        return True
+    if vmstat[NR_FREE_PAGES] >= nr:
+        vmstat[NR_FREE_PAGES] -= nr
+        return True
+    if nr_free_pages_total(kernel) < nr:
+        return False
+    drain_all_pages(kernel)  # the slow path drains remote lists before giving up
+    vmstat[NR_FREE_PAGES] -= nr
+    return True
+
+
+def folio_alloc(kernel: Kernel, order: int) -> Folio | None:
+    """Kernel: mm/page_alloc.c:folio_alloc() (via __alloc_pages())
+
+    Returns a folio with one reference, or None when memory is exhausted.
+    """
+    nr = 1 << order
+    if not _take(kernel, nr, order):
+        return None
+    pfn = (kernel.next_pfn + nr - 1) & ~(nr - 1)
+    kernel.next_pfn = pfn + nr
+    kernel.vm_events["PGALLOC"] = kernel.vm_events.get("PGALLOC", 0) + nr
+    return Folio(kernel=kernel, pfn=pfn, order=order)
+
+
+def free_pcppages_bulk(kernel: Kernel, pcp: PerCpuPages, count: int) -> None:
+    """Kernel: mm/page_alloc.c:free_pcppages_bulk(): return ``count`` pages to buddy."""
+    pcp.count -= count
+    kernel.vmstat[NR_FREE_PCP] -= count
+    kernel.vmstat[NR_FREE_PAGES] += count
+
+
+def free_unref_folios(folios: list[Folio]) -> None:
+    """Kernel: mm/page_alloc.c:free_unref_folios()
+
+    Every folio here has refcount 0. Its pages go to the current CPU's list, or straight to
+    the buddy pool for orders the lists do not take.
+    """
+    if not folios:
+        return
+    kernel = folios[0].kernel
+    vmstat = kernel.vmstat
+    pcp = _this_cpu_pcp(kernel)
+    high, batch = pcp.high, pcp.batch
+    freed = 0
+    for folio in folios:
+        order = folio.order
+        nr = 1 << order
+        if folio.flags & PG_mlocked:  # free_pages_prepare()
+            vmstat[NR_MLOCK] -= nr
+            ev = kernel.vm_events
+            ev["UNEVICTABLE_MLOCKFREED"] = ev.get("UNEVICTABLE_MLOCKFREED", 0) + nr
+        folio.flags = PG_freed
+        folio.mapping = None
+        folio.private = None
+        freed += nr
+        if order <= PAGE_ALLOC_COSTLY_ORDER or order == HPAGE_PMD_ORDER:  # pcp_allowed_order()
+            pcp.count += nr
+            vmstat[NR_FREE_PCP] += nr
+            if pcp.count >= high:
+                free_pcppages_bulk(kernel, pcp, pcp.count - (high - batch))
+        else:
+            vmstat[NR_FREE_PAGES] += nr
+    ev = kernel.vm_events
+    ev["PGFREE"] = ev.get("PGFREE", 0) + freed
+    ev["FOLIO_FREE"] = ev.get("FOLIO_FREE", 0) + len(folios)
+
+
+def drain_all_pages(kernel: Kernel) -> None:
+    """Kernel: mm/page_alloc.c:drain_all_pages(): empty every CPU's list into buddy."""
+    for pcp in kernel.zone.per_cpu_pageset:
+        if pcp.count:
+            free_pcppages_bulk(kernel, pcp, pcp.count)

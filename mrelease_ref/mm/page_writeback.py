@@ -1,0 +1,104 @@
+"""Dirtying and writing back page-cache folios.
+
+Kernel: mm/page-writeback.c, mm/filemap.c (__filemap_fdatawrite_range(),
+folio_end_writeback())
+
+Writeback is asynchronous, as in the kernel: starting it clears PG_dirty (after
+``folio_mkclean()`` write-protects the PTEs) and sets PG_writeback; the I/O completes when
+the Kernel's block-I/O worker next runs (see :mod:`mrelease_ref.sim.sched`). That is how
+``posix_fadvise(POSIX_FADV_DONTNEED)`` on a dirty file leaves pages cached but under
+writeback (../shared/reference/realkernel.md §5, row B3).
+
+Limitations:
+- No dirty throttling (balance_dirty_pages), no periodic flusher: only explicit writeback
+  (fadvise DONTNEED, fsync) cleans file folios.
+- shmem folios are never written back (they would go to swap, which only MADV_PAGEOUT
+  triggers here).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from mrelease_ref.include.linux.fs import AddressSpace
+from mrelease_ref.include.linux.mmzone import NR_FILE_DIRTY, NR_WRITEBACK
+from mrelease_ref.include.linux.page_flags import PG_dirty, PG_writeback
+from mrelease_ref.mm.rmap import folio_mkclean
+
+if TYPE_CHECKING:
+    from mrelease_ref.include.linux.mm_types import Folio
+
+
+def mapping_can_writeback(mapping: AddressSpace) -> bool:
+    """Kernel: include/linux/backing-dev.h:mapping_can_writeback() (false for shmem here)"""
+    return mapping.a_ops == "ext4"
+
+
+def __folio_mark_dirty(folio: Folio, mapping: AddressSpace) -> None:
+    """Kernel: mm/page-writeback.c:__folio_mark_dirty(): account a newly dirty folio."""
+    if mapping_can_writeback(mapping):
+        folio.kernel.vmstat[NR_FILE_DIRTY] += 1 << folio.order
+
+
+def folio_mark_dirty(folio: Folio) -> bool:
+    """Kernel: mm/page-writeback.c:folio_mark_dirty()
+
+    Returns True if the folio was clean before. Anonymous folios only get the flag.
+    """
+    if folio.flags & PG_dirty:
+        return False
+    folio.flags |= PG_dirty
+    mapping = folio.mapping
+    if isinstance(mapping, AddressSpace):
+        __folio_mark_dirty(folio, mapping)
+    return True
+
+
+def folio_clear_dirty_for_io(folio: Folio) -> bool:
+    """Kernel: mm/page-writeback.c:folio_clear_dirty_for_io()
+
+    Write-protect the folio's PTEs, then clear PG_dirty for the I/O about to start.
+    """
+    mapping = folio.mapping
+    folio_mkclean(folio)
+    if not folio.flags & PG_dirty:
+        return False
+    folio.flags &= ~PG_dirty
+    if isinstance(mapping, AddressSpace) and mapping_can_writeback(mapping):
+        folio.kernel.vmstat[NR_FILE_DIRTY] -= 1 << folio.order
+    return True
+
+
+def folio_start_writeback(folio: Folio) -> None:
+    """Kernel: mm/page-writeback.c:__folio_start_writeback()"""
+    folio.flags |= PG_writeback
+    folio.kernel.vmstat[NR_WRITEBACK] += 1 << folio.order
+    folio._refcount += 1  # the bio holds the folio until completion
+    folio.kernel.io_pending.append(folio)
+
+
+def folio_end_writeback(folio: Folio) -> None:
+    """Kernel: mm/filemap.c:folio_end_writeback()"""
+    from mrelease_ref.mm.swap import folio_put
+
+    folio.flags &= ~PG_writeback
+    folio.kernel.vmstat[NR_WRITEBACK] -= 1 << folio.order
+    folio_put(folio)
+
+
+def __filemap_fdatawrite_range(mapping: AddressSpace, start: int, end: int) -> int:
+    """Kernel: mm/filemap.c:__filemap_fdatawrite_range() (WB_SYNC_NONE)
+
+    Start writeback of every dirty folio in ``start..end`` (page indices). Returns how many
+    folios were submitted.
+    """
+    if not mapping_can_writeback(mapping):
+        return 0
+    submitted = 0
+    for folio in list(mapping.i_pages.values()):
+        if not start <= folio.index <= end or folio.flags & PG_writeback:
+            continue
+        if folio_clear_dirty_for_io(folio):
+            folio_start_writeback(folio)
+            submitted += 1
+    return submitted

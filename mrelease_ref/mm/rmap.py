@@ -1,0 +1,218 @@
+"""Reverse mapping: mapcounts, CONFIG_MM_ID ownership, and walks from a folio to its PTEs.
+
+Kernel: mm/rmap.c, include/linux/rmap.h (folio_add_return_large_mapcount(),
+folio_sub_return_large_mapcount())
+
+Mapped-page statistics follow CONFIG_NO_PAGE_MAPCOUNT: a folio counts in full towards
+AnonPages/Mapped from its first mapping until its last mapping goes away.
+
+Limitations:
+- No deferred split queue for partially unmapped anonymous large folios.
+- rmap walks know at most one VMA per anonymous folio (no fork with COW in the model).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from mrelease_ref.include.linux.fs import AddressSpace
+from mrelease_ref.include.linux.mm_types import (
+    _PAGE_DIRTY,
+    _PAGE_RW,
+    PAGE_SHIFT,
+    PMD_SHIFT,
+    VM_LOCKED,
+    AnonVma,
+    MmIds,
+    Pte,
+    linear_page_index,
+    vma_address,
+)
+from mrelease_ref.include.linux.mmzone import NR_ANON_MAPPED, NR_ANON_THPS, NR_FILE_MAPPED
+from mrelease_ref.include.linux.page_flags import PG_anon, PG_swapbacked
+from mrelease_ref.mm.mlock import mlock_vma_folio, munlock_folio, munlock_vma_folio
+
+if TYPE_CHECKING:
+    from mrelease_ref.include.linux.mm_types import Folio, Page, VmAreaStruct
+
+MM_ID_DUMMY = 0
+
+
+def folio_add_return_large_mapcount(folio: Folio, diff: int, vma: VmAreaStruct) -> int:
+    """Kernel: include/linux/rmap.h:folio_add_return_large_mapcount() (CONFIG_MM_ID)
+
+    Add ``diff`` mappings owned by ``vma``'s mm and update the two owner slots; a third
+    owner, or a slot taken while other mappings exist, sets the "maybe shared" bit.
+    """
+    ids = folio._mm_ids
+    if ids is None:
+        ids = folio._mm_ids = MmIds(mapcount=[-1, -1])
+    mm_id = vma.vm_mm.mm_id
+    folio._mapcount += diff
+    new_val = folio._mapcount - 1  # the kernel's -1-biased _large_mapcount
+    if ids.mm_id[0] == mm_id:
+        ids.mapcount[0] += diff
+    elif ids.mm_id[1] == mm_id:
+        ids.mapcount[1] += diff
+    elif ids.mm_id[0] == MM_ID_DUMMY:
+        ids.mm_id[0] = mm_id
+        ids.mapcount[0] = diff - 1
+        if new_val != diff - 1:
+            ids.shared = True
+    elif ids.mm_id[1] == MM_ID_DUMMY:
+        ids.mm_id[1] = mm_id
+        ids.mapcount[1] = diff - 1
+        ids.shared = True
+    else:
+        ids.shared = True  # more than two MMs: no slot, and sharing is certain
+    return folio._mapcount
+
+
+def folio_sub_return_large_mapcount(folio: Folio, diff: int, vma: VmAreaStruct) -> int:
+    """Kernel: include/linux/rmap.h:folio_sub_return_large_mapcount() (CONFIG_MM_ID)
+
+    Remove ``diff`` mappings; when one slot owns every remaining mapping, the folio counts
+    as exclusive again.
+    """
+    ids = folio._mm_ids
+    assert ids is not None
+    mm_id = vma.vm_mm.mm_id
+    folio._mapcount -= diff
+    new_val = folio._mapcount - 1
+    for slot in (0, 1):
+        if ids.mm_id[slot] == mm_id:
+            ids.mapcount[slot] -= diff
+            if ids.mapcount[slot] >= 0:
+                return folio._mapcount
+            ids.mapcount[slot] = -1
+            ids.mm_id[slot] = MM_ID_DUMMY
+            break
+    if ids.mapcount[0] == new_val or ids.mapcount[1] == new_val:
+        ids.shared = False
+    return folio._mapcount
+
+
+def _add_mapcount(folio: Folio, nr: int, vma: VmAreaStruct) -> bool:
+    """Add ``nr`` mappings; return True if the folio was unmapped before."""
+    was_unmapped = folio._mapcount == 0
+    if folio.order > 0 and folio.kernel.config.mm_id:
+        folio_add_return_large_mapcount(folio, nr, vma)
+    else:
+        folio._mapcount += nr
+    return was_unmapped
+
+
+def _sub_mapcount(folio: Folio, nr: int, vma: VmAreaStruct) -> bool:
+    """Remove ``nr`` mappings; return True if the folio is now unmapped."""
+    if folio.order > 0 and folio.kernel.config.mm_id:
+        folio_sub_return_large_mapcount(folio, nr, vma)
+    else:
+        folio._mapcount -= nr
+    return folio._mapcount == 0
+
+
+def folio_add_new_anon_rmap(folio: Folio, vma: VmAreaStruct, address: int, pmd: bool) -> None:
+    """Kernel: mm/rmap.c:folio_add_new_anon_rmap()
+
+    Make a freshly allocated folio anonymous and map it once (by one PTE, or by a PMD when
+    ``pmd``).
+    """
+    assert vma.anon_vma is not None
+    folio.flags |= PG_anon | PG_swapbacked
+    folio.mapping = vma.anon_vma
+    folio.index = linear_page_index(vma, address)
+    nr = 1 << folio.order
+    if pmd:
+        folio._entire_mapcount = 1
+        folio.kernel.vmstat[NR_ANON_THPS] += nr
+    _add_mapcount(folio, 1, vma)
+    folio.kernel.vmstat[NR_ANON_MAPPED] += nr
+
+
+def folio_add_anon_rmap_ptes(folio: Folio, page: Page, nr: int, vma: VmAreaStruct) -> None:
+    """Kernel: mm/rmap.c:folio_add_anon_rmap_ptes() (an existing anon folio, e.g. swap-in)"""
+    if _add_mapcount(folio, nr, vma):
+        folio.kernel.vmstat[NR_ANON_MAPPED] += 1 << folio.order
+
+
+def folio_add_file_rmap_ptes(folio: Folio, page: Page, nr: int, vma: VmAreaStruct) -> None:
+    """Kernel: mm/rmap.c:folio_add_file_rmap_ptes()"""
+    if _add_mapcount(folio, nr, vma):
+        folio.kernel.vmstat[NR_FILE_MAPPED] += 1 << folio.order
+    mlock_vma_folio(folio, vma)
+
+
+def folio_remove_rmap_ptes(folio: Folio, page: Page, nr: int, vma: VmAreaStruct) -> None:
+    """Kernel: mm/rmap.c:folio_remove_rmap_ptes()
+
+    Drop ``nr`` PTE mappings. The last one takes the folio out of AnonPages/Mapped. A folio
+    leaving a VM_LOCKED VMA is munlocked (through the mlock batch).
+    """
+    if folio.order and folio.kernel.config.mm_id:
+        folio_sub_return_large_mapcount(folio, nr, vma)
+    else:
+        folio._mapcount -= nr
+    if not folio._mapcount:
+        idx = NR_ANON_MAPPED if folio.flags & PG_anon else NR_FILE_MAPPED
+        folio.kernel.vmstat[idx] -= 1 << folio.order
+    if vma.vm_flags & VM_LOCKED:  # munlock_vma_folio(), an inline helper
+        munlock_folio(folio)
+
+
+def folio_remove_rmap_pmd(folio: Folio, page: Page, vma: VmAreaStruct) -> None:
+    """Kernel: mm/rmap.c:folio_remove_rmap_pmd()"""
+    folio._entire_mapcount -= 1
+    nr = 1 << folio.order
+    if _sub_mapcount(folio, 1, vma):
+        idx = NR_ANON_MAPPED if folio.flags & PG_anon else NR_FILE_MAPPED
+        folio.kernel.vmstat[idx] -= nr
+    if folio.flags & PG_anon and folio._entire_mapcount == 0:
+        folio.kernel.vmstat[NR_ANON_THPS] -= nr
+    munlock_vma_folio(folio, vma)
+
+
+def rmap_vmas(folio: Folio) -> list[VmAreaStruct]:
+    """The VMAs an rmap walk visits (model helper behind rmap_walk())."""
+    mapping = folio.mapping
+    if isinstance(mapping, AnonVma):
+        return [mapping.vma] if mapping.vma is not None else []
+    if isinstance(mapping, AddressSpace):
+        return list(mapping.i_mmap)
+    return []
+
+
+def folio_ptes(folio: Folio, vma: VmAreaStruct) -> list[tuple[list[Pte | object | None], int]]:
+    """Every PTE slot in ``vma`` that maps a page of ``folio``, as (table, index) pairs."""
+    found: list[tuple[list[Pte | object | None], int]] = []
+    for i in range(1 << folio.order):
+        pgoff = folio.index + i
+        if pgoff < vma.vm_pgoff:
+            continue
+        addr = vma_address(vma, pgoff)
+        if addr >= vma.vm_end:
+            break
+        table = vma.vm_mm.pgd.get(addr >> PMD_SHIFT)
+        if not isinstance(table, list):
+            continue
+        idx = (addr >> PAGE_SHIFT) & 511
+        pte = table[idx]
+        if isinstance(pte, Pte) and pte.folio is folio:
+            found.append((table, idx))  # type: ignore[arg-type]
+    return found
+
+
+def folio_mkclean(folio: Folio) -> int:
+    """Kernel: mm/rmap.c:folio_mkclean()
+
+    Write-protect and clean every PTE that maps the file folio, so the next write faults and
+    dirties the folio again. Returns how many PTEs were dirty.
+    """
+    cleaned = 0
+    for vma in rmap_vmas(folio):
+        for table, idx in folio_ptes(folio, vma):
+            pte = table[idx]
+            assert isinstance(pte, Pte)
+            if pte.bits & _PAGE_DIRTY:
+                cleaned += 1
+            pte.bits &= ~(_PAGE_DIRTY | _PAGE_RW)
+    return cleaned

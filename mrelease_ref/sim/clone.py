@@ -1,0 +1,56 @@
+"""Creating threads and CLONE_VM sharers for the Process API (copy_process() slices).
+
+Kernel: kernel/fork.c:copy_process() (the parts that decide what is shared)
+
+Limitations:
+- Only the sharing that matters here: mm, signal/sighand/files for threads; a CLONE_VM
+  process gets its own signal state and file table.
+"""
+
+from __future__ import annotations
+
+from mrelease_ref.include.linux.sched import PIDTYPE_PID, TaskStruct
+from mrelease_ref.kernel.fork import (
+    CLONE_THREAD,
+    CLONE_VFORK,
+    CLONE_VM,
+    copy_mm,
+    copy_oom_score_adj,
+)
+from mrelease_ref.kernel.pid import alloc_pid, attach_pid
+
+
+def clone_thread(leader: TaskStruct) -> TaskStruct:
+    """Kernel: kernel/fork.c:copy_process() with CLONE_VM|CLONE_THREAD|CLONE_SIGHAND."""
+    k = leader.kernel
+    lead = leader.group_leader or leader
+    pid = alloc_pid(k, k.init_pid_ns)
+    t = TaskStruct(
+        kernel=k, pid=pid.nr, tgid=lead.tgid, comm=lead.comm, cred=lead.cred,
+        signal=lead.signal, sighand=lead.sighand, files=lead.files, thread_pid=pid,
+        cpu=pid.nr % k.config.nr_cpus,
+    )
+    t.group_leader = lead
+    t.real_parent = lead.real_parent
+    copy_mm(CLONE_VM | CLONE_THREAD, t, lead.mm)
+    sig = lead.signal
+    sig.threads.append(t)
+    sig.nr_threads += 1
+    sig.live += 1
+    sig.quick_threads += 1
+    attach_pid(t, PIDTYPE_PID, pid)
+    return t
+
+
+def clone_vm(parent: TaskStruct, comm: str, vfork: bool) -> TaskStruct:
+    """Kernel: kernel/fork.c:copy_process() with CLONE_VM (and CLONE_VFORK)
+
+    A new process shares ``parent``'s mm. Only a plain CLONE_VM child marks the mm
+    MMF_MULTIPROCESS (``copy_oom_score_adj()``); a vfork child does not.
+    """
+    k = parent.kernel
+    t = k.new_task(comm, parent.cred, parent=parent, kthread=False)
+    flags = CLONE_VM | (CLONE_VFORK if vfork else 0)
+    copy_mm(flags, t, parent.mm)
+    copy_oom_score_adj(flags, t)
+    return t

@@ -1,0 +1,51 @@
+"""Time in the model: a price per unit of kernel work (not kernel code).
+
+The scheduler charges each step with ``CostModel.price(delta)``, where ``delta`` holds how
+much each vm event counter moved during the step, and advances the Kernel's integer clock
+by that many nanoseconds. Replacing ``Kernel.cost_model`` (or pricing events yourself from
+``Kernel.steps``) is the per-step cost hook later experiments build on.
+
+Default prices come from the reap times measured on these machines
+(../shared/reference/realkernel.md §6, 6.18 kernel, 2-vCPU VM):
+
+* ``ZAP_PTE`` 13 ns: 1 GiB of private file pages in large folios (nothing freed) reaped in
+  3579 µs = 262144 PTEs -> 13.7 ns per PTE.
+* ``FOLIO_FREE`` 255 ns + ``PGFREE`` 12 ns/page: 1 GiB of 4 KiB anon pages took 73472 µs
+  = 280 ns per page = 13 (PTE) + 255 + 12; 1 GiB of THP took 3387 µs = 6.6 µs per 2 MiB
+  folio ~ 255 + 12 * 512.
+* ``SYSCALL`` 1000 ns: EBADF/EINVAL/ESRCH paths took 0.9-1.1 µs (§6, cheap paths).
+* ``MARK_ACCESSED`` 20 ns, ``PGACTIVATE`` 150 ns, ``TLB_FLUSH`` 500 ns: estimates, to be
+  replaced by the real-kernel lab's calibration.
+
+Limitations:
+- One clock for all CPUs; steps never overlap in time.
+- Prices are per event, independent of cache state, contention or CPU frequency.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+DEFAULT_PRICES_NS: dict[str, int] = {
+    "ZAP_PTE": 13,
+    "FOLIO_FREE": 255,
+    "PGFREE": 12,
+    "SYSCALL": 1000,
+    "MARK_ACCESSED": 20,
+    "PGACTIVATE": 150,
+    "TLB_FLUSH": 500,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CostModel:
+    """Nanoseconds per unit of each vm event, plus a fixed cost per scheduler step."""
+
+    prices_ns: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_PRICES_NS))
+    step_ns: int = 100
+
+    def price(self, delta: Mapping[str, int]) -> int:
+        """Cost in ns of a step whose event counters moved by ``delta``."""
+        p = self.prices_ns
+        return self.step_ns + sum(p.get(k, 0) * v for k, v in delta.items() if v > 0)

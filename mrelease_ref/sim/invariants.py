@@ -1,0 +1,212 @@
+"""The invariant checker, in the spirit of CONFIG_DEBUG_VM (not kernel code).
+
+``check_invariants(k)`` walks all model state and returns every violation it finds;
+``assert_invariants(k)`` raises :class:`InvariantViolation` listing them. With
+``Kernel(debug_vm=True)`` it runs after every API call and scheduler step.
+
+What it checks:
+
+1. **References.** Each folio's refcount equals the references the model can account for:
+   page cache and swap cache (``folio_nr_pages()`` each), page-table entries (one per PTE,
+   one per PMD), per-CPU LRU/mlock batches (one per entry), live mmu_gathers (the
+   references their entries carry), bios in flight, private data, GUP pins.
+2. **No use after free.** No freed folio is reachable from any of those places or an LRU.
+3. **mapcount** equals the number of page-table entries mapping the folio.
+4. **rss counters** of every live mm equal what its page tables map.
+5. **LRU.** A folio with PG_lru sits on the list ``folio_lru_list()`` names; a folio on a
+   list without PG_lru is held by a per-CPU batch; list sizes equal the vmstat counters.
+6. **No lost data.** No dirty folio was dropped from a writeback-capable mapping.
+7. **mm counts.** ``mm_users`` is at least the number of tasks using the mm; a live mm
+   has ``mm_count >= 1``; no task points at a freed mm.
+8. **Conservation.** Free pages (buddy + per-CPU lists) plus the pages of every live folio
+   equal the managed pages: nothing leaks, nothing is counted twice.
+
+Limitations:
+- References held transiently *inside* a step (a lookup's reference) are invisible; the
+  checker runs between steps, where none exist.
+- O(size of the model): meant for tests, not for device-scale runs.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import TYPE_CHECKING
+
+from mrelease_ref.include.asm_generic.tlb import ENCODED_PAGE_BIT_NR_PAGES_NEXT, MmuGatherBatch
+from mrelease_ref.include.linux.fs import AddressSpace
+from mrelease_ref.include.linux.mm_inline import folio_lru_list
+from mrelease_ref.include.linux.mm_types import (
+    HPAGE_PMD_NR,
+    MM_ANONPAGES,
+    MM_SWAPENTS,
+    NR_MM_COUNTERS,
+    Folio,
+    MmStruct,
+    Pmd,
+    Pte,
+    SwpEntry,
+    mm_counter,
+)
+from mrelease_ref.include.linux.mmzone import NR_FREE_PAGES, NR_FREE_PCP, NR_LRU_BASE
+from mrelease_ref.include.linux.page_flags import PG_freed, PG_lru, PG_private
+
+if TYPE_CHECKING:
+    from mrelease_ref.sim.kernel import Kernel
+
+
+class InvariantViolation(AssertionError):
+    """The model reached a state the kernel's rules forbid; the message lists each rule."""
+
+
+def _page_cache_refs(k: Kernel, refs: Counter[Folio], where: dict[Folio, str]) -> None:
+    mappings: list[AddressSpace] = [i.i_mapping for i in k.inodes] + [k.swapper_space]
+    for mapping in mappings:
+        for folio in mapping.i_pages.values():
+            refs[folio] += 1 << folio.order
+            where.setdefault(folio, f"page cache of {mapping!r}")
+
+
+def _page_table_refs(
+    k: Kernel, refs: Counter[Folio], maps: Counter[Folio], where: dict[Folio, str]
+) -> list[str]:
+    errors: list[str] = []
+    for mm in k.mms:
+        rss = [0] * NR_MM_COUNTERS
+        for entry in mm.pgd.values():
+            if isinstance(entry, Pmd):
+                if entry.folio is not None:
+                    refs[entry.folio] += 1
+                    maps[entry.folio] += 1
+                    rss[mm_counter(entry.folio)] += HPAGE_PMD_NR
+                    where.setdefault(entry.folio, f"PMD of {mm!r}")
+                continue
+            for pte in entry:
+                if type(pte) is Pte and pte.folio is not None:
+                    refs[pte.folio] += 1
+                    maps[pte.folio] += 1
+                    rss[mm_counter(pte.folio)] += 1
+                    where.setdefault(pte.folio, f"PTE of {mm!r}")
+                elif type(pte) is SwpEntry:
+                    rss[MM_SWAPENTS] += 1
+        if rss != mm.rss_stat:
+            errors.append(f"rss of {mm!r} is {mm.rss_stat}, page tables map {rss}")
+    return errors
+
+
+def _batch_refs(k: Kernel, refs: Counter[Folio], where: dict[Folio, str]) -> set[int]:
+    in_batch: set[int] = set()
+    for cpu, fb in enumerate(k.cpu_fbatches):
+        for batch in fb.all_batches():
+            for folio in batch.folios:
+                refs[folio] += 1
+                in_batch.add(id(folio))
+                where.setdefault(folio, f"per-CPU batch of CPU {cpu}")
+    for tlb in k.live_gathers:
+        gbatch: MmuGatherBatch | None = tlb.local
+        while gbatch is not None:
+            slots = gbatch.encoded_pages
+            for i, enc in enumerate(slots):
+                if isinstance(enc, tuple):
+                    n = 1
+                    if enc[1] & ENCODED_PAGE_BIT_NR_PAGES_NEXT:
+                        nxt = slots[i + 1]
+                        assert isinstance(nxt, int)
+                        n = nxt >> 3
+                    refs[enc[0][0]] += n
+                    where.setdefault(enc[0][0], f"mmu_gather of mm {tlb.mm.mm_id}")
+            gbatch = gbatch.next
+    for folio in k.io_pending:
+        refs[folio] += 1
+    return in_batch
+
+
+def _check_folios(k: Kernel, refs: Counter[Folio], maps: Counter[Folio],
+                  where: dict[Folio, str], in_batch: set[int]) -> list[str]:
+    errors: list[str] = []
+    lru_folios: list[Folio] = [f for lst in k.lruvec.lists for f in lst]
+    everything: dict[Folio, None] = dict.fromkeys(list(refs) + lru_folios)
+    for folio in everything:
+        if folio.flags & PG_freed:
+            errors.append(f"freed {folio!r} still reachable ({where.get(folio, 'LRU')})")
+            continue
+        expected = refs[folio] + folio._pincount + (1 if folio.flags & PG_private else 0)
+        if folio._refcount != expected:
+            errors.append(
+                f"{folio!r}: refcount {folio._refcount} but {expected} accounted for "
+                f"(first seen in {where.get(folio, 'an LRU list')})"
+            )
+        if folio._mapcount != maps[folio]:
+            errors.append(f"{folio!r}: mapcount {folio._mapcount}, mapped {maps[folio]} times")
+    for lru, lst in enumerate(k.lruvec.lists):
+        pages = 0
+        for folio in lst:
+            pages += 1 << folio.order
+            if folio.flags & PG_lru:
+                if folio_lru_list(folio) != lru:
+                    errors.append(f"{folio!r} is on LRU list {lru}, flags say another")
+            elif id(folio) not in in_batch:
+                errors.append(f"{folio!r} is on an LRU list without PG_lru and no batch holds it")
+        if pages != k.vmstat[NR_LRU_BASE + lru]:
+            errors.append(f"LRU list {lru} holds {pages} pages, vmstat says "
+                          f"{k.vmstat[NR_LRU_BASE + lru]}")
+    live_pages = sum(1 << f.order for f in everything if not f.flags & PG_freed)
+    free = k.vmstat[NR_FREE_PAGES] + k.vmstat[NR_FREE_PCP]
+    if free + live_pages != k.zone.managed_pages:
+        errors.append(
+            f"pages not conserved: free {free} + in use {live_pages} != "
+            f"managed {k.zone.managed_pages} (a folio leaked or was freed twice)"
+        )
+    return errors
+
+
+def _check_mms(k: Kernel) -> list[str]:
+    errors: list[str] = []
+    users: Counter[int] = Counter()
+    for t in k.tasks:
+        for thread in t.signal.threads:
+            if thread.mm is not None:
+                if thread.mm.freed:
+                    errors.append(f"{thread!r} points at freed {thread.mm!r}")
+                users[id(thread.mm)] += 1
+    for mm in k.mms:
+        if mm.mm_users < users[id(mm)]:
+            errors.append(f"{mm!r}: mm_users below the {users[id(mm)]} tasks using it")
+        if mm.mm_users > 0 and mm.mm_count < 1:
+            errors.append(f"{mm!r}: users but no mm_count")
+    return errors
+
+
+def check_invariants(k: Kernel) -> list[str]:
+    """Every violated invariant, as one message each (empty when all hold)."""
+    refs: Counter[Folio] = Counter()
+    maps: Counter[Folio] = Counter()
+    where: dict[Folio, str] = {}
+    _page_cache_refs(k, refs, where)
+    errors = _page_table_refs(k, refs, maps, where)
+    in_batch = _batch_refs(k, refs, where)
+    errors += _check_folios(k, refs, maps, where, in_batch)
+    errors += _check_mms(k)
+    errors += [f"data lost: {d}" for d in k.data_loss]
+    return errors
+
+
+def assert_invariants(k: Kernel) -> None:
+    """Raise :class:`InvariantViolation` if any invariant is violated."""
+    errors = check_invariants(k)
+    if errors:
+        raise InvariantViolation("; ".join(errors[:10]) + (" ..." if len(errors) > 10 else ""))
+
+
+def leaked_pages(k: Kernel) -> int:
+    """Pages not free once every process has exited and caches are dropped (should be 0)."""
+    return k.zone.managed_pages - k.vmstat[NR_FREE_PAGES] - k.vmstat[NR_FREE_PCP]
+
+
+__all__ = [
+    "MM_ANONPAGES",
+    "InvariantViolation",
+    "MmStruct",
+    "assert_invariants",
+    "check_invariants",
+    "leaked_pages",
+]

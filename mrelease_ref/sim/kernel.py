@@ -1,0 +1,525 @@
+"""``Kernel``: one simulated machine, holding every piece of state the model has.
+
+Not kernel code. A ``Kernel`` owns the page allocator, LRU lists, per-CPU batches,
+vmstat, tasks, pids, files, the swap device, the trace and the clock. Kernel structs point
+back to it (their ``kernel`` field), so two Kernels -- baseline and a patched variant --
+can live side by side in one notebook without sharing anything.
+
+Configuration (all keyword-only except ``variant``):
+
+* ``variant``: which kernel, see :mod:`mrelease_ref.variants`.
+* ``swap``: CONFIG_SWAP (default True). ``swap_mib`` sizes a swap device (default 0: these
+  machines have none; swap-out then fails, as without a device).
+* ``arch``: ``"x86_64"`` (generic mmu_gather) or ``"s390"`` (no gather, immediate free).
+* ``large_folios`` (default True): page-cache folios of ``file_folio_order`` (default 6,
+  64 pages, close to the ~80-page mean large folio measured on ext4 here,
+  realkernel.md §1.1), and anon THP where madvise(MADV_HUGEPAGE) asks (THP ``[madvise]``).
+  False: every folio is a single page.
+* ``mm_id``: CONFIG_MM_ID exact per-mm tracking of large folios (default True; THP
+  selects it). False makes ``folio_maybe_mapped_shared()`` conservative.
+* ``oom_reap_reverse``: the reaper walks VMAs last-to-first (default True, the
+  ``mas_for_each_rev`` walk of current kernels; kernel.md §1.4).
+* ``nr_cpus`` (2), ``mem_mib`` (24105, MemTotal of these VMs), ``pcp_high`` (48307 pages,
+  the per-CPU ``high_max`` measured, realkernel.md §0 item 9), ``pcp_batch`` (63).
+* ``seed``: seeds ``Kernel.rng`` (the model itself is deterministic; scenarios draw from
+  the RNG).
+* ``trace``: record a function-level trace. ``debug_vm``: run the invariant checker after
+  every API call and every scheduler step (tests turn it on).
+
+Limitations:
+- One clock, one run queue; CPUs only choose per-CPU data (LRU batches, page lists).
+- Sleeping in user space is the default state of a process; "running user code" exists
+  only as the API calls made on its behalf.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import random
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from mrelease_ref.include.linux.fs import AddressSpace, File, Inode
+from mrelease_ref.include.linux.mm_types import Folio, MmStruct
+from mrelease_ref.include.linux.mmzone import (
+    NR_FREE_PAGES,
+    CpuFbatches,
+    Lruvec,
+    NodeStat,
+    PerCpuPages,
+    Zone,
+)
+from mrelease_ref.include.linux.sched import (
+    PF_KTHREAD,
+    PIDTYPE_PID,
+    PIDTYPE_TGID,
+    Cred,
+    FilesStruct,
+    PidNamespace,
+    SighandStruct,
+    SignalStruct,
+    TaskStruct,
+)
+from mrelease_ref.kernel.pid import alloc_pid, attach_pid
+from mrelease_ref.kernel.sched import KernelGen
+from mrelease_ref.mm.swapfile import SwapInfoStruct
+from mrelease_ref.sim.cost import CostModel
+from mrelease_ref.sim.trace import TraceEvent, format_trace
+from mrelease_ref.variants import VARIANTS
+
+if TYPE_CHECKING:
+    from mrelease_ref.include.asm_generic.tlb import MmuGather
+    from mrelease_ref.mm.filemap import Cachestat
+    from mrelease_ref.sim.process import Process
+
+ARCHES = ("x86_64", "s390")
+ALL_CAPS = frozenset({"CAP_KILL", "CAP_SYS_ADMIN", "CAP_SYS_NICE", "CAP_SYS_RESOURCE"})
+
+
+class Deadlock(RuntimeError):
+    """A synchronous call would sleep forever: nothing else can run to wake it."""
+
+
+@dataclass(frozen=True, slots=True)
+class KernelConfig:
+    """The build- and boot-time choices of one Kernel (see the module docstring)."""
+
+    variant: str
+    swap: bool
+    arch: str
+    large_folios: bool
+    file_folio_order: int
+    mm_id: bool
+    oom_reap_reverse: bool
+    nr_cpus: int
+    mem_mib: int
+    swap_mib: int
+    pcp_high: int
+    pcp_batch: int
+    seed: int
+    debug_vm: bool
+    trace: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StepRecord:
+    """One scheduler step (kept when tracing): who ran, what it yielded, what it cost."""
+
+    ts_ns: int
+    pid: int
+    comm: str
+    label: str
+    cost_ns: int
+
+
+def _check_type(name: str, value: object, types: type | tuple[type, ...], hint: str) -> None:
+    if isinstance(value, bool) and bool not in (types if isinstance(types, tuple) else (types,)):
+        raise TypeError(f"{name} must be {hint}, got bool {value!r}")
+    if not isinstance(value, types):
+        raise TypeError(f"{name} must be {hint}, got {type(value).__name__} {value!r}")
+
+
+def _build_config(variant: object, kw: dict[str, Any]) -> KernelConfig:
+    if not isinstance(variant, str):
+        raise TypeError(f"variant must be a str such as 'baseline', got {variant!r}")
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown variant {variant!r}; choose one of {sorted(VARIANTS)}")
+    if not VARIANTS[variant].implemented:
+        implemented = [v.name for v in VARIANTS.values() if v.implemented]
+        raise ValueError(f"variant {variant!r} is not implemented yet; available: {implemented}")
+    for name in ("swap", "large_folios", "mm_id", "oom_reap_reverse", "debug_vm", "trace"):
+        _check_type(name, kw[name], bool, "True or False")
+    for name in ("file_folio_order", "nr_cpus", "mem_mib", "swap_mib", "pcp_high",
+                 "pcp_batch", "seed"):
+        _check_type(name, kw[name], int, "an int")
+    if kw["arch"] not in ARCHES:
+        raise ValueError(f"arch must be one of {ARCHES}, got {kw['arch']!r}")
+    if not 0 <= kw["file_folio_order"] <= 9:
+        raise ValueError("file_folio_order must be between 0 and 9 (MAX_PAGECACHE_ORDER)")
+    if kw["nr_cpus"] < 1 or kw["mem_mib"] < 16 or kw["swap_mib"] < 0:
+        raise ValueError("need nr_cpus >= 1, mem_mib >= 16 and swap_mib >= 0")
+    if kw["swap_mib"] and not kw["swap"]:
+        raise ValueError("swap_mib > 0 needs swap=True (CONFIG_SWAP)")
+    if not 0 < kw["pcp_batch"] < kw["pcp_high"]:
+        raise ValueError("need 0 < pcp_batch < pcp_high")
+    return KernelConfig(variant=variant, **kw)
+
+
+class Kernel:
+    """One simulated Linux machine running ``variant``. See the module docstring."""
+
+    def __init__(
+        self,
+        variant: str = "baseline",
+        *,
+        swap: bool = True,
+        arch: str = "x86_64",
+        large_folios: bool = True,
+        file_folio_order: int = 6,
+        mm_id: bool = True,
+        oom_reap_reverse: bool = True,
+        nr_cpus: int = 2,
+        mem_mib: int = 24105,
+        swap_mib: int = 0,
+        pcp_high: int = 48307,
+        pcp_batch: int = 63,
+        seed: int = 0,
+        debug_vm: bool = False,
+        trace: bool = False,
+        cost_model: CostModel | None = None,
+    ) -> None:
+        self.config = _build_config(variant, dict(
+            swap=swap, arch=arch, large_folios=large_folios, file_folio_order=file_folio_order,
+            mm_id=mm_id, oom_reap_reverse=oom_reap_reverse, nr_cpus=nr_cpus, mem_mib=mem_mib,
+            swap_mib=swap_mib, pcp_high=pcp_high, pcp_batch=pcp_batch, seed=seed,
+            debug_vm=debug_vm, trace=trace,
+        ))
+        self.rng = random.Random(seed)
+        self.cost_model = cost_model or CostModel()
+        self.clock_ns = 0
+        self._boot_memory()
+        self._boot_tasks()
+
+    # --- boot ---------------------------------------------------------------------------
+
+    def _boot_memory(self) -> None:
+        cfg = self.config
+        managed = cfg.mem_mib * 256
+        self.vmstat: list[int] = [0] * int(NodeStat.NR_STAT_ITEMS)
+        self.vmstat[NR_FREE_PAGES] = managed
+        self.vm_events: dict[str, int] = {}
+        self.zone = Zone(
+            managed_pages=managed,
+            per_cpu_pageset=[
+                PerCpuPages(high=cfg.pcp_high, batch=cfg.pcp_batch) for _ in range(cfg.nr_cpus)
+            ],
+        )
+        self.lruvec = Lruvec()
+        self.cpu_fbatches = [CpuFbatches() for _ in range(cfg.nr_cpus)]
+        self.next_pfn = 0x1000
+        self.last_mm_id = 0
+        self.mms: list[MmStruct] = []
+        self.huge_zero_folio: Folio | None = None
+        self.inodes: list[Inode] = []
+        self.last_ino = 0
+        self.swapper_space = AddressSpace(self, None, "swap")
+        self.swap_info: SwapInfoStruct | None = None
+        if cfg.swap and cfg.swap_mib:
+            slots = cfg.swap_mib * 256
+            self.swap_info = SwapInfoStruct(type=0, max=slots, swap_map=[0] * slots)
+        self.live_gathers: list[MmuGather] = []
+        self.io_pending: list[Folio] = []
+        self.data_loss: list[str] = []
+        self.hold_coredumps = False
+
+    def _boot_tasks(self) -> None:
+        self.tracing = self.config.trace
+        self.trace: list[TraceEvent] = []
+        self.steps: list[StepRecord] = []
+        self.current: TaskStruct | None = None
+        self.runqueue: list[TaskStruct] = []
+        self.timers: list[tuple[int, int, Callable[[], None]]] = []
+        self._timer_seq = itertools.count()
+        self.pid_hash: dict[int, Any] = {}
+        self.init_pid_ns = PidNamespace(level=0, parent=None)
+        self.tasks: list[TaskStruct] = []
+        self.oom_reaper_list: list[TaskStruct] = []
+        self.init_task = self.new_task("init", Cred(0, ALL_CAPS), parent=None, kthread=False)
+        self.init_task.autoreap = True
+        self.kthreadd = self.new_task("kthreadd", Cred(0, ALL_CAPS), parent=None, kthread=True)
+        self._start_kthread("oom_reaper", self._oom_reaper_main)
+        self._start_kthread("kworker/u4:io", self._io_worker_main)
+
+    def _start_kthread(self, comm: str, main: Callable[[TaskStruct], KernelGen[None]]) -> None:
+        t = self.new_task(comm, Cred(0, ALL_CAPS), parent=self.kthreadd, kthread=True)
+        t.work = main(t)
+        t.work_label = comm
+        self.runqueue.append(t)
+
+    @staticmethod
+    def _oom_reaper_main(t: TaskStruct) -> KernelGen[None]:
+        from mrelease_ref.mm.oom_kill import oom_reaper
+
+        yield from oom_reaper(t)
+
+    @staticmethod
+    def _io_worker_main(t: TaskStruct) -> KernelGen[None]:
+        from mrelease_ref.kernel.sched import wait_event
+        from mrelease_ref.mm.page_writeback import folio_end_writeback
+
+        k = t.kernel
+        while True:
+            yield wait_event("io completion", lambda: bool(k.io_pending))
+            done, k.io_pending = k.io_pending, []
+            for folio in done:
+                folio_end_writeback(folio)
+
+    def new_task(
+        self,
+        comm: str,
+        cred: Cred,
+        *,
+        parent: TaskStruct | None,
+        kthread: bool,
+        cpu: int | None = None,
+    ) -> TaskStruct:
+        """Create a single-threaded process (``copy_process()`` without CLONE_THREAD)."""
+        pid = alloc_pid(self, self.init_pid_ns)
+        files = None if kthread else FilesStruct({fd: File("tty") for fd in (0, 1, 2)})
+        t = TaskStruct(
+            kernel=self, pid=pid.nr, tgid=pid.nr, comm=comm, cred=cred, signal=SignalStruct(),
+            sighand=SighandStruct(), files=files, thread_pid=pid,
+            flags=PF_KTHREAD if kthread else 0,
+            cpu=cpu if cpu is not None else pid.nr % self.config.nr_cpus,
+        )
+        t.group_leader = t
+        t.signal.threads.append(t)
+        t.signal.nr_threads = t.signal.live = t.signal.quick_threads = 1
+        attach_pid(t, PIDTYPE_PID, pid)
+        attach_pid(t, PIDTYPE_TGID, pid)
+        t.real_parent = parent
+        if parent is not None:
+            parent.children.append(t)
+        self.tasks.append(t)
+        return t
+
+    def new_inode(self, name: str, nr_pages: int, kind: str) -> Inode:
+        """Allocate an inode with its page cache (``new_inode()`` + mapping init)."""
+        self.last_ino += 1
+        inode = Inode(self, self.last_ino, name, nr_pages, kind)
+        inode.i_mapping = AddressSpace(self, inode, kind)
+        inode.i_count = 1
+        self.inodes.append(inode)
+        return inode
+
+    # --- helpers the kernel model calls -------------------------------------------------
+
+    def this_cpu(self) -> int:
+        """``smp_processor_id()``: the CPU of the running task."""
+        cur = self.current
+        return cur.cpu if cur is not None else 0
+
+    def this_cpu_fbatches(self) -> CpuFbatches:
+        """``this_cpu_ptr(&cpu_fbatches)``"""
+        return self.cpu_fbatches[self.this_cpu()]
+
+    def for_each_process(self) -> list[TaskStruct]:
+        """``for_each_process()``: thread-group leaders, oldest first (a snapshot)."""
+        return list(self.tasks)
+
+    def wake_signal(self, t: TaskStruct) -> None:
+        """Make ``t`` deliver its pending signals the next time it runs."""
+        if t.dead or t.exit_state:
+            return
+        if t.work is None and not t.stopped:
+            from mrelease_ref.kernel.signal import get_signal
+
+            t.work = get_signal(t)
+            t.work_label = "get_signal"
+        if t.work is not None and t not in self.runqueue:
+            self.runqueue.append(t)
+
+    def add_timer(self, expires_ns: int, fn: Callable[[], None]) -> None:
+        """``add_timer()``: run ``fn`` once the clock reaches ``expires_ns``."""
+        heapq.heappush(self.timers, (expires_ns, next(self._timer_seq), fn))
+
+    def trace_event(self, func: str, detail: str) -> None:
+        """Append a trace line for ``func`` (callers check ``self.tracing`` first)."""
+        cur = self.current
+        self.trace.append(
+            TraceEvent(self.clock_ns, cur.comm if cur else "swapper", cur.pid if cur else 0,
+                       self.this_cpu(), func, detail)
+        )
+
+    def trace_text(self, funcs: tuple[str, ...] | None = None) -> str:
+        """The trace as text, optionally filtered by function name."""
+        return format_trace(self.trace, funcs)
+
+    # --- scheduler (see mrelease_ref.sim.sched) ------------------------------------------
+
+    @contextmanager
+    def running(self, task: TaskStruct) -> Iterator[None]:
+        """Run model code as ``task`` (sets ``current``)."""
+        prev = self.current
+        self.current = task
+        try:
+            yield
+        finally:
+            self.current = prev
+
+    def syscall(self, task: TaskStruct, gen: KernelGen[int]) -> int:
+        """Run a system call as ``task`` to completion; other tasks run only while it sleeps."""
+        from mrelease_ref.sim.sched import run_syscall
+
+        return run_syscall(self, task, gen)
+
+    def start(self, task: TaskStruct, gen: KernelGen[Any], label: str) -> None:
+        """Give ``task`` kernel work to do when scheduled (used for races and exits)."""
+        if task.work is not None:
+            raise ValueError(f"{task!r} is already running {task.work_label!r}")
+        task.work = gen
+        task.work_label = label
+        if task not in self.runqueue:
+            self.runqueue.append(task)
+
+    def step(self, task: TaskStruct | None = None) -> bool:
+        """Run one step of ``task`` (or of the next runnable task). False if none ran."""
+        from mrelease_ref.sim.sched import pick_next, run_step
+
+        t = task if task is not None else pick_next(self)
+        if t is None:
+            return False
+        return run_step(self, t)
+
+    def run(self, max_steps: int | None = None) -> int:
+        """Run every runnable task until nothing is runnable (timers included).
+
+        Returns the number of steps taken.
+        """
+        from mrelease_ref.sim.sched import run_until_idle
+
+        if max_steps is not None and (not isinstance(max_steps, int) or max_steps < 0):
+            raise ValueError("max_steps must be a non-negative int or None")
+        return run_until_idle(self, max_steps)
+
+    # --- public API -------------------------------------------------------------------------
+
+    def create_file(self, name: str, nr_pages: int, *, buffer_heads: bool = False) -> Inode:
+        """A disk-backed (ext4) file of ``nr_pages`` pages; nothing of it is cached yet.
+
+        ``buffer_heads=True`` attaches private data to folios read in (PG_private).
+        """
+        if not isinstance(name, str) or not name:
+            raise TypeError("name must be a non-empty str")
+        _check_type("nr_pages", nr_pages, int, "a positive int")
+        if nr_pages <= 0:
+            raise ValueError("nr_pages must be positive")
+        if any(i.name == name and i.kind == "ext4" for i in self.inodes):
+            raise ValueError(f"a file named {name!r} already exists")
+        inode = self.new_inode(name, nr_pages, "ext4")
+        inode.private_data_on_read = buffer_heads
+        return inode
+
+    def spawn(
+        self,
+        name: str,
+        uid: int = 0,
+        *,
+        caps: frozenset[str] | set[str] | None = None,
+        cpu: int | None = None,
+        parent: Process | None = None,
+    ) -> Process:
+        """Start a process (as after fork + execve) with an empty address space.
+
+        Root gets every capability unless ``caps`` says otherwise. Without ``parent`` the
+        process is a child of init, which reaps it as soon as it exits; with a ``parent``
+        it stays a zombie until ``parent.waitpid()``.
+        """
+        from mrelease_ref.kernel.fork import mm_alloc
+        from mrelease_ref.sim.process import Process
+
+        if not isinstance(name, str) or not name:
+            raise TypeError("name must be a non-empty str")
+        _check_type("uid", uid, int, "an int")
+        if uid < 0:
+            raise ValueError("uid must be >= 0")
+        if cpu is not None and not (isinstance(cpu, int) and 0 <= cpu < self.config.nr_cpus):
+            raise ValueError(f"cpu must be in 0..{self.config.nr_cpus - 1}")
+        if caps is None:
+            capset = ALL_CAPS if uid == 0 else frozenset()
+        else:
+            capset = frozenset(caps)
+        parent_task = parent.task if parent is not None else self.init_task
+        t = self.new_task(name, Cred(uid, capset), parent=parent_task, kthread=False, cpu=cpu)
+        t.autoreap = parent is None
+        t.mm = mm_alloc(self)
+        self._after_api()
+        return Process(self, t)
+
+    def process(self, pid: int) -> Process:
+        """The Process handle of a live (or zombie) process by pid."""
+        from mrelease_ref.sim.process import Process
+
+        for t in self.tasks:
+            if t.pid == pid:
+                return Process(self, t)
+        raise ValueError(f"no process with pid {pid}")
+
+    def meminfo(self) -> dict[str, int]:
+        """``/proc/meminfo`` in kB (the subset the model keeps)."""
+        from mrelease_ref.sim.report import meminfo
+
+        return meminfo(self)
+
+    def zoneinfo(self) -> dict[str, int]:
+        """Free pages as ``/proc/zoneinfo`` shows them: buddy ``nr_free_pages`` and the
+        per-CPU list counts (MemFree leaves the latter out)."""
+        from mrelease_ref.sim.report import zoneinfo
+
+        return zoneinfo(self)
+
+    def cachestat(self, file: Inode, off: int = 0, length: int = 0) -> Cachestat:
+        """``cachestat(2)`` over the whole file (or ``off``/``length`` bytes of it)."""
+        from mrelease_ref.mm.filemap import filemap_cachestat
+
+        if not isinstance(file, Inode):
+            raise TypeError("cachestat() takes a file returned by Kernel.create_file()")
+        first = off >> 12
+        last = file.i_size - 1 if length == 0 else (off + length - 1) >> 12
+        return filemap_cachestat(file.i_mapping, first, last)
+
+    def lru_add_drain_all(self) -> None:
+        """Drain every CPU's LRU and mlock batches (``lru_add_drain_all()``)."""
+        from mrelease_ref.mm.swap import lru_add_drain_all
+
+        with self.running(self.kthreadd):
+            lru_add_drain_all(self)
+        self._after_api()
+
+    def drop_caches(self) -> None:
+        """``echo 1 > /proc/sys/vm/drop_caches``: invalidate clean unmapped page cache."""
+        from mrelease_ref.mm.swap import lru_add_drain_all
+        from mrelease_ref.mm.truncate import invalidate_mapping_pages
+
+        with self.running(self.kthreadd):
+            lru_add_drain_all(self)
+            for inode in list(self.inodes):
+                if inode.kind == "ext4":
+                    invalidate_mapping_pages(inode.i_mapping, 0, inode.i_size)
+        self._after_api()
+
+    def sync(self) -> None:
+        """Write back every dirty file page and wait for the I/O (``sync(2)``)."""
+        from mrelease_ref.mm.page_writeback import __filemap_fdatawrite_range
+
+        with self.running(self.kthreadd):
+            for inode in list(self.inodes):
+                if inode.kind == "ext4":
+                    __filemap_fdatawrite_range(inode.i_mapping, 0, inode.i_size)
+        self.run()
+
+    def oom_kill(self, pid: int) -> None:
+        """Let the kernel OOM killer take process ``pid`` (its victim choice is given)."""
+        from mrelease_ref.mm.oom_kill import __oom_kill_process
+
+        victim = self.process(pid).task
+        with self.running(self.kthreadd):
+            __oom_kill_process(victim)
+        self._after_api()
+
+    def check(self) -> None:
+        """Run the invariant checker now; raises InvariantViolation on a broken state."""
+        from mrelease_ref.sim.invariants import assert_invariants
+
+        assert_invariants(self)
+
+    def _after_api(self) -> None:
+        if self.config.debug_vm:
+            self.check()
+
+    def __repr__(self) -> str:
+        c = self.config
+        return f"Kernel(variant={c.variant!r}, arch={c.arch!r}, swap={c.swap}, seed={c.seed})"

@@ -1,0 +1,1 @@
+"""Build and check scripts (run from the repository root as ``python tools/NAME.py``)."""
