@@ -42,33 +42,25 @@ from mrelease_ref.include.asm_generic.tlb import (
     tlb_delay_rmap,
     tlb_end_vma,
     tlb_flush_mmu_tlbonly,
-    tlb_remove_page_size,
-    tlb_remove_pmd_tlb_entry,
     tlb_start_vma,
 )
-from mrelease_ref.include.linux.fs import FMODE_NOREUSE
+from mrelease_ref.include.linux.mm_inline import vma_has_recency
 from mrelease_ref.include.linux.mm_types import (
     _PAGE_ACCESSED,
     _PAGE_DIRTY,
     _PAGE_RW,
     _PAGE_SPECIAL,
-    HPAGE_PMD_NR,
-    HPAGE_PMD_ORDER,
     MM_ANONPAGES,
     MM_FILEPAGES,
     MM_SHMEMPAGES,
     MM_SWAPENTS,
-    MMF_UNSTABLE,
     PAGE_SHIFT,
     PAGE_SIZE,
     PMD_SHIFT,
     PMD_SIZE,
     PTRS_PER_PTE,
-    VM_HUGEPAGE,
     VM_HUGETLB,
     VM_PFNMAP,
-    VM_RAND_READ,
-    VM_SEQ_READ,
     VM_SHARED,
     VM_WRITE,
     AnonVma,
@@ -84,10 +76,19 @@ from mrelease_ref.include.linux.mm_types import (
     mm_counter_file,
 )
 from mrelease_ref.include.linux.mmzone import NR_PAGETABLE
+from mrelease_ref.include.linux.oom import check_stable_address_space
 from mrelease_ref.include.linux.page_flags import PG_anon, PG_locked, PG_swapbacked
 from mrelease_ref.include.linux.vmstat import count_vm_events
 from mrelease_ref.kernel.sched import KernelGen, cond_resched
 from mrelease_ref.mm.filemap import filemap_grab_folio
+from mrelease_ref.mm.huge_memory import (
+    __split_huge_pmd,
+    do_huge_pmd_anonymous_page,
+    do_set_pmd,
+    thp_vma_allowable_anon,
+    zap_deposited_table,
+    zap_huge_pmd,
+)
 from mrelease_ref.mm.mmu_gather import tlb_flush_mmu, tlb_flush_rmaps
 from mrelease_ref.mm.page_alloc import folio_alloc
 from mrelease_ref.mm.page_writeback import folio_mark_dirty
@@ -95,7 +96,6 @@ from mrelease_ref.mm.rmap import (
     folio_add_anon_rmap_ptes,
     folio_add_file_rmap_ptes,
     folio_add_new_anon_rmap,
-    folio_remove_rmap_pmd,
     folio_remove_rmap_ptes,
 )
 from mrelease_ref.mm.swap import folio_add_lru_vma, folio_mark_accessed, folio_put
@@ -167,28 +167,6 @@ def vm_normal_page(vma: VmAreaStruct, addr: int, pte: Pte) -> Page | None:
     return (pte.folio, pte.idx)
 
 
-def vma_has_recency(vma: VmAreaStruct) -> bool:
-    """Kernel: include/linux/mm_inline.h:vma_has_recency()
-
-    False after madvise(MADV_SEQUENTIAL/MADV_RANDOM) or fadvise(POSIX_FADV_NOREUSE): such
-    mappings do not feed LRU aging.
-    """
-    if vma.vm_flags & (VM_SEQ_READ | VM_RAND_READ):
-        return False
-    f = vma.vm_file
-    return not (f is not None and f.f_mode & FMODE_NOREUSE)
-
-
-def check_stable_address_space(mm: MmStruct) -> int:
-    """Kernel: include/linux/oom.h:check_stable_address_space()
-
-    Once the reaper set MMF_UNSTABLE, faults fail instead of seeing zero-filled memory.
-    """
-    if mm.flags & MMF_UNSTABLE:
-        return VM_FAULT_SIGBUS
-    return 0
-
-
 # ---------------------------------------------------------------------------------------
 # Faults
 # ---------------------------------------------------------------------------------------
@@ -225,58 +203,6 @@ def do_anonymous_page(vma: VmAreaStruct, address: int, write: bool) -> int:
     return 0
 
 
-def thp_vma_suitable(vma: VmAreaStruct, address: int) -> bool:
-    """Kernel: include/linux/huge_mm.h:thp_vma_suitable_order() with the THP policy
-
-    Anonymous, madvise(MADV_HUGEPAGE) (these machines run THP in ``[madvise]`` mode), large
-    folios enabled, and the aligned 2 MiB range fits inside the VMA.
-    """
-    if vma.vm_ops is not None or not vma.vm_flags & VM_HUGEPAGE:
-        return False
-    if not vma.vm_mm.kernel.config.large_folios:
-        return False
-    haddr = address & ~(PMD_SIZE - 1)
-    return haddr >= vma.vm_start and haddr + PMD_SIZE <= vma.vm_end
-
-
-def zap_deposited_table(mm: MmStruct) -> None:
-    """Kernel: mm/huge_memory.c:zap_deposited_table(): free the deposited PTE table."""
-    mm.pgtables_bytes -= PAGE_SIZE
-    mm.kernel.vmstat[NR_PAGETABLE] -= 1
-
-
-def do_huge_pmd_anonymous_page(vma: VmAreaStruct, address: int, write: bool) -> int | None:
-    """Kernel: mm/huge_memory.c:do_huge_pmd_anonymous_page()
-
-    Map a PMD-sized anonymous folio (a write) or the huge zero page (a read). A PTE table
-    is deposited for a later split. Returns None to fall back to PTEs.
-    """
-    mm = vma.vm_mm
-    k = mm.kernel
-    haddr = address & ~(PMD_SIZE - 1)
-    if not write:
-        mm.pgd[haddr >> PMD_SHIFT] = Pmd(None, _PAGE_ACCESSED | _PAGE_SPECIAL)
-        mm.pgtables_bytes += PAGE_SIZE  # pgtable_trans_huge_deposit()
-        k.vmstat[NR_PAGETABLE] += 1
-        return 0
-    folio = folio_alloc(k, HPAGE_PMD_ORDER)
-    if folio is None:
-        count_vm_events(k, "THP_FAULT_FALLBACK", 1)
-        return None
-    ret = check_stable_address_space(mm)
-    if ret:
-        folio_put(folio)
-        return ret
-    folio_add_new_anon_rmap(folio, vma, haddr, pmd=True)
-    folio_add_lru_vma(folio, vma)
-    mm.pgd[haddr >> PMD_SHIFT] = Pmd(folio, _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_RW)
-    mm.pgtables_bytes += PAGE_SIZE
-    k.vmstat[NR_PAGETABLE] += 1
-    mm.rss_stat[MM_ANONPAGES] += HPAGE_PMD_NR
-    count_vm_events(k, "THP_FAULT_ALLOC", 1)
-    return 0
-
-
 def _file_folio(vma: VmAreaStruct, address: int) -> tuple[Folio | None, int]:
     """Look up or read in the page-cache folio for ``address``: (folio with a ref, idx)."""
     assert vma.vm_file is not None and vma.vm_file.f_mapping is not None
@@ -304,10 +230,21 @@ def finish_fault(vma: VmAreaStruct, address: int, folio: Folio, idx: int, bits: 
 
 
 def do_read_fault(vma: VmAreaStruct, address: int) -> int:
-    """Kernel: mm/memory.c:do_read_fault(): map the page-cache page read-only."""
+    """Kernel: mm/memory.c:do_read_fault()
+
+    Map the page-cache page read-only; a PMD-order folio is mapped whole with one PMD when
+    the PMD is still empty (``finish_fault()`` -> ``do_set_pmd()``).
+    """
     folio, idx = _file_folio(vma, address)
     if folio is None:
         return VM_FAULT_OOM
+    if vma.vm_mm.pgd.get(address >> PMD_SHIFT) is None:
+        ret = check_stable_address_space(vma.vm_mm)
+        if ret:
+            folio_put(folio)
+            return ret
+        if do_set_pmd(vma, address, folio, write=False):
+            return 0
     return finish_fault(vma, address, folio, idx, _PAGE_ACCESSED)
 
 
@@ -452,9 +389,12 @@ def handle_mm_fault(vma: VmAreaStruct, address: int, write: bool) -> int:
             zap_deposited_table(mm)
             ret = do_huge_pmd_anonymous_page(vma, address, True)
             return ret if ret is not None else handle_mm_fault(vma, address, write)
+        if write and not entry.bits & _PAGE_RW:  # wp_huge_pmd(): split, retry with PTEs
+            __split_huge_pmd(vma, address >> PMD_SHIFT)
+            return handle_mm_fault(vma, address, write)
         entry.bits |= _PAGE_ACCESSED | (_PAGE_DIRTY if write else 0)
         return 0
-    if entry is None and thp_vma_suitable(vma, address):
+    if entry is None and thp_vma_allowable_anon(vma, address):
         ret = do_huge_pmd_anonymous_page(vma, address, write)
         if ret is not None:
             return ret
@@ -463,9 +403,9 @@ def handle_mm_fault(vma: VmAreaStruct, address: int, write: bool) -> int:
         assert table is not None
         _set_pte(table, (address >> PAGE_SHIFT) & 511, None, 0, _PAGE_SPECIAL | _PAGE_ACCESSED)
         return 0
-    table = pte_offset_map(mm, address, alloc=True)
-    assert table is not None
-    pte = table[(address >> PAGE_SHIFT) & (PTRS_PER_PTE - 1)]
+    # pte_none() also when no PTE table exists yet: the fault handlers allocate it, which
+    # leaves do_read_fault() the chance to map a PMD-sized folio with one PMD first.
+    pte = entry[(address >> PAGE_SHIFT) & (PTRS_PER_PTE - 1)] if entry is not None else None
     if pte is None:
         if vma.vm_ops is None:
             return do_anonymous_page(vma, address, write)
@@ -731,34 +671,6 @@ def zap_pte_range(
         zf.force_flush = zf.force_break = False
 
 
-def zap_huge_pmd(tlb: MmuGather, vma: VmAreaStruct, pmd_idx: int, addr: int) -> int:
-    """Kernel: mm/huge_memory.c:zap_huge_pmd()
-
-    Clear a huge PMD. An anonymous THP loses its rmap and its deposited page table; a file
-    THP may be marked accessed (the PMD path is never changed by the series). The folio's
-    reference goes to the gather with ``tlb_remove_page_size()``.
-    """
-    mm = tlb.mm
-    pmd = mm.pgd.pop(pmd_idx)
-    assert isinstance(pmd, Pmd)
-    tlb_remove_pmd_tlb_entry(tlb, addr)
-    folio = pmd.folio
-    if folio is None:  # is_huge_zero_pmd()
-        zap_deposited_table(mm)
-        return 1
-    page = (folio, 0)
-    folio_remove_rmap_pmd(folio, page, vma)
-    if folio.flags & PG_anon:
-        zap_deposited_table(mm)
-        mm.rss_stat[MM_ANONPAGES] -= HPAGE_PMD_NR
-    else:
-        mm.rss_stat[mm_counter_file(folio)] -= HPAGE_PMD_NR
-        if pmd.bits & _PAGE_ACCESSED and vma_has_recency(vma):
-            folio_mark_accessed(folio)
-    tlb_remove_page_size(tlb, page, PMD_SIZE)
-    return 1
-
-
 def zap_pmd_range(
     tlb: MmuGather, vma: VmAreaStruct, addr: int, end: int, details: ZapDetails | None
 ) -> int:
@@ -769,8 +681,9 @@ def zap_pmd_range(
         entry = pgd.get(addr >> PMD_SHIFT)
         if type(entry) is Pmd:
             if nxt - addr != PMD_SIZE:
-                raise NotImplementedError("splitting a huge PMD is not modelled")
-            zap_huge_pmd(tlb, vma, addr >> PMD_SHIFT, addr)
+                __split_huge_pmd(vma, addr >> PMD_SHIFT)
+            else:
+                zap_huge_pmd(tlb, vma, addr >> PMD_SHIFT, addr)
         elif entry is not None:
             zap_pte_range(tlb, vma, entry, addr, nxt, details)  # type: ignore[arg-type]
         addr = nxt

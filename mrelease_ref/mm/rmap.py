@@ -142,6 +142,14 @@ def folio_add_file_rmap_ptes(folio: Folio, page: Page, nr: int, vma: VmAreaStruc
     mlock_vma_folio(folio, vma)
 
 
+def folio_add_file_rmap_pmd(folio: Folio, vma: VmAreaStruct) -> None:
+    """Kernel: mm/rmap.c:folio_add_file_rmap_pmd(): one PMD mapping of a PMD-sized folio."""
+    folio._entire_mapcount += 1
+    if _add_mapcount(folio, 1, vma):
+        folio.kernel.vmstat[NR_FILE_MAPPED] += 1 << folio.order
+    mlock_vma_folio(folio, vma)
+
+
 def folio_remove_rmap_ptes(folio: Folio, page: Page, nr: int, vma: VmAreaStruct) -> None:
     """Kernel: mm/rmap.c:folio_remove_rmap_ptes()
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from mrelease_ref.include.linux.fs import FMODE_NOREUSE
+from mrelease_ref.include.linux.mm_types import VM_RAND_READ, VM_SEQ_READ
 from mrelease_ref.include.linux.mmzone import NR_LRU_BASE, LruList, Lruvec
 from mrelease_ref.include.linux.page_flags import (
     PG_active,
@@ -19,7 +21,7 @@ from mrelease_ref.include.linux.page_flags import (
 )
 
 if TYPE_CHECKING:
-    from mrelease_ref.include.linux.mm_types import Folio
+    from mrelease_ref.include.linux.mm_types import Folio, VmAreaStruct
 
 _INACTIVE_ANON = int(LruList.LRU_INACTIVE_ANON)
 _INACTIVE_FILE = int(LruList.LRU_INACTIVE_FILE)
@@ -65,3 +67,15 @@ def lruvec_del_folio(lruvec: Lruvec, folio: Folio) -> None:
 def __folio_clear_lru_flags(folio: Folio) -> None:
     """Kernel: include/linux/mm_inline.h:__folio_clear_lru_flags()"""
     folio.flags &= ~(PG_lru | PG_active | PG_unevictable)
+
+
+def vma_has_recency(vma: VmAreaStruct) -> bool:
+    """Kernel: include/linux/mm_inline.h:vma_has_recency()
+
+    False after madvise(MADV_SEQUENTIAL/MADV_RANDOM) or fadvise(POSIX_FADV_NOREUSE): such
+    mappings do not feed LRU aging.
+    """
+    if vma.vm_flags & (VM_SEQ_READ | VM_RAND_READ):
+        return False
+    f = vma.vm_file
+    return not (f is not None and f.f_mode & FMODE_NOREUSE)

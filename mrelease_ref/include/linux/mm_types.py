@@ -92,6 +92,7 @@ VM_SEQ_READ: Final = int(VmFlags.VM_SEQ_READ)
 VM_RAND_READ: Final = int(VmFlags.VM_RAND_READ)
 VM_HUGETLB: Final = int(VmFlags.VM_HUGETLB)
 VM_HUGEPAGE: Final = int(VmFlags.VM_HUGEPAGE)
+VM_NOHUGEPAGE: Final = int(VmFlags.VM_NOHUGEPAGE)
 
 
 class MmFlags(enum.IntFlag):
