@@ -146,8 +146,9 @@ def __filemap_remove_folio(folio: Folio, shadow: int | None) -> None:
         folio.flags &= ~PG_dirty
         k.vmstat[NR_FILE_DIRTY] -= nr
     del mapping.i_pages[folio.index]
-    if shadow is not None:
-        mapping.shadows[folio.index] = shadow
+    if shadow is not None:  # a multi-index entry: every page of the folio was evicted
+        for i in range(folio.index, folio.index + nr):
+            mapping.shadows[i] = shadow
     mapping.nrpages -= nr
     k.vmstat[NR_FILE_PAGES] -= nr
     if folio.flags & PG_swapbacked:

@@ -60,6 +60,7 @@ from mrelease_ref.include.linux.mm_types import (
     PMD_SIZE,
     PTRS_PER_PTE,
     VM_HUGETLB,
+    VM_LOCKED,
     VM_PFNMAP,
     VM_SHARED,
     VM_WRITE,
@@ -75,7 +76,7 @@ from mrelease_ref.include.linux.mm_types import (
     linear_page_index,
     mm_counter_file,
 )
-from mrelease_ref.include.linux.mmzone import NR_PAGETABLE
+from mrelease_ref.include.linux.mmzone import NR_ANON_MAPPED, NR_PAGETABLE
 from mrelease_ref.include.linux.oom import check_stable_address_space
 from mrelease_ref.include.linux.page_flags import PG_anon, PG_locked, PG_swapbacked
 from mrelease_ref.include.linux.vmstat import count_vm_events
@@ -89,7 +90,7 @@ from mrelease_ref.mm.huge_memory import (
     zap_deposited_table,
     zap_huge_pmd,
 )
-from mrelease_ref.mm.mmu_gather import tlb_flush_mmu, tlb_flush_rmaps
+from mrelease_ref.mm.mmu_gather import tlb_flush_mmu, tlb_flush_rmaps, tlb_next_batch
 from mrelease_ref.mm.page_alloc import folio_alloc
 from mrelease_ref.mm.page_writeback import folio_mark_dirty
 from mrelease_ref.mm.rmap import (
@@ -99,7 +100,12 @@ from mrelease_ref.mm.rmap import (
     folio_remove_rmap_ptes,
 )
 from mrelease_ref.mm.swap import folio_add_lru_vma, folio_mark_accessed, folio_put
-from mrelease_ref.mm.swapfile import folio_free_swap, free_swap_and_cache_nr, swap_free_nr
+from mrelease_ref.mm.swapfile import (
+    folio_free_swap,
+    free_swap_and_cache_nr,
+    swap_free_nr,
+    swapcache_prepare,
+)
 
 if TYPE_CHECKING:
     from mrelease_ref.include.linux.mm_types import Page
@@ -347,6 +353,7 @@ def do_swap_page(vma: VmAreaStruct, address: int, entry: SwpEntry, write: bool) 
         folio.flags |= PG_anon | PG_swapbacked
         folio.mapping = vma.anon_vma
         folio.index = linear_page_index(vma, address)
+        swapcache_prepare(k, entry, 1)  # the slot now has a cache folio: SWAP_HAS_CACHE
         swap_cache_add_folio(folio, entry)
         folio_add_lru(folio)
         folio._refcount -= 1  # the allocation reference; the cache now holds the folio
@@ -629,6 +636,85 @@ def do_zap_pte_range(
     return nr + zap_nonpresent_ptes(tlb, vma, table, i, ptent, max_nr, addr, details, rss, zf)
 
 
+def _anon_fast_path_ok(tlb: MmuGather, vma: VmAreaStruct, details: ZapDetails | None) -> bool:
+    """Model helper: may zap_pte_range() use :func:`_zap_small_anon_run` for this VMA?
+
+    Only for a private anonymous VMA that is not VM_LOCKED, zapped into a batching gather,
+    with COWed pages zapped too, and only when the Kernel was built with ``fast_paths``.
+    """
+    return (
+        vma.vm_ops is None
+        and not vma.vm_flags & VM_LOCKED
+        and not tlb.no_gather
+        and should_zap_cows(details)
+        and tlb.mm.kernel.config.fast_paths
+    )
+
+
+def _zap_small_anon_run(
+    tlb: MmuGather, table: PteTable, i: int, addr: int, end: int, rss: list[int], zf: ZapFlags
+) -> int:
+    """Model helper (a fast path, not a kernel function): zap a run of PTEs from ``i``.
+
+    For empty PTEs and PTEs mapping order-0 anonymous folios this does, inline and in the
+    same order, exactly what ``do_zap_pte_range()`` -> ``zap_present_ptes()`` ->
+    ``zap_present_folio_ptes()`` -> ``folio_remove_rmap_ptes()`` ->
+    ``__tlb_remove_folio_pages()`` do for them; counters are folded at the end of the run,
+    which no other task can observe. It stops at the first other entry (returning how many
+    PTEs it consumed) so the reference path handles it, or when the gather is full (setting
+    the force flags as the reference path does). Equivalence with ``fast_paths=False`` is
+    tested in tests/test_fast_paths.py. Reaping 4 KiB anonymous memory is the case that
+    decides LMKD-scale run time; everything else always takes the reference path.
+    """
+    start_i = i
+    end_i = i + ((end - addr) >> PAGE_SHIFT)
+    zapped = unmapped = 0
+    batch = tlb.active
+    pages = batch.encoded_pages
+    room = batch.max - 1 - len(pages)
+    first = last = -1
+    while i < end_i:
+        pte = table[i]
+        if pte is None:
+            i += 1
+            continue
+        if type(pte) is not Pte:
+            break
+        folio = pte.folio
+        if folio is None or folio.order or not folio.flags & PG_anon:
+            break
+        table[i] = None
+        if first < 0:
+            first = i
+        last = i
+        zapped += 1
+        folio._mapcount -= 1
+        if not folio._mapcount:
+            unmapped += 1
+        pages.append(((folio, 0), 0))  # encode_page((folio, 0), 0)
+        i += 1
+        room -= 1
+        if room <= 0 and not tlb_next_batch(tlb):
+            zf.force_flush = zf.force_break = True
+            break
+        if room <= 0:
+            batch = tlb.active
+            pages = batch.encoded_pages
+            room = batch.max - 1 - len(pages)
+    if zapped:
+        rss[MM_ANONPAGES] -= zapped
+        tlb.mm.kernel.vmstat[NR_ANON_MAPPED] -= unmapped
+        # tlb_remove_tlb_entries() for every zapped PTE: one range covering them all
+        tlb.cleared_ptes = True
+        lo = addr + ((first - start_i) << PAGE_SHIFT)
+        hi = addr + ((last - start_i + 1) << PAGE_SHIFT)
+        if lo < tlb.start:
+            tlb.start = lo
+        if hi > tlb.end:
+            tlb.end = hi
+    return i - start_i
+
+
 def zap_pte_range(
     tlb: MmuGather,
     vma: VmAreaStruct,
@@ -650,7 +736,14 @@ def zap_pte_range(
         tlb_change_page_size(tlb, PAGE_SIZE)
         rss = [0, 0, 0, 0]
         i = (addr >> PAGE_SHIFT) & (PTRS_PER_PTE - 1)
+        fast = _anon_fast_path_ok(tlb, vma, details)
         while addr != end:
+            if fast:
+                nr = _zap_small_anon_run(tlb, table, i, addr, end, rss, zf)
+                i += nr
+                addr += nr << PAGE_SHIFT
+                if zf.force_break or addr == end:
+                    break
             nr = do_zap_pte_range(tlb, vma, table, i, addr, end, details, rss, zf)
             if zf.force_break:
                 addr += nr << PAGE_SHIFT

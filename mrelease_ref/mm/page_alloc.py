@@ -102,7 +102,8 @@ def free_unref_folios(folios: list[Folio]) -> None:
     vmstat = kernel.vmstat
     pcp = _this_cpu_pcp(kernel)
     high, batch = pcp.high, pcp.batch
-    freed = 0
+    count = pcp.count  # pcp->count, kept in a local and written back below
+    to_pcp = to_buddy = freed = 0
     for folio in folios:
         order = folio.order
         nr = 1 << order
@@ -112,15 +113,23 @@ def free_unref_folios(folios: list[Folio]) -> None:
             ev["UNEVICTABLE_MLOCKFREED"] = ev.get("UNEVICTABLE_MLOCKFREED", 0) + nr
         folio.flags = PG_freed
         folio.mapping = None
-        folio.private = None
+        if folio.private is not None:
+            folio.private = None
         freed += nr
         if order <= PAGE_ALLOC_COSTLY_ORDER or order == HPAGE_PMD_ORDER:  # pcp_allowed_order()
-            pcp.count += nr
-            vmstat[NR_FREE_PCP] += nr
-            if pcp.count >= high:
-                free_pcppages_bulk(kernel, pcp, pcp.count - (high - batch))
+            count += nr
+            to_pcp += nr
+            if count >= high:
+                pcp.count = count
+                vmstat[NR_FREE_PCP] += to_pcp
+                to_pcp = 0
+                free_pcppages_bulk(kernel, pcp, count - (high - batch))
+                count = pcp.count
         else:
-            vmstat[NR_FREE_PAGES] += nr
+            to_buddy += nr
+    pcp.count = count
+    vmstat[NR_FREE_PCP] += to_pcp
+    vmstat[NR_FREE_PAGES] += to_buddy
     ev = kernel.vm_events
     ev["PGFREE"] = ev.get("PGFREE", 0) + freed
     ev["FOLIO_FREE"] = ev.get("FOLIO_FREE", 0) + len(folios)

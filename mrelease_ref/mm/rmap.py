@@ -224,3 +224,76 @@ def folio_mkclean(folio: Folio) -> int:
                 cleaned += 1
             pte.bits &= ~(_PAGE_DIRTY | _PAGE_RW)
     return cleaned
+
+
+# --- try_to_unmap(): reclaim's unmap (MADV_PAGEOUT) ------------------------------------
+# enum ttu_flags: include/linux/rmap.h
+TTU_SPLIT_HUGE_PMD = 0x4
+TTU_IGNORE_MLOCK = 0x8
+TTU_SYNC = 0x10
+TTU_HWPOISON = 0x20
+TTU_BATCH_FLUSH = 0x40
+TTU_RMAP_LOCKED = 0x80
+
+
+def try_to_unmap_one(folio: Folio, vma: VmAreaStruct, flags: int) -> bool:
+    """Kernel: mm/rmap.c:try_to_unmap_one()
+
+    Unmap the folio from every PTE of ``vma``. A dirty PTE dirties the folio first. An
+    anonymous folio's PTE becomes the swap entry of its page (one more swap count,
+    MM_ANONPAGES -> MM_SWAPENTS); a file folio's PTE is cleared. Each PTE's rmap and
+    reference go. Returns False to stop the walk: a VM_LOCKED VMA (the mlock is restored)
+    or an anonymous folio that is not in the swap cache.
+    """
+    from mrelease_ref.include.linux.mm_types import (
+        _PAGE_DIRTY,
+        MM_ANONPAGES,
+        MM_SWAPENTS,
+        SwpEntry,
+        add_mm_counter,
+        mm_counter_file,
+    )
+    from mrelease_ref.include.linux.mmzone import FolioBatch
+    from mrelease_ref.mm.page_writeback import folio_mark_dirty
+    from mrelease_ref.mm.swap import folios_put_refs
+    from mrelease_ref.mm.swapfile import swap_duplicate
+
+    if not flags & TTU_IGNORE_MLOCK and vma.vm_flags & VM_LOCKED:
+        if not folio.order:
+            mlock_vma_folio(folio, vma)  # restore the mlock which got missed
+        return False
+    anon = bool(folio.flags & PG_anon)
+    if anon and folio.swap is None:  # swapbacked but not in the swap cache: WARN_ON_ONCE
+        return False
+    mm = vma.vm_mm
+    for table, idx in folio_ptes(folio, vma):
+        pte = table[idx]
+        assert isinstance(pte, Pte)
+        table[idx] = None  # ptep_get_and_clear() (TLB flush batched: TTU_BATCH_FLUSH)
+        if pte.bits & _PAGE_DIRTY:
+            folio_mark_dirty(folio)
+        if anon:
+            assert folio.swap is not None
+            entry = SwpEntry(folio.swap.type, folio.swap.offset + pte.idx)  # page_swap_entry()
+            swap_duplicate(mm.kernel, entry)
+            table[idx] = entry
+            add_mm_counter(mm, MM_ANONPAGES, -1)
+            add_mm_counter(mm, MM_SWAPENTS, 1)
+        else:
+            add_mm_counter(mm, mm_counter_file(folio), -1)
+        folio_remove_rmap_ptes(folio, (folio, pte.idx), 1, vma)
+        folios_put_refs(FolioBatch([folio]), [1])  # folio_put_refs(folio, nr_pages)
+    return True
+
+
+def try_to_unmap(folio: Folio, flags: int) -> None:
+    """Kernel: mm/rmap.c:try_to_unmap()
+
+    Walk the folio's reverse map with ``try_to_unmap_one()`` until it is no longer mapped
+    (``folio_not_mapped()``) or a VMA stops the walk. The caller checks ``folio_mapped()``.
+    """
+    for vma in rmap_vmas(folio):
+        if not try_to_unmap_one(folio, vma, flags):
+            break
+        if not folio._mapcount:  # rwc.done = folio_not_mapped
+            break

@@ -71,6 +71,23 @@ def folio_alloc_swap(folio: Folio) -> int:
     return -errno.ENOMEM
 
 
+def swapcache_prepare(kernel: Kernel, entry: SwpEntry, nr: int) -> int:
+    """Kernel: mm/swapfile.c:swapcache_prepare()
+
+    Claim the slots for a folio about to enter the swap cache (set SWAP_HAS_CACHE). Returns
+    0, or -EEXIST if another folio already holds them.
+    """
+    import errno
+
+    si = _si(kernel)
+    for off in range(entry.offset, entry.offset + nr):
+        if si.swap_map[off] & SWAP_HAS_CACHE:
+            return -errno.EEXIST
+    for off in range(entry.offset, entry.offset + nr):
+        si.swap_map[off] |= SWAP_HAS_CACHE
+    return 0
+
+
 def swap_duplicate(kernel: Kernel, entry: SwpEntry) -> None:
     """Kernel: mm/swapfile.c:swap_duplicate(): one more page-table reference to the slot."""
     _si(kernel).swap_map[entry.offset] += 1

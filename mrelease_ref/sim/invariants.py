@@ -18,7 +18,9 @@ What it checks:
 6. **No lost data.** No dirty folio was dropped from a writeback-capable mapping.
 7. **mm counts.** ``mm_users`` is at least the number of tasks using the mm; a live mm
    has ``mm_count >= 1``; no task points at a freed mm.
-8. **Conservation.** Free pages (buddy + per-CPU lists) plus the pages of every live folio
+8. **Swap slots.** Each slot's count equals the swap PTEs pointing at it (plus
+   SWAP_HAS_CACHE while the swap cache holds its folio).
+9. **Conservation.** Free pages (buddy + per-CPU lists) plus the pages of every live folio
    equal the managed pages: nothing leaks, nothing is counted twice.
 
 Limitations:
@@ -49,6 +51,7 @@ from mrelease_ref.include.linux.mm_types import (
 )
 from mrelease_ref.include.linux.mmzone import NR_FREE_PAGES, NR_FREE_PCP, NR_LRU_BASE
 from mrelease_ref.include.linux.page_flags import PG_freed, PG_lru, PG_private
+from mrelease_ref.mm.swapfile import SWAP_HAS_CACHE
 
 if TYPE_CHECKING:
     from mrelease_ref.sim.kernel import Kernel
@@ -176,6 +179,29 @@ def _check_mms(k: Kernel) -> list[str]:
     return errors
 
 
+def _check_swap_map(k: Kernel) -> list[str]:
+    """Each slot's count equals the swap PTEs pointing at it, plus SWAP_HAS_CACHE while the
+    swap cache holds its folio; ``inuse_pages`` counts the slots in use."""
+    si = k.swap_info
+    if si is None:
+        return []
+    refs: Counter[int] = Counter()
+    for mm in k.mms:
+        for entry in mm.pgd.values():
+            if isinstance(entry, list):
+                refs.update(pte.offset for pte in entry if type(pte) is SwpEntry)
+    errors: list[str] = []
+    in_use = 0
+    for off in range(1, si.max):
+        want = refs[off] | (SWAP_HAS_CACHE if off in k.swapper_space.i_pages else 0)
+        if si.swap_map[off] != want:
+            errors.append(f"swap slot {off}: swap_map {si.swap_map[off]:#x}, expected {want:#x}")
+        in_use += 1 if si.swap_map[off] else 0
+    if in_use != si.inuse_pages:
+        errors.append(f"swap inuse_pages {si.inuse_pages}, slots in use {in_use}")
+    return errors
+
+
 def check_invariants(k: Kernel) -> list[str]:
     """Every violated invariant, as one message each (empty when all hold)."""
     refs: Counter[Folio] = Counter()
@@ -186,6 +212,7 @@ def check_invariants(k: Kernel) -> list[str]:
     in_batch = _batch_refs(k, refs, where)
     errors += _check_folios(k, refs, maps, where, in_batch)
     errors += _check_mms(k)
+    errors += _check_swap_map(k)
     errors += [f"data lost: {d}" for d in k.data_loss]
     return errors
 

@@ -26,6 +26,9 @@ Configuration (all keyword-only except ``variant``):
   the per-CPU ``high_max`` measured, realkernel.md §0 item 9), ``pcp_batch`` (63).
 * ``seed``: seeds ``Kernel.rng`` (the model itself is deterministic; scenarios draw from
   the RNG).
+* ``fast_paths`` (default True): let the zap loop take an exact, inlined fast path for
+  runs of 4 KiB anonymous pages (``mm.memory._zap_small_anon_run``); False runs only the
+  kernel-shaped reference functions. Tests prove both give identical state.
 * ``trace``: record a function-level trace. ``debug_vm``: run the invariant checker after
   every API call and every scheduler step (tests turn it on).
 
@@ -105,6 +108,7 @@ class KernelConfig:
     seed: int
     debug_vm: bool
     trace: bool
+    fast_paths: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +137,8 @@ def _build_config(variant: object, kw: dict[str, Any]) -> KernelConfig:
     if not VARIANTS[variant].implemented:
         implemented = [v.name for v in VARIANTS.values() if v.implemented]
         raise ValueError(f"variant {variant!r} is not implemented yet; available: {implemented}")
-    for name in ("swap", "large_folios", "mm_id", "oom_reap_reverse", "debug_vm", "trace"):
+    for name in ("swap", "large_folios", "mm_id", "oom_reap_reverse", "debug_vm", "trace",
+                 "fast_paths"):
         _check_type(name, kw[name], bool, "True or False")
     for name in ("file_folio_order", "nr_cpus", "mem_mib", "swap_mib", "pcp_high",
                  "pcp_batch", "seed"):
@@ -172,13 +177,14 @@ class Kernel:
         seed: int = 0,
         debug_vm: bool = False,
         trace: bool = False,
+        fast_paths: bool = True,
         cost_model: CostModel | None = None,
     ) -> None:
         self.config = _build_config(variant, dict(
             swap=swap, arch=arch, large_folios=large_folios, file_folio_order=file_folio_order,
             mm_id=mm_id, oom_reap_reverse=oom_reap_reverse, nr_cpus=nr_cpus, mem_mib=mem_mib,
             swap_mib=swap_mib, pcp_high=pcp_high, pcp_batch=pcp_batch, seed=seed,
-            debug_vm=debug_vm, trace=trace,
+            debug_vm=debug_vm, trace=trace, fast_paths=fast_paths,
         ))
         self.rng = random.Random(seed)
         self.cost_model = cost_model or CostModel()

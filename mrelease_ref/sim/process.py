@@ -249,11 +249,20 @@ class Process:
         __send_signal_locked(sig, self.task, PIDTYPE_PID, force=True)
 
     def madvise(self, m: Mapping, advice: int) -> None:
-        """``madvise()``: MADV_NORMAL/RANDOM/SEQUENTIAL/HUGEPAGE/NOHUGEPAGE."""
+        """``madvise()``: MADV_NORMAL/RANDOM/SEQUENTIAL/HUGEPAGE/NOHUGEPAGE, and
+        MADV_COLD (20) / MADV_PAGEOUT (21), which run in the kernel as this process."""
         from mrelease_ref.include.linux.mm_types import VM_RAND_READ, VM_SEQ_READ
+        from mrelease_ref.mm.madvise import MADV_COLD, MADV_PAGEOUT, madvise_cold, madvise_pageout
 
         vma = self._vma(m)
-        if advice == MADV_NORMAL:
+        if advice in (MADV_COLD, MADV_PAGEOUT):
+            self._check_can_call()
+            fn = madvise_pageout if advice == MADV_PAGEOUT else madvise_cold
+            with self.kernel.running(self.task):
+                ret = fn(vma, m.start, m.end)
+            self.kernel._after_api()
+            _raise(ret, "madvise")
+        elif advice == MADV_NORMAL:
             vma.vm_flags &= ~(VM_SEQ_READ | VM_RAND_READ)
         elif advice == MADV_RANDOM:
             vma.vm_flags = (vma.vm_flags & ~VM_SEQ_READ) | VM_RAND_READ
