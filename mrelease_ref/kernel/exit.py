@@ -32,14 +32,15 @@ from mrelease_ref.include.linux.sched import (
     PIDTYPE_PID,
     PIDTYPE_TGID,
     SIGNAL_GROUP_EXIT,
+    SignalStruct,
     TaskStruct,
     for_each_thread,
     sigmask,
     thread_group_empty,
     thread_group_leader,
 )
-from mrelease_ref.kernel.fork import mmput
-from mrelease_ref.kernel.pid import detach_pid, put_pid
+from mrelease_ref.kernel.fork import mmdrop, mmput
+from mrelease_ref.kernel.pid import detach_pid, put_pid, put_task_struct
 from mrelease_ref.kernel.sched import KernelGen, cond_resched, wait_event
 from mrelease_ref.mm.mmap import fput
 
@@ -95,6 +96,21 @@ def exit_files(tsk: TaskStruct) -> None:
             fput(f)
 
 
+def put_signal_struct(sig: SignalStruct) -> None:
+    """Kernel: kernel/fork.c:put_signal_struct(): free it with its last task struct."""
+    sig.sigcnt -= 1
+    if sig.sigcnt == 0:
+        free_signal_struct(sig)
+
+
+def free_signal_struct(sig: SignalStruct) -> None:
+    """Kernel: kernel/fork.c:free_signal_struct(): the group is gone; drop the mm_count
+    reference ``mark_oom_victim()`` kept in ``signal->oom_mm`` (``mmdrop_async()``)."""
+    if sig.oom_mm is not None:
+        mm, sig.oom_mm = sig.oom_mm, None
+        mmdrop(mm)
+
+
 def release_task(p: TaskStruct) -> None:
     """Kernel: kernel/exit.c:release_task()
 
@@ -117,6 +133,7 @@ def release_task(p: TaskStruct) -> None:
     p.exit_state = EXIT_DEAD
     if k.tracing:
         k.trace_event("release_task", f"pid={p.pid} comm={p.comm}")
+    put_task_struct(p)  # delayed_put_task_struct(): the reference the task held on itself
     if (
         leader is not None
         and leader is not p

@@ -87,8 +87,16 @@ def get_pid_task(pid: Pid, type: int) -> TaskStruct | None:
 
 
 def put_task_struct(t: TaskStruct) -> None:
-    """Kernel: include/linux/sched/task.h:put_task_struct()"""
+    """Kernel: include/linux/sched/task.h:put_task_struct()
+
+    The last reference frees the task, which drops its hold on the signal struct
+    (``__put_task_struct()`` -> ``put_signal_struct()``).
+    """
     t.usage -= 1
+    if t.usage == 0:
+        from mrelease_ref.kernel.exit import put_signal_struct
+
+        put_signal_struct(t.signal)
 
 
 def pid_has_task(pid: Pid, type: int) -> bool:

@@ -21,7 +21,7 @@ Limitations:
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeAlias, TypeVar
 
 T = TypeVar("T")
@@ -43,7 +43,7 @@ class Wait:
     """
 
     label: str
-    cond: Callable[[], bool]
+    cond: Callable[[], bool] = field(repr=False)
     deadline_ns: int | None = None
 
 
@@ -77,7 +77,7 @@ def schedule_timeout(label: str, now_ns: int, timeout_ns: int, clock: Callable[[
 
 
 def run_to_completion(gen: KernelGen[T]) -> T:
-    """Drive a generator that is known not to block (model helper, not kernel code).
+    """Model helper: drive a generator that is known not to block.
 
     Raises RuntimeError if the generator waits on a condition that is false: that would be a
     deadlock in a context that cannot sleep.

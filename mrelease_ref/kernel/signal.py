@@ -124,6 +124,8 @@ def sig_fatal(t: TaskStruct, sig: int) -> bool:
 def sig_task_ignored(t: TaskStruct, sig: int, force: bool) -> bool:
     """Kernel: kernel/signal.c:sig_task_ignored()"""
     handler = sig_handler(t, sig)
+    if is_global_init(t) and sig_kernel_only(sig):  # init never gets SIGKILL/SIGSTOP
+        return True
     if t.signal.flags & SIGNAL_UNKILLABLE and handler == SIG_DFL and not (
         force and sig_kernel_only(sig)
     ):

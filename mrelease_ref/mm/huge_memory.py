@@ -116,6 +116,9 @@ def do_huge_pmd_anonymous_page(vma: VmAreaStruct, address: int, write: bool) -> 
     k = mm.kernel
     haddr = address & ~(PMD_SIZE - 1)
     if not write:
+        ret = check_stable_address_space(mm)
+        if ret:  # the pre-allocated table is freed again (pte_free())
+            return ret
         mm.pgd[haddr >> PMD_SHIFT] = Pmd(None, _PAGE_ACCESSED | _PAGE_SPECIAL)
         pgtable_trans_huge_deposit(mm)
         return 0
@@ -192,6 +195,7 @@ def zap_huge_pmd(tlb: MmuGather, vma: VmAreaStruct, pmd_idx: int, addr: int) -> 
     mm = tlb.mm
     pmd = mm.pgd.pop(pmd_idx)
     assert isinstance(pmd, Pmd)
+    count_vm_events(mm.kernel, "ZAP_PMD", 1)  # the model's cost meter
     tlb_remove_pmd_tlb_entry(tlb, addr)
     folio = pmd.folio
     if folio is None:  # is_huge_zero_pmd()

@@ -192,7 +192,10 @@ def do_anonymous_page(vma: VmAreaStruct, address: int, write: bool) -> int:
     table = pte_offset_map(mm, address, alloc=True)
     assert table is not None
     idx = (address >> PAGE_SHIFT) & (PTRS_PER_PTE - 1)
-    if not write:
+    if not write:  # use the zero page for reads -- unless the reaper got here first
+        ret = check_stable_address_space(mm)
+        if ret:
+            return ret
         _set_pte(table, idx, None, 0, _PAGE_ACCESSED | _PAGE_SPECIAL)
         return 0
     folio = folio_alloc(mm.kernel, 0)

@@ -221,7 +221,7 @@ def do_munmap(mm: MmStruct, vma: VmAreaStruct, current: TaskStruct) -> KernelGen
 
 
 def fault_in(vma: VmAreaStruct, start: int, nr_pages: int, write: bool) -> int:
-    """Touch ``nr_pages`` pages from ``start`` (user-space access; model helper)."""
+    """Model helper: touch ``nr_pages`` pages from ``start`` (user-space accesses)."""
     for addr in range(start, start + (nr_pages << PAGE_SHIFT), PAGE_SIZE):
         ret = handle_mm_fault(vma, addr, write)
         if ret:

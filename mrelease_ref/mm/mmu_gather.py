@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING
 from mrelease_ref.include.asm_generic.tlb import (
     ENCODED_PAGE_BIT_DELAY_RMAP,
     ENCODED_PAGE_BIT_NR_PAGES_NEXT,
-    ENCODED_PAGE_BITS,
     MAX_GATHER_BATCH,
     MAX_GATHER_BATCH_COUNT,
     MAX_NR_FOLIOS_PER_FREE,
@@ -33,6 +32,8 @@ from mrelease_ref.include.asm_generic.tlb import (
     MmuGather,
     MmuGatherBatch,
     __tlb_reset_range,
+    encode_nr_pages,
+    encoded_nr_pages,
     encoded_page_flags,
     encoded_page_ptr,
     tlb_flush_mmu_tlbonly,
@@ -79,7 +80,7 @@ def tlb_flush_rmap_batch(batch: MmuGatherBatch, vma: VmAreaStruct) -> None:
         nr = 1
         if flags & ENCODED_PAGE_BIT_NR_PAGES_NEXT:
             i += 1
-            nr = pages[i] >> 3  # type: ignore[operator]
+            nr = encoded_nr_pages(pages[i])  # type: ignore[arg-type]
         if flags & ENCODED_PAGE_BIT_DELAY_RMAP:
             page = encoded_page_ptr(enc)
             folio_remove_rmap_ptes(page[0], page, nr, vma)
@@ -148,7 +149,7 @@ def __tlb_remove_folio_pages_size(
         pages.append((page, flags))  # encode_page(page, flags)
     else:
         pages.append((page, flags | ENCODED_PAGE_BIT_NR_PAGES_NEXT))
-        pages.append(nr_pages << ENCODED_PAGE_BITS)  # encode_nr_pages(nr_pages)
+        pages.append(encode_nr_pages(nr_pages))
     if len(pages) >= batch.max - 1:
         if not tlb_next_batch(tlb):
             return True

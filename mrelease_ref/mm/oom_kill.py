@@ -288,12 +288,17 @@ def queue_oom_reaper(tsk: TaskStruct) -> None:
 
 
 def mark_oom_victim(tsk: TaskStruct) -> None:
-    """Kernel: mm/oom_kill.c:mark_oom_victim(): remember the mm in signal->oom_mm."""
+    """Kernel: mm/oom_kill.c:mark_oom_victim()
+
+    Remember the mm in ``signal->oom_mm`` and thaw the victim (``__thaw_task()``): a frozen
+    victim could never exit and free its memory. Only this task is thawed, not its threads.
+    """
     mm = tsk.mm
     assert mm is not None
     if tsk.signal.oom_mm is None:
         mmgrab(mm)
         tsk.signal.oom_mm = mm
+    tsk.frozen = False  # __thaw_task()
 
 
 def __oom_kill_process(victim: TaskStruct) -> None:

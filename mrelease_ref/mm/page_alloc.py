@@ -5,7 +5,9 @@ Kernel: mm/page_alloc.c
 Free memory is counted, not listed: ``NR_FREE_PAGES`` is the buddy pool and each CPU's
 ``per_cpu_pages.count`` holds recently freed pages. Freeing an order the per-CPU lists
 accept (``pcp_allowed_order()``) puts the pages on the freeing CPU's list; once the list
-reaches ``high`` it spills ``count - (high - batch)`` pages to the buddy pool. This is why
+reaches ``high`` it spills ``nr_pcp_free()`` pages to the buddy pool: as many as were freed
+in a row (``free_count``, capped at ``batch << CONFIG_PCP_BATCH_SCALE_MAX``), but at least
+``batch`` and leaving at least ``batch``. This is why
 MemFree rises by less than the memory a reap frees (../shared/reference/realkernel.md §0
 item 9). Allocation takes from the current CPU's list first.
 
@@ -15,8 +17,8 @@ reused, so a stale pointer to a freed folio can always be recognised.
 Limitations:
 - No buddy merging, fragmentation, watermarks, reclaim or OOM killing: an allocation that
   does not fit returns None and the caller reports ENOMEM.
-- ``high`` is fixed; the kernel adapts it (``decay_pcp_high()``), and frees more eagerly
-  after many consecutive frees (``free_high``).
+- ``high`` is fixed; the kernel adapts it (``decay_pcp_high()``, ``nr_pcp_high()``) and
+  drains high-order pages eagerly (``free_high``).
 """
 
 from __future__ import annotations
@@ -42,12 +44,25 @@ def pcp_allowed_order(order: int) -> bool:
     return order <= PAGE_ALLOC_COSTLY_ORDER or order == HPAGE_PMD_ORDER
 
 
+CONFIG_PCP_BATCH_SCALE_MAX = 5
+
+
+def nr_pcp_free(pcp: PerCpuPages, batch: int, high: int) -> int:
+    """Kernel: mm/page_alloc.c:nr_pcp_free() (without ``free_high``)
+
+    Free as many pages as were freed in a row, but at least ``batch`` and leaving ``batch``.
+    """
+    if high < batch:
+        return 1
+    return max(batch, min(pcp.free_count, high - batch))
+
+
 def _this_cpu_pcp(kernel: Kernel) -> PerCpuPages:
     return kernel.zone.per_cpu_pageset[kernel.this_cpu()]
 
 
 def nr_free_pages_total(kernel: Kernel) -> int:
-    """Free pages including the per-CPU lists (``nr_free_pages`` + Σ pcp count)."""
+    """Model helper: free pages including the per-CPU lists (``nr_free_pages`` + Σ pcp)."""
     return kernel.vmstat[NR_FREE_PAGES] + kernel.vmstat[NR_FREE_PCP]
 
 
@@ -57,6 +72,7 @@ def _take(kernel: Kernel, nr: int, order: int) -> bool:
     pcp = _this_cpu_pcp(kernel)
     if pcp_allowed_order(order) and pcp.count >= nr:
         pcp.count -= nr
+        pcp.free_count >>= 1  # an allocation ends a run of frees
         vmstat[NR_FREE_PCP] -= nr
         return True
     if vmstat[NR_FREE_PAGES] >= nr:
@@ -102,7 +118,9 @@ def free_unref_folios(folios: list[Folio]) -> None:
     vmstat = kernel.vmstat
     pcp = _this_cpu_pcp(kernel)
     high, batch = pcp.high, pcp.batch
-    count = pcp.count  # pcp->count, kept in a local and written back below
+    count = pcp.count  # pcp->count and pcp->free_count, kept in locals
+    free_count = pcp.free_count
+    max_free_count = batch << CONFIG_PCP_BATCH_SCALE_MAX
     to_pcp = to_buddy = freed = 0
     for folio in folios:
         order = folio.order
@@ -117,17 +135,19 @@ def free_unref_folios(folios: list[Folio]) -> None:
             folio.private = None
         freed += nr
         if order <= PAGE_ALLOC_COSTLY_ORDER or order == HPAGE_PMD_ORDER:  # pcp_allowed_order()
-            count += nr
+            count += nr  # free_frozen_page_commit()
             to_pcp += nr
+            if free_count < max_free_count:
+                free_count += nr
             if count >= high:
-                pcp.count = count
+                pcp.count, pcp.free_count = count, free_count
                 vmstat[NR_FREE_PCP] += to_pcp
                 to_pcp = 0
-                free_pcppages_bulk(kernel, pcp, count - (high - batch))
+                free_pcppages_bulk(kernel, pcp, min(count, nr_pcp_free(pcp, batch, high)))
                 count = pcp.count
         else:
             to_buddy += nr
-    pcp.count = count
+    pcp.count, pcp.free_count = count, free_count
     vmstat[NR_FREE_PCP] += to_pcp
     vmstat[NR_FREE_PAGES] += to_buddy
     ev = kernel.vm_events

@@ -180,7 +180,7 @@ def folio_remove_rmap_pmd(folio: Folio, page: Page, vma: VmAreaStruct) -> None:
 
 
 def rmap_vmas(folio: Folio) -> list[VmAreaStruct]:
-    """The VMAs an rmap walk visits (model helper behind rmap_walk())."""
+    """Model helper: the VMAs an rmap walk visits (what rmap_walk() iterates)."""
     mapping = folio.mapping
     if isinstance(mapping, AnonVma):
         return [mapping.vma] if mapping.vma is not None else []
@@ -190,7 +190,8 @@ def rmap_vmas(folio: Folio) -> list[VmAreaStruct]:
 
 
 def folio_ptes(folio: Folio, vma: VmAreaStruct) -> list[tuple[list[Pte | object | None], int]]:
-    """Every PTE slot in ``vma`` that maps a page of ``folio``, as (table, index) pairs."""
+    """Model helper standing in for page_vma_mapped_walk(): every PTE slot in ``vma`` that
+    maps a page of ``folio``, as (table, index) pairs."""
     found: list[tuple[list[Pte | object | None], int]] = []
     for i in range(1 << folio.order):
         pgoff = folio.index + i

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from mrelease_ref.include.asm_generic.tlb import ENCODED_PAGE_BIT_NR_PAGES_NEXT
+from mrelease_ref.include.asm_generic.tlb import ENCODED_PAGE_BIT_NR_PAGES_NEXT, encoded_nr_pages
 from mrelease_ref.include.linux.mmzone import NR_FILE_PAGES, NR_SWAPCACHE, PAGEVEC_SIZE, FolioBatch
 from mrelease_ref.include.linux.page_flags import (
     PG_locked,
@@ -119,7 +119,7 @@ def free_pages_and_swap_cache(pages: Sequence[object], nr: int) -> None:
         folio = enc[0][0]  # type: ignore[index]  # page_folio(encoded_page_ptr(enc))
         free_swap_cache(folio)
         if enc[1] & ENCODED_PAGE_BIT_NR_PAGES_NEXT:  # type: ignore[index]
-            refs.append(next(it) >> 3)  # type: ignore[operator]  # encoded_nr_pages()
+            refs.append(encoded_nr_pages(next(it)))  # type: ignore[arg-type]
         else:
             refs.append(1)
         batch.append(folio)

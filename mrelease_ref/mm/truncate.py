@@ -58,12 +58,20 @@ def mapping_try_invalidate(mapping: AddressSpace, start: int, end: int) -> tuple
     """Kernel: mm/truncate.c:mapping_try_invalidate()
 
     Try to evict every folio in ``start..end`` (page indices). Returns ``(count,
-    nr_failed)``. Locked folios are skipped silently, as the kernel's find_lock_entries()
-    does.
+    nr_failed)``. As ``find_lock_entries()`` does, a large folio that begins before
+    ``start`` or ends after ``end`` is left alone, and so are locked folios and folios under
+    writeback; none of these count as failures.
     """
     count = failed = 0
-    for folio in [f for f in list(mapping.i_pages.values()) if start <= f.index <= end]:
+    candidates = [
+        f for f in list(mapping.i_pages.values())
+        if f.index >= start and f.index + (1 << f.order) - 1 <= end
+    ]
+    for folio in candidates:
         if not folio_trylock(folio):
+            continue
+        if folio.flags & PG_writeback:
+            folio_unlock(folio)
             continue
         folio._refcount += 1  # find_lock_entries() holds a reference while we look
         ret = mapping_evict_folio(mapping, folio)

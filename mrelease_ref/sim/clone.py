@@ -38,6 +38,7 @@ def clone_thread(leader: TaskStruct) -> TaskStruct:
     sig.nr_threads += 1
     sig.live += 1
     sig.quick_threads += 1
+    sig.sigcnt += 1
     attach_pid(t, PIDTYPE_PID, pid)
     return t
 

@@ -13,6 +13,9 @@ Default prices come from the reap times measured on these machines
 * ``FOLIO_FREE`` 255 ns + ``PGFREE`` 12 ns/page: 1 GiB of 4 KiB anon pages took 73472 µs
   = 280 ns per page = 13 (PTE) + 255 + 12; 1 GiB of THP took 3387 µs = 6.6 µs per 2 MiB
   folio ~ 255 + 12 * 512.
+* ``ZAP_PMD`` 800 ns: a 1 GiB private file mapping of 2 MiB PMD-mapped page-cache folios
+  reaped in 0.56-0.83 ms on 2026-11-25 (the real-kernel lab, ``make bench``), about 0.4 ms
+  of it the Python victim's own image: ~0.8 µs per PMD (rmap, mark_accessed, gather).
 * ``SYSCALL`` 1000 ns: EBADF/EINVAL/ESRCH paths took 0.9-1.1 µs (§6, cheap paths).
 * ``MARK_ACCESSED`` 20 ns, ``PGACTIVATE`` 150 ns, ``TLB_FLUSH`` 500 ns: estimates, to be
   replaced by the real-kernel lab's calibration.
@@ -29,6 +32,7 @@ from dataclasses import dataclass, field
 
 DEFAULT_PRICES_NS: dict[str, int] = {
     "ZAP_PTE": 13,
+    "ZAP_PMD": 800,
     "FOLIO_FREE": 255,
     "PGFREE": 12,
     "SYSCALL": 1000,

@@ -34,7 +34,11 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING
 
-from mrelease_ref.include.asm_generic.tlb import ENCODED_PAGE_BIT_NR_PAGES_NEXT, MmuGatherBatch
+from mrelease_ref.include.asm_generic.tlb import (
+    ENCODED_PAGE_BIT_NR_PAGES_NEXT,
+    MmuGatherBatch,
+    encoded_nr_pages,
+)
 from mrelease_ref.include.linux.fs import AddressSpace
 from mrelease_ref.include.linux.mm_inline import folio_lru_list
 from mrelease_ref.include.linux.mm_types import (
@@ -114,7 +118,7 @@ def _batch_refs(k: Kernel, refs: Counter[Folio], where: dict[Folio, str]) -> set
                     if enc[1] & ENCODED_PAGE_BIT_NR_PAGES_NEXT:
                         nxt = slots[i + 1]
                         assert isinstance(nxt, int)
-                        n = nxt >> 3
+                        n = encoded_nr_pages(nxt)
                     refs[enc[0][0]] += n
                     where.setdefault(enc[0][0], f"mmu_gather of mm {tlb.mm.mm_id}")
             gbatch = gbatch.next

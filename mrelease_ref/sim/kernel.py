@@ -62,6 +62,7 @@ from mrelease_ref.include.linux.sched import (
     PF_KTHREAD,
     PIDTYPE_PID,
     PIDTYPE_TGID,
+    SIGNAL_UNKILLABLE,
     Cred,
     FilesStruct,
     PidNamespace,
@@ -109,6 +110,36 @@ class KernelConfig:
     debug_vm: bool
     trace: bool
     fast_paths: bool
+
+
+@dataclass(slots=True)
+class WorkResult:
+    """What :meth:`Kernel.start` returns: set when the started kernel work finishes."""
+
+    label: str
+    done: bool = False
+    value: Any = None
+
+
+def _recording(gen: KernelGen[Any], result: WorkResult) -> KernelGen[None]:
+    result.value = yield from gen
+    result.done = True
+
+
+def _oom_kill_process(victim: TaskStruct) -> None:
+    # A module-level function: inside a class body the name __oom_kill_process would be
+    # mangled to _Kernel__oom_kill_process.
+    from mrelease_ref.mm.oom_kill import __oom_kill_process
+
+    __oom_kill_process(victim)
+
+
+def _writeback_all(k: Kernel) -> None:
+    from mrelease_ref.mm.page_writeback import __filemap_fdatawrite_range
+
+    for inode in list(k.inodes):
+        if inode.kind == "ext4":
+            __filemap_fdatawrite_range(inode.i_mapping, 0, inode.i_size)
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,6 +269,7 @@ class Kernel:
         self.oom_reaper_list: list[TaskStruct] = []
         self.init_task = self.new_task("init", Cred(0, ALL_CAPS), parent=None, kthread=False)
         self.init_task.autoreap = True
+        self.init_task.signal.flags |= SIGNAL_UNKILLABLE  # copy_process() for the global init
         self.kthreadd = self.new_task("kthreadd", Cred(0, ALL_CAPS), parent=None, kthread=True)
         self._start_kthread("oom_reaper", self._oom_reaper_main)
         self._start_kthread("kworker/u4:io", self._io_worker_main)
@@ -365,14 +397,20 @@ class Kernel:
 
         return run_syscall(self, task, gen)
 
-    def start(self, task: TaskStruct, gen: KernelGen[Any], label: str) -> None:
-        """Give ``task`` kernel work to do when scheduled (used for races and exits)."""
+    def start(self, task: TaskStruct, gen: KernelGen[Any], label: str) -> WorkResult:
+        """Give ``task`` kernel work to do when scheduled (used for races and exits).
+
+        Returns a :class:`WorkResult` that receives the generator's return value (for a
+        system call: 0 or ``-errno``) when it finishes.
+        """
         if task.work is not None:
             raise ValueError(f"{task!r} is already running {task.work_label!r}")
-        task.work = gen
+        result = WorkResult(label)
+        task.work = _recording(gen, result)
         task.work_label = label
         if task not in self.runqueue:
             self.runqueue.append(task)
+        return result
 
     def step(self, task: TaskStruct | None = None) -> bool:
         """Run one step of ``task`` (or of the next runnable task). False if none ran."""
@@ -517,21 +555,15 @@ class Kernel:
 
     def sync(self) -> None:
         """Write back every dirty file page and wait for the I/O (``sync(2)``)."""
-        from mrelease_ref.mm.page_writeback import __filemap_fdatawrite_range
-
         with self.running(self.kthreadd):
-            for inode in list(self.inodes):
-                if inode.kind == "ext4":
-                    __filemap_fdatawrite_range(inode.i_mapping, 0, inode.i_size)
+            _writeback_all(self)
         self.run()
 
     def oom_kill(self, pid: int) -> None:
         """Let the kernel OOM killer take process ``pid`` (its victim choice is given)."""
-        from mrelease_ref.mm.oom_kill import __oom_kill_process
-
         victim = self.process(pid).task
         with self.running(self.kthreadd):
-            __oom_kill_process(victim)
+            _oom_kill_process(victim)
         self._after_api()
 
     def check(self) -> None:

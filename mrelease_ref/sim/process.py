@@ -20,7 +20,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mrelease_ref.include.linux.fs import FMODE_READ, FMODE_WRITE, File, Inode
-from mrelease_ref.include.linux.mm_types import PAGE_SHIFT, VM_HUGEPAGE, VmAreaStruct
+from mrelease_ref.include.linux.mm_types import (
+    PAGE_SHIFT,
+    VM_HUGEPAGE,
+    VM_NOHUGEPAGE,
+    VmAreaStruct,
+)
 from mrelease_ref.include.linux.sched import (
     EXIT_DEAD,
     EXIT_ZOMBIE,
@@ -240,13 +245,7 @@ class Process:
         return done
 
     def _fault_signal(self, ret: int) -> None:
-        from mrelease_ref.kernel.signal import SIGBUS, SIGKILL, __send_signal_locked
-        from mrelease_ref.mm.memory import VM_FAULT_OOM
-
-        sig = SIGKILL if ret & VM_FAULT_OOM else SIGBUS  # pagefault_out_of_memory / force_sig
-        self.task.blocked &= ~sigmask(sig)
-        self.task.sighand.action.pop(sig, None)
-        __send_signal_locked(sig, self.task, PIDTYPE_PID, force=True)
+        _deliver_fault_signal(self.task, ret)
 
     def madvise(self, m: Mapping, advice: int) -> None:
         """``madvise()``: MADV_NORMAL/RANDOM/SEQUENTIAL/HUGEPAGE/NOHUGEPAGE, and
@@ -268,10 +267,10 @@ class Process:
             vma.vm_flags = (vma.vm_flags & ~VM_SEQ_READ) | VM_RAND_READ
         elif advice == MADV_SEQUENTIAL:
             vma.vm_flags = (vma.vm_flags & ~VM_RAND_READ) | VM_SEQ_READ
-        elif advice == MADV_HUGEPAGE:
-            vma.vm_flags |= VM_HUGEPAGE
+        elif advice == MADV_HUGEPAGE:  # hugepage_madvise()
+            vma.vm_flags = (vma.vm_flags & ~VM_NOHUGEPAGE) | VM_HUGEPAGE
         elif advice == MADV_NOHUGEPAGE:
-            vma.vm_flags &= ~VM_HUGEPAGE
+            vma.vm_flags = (vma.vm_flags & ~VM_HUGEPAGE) | VM_NOHUGEPAGE
         else:
             raise OSError(errno.EINVAL, "madvise: advice not modelled")
 
@@ -509,6 +508,19 @@ class Process:
         """Release the freezer."""
         for t in self.task.signal.threads:
             t.frozen = False
+
+
+def _deliver_fault_signal(task: TaskStruct, ret: int) -> None:
+    """What the arch fault handler does with a failed fault: SIGBUS (force_sig_fault()),
+    or an OOM kill for VM_FAULT_OOM (pagefault_out_of_memory()). Module level on purpose:
+    inside a class body ``__send_signal_locked`` would be name-mangled."""
+    from mrelease_ref.kernel.signal import SIGBUS, SIGKILL, __send_signal_locked
+    from mrelease_ref.mm.memory import VM_FAULT_OOM
+
+    sig = SIGKILL if ret & VM_FAULT_OOM else SIGBUS
+    task.blocked &= ~sigmask(sig)  # force_sig_info(): unblock and reset to SIG_DFL
+    task.sighand.action.pop(sig, None)
+    __send_signal_locked(sig, task, PIDTYPE_PID, force=True)
 
 
 def _read_then_close(current: TaskStruct, mm: Any, buf: Any) -> KernelGen[int]:

@@ -161,8 +161,8 @@ def run_syscall(k: Kernel, task: TaskStruct, gen: KernelGen[Any]) -> Any:
 
 
 def _run_syscall(k: Kernel, task: TaskStruct, gen: KernelGen[Any]) -> Any:
-    k.vm_events["SYSCALL"] = k.vm_events.get("SYSCALL", 0) + 1
     waiting: Wait | None = None
+    entry = True
     while True:
         if waiting is not None and not waiting.cond():
             if _fire_timers(k):
@@ -175,6 +175,9 @@ def _run_syscall(k: Kernel, task: TaskStruct, gen: KernelGen[Any]) -> Any:
             run_step(k, other)
             continue
         before = dict(k.vm_events)
+        if entry:  # the syscall entry/exit cost is charged with the first step
+            k.vm_events["SYSCALL"] = k.vm_events.get("SYSCALL", 0) + 1
+            entry = False
         with k.running(task):
             try:
                 marker = gen.send(None)

@@ -6,7 +6,7 @@ The gather collects the folio references that zapped PTEs used to hold and frees
 after the TLB has been flushed (``tlb_flush_mmu()``: flush first, then free). Each batch
 entry is an *encoded page*: in the kernel, a ``struct page *`` with flag bits in its low
 bits; here the tuple ``(page, flags)``. An entry with ``ENCODED_PAGE_BIT_NR_PAGES_NEXT`` is
-followed by a plain ``int`` slot ``nr_pages << ENCODED_PAGE_BITS`` saying how many
+followed by a plain ``int`` slot ``nr_pages << 2`` (``encode_nr_pages()``) saying how many
 consecutive pages (and so how many references) it covers.
 
 The hooks at the bottom (``__tlb_remove_folio_pages()``, ``__tlb_remove_page_size()``,
@@ -64,13 +64,13 @@ def encoded_page_flags(page: EncodedPage) -> int:
 
 
 def encode_nr_pages(nr: int) -> int:
-    """Kernel: include/linux/mm_types.h:encode_nr_pages()"""
-    return nr << ENCODED_PAGE_BITS
+    """Kernel: include/linux/mm_types.h:encode_nr_pages() (the count, shifted by 2)"""
+    return nr << 2
 
 
 def encoded_nr_pages(page: int) -> int:
     """Kernel: include/linux/mm_types.h:encoded_nr_pages()"""
-    return page >> ENCODED_PAGE_BITS
+    return page >> 2
 
 
 @dataclass(slots=True, eq=False)

@@ -136,6 +136,7 @@ class PerCpuPages:
     count: int = 0
     high: int = 0
     batch: int = 0
+    free_count: int = 0
 
 
 @dataclass(slots=True, eq=False)

@@ -76,7 +76,7 @@ PG_freed: Final = int(PageFlags.PG_freed)
 
 
 def flags_str(flags: int) -> str:
-    """Render a flags word the way ``%pGp`` does: ``locked|dirty|lru``."""
+    """Model helper: render a flags word the way ``%pGp`` does: ``locked|dirty|lru``."""
     names = [f.name[3:] for f in PageFlags if f.name and flags & f.value]
     return "|".join(names) if names else "0"
 

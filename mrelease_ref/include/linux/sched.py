@@ -151,6 +151,7 @@ class SignalStruct:
     nr_threads: int = 0
     live: int = 0
     quick_threads: int = 0
+    sigcnt: int = 1
     oom_mm: MmStruct | None = None
     oom_score_adj: int = 0
 
