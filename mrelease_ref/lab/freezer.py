@@ -39,8 +39,9 @@ import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Literal
+
+from mrelease_ref.lab._closing import Closing
 
 __all__ = ("Backend", "FreezerGroup", "find_backend", "frozen")
 
@@ -109,7 +110,7 @@ def _own_cgroup(pid: int, backend: Backend) -> Path:
     return backend.root
 
 
-class FreezerGroup:
+class FreezerGroup(Closing):
     """A private freezer cgroup holding one pid; a context manager that always cleans up."""
 
     def __init__(self, pid: int, backend: Backend | None = None) -> None:
@@ -214,16 +215,6 @@ class FreezerGroup:
         finally:
             self._rmdir(timeout_s)
 
-    def __enter__(self) -> FreezerGroup:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"FreezerGroup(pid={self.pid}, {self.backend.kind}, {self.path.name})"

@@ -30,9 +30,9 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Literal
 
+from mrelease_ref.lab._closing import Closing
 from mrelease_ref.lab.syscalls import CacheStat, cachestat
 
 __all__ = (
@@ -119,7 +119,7 @@ def _read_json_line(fd: int, timeout_s: float) -> dict[str, Any]:
     return result
 
 
-class ProcHolder:
+class ProcHolder(Closing):
     """Pin ``mm_users`` of ``pid`` until :meth:`release`; a context manager.
 
     ``what`` picks the /proc file: ``cmdline``, ``environ`` or ``mem``. On return from the
@@ -188,13 +188,3 @@ class ProcHolder:
             popen.wait()
         self._close_fds()
 
-    def __enter__(self) -> ProcHolder:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

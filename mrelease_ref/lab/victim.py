@@ -43,8 +43,8 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from types import TracebackType
 
+from mrelease_ref.lab._closing import Closing
 from mrelease_ref.lab.syscalls import PAGE_SIZE, pidfd_open, posix_fadvise
 
 __all__ = (
@@ -181,7 +181,7 @@ class VictimError(RuntimeError):
     """The victim child failed to set up its mappings."""
 
 
-class Victim:
+class Victim(Closing):
     """Handle on a running victim: pid, pidfd, status, kill, wait; a context manager."""
 
     def __init__(self, popen: subprocess.Popen[bytes], pidfd: int, spec: VictimSpec) -> None:
@@ -225,16 +225,6 @@ class Victim:
             os.close(self.pidfd)
             self.pidfd = -1
 
-    def __enter__(self) -> Victim:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"Victim(pid={self.pid}, pages={self.spec.nr_pages})"

@@ -198,6 +198,17 @@ def do_anonymous_page(vma: VmAreaStruct, address: int, write: bool) -> int:
             return ret
         _set_pte(table, idx, None, 0, _PAGE_ACCESSED | _PAGE_SPECIAL)
         return 0
+    folio = alloc_anon_folio(vma)
+    if isinstance(folio, int):
+        return folio
+    _map_new_anon_folio(vma, address, table, idx, folio)
+    return 0
+
+
+def alloc_anon_folio(vma: VmAreaStruct) -> Folio | int:
+    """Kernel: mm/memory.c:alloc_anon_folio() (order 0), then the fault's
+    ``check_stable_address_space()``: a new folio, or a ``VM_FAULT_*`` code."""
+    mm = vma.vm_mm
     folio = folio_alloc(mm.kernel, 0)
     if folio is None:
         return VM_FAULT_OOM
@@ -205,11 +216,18 @@ def do_anonymous_page(vma: VmAreaStruct, address: int, write: bool) -> int:
     if ret:
         folio_put(folio)
         return ret
+    return folio
+
+
+def _map_new_anon_folio(
+    vma: VmAreaStruct, address: int, table: PteTable, idx: int, folio: Folio
+) -> None:
+    """Model helper: what do_anonymous_page() and wp_page_copy() both do with a new folio:
+    make it anonymous, put it on the LRU, count it, map it writable and dirty."""
     folio_add_new_anon_rmap(folio, vma, address, pmd=False)
     folio_add_lru_vma(folio, vma)
-    mm.rss_stat[MM_ANONPAGES] += 1
+    vma.vm_mm.rss_stat[MM_ANONPAGES] += 1
     _set_pte(table, idx, folio, 0, _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_RW)
-    return 0
 
 
 def _file_folio(vma: VmAreaStruct, address: int) -> tuple[Folio | None, int]:
@@ -264,13 +282,9 @@ def wp_page_copy(vma: VmAreaStruct, address: int, old: Pte | None) -> int:
     (its rmap and the reference the PTE held).
     """
     mm = vma.vm_mm
-    new = folio_alloc(mm.kernel, 0)
-    if new is None:
-        return VM_FAULT_OOM
-    ret = check_stable_address_space(mm)
-    if ret:
-        folio_put(new)
-        return ret
+    new = alloc_anon_folio(vma)
+    if isinstance(new, int):
+        return new
     if vma.anon_vma is None:
         vma.anon_vma = AnonVma(vma)
     table = pte_offset_map(mm, address, alloc=True)
@@ -280,10 +294,7 @@ def wp_page_copy(vma: VmAreaStruct, address: int, old: Pte | None) -> int:
         folio_remove_rmap_ptes(old.folio, (old.folio, old.idx), 1, vma)
         mm.rss_stat[mm_counter_file(old.folio)] -= 1
         folio_put(old.folio)
-    folio_add_new_anon_rmap(new, vma, address, pmd=False)
-    folio_add_lru_vma(new, vma)
-    mm.rss_stat[MM_ANONPAGES] += 1
-    _set_pte(table, idx, new, 0, _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_RW)
+    _map_new_anon_folio(vma, address, table, idx, new)
     return 0
 
 
