@@ -24,6 +24,10 @@ Limitations:
 - One pinned kernel version (:data:`KERNEL_VERSION`); see each module's own list.
 """
 
+from mrelease_ref.include.uapi.linux.mman import (
+    PROCESS_MRELEASE_REAP_KILL,
+    PROCESS_MRELEASE_VALID_FLAGS,
+)
 from mrelease_ref.sim.invariants import InvariantViolation
 from mrelease_ref.sim.kernel import Deadlock, Kernel
 from mrelease_ref.sim.process import Mapping, Process
@@ -33,6 +37,8 @@ KERNEL_VERSION = "v6.18"
 
 __all__ = [
     "KERNEL_VERSION",
+    "PROCESS_MRELEASE_REAP_KILL",
+    "PROCESS_MRELEASE_VALID_FLAGS",
     "VARIANTS",
     "Deadlock",
     "InvariantViolation",

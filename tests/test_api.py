@@ -47,8 +47,12 @@ def test_kernel_rejects_bad_configuration_with_a_clear_message() -> None:
     """Unknown variants, arches and wrong types are API misuse: ValueError/TypeError."""
     with pytest.raises(ValueError, match="unknown variant"):
         Kernel(variant="v9")
-    with pytest.raises(ValueError, match="not implemented yet"):
-        Kernel(variant="v1")
+    with pytest.raises(ValueError, match="patches must be 1, 2 or 3"):
+        Kernel(variant="v1", patches=4)
+    with pytest.raises(ValueError, match="a single patch"):
+        Kernel(variant="v2", patches=1)
+    with pytest.raises(ValueError, match="does not build on s390"):
+        Kernel(variant="d", arch="s390")
     with pytest.raises(ValueError, match="arch must be one of"):
         Kernel(arch="arm64")
     with pytest.raises(TypeError, match="swap must be True or False"):

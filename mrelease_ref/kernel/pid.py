@@ -99,6 +99,12 @@ def put_task_struct(t: TaskStruct) -> None:
         put_signal_struct(t.signal)
 
 
+def task_tgid(task: TaskStruct) -> Pid:
+    """Kernel: include/linux/sched/signal.h:task_tgid(): the thread group's pid."""
+    leader = task.group_leader or task
+    return leader.thread_pid
+
+
 def pid_has_task(pid: Pid, type: int) -> bool:
     """Kernel: kernel/pid.c:pid_has_task()"""
     return bool(pid.tasks.get(type))

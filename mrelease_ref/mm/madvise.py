@@ -37,7 +37,6 @@ from mrelease_ref.include.asm_generic.tlb import (
     tlb_start_vma,
 )
 from mrelease_ref.include.linux.fs import FMODE_WRITE
-from mrelease_ref.include.linux.mm_inline import lruvec_add_folio, lruvec_del_folio
 from mrelease_ref.include.linux.mm_types import (
     _PAGE_ACCESSED,
     PAGE_SHIFT,
@@ -54,9 +53,9 @@ from mrelease_ref.include.linux.mm_types import (
     PteTable,
     VmAreaStruct,
     folio_mapcount,
+    folio_maybe_mapped_shared,
     vma_is_anonymous,
 )
-from mrelease_ref.include.linux.mmzone import FolioBatch, Lruvec
 from mrelease_ref.include.linux.page_flags import (
     PG_active,
     PG_anon,
@@ -65,57 +64,18 @@ from mrelease_ref.include.linux.page_flags import (
     PG_unevictable,
     PG_workingset,
 )
-from mrelease_ref.include.linux.vmstat import count_vm_events
 from mrelease_ref.mm.memory import folio_pte_batch
 from mrelease_ref.mm.mmu_gather import tlb_finish_mmu, tlb_gather_mmu
-from mrelease_ref.mm.swap import __folio_batch_add_and_move, folio_batch_move_lru, lru_add_drain
+from mrelease_ref.mm.swap import (
+    folio_deactivate,
+    lru_add_drain,
+)
 from mrelease_ref.mm.swap_state import folio_trylock, folio_unlock
 from mrelease_ref.mm.vmscan import folio_isolate_lru, folio_putback_lru, reclaim_pages
 
 # include/uapi/asm-generic/mman-common.h
 MADV_COLD: Final = 20
 MADV_PAGEOUT: Final = 21
-
-
-def folio_maybe_mapped_shared(folio: Folio) -> bool:
-    """Kernel: include/linux/mm.h:folio_maybe_mapped_shared()
-
-    A small folio is shared when mapped more than once. A large folio mapped at most once
-    is exclusive; otherwise CONFIG_MM_ID's "maybe shared" bit decides (without MM_ID the
-    answer is a conservative True).
-    """
-    mapcount = folio_mapcount(folio)
-    if not folio.order:
-        return mapcount > 1
-    if not folio.kernel.config.mm_id:
-        return True
-    if mapcount <= 1:
-        return False
-    ids = folio._mm_ids
-    return ids is not None and ids.shared
-
-
-def lru_deactivate(lruvec: Lruvec, folio: Folio) -> None:
-    """Kernel: mm/swap.c:lru_deactivate(): active -> inactive list, referenced cleared."""
-    if folio.flags & PG_unevictable or not folio.flags & PG_active:
-        return
-    lruvec_del_folio(lruvec, folio)
-    folio.flags &= ~(PG_active | PG_referenced)
-    lruvec_add_folio(lruvec, folio)
-    count_vm_events(folio.kernel, "PGDEACTIVATE", 1 << folio.order)
-
-
-def folio_deactivate(folio: Folio) -> None:
-    """Kernel: mm/swap.c:folio_deactivate()
-
-    Queue an active folio for deactivation. The model's lru_deactivate batch is drained
-    at once (there is no per-CPU lru_deactivate batch in CpuFbatches).
-    """
-    if folio.flags & PG_unevictable or not folio.flags & PG_active:
-        return
-    fbatch = FolioBatch()
-    __folio_batch_add_and_move(fbatch, folio, lru_deactivate, on_lru=True)
-    folio_batch_move_lru(fbatch, lru_deactivate)
 
 
 def can_madv_lru_vma(vma: VmAreaStruct) -> bool:

@@ -131,6 +131,7 @@ class ZapDetails:
     zap_flags: int = 0
     single_folio: Folio | None = None
     reclaim_pt: bool = False
+    ignore_access: bool = False  # draft D only: skip folio_mark_accessed() during unmap
 
 
 @dataclass(slots=True, eq=False)
@@ -453,7 +454,7 @@ def handle_mm_fault(vma: VmAreaStruct, address: int, write: bool) -> int:
 
 def should_zap_cows(details: ZapDetails | None) -> bool:
     """Kernel: mm/memory.c:should_zap_cows(): by default, zap private COWed pages too."""
-    if details is None:
+    if details is None or details.reclaim_pt:
         return True
     return details.even_cows
 
@@ -584,10 +585,13 @@ def zap_present_ptes(
     page = (folio, ptent.idx)
     if folio.order and max_nr != 1:
         nr = folio_pte_batch(folio, table, i, ptent, max_nr)
-        zap_present_folio_ptes(tlb, vma, folio, page, table, i, ptent, nr, addr, details, rss, zf)
-        return nr
-    zap_present_folio_ptes(tlb, vma, folio, page, table, i, ptent, 1, addr, details, rss, zf)
-    return 1
+    else:
+        nr = 1
+    # zap_present_folio_ptes(), or the series' version of it (patch 2): Kernel.series
+    tlb.mm.kernel.series.zap_present_folio_ptes(
+        tlb, vma, folio, page, table, i, ptent, nr, addr, details, rss, zf
+    )
+    return nr
 
 
 def zap_nonpresent_ptes(

@@ -164,7 +164,7 @@ def __tlb_remove_folio_pages(tlb: MmuGather, page: Page, nr_pages: int, delay_rm
 def tlb_flush_mmu_free(tlb: MmuGather) -> None:
     """Kernel: mm/mmu_gather.c:tlb_flush_mmu_free()"""
     if not tlb.no_gather:
-        tlb_batch_pages_flush(tlb)
+        tlb.mm.kernel.series.tlb_batch_pages_flush(tlb)  # the series' version (patch 1)
 
 
 def tlb_flush_mmu(tlb: MmuGather) -> None:

@@ -246,7 +246,7 @@ def oom_reap_task(tsk: TaskStruct, reaper: TaskStruct) -> KernelGen[None]:
     assert mm is not None
     attempts = 0
     while attempts < MAX_OOM_REAP_RETRIES:
-        if (yield from oom_reap_task_mm(tsk, mm)):
+        if (yield from k.series.oom_reap_task_mm(tsk, mm)):  # draft D passes a bool on
             break
         attempts += 1
         yield schedule_timeout("oom_reaper", k.clock_ns, HZ // 10 * NSEC_PER_JIFFY,

@@ -274,6 +274,29 @@ def release_pages(arg: Sequence[object], nr: int) -> None:
         folios_put_refs(folios, refs)
 
 
+def lru_deactivate(lruvec: Lruvec, folio: Folio) -> None:
+    """Kernel: mm/swap.c:lru_deactivate(): active -> inactive list, referenced cleared."""
+    if folio.flags & PG_unevictable or not folio.flags & PG_active:
+        return
+    lruvec_del_folio(lruvec, folio)
+    folio.flags &= ~(PG_active | PG_referenced)
+    lruvec_add_folio(lruvec, folio)
+    count_vm_events(folio.kernel, "PGDEACTIVATE", 1 << folio.order)
+
+
+def folio_deactivate(folio: Folio) -> None:
+    """Kernel: mm/swap.c:folio_deactivate()
+
+    Queue an active folio for deactivation. The model's lru_deactivate batch is drained
+    at once (there is no per-CPU lru_deactivate batch in CpuFbatches).
+    """
+    if folio.flags & PG_unevictable or not folio.flags & PG_active:
+        return
+    fbatch = FolioBatch()
+    __folio_batch_add_and_move(fbatch, folio, lru_deactivate, on_lru=True)
+    folio_batch_move_lru(fbatch, lru_deactivate)
+
+
 def lru_add_drain_cpu(kernel: Kernel, cpu: int) -> None:
     """Kernel: mm/swap.c:lru_add_drain_cpu()"""
     fb = kernel.cpu_fbatches[cpu]
@@ -308,6 +331,7 @@ __all__ = [
     "folio_add_lru",
     "folio_add_lru_vma",
     "folio_batch_move_lru",
+    "folio_deactivate",
     "folio_evictable",
     "folio_get",
     "folio_mark_accessed",
@@ -318,5 +342,6 @@ __all__ = [
     "lru_add_drain",
     "lru_add_drain_all",
     "lru_add_drain_cpu",
+    "lru_deactivate",
     "release_pages",
 ]

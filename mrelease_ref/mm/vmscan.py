@@ -75,6 +75,7 @@ from mrelease_ref.mm.swap_state import (
     swap_cache_del_folio,
 )
 from mrelease_ref.mm.swapfile import folio_alloc_swap, folio_free_swap
+from mrelease_ref.mm.util import folio_mapping
 from mrelease_ref.mm.workingset import workingset_eviction
 
 if TYPE_CHECKING:
@@ -148,18 +149,6 @@ def folio_putback_lru(folio: Folio) -> None:
 # ---------------------------------------------------------------------------------------
 # Helpers shrink_folio_list() calls
 # ---------------------------------------------------------------------------------------
-
-
-def folio_mapping(folio: Folio) -> AddressSpace | None:
-    """Kernel: mm/util.c:folio_mapping()
-
-    The swap address space for a swap-cache folio, the page cache for a file folio, and
-    None for an anonymous folio outside the swap cache.
-    """
-    if folio.flags & PG_swapcache:
-        return folio.kernel.swapper_space  # swap_address_space(folio->swap)
-    mapping = folio.mapping
-    return mapping if isinstance(mapping, AddressSpace) else None
 
 
 def folio_maybe_dma_pinned(folio: Folio) -> bool:

@@ -29,6 +29,18 @@ Configuration (all keyword-only except ``variant``):
 * ``fast_paths`` (default True): let the zap loop take an exact, inlined fast path for
   runs of 4 KiB anonymous pages (``mm.memory._zap_small_anon_run``); False runs only the
   kernel-shaped reference functions. Tests prove both give identical state.
+* ``patches``: for the three-patch versions (``"rfc"``, ``"v1"``), apply only the first
+  1, 2 or 3 patches (default: all). ``Kernel(variant="v1", patches=2)`` is v1 with patch 1
+  (evict clean file folios through mmu_gather) and patch 2 (skip LRU movement), without
+  REAP_KILL.
+* ``swapcache_fix`` (default False: the code as posted): v1 and draft D call
+  ``free_swap_cache()`` only for anonymous folios, so a shmem folio left in the swap cache
+  is no longer dropped (acknowledged by the author, thread.md §4.1 #6). True applies the
+  fix proposed on 2026-05-08 (swap-cache folios first, then eviction).
+* ``d_details`` (default ``"as_posted"``): draft D passes a zero-initialised
+  ``zap_details`` whose ``even_cows`` is false, so the reaper stops zapping anonymous COW
+  pages of private file mappings (thread.md §3.5, §6 #16). ``"intended"`` passes only the
+  ignore-access bit. Faithful default: the draft's code.
 * ``trace``: record a function-level trace. ``debug_vm``: run the invariant checker after
   every API call and every scheduler step (tests turn it on).
 
@@ -73,6 +85,7 @@ from mrelease_ref.include.linux.sched import (
 from mrelease_ref.kernel.pid import alloc_pid, attach_pid
 from mrelease_ref.kernel.sched import KernelGen
 from mrelease_ref.mm.swapfile import SwapInfoStruct
+from mrelease_ref.series.hooks import build_hooks
 from mrelease_ref.sim.cost import CostModel
 from mrelease_ref.sim.trace import TraceEvent, format_trace
 from mrelease_ref.variants import VARIANTS
@@ -110,6 +123,9 @@ class KernelConfig:
     debug_vm: bool
     trace: bool
     fast_paths: bool
+    patches: int
+    swapcache_fix: bool
+    d_details: str
 
 
 @dataclass(slots=True)
@@ -160,6 +176,25 @@ def _check_type(name: str, value: object, types: type | tuple[type, ...], hint: 
         raise TypeError(f"{name} must be {hint}, got {type(value).__name__} {value!r}")
 
 
+def _check_patches(variant: str, patches: object) -> int:
+    """How many patches of the variant to apply (a prefix of the series)."""
+    from mrelease_ref.series.hooks import NR_PATCHES
+
+    total = NR_PATCHES[variant]
+    if patches is None:
+        return total
+    if not isinstance(patches, int) or isinstance(patches, bool):
+        raise TypeError(f"patches must be an int or None, got {patches!r}")
+    if total < 3:
+        raise ValueError(
+            f"patches= selects a prefix of a three-patch version (rfc, v1); {variant!r} is "
+            "a single patch: leave patches unset"
+        )
+    if not 1 <= patches <= total:
+        raise ValueError(f"patches must be 1, 2 or 3 for {variant!r}, got {patches}")
+    return patches
+
+
 def _build_config(variant: object, kw: dict[str, Any]) -> KernelConfig:
     if not isinstance(variant, str):
         raise TypeError(f"variant must be a str such as 'baseline', got {variant!r}")
@@ -168,8 +203,16 @@ def _build_config(variant: object, kw: dict[str, Any]) -> KernelConfig:
     if not VARIANTS[variant].implemented:
         implemented = [v.name for v in VARIANTS.values() if v.implemented]
         raise ValueError(f"variant {variant!r} is not implemented yet; available: {implemented}")
+    kw["patches"] = _check_patches(variant, kw["patches"])
+    if kw["d_details"] not in ("as_posted", "intended"):
+        raise ValueError("d_details must be 'as_posted' or 'intended'")
+    if variant == "d" and kw["arch"] == "s390":
+        raise ValueError(
+            "draft D does not build on s390: it removes free_pages_and_swap_cache(), which "
+            "arch/s390/include/asm/tlb.h still calls (D has no s390 hunk; thread.md §3.5)"
+        )
     for name in ("swap", "large_folios", "mm_id", "oom_reap_reverse", "debug_vm", "trace",
-                 "fast_paths"):
+                 "fast_paths", "swapcache_fix"):
         _check_type(name, kw[name], bool, "True or False")
     for name in ("file_folio_order", "nr_cpus", "mem_mib", "swap_mib", "pcp_high",
                  "pcp_batch", "seed"):
@@ -209,14 +252,19 @@ class Kernel:
         debug_vm: bool = False,
         trace: bool = False,
         fast_paths: bool = True,
+        patches: int | None = None,
+        swapcache_fix: bool = False,
+        d_details: str = "as_posted",
         cost_model: CostModel | None = None,
     ) -> None:
         self.config = _build_config(variant, dict(
             swap=swap, arch=arch, large_folios=large_folios, file_folio_order=file_folio_order,
             mm_id=mm_id, oom_reap_reverse=oom_reap_reverse, nr_cpus=nr_cpus, mem_mib=mem_mib,
             swap_mib=swap_mib, pcp_high=pcp_high, pcp_batch=pcp_batch, seed=seed,
-            debug_vm=debug_vm, trace=trace, fast_paths=fast_paths,
+            debug_vm=debug_vm, trace=trace, fast_paths=fast_paths, patches=patches,
+            swapcache_fix=swapcache_fix, d_details=d_details,
         ))
+        self.series = build_hooks(self.config)
         self.rng = random.Random(seed)
         self.cost_model = cost_model or CostModel()
         self.clock_ns = 0

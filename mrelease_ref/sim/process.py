@@ -373,13 +373,12 @@ class Process:
 
     def process_mrelease(self, pidfd: int, flags: int = 0) -> None:
         """``process_mrelease()``: returns None or raises OSError with the kernel's errno."""
-        from mrelease_ref.mm.oom_kill import process_mrelease
-
         _int_arg("pidfd", pidfd)
         _int_arg("flags", flags)
         if flags < 0:
             flags &= 0xFFFFFFFF  # unsigned int in the kernel
-        self._syscall(process_mrelease(self.task, pidfd, flags), "process_mrelease")
+        sys_process_mrelease = self.kernel.series.process_mrelease  # the variant's syscall
+        self._syscall(sys_process_mrelease(self.task, pidfd, flags), "process_mrelease")
 
     def sigaction(self, sig: int, handler: str | Callable[[int], None]) -> None:
         """Set the action for ``sig``: "SIG_DFL", "SIG_IGN", "exit_group", or a callable

@@ -114,6 +114,7 @@ class MmuGather:
     vma_huge: bool = False
     vma_pfn: bool = False
     batch_count: int = 0
+    try_evict_file_folios: bool = False  # draft D only: set by its __oom_reap_task_mm()
     finished: bool = False
 
     def __repr__(self) -> str:
@@ -230,7 +231,8 @@ def __tlb_remove_folio_pages(tlb: MmuGather, page: Page, nr_pages: int, delay_rm
     free them at once). Returns True when the gather is full and must be flushed.
     """
     if tlb.no_gather:
-        return s390_tlb.__tlb_remove_folio_pages(tlb, page, nr_pages, delay_rmap)
+        # arch/s390's own version, or the series' version of it (patch 1): Kernel.series
+        return tlb.mm.kernel.series.s390_tlb_remove_folio_pages(tlb, page, nr_pages, delay_rmap)
     return mmu_gather.__tlb_remove_folio_pages_size(tlb, page, nr_pages, delay_rmap, PAGE_SIZE)
 
 

@@ -341,6 +341,24 @@ def folio_mapped(folio: Folio) -> bool:
     return folio._mapcount >= 1
 
 
+def folio_maybe_mapped_shared(folio: Folio) -> bool:
+    """Kernel: include/linux/mm.h:folio_maybe_mapped_shared()
+
+    A small folio is shared when mapped more than once. A large folio mapped at most once
+    is exclusive; otherwise CONFIG_MM_ID's "maybe shared" bit decides (without MM_ID the
+    answer is a conservative True).
+    """
+    mapcount = folio_mapcount(folio)
+    if not folio.order:
+        return mapcount > 1
+    if not folio.kernel.config.mm_id:
+        return True
+    if mapcount <= 1:
+        return False
+    ids = folio._mm_ids
+    return ids is not None and ids.shared
+
+
 def vma_is_anonymous(vma: VmAreaStruct) -> bool:
     """Kernel: include/linux/mm.h:vma_is_anonymous()
 

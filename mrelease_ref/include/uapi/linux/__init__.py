@@ -1,1 +1,1 @@
-"""Package marker; see the modules inside."""
+"""User-space ABI headers (include/uapi/linux)."""
