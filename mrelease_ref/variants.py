@@ -1,16 +1,16 @@
 """The kernels the model can be: the v6.18 baseline and the versions of the 2026 series.
 
-Not kernel code: a table, as data, of what each variant is and where it comes from, so
-notebooks and the README can render it and ``Kernel(variant=...)`` can validate its
-argument.
+Not kernel code: a table, as data, of what each variant is, where it comes from and what
+it changes, so notebooks and the README can render it and ``Kernel(variant=...)`` can
+validate its argument. The code of each version lives under :mod:`mrelease_ref.series`.
 
 The series is "mm: process_mrelease: expedite clean file folio reclaim and add auto-kill"
-(Minchan Kim, 2026; ../shared/reference/thread.md §1). Only the baseline is implemented so
-far; the table already names every version so the API is stable.
+(Minchan Kim, 2026; ../shared/reference/thread.md §1). "[I]" marks behaviour the model had
+to infer because the code was not retrieved (the RFC's oom_kill.c and signal.c hunks).
 
 Limitations:
-- A variant is a name plus switches read by the model functions that the version changes;
-  there is no patch-application machinery.
+- A variant is a name plus the functions it replaces (``series.hooks.PATCHED_BY``); there
+  is no patch-application machinery.
 """
 
 from __future__ import annotations
@@ -19,27 +19,38 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True, slots=True)
+class Patch:
+    """One patch of a version: its number, subject and Message-ID."""
+
+    number: int
+    subject: str
+    message_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class Variant:
-    """One kernel the model can run."""
+    """One kernel the model can run, and what it changes relative to the baseline."""
 
     name: str
     title: str
     message_id: str
     date: str
     implemented: bool
-    changes: tuple[str, ...]
+    patches: tuple[Patch, ...]
+    free_path: str
+    skip_mark_accessed: str
+    reap_kill: str
 
+
+_NO_FLAGS = "no flags: flags != 0 -> EINVAL"
+_BASE_FREE = "free_pages_and_swap_cache(): free_swap_cache() on every folio; nothing evicted"
 
 VARIANTS: dict[str, Variant] = {
     v.name: v
     for v in (
         Variant(
-            "baseline",
-            "Linux v6.18, unpatched",
-            "",
-            "2025-11-30",
-            True,
-            (),
+            "baseline", "Linux v6.18, unpatched", "", "2025-11-30", True, (),
+            _BASE_FREE, "never", _NO_FLAGS,
         ),
         Variant(
             "rfc",
@@ -47,8 +58,19 @@ VARIANTS: dict[str, Variant] = {
             "20260413223948.556351-1-minchan@kernel.org",
             "2026-04-13",
             True,
-            ("mm/swap_state.c", "mm/mmu_gather.c", "mm/memory.c", "kernel/signal.c",
-             "mm/oom_kill.c", "arch/s390/include/asm/tlb.h"),
+            (
+                Patch(1, "expedite clean file folio reclaim via mmu_gather",
+                      "20260413223948.556351-2-minchan@kernel.org"),
+                Patch(2, "skip LRU movement for exclusive file folios",
+                      "20260413223948.556351-3-minchan@kernel.org"),
+                Patch(3, "introduce PROCESS_MRELEASE_REAP_KILL flag",
+                      "20260413223948.556351-4-minchan@kernel.org"),
+            ),
+            "free_pages_and_caches(pages, nr, bool) in swap_state.c; bool = MMF_UNSTABLE per "
+            "flush [I]; s390 passes false; !CONFIG_SWAP: release_pages(), no eviction",
+            "MMF_UNSTABLE && folio_mapcount() < 2",
+            "SIGKILL with si_code KILL_MRELEASE, which sets MMF_UNSTABLE when sent [I]; "
+            "then the baseline reap",
         ),
         Variant(
             "v1",
@@ -57,17 +79,38 @@ VARIANTS: dict[str, Variant] = {
             "20260421230239.172582-1-minchan@kernel.org",
             "2026-04-21",
             True,
-            ("mm/swap.c", "mm/swap_state.c", "mm/mmu_gather.c", "mm/memory.c",
-             "mm/oom_kill.c", "arch/s390/include/asm/tlb.h", "include/uapi/linux/mman.h"),
+            (
+                Patch(1, "expedite clean file folio reclaim via mmu_gather",
+                      "20260421230239.172582-2-minchan@kernel.org"),
+                Patch(2, "skip LRU movement for exclusive file folios",
+                      "20260421230239.172582-3-minchan@kernel.org"),
+                Patch(3, "introduce PROCESS_MRELEASE_REAP_KILL flag",
+                      "20260421230239.172582-4-minchan@kernel.org"),
+            ),
+            "free_pages_and_caches(mm, ...) in swap.c; gate: MMF_UNSTABLE at each call (also "
+            "the OOM reaper, and exit_mmap() after a reap); s390 passes tlb->mm; "
+            "free_swap_cache() for anon only",
+            "MMF_UNSTABLE && !folio_maybe_mapped_shared()",
+            "task_will_free_mem(p, ignore_exit); mmget(); kill_pid(SIGKILL, priv=0); reap; "
+            "mmput() (may run exit_mmap() in the caller); MMF_OOM_SKIP -> EINVAL",
         ),
         Variant(
             "d",
-            "draft D: skip LRU movement and expedite clean file folio reclaim (REAP_KILL-gated)",
+            "draft D: skip LRU movement and expedite clean file folio reclaim "
+            "(REAP_KILL-gated)",
             "afFco71vwmpQy3pk@google.com",
             "2026-04-29",
             True,
-            ("include/asm-generic/tlb.h", "mm/swap.c", "mm/memory.c", "mm/mmu_gather.c",
-             "mm/oom_kill.c"),
+            (
+                Patch(1, "skip LRU movement and expedite clean file folio reclaim (on draft C)",
+                      "afFco71vwmpQy3pk@google.com"),
+            ),
+            "free_pages_and_caches(pages, nr, bool) in swap.c; bool = "
+            "tlb->try_evict_file_folios, set only by process_mrelease() with REAP_KILL; "
+            "folio->mapping; no s390 hunk (does not build there)",
+            "details->ignore_access && !folio_maybe_mapped_shared(); as posted, the "
+            "zero-initialised details stop every reap from freeing anonymous memory",
+            "as v2, passing reap_kill to __oom_reap_task_mm()",
         ),
         Variant(
             "v2",
@@ -75,7 +118,14 @@ VARIANTS: dict[str, Variant] = {
             "20260429211359.3829683-1-minchan@kernel.org",
             "2026-04-29",
             True,
-            ("mm/oom_kill.c", "include/uapi/linux/mman.h"),
+            (
+                Patch(1, "introduce PROCESS_MRELEASE_REAP_KILL flag",
+                      "20260429211359.3829683-1-minchan@kernel.org"),
+            ),
+            _BASE_FREE,
+            "never",
+            "MMF_MULTIPROCESS -> EINVAL (no kill); task_will_free_mem() skipped; mmgrab(); "
+            "kill_pid(SIGKILL, priv=0); reap; MMF_OOM_SKIP -> 0 after the kill",
         ),
         Variant(
             "v3",
@@ -83,8 +133,14 @@ VARIANTS: dict[str, Variant] = {
             "20260511214226.937793-1-minchan@kernel.org",
             "2026-05-11",
             True,
-            ("mm/oom_kill.c", "kernel/signal.c", "include/linux/signal.h",
-             "include/uapi/linux/mman.h"),
+            (
+                Patch(1, "introduce PROCESS_MRELEASE_REAP_KILL flag",
+                      "20260511214226.937793-1-minchan@kernel.org"),
+            ),
+            _BASE_FREE,
+            "never",
+            "kill_all_shared_mm(): pidns- and permission-checked SIGKILL to every sharer; "
+            "init counts as a failure; any failure -> EBUSY (partial kills), no reap",
         ),
     )
 }
@@ -99,6 +155,19 @@ def variant_table() -> list[dict[str, str]]:
             "date": v.date,
             "Message-ID": v.message_id or "-",
             "status in the model": "implemented" if v.implemented else "planned",
+        }
+        for v in VARIANTS.values()
+    ]
+
+
+def changes_table() -> list[dict[str, str]]:
+    """What each variant changes, one column per part of the series."""
+    return [
+        {
+            "variant": v.name,
+            "free path (patch 1)": v.free_path,
+            "skip folio_mark_accessed() (patch 2)": v.skip_mark_accessed,
+            "PROCESS_MRELEASE_REAP_KILL (patch 3)": v.reap_kill,
         }
         for v in VARIANTS.values()
     ]

@@ -80,6 +80,7 @@ from mrelease_ref.mm.workingset import workingset_eviction
 
 if TYPE_CHECKING:
     from mrelease_ref.include.linux.mm_types import Folio
+    from mrelease_ref.sim.kernel import Kernel
 
 
 def __remove_mapping(mapping: AddressSpace, folio: Folio, reclaimed: bool) -> bool:
@@ -393,3 +394,8 @@ def reclaim_pages(folio_list: list[Folio]) -> int:
     for folio in folio_list:
         folio.flags &= ~PG_active  # folio_clear_active()
     return reclaim_folio_list(folio_list)
+
+
+def shrink_node(kernel: Kernel, nr_to_reclaim: int) -> int:
+    """Kernel: mm/vmscan.c:shrink_node() (not modelled yet: reclaims nothing)"""
+    return 0

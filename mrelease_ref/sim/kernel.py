@@ -354,9 +354,10 @@ class Kernel:
         parent: TaskStruct | None,
         kthread: bool,
         cpu: int | None = None,
+        pid_ns: PidNamespace | None = None,
     ) -> TaskStruct:
         """Create a single-threaded process (``copy_process()`` without CLONE_THREAD)."""
-        pid = alloc_pid(self, self.init_pid_ns)
+        pid = alloc_pid(self, pid_ns or self.init_pid_ns)
         files = None if kthread else FilesStruct({fd: File("tty") for fd in (0, 1, 2)})
         t = TaskStruct(
             kernel=self, pid=pid.nr, tgid=pid.nr, comm=comm, cred=cred, signal=SignalStruct(),
@@ -521,12 +522,14 @@ class Kernel:
         caps: frozenset[str] | set[str] | None = None,
         cpu: int | None = None,
         parent: Process | None = None,
+        pid_ns: PidNamespace | None = None,
     ) -> Process:
         """Start a process (as after fork + execve) with an empty address space.
 
         Root gets every capability unless ``caps`` says otherwise. Without ``parent`` the
         process is a child of init, which reaps it as soon as it exits; with a ``parent``
-        it stays a zombie until ``parent.waitpid()``.
+        it stays a zombie until ``parent.waitpid()``. ``pid_ns`` (from
+        :meth:`create_pid_ns`) puts it in a child pid namespace.
         """
         from mrelease_ref.kernel.fork import mm_alloc
         from mrelease_ref.sim.process import Process
@@ -543,11 +546,34 @@ class Kernel:
         else:
             capset = frozenset(caps)
         parent_task = parent.task if parent is not None else self.init_task
-        t = self.new_task(name, Cred(uid, capset), parent=parent_task, kthread=False, cpu=cpu)
+        if pid_ns is not None and not isinstance(pid_ns, PidNamespace):
+            raise TypeError("pid_ns must come from Kernel.create_pid_ns()")
+        t = self.new_task(
+            name, Cred(uid, capset), parent=parent_task, kthread=False, cpu=cpu, pid_ns=pid_ns
+        )
         t.autoreap = parent is None
         t.mm = mm_alloc(self)
         self._after_api()
         return Process(self, t)
+
+    def create_pid_ns(self, parent: PidNamespace | None = None) -> PidNamespace:
+        """A new pid namespace (``CLONE_NEWPID``), a child of ``parent`` (default: the
+        initial one). Processes spawned into it get a number at every level."""
+        p = parent or self.init_pid_ns
+        return PidNamespace(level=p.level + 1, parent=p)
+
+    def reclaim(self, nr_pages: int) -> int:
+        """Reclaim about ``nr_pages`` pages from the LRU lists, as kswapd would under
+        memory pressure (``shrink_node()``); returns the pages reclaimed."""
+        from mrelease_ref.mm.vmscan import shrink_node
+
+        _check_type("nr_pages", nr_pages, int, "a positive int")
+        if nr_pages <= 0:
+            raise ValueError("nr_pages must be positive")
+        with self.running(self.kthreadd):
+            done = shrink_node(self, nr_pages)
+        self._after_api()
+        return done
 
     def process(self, pid: int) -> Process:
         """The Process handle of a live (or zombie) process by pid."""
