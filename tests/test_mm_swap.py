@@ -106,10 +106,11 @@ def test_mark_accessed_walks_the_classic_lru_states() -> None:
 
 
 def test_activation_batch_holds_a_reference_until_drained() -> None:
-    """Kernel: mm/swap.c:__folio_batch_add_and_move(): the folio's PG_lru is cleared
-    (folio_test_clear_lru()) and folio_get() pins it while it waits in this CPU's
-    lru_activate batch; folio_batch_move_lru() sets PG_lru again and folios_put() drops the
-    pin (kernel.md §6.3)."""
+    """Kernel: mm/swap.c:__folio_batch_add_and_move() (v6.18): folio_get() pins the folio
+    while it waits in this CPU's lru_activate batch, and its PG_lru stays set;
+    folio_batch_move_lru() clears PG_lru around the move and folios_put() drops the pin.
+    Until the drain the folio is not yet active, so another folio_activate() queues it again
+    (one more reference)."""
     k = Kernel(large_folios=False)
     f = k.create_file("lib.so", nr_pages=8)
     reader = k.spawn("reader", cpu=1)
@@ -120,15 +121,14 @@ def test_activation_batch_holds_a_reference_until_drained() -> None:
         folio_mark_accessed(folio)
         folio_mark_accessed(folio)
         assert folio._refcount == refs + 1
-        assert not folio.flags & PG_lru
-        # still listed on the inactive list, isolated by the cleared PG_lru
+        assert folio.flags & PG_lru and not folio.flags & PG_active
         assert _on_list(k, folio, LruList.LRU_INACTIVE_FILE)
         assert _in_batch(k, folio) == ["lru_activate@1"]
         k.check()  # the batch's reference is accounted for
 
-        folio_activate(folio)  # PG_lru is clear: someone else owns it, nothing queued
-        assert folio._refcount == refs + 1
-        assert k.cpu_fbatches[1].lru_activate.folios.count(folio) == 1
+        folio_activate(folio)  # still inactive and on the LRU: queued a second time
+        assert folio._refcount == refs + 2
+        assert k.cpu_fbatches[1].lru_activate.folios.count(folio) == 2
 
     k.lru_add_drain_all()
     assert folio._refcount == refs and folio.flags & PG_lru and folio.flags & PG_active

@@ -18,6 +18,8 @@ Limitations:
 - Only the lru_add and lru_activate batches (plus mlock's); lru_deactivate, lru_lazyfree
   and lru_move_tail are not needed on this path.
 - ``lru_cache_disabled()`` is always false.
+- Follows v6.18 after "mm: revert mm/gup: clear the LRU flag of a page before adding to LRU
+  batch" and ``folio_may_be_lru_cached()``: a batched folio keeps PG_lru until the drain.
 """
 
 from __future__ import annotations
@@ -109,12 +111,17 @@ def lru_activate(lruvec: Lruvec, folio: Folio) -> None:
 def folio_batch_move_lru(fbatch: FolioBatch, move_fn: MoveFn) -> None:
     """Kernel: mm/swap.c:folio_batch_move_lru()
 
-    Apply ``move_fn`` to every folio, set PG_lru again, then drop the batch's references.
+    Apply ``move_fn`` to every folio and set PG_lru, then drop the batch's references.
+    Except for ``lru_add``, a folio is moved only if this drain can clear its PG_lru (it is
+    still on the LRU: nobody isolated it meanwhile); otherwise it is skipped.
     """
     if not fbatch.folios:
         return
     lruvec = fbatch.folios[0].kernel.lruvec
     for folio in fbatch.folios:
+        # block memcg migration while the folio moves between lru
+        if move_fn is not lru_add and not folio_test_clear_lru(folio):
+            continue
         move_fn(lruvec, folio)
         folio.flags |= PG_lru
     folios = FolioBatch(fbatch.folios)
@@ -122,18 +129,21 @@ def folio_batch_move_lru(fbatch: FolioBatch, move_fn: MoveFn) -> None:
     folios_put_refs(folios, None)
 
 
-def __folio_batch_add_and_move(
-    fbatch: FolioBatch, folio: Folio, move_fn: MoveFn, on_lru: bool
-) -> None:
+def folio_may_be_lru_cached(folio: Folio) -> bool:
+    """Kernel: include/linux/swap.h:folio_may_be_lru_cached(): large folios are never
+    parked in a per-CPU batch."""
+    return folio.order == 0
+
+
+def __folio_batch_add_and_move(fbatch: FolioBatch, folio: Folio, move_fn: MoveFn) -> None:
     """Kernel: mm/swap.c:__folio_batch_add_and_move()
 
-    Take a reference and park the folio in this CPU's batch. A large folio, or a batch that
-    just filled up, is moved at once.
+    Take a reference and park the folio in this CPU's batch (its PG_lru stays set until the
+    drain). A large folio, or a batch that just filled up, is moved at once. (The kernel's
+    ``disable_irq`` argument only picks the local lock.)
     """
-    if on_lru and not folio_test_clear_lru(folio):
-        return
     folio_get(folio)
-    if not folio_batch_add(fbatch, folio) or folio.order > 0:
+    if not folio_batch_add(fbatch, folio) or not folio_may_be_lru_cached(folio):
         folio_batch_move_lru(fbatch, move_fn)
 
 
@@ -142,7 +152,7 @@ def folio_add_lru(folio: Folio) -> None:
     if folio.flags & PG_lru:
         raise KernelBug(f"folio_add_lru of a folio on the LRU: {folio!r}")
     k = folio.kernel
-    __folio_batch_add_and_move(k.this_cpu_fbatches().lru_add, folio, lru_add, on_lru=False)
+    __folio_batch_add_and_move(k.this_cpu_fbatches().lru_add, folio, lru_add)
 
 
 def folio_add_lru_vma(folio: Folio, vma: VmAreaStruct) -> None:
@@ -164,7 +174,7 @@ def folio_activate(folio: Folio) -> None:
     if folio.flags & (PG_active | PG_unevictable) or not folio.flags & PG_lru:
         return
     k = folio.kernel
-    __folio_batch_add_and_move(k.this_cpu_fbatches().lru_activate, folio, lru_activate, True)
+    __folio_batch_add_and_move(k.this_cpu_fbatches().lru_activate, folio, lru_activate)
 
 
 def __lru_cache_activate_folio(folio: Folio) -> None:
@@ -292,8 +302,10 @@ def folio_deactivate(folio: Folio) -> None:
     """
     if folio.flags & PG_unevictable or not folio.flags & PG_active:
         return
+    if not folio.flags & PG_lru:
+        return
     fbatch = FolioBatch()
-    __folio_batch_add_and_move(fbatch, folio, lru_deactivate, on_lru=True)
+    __folio_batch_add_and_move(fbatch, folio, lru_deactivate)
     folio_batch_move_lru(fbatch, lru_deactivate)
 
 

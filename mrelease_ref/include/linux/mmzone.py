@@ -103,6 +103,7 @@ class CpuFbatches:
 
     Every folio in one of these batches holds one reference, taken by
     ``__folio_batch_add_and_move()`` (or ``mlock_folio()``), until the batch is drained.
+    The folio keeps PG_lru meanwhile; the drain clears and sets it around the move.
     """
 
     lru_add: FolioBatch = field(default_factory=FolioBatch)
