@@ -10,7 +10,9 @@ read blocks in ``copy_to_user()`` with ``mm_users + 1`` (realkernel.md §4.4). T
 thread sees the fault on the uffd, reports ``{"pinned": true}``, waits for one byte (or EOF)
 on CTL_FD, then resolves the fault with ``UFFDIO_ZEROPAGE``; the read finishes and drops the
 reference (running ``exit_mmap`` here if it was the last one). It then reports
-``{"released": true, "release_ns": ...}`` and exits.
+``{"released": true, "release_ns": ...}``, waits for a second byte (or EOF) and only then
+exits, so the parent can measure what the release freed before this process's own memory is
+freed too.
 
 Limitations:
     - Needs kernel-mode uffd faults: root/CAP_SYS_PTRACE or vm.unprivileged_userfaultfd=1.
@@ -147,6 +149,7 @@ def main(argv: list[str]) -> int:
     thread.join()
     release_ns = time.perf_counter_ns() - t0
     _report(ready_fd, {"released": True, "release_ns": release_ns, **result})
+    os.read(ctl_fd, 1)
     return 0
 
 

@@ -132,6 +132,13 @@ class FreezerGroup(Closing):
             self.close()
             raise
 
+    def add(self, pid: int) -> None:
+        """Move another pid into the group (e.g. a CLONE_VM sharer, realkernel.md §3.3).
+
+        It is moved to the hierarchy root (not back home) when the group is closed.
+        """
+        _write(self.path / "cgroup.procs", str(pid))
+
     def state(self) -> str:
         """``THAWED``, ``FREEZING`` or ``FROZEN`` (v2 mapped onto the v1 names)."""
         if self.backend.kind == "v1":

@@ -167,10 +167,11 @@ class ProcHolder(Closing):
         """Let the read finish; return ns from resolving the fault to the read's return.
 
         If the holder had the last ``mm_users`` reference, that time includes ``exit_mmap``.
+        The holder process then waits, still alive, until :meth:`close`, so a measurement
+        taken between the two sees only what the release freed.
         """
         os.write(self._ctl_w, b"r")
         msg = _read_json_line(self._ready_r, timeout_s)
-        self.popen.wait(timeout=timeout_s)
         self.release_ns = int(msg["release_ns"])
         return self.release_ns
 
@@ -180,11 +181,18 @@ class ProcHolder(Closing):
                 os.close(fd)
         self._ready_r = self._ctl_r = self._ctl_w = -1
 
-    def close(self) -> None:
-        """Kill the holder if still there (dropping the pin), reap it, close fds."""
+    def close(self, timeout_s: float = 10.0) -> None:
+        """Let the holder finish (EOF on its control pipe releases a pin still held), reap
+        it (killing it after ``timeout_s``), close fds. Idempotent."""
+        if self._ctl_w >= 0:
+            os.close(self._ctl_w)
+            self._ctl_w = -1
         popen = getattr(self, "popen", None)
         if popen is not None and popen.returncode is None:
-            popen.kill()
-            popen.wait()
+            try:
+                popen.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                popen.kill()
+                popen.wait()
         self._close_fds()
 

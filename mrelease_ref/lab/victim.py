@@ -15,15 +15,26 @@ Mapping kinds (:class:`Kind`), realkernel.md §5–§7 names in brackets:
   ``dirty_pages`` written [B2/B3].
 * ``file_cow``: ``MAP_PRIVATE`` ``PROT_READ|PROT_WRITE``, read, then ``dirty_pages``
   written (COW to anon) [D].
+* ``shmem``: ``MAP_SHARED|MAP_ANONYMOUS`` (shmem, VM_SHARED), written.
 
 File mappings of PMD-sized page-cache folios are PMD-mapped by default on this kernel
 (ext4 large folios, ``read_ahead_kb`` 8192, THP-aligned address). ``MappingSpec.thp=False``
 applies ``MADV_NOHUGEPAGE`` first, which forces PTE mappings of the same folios.
+``MappingSpec.small_folios=True`` faults the file in under ``MADV_RANDOM`` (no readahead,
+so 4 KiB folios for pages not cached yet) and restores ``MADV_NORMAL`` afterwards, so the
+zap still sees a VMA with recency (``vma_has_recency()``).
+
+``VictimSpec.sharer=True`` adds a second process sharing the victim's mm
+(``clone(CLONE_VM|SIGCHLD)``, realkernel.md §3.3); :attr:`Victim.sharer_pid` and
+:attr:`Victim.sharer_pidfd` reach it. The child reports where each mapping starts
+(:attr:`Victim.maps`), so :func:`mapping_rss` can read the spec's own mappings out of
+``/proc/<pid>/smaps`` without the interpreter's memory.
 
 Limitations:
     - The victim is a Python process; its own image is part of every measurement.
     - Victims die with the parent thread that launched them (``PR_SET_PDEATHSIG``), so
       launch from a thread that outlives the victim.
+    - The CLONE_VM sharer is x86_64 only (a machine-code stub, see ``_victim_main.py``).
     - ``make_test_file`` refuses tmpfs/ramfs by mount type only; it does not check for
       other page-cache-less filesystems.
 """
@@ -39,10 +50,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from mrelease_ref.lab._closing import Closing
 from mrelease_ref.lab.syscalls import PAGE_SIZE, pidfd_open, posix_fadvise
@@ -54,8 +66,10 @@ __all__ = (
     "VictimError",
     "VictimSpec",
     "VictimStatus",
+    "clear_refs",
     "launch_victim",
     "make_test_file",
+    "mapping_rss",
     "read_status",
     "scratch_file",
     "warm_file",
@@ -74,6 +88,7 @@ class Kind(StrEnum):
     FILE_PRIVATE = "file_private"
     FILE_SHARED = "file_shared"
     FILE_COW = "file_cow"
+    SHMEM = "shmem"
 
     @property
     def is_file(self) -> bool:
@@ -92,6 +107,9 @@ class MappingSpec:
     thp: bool | None = None
     """File kinds only: ``MADV_HUGEPAGE`` (True) / ``MADV_NOHUGEPAGE`` (False) before
     touching; None keeps the kernel default (PMD-mapped page-cache folios when it can)."""
+    small_folios: bool = False
+    """File kinds only: fault under ``MADV_RANDOM`` so uncached pages come in as 4 KiB
+    folios (see the module docstring)."""
 
     def __post_init__(self) -> None:
         if self.nr_pages <= 0:
@@ -100,6 +118,8 @@ class MappingSpec:
             raise ValueError(f"{self.kind} needs a path")
         if self.thp is not None and not self.kind.is_file:
             raise ValueError(f"thp applies to file kinds; use anon/anon_thp, not {self.kind}")
+        if self.small_folios and not self.kind.is_file:
+            raise ValueError(f"small_folios applies to file kinds, not {self.kind}")
         dirtyable = self.kind in (Kind.FILE_SHARED, Kind.FILE_COW)
         if self.dirty_pages and not dirtyable:
             raise ValueError(f"dirty_pages only applies to file_shared/file_cow, not {self.kind}")
@@ -109,10 +129,12 @@ class MappingSpec:
 
 @dataclass(frozen=True, slots=True)
 class VictimSpec:
-    """All mappings of one victim, plus an optional CPU to pin it to."""
+    """All mappings of one victim, an optional CPU to pin it to, and an optional CLONE_VM
+    sharer process."""
 
     mappings: tuple[MappingSpec, ...]
     cpu: int | None = None
+    sharer: bool = False
 
     @classmethod
     def of(
@@ -122,9 +144,11 @@ class VictimSpec:
         dirty_pages: int = 0,
         path: str | None = None,
         thp: bool | None = None,
+        *,
+        small_folios: bool = False,
     ) -> VictimSpec:
         """A victim with a single mapping."""
-        return cls((MappingSpec(Kind(kind), nr_pages, dirty_pages, path, thp),))
+        return cls((MappingSpec(Kind(kind), nr_pages, dirty_pages, path, thp, small_folios),))
 
     @property
     def nr_pages(self) -> int:
@@ -177,6 +201,42 @@ def read_status(pid: int) -> VictimStatus:
     )
 
 
+def mapping_rss(pid: int, ranges: Iterable[tuple[int, int]]) -> dict[str, int]:
+    """Sum of the ``/proc/<pid>/smaps`` sizes (kB) of the VMAs that overlap ``ranges``.
+
+    ``ranges`` are ``(start, length)`` pairs in bytes, e.g. ``Victim.maps``. Each VMA counts
+    once, so two adjacent spec mappings the kernel merged into one VMA are counted right.
+    Keys are the smaps field names (``Rss``, ``Anonymous``, ``AnonHugePages``,
+    ``FilePmdMapped``, ``Locked``, ...). A zombie (no mm) gives ``{}``; a reaped pid raises
+    ``ProcessLookupError``.
+    """
+    spans = [(start, start + length) for start, length in ranges]
+    out: dict[str, int] = {}
+    inside = False
+    try:
+        f = open(f"/proc/{pid}/smaps", encoding="ascii", errors="replace")  # noqa: SIM115
+    except FileNotFoundError:
+        raise ProcessLookupError(3, f"/proc/{pid}/smaps: no such process") from None
+    with f:
+        for line in f:
+            head = line.split(maxsplit=1)[0]
+            if "-" in head and not head.endswith(":"):
+                lo, hi = (int(x, 16) for x in head.split("-"))
+                inside = any(lo < end and start < hi for start, end in spans)
+                continue
+            fields = line.split()
+            if inside and len(fields) == 3 and fields[2] == "kB":
+                key = fields[0].rstrip(":")
+                out[key] = out.get(key, 0) + int(fields[1])
+    return out
+
+
+def clear_refs(pid: int) -> None:
+    """``echo 1 > /proc/<pid>/clear_refs``: clear the young bits of every PTE/PMD of ``pid``
+    and PG_referenced of the folios they map (fs/proc/task_mmu.c:clear_refs_write())."""
+    Path(f"/proc/{pid}/clear_refs").write_text("1")
+
+
 class VictimError(RuntimeError):
     """The victim child failed to set up its mappings."""
 
@@ -188,6 +248,10 @@ class Victim(Closing):
         self.popen = popen
         self.pidfd = pidfd
         self.spec = spec
+        self.maps: tuple[tuple[int, int], ...] = ()
+        """``(start, length)`` of each spec mapping, in spec order (bytes)."""
+        self.sharer_pid: int | None = None
+        self.sharer_pidfd = -1
 
     @property
     def pid(self) -> int:
@@ -217,6 +281,11 @@ class Victim(Closing):
 
         Thaw first: a v1-frozen victim cannot die, and this raises ``TimeoutExpired``.
         """
+        if self.sharer_pidfd >= 0:
+            with contextlib.suppress(ProcessLookupError):
+                signal.pidfd_send_signal(self.sharer_pidfd, signal.SIGKILL)
+            os.close(self.sharer_pidfd)
+            self.sharer_pidfd = -1
         if self.popen.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 self.kill(signal.SIGKILL)
@@ -266,9 +335,15 @@ def launch_victim(spec: VictimSpec, ready_timeout_s: float = 120.0) -> Victim:
     try:
         victim.pidfd = pidfd_open(popen.pid)
         line = _read_line(ready_r, ready_timeout_s)
-        msg = json.loads(line) if line else {"ok": False, "error": "child exited silently"}
+        msg: dict[str, Any] = (
+            json.loads(line) if line else {"ok": False, "error": "child exited silently"}
+        )
         if not msg.get("ok"):
             raise VictimError(f"victim {popen.pid} failed: {msg.get('error')}")
+        victim.maps = tuple((int(a), int(n)) for a, n in msg.get("maps", ()))
+        if msg.get("sharer") is not None:
+            victim.sharer_pid = int(msg["sharer"])
+            victim.sharer_pidfd = pidfd_open(victim.sharer_pid)
     except BaseException:
         victim.close()
         raise
