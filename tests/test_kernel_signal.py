@@ -264,3 +264,76 @@ def test_kill_of_a_zombie_succeeds_and_of_a_reaped_pid_is_esrch() -> None:
     with pytest.raises(OSError) as exc:
         parent.kill(child.pid, signal.SIGKILL)
     assert exc.value.errno == errno.ESRCH
+
+
+# --- pid namespaces (kernel/fork.c:copy_process(), kernel/signal.c) ----------------------
+
+
+def test_clones_get_their_pid_in_the_parents_namespace() -> None:
+    """copy_process() allocates the child's pid in the parent's pid_ns_for_children and a
+    thread's in its leader's namespace, so both have a number in a child namespace."""
+    from mrelease_ref.kernel.pid import task_active_pid_ns
+
+    k = Kernel(large_folios=False)
+    ns = k.create_pid_ns()
+    init = k.spawn("nsinit", pid_ns=ns)
+    child = init.spawn_child("child")
+    sharer = init.clone_vm("sharer")
+    thread = init.clone_thread()
+    for p in (child, sharer, thread):
+        assert task_active_pid_ns(p.task) is ns
+    assert [n for _, n in child.task.thread_pid.numbers][1] == 2
+
+
+def test_namespace_init_ignores_sigkill_from_inside_but_not_from_an_ancestor() -> None:
+    """The first process of a pid namespace is its child reaper and gets
+    SIGNAL_UNKILLABLE (copy_process()): a SIGKILL sent from inside its namespace is
+    ignored (sig_task_ignored() without force), one sent from the parent namespace is
+    forced (send_signal_locked(): the sender has no pid in the target's namespace)."""
+    k = Kernel(large_folios=False)
+    ns = k.create_pid_ns()
+    init = k.spawn("nsinit", pid_ns=ns)
+    inside = init.spawn_child("inside", uid=0)
+    inside.kill(init.pid, signal.SIGKILL)
+    k.run()
+    assert init.alive
+    root = k.spawn("root")
+    root.kill(init.pid, signal.SIGKILL)
+    k.run()
+    assert not init.alive
+
+
+def test_pidfd_send_signal_outside_the_callers_namespace_is_einval() -> None:
+    """pidfd_send_signal() refuses a target whose pid namespace is neither the caller's
+    nor a descendant of it with -EINVAL (access_pidfd_pidns()), before any permission
+    check; kill() has no such test for a pid the caller can name."""
+    k = Kernel(large_folios=False)
+    ns_a, ns_b = k.create_pid_ns(), k.create_pid_ns()
+    a = k.spawn("a", pid_ns=ns_a)
+    b = k.spawn("b", pid_ns=ns_b)
+    root = k.spawn("root")
+    fd_b_from_root = root.pidfd_open(b.pid)
+    # a pidfd passed to ``a`` (SCM_RIGHTS): resolve it in a's file table
+    fd = a.pidfd_open(b.pid)
+    with pytest.raises(OSError) as exc:
+        a.pidfd_send_signal(fd, signal.SIGTERM)
+    assert exc.value.errno == errno.EINVAL
+    assert b.alive
+    root.pidfd_send_signal(fd_b_from_root, signal.SIGKILL)  # ancestor namespace: allowed
+    k.run()
+    assert not b.alive
+
+
+def test_sigkill_interrupts_a_stalled_core_dump() -> None:
+    """A SIGKILL queued while a core dump runs is let through by prepare_signal() (the
+    core_state exception) and dump_interrupted() sees fatal_signal_pending(): the dump
+    ends and the group exits even though the core pipe is still stalled."""
+    k, lmkd, app = _pair()
+    k.hold_coredumps = True
+    lmkd.kill(app.pid, signal.SIGSEGV)
+    k.run()
+    assert app.task.signal.core_state is not None
+    lmkd.kill(app.pid, signal.SIGKILL)
+    k.run()
+    assert app.task.signal.core_state is None
+    assert app.state in ("zombie", "dead")

@@ -452,3 +452,44 @@ def test_huge_zero_pmd_zap_frees_only_the_deposited_table() -> None:
     pgfree = _ev(k, "PGFREE")
     app.munmap(m)
     assert k.meminfo()["PageTables"] == 0 and _ev(k, "PGFREE") == pgfree
+
+
+def test_munmap_frees_page_tables_but_keeps_one_a_neighbour_shares() -> None:
+    """munmap() frees the PTE tables of the unmapped range (vms_clear_ptes() ->
+    free_pgtables() -> free_pgd_range()), but not a table that still covers part of a
+    neighbouring VMA: floor/ceiling are the neighbours' ends (mm/memory.c). Afterwards an
+    exit with no VMAs left must leave nothing mapped (__mmdrop's check)."""
+    k = Kernel(large_folios=False, debug_vm=True)
+    app = k.spawn("app")
+    small = app.mmap(16)          # shares its PTE table with nothing else at first
+    big = app.mmap(1024)          # 4 MiB, 2 MiB-aligned: owns two tables
+    tail = app.mmap(16)           # one page after ``big``: its own table
+    for m in (small, big, tail):
+        app.touch(m, write=True)
+    before = k.meminfo()["PageTables"]
+    app.munmap(big)
+    assert before - k.meminfo()["PageTables"] == 2 * 4  # kB: the two tables ``big`` owned
+    app.munmap(small)
+    app.munmap(tail)
+    assert k.meminfo()["PageTables"] == 0
+    app.exit()
+    k.run()
+    assert app.state in ("zombie", "dead")
+    k.check()
+
+
+def test_munmap_keeps_a_pte_table_shared_with_the_previous_vma() -> None:
+    """Two small VMAs in one 2 MiB region share one PTE table; unmapping one of them must
+    not free it while the other still maps pages through it (floor = prev->vm_end)."""
+    k = Kernel(large_folios=False, debug_vm=True)
+    app = k.spawn("app")
+    a = app.mmap(8)
+    b = app.mmap(8)
+    assert a.start >> 21 == b.start >> 21
+    app.touch(a, write=True)
+    app.touch(b, write=True)
+    tables = k.meminfo()["PageTables"]
+    app.munmap(b)
+    assert k.meminfo()["PageTables"] == tables
+    assert app.status()["RssAnon"] == 8 * 4
+    k.check()

@@ -8,7 +8,8 @@ task will *not* free its memory soon and ``process_mrelease()`` refuses with EIN
 other threads park in ``coredump_task_exit()`` with their mm until the dump finishes.
 
 The dump itself lasts one step, unless ``Kernel.hold_coredumps`` is set: then the dumper
-waits (as if writing to a stalled core pipe) until it is cleared.
+waits (as if writing to a stalled core pipe) until it is cleared or a SIGKILL arrives
+(``dump_interrupted()`` checks ``fatal_signal_pending()``).
 
 Limitations:
 - Nothing is written; the dump's size and duration are not modelled.
@@ -61,6 +62,8 @@ def coredump_finish(tsk: TaskStruct) -> None:
 
 def do_coredump(tsk: TaskStruct, signr: int) -> KernelGen[None]:
     """Kernel: fs/coredump.c:do_coredump()"""
+    from mrelease_ref.kernel.signal import fatal_signal_pending
+
     k = tsk.kernel
     core_state = CoreState(dumper=tsk)
     if zap_threads(tsk, core_state, signr) < 0:
@@ -69,7 +72,11 @@ def do_coredump(tsk: TaskStruct, signr: int) -> KernelGen[None]:
         k.trace_event("coredump", f"pid={tsk.pid} sig={signr}")
     yield cond_resched("do_coredump:dumping")
     if k.hold_coredumps:
-        yield wait_event("core pipe", lambda: not k.hold_coredumps)
+        # dump_interrupted(): a SIGKILL queued during the dump (prepare_signal() lets it
+        # through while core_state is set) ends the write early.
+        yield wait_event(
+            "core pipe", lambda: not k.hold_coredumps or fatal_signal_pending(tsk)
+        )
     coredump_finish(tsk)
 
 

@@ -8,8 +8,8 @@ thread finds no task (ESRCH), and a process that has been waited for (its pid de
 gives ESRCH too (../shared/reference/realkernel.md §3.1, §3.2).
 
 Limitations:
-- Pid namespaces other than the initial one can be created but nothing translates
-  numbers between them except ``Pid.numbers``.
+- Pid namespaces other than the initial one can be created; numbers passed to syscalls
+  are always root-namespace numbers (``Pid.numbers`` holds the others).
 - pidfds have no poll/wait semantics here; use the Process API to wait.
 """
 
@@ -52,6 +52,28 @@ def alloc_pid(kernel: Kernel, ns: PidNamespace) -> Pid:
     pid = Pid(numbers)
     kernel.pid_hash[pid.nr] = pid
     return pid
+
+
+def ns_of_pid(pid: Pid) -> PidNamespace:
+    """Kernel: include/linux/pid.h:ns_of_pid(): the namespace the pid was allocated in."""
+    return pid.numbers[-1][0]
+
+
+def task_active_pid_ns(tsk: TaskStruct) -> PidNamespace:
+    """Kernel: kernel/pid.c:task_active_pid_ns(): the namespace of the task's own pid."""
+    return ns_of_pid(tsk.thread_pid)
+
+
+def pid_nr_ns(pid: Pid, ns: PidNamespace) -> int:
+    """Kernel: kernel/pid.c:pid_nr_ns(): the number ``pid`` has in ``ns``; 0 if none."""
+    if ns.level < len(pid.numbers) and pid.numbers[ns.level][0] is ns:
+        return pid.numbers[ns.level][1]
+    return 0
+
+
+def is_child_reaper(pid: Pid) -> bool:
+    """Kernel: include/linux/pid.h:is_child_reaper(): number 1 in its own namespace."""
+    return pid.numbers[-1][1] == 1
 
 
 def find_vpid(kernel: Kernel, nr: int) -> Pid | None:

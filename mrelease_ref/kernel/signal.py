@@ -42,13 +42,22 @@ from mrelease_ref.include.linux.sched import (
     SIGNAL_STOP_STOPPED,
     SIGNAL_UNKILLABLE,
     Pid,
+    PidNamespace,
     TaskStruct,
     for_each_thread,
     is_global_init,
     sigmask,
     thread_group_empty,
 )
-from mrelease_ref.kernel.pid import find_vpid, pid_task
+from mrelease_ref.kernel.pid import (
+    find_vpid,
+    ns_of_pid,
+    pid_nr_ns,
+    pid_task,
+    pidfd_get_pid,
+    put_pid,
+    task_active_pid_ns,
+)
 from mrelease_ref.kernel.sched import KernelGen
 
 SIGKILL: Final = int(_signal.SIGKILL)
@@ -267,11 +276,21 @@ def check_kill_permission(sig: int, t: TaskStruct, current: TaskStruct) -> int:
     return 0
 
 
+def send_signal_locked(sig: int, t: TaskStruct, type: int, current: TaskStruct) -> int:
+    """Kernel: kernel/signal.c:send_signal_locked() for a user signal (SI_USER or NOINFO)
+
+    ``force`` (deliver SIGKILL/SIGSTOP even to a namespace init) is set only when the
+    sender has no number in the target's pid namespace, i.e. sends from an ancestor one.
+    """
+    force = not pid_nr_ns(current.thread_pid, task_active_pid_ns(t))
+    return __send_signal_locked(sig, t, type, force)
+
+
 def group_send_sig_info(sig: int, p: TaskStruct, type: int, current: TaskStruct) -> int:
     """Kernel: kernel/signal.c:group_send_sig_info()"""
     ret = check_kill_permission(sig, p, current)
     if ret == 0 and sig:
-        ret = __send_signal_locked(sig, p, type, force=False)
+        ret = send_signal_locked(sig, p, type, current)
     return ret
 
 
@@ -294,6 +313,41 @@ def kill_pid(pid: Pid, sig: int, priv: int, current: TaskStruct) -> int:
             return -errno.ESRCH
         return __send_signal_locked(sig, p, PIDTYPE_TGID, force=True)
     return kill_pid_info_type(sig, pid, PIDTYPE_TGID, current)
+
+
+def access_pidfd_pidns(pid: Pid, current: TaskStruct) -> bool:
+    """Kernel: kernel/signal.c:access_pidfd_pidns()
+
+    The target's pid namespace must be the caller's or a descendant of it.
+    """
+    active = task_active_pid_ns(current)
+    p: PidNamespace | None = ns_of_pid(pid)
+    while p is not None:
+        if p is active:
+            return True
+        p = p.parent
+    return False
+
+
+def sys_pidfd_send_signal(current: TaskStruct, pidfd: int, sig: int, flags: int) -> int:
+    """Kernel: kernel/signal.c:SYSCALL_DEFINE4(pidfd_send_signal) (info NULL)
+
+    Flags other than 0 are refused (the PIDFD_SIGNAL_* scopes are not modelled); a target
+    outside the caller's pid-namespace hierarchy gives -EINVAL; then a user-style signal
+    to the thread group, permission-checked like kill().
+    """
+    if flags:
+        return -errno.EINVAL
+    got = pidfd_get_pid(current, pidfd)
+    if isinstance(got, int):
+        return got
+    pid, _ = got
+    try:
+        if not access_pidfd_pidns(pid, current):
+            return -errno.EINVAL
+        return kill_pid_info_type(sig, pid, PIDTYPE_TGID, current)
+    finally:
+        put_pid(pid)
 
 
 def sys_kill(current: TaskStruct, pid_nr: int, sig: int) -> int:

@@ -27,6 +27,7 @@ from mrelease_ref.include.linux.mm_types import (
     MMF_OOM_SKIP,
     PAGE_SHIFT,
     PAGE_SIZE,
+    PMD_SHIFT,
     PMD_SIZE,
     VM_HUGEPAGE,
     VM_HUGETLB,
@@ -183,10 +184,36 @@ def free_pgtables(mm: MmStruct) -> None:
     mm.pgtables_bytes = 0
 
 
+def free_pgd_range(mm: MmStruct, addr: int, end: int, floor: int, ceiling: int) -> None:
+    """Kernel: mm/memory.c:free_pgd_range() (the PTE-table level of the two modelled)
+
+    Free the page tables covering ``addr..end`` that lie wholly between ``floor`` (end of
+    the previous VMA) and ``ceiling`` (start of the next; 0 = top of the address space),
+    so a table shared with a neighbouring VMA stays. The range must already be zapped.
+    """
+    first = addr >> PMD_SHIFT
+    if first << PMD_SHIFT < floor:
+        first += 1
+    last = (end - 1) >> PMD_SHIFT
+    if ceiling and (last + 1) << PMD_SHIFT > ceiling & ~(PMD_SIZE - 1):
+        last -= 1
+    for idx in range(first, last + 1):
+        table = mm.pgd.get(idx)
+        if table is None:
+            continue
+        if not isinstance(table, list) or any(e is not None for e in table):
+            raise AssertionError(f"free_pgd_range: PMD index {idx} still maps something")
+        del mm.pgd[idx]
+        mm.pgtables_bytes -= PAGE_SIZE
+        mm.kernel.vmstat[NR_PAGETABLE] -= 1
+
+
 def exit_mmap(mm: MmStruct, current: TaskStruct) -> KernelGen[None]:
     """Kernel: mm/mmap.c:exit_mmap()
 
-    Tear down the whole address space when its last user is gone.
+    Tear down the whole address space when its last user is gone. v6.18 no longer calls
+    ``lru_add_drain()`` first (older kernels did), so folios the victim faulted in just
+    before may still sit in its CPU's LRU batch while they are zapped.
     """
     yield from mmap_read_lock(mm, current)
     vmas = list(mm.mm_mt)
@@ -209,10 +236,18 @@ def exit_mmap(mm: MmStruct, current: TaskStruct) -> KernelGen[None]:
 
 
 def do_munmap(mm: MmStruct, vma: VmAreaStruct, current: TaskStruct) -> KernelGen[int]:
-    """Kernel: mm/vma.c:do_vmi_munmap() (one whole VMA)"""
+    """Kernel: mm/vma.c:do_vmi_munmap() (one whole VMA)
+
+    Zap, then free the page tables no neighbouring VMA shares (``vms_clear_ptes()``;
+    like ``exit_mmap()`` in v6.18, no ``lru_add_drain()`` first).
+    """
     yield from mmap_write_lock(mm, current)
     tlb = tlb_gather_mmu(mm)
     yield from unmap_vmas(tlb, [vma], vma.vm_start, vma.vm_end)
+    i = mm.mm_mt.index(vma)  # vms_clear_ptes() -> free_pgtables() between the neighbours
+    floor = mm.mm_mt[i - 1].vm_end if i > 0 else 0
+    ceiling = mm.mm_mt[i + 1].vm_start if i + 1 < len(mm.mm_mt) else 0
+    free_pgd_range(mm, vma.vm_start, vma.vm_end, floor, ceiling)
     tlb_finish_mmu(tlb)
     mm.mm_mt.remove(vma)
     remove_vma(vma)
@@ -236,6 +271,7 @@ __all__ = [
     "exit_mmap",
     "fault_in",
     "fput",
+    "free_pgd_range",
     "free_pgtables",
     "get_unmapped_area",
     "populate_vma_page_range",

@@ -5,6 +5,8 @@ Kernel: kernel/fork.c:copy_process() (the parts that decide what is shared)
 Limitations:
 - Only the sharing that matters here: mm, signal/sighand/files for threads; a CLONE_VM
   process gets its own signal state and file table.
+- The new pid lives in the parent's pid namespace (``pid_ns_for_children`` is never
+  changed: no ``unshare(CLONE_NEWPID)`` or ``setns()``).
 """
 
 from __future__ import annotations
@@ -17,14 +19,14 @@ from mrelease_ref.kernel.fork import (
     copy_mm,
     copy_oom_score_adj,
 )
-from mrelease_ref.kernel.pid import alloc_pid, attach_pid
+from mrelease_ref.kernel.pid import alloc_pid, attach_pid, task_active_pid_ns
 
 
 def clone_thread(leader: TaskStruct) -> TaskStruct:
     """Kernel: kernel/fork.c:copy_process() with CLONE_VM|CLONE_THREAD|CLONE_SIGHAND."""
     k = leader.kernel
     lead = leader.group_leader or leader
-    pid = alloc_pid(k, k.init_pid_ns)
+    pid = alloc_pid(k, task_active_pid_ns(lead))  # threads share the leader's namespace
     t = TaskStruct(
         kernel=k, pid=pid.nr, tgid=lead.tgid, comm=lead.comm, cred=lead.cred,
         signal=lead.signal, sighand=lead.sighand, files=lead.files, thread_pid=pid,
@@ -50,7 +52,10 @@ def clone_vm(parent: TaskStruct, comm: str, vfork: bool) -> TaskStruct:
     MMF_MULTIPROCESS (``copy_oom_score_adj()``); a vfork child does not.
     """
     k = parent.kernel
-    t = k.new_task(comm, parent.cred, parent=parent, kthread=False)
+    # pid_ns_for_children: the parent's own namespace (no setns()/unshare() modelled)
+    t = k.new_task(
+        comm, parent.cred, parent=parent, kthread=False, pid_ns=task_active_pid_ns(parent)
+    )
     flags = CLONE_VM | (CLONE_VFORK if vfork else 0)
     copy_mm(flags, t, parent.mm)
     copy_oom_score_adj(flags, t)

@@ -82,7 +82,13 @@ from mrelease_ref.include.linux.sched import (
     SignalStruct,
     TaskStruct,
 )
-from mrelease_ref.kernel.pid import alloc_pid, attach_pid
+from mrelease_ref.kernel.pid import (
+    alloc_pid,
+    attach_pid,
+    is_child_reaper,
+    ns_of_pid,
+    task_active_pid_ns,
+)
 from mrelease_ref.kernel.sched import KernelGen
 from mrelease_ref.mm.swapfile import SwapInfoStruct
 from mrelease_ref.series.hooks import build_hooks
@@ -317,7 +323,6 @@ class Kernel:
         self.oom_reaper_list: list[TaskStruct] = []
         self.init_task = self.new_task("init", Cred(0, ALL_CAPS), parent=None, kthread=False)
         self.init_task.autoreap = True
-        self.init_task.signal.flags |= SIGNAL_UNKILLABLE  # copy_process() for the global init
         self.kthreadd = self.new_task("kthreadd", Cred(0, ALL_CAPS), parent=None, kthread=True)
         self._start_kthread("oom_reaper", self._oom_reaper_main)
         self._start_kthread("kworker/u4:io", self._io_worker_main)
@@ -368,6 +373,9 @@ class Kernel:
         t.group_leader = t
         t.signal.threads.append(t)
         t.signal.nr_threads = t.signal.live = t.signal.quick_threads = 1
+        if is_child_reaper(pid):  # a namespace's init ignores signals from inside it
+            ns_of_pid(pid).child_reaper = t
+            t.signal.flags |= SIGNAL_UNKILLABLE
         attach_pid(t, PIDTYPE_PID, pid)
         attach_pid(t, PIDTYPE_TGID, pid)
         t.real_parent = parent
@@ -529,7 +537,9 @@ class Kernel:
         Root gets every capability unless ``caps`` says otherwise. Without ``parent`` the
         process is a child of init, which reaps it as soon as it exits; with a ``parent``
         it stays a zombie until ``parent.waitpid()``. ``pid_ns`` (from
-        :meth:`create_pid_ns`) puts it in a child pid namespace.
+        :meth:`create_pid_ns`) puts it in a child pid namespace; by default it joins its
+        parent's namespace. The first process in a new namespace is its init: it ignores
+        signals sent from inside the namespace (SIGNAL_UNKILLABLE).
         """
         from mrelease_ref.kernel.fork import mm_alloc
         from mrelease_ref.sim.process import Process
@@ -548,6 +558,8 @@ class Kernel:
         parent_task = parent.task if parent is not None else self.init_task
         if pid_ns is not None and not isinstance(pid_ns, PidNamespace):
             raise TypeError("pid_ns must come from Kernel.create_pid_ns()")
+        if pid_ns is None:  # copy_process(): the parent's pid_ns_for_children
+            pid_ns = task_active_pid_ns(parent_task)
         t = self.new_task(
             name, Cred(uid, capset), parent=parent_task, kthread=False, cpu=cpu, pid_ns=pid_ns
         )

@@ -354,22 +354,16 @@ class Process:
         self._syscall(_as_gen(sys_kill, self.task, pid, int(sig)), "kill")
 
     def pidfd_send_signal(self, pidfd: int, sig: int, flags: int = 0) -> None:
-        """``pidfd_send_signal()`` (no siginfo; flags 0)."""
-        from mrelease_ref.include.linux.sched import PIDTYPE_TGID
-        from mrelease_ref.kernel.pid import pidfd_get_pid
-        from mrelease_ref.kernel.signal import kill_pid_info_type
+        """``pidfd_send_signal()`` (no siginfo; flags 0): raises OSError like the kernel."""
+        from mrelease_ref.kernel.signal import sys_pidfd_send_signal
 
         _int_arg("pidfd", pidfd)
-        if flags:
-            raise OSError(errno.EINVAL, "pidfd_send_signal: Invalid argument")
-        self._check_can_call()
-        got = pidfd_get_pid(self.task, pidfd)
-        if isinstance(got, int):
-            _raise(got, "pidfd_send_signal")
-            return
-        pid, _ = got
-        self._syscall(_as_gen(kill_pid_info_type, int(sig), pid, PIDTYPE_TGID, self.task),
-                      "pidfd_send_signal")
+        _int_arg("sig", int(sig))
+        _int_arg("flags", flags)
+        self._syscall(
+            _as_gen(sys_pidfd_send_signal, self.task, pidfd, int(sig), flags),
+            "pidfd_send_signal",
+        )
 
     def process_mrelease(self, pidfd: int, flags: int = 0) -> None:
         """``process_mrelease()``: returns None or raises OSError with the kernel's errno."""

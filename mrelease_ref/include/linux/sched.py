@@ -89,6 +89,7 @@ class PidNamespace:
     level: int
     parent: PidNamespace | None
     last_pid: int = 0
+    child_reaper: TaskStruct | None = None
 
     def __repr__(self) -> str:
         return f"PidNamespace(level={self.level})"

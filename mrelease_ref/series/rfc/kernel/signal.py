@@ -22,7 +22,7 @@ import errno
 from typing import Final
 
 from mrelease_ref.include.linux.mm_types import MMF_UNSTABLE, mm_flags_set
-from mrelease_ref.include.linux.sched import PIDTYPE_TGID, TaskStruct, sigmask
+from mrelease_ref.include.linux.sched import PIDTYPE_PID, PIDTYPE_TGID, TaskStruct, sigmask
 from mrelease_ref.kernel.pid import pid_task, task_tgid
 from mrelease_ref.kernel.signal import SIGKILL, complete_signal, prepare_signal
 
@@ -43,9 +43,14 @@ def __send_signal_locked(sig: int, si_code: int, t: TaskStruct, type: int, force
         p = find_lock_task_mm(t)
         if p is not None and p.mm is not None:
             mm_flags_set(MMF_UNSTABLE, p.mm)
-    if t.signal.shared_pending & sigmask(sig):
-        return 0
-    t.signal.shared_pending |= sigmask(sig)
+    if type == PIDTYPE_PID:
+        if t.pending & sigmask(sig):
+            return 0
+        t.pending |= sigmask(sig)
+    else:
+        if t.signal.shared_pending & sigmask(sig):
+            return 0
+        t.signal.shared_pending |= sigmask(sig)
     complete_signal(sig, t, type)
     return 0
 
