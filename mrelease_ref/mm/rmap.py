@@ -298,3 +298,89 @@ def try_to_unmap(folio: Folio, flags: int) -> None:
             break
         if not folio._mapcount:  # rwc.done = folio_not_mapped
             break
+
+
+# --- folio_referenced(): LRU reclaim's aging walk -------------------------------------
+
+
+def folio_referenced_one(folio: Folio, vma: VmAreaStruct, pra: list[int]) -> bool:
+    """Kernel: mm/rmap.c:folio_referenced_one()
+
+    Harvest and clear the young bits of every PTE (or the PMD) of ``vma`` that maps
+    ``folio``. ``pra`` is the walk's ``struct folio_referenced_arg`` as
+    ``[mapcount, referenced, vm_flags]``: a VMA with at least one young entry adds one to
+    ``referenced`` and its flags to ``vm_flags``. A VM_LOCKED VMA mapping the whole folio
+    restores the mlock and stops the walk (``vm_flags`` gets VM_LOCKED); a non-shared
+    anonymous folio of an exiting or OOM-reaped mm stops it with ``referenced = -1``.
+    Returns False to stop the walk.
+    """
+    from mrelease_ref.include.linux.mm_types import _PAGE_ACCESSED, Pmd, folio_maybe_mapped_shared
+    from mrelease_ref.include.linux.oom import check_stable_address_space
+
+    mm = vma.vm_mm
+    entries: list[Pte | Pmd] = []
+    pmd = None
+    if vma.vm_pgoff <= folio.index:  # page_vma_mapped_walk(): a PMD mapping of the folio?
+        pmd = mm.pgd.get(vma_address(vma, folio.index) >> PMD_SHIFT)
+    if isinstance(pmd, Pmd) and pmd.folio is folio:
+        entries.append(pmd)
+    else:
+        for table, idx in folio_ptes(folio, vma):
+            pte = table[idx]
+            assert isinstance(pte, Pte)
+            entries.append(pte)
+    if not entries:
+        return True
+    if vma.vm_flags & VM_LOCKED:
+        pra[0] -= len(entries)
+        if isinstance(entries[0], Pmd) or len(entries) == 1 << folio.order:
+            mlock_vma_folio(folio, vma)  # restore the mlock which got missed
+            pra[2] |= VM_LOCKED
+            return False
+        return True
+    if (
+        (mm.mm_users == 0 or check_stable_address_space(mm))
+        and folio.flags & PG_anon
+        and folio.flags & PG_swapbacked
+        and not folio_maybe_mapped_shared(folio)
+    ):
+        pra[1] = -1  # skip the folio of an exiting or OOM-reaped process
+        return False
+    referenced = 0
+    for entry in entries:  # ptep_clear_flush_young_notify() / pmdp_clear_flush_young_notify()
+        if entry.bits & _PAGE_ACCESSED:
+            entry.bits &= ~_PAGE_ACCESSED
+            referenced += 1
+    if referenced:
+        pra[1] += 1
+        pra[2] |= vma.vm_flags & ~VM_LOCKED
+    pra[0] -= len(entries)
+    return pra[0] > 0
+
+
+def folio_referenced(folio: Folio, is_locked: bool) -> tuple[int, int]:
+    """Kernel: mm/rmap.c:folio_referenced()
+
+    Walk the reverse map and test-and-clear the young bit of every PTE/PMD mapping
+    ``folio``. Returns ``(referenced, vm_flags)`` (the kernel returns the first and stores
+    the second through a pointer): the number of VMAs that found the folio young, or -1
+    when the folio lock was contended (an unlocked file folio) or the walk bailed out for
+    an exiting mm's anonymous folio; ``vm_flags`` ORs the flags of the referencing VMAs
+    (VM_LOCKED if a locked VMA was found). An unmapped folio returns ``(0, 0)``.
+    """
+    from mrelease_ref.mm.swap_state import folio_trylock, folio_unlock
+
+    pra = [folio._mapcount, 0, 0]
+    if not pra[0] or folio.mapping is None:
+        return 0, 0
+    we_locked = False
+    if not is_locked and not folio.flags & PG_anon:
+        we_locked = folio_trylock(folio)
+        if not we_locked:
+            return 1, 0
+    for vma in rmap_vmas(folio):
+        if not folio_referenced_one(folio, vma, pra):
+            break
+    if we_locked:
+        folio_unlock(folio)
+    return pra[1], pra[2]

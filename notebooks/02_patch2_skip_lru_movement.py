@@ -1,0 +1,507 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: tags,-all
+#     notebook_metadata_filter: -jupytext.text_representation.jupytext_version
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 02 · Patch 2: skipping LRU movement while reaping
+#
+# **The question.** When the reaper zaps a PTE of a page-cache folio and finds it young, v6.18
+# calls `folio_mark_accessed()`: the folio climbs one step of the LRU ladder, possibly onto
+# the active list. Patch 2 of "mm: process_mrelease: expedite clean file folio reclaim and
+# add auto-kill" (Minchan Kim, 2026) drops that call for folios nobody else maps, because the
+# address space is being torn down anyway. *Which folios lose their aging in each version,
+# what does that save, and what does it cost a workload later?*
+#
+# **Why it matters.** The patch's justification is a profile: `folio_mark_accessed()` took
+# 55.75% of an exit-path unmap (thread.md §5). Its objection, from Michal Hocko, is that the
+# young bits the reaper throws away are real information: a page the app used just before
+# it was killed loses the activation that would have kept it cached, and the next launch
+# refaults it (thread.md §4.2 #3-#6). Both are questions about numbers the model can count.
+#
+# The versions: RFC 2/3 `<20260413223948.556351-3-minchan@kernel.org>`, v1 2/3
+# `<20260421230239.172582-3-minchan@kernel.org>`, and the aging half of draft D
+# `<afFco71vwmpQy3pk@google.com>`. Reviews quoted below are paraphrased; their Message-IDs
+# are in thread.md §1.3. Every experiment is a function in `mrelease_ref.scenarios.patch2`;
+# cells only call them and show what they return.
+
+# %%
+import inspect
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+import mrelease_ref
+from mrelease_ref.mm import memory, oom_kill, swap, vmscan
+from mrelease_ref.scenarios import patch2 as p2
+from mrelease_ref.series import hooks
+from mrelease_ref.series.d.mm import memory as d_memory
+from mrelease_ref.series.d.mm import oom_kill as d_oom_kill
+from mrelease_ref.series.rfc.mm import memory as rfc_memory
+from mrelease_ref.series.v1.mm import memory as v1_memory
+from mrelease_ref.sim.cost import DEFAULT_PRICES_NS
+from mrelease_ref.variants import changes_table
+from mrelease_ref.viz import figures
+from mrelease_ref.viz.diff import source_diff
+
+pd.set_option("display.max_colwidth", None)
+mrelease_ref.KERNEL_VERSION
+
+# %% [markdown]
+# ## Vocabulary
+#
+# Kernel term → model name (kernel file):
+#
+# - per-batch zap of one folio's PTEs → `mm.memory.zap_present_folio_ptes` (mm/memory.c)
+# - the PMD-mapped case → `mm.huge_memory.zap_huge_pmd` (mm/huge_memory.c)
+# - LRU aging on access → `mm.swap.folio_mark_accessed`, `folio_activate`, the per-CPU
+#   `lru_activate` batch (mm/swap.c)
+# - "mapped by someone else?" → `include.linux.mm_types.folio_maybe_mapped_shared`,
+#   `folio_mapcount` (include/linux/mm.h); CONFIG_MM_ID → `Kernel(mm_id=...)`
+# - kswapd's reclaim → `mm.vmscan.shrink_node` → `shrink_lruvec` → `shrink_active_list` /
+#   `shrink_inactive_list` → `folio_check_references` (mm/vmscan.c), young-bit harvest
+#   `mm.rmap.folio_referenced` (mm/rmap.c); `Kernel.reclaim(nr_pages)` runs it
+# - refault detection → `mm.workingset.workingset_eviction`, `mm.filemap.workingset_refault`
+#   (mm/workingset.c), counted as WORKINGSET_REFAULT_FILE / WORKINGSET_ACTIVATE_FILE
+# - "being reaped" → `MMF_UNSTABLE`; draft D's gate → `mm.memory.ZapDetails.ignore_access`
+#
+# The versions, as the variant table records them (patch 2 column):
+
+# %%
+pd.DataFrame(changes_table())[["variant", "skip folio_mark_accessed() (patch 2)"]]
+
+# %% [markdown]
+# What the skipped call does. On the classic LRU (these machines run without MGLRU), a young
+# PTE moves a folio one rung: inactive and unreferenced → PG_referenced; inactive and
+# referenced → queued for activation on this CPU's `lru_activate` batch (a reference held
+# until the batch drains, PGACTIVATE when it does) plus a tick of the workingset clock;
+# active → PG_referenced. Only the middle rung moves the folio.
+
+# %%
+print(inspect.getsource(swap.folio_mark_accessed))
+
+# %% [markdown]
+# ## Patch 2, hunk by hunk
+#
+# All versions patch one function, the file branch of `zap_present_folio_ptes()`, and nothing
+# else on the aging side. The diffs below are of the model's functions, which keep the
+# kernel's names and shapes (`mm = tlb.mm` is the model's spelling of `tlb->mm`).
+#
+# ### RFC 2/3: a skip flag, then a gated call
+#
+# The RFC adds one local decision and one extra term. After the PTEs are cleared (their
+# young and dirty bits collected) and a dirty PTE has been carried into the folio, it
+# computes "skip": the mm has MMF_UNSTABLE (a reaper has started on it) *and* the folio has
+# fewer than two mappings. The existing "young and the VMA wants recency" test then also
+# requires "not skip". Everything after -- rss, TLB range, rmap removal, handing the
+# references to the gather -- is unchanged, so the test sees the folio *before* this
+# mapping's rmap is removed: the mapping being zapped always counts as one.
+
+# %%
+print(source_diff(memory.zap_present_folio_ptes, rfc_memory.zap_present_folio_ptes))
+
+# %% [markdown]
+# ### v1 2/3: a different meaning of "exclusive"
+#
+# David Hildenbrand pointed out that `folio_mapcount()` counts page-table entries, so a large
+# folio mapped by several PTEs of one process already has a mapcount above one. v1 replaces
+# the test with `!folio_maybe_mapped_shared()`, and that is the only change from the RFC:
+
+# %%
+print(source_diff(rfc_memory.zap_present_folio_ptes, v1_memory.zap_present_folio_ptes))
+
+# %% [markdown]
+# ### Draft D: the same test behind a different gate
+#
+# D (combined with patch 1, gated by `PROCESS_MRELEASE_REAP_KILL`) keeps v1's test but
+# replaces the mm flag with a new `zap_details.ignore_access` bit...
+
+# %%
+print(source_diff(v1_memory.zap_present_folio_ptes, d_memory.zap_present_folio_ptes))
+
+# %% [markdown]
+# ...which only D's reaper sets, from a new bool argument: `process_mrelease()` passes its
+# REAP_KILL flag, the kernel's OOM reaper passes false. (The details D passes are otherwise
+# zero, which on the v6.18 base also turns off `even_cows`; notebook 01 and the D module
+# cover that side effect.)
+
+# %%
+print(source_diff(oom_kill.__oom_reap_task_mm, d_oom_kill.__oom_reap_task_mm))
+
+# %% [markdown]
+# Which model functions each version replaces (`hooks.PATCHED_BY`: the patch of that version
+# that replaces the hook, 0 = unchanged). There is no hook for `zap_huge_pmd()`: no version
+# touches the PMD path, which still marks accessed -- Baolin Wang
+# asked for it (04-22, `<b6a6eead-cfd2-4459-9c6d-384dc6cd72d8@linux.alibaba.com>`), the
+# author agreed, and no posted code did it.
+
+# %%
+pd.DataFrame(hooks.PATCHED_BY).fillna(0).astype(int).T
+
+# %% [markdown]
+# ## The kernels this notebook compares
+#
+# Patch 1 (evict clean file folios from the gather) acts on the same folios, so two extra
+# configurations separate the patches: `"v1 1"` is the prefix the series allows, `"2 alone"`
+# is the baseline with only v1's `zap_present_folio_ptes()` swapped in -- never posted, built
+# to measure patch 2 by itself. D's reaps pass `PROCESS_MRELEASE_REAP_KILL`.
+
+# %%
+pd.Series(p2.CONFIGS, name="what it is").to_frame()
+
+# %% [markdown]
+# ## Where the skip applies
+#
+# One victim per mapping kind, every page touched once (so every page-table entry is young),
+# frozen, killed and reaped. The table counts the reap's `folio_mark_accessed()` calls (one
+# per zapped batch of PTEs of one folio); the `folios` column says how many there were.
+
+# %%
+scope = pd.DataFrame(p2.as_rows(
+    p2.skip_scope(c, kind) for c in ("baseline", "rfc 1-2", "v1 1-2", "v1 1-2, no MM_ID", "d")
+    for kind in p2.MAPPING_KINDS))
+scope.pivot(index=["mapping", "folios"], columns="config", values="mark_accessed")[
+    ["baseline", "rfc 1-2", "v1 1-2", "v1 1-2, no MM_ID", "d"]]
+
+# %% [markdown]
+# ### Finding: only PTE-mapped file folios lose their aging
+#
+# - **Anonymous memory is never aged on zap**, patched or not: the anonymous branch of
+#   `zap_present_folio_ptes()` ignores the young bit. The patch cannot save anything there.
+# - **`MAP_SHARED` file mappings are not reaped at all** (`__oom_reap_task_mm()` skips them),
+#   so the reap neither marks nor skips; their fate is decided by the victim's own exit (see
+#   the gate's scope below).
+# - **A PMD-mapped 2 MiB folio is still marked by every version**: only the PTE path is
+#   patched. With these machines' default of PMD-sized page-cache folios (README,
+#   "Configuration choices"), a private file mapping of large aligned files keeps its aging.
+# - **4 KiB folios** are skipped by every version; **64-page folios** (PTE-mapped) only by v1
+#   and D, and only with CONFIG_MM_ID -- next section.
+
+# %%
+assert scope[scope.mapping.str.startswith("anon")].mark_accessed.eq(0).all()
+assert scope[scope.mapping.str.contains("PMD")].mark_accessed.eq(1).all()
+
+# %% [markdown]
+# ## The exclusivity test, version by version
+#
+# Who else maps the victim's folios when it is reaped decides whether the patch skips them.
+# The table shows, per case, how many young batches the reap still aged; the baseline column
+# is the number of young batches (the baseline ages them all).
+
+# %%
+configs = ["baseline", "rfc 1-2", "v1 1-2", "v1 1-2, no MM_ID", "d"]
+excl = pd.DataFrame(p2.as_rows(
+    p2.exclusivity(c, case) for c in configs for case in p2.EXCLUSIVITY_CASES))
+excl.pivot(index="case", columns="config", values="aged").loc[
+    list(p2.EXCLUSIVITY_CASES), configs]
+
+# %% [markdown]
+# ### Finding: v1 skips exactly the folios no other address space maps -- with CONFIG_MM_ID
+#
+# - **A folio another live process maps is aged by every version.** v1's test runs while the
+#   victim's own mapping still counts, so "maybe mapped shared" is true as soon as anyone else
+#   maps it; the RFC's `mapcount < 2` agrees for 4 KiB folios.
+# - **The RFC ages every large folio**, exclusive or not: 64 PTEs of one 64-page folio give a
+#   mapcount of 64 (David Hildenbrand's RFC review). v1 with CONFIG_MM_ID tracks which *mm*
+#   maps a large folio and skips all four; without CONFIG_MM_ID `folio_maybe_mapped_shared()`
+#   answers "shared" for every large folio, so v1 then behaves like the RFC (and the baseline)
+#   for them.
+# - **A 4 KiB folio the victim maps twice** (two VMAs of the same file) is "shared" when the
+#   first VMA is zapped -- the second mapping still exists -- and exclusive at the second: half
+#   the batches are aged. With CONFIG_MM_ID, a large folio mapped twice by the same mm is
+#   exclusive both times. (The 9 batches for 8 folio mappings: the second VMA is not
+#   64-page aligned within a page table, so one folio is zapped in two batches.)
+
+# %%
+shared = excl[excl.case.str.contains("live process")]
+assert (shared.aged == shared.young_batches).all()
+
+# %% [markdown]
+# ## The cost saved
+#
+# The profile in the commit message (thread.md §5): in an exit-path unmap of a synthetic
+# `mmap_exit_test`, `folio_mark_accessed()` took 55.75% -- 48.79% in
+# `__folio_batch_add_and_move()` (the activation batch) and 4.23% in
+# `workingset_activation()` -- against 12.94% for rmap removal, 9.86% for page-table
+# checking and 3.34% for the TLB flush. So most of the measured cost is the *activation*
+# rung, not the call.
+#
+# The model counts the same events exactly and prices them with the cost model's per-event
+# estimates (`mrelease_ref.sim.cost`): a zapped PTE 13 ns all-in (calibrated on a real reap),
+# a `folio_mark_accessed()` call 20 ns whatever rung it takes, an activation 150 ns per page
+# (both estimates, not measurements), a freed folio 255 ns + 12 ns per page:
+
+# %%
+{k: DEFAULT_PRICES_NS[k] for k in ("ZAP_PTE", "MARK_ACCESSED", "PGACTIVATE", "FOLIO_FREE",
+                                    "PGFREE", "SYSCALL")}
+
+# %% [markdown]
+# One reap of a 16 MiB private file mapping (4096 pages of 4 KiB, each touched once), for
+# three histories of its folios: read in by the victim itself (*first use*); used and
+# unmapped by an earlier process, whose zap set PG_referenced (*used before* -- an app
+# relaunched after a previous run); or already active. Model time is the clock around the
+# `process_mrelease()` call.
+
+# %%
+cost = pd.DataFrame(p2.as_rows(
+    p2.reap_cost(c, h) for c in ("baseline", "2 alone", "v1 1-2") for h in p2.HISTORIES))
+cost.set_index(["config", "history"])
+
+# %% [markdown]
+# ### Finding: the saving is the activation rung, and its size is the cost model's assumption
+#
+# - Patch 2 removes exactly the MARK_ACCESSED and PGACTIVATE events from the reap: the
+#   baseline's model time minus patch 2's is exactly their price (`aging_ns`), for every
+#   history.
+# - What it saves depends on the folios' history, not on the patch: 4096 flag updates for
+#   folios in their first use or already active, 4096 flag updates *plus* ~4092 activations
+#   for folios an earlier process used (the last partial `lru_activate` batch drains after
+#   the call). Only the second case exercises `__folio_batch_add_and_move()`, the 48.79% of
+#   the profile, which suggests the profiled test's folios were mostly in that state.
+# - The model's shares (59% and 92% of the reap) are **not evidence about the 55.75%**: they
+#   follow from estimated prices and from folding rmap removal, page-table checks and TLB
+#   work into one 13 ns per PTE. The model has no lock contention, no cache misses and no
+#   page-table checking; it can say *which* work disappears and how often, not how long
+#   it took on a phone.
+# - With patch 1 in the same kernel (`v1 1-2`) the reap also *frees* the clean folios it
+#   evicts, which costs far more model time than the aging it skips: the reaper does
+#   reclaim's work up front.
+
+# %%
+c = cost.set_index(["config", "history"])
+assert (c.loc["baseline"].reap_ns - c.loc["2 alone"].reap_ns).equals(c.loc["baseline"].aging_ns)
+
+# %% [markdown]
+# ## The side effect, measured: a relaunched app
+#
+# Michal Hocko's objection (thread.md §4.2 #4, #5) as an experiment. Parameters:
+
+# %%
+params = p2.RelaunchParams()
+params
+
+# %% [markdown]
+# An app maps its 1024-page code file and reads it all at launch. For 12 pressure rounds it
+# uses its 768 hot pages; each round another process streams 128 pages of a media file
+# through the page cache (mapped, read once, unmapped, like `read()`), and kswapd-style
+# reclaim (`Kernel.reclaim(128)`) takes back as many. Reclaim harvests the hot pages' young
+# bits: a second reference activates them, and since the hot set is larger than half of
+# the file LRU, `shrink_active_list()` keeps deactivating some (only executable mappings
+# are protected for being referenced), so at any moment part of the hot set sits on the
+# inactive list with PG_referenced. Then the app is frozen, killed and reaped; 2 more
+# pressure rounds run; the app is relaunched and touches its hot pages again. 4 KiB
+# folios; every CPU's LRU batches are drained just before the kill.
+
+# %%
+runs = [p2.relaunch(c, params) for c in ("baseline", "2 alone", "v1 1", "v1 1-2")]
+pd.DataFrame(p2.as_rows(runs)).set_index("config").drop(
+    columns=["idle_rounds", "post_rounds", "folio_order"]).T
+
+# %% [markdown]
+# How to read it: at the kill, 567 of the 768 hot pages have a young PTE (used since
+# reclaim last looked) and 421 are active. The baseline's reap marks the young ones and
+# *activates* 251 of them -- those that were inactive with PG_referenced -- so they sit at
+# the head of the active list when the app is gone. Patch 2 alone leaves those 251 on the
+# inactive list as unmapped page cache, where reclaim takes them at the first scan
+# (PG_referenced alone does not save an unmapped folio). Two rounds later the baseline's
+# relaunch refaults 96 pages, patch 2's 251 -- every refault a page read again
+# (`pages_read`).
+#
+# With patch 1 (`v1 1`, `v1 1-2`) the question changes: the reap itself evicts every
+# exclusive clean 4 KiB folio, so the relaunch reads all 768 hot pages again (`v1 1` keeps
+# the few still held by an `lru_activate` batch). And `refaults` is 0: patch 1 removes the
+# folios with `remove_mapping()`, which leaves no shadow entry, so the workingset code never
+# learns these pages were evicted.
+
+# %% [markdown]
+# Now the same experiment over the amount of pressure after the kill (0-6 rounds), and with
+# one pressure round between the app's last use and the kill (`idle_rounds=1`: the app sat
+# in the background while reclaim ran once).
+
+# %%
+sweep = pd.DataFrame(p2.as_rows(p2.relaunch_sweep(
+    ["baseline", "2 alone", "v1 1-2"], post_rounds=range(7), idle_rounds=(0, 1), base=params)))
+sweep.pivot(index=["idle_rounds", "post_rounds"], columns="config",
+            values=["refaults", "pages_read"])
+
+# %%
+fig, axes = plt.subplots(1, 2, figsize=(9, 3.4), sharey=True)
+markers = {"baseline": "o", "2 alone": "x", "v1 1-2": "s"}
+for ax, (idle, runs_idle) in zip(axes, sweep.groupby("idle_rounds"), strict=True):
+    for config, g in runs_idle.groupby("config", sort=False):
+        ax.plot(g.post_rounds, g.pages_read, marker=markers[config], label=f"{config}: pages read")
+    v1 = runs_idle[runs_idle.config == "v1 1-2"]
+    ax.plot(v1.post_rounds, v1.refaults, ls="--", color="grey", label="v1 1-2: refaults counted")
+    ax.set_title(f"{idle} reclaim round(s) between last use and kill", fontsize=9)
+    ax.set_xlabel("pressure rounds after the kill")
+axes[0].set_ylabel("hot pages read again at relaunch")
+axes[1].legend(frameon=False, fontsize=7)
+fig.tight_layout()
+_ = figures.save(fig, "02_relaunch_refaults")
+plt.show()
+
+# %% [markdown]
+# ### Finding: lost activations turn into refaults only when the kill beats reclaim
+#
+# Measured before/after, 4 KiB folios, killed right after use, 2 pressure rounds after the
+# kill: **96 refaults (96 pages read) in the baseline, 251 with patch 2 alone** -- the 251
+# pages the baseline's reap would have activated. With less pressure after the kill the gap
+# is smaller (24 vs 133 after one round, none with no pressure); with much more, reclaim
+# works through the active list too and both converge (343 vs 347 after five rounds).
+#
+# With **one reclaim round between the app's last use and the kill**, the curves are
+# identical: that round's `folio_referenced()` already harvested the young bits the reaper
+# would have read, and made the activation decisions itself; only 55 PTEs are still young
+# at the kill and none of them activates. This is Michal Hocko's "reclaim has likely aged
+# these pages already" (thread.md §4.2 #5) made concrete: patch 2 changes the outcome only
+# for pages used after the last reclaim pass that reached them -- the foreground-to-killed
+# case, not a long-cached background app.
+#
+# ### Finding: with patch 1, the relaunch reads everything and no refault is counted
+#
+# In the series as posted (v1 1-2, or D with REAP_KILL), patch 2's aging question is moot
+# for 4 KiB folios: patch 1 evicts them at the reap, hot or not, so the relaunch reads the
+# whole hot set again (768 pages in every row of the sweep) -- more than the baseline after
+# any amount of pressure tried. And because eviction goes through `remove_mapping()`
+# without a shadow entry, `WORKINGSET_REFAULT_FILE` stays 0: refault-based monitoring (and
+# the kernel's own refault-driven deactivation) cannot see this cost.
+
+# %%
+idle1 = sweep[sweep.idle_rounds == 1].pivot(index="post_rounds", columns="config",
+                                             values="pages_read")
+assert (idle1["baseline"] == idle1["2 alone"]).all()
+
+# %% [markdown]
+# ### Large folios keep patch 2's side effect under v1
+#
+# The same experiment with 64-page page-cache folios (the ~80-page average realkernel.md
+# §1.1 saw on an earlier 6.18 build). A 64-page folio is zapped as one batch of 64 PTEs,
+# which hands the gather 64 references; patch 1's `mapping_evict_folio()` allows only one
+# extra reference, so it evicts none of them (thread.md §6 #5). Patch 2 still skips their
+# aging (with CONFIG_MM_ID).
+
+# %%
+large = pd.DataFrame(p2.as_rows(p2.relaunch_sweep(
+    ["baseline", "2 alone", "v1 1-2", "v1 1-2, no MM_ID"], post_rounds=range(2, 6),
+    base=p2.RelaunchParams(folio_order=6))))
+large.pivot(index="post_rounds", columns="config", values="refaults")
+
+# %% [markdown]
+# ### Finding: with large folios, v1 keeps the pages cached but loses their activation
+#
+# With 64-page folios, `v1 1-2` gives exactly the numbers of patch 2 alone: nothing is
+# evicted at the reap, and the folios that the baseline's reap would have activated are not
+# (one 64-page folio here), so after four pressure rounds the relaunch refaults 320 pages
+# instead of 256. Without CONFIG_MM_ID, v1 matches the baseline: every large folio counts as
+# shared and keeps its aging. So on these machines' page-cache folio sizes the side effect
+# Michal Hocko described is what v1 delivers, while the speed-up it buys is per folio batch
+# rather than per page. The granularity is coarse (a 64-page folio is one LRU entry), so the
+# size of the effect here is one folio; its direction is the point.
+
+# %% [markdown]
+# ## The gate's scope
+#
+# Which teardowns skip the aging? One victim per row with 64 young 4 KiB file pages: reaped
+# by `process_mrelease()` after `kill()`; by `process_mrelease(PROCESS_MRELEASE_REAP_KILL)`
+# (where the version has it); by the kernel's OOM killer and its `oom_reaper` thread (a
+# frozen second thread keeps the mm alive so the reaper, not the exit, zaps it); by a plain
+# exit; and -- a `MAP_SHARED` mapping the reaper skips -- by the victim's own `exit_mmap()`
+# after a `process_mrelease()`. The cells count `folio_mark_accessed()` calls (64 = all
+# aged, 0 = all skipped, `<NA>` = the version has no such call).
+
+# %%
+gate = pd.DataFrame(p2.as_rows(
+    p2.gate_scope(c, e) for c in ("baseline", "rfc 1-3", "v1 1-3", "d") for e in p2.GATE_EVENTS))
+gate.pivot(index="event", columns="config", values="aged").astype("Int64").loc[
+    list(p2.GATE_EVENTS), ["baseline", "rfc 1-3", "v1 1-3", "d"]]
+
+# %% [markdown]
+# ### Finding: v1's gate also covers the kernel's OOM reaper and the victim's own exit
+#
+# v1 (and the RFC) key the skip on MMF_UNSTABLE, which `__oom_reap_task_mm()` sets for
+# *every* caller: the kernel's OOM reaper skips the aging exactly like `process_mrelease()`,
+# as David Hildenbrand pointed out (`<7f98f461-62a7-455d-a7a8-cb8928465946@kernel.org>`; he
+# later said he would want it for any OOM reaping,
+# `<af21185c-3390-4566-bf28-ce79e13182dc@kernel.org>`). The flag also stays set when the
+# victim's own `exit_mmap()` later zaps what the reaper left: its `MAP_SHARED` pages -- which
+# the reaper deliberately does not touch -- lose their aging too. Only a normal exit ages.
+# Draft D confines the skip to the REAP_KILL reap itself (Minchan Kim,
+# `<afJ7FPkNK6cxUxSe@google.com>`): OOM reaper, plain `process_mrelease()` and the later exit
+# all age as in v6.18.
+
+# %% [markdown]
+# ## kswapd's reclaim in the model
+#
+# The side-effect experiments rest on `mm/vmscan.c`'s classic LRU rules, added to the model
+# for this notebook. The decision that matters most here, in the model's code:
+
+# %%
+print(inspect.getsource(vmscan.folio_check_references))
+
+# %% [markdown]
+# ## Review points for patch 2 (thread.md §4.2)
+#
+# Who raised what, the answer, whether it was settled, and the experiment above that speaks
+# to it (paraphrased; Message-IDs in thread.md §1.3):
+
+# %%
+pd.DataFrame(p2.as_rows(p2.REVIEW_POINTS)).set_index("number")
+
+# %% [markdown]
+# What the model adds to each point:
+#
+# 1. *mapcount vs large folios (David Hildenbrand):* confirmed -- the RFC ages every
+#    PTE-mapped large folio, v1 skips exactly the unshared ones, given CONFIG_MM_ID.
+# 2. *PMD-mapped folios (Baolin Wang):* still aged in every version, D included.
+# 3. *why only for reaping (Michal Hocko):* the model can say what the aging costs a reap
+#    (one call per folio batch, plus an activation for folios with PG_referenced) but not
+#    whether a normal exit should pay it; that is a policy question.
+# 4. *refaults (Michal Hocko):* measured -- 96 vs 251 refaults at relaunch for patch 2 alone
+#    in the default experiment; with patch 1 in the series the whole hot set (768 pages) is
+#    read again and no refault is counted.
+# 5. *reclaim already aged them (Michal Hocko):* measured -- one reclaim pass between the
+#    last use and the kill makes baseline and patch 2 identical.
+# 6. *side effects for every caller (Michal Hocko):* D's gate limits them to REAP_KILL reaps
+#    (gate table); v1's reach the OOM reaper and later exits.
+# 7. *not process_mrelease-specific (David Hildenbrand):* confirmed for v1 and the RFC (gate
+#    table); the interaction with reclaim is the previous two points.
+# 8. *details through `zap_vma_for_reaping()` (David Hildenbrand):* an API question on a
+#    newer base the model does not have.
+# 9. *meaning of MMF_UNSTABLE:* the model sets it where v6.18 does (reaper, not fork failure,
+#    which the model has no path for); the gate table shows what keying on it implies.
+
+# %% [markdown]
+# ## Limitations
+#
+# - The LRU is small (about two thousand pages), one node, no memcg, no MGLRU. With MGLRU
+#   `folio_mark_accessed()` only updates flag bits and generations, so both the cost and the
+#   side effect look different; these are classic-LRU results.
+# - Pressure is explicit (`Kernel.reclaim()` after a streaming reader) rather than
+#   watermark-driven, and the reclaim model leaves out the anon/file cost balancing and the
+#   "deactivate when refaults were seen" rule (`mm/vmscan.py` Limitations).
+# - The relaunch is one parameter set and a sweep of two knobs; the numbers are orderings and
+#   counts of pages for that workload, not a forecast for any device.
+# - Model time prices events with fixed estimates; the cost section compares event counts,
+#   not measured time.
+# - "2 alone" and "v1 1-2, no MM_ID" are constructions for measurement; the RFC's patch 1 is
+#   inferred; D is an intention-only draft, reaped here with REAP_KILL.
+# - The workingset code compares refault distances with the whole file LRU (the kernel uses
+#   the active file list, plus anon with swap); with these sizes every refault here counts as
+#   a recent one either way.
+#
+# ## Checks
+#
+# `tests/test_scenarios_patch2.py` runs every experiment with the invariant checker on
+# (`debug_vm=True`: refcounts, mapcounts, rss, LRU lists, page conservation after every call)
+# and pins each number narrated here; `tests/test_mm_vmscan_reclaim.py` checks the reclaim
+# rules one by one.
