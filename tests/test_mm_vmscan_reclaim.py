@@ -38,6 +38,7 @@ from mrelease_ref.include.linux.page_flags import (
 )
 from mrelease_ref.mm import vmscan
 from mrelease_ref.mm.rmap import folio_referenced
+from mrelease_ref.mm.swap import folio_mark_accessed
 from mrelease_ref.mm.swap_state import folio_trylock, folio_unlock
 from mrelease_ref.sim.kernel import Kernel
 from mrelease_ref.sim.process import Mapping, Process
@@ -253,7 +254,14 @@ def test_reclaimed_file_folios_leave_shadows_and_refault() -> None:
     WORKINGSET_ACTIVATE_FILE with the new folio activated. Kernel:
     mm/vmscan.c:__remove_mapping(), mm/workingset.c:workingset_refault()."""
     k = _kernel()
-    _mapped_file(k, 256, "other.dat")  # keeps the file LRU large: the refaults are recent
+    other, _, _ = _mapped_file(k, 256, "other.dat")
+    # workingset_test_recent() compares the distance with the *active* file list (v6.18):
+    # two accesses activate the other file, so the refaults below are recent
+    with k.running(k.kthreadd):
+        for folio in list(other.i_mapping.i_pages.values()):
+            folio_mark_accessed(folio)
+            folio_mark_accessed(folio)
+    k.lru_add_drain_all()
     f, app, m = _mapped_file(k, 16)
     app.munmap(m)
     assert _scan(k, 256 + 16) == 16

@@ -12,8 +12,7 @@ The page cache holds ``folio_nr_pages()`` references on each folio it contains.
 Limitations:
 - No read-ahead window or async read-ahead: one fault reads exactly one folio.
 - ``i_pages`` holds each folio once, at its first index; lookups try each order in use.
-- ``nr_recently_evicted`` uses one test: the refault distance (age now minus age at
-  eviction) is at most the number of pages on the file LRU lists.
+- ``nr_recently_evicted`` uses ``workingset_test_recent()`` (mm/workingset.py).
 """
 
 from __future__ import annotations
@@ -25,27 +24,23 @@ from mrelease_ref.include.linux.fs import AddressSpace
 from mrelease_ref.include.linux.mmzone import (
     NR_FILE_DIRTY,
     NR_FILE_PAGES,
-    NR_LRU_BASE,
     NR_SHMEM,
     FolioBatch,
-    LruList,
 )
 from mrelease_ref.include.linux.page_flags import (
-    PG_active,
     PG_dirty,
     PG_private,
     PG_swapbacked,
     PG_uptodate,
-    PG_workingset,
     PG_writeback,
 )
 from mrelease_ref.include.linux.vmstat import count_vm_events
 from mrelease_ref.mm.page_alloc import folio_alloc
 from mrelease_ref.mm.swap import folio_add_lru, folios_put_refs
+from mrelease_ref.mm.workingset import workingset_refault, workingset_test_recent
 
 if TYPE_CHECKING:
     from mrelease_ref.include.linux.mm_types import Folio
-    from mrelease_ref.sim.kernel import Kernel
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,30 +62,6 @@ def filemap_get_entry(mapping: AddressSpace, index: int) -> Folio | None:
         if folio is not None and folio.order == order:
             return folio
     return None
-
-
-def workingset_refault(folio: Folio, shadow: int) -> None:
-    """Kernel: mm/workingset.c:workingset_refault()
-
-    A folio comes back after reclaim evicted it. If it was evicted recently enough (its
-    refault distance fits in the workingset), activate it right away.
-    """
-    k = folio.kernel
-    nr = 1 << folio.order
-    count_vm_events(k, "WORKINGSET_REFAULT_FILE", nr)
-    if _refault_is_recent(folio.kernel, shadow):
-        folio.flags |= PG_active | PG_workingset
-        count_vm_events(k, "WORKINGSET_ACTIVATE_FILE", nr)
-
-
-def _refault_is_recent(kernel: Kernel, shadow: int) -> bool:
-    distance = kernel.lruvec.nonresident_age - shadow
-    vm = kernel.vmstat
-    workingset = (
-        vm[NR_LRU_BASE + int(LruList.LRU_ACTIVE_FILE)]
-        + vm[NR_LRU_BASE + int(LruList.LRU_INACTIVE_FILE)]
-    )
-    return distance <= workingset
 
 
 def __filemap_add_folio(mapping: AddressSpace, folio: Folio, index: int) -> int | None:
@@ -258,6 +229,6 @@ def filemap_cachestat(mapping: AddressSpace, first: int, last: int) -> Cachestat
     for index, shadow in mapping.shadows.items():
         if first <= index <= last:
             evicted += 1
-            if _refault_is_recent(mapping.kernel, shadow):
+            if workingset_test_recent(mapping.kernel, shadow, True)[0]:
                 recent += 1
     return Cachestat(nr_cache, nr_dirty, nr_wb, evicted, recent)
