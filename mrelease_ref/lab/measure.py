@@ -39,6 +39,7 @@ __all__ = (
     "ProcHolder",
     "cachestat_file",
     "free_pages_with_pcp",
+    "large_folio_fraction",
     "meminfo",
     "pcp_count_pages",
     "smaps_rollup",
@@ -93,6 +94,34 @@ def smaps_rollup(pid: int) -> dict[str, int]:
             if len(fields) == 3 and fields[2] == "kB":
                 out[fields[0].rstrip(":")] = int(fields[1])
     return out
+
+
+KPF_COMPOUND_HEAD = 15
+KPF_COMPOUND_TAIL = 16
+
+
+def large_folio_fraction(pid: int, start: int, length: int, step_pages: int = 16) -> float:
+    """Fraction of the resident pages of ``[start, start+length)`` in ``pid`` that belong to
+    a large folio (compound head or tail in /proc/kpageflags), sampling every
+    ``step_pages``-th page. Needs root (PFNs in /proc/<pid>/pagemap).
+
+    Kernel: fs/proc/task_mmu.c (pagemap: bit 63 present, bits 0-54 PFN), fs/proc/page.c
+    (kpageflags: KPF_COMPOUND_HEAD 15, KPF_COMPOUND_TAIL 16).
+    """
+    page = 4096
+    large = present = 0
+    with open(f"/proc/{pid}/pagemap", "rb") as pm, open("/proc/kpageflags", "rb") as kf:
+        for addr in range(start, start + length, step_pages * page):
+            pm.seek(addr // page * 8)
+            entry = int.from_bytes(pm.read(8), "little")
+            if not entry >> 63 & 1:
+                continue
+            pfn = entry & ((1 << 55) - 1)
+            kf.seek(pfn * 8)
+            flags = int.from_bytes(kf.read(8), "little")
+            present += 1
+            large += bool(flags & (1 << KPF_COMPOUND_HEAD | 1 << KPF_COMPOUND_TAIL))
+    return large / present if present else 0.0
 
 
 def cachestat_file(path: str | Path) -> CacheStat:

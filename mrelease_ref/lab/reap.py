@@ -21,12 +21,13 @@ from __future__ import annotations
 import errno as errno_mod
 import signal
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from mrelease_ref.lab.freezer import Backend, FreezerGroup
 from mrelease_ref.lab.measure import free_pages_with_pcp, meminfo, smaps_rollup
 from mrelease_ref.lab.syscalls import PAGE_SIZE, process_mrelease_ns
-from mrelease_ref.lab.victim import VictimSpec, VictimStatus, launch_victim, read_status
+from mrelease_ref.lab.victim import Victim, VictimSpec, VictimStatus, launch_victim, read_status
 
 __all__ = ("MEMINFO_KEYS", "ReapResult", "ReapSeries", "repeat_reap", "timed_reap")
 
@@ -96,10 +97,19 @@ def _meminfo_delta(before: dict[str, int], after: dict[str, int]) -> dict[str, i
 
 
 def timed_reap(
-    spec: VictimSpec, backend: Backend | None = None, ready_timeout_s: float = 300.0
+    spec: VictimSpec,
+    backend: Backend | None = None,
+    ready_timeout_s: float = 300.0,
+    prepare: Callable[[Victim], None] | None = None,
 ) -> ReapResult:
-    """Launch, freeze, SIGKILL, time process_mrelease, thaw, reap. Always cleans up."""
+    """Launch, freeze, SIGKILL, time process_mrelease, thaw, reap. Always cleans up.
+
+    ``prepare(victim)`` runs once the victim is ready, before the freeze (e.g.
+    :func:`~mrelease_ref.lab.victim.clear_refs`, or a folio-size probe).
+    """
     with launch_victim(spec, ready_timeout_s) as victim, FreezerGroup(victim.pid, backend) as fz:
+        if prepare is not None:
+            prepare(victim)
         rollup = smaps_rollup(victim.pid)
         fz.freeze()
         before = victim.status()

@@ -759,14 +759,13 @@ def _errno_name(err: int) -> str:
 class _ModelRun:
     """Interprets the steps on a fresh ``Kernel(variant="baseline")``."""
 
-    def __init__(self, sc: Scenario) -> None:
+    def __init__(self, sc: Scenario, variant: str = "baseline") -> None:
         from mrelease_ref import Kernel
 
         self.sc = sc
         self.obs: Obs = {"victim_mib": max(sc.victim.mappings[0].nr_pages / PAGES_PER_MIB,
                                            1 / PAGES_PER_MIB)}
-        self.k: Kernel = Kernel(variant="baseline", seed=0,
-                                large_folios=not sc.small_file_folios)
+        self.k: Kernel = Kernel(variant=variant, seed=0, large_folios=not sc.small_file_folios)
         self.lmkd = self.k.spawn("lmkd", uid=0)
         self.v = build_victim(self.k, sc.victim, parent=self.lmkd)
         self.files = {i: self.v.files[f"{m.kind}-{i}"]
@@ -927,9 +926,11 @@ class _ModelRun:
         self.obs[f"{label}.attempts"] = attempts
 
 
-def run_model(sc: Scenario) -> Obs:
-    """Run ``sc`` on ``Kernel(variant="baseline")``; return what its steps observed."""
-    run = _ModelRun(sc)
+def run_model(sc: Scenario, variant: str = "baseline") -> Obs:
+    """Run ``sc`` on ``Kernel(variant=variant)`` (the parity table uses the baseline; other
+    variants give the model's prediction for a patched kernel); return what the steps
+    observed."""
+    run = _ModelRun(sc, variant)
     for step in sc.steps:
         run.do(step)
     return run.obs
