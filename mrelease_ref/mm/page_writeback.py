@@ -73,17 +73,18 @@ def folio_start_writeback(folio: Folio) -> None:
     """Kernel: mm/page-writeback.c:__folio_start_writeback()"""
     folio.flags |= PG_writeback
     folio.kernel.vmstat[NR_WRITEBACK] += 1 << folio.order
-    folio._refcount += 1  # the bio holds the folio until completion
+    # No reference for the I/O: whoever could free the folio waits for PG_writeback
+    # (truncation) or skips it (reclaim, eviction).
     folio.kernel.io_pending.append(folio)
 
 
 def folio_end_writeback(folio: Folio) -> None:
-    """Kernel: mm/filemap.c:folio_end_writeback()"""
-    from mrelease_ref.mm.swap import folio_put
+    """Kernel: mm/filemap.c:folio_end_writeback()
 
+    (The kernel's folio_get()/folio_put() pair around the wake-up nets to nothing here.)
+    """
     folio.flags &= ~PG_writeback
     folio.kernel.vmstat[NR_WRITEBACK] -= 1 << folio.order
-    folio_put(folio)
 
 
 def __filemap_fdatawrite_range(mapping: AddressSpace, start: int, end: int) -> int:

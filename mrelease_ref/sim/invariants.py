@@ -9,7 +9,7 @@ What it checks:
 1. **References.** Each folio's refcount equals the references the model can account for:
    page cache and swap cache (``folio_nr_pages()`` each), page-table entries (one per PTE,
    one per PMD), per-CPU LRU/mlock batches (one per entry), live mmu_gathers (the
-   references their entries carry), bios in flight, private data, GUP pins.
+   references their entries carry), private data, GUP pins.
 2. **No use after free.** No freed folio is reachable from any of those places or an LRU.
 3. **mapcount** equals the number of page-table entries mapping the folio.
 4. **rss counters** of every live mm equal what its page tables map.
@@ -20,8 +20,10 @@ What it checks:
    has ``mm_count >= 1``; no task points at a freed mm.
 8. **Swap slots.** Each slot's count equals the swap PTEs pointing at it (plus
    SWAP_HAS_CACHE while the swap cache holds its folio).
-9. **Conservation.** Free pages (buddy + per-CPU lists) plus the pages of every live folio
-   equal the managed pages: nothing leaks, nothing is counted twice.
+9. **Writeback.** A folio with I/O in flight holds no reference for it, so it must still be
+   alive (held by the page or swap cache) and keep PG_writeback until the I/O ends.
+10. **Conservation.** Free pages (buddy + per-CPU lists) plus the pages of every live folio
+    equal the managed pages: nothing leaks, nothing is counted twice.
 
 Limitations:
 - References held transiently *inside* a step (a lookup's reference) are invisible; the
@@ -54,7 +56,7 @@ from mrelease_ref.include.linux.mm_types import (
     mm_counter,
 )
 from mrelease_ref.include.linux.mmzone import NR_FREE_PAGES, NR_FREE_PCP, NR_LRU_BASE
-from mrelease_ref.include.linux.page_flags import PG_freed, PG_lru, PG_private
+from mrelease_ref.include.linux.page_flags import PG_freed, PG_lru, PG_private, PG_writeback
 from mrelease_ref.mm.swapfile import SWAP_HAS_CACHE
 
 if TYPE_CHECKING:
@@ -122,8 +124,6 @@ def _batch_refs(k: Kernel, refs: Counter[Folio], where: dict[Folio, str]) -> set
                     refs[enc[0][0]] += n
                     where.setdefault(enc[0][0], f"mmu_gather of mm {tlb.mm.mm_id}")
             gbatch = gbatch.next
-    for folio in k.io_pending:
-        refs[folio] += 1
     return in_batch
 
 
@@ -206,6 +206,16 @@ def _check_swap_map(k: Kernel) -> list[str]:
     return errors
 
 
+def _check_writeback(k: Kernel) -> list[str]:
+    """A folio under I/O holds no reference of its own, so it must stay alive through
+    other owners (the page cache, the swap cache) until the I/O ends."""
+    return [
+        f"{folio!r} under writeback was freed or lost PG_writeback"
+        for folio in k.io_pending
+        if folio.flags & PG_freed or not folio.flags & PG_writeback
+    ]
+
+
 def check_invariants(k: Kernel) -> list[str]:
     """Every violated invariant, as one message each (empty when all hold)."""
     refs: Counter[Folio] = Counter()
@@ -217,6 +227,7 @@ def check_invariants(k: Kernel) -> list[str]:
     errors += _check_folios(k, refs, maps, where, in_batch)
     errors += _check_mms(k)
     errors += _check_swap_map(k)
+    errors += _check_writeback(k)
     errors += [f"data lost: {d}" for d in k.data_loss]
     return errors
 
