@@ -84,7 +84,9 @@ pd.DataFrame(
 #   send the special SIGKILL, then decide as before with `task_will_free_mem()`, which the
 #   group exit the signal started now satisfies.
 #
-# The model's reading of the signal hunk **[I]**: the flag is set where the signal is queued.
+# The model's reading of the signal hunk **[I]**: the flag is set where the signal is queued,
+# once `prepare_signal()` has accepted it. The rest of `__send_signal_locked()` is the
+# baseline's, so the diff shows only the `si_code` argument and that test.
 
 # %%
 print(source_diff(base_signal.__send_signal_locked, rfc_signal.__send_signal_locked))
@@ -241,9 +243,12 @@ table.loc[order, ["baseline, flags 0", *patch3.REAP_KILL_VERSIONS]]
 # - **exited.** -ESRCH everywhere: with no thread holding an mm there is nothing to pin. The
 #   flag narrows the window; it cannot reach back past `exit_mm()`.
 # - **coredumping.** v1 keeps the core-dump refusal (its `ignore_exit` comes after the
-#   `core_state` test). v2/v3 skip `task_will_free_mem()`, so the dumping process is killed
-#   and reaped. The RFC **[I]** sends its SIGKILL but then refuses, since the dump is still
-#   marked.
+#   `core_state` test) and sends nothing, so the stalled dump goes on. v2/v3 skip
+#   `task_will_free_mem()`, so the dumping process is reaped; their SIGKILL, which
+#   `prepare_signal()` lets through to a dumping group, also cuts the dump short
+#   (`dump_interrupted()`) and the process exits. (No `K`: the dump had already set
+#   SIGNAL_GROUP_EXIT.) The RFC **[I]** sends its SIGKILL but then refuses, since `core_state`
+#   is still set when it decides: the dump ends and the process exits unreaped.
 # - **already reaped.** v1 turns the baseline's 0 into -EINVAL; v2/v3 send the kill and
 #   return 0 without reaping.
 # - **shared mm.** v1 requires the other sharers to be dying; v2 refuses any MMF_MULTIPROCESS
@@ -254,11 +259,23 @@ table.loc[order, ["baseline, flags 0", *patch3.REAP_KILL_VERSIONS]]
 #   thread and reaps too, as the kernel's own OOM killer does.
 # - **permission.** v1/v2 return the `kill_pid()` error (-EPERM) and reap nothing, even for
 #   a target that someone else already killed, where the flag-less call would have reaped.
-#   v3 reports the same refusal as -EBUSY. The RFC **[I]** kills without asking (fourth
+#   v3 reports the same refusal as -EBUSY. The RFC **[I]** kills without asking (fifth
 #   finding).
 # - **pid namespaces.** v1/v2 signal a target outside the caller's pid namespace, the
-#   boundary `pidfd_send_signal()` enforces; v3 refuses it (-EBUSY, nothing killed), but
-#   where only a *sharer* is outside, v3 kills the target and then fails (third finding).
+#   boundary `pidfd_send_signal()` enforces (below); v3 refuses it (-EBUSY, nothing killed),
+#   but where only a *sharer* is outside, v3 kills the target and then fails (third
+#   finding).
+# - **namespace init.** When the other sharer is the init of the target's pid namespace,
+#   v1 and v2 refuse as for any live sharer. v3 kills it from the parent namespace, but from
+#   inside the namespace the init ignores the SIGKILL and v3 still returns 0 and reaps
+#   (fourth finding).
+#
+# The same caller, in a child pid namespace, against the "target outside pid ns" victim:
+# `pidfd_send_signal()` refuses with -EINVAL (`access_pidfd_pidns()`); REAP_KILL in v1/v2
+# kills and reaps; v3 applies the same test (reported as -EBUSY).
+
+# %%
+pd.DataFrame([dataclasses.asdict(r) for r in patch3.pidns_check()])
 
 # %% [markdown]
 # ## The race REAP_KILL closes
@@ -435,6 +452,35 @@ pd.DataFrame([dataclasses.asdict(patch3.partial_kill(v, c)) for v in ("v1", "v2"
               for c in ("pid ns", "uid")])
 
 # %% [markdown]
+# ### Finding: v3 reaps the memory of a namespace init that ignored its SIGKILL
+# `kill_all_shared_mm()` counts the global init as a failure, but the init of a pid namespace
+# is treated like any other sharer. That init is SIGNAL_UNKILLABLE: a SIGKILL sent from
+# inside its namespace is dropped (`sig_task_ignored()`; only a signal from an ancestor
+# namespace is forced), and the send still returns 0. So with a caller inside the namespace
+# v3 returns 0: the target dies, the init keeps running, and the mm it runs in is reaped.
+# From the parent namespace the SIGKILL is forced and the init dies with the others, as it
+# would under the kernel's OOM killer, whose SIGKILL is always forced. v1 and v2 refuse
+# (-EINVAL) either way. Christian asked why v3 reports init as a failure when init cannot be
+# signalled anyway (thread.md §4.3 #12). For a namespace init the outcome depends on where
+# the caller runs, and from inside v3 reports success although the init was not killed.
+#
+# Setup (cases "ns init sharer, caller inside/outside"): the namespace's first process,
+# uid 10001, with the usual anonymous and file memory, clones a CLONE_VM helper (the target,
+# in the same namespace); the caller is root, inside that namespace or in the parent one.
+
+# %%
+ns_init = outcomes[outcomes["case"].str.startswith("ns init sharer")
+                   & (outcomes["flags"] == PROCESS_MRELEASE_REAP_KILL)
+                   & outcomes["version"].isin(patch3.REAP_KILL_VERSIONS)]
+ns_init[["case", "version", "ret", "target_killed", "others_killed", "others_alive",
+         "reaped_kb"]].reset_index(drop=True)
+
+# %% [markdown]
+# The model stops at the reap. In the kernel the init's next fault meets MMF_UNSTABLE and
+# gets SIGBUS; that fault-time signal is forced, clears SIGNAL_UNKILLABLE, and (unless the
+# init handles SIGBUS) kills the init and with it every process of its namespace
+# (`zap_pid_ns_processes()`). The model's fault path does neither (see Limitations).
+#
 # ### Finding: the RFC's KILL_MRELEASE would skip the kill permission check [I]
 # **This is an inference.** The RFC's oom_kill.c and signal.c hunks were not retrieved. A
 # SIGKILL carrying `si_code` KILL_MRELEASE = 1 has a positive code, and the kernel treats
@@ -478,10 +524,16 @@ pd.DataFrame([dataclasses.asdict(r) for r in patch3.REVIEW_POINTS]).set_index("n
 # - A step between two `yield`s is atomic; the reaper can be overtaken only between VMAs,
 #   `exit_mmap()` only between VMAs and at its locks.
 # - pidfds across pid namespaces are opened by root-namespace number (standing in for
-#   SCM_RIGHTS); `setns()`+`clone(CLONE_VM)`, `setuid()` and `kthread_use_mm()` are built from
-#   model primitives in `scenarios/patch3.py`; the model's vfork parent is not blocked.
+#   SCM_RIGHTS). CLONE_VM sharers in one namespace come from the model's own `clone_vm()`,
+#   which puts the child in its parent's pid namespace. The model has no `setns()` or
+#   `unshare()`, so a sharer in *another* namespace (`setns()` + `clone(CLONE_VM)`) is built
+#   from model primitives in `scenarios/patch3.py`, as are `setuid()` and `kthread_use_mm()`.
+#   The model's vfork parent is not blocked.
 # - The global init sharing an mm (v3 counts it as a failure) and `task->exit_mm` (Suren's
-#   and Christian's proposal) are not modelled.
+#   and Christian's proposal) are not modelled. A namespace init is, but not what it does
+#   after its memory was reaped. The model's fault-time SIGBUS does not clear
+#   SIGNAL_UNKILLABLE (the kernel's `force_sig_info_to_task()` does), and the model has no
+#   `zap_pid_ns_processes()`.
 # - Single-page folios throughout, so that patch 1's refcount rule does not hide eviction
 #   (thread.md §6 #5); draft D runs as posted (`d_details="as_posted"`).
 #

@@ -113,6 +113,23 @@ def test_coredumping_target() -> None:
         assert o.ret == "0" and o.reaped_kb == RSS_KB
 
 
+@pytest.mark.parametrize("version", ["baseline", "rfc", "v1", "v2", "v3"])
+def test_a_reap_kill_sigkill_ends_a_stalled_core_dump(version: str) -> None:
+    """prepare_signal() lets SIGKILL through to a group whose core_state is set, and
+    fs/coredump.c:dump_interrupted() stops the dump on fatal_signal_pending(): after the
+    SIGKILL of v2/v3 (and of the RFC, which then refuses [I]) the dumper exits although
+    the core pipe is still stalled. v1 refuses before it sends anything, and the baseline
+    sends nothing, so the dump stays stuck."""
+    k = patch3.new_kernel(version)
+    s = case("coredumping").build(k)
+    patch3._call(s.caller, s.pidfd, 0 if version == "baseline" else REAP_KILL)
+    k.run()
+    assert k.hold_coredumps
+    stuck = version in ("baseline", "v1")
+    assert (s.target.task.signal.core_state is not None) is stuck
+    assert s.target.alive is stuck
+
+
 def test_already_reaped_mm() -> None:
     """MMF_OOM_SKIP: base returns 0 (kernel.md §1.1); v1 with REAP_KILL returns -EINVAL
     (thread.md §3.2); v2/v3 send the kill and return 0 without reaping (§3.4)."""
@@ -194,6 +211,50 @@ def test_v3_pid_namespace_check() -> None:
         assert o.ret == "0" and o.target_killed
     o = outcome("sharer outside pid ns", "v3")
     assert o.ret == "EBUSY" and o.target_killed and o.others_alive == ("host-app",)
+
+
+def test_pidfd_send_signal_and_v3_respect_the_pid_namespace_boundary() -> None:
+    """kernel/signal.c:pidfd_send_signal() returns -EINVAL for a target outside the
+    caller's pid-namespace hierarchy (access_pidfd_pidns()); v1/v2 kill_pid() has no such
+    test and kills; v3's do_pidfd_send_signal_pidns() applies it (-EBUSY from the call),
+    Christian Brauner's boundary (thread.md §4.3 #9)."""
+    rows = {r.call.split(":")[0]: r for r in patch3.pidns_check()}
+    first = rows["pidfd_send_signal() (any version)"]
+    assert first.ret == "EINVAL" and not first.target_killed
+    for v in ("rfc", "v1", "v2"):
+        assert rows[v].ret == "0" and rows[v].target_killed and rows[v].reaped_kb == RSS_KB
+    assert rows["v3"].ret == "EBUSY" and not rows["v3"].target_killed
+
+
+def test_v3_reaps_a_namespace_init_that_ignored_its_sigkill() -> None:
+    """A namespace's first process is SIGNAL_UNKILLABLE: a user SIGKILL from inside the
+    namespace is dropped by sig_task_ignored() and the send still returns 0, while one
+    from an ancestor namespace is forced (send_signal_locked()). v3 kill_all_shared_mm()
+    counts only is_global_init() as a failure, so with the caller inside it returns 0 and
+    reaps the mm the init still runs in; from outside it kills the init too. v1 (init not
+    dying) and v2 (MMF_MULTIPROCESS) refuse either way (thread.md §3.6, §4.3 #12)."""
+    o = outcome("ns init sharer, caller inside", "v3")
+    assert o.ret == "0" and o.target_killed and o.others_alive == ("ns-init",)
+    assert o.others_killed == () and o.reaped_kb == RSS_KB
+    o = outcome("ns init sharer, caller outside", "v3")
+    assert o.ret == "0" and o.others_killed == ("ns-init",) and o.reaped_kb == RSS_KB
+    for name in ("ns init sharer, caller inside", "ns init sharer, caller outside"):
+        for v in ("v1", "v2"):
+            o = outcome(name, v)
+            assert o.ret == "EINVAL" and not o.target_killed and o.reaped_kb == 0
+
+
+def test_clone_vm_stays_in_the_parents_pid_namespace() -> None:
+    """kernel/fork.c:copy_process() allocates a CLONE_VM child's pid in the parent's
+    pid_ns_for_children; without setns(CLONE_NEWPID) that is the parent's own namespace,
+    which is why the cross-namespace sharer needs patch3.clone_vm_into_pid_ns()."""
+    from mrelease_ref.kernel.pid import task_active_pid_ns
+
+    k = patch3.new_kernel("baseline")
+    ns = k.create_pid_ns()
+    owner = k.spawn("owner", 10001)
+    assert task_active_pid_ns(owner.clone_vm("same").task) is k.init_pid_ns
+    assert task_active_pid_ns(patch3.clone_vm_into_pid_ns(owner, "other", ns).task) is ns
 
 
 def test_race_baseline_loses_and_reap_kill_wins() -> None:

@@ -14,7 +14,8 @@ The experiments:
 
 * :func:`outcome_matrix` -- the return code, who was killed and how much RSS the call
   reaped, for every version, with flags 0 and REAP_KILL, over :data:`CASES` (live, dying,
-  exited, core-dumping, already reaped, shared mm, no permission, pid namespaces, ...).
+  exited, core-dumping, already reaped, shared mm, no permission, pid namespaces, a
+  namespace init sharing the mm, ...).
 * :func:`race` -- the race REAP_KILL closes: the victim gets the CPU first and a
   ``/proc/<pid>/cmdline`` reader holds ``mm_users``; pages freed over model time.
 * :func:`interleaving` -- REAP_KILL with the caller and the victim alternating step by
@@ -29,14 +30,26 @@ The experiments:
   nothing.
 * :func:`permission_check` -- who may kill with REAP_KILL; the RFC's positive si_code
   skips the permission check ([I]).
+* :func:`pidns_check` -- ``pidfd_send_signal()`` refuses a target outside the caller's
+  pid namespace; which REAP_KILL versions do.
 
 Limitations:
 - A pidfd for a process outside the caller's pid namespace is obtained with
   ``pidfd_open()`` on its root-namespace number (the model resolves numbers globally);
   in the kernel it would have been passed in (SCM_RIGHTS).
-- ``setns(CLONE_NEWPID)`` + ``clone(CLONE_VM)``, ``setuid()`` after a CLONE_VM clone, and
-  a vhost-like kernel thread using a process's mm (``get_task_mm()`` +
-  ``kthread_use_mm()``) are built here from model primitives; the Process API has none.
+- Two processes sharing one mm from different pid namespaces (``setns(CLONE_NEWPID)``
+  then ``clone(CLONE_VM)``: :func:`clone_vm_into_pid_ns`) are built here from model
+  primitives: ``Process.clone_vm()`` always allocates the child's pid in the parent's
+  own namespace (the model has no ``setns()``/``unshare()`` to change
+  ``pid_ns_for_children``). Same-namespace sharers use ``Process.clone_vm()``.
+- ``setuid()`` after a CLONE_VM clone, and a vhost-like kernel thread using a process's
+  mm (``get_task_mm()`` + ``kthread_use_mm()``), are built here too; the Process API has
+  neither.
+- The global init never has an mm here, so v3's ``is_global_init()`` failure is not
+  exercised; a *namespace* init is (its SIGNAL_UNKILLABLE comes from the model). What a
+  namespace init does after its memory was reaped is not shown: in the kernel its next
+  fault's forced SIGBUS clears SIGNAL_UNKILLABLE and kills it (and then its namespace);
+  the model's fault-signal path does neither.
 - A vfork parent is not blocked until its child exits (the model's vfork shares the mm
   only), so "the parent runs on" is modelled by the parent touching its memory.
 - Schedules are chosen (victim first, round robin, a writer holding the mmap lock); they
@@ -139,6 +152,10 @@ def _app(k: Kernel, name: str = "app", uid: int = 10001, *, file: bool = True,
 def clone_vm_into_pid_ns(owner: Process, name: str, ns: PidNamespace) -> Process:
     """``setns(nsfd, CLONE_NEWPID)`` then ``clone(CLONE_VM)`` by ``owner``: a child in
     ``ns`` that shares ``owner``'s mm (plain CLONE_VM, so the mm becomes MMF_MULTIPROCESS).
+
+    ``Process.clone_vm()`` puts the child in ``owner``'s own namespace (the model never
+    changes ``pid_ns_for_children``), so a sharer in *another* namespace needs this. In
+    the kernel ``setns()`` needs CAP_SYS_ADMIN over ``ns``; not checked here.
 
     Kernel: kernel/fork.c:copy_process() (alloc_pid() in ``pid_ns_for_children``,
     copy_mm(), copy_oom_score_adj())
@@ -283,6 +300,24 @@ def _case_sharer_outside_ns(k: Kernel) -> Setup:
     return Setup(k, caller, caller.pidfd_open(target.pid), target, [owner.task])
 
 
+def _case_ns_init_sharer(k: Kernel, caller_inside: bool) -> Setup:
+    """A child pid namespace whose init (its first process) has a CLONE_VM helper, the
+    target; the caller runs inside that namespace or in the parent one."""
+    ns = k.create_pid_ns()
+    init = _app(k, "ns-init", pid_ns=ns)  # first in ns: its child reaper, SIGNAL_UNKILLABLE
+    target = init.clone_vm("app")  # same namespace as its parent
+    caller = _lmkd(k, pid_ns=ns if caller_inside else None)
+    return Setup(k, caller, caller.pidfd_open(target.pid), target, [init.task])
+
+
+def _case_ns_init_sharer_inside(k: Kernel) -> Setup:
+    return _case_ns_init_sharer(k, caller_inside=True)
+
+
+def _case_ns_init_sharer_outside(k: Kernel) -> Setup:
+    return _case_ns_init_sharer(k, caller_inside=False)
+
+
 def _case_sharer_other_uid(k: Kernel) -> Setup:
     caller = _lmkd(k, uid=10001)  # no capabilities
     owner = _app(k, "root-helper", uid=0)
@@ -328,6 +363,11 @@ CASES: Final[tuple[Case, ...]] = (
          "in the parent one", _case_sharer_outside_ns),
     Case("sharer of another uid", "caller uid 10001; target uid 10001 shares the mm with a "
          "root process", _case_sharer_other_uid),
+    Case("ns init sharer, caller inside", "target in a child pid namespace shares the mm "
+         "with that namespace's init (CLONE_VM); caller in the same namespace",
+         _case_ns_init_sharer_inside),
+    Case("ns init sharer, caller outside", "as above, caller in the parent pid namespace",
+         _case_ns_init_sharer_outside),
     Case("bad flags", "dying target, an unknown flag bit (0x2) added", _case_bad_flags),
 )
 """The cases of :func:`outcome_matrix`, in table order."""
@@ -833,6 +873,33 @@ def permission_check() -> list[PermissionRun]:
     return rows
 
 
+def pidns_check() -> list[PermissionRun]:
+    """A caller in a child pid namespace against a live target in the parent one (case
+    "target outside pid ns"), root with every capability, so only the namespace matters.
+
+    ``pidfd_send_signal()`` refuses with -EINVAL (``access_pidfd_pidns()``). v1/v2 (and
+    the RFC [I]) send their SIGKILL through ``kill_pid()``, which has no namespace test:
+    the target is killed and reaped. v3's ``do_pidfd_send_signal_pidns()`` applies the
+    test, reported as -EBUSY.
+    """
+    rows: list[PermissionRun] = []
+    k = new_kernel("baseline")
+    s = case("target outside pid ns").build(k)
+    try:
+        s.caller.pidfd_send_signal(s.pidfd, signal.SIGKILL)
+        ret = "0"
+    except OSError as e:
+        assert e.errno is not None
+        ret = errno.errorcode[e.errno]
+    rows.append(PermissionRun("pidfd_send_signal() (any version)", ret,
+                              _dying(s.target.task), 0))
+    for version in REAP_KILL_VERSIONS:
+        o = call_outcome(case("target outside pid ns"), version, REAP_KILL)
+        rows.append(PermissionRun(f"{version}: process_mrelease(REAP_KILL)", o.ret,
+                                  o.target_killed, o.reaped_kb))
+    return rows
+
+
 # --- review points ----------------------------------------------------------------------------
 
 
@@ -887,7 +954,8 @@ REVIEW_POINTS: Final[tuple[ReviewPoint, ...]] = (
     ReviewPoint(9, "Christian Brauner (v2, 05-05)",
                 "No permission-free kills from user space; respect the pid-namespace "
                 "boundary; signal scope belongs to pidfd_send_signal()", "-", "-",
-                "outcome_matrix(): v1/v2 kill outside the caller's pid ns, v3 refuses"),
+                "pidns_check(): pidfd_send_signal() and v3 refuse a target outside the "
+                "caller's pid ns, v1/v2 kill it"),
     ReviewPoint(10, "Michal Hocko (05-05)",
                 "Three options; the hard part is grabbing the mm before it disappears",
                 "concept F / v3 implement option 3", "-", "outcome_matrix(): v3 column"),
@@ -898,7 +966,9 @@ REVIEW_POINTS: Final[tuple[ReviewPoint, ...]] = (
                 "anyway; -EBUSY makes no sense",
                 "agrees; REAP_KILL could go if the exit_mm patch lands",
                 "effectively rejected",
-                "partial_kill(): -EBUSY, and the retry fails too (init not modelled)"),
+                "partial_kill(): -EBUSY, and the retry fails too; 'ns init sharer' rows: "
+                "a namespace init ignores the kill from inside, v3 returns 0 and reaps "
+                "(global init with an mm not modelled)"),
     ReviewPoint(13, "Oleg Nesterov (v3, 05-15)",
                 "Why pidfd helpers? No kill needed when task_will_free_mem() holds; how "
                 "can /proc readers pin the mm indefinitely?",
