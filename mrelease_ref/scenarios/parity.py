@@ -30,7 +30,7 @@ Measures are chosen to be exact on both sides where possible:
 
 Tolerances, only where the kernel is noisy (each with its source):
 
-* :data:`FREED_TOL`: *anon pages freed* by a step, ±256 pages (1 MiB). Kernel value =
+* :data:`FREED_TOL`: *pages freed* by a step, ±256 pages (1 MiB). Kernel value =
   Δ(nr_free_pages + Σ pcp ``count``) − page-table pages freed (ΔPageTables) − the
   interpreter's own anonymous pages freed (its RssAnon outside the spec's mappings, which
   realkernel.md §6 row "empty" shows as +1.0 MB). Counters are folded with
@@ -309,8 +309,8 @@ def cache(label: str, what: str, mapping: int = 0, fact: str = "6", expect: int 
 
 
 def freed(label: str, fact: str = "", what: str = "") -> Measure:
-    """Anonymous pages freed during the measured step ``label`` (toleranced)."""
-    return Measure(f"anon pages freed by {what or label}", f"{label}.freed", fact, FREED_TOL)
+    """Pages of the victim's memory freed during the measured step ``label`` (toleranced)."""
+    return Measure(f"pages freed by {what or label}", f"{label}.freed", fact, FREED_TOL)
 
 
 def _cheaper(first: str, second: str, factor: float) -> Callable[[Obs], Value]:
