@@ -337,3 +337,33 @@ def test_sigkill_interrupts_a_stalled_core_dump() -> None:
     k.run()
     assert app.task.signal.core_state is None
     assert app.state in ("zombie", "dead")
+
+
+def test_namespace_init_exit_kills_the_namespace() -> None:
+    """When a child namespace's init exits, find_child_reaper() finds no one to take over
+    and zap_pid_ns_processes() SIGKILLs every process with a pid in that namespace."""
+    k = Kernel(large_folios=False)
+    ns = k.create_pid_ns()
+    init = k.spawn("nsinit", pid_ns=ns)
+    a = init.spawn_child("a")
+    b = init.spawn_child("b")
+    outside = k.spawn("outside")
+    k.spawn("root").kill(init.pid, signal.SIGKILL)
+    k.run()
+    assert not init.alive and not a.alive and not b.alive
+    assert outside.alive
+
+
+def test_fault_sigbus_kills_even_a_namespace_init() -> None:
+    """force_sig_info_to_task() clears SIGNAL_UNKILLABLE for a default-action signal, so
+    a namespace init whose access faults with SIGBUS dies like any process."""
+    from mrelease_ref.include.linux.sched import SIGNAL_UNKILLABLE
+    from mrelease_ref.mm.mmap import VM_FAULT_SIGBUS
+    from mrelease_ref.sim.process import _deliver_fault_signal
+
+    k = Kernel(large_folios=False)
+    init = k.spawn("nsinit", pid_ns=k.create_pid_ns())
+    assert init.task.signal.flags & SIGNAL_UNKILLABLE
+    _deliver_fault_signal(init.task, VM_FAULT_SIGBUS)
+    k.run()
+    assert not init.alive

@@ -14,8 +14,9 @@ steps that matter to ``process_mrelease()``:
 3. ``exit_files()``, then ``exit_notify()``: zombie (or released at once when autoreaped).
 
 Limitations:
-- No ptrace, no vfork completion, no exit of the namespace init, no orphan re-parenting
-  (children of an exiting process are re-parented to init and autoreaped).
+- No ptrace, no vfork completion, no orphan re-parenting (children of an exiting process
+  are re-parented to init and autoreaped). A namespace init's exit kills the namespace
+  but does not wait for it (kernel/pid_namespace.py).
 """
 
 from __future__ import annotations
@@ -144,6 +145,22 @@ def release_task(p: TaskStruct) -> None:
         release_task(leader)
 
 
+def find_child_reaper(father: TaskStruct) -> None:
+    """Kernel: kernel/exit.c:find_child_reaper() (from forget_original_parent())
+
+    When the last thread of a child namespace's init exits, nobody is left to reap the
+    namespace: every process in it is killed (``zap_pid_ns_processes()``).
+    """
+    from mrelease_ref.kernel.pid import task_active_pid_ns
+    from mrelease_ref.kernel.pid_namespace import zap_pid_ns_processes
+
+    pid_ns = task_active_pid_ns(father)
+    leader = father.group_leader or father
+    if pid_ns.parent is None or pid_ns.child_reaper is not leader:
+        return
+    zap_pid_ns_processes(pid_ns, father)
+
+
 def exit_notify(tsk: TaskStruct, group_dead: bool) -> None:
     """Kernel: kernel/exit.c:exit_notify()
 
@@ -151,6 +168,8 @@ def exit_notify(tsk: TaskStruct, group_dead: bool) -> None:
     (init here) is reaped at once when its group is dead; otherwise it waits for
     ``wait()``.
     """
+    if group_dead:
+        find_child_reaper(tsk)
     tsk.exit_state = EXIT_ZOMBIE
     if not thread_group_leader(tsk):
         autoreap = True

@@ -32,6 +32,7 @@ from mrelease_ref.include.linux.sched import (
     PIDTYPE_PID,
     SIG_DFL,
     SIG_IGN,
+    SIGNAL_UNKILLABLE,
     TaskStruct,
     sigmask,
 )
@@ -513,6 +514,8 @@ def _deliver_fault_signal(task: TaskStruct, ret: int) -> None:
     sig = SIGKILL if ret & VM_FAULT_OOM else SIGBUS
     task.blocked &= ~sigmask(sig)  # force_sig_info(): unblock and reset to SIG_DFL
     task.sighand.action.pop(sig, None)
+    # force_sig_info_to_task(): a default-action fault signal kills even a namespace init
+    task.signal.flags &= ~SIGNAL_UNKILLABLE
     __send_signal_locked(sig, task, PIDTYPE_PID, force=True)
 
 

@@ -1,0 +1,37 @@
+"""The end of a pid namespace: its init exits and takes every process in it along.
+
+Kernel: kernel/pid_namespace.c (zap_pid_ns_processes()), kernel/exit.c
+(find_child_reaper())
+
+Limitations:
+- The dying init does not wait for the namespace to empty (the kernel's
+  ``zap_pid_ns_processes()`` sleeps until every other pid is gone); it only sends the
+  SIGKILLs.
+- No reboot(2) from inside a namespace, no ``pid_ns->pid_allocated`` accounting.
+"""
+
+from __future__ import annotations
+
+from mrelease_ref.include.linux.sched import PIDTYPE_TGID, PidNamespace, TaskStruct
+from mrelease_ref.kernel.pid import pid_nr_ns
+
+
+def zap_pid_ns_processes(pid_ns: PidNamespace, current: TaskStruct) -> int:
+    """Kernel: kernel/pid_namespace.c:zap_pid_ns_processes()
+
+    SIGKILL (kernel-originated, so forced past SIGNAL_UNKILLABLE) every thread group with
+    a pid in ``pid_ns`` or below, other than the exiting init's own. Returns how many.
+    """
+    from mrelease_ref.kernel.signal import SIGKILL, __send_signal_locked
+
+    nr = 0
+    for t in list(current.kernel.tasks):
+        if t.signal is current.signal or t.exit_state or t is not (t.group_leader or t):
+            continue
+        if pid_nr_ns(t.thread_pid, pid_ns):
+            __send_signal_locked(SIGKILL, t, PIDTYPE_TGID, force=True)
+            nr += 1
+    return nr
+
+
+__all__ = ["zap_pid_ns_processes"]
