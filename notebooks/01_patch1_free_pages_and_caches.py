@@ -203,25 +203,36 @@ print(source_diff(oom_kill.__oom_reap_task_mm, d_oom_kill.__oom_reap_task_mm))
 # The victim of notebook 00 (`OVERVIEW_VICTIM`): 2048 anonymous pages, a 1024-page private
 # read-only file mapping, a 512-page private file mapping with 128 pages written
 # (copy-on-write), and a 256-page `MAP_SHARED` file mapping with 32 dirty pages. Each kernel
-# builds it, drains the per-CPU LRU batches (a running app's pages have long left them),
-# SIGKILLs it, calls `process_mrelease()` (D with REAP_KILL: without it D evicts nothing),
-# then lets the victim finish exiting. Pages, first with 4 KiB folios only:
+# builds it, drains the per-CPU LRU batches (a running app's pages have long left them:
+# other LRU additions on its CPU fill and flush them), SIGKILLs it, calls
+# `process_mrelease()` (D with REAP_KILL: without it D evicts nothing), then lets the
+# victim finish exiting. Nothing on that path drains the batches itself: v6.18's reaper,
+# `exit_mmap()` and `munmap()` do not call `lru_add_drain()`, and neither does the model.
+# Pages, first with 4 KiB folios only:
 
 # %%
 small = patch1.reap_outcomes(large_folios=False)
 pd.DataFrame(patch1.fate_rows(small)).set_index(["kernel", "memory"])
 
 # %% [markdown]
+# The same, summed over the three files the victim maps:
+
+# %%
+pd.DataFrame(patch1.fate_totals(small)).set_index("kernel")
+
+# %% [markdown]
 # Read it row by row:
 #
-# - **Baseline** frees all anonymous memory and evicts nothing: 1792 file pages stay cached.
-# - **RFC, v1, D** evict the whole private read-only mapping (1024 pages) and the 384
-#   unwritten pages of the COW mapping. The 128 written pages' page-cache folios stay:
-#   the victim stopped mapping them at copy-on-write time, so they never reach the gather.
+# - **Baseline** frees all anonymous memory and evicts nothing: every file page stays
+#   cached.
+# - **RFC, v1, D** evict the whole private read-only mapping and the unwritten pages of the
+#   COW mapping. The written pages' page-cache folios stay: the victim stopped mapping them
+#   at copy-on-write time, so they never reach the gather.
 # - **`MAP_SHARED`** is never reaped (all versions keep the reaper's rule, as David asked
-#   on the RFC). But look at "after exit": RFC and v1 evict its 224 clean pages anyway, in
-#   the victim's *own* `exit_mmap()`, because MMF_UNSTABLE is still set when the victim
-#   tears itself down. D's bool lives only in the reaper's gathers, so D keeps them.
+#   on the RFC). But look at "after exit": RFC and v1 evict its clean pages anyway (all but
+#   the 32 the victim dirtied), in the victim's *own* `exit_mmap()`, because MMF_UNSTABLE is
+#   still set when the victim tears itself down. D's bool lives only in the reaper's
+#   gathers, so D keeps them.
 # - **D as posted** frees no anonymous memory during the reap at all (the `even_cows`
 #   problem); the victim's exit frees it later.
 #
@@ -268,9 +279,10 @@ pd.DataFrame(patch1.predicate_table()).set_index("case")
 # user: freshly faulted pages still in the victim CPU's `lru_add` batch, mlocked pages that
 # the zap munlocks through the `mlock` batch, and pages that were already PG_referenced,
 # which the zap activates through the `lru_activate` batch (the second finding). The
-# writeback row's refcount includes a reference the model gives the in-flight bio; the folio
-# is refused by the writeback test first in any case. (g) is not a refusal: clean buffer
-# heads are released and the folio goes. (d) and (h) cannot be built in this model.
+# writeback row's refcount is the control's: writeback takes no folio reference of its own
+# (PG_writeback keeps the folio in the page cache), so the writeback test alone refuses it.
+# (g) is not a refusal: clean buffer heads are released and the folio goes. (d) and (h)
+# cannot be built in this model.
 #
 # ## The gate: who zaps, and does that zap evict?
 #
@@ -284,7 +296,8 @@ pd.DataFrame(patch1.predicate_table()).set_index("case")
 pd.DataFrame(patch1.gate_table()).set_index("who zaps")
 
 # %% [markdown]
-# Per architecture and CONFIG_SWAP (`process_mrelease()` as above):
+# Per architecture and CONFIG_SWAP (`process_mrelease()` after SIGKILL; D's call passes
+# REAP_KILL, without which it evicts nothing anywhere):
 
 # %%
 pd.DataFrame(patch1.arch_swap_table()).set_index("kernel")
@@ -317,7 +330,7 @@ pd.DataFrame(patch1.large_folio_table())
 # %% [markdown]
 # A written-to private file mapping loses its PMD (copy-on-write splits it), and smaller
 # files get smaller folios; both end up PTE-mapped and stay cached. That is why, with large
-# folios, the COW mapping above kept all 512 pages and the shared mapping all 256.
+# folios, the COW mapping above kept every page, and so did the shared mapping after exit.
 #
 # ### Finding: patch 1 needs patch 2 for pages that were referenced before
 #
@@ -338,10 +351,11 @@ pd.DataFrame(patch1.large_folio_table())
 pd.DataFrame(patch1.referenced_table())
 
 # %% [markdown]
-# The loss is at most 30 folios per flush, so one big mapping hardly notices (8 of 1000),
-# but a victim made of many small mappings, as app processes are (libraries, resources),
-# loses most of them: 236 of 256 with 64 four-page mappings. The reference itself, read
-# between zap and flush:
+# The loss (last column) is at most 30 folios per flush, since a batch that reaches 31
+# drains itself, so one big mapping hardly notices, but a victim made of many small
+# mappings, as app processes are (libraries, resources), loses most of them: each
+# reaped VMA gets its own gather and flush, and the batch carries over. The reference
+# itself, read between zap and flush:
 
 # %%
 pd.DataFrame(patch1.referenced_probe())
@@ -407,8 +421,8 @@ pd.DataFrame(patch1.anon_mapping_table()).set_index("kernel")
 
 # %% [markdown]
 # As posted, D frees no anonymous memory during the reap (the `even_cows` problem), which
-# happens to hide this; with the intended details and the fix, every one of the 64
-# anonymous folios reaches `mapping_evict_folio()` with its anon_vma.
+# happens to hide this; with the intended details and the fix, every anonymous folio the
+# reap frees reaches `mapping_evict_folio()` with its anon_vma (the two counts are equal).
 #
 # ### Finding: v1 evicts for the kernel's OOM reaper and in the victim's own exit
 #
@@ -418,10 +432,10 @@ pd.DataFrame(patch1.anon_mapping_table()).set_index("kernel")
 # (`<7f98f461-62a7-455d-a7a8-cb8928465946@kernel.org>`) and said he would want for any OOM
 # reaping anyway (`<af21185c-3390-4566-bf28-ce79e13182dc@kernel.org>`). The flag also stays
 # set when the victim runs its own `exit_mmap()` after a reap, which then evicts even the
-# `MAP_SHARED` pages the reaper deliberately skipped (the "exit after reap" row, and 224
-# pages in the first table). A plain exit or a `munmap()` never evicts. D confines both
-# effects to `process_mrelease(..., PROCESS_MRELEASE_REAP_KILL)`, and only for the VMAs its
-# reaper zaps (Minchan Kim, `<afJ7FPkNK6cxUxSe@google.com>`).
+# `MAP_SHARED` pages the reaper deliberately skipped (the "exit after reap" row, and
+# "evicted by the exit" in the totals above). A plain exit or a `munmap()` never evicts.
+# D confines both effects to `process_mrelease(..., PROCESS_MRELEASE_REAP_KILL)`, and only
+# for the VMAs its reaper zaps (Minchan Kim, `<afJ7FPkNK6cxUxSe@google.com>`).
 #
 # ## Review points for patch 1 (thread.md §4.1)
 #
@@ -450,9 +464,10 @@ pd.DataFrame([patch1.predicate_outcome(mlocked, nr_pages=n) for n in (16, 100)])
 #   refcount freeze. GUP pins are not tried.
 # - The shmem swap-cache state is put together by hand; the model has no
 #   `shmem_writeout()`, so it cannot say whether the kernel reaches it.
-# - Experiments drain the per-CPU batches after building the victim; the model's
-#   `exit_mmap()` and `munmap()` do not drain as the kernel's do, which matters only for the
-#   earlier-instance construction (its exit zaps set PG_referenced either way).
+# - Experiments drain the per-CPU batches after building the victim: they stand for a
+#   victim that has been running for a while. A victim killed right after faulting keeps
+#   up to 30 folios per CPU in the `lru_add` batch, which the reap then cannot evict (the
+#   "(f) lru_add batch" row); how often LMKD kills such a victim is not modelled.
 # - MGLRU is not modelled: with it, `folio_mark_accessed()` only updates flag bits and takes
 #   no batch reference, so the second finding is a classic-LRU result.
 #
@@ -461,4 +476,5 @@ pd.DataFrame([patch1.predicate_outcome(mlocked, nr_pages=n) for n in (16, 100)])
 # Every experiment that follows a modelled path ran with `debug_vm=True`: the invariant
 # checker verified refcounts, mapcounts, rss counters, LRU lists and page conservation
 # after every call. The hand-built shmem state runs without it (its swap count has no
-# owner the checker knows). `tests/test_scenarios_patch1.py` pins each number narrated here.
+# owner the checker knows). `tests/test_scenarios_patch1.py` checks each number narrated
+# here against the kernel rule it comes from.

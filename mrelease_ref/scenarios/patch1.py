@@ -29,10 +29,15 @@ reaches it; each says so in its docstring:
 Limitations:
 - Small victims (tens to a few thousand pages) on the default two-CPU machine; numbers are
   counts of pages, not timings.
-- Per-CPU batches matter to the results (an LRU or mlock batch holds a reference), so
-  every experiment drains them (``lru_add_drain_all()``) after building the victim unless
-  the batch is the point; the model's ``exit_mmap()`` and ``munmap()`` do not call
-  ``lru_add_drain()`` as the kernel's do.
+- Per-CPU batches matter to the results (an LRU or mlock batch holds a reference). Every
+  experiment drains them (``lru_add_drain_all()``) after building the victim, unless the
+  batch is the point: that stands for a victim that has been running for a while, whose
+  last faults have long left its CPU's batches (a batch holds at most ``PAGEVEC_SIZE``
+  folios, and other tasks' LRU additions on that CPU fill and flush it). Nothing on the
+  kill path drains: v6.18's ``exit_mmap()``, ``vms_clear_ptes()`` (munmap) and the reaper
+  do not call ``lru_add_drain()`` (older kernels' ``exit_mmap()`` and ``unmap_region()``
+  did), and neither does the model. The "(f) lru_add batch" predicate case shows a
+  victim killed right after its faults.
 - The RFC's free path is inferred from v1 (thread.md §3.1 [I]); its results are as good
   as that inference.
 - Conditions (d) "truncated" and (h) "``remove_mapping()`` fails after the checks" cannot
@@ -205,7 +210,8 @@ def reap_outcome(
     arch: str = "x86_64",
     swap: bool = True,
 ) -> ReapOutcome:
-    """Build ``spec`` on ``choice``'s kernel, drain the per-CPU batches, SIGKILL it,
+    """Build ``spec`` on ``choice``'s kernel, drain the per-CPU batches (a victim that has
+    been running for a while: its faults have left them), SIGKILL it,
     ``process_mrelease()`` it (with ``choice.flags``), then let it exit.
 
     Anonymous pages are ``AnonPages`` in pages; file pages are per file the victim maps.
@@ -262,6 +268,22 @@ def fate_rows(outcomes: list[ReapOutcome]) -> list[Row]:
     return rows
 
 
+def fate_totals(outcomes: list[ReapOutcome]) -> list[Row]:
+    """One row per kernel: page-cache pages of all the files the victim maps, summed over
+    its file mappings: cached before the kill, evicted by the reap, still cached after
+    it, evicted by the victim's own exit, and still cached after the exit. The numbers
+    notebook 01 narrates under the fate tables are these sums."""
+    rows: list[Row] = []
+    for o in outcomes:
+        before = sum(c[0] for c in o.cached.values())
+        reaped = sum(c[1] for c in o.cached.values())
+        exited = sum(c[2] for c in o.cached.values())
+        rows.append({"kernel": o.kernel, "file pages cached before": before,
+                     "evicted by the reap": before - reaped, "cached after reap": reaped,
+                     "evicted by the exit": reaped - exited, "cached after exit": exited})
+    return rows
+
+
 def cached_after_reap(outcomes: list[ReapOutcome]) -> list[Row]:
     """Page-cache pages still cached right after the reap: one row per kernel, one column
     per file mapping kind (for a stacked bar chart)."""
@@ -294,6 +316,9 @@ def _victim_file(
     k: Kernel, nr: int, *, drain: bool = True, locked: bool = False,
     buffer_heads: bool = False, write: bool = False,
 ) -> _Setup:
+    """A victim that maps a fresh ``nr``-page file privately and touches it. ``drain``:
+    empty every CPU's batches afterwards, as time passing would (see the module
+    docstring); without it the faulted folios still sit in the ``lru_add`` batch."""
     killer = k.spawn("lmkd", uid=0)
     f = k.create_file("lib.so", nr, buffer_heads=buffer_heads)
     app = k.spawn("app", uid=10001)
@@ -434,7 +459,8 @@ PREDICATE_CASES: tuple[PredicateCase, ...] = (
     PredicateCase("(e) dirty", "e",
                   "a writer dirtied the file through MAP_SHARED and exited", _case_dirty),
     PredicateCase("(e) writeback", "e",
-                  "as (e) dirty, and writeback started; I/O still in flight", _case_writeback),
+                  "as (e) dirty, and writeback started; I/O still in flight (PG_writeback; "
+                  "writeback takes no folio reference)", _case_writeback),
     PredicateCase("(f) second mapper", "f",
                   "another live process maps the same pages (its PTEs hold references)",
                   _case_second_mapper),
@@ -628,11 +654,12 @@ def arch_swap_table(
     rows: list[Row] = []
     for c in choices:
         row: Row = {"kernel": c.label}
+        who = "mrelease REAP_KILL" if c.flags & PROCESS_MRELEASE_REAP_KILL else "mrelease"
         for arch in ("x86_64", "s390"):
             for swap in (True, False):
                 col = f"{arch}, {'CONFIG_SWAP' if swap else '!CONFIG_SWAP'}"
                 try:
-                    row[col] = _evicted_by(c, "mrelease", nr_pages, arch=arch, swap=swap)
+                    row[col] = _evicted_by(c, who, nr_pages, arch=arch, swap=swap)
                 except ValueError as e:
                     if "does not build" not in str(e):
                         raise
@@ -766,18 +793,20 @@ REFERENCED_LAYOUTS: tuple[tuple[int, int], ...] = ((1, 16), (1, 100), (1, 1000),
 
 def referenced_table(layouts: tuple[tuple[int, int], ...] = REFERENCED_LAYOUTS) -> list[Row]:
     """Pages evicted per victim layout: v1 1/3 on first use, v1 1/3 and v1 1/3+2/3 when an
-    earlier instance had referenced the pages."""
+    earlier instance had referenced the pages; the last column is what patch 1 alone loses
+    to the earlier reference (first use minus referenced before)."""
     rows: list[Row] = []
     for nr_files, per_file in layouts:
+        first = referenced_outcome(V1_1, nr_files, per_file, referenced=False)
+        again = referenced_outcome(V1_1, nr_files, per_file, referenced=True)
         rows.append({
             "files x pages": f"{nr_files} x {per_file}",
             "mapped": nr_files * per_file,
-            "v1 1/3, first use": referenced_outcome(V1_1, nr_files, per_file,
-                                                    referenced=False),
-            "v1 1/3, referenced before": referenced_outcome(V1_1, nr_files, per_file,
-                                                            referenced=True),
+            "v1 1/3, first use": first,
+            "v1 1/3, referenced before": again,
             "v1 1/3+2/3, referenced before": referenced_outcome(V1_2, nr_files, per_file,
                                                                 referenced=True),
+            "lost by 1/3 alone": first - again,
         })
     return rows
 
@@ -926,9 +955,11 @@ def anon_mapping_outcome(choice: KernelChoice, nr_pages: int = 64) -> Row:
     }
 
 
-def anon_mapping_table(choices: tuple[KernelChoice, ...] = ANON_MAPPING_KERNELS) -> list[Row]:
+def anon_mapping_table(
+    choices: tuple[KernelChoice, ...] = ANON_MAPPING_KERNELS, nr_pages: int = 64
+) -> list[Row]:
     """:func:`anon_mapping_outcome` for each kernel."""
-    return [anon_mapping_outcome(c) for c in choices]
+    return [anon_mapping_outcome(c, nr_pages) for c in choices]
 
 
 # ---------------------------------------------------------------------------------------
@@ -941,8 +972,8 @@ REVIEW_POINTS: tuple[Row, ...] = (
      "answer": "The memory should be free when the call returns; otherwise the cache stays "
                "(<ad6c0DN7AGoOQ_Iq@google.com>, only its start retrieved)",
      "resolved": "no; Michal stayed unconvinced",
-     "model": "fate tables: the baseline keeps 1792 of the victim's pages cached; v1 "
-              "evicts 1408 of them during the reap"},
+     "model": "fate tables: the baseline keeps every file page of the victim cached; v1 "
+              "evicts the private mapping and the unwritten COW pages during the reap"},
     {"#": 2, "reviewer": "David Hildenbrand, RFC 1/3, 04-14",
      "point": "The reaper skips MAP_SHARED, so this only covers MAP_PRIVATE; what about "
               "MAP_SHARED?",
