@@ -71,8 +71,11 @@ mrelease_ref.KERNEL_VERSION
 # - kswapd's reclaim → `mm.vmscan.shrink_node` → `shrink_lruvec` → `shrink_active_list` /
 #   `shrink_inactive_list` → `folio_check_references` (mm/vmscan.c), young-bit harvest
 #   `mm.rmap.folio_referenced` (mm/rmap.c); `Kernel.reclaim(nr_pages)` runs it
-# - refault detection → `mm.workingset.workingset_eviction`, `mm.filemap.workingset_refault`
-#   (mm/workingset.c), counted as WORKINGSET_REFAULT_FILE / WORKINGSET_ACTIVATE_FILE
+# - refault detection → `mm.workingset.workingset_eviction`, `workingset_test_recent`,
+#   `workingset_refault` (mm/workingset.c), counted as WORKINGSET_REFAULT_FILE (every
+#   refault), WORKINGSET_ACTIVATE_FILE (a recent one: activated at once) and
+#   WORKINGSET_RESTORE_FILE (a recent one whose shadow carried PG_workingset: the page had
+#   been active before it was evicted)
 # - "being reaped" → `MMF_UNSTABLE`; draft D's gate → `mm.memory.ZapDetails.ignore_access`
 #
 # The versions, as the variant table records them (patch 2 column):
@@ -263,12 +266,13 @@ cost.set_index(["config", "history"])
 # - Patch 2 removes exactly the MARK_ACCESSED and PGACTIVATE events from the reap: the
 #   baseline's model time minus patch 2's is exactly their price (`aging_ns`), for every
 #   history.
-# - What it saves depends on the folios' history, not on the patch: 4096 flag updates for
-#   folios in their first use or already active, 4096 flag updates *plus* ~4092 activations
-#   for folios an earlier process used (the last partial `lru_activate` batch drains after
-#   the call). Only the second case exercises `__folio_batch_add_and_move()`, the 48.79% of
-#   the profile, which suggests the profiled test's folios were mostly in that state.
-# - The model's shares (59% and 92% of the reap) are **not evidence about the 55.75%**: they
+# - What it saves depends on the folios' history, not on the patch: one flag update per
+#   page for folios in their first use or already active; one flag update *plus* an
+#   activation per page for folios an earlier process used (`pgactivate`: all but the last
+#   partial `lru_activate` batch, which drains after the call). Only the second case
+#   exercises `__folio_batch_add_and_move()`, the 48.79% of the profile, which suggests the
+#   profiled test's folios were mostly in that state.
+# - The model's shares (`aging_pct`, printed below) are **not evidence about the 55.75%**: they
 #   follow from estimated prices and from folding rmap removal, page-table checks and TLB
 #   work into one 13 ns per PTE. The model has no lock contention, no cache misses and no
 #   page-table checking; it can say *which* work disappears and how often, not how long
@@ -280,6 +284,7 @@ cost.set_index(["config", "history"])
 # %%
 c = cost.set_index(["config", "history"])
 assert (c.loc["baseline"].reap_ns - c.loc["2 alone"].reap_ns).equals(c.loc["baseline"].aging_ns)
+c.loc["baseline", ["pages", "mark_accessed", "pgactivate", "aging_pct"]]
 
 # %% [markdown]
 # ## The side effect, measured: a relaunched app
@@ -307,21 +312,54 @@ runs = [p2.relaunch(c, params) for c in ("baseline", "2 alone", "v1 1", "v1 1-2"
 pd.DataFrame(p2.as_rows(runs)).set_index("config").drop(
     columns=["idle_rounds", "post_rounds", "folio_order"]).T
 
+# %%
+base, alone, v1_only, v1_both = runs
+print(f"hot pages at the kill: {base.young_at_kill} of {base.hot_pages} young, "
+      f"{base.active_at_kill} active, {base.activatable_at_kill} young, inactive and "
+      f"PG_referenced, {base.workingset_at_kill} with PG_workingset")
+print(f"activated by the reap: baseline {base.activated_at_reap}, "
+      f"patch 2 alone {alone.activated_at_reap}")
+print(f"relaunch after {params.post_rounds} pressure rounds: baseline {base.refaults} refaults "
+      f"({base.refault_restores} restores), patch 2 alone {alone.refaults} refaults "
+      f"({alone.refault_restores} restores)")
+print(f"hot pages read again with patch 1: v1 1 {v1_only.pages_read}, v1 1-2 "
+      f"{v1_both.pages_read}; refaults counted: {v1_only.refaults}, {v1_both.refaults}")
+
 # %% [markdown]
-# How to read it: at the kill, 567 of the 768 hot pages have a young PTE (used since
-# reclaim last looked) and 421 are active. The baseline's reap marks the young ones and
-# *activates* 251 of them -- those that were inactive with PG_referenced -- so they sit at
-# the head of the active list when the app is gone. Patch 2 alone leaves those 251 on the
-# inactive list as unmapped page cache, where reclaim takes them at the first scan
-# (PG_referenced alone does not save an unmapped folio). Two rounds later the baseline's
-# relaunch refaults 96 pages, patch 2's 251 -- every refault a page read again
-# (`pages_read`).
+# How to read it (numbers above): at the kill most hot pages have a young PTE (used since
+# reclaim last looked) and part of them are active; nearly all carry PG_workingset, which
+# `shrink_active_list()` set when it deactivated them during the pressure rounds. The
+# baseline's reap marks the young ones and *activates* those that were inactive with
+# PG_referenced (`activated_at_reap` equals `activatable_at_kill`), so they sit at the head
+# of the active list when the app is gone. Patch 2 alone leaves them on the inactive list
+# as unmapped page cache, where reclaim takes them at the first scan (PG_referenced alone
+# does not save an unmapped folio). Two rounds later the baseline's relaunch refaults the
+# hot pages its reap left inactive, patch 2's as many pages as the baseline's reap
+# activated -- every refault a page read again (`pages_read`).
+#
+# Every refault here is *recent* (`refault_activations`): its distance is within the
+# active file list, the workingset size v6.18 uses for a file refault without swap, so the
+# page is activated at once. Because the shadow also carries PG_workingset, a recent
+# refault of a page that had been active before its eviction is a **restore**
+# (`refault_restores`, WORKINGSET_RESTORE_FILE; the kernel also charges it to the file
+# LRU's reclaim cost, `lru_note_cost_refault()`, which the model leaves out). Every page
+# patch 2 alone costs the relaunch is a restore: by the kernel's own accounting it was
+# working set. The baseline's refaults that are not restores are as many as the hot pages
+# that were never active (`hot_pages - workingset_at_kill`).
 #
 # With patch 1 (`v1 1`, `v1 1-2`) the question changes: the reap itself evicts every
-# exclusive clean 4 KiB folio, so the relaunch reads all 768 hot pages again (`v1 1` keeps
-# the few still held by an `lru_activate` batch). And `refaults` is 0: patch 1 removes the
-# folios with `remove_mapping()`, which leaves no shadow entry, so the workingset code never
-# learns these pages were evicted.
+# exclusive clean 4 KiB folio, so the relaunch reads (nearly) the whole hot set again
+# (`v1 1` keeps the few still held by an `lru_activate` batch). And `refaults` is 0: patch 1
+# removes the folios with `remove_mapping()`, which leaves no shadow entry, so the
+# workingset code never learns these pages were evicted.
+
+# %%
+assert all(r.refault_activations == r.refaults == r.pages_read for r in (base, alone))
+assert base.activated_at_reap == base.activatable_at_kill and alone.activated_at_reap == 0
+assert base.refaults == base.hot_pages - base.active_at_kill - base.activated_at_reap
+assert alone.refault_restores == alone.refaults
+assert base.refaults - base.refault_restores == base.hot_pages - base.workingset_at_kill
+assert v1_both.pages_read == v1_both.hot_pages and v1_only.refaults == v1_both.refaults == 0
 
 # %% [markdown]
 # Now the same experiment over the amount of pressure after the kill (0-6 rounds), and with
@@ -332,7 +370,7 @@ pd.DataFrame(p2.as_rows(runs)).set_index("config").drop(
 sweep = pd.DataFrame(p2.as_rows(p2.relaunch_sweep(
     ["baseline", "2 alone", "v1 1-2"], post_rounds=range(7), idle_rounds=(0, 1), base=params)))
 sweep.pivot(index=["idle_rounds", "post_rounds"], columns="config",
-            values=["refaults", "pages_read"])
+            values=["refaults", "refault_activations", "pages_read"])
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(9, 3.4), sharey=True)
@@ -353,33 +391,64 @@ plt.show()
 # %% [markdown]
 # ### Finding: lost activations turn into refaults only when the kill beats reclaim
 #
-# Measured before/after, 4 KiB folios, killed right after use, 2 pressure rounds after the
-# kill: **96 refaults (96 pages read) in the baseline, 251 with patch 2 alone** -- the 251
-# pages the baseline's reap would have activated. With less pressure after the kill the gap
-# is smaller (24 vs 133 after one round, none with no pressure); with much more, reclaim
-# works through the active list too and both converge (343 vs 347 after five rounds).
+# Measured before/after, 4 KiB folios, killed right after use (`idle_rounds=0`): refaults
+# at relaunch for each amount of pressure after the kill, and the refaults patch 2 alone
+# adds (`extra`):
+
+# %%
+kill_after_use = sweep[sweep.idle_rounds == 0].pivot(
+    index="post_rounds", columns="config", values="refaults")[["baseline", "2 alone"]]
+kill_after_use["extra"] = kill_after_use["2 alone"] - kill_after_use["baseline"]
+assert kill_after_use.loc[params.post_rounds, "2 alone"] == base.activated_at_reap
+assert kill_after_use["2 alone"].max() == base.hot_pages - base.active_at_kill
+kill_after_use.T
+
+# %% [markdown]
+# At the default two rounds, patch 2 alone refaults as many pages as the baseline's reap
+# activated, all of them restores (relaunch table above). With less pressure after the kill
+# the gap is smaller, and there is none without pressure; with much more, reclaim works
+# through the active list too and the two converge: patch 2 alone then refaults every hot
+# page that was inactive at the kill, the baseline nearly as many.
 #
 # With **one reclaim round between the app's last use and the kill**, the curves are
 # identical: that round's `folio_referenced()` already harvested the young bits the reaper
-# would have read, and made the activation decisions itself; only 55 PTEs are still young
-# at the kill and none of them activates. This is Michal Hocko's "reclaim has likely aged
-# these pages already" (thread.md §4.2 #5) made concrete: patch 2 changes the outcome only
-# for pages used after the last reclaim pass that reached them -- the foreground-to-killed
+# would have read, and made the activation decisions itself; only a few PTEs are young
+# again at the kill and none of their folios is inactive with PG_referenced, so no reap
+# activates anything (printed below). This is Michal Hocko's "reclaim has likely aged these
+# pages already" (thread.md §4.2 #5) made concrete: patch 2 changes the outcome only for
+# pages used after the last reclaim pass that reached them -- the foreground-to-killed
 # case, not a long-cached background app.
-#
+
+# %%
+idle1 = sweep[sweep.idle_rounds == 1]
+idle1_read = idle1.pivot(index="post_rounds", columns="config", values="pages_read")
+assert (idle1_read["baseline"] == idle1_read["2 alone"]).all()
+print(f"one idle round: young at the kill {sorted(set(idle1.young_at_kill))}, "
+      f"young+inactive+PG_referenced {sorted(set(idle1.activatable_at_kill))}, "
+      f"activated by the reap {sorted(set(idle1.activated_at_reap))} "
+      f"(of {params.hot_pages} hot pages)")
+
+# %% [markdown]
 # ### Finding: with patch 1, the relaunch reads everything and no refault is counted
 #
 # In the series as posted (v1 1-2, or D with REAP_KILL), patch 2's aging question is moot
 # for 4 KiB folios: patch 1 evicts them at the reap, hot or not, so the relaunch reads the
-# whole hot set again (768 pages in every row of the sweep) -- more than the baseline after
-# any amount of pressure tried. And because eviction goes through `remove_mapping()`
-# without a shadow entry, `WORKINGSET_REFAULT_FILE` stays 0: refault-based monitoring (and
-# the kernel's own refault-driven deactivation) cannot see this cost.
+# whole hot set again in every row of the sweep -- more than the baseline after any amount
+# of pressure tried. And because eviction goes through `remove_mapping()` without a shadow
+# entry, `WORKINGSET_REFAULT_FILE` counts none of these pages: refault-based monitoring
+# (and the kernel's own refault-driven deactivation) cannot see this cost. The only refault
+# v1 1-2 counts (with `idle_rounds=1`) is a hot page reclaim had already evicted, with a
+# shadow, before the kill -- every config counts it (the sweep at 0 rounds after the kill).
+# It is not even *recent* (`refault_activations` 0): v6.18 measures the workingset of a
+# file refault by the active file list, and patch 1 evicted the app's active pages too.
 
 # %%
-idle1 = sweep[sweep.idle_rounds == 1].pivot(index="post_rounds", columns="config",
-                                             values="pages_read")
-assert (idle1["baseline"] == idle1["2 alone"]).all()
+by_run = sweep.set_index(["config", "idle_rounds", "post_rounds"])
+v1_sweep, base_sweep = by_run.loc["v1 1-2"], by_run.loc["baseline"]
+assert (v1_sweep.pages_read == params.hot_pages).all()
+# the refaults v1 1-2 counts are exactly the hot pages lost before the kill (baseline view)
+assert (v1_sweep.refaults == params.hot_pages - base_sweep.cached_after_reap).all()
+v1_sweep[["pages_read", "refaults", "refault_activations"]].unstack("idle_rounds")
 
 # %% [markdown]
 # ### Large folios keep patch 2's side effect under v1
@@ -401,12 +470,23 @@ large.pivot(index="post_rounds", columns="config", values="refaults")
 #
 # With 64-page folios, `v1 1-2` gives exactly the numbers of patch 2 alone: nothing is
 # evicted at the reap, and the folios that the baseline's reap would have activated are not
-# (one 64-page folio here), so after four pressure rounds the relaunch refaults 320 pages
-# instead of 256. Without CONFIG_MM_ID, v1 matches the baseline: every large folio counts as
-# shared and keeps its aging. So on these machines' page-cache folio sizes the side effect
-# Michal Hocko described is what v1 delivers, while the speed-up it buys is per folio batch
-# rather than per page. The granularity is coarse (a 64-page folio is one LRU entry), so the
-# size of the effect here is one folio; its direction is the point.
+# (`activated_at_reap` below: one 64-page folio here), so after four pressure rounds the
+# relaunch refaults that folio's pages on top of the baseline's -- as restores, like every
+# refault in this run. Without CONFIG_MM_ID, v1 matches the baseline: every large folio
+# counts as shared and keeps its aging. So on these machines' page-cache folio sizes the
+# side effect Michal Hocko described is what v1 delivers, while the speed-up it buys is per
+# folio batch rather than per page. The granularity is coarse (a 64-page folio is one LRU
+# entry), so the size of the effect here is one folio; its direction is the point.
+
+# %%
+four = large[large.post_rounds == 4].set_index("config")[
+    ["activated_at_reap", "refaults", "refault_restores", "pages_read"]]
+assert (four.loc["2 alone"] == four.loc["v1 1-2"]).all()
+assert (four.loc["baseline"] == four.loc["v1 1-2, no MM_ID"]).all()
+assert (four.loc["2 alone", "refaults"] - four.loc["baseline", "refaults"]
+        == four.loc["baseline", "activated_at_reap"] == 1 << 6)
+assert (four.refault_restores == four.refaults).all()
+four
 
 # %% [markdown]
 # ## The gate's scope
@@ -466,9 +546,11 @@ pd.DataFrame(p2.as_rows(p2.REVIEW_POINTS)).set_index("number")
 # 3. *why only for reaping (Michal Hocko):* the model can say what the aging costs a reap
 #    (one call per folio batch, plus an activation for folios with PG_referenced) but not
 #    whether a normal exit should pay it; that is a policy question.
-# 4. *refaults (Michal Hocko):* measured -- 96 vs 251 refaults at relaunch for patch 2 alone
-#    in the default experiment; with patch 1 in the series the whole hot set (768 pages) is
-#    read again and no refault is counted.
+# 4. *refaults (Michal Hocko):* measured -- in the default relaunch, patch 2 alone refaults
+#    as many pages as the baseline's reap activated, on top of what the baseline refaults,
+#    and every one of them is a restore (WORKINGSET_RESTORE_FILE: the page had been
+#    active); with patch 1 in the series the whole hot set is read again and no refault is
+#    counted for it.
 # 5. *reclaim already aged them (Michal Hocko):* measured -- one reclaim pass between the
 #    last use and the kill makes baseline and patch 2 identical.
 # 6. *side effects for every caller (Michal Hocko):* D's gate limits them to REAP_KILL reaps
@@ -483,7 +565,7 @@ pd.DataFrame(p2.as_rows(p2.REVIEW_POINTS)).set_index("number")
 # %% [markdown]
 # ## Limitations
 #
-# - The LRU is small (about two thousand pages), one node, no memcg, no MGLRU. With MGLRU
+# - The LRU is small (about a thousand pages), one node, no memcg, no MGLRU. With MGLRU
 #   `folio_mark_accessed()` only updates flag bits and generations, so both the cost and the
 #   side effect look different; these are classic-LRU results.
 # - Pressure is explicit (`Kernel.reclaim()` after a streaming reader) rather than
@@ -495,13 +577,20 @@ pd.DataFrame(p2.as_rows(p2.REVIEW_POINTS)).set_index("number")
 #   not measured time.
 # - "2 alone" and "v1 1-2, no MM_ID" are constructions for measurement; the RFC's patch 1 is
 #   inferred; D is an intention-only draft, reaped here with REAP_KILL.
-# - The workingset code compares refault distances with the whole file LRU (the kernel uses
-#   the active file list, plus anon with swap); with these sizes every refault here counts as
-#   a recent one either way.
+# - Refault detection follows v6.18's `workingset_test_recent()` for one node without
+#   memcg: a file refault is recent if its distance is within the active file list (plus
+#   the anon lists when swap has room; there is no swap here). In the default relaunch
+#   every refault is recent; with more pressure after the kill some are not
+#   (`refault_activations` below `refaults` in the sweep table). The restore's
+#   `lru_note_cost_refault()` is not modelled (nor is the anon/file cost balancing it feeds).
+# - A fault reads exactly one folio (no mmap read-around, no fault-around), so "pages read"
+#   is the number of hot pages read again, not the I/O a kernel with read-around issues.
 #
 # ## Checks
 #
 # `tests/test_scenarios_patch2.py` runs every experiment with the invariant checker on
 # (`debug_vm=True`: refcounts, mapcounts, rss, LRU lists, page conservation after every call)
-# and pins each number narrated here; `tests/test_mm_vmscan_reclaim.py` checks the reclaim
-# rules one by one.
+# and checks each relationship narrated here, with expected counts derived from the
+# experiments' parameters; the cells above assert the claims the prose makes about the
+# printed numbers. `tests/test_mm_vmscan_reclaim.py` and `tests/test_mm_workingset.py`
+# check the reclaim and workingset rules one by one.

@@ -31,8 +31,10 @@ followed by ``Kernel.reclaim()`` -- kswapd's classic LRU reclaim, :mod:`mrelease
 Counting method: folio_mark_accessed() calls are the MARK_ACCESSED event (one per zapped
 batch of PTEs of one folio, whatever its size); activations are PGACTIVATE (pages) plus
 pages still queued in a per-CPU lru_activate batch; refaults are WORKINGSET_REFAULT_FILE
-(pages); "pages read" is the growth of the file's page cache (``cachestat().nr_cache``)
-while the relaunched app touches its pages; model time is ``Kernel.clock_ns`` around the
+(pages), the recent ones among them WORKINGSET_ACTIVATE_FILE, and those whose shadow
+carried PG_workingset (active before eviction) also WORKINGSET_RESTORE_FILE; "pages read"
+is the growth of the file's page cache (``cachestat().nr_cache``) while the relaunched app
+touches its pages; model time is ``Kernel.clock_ns`` around the
 ``process_mrelease()`` call (the cost model of :mod:`mrelease_ref.sim.cost`).
 
 Limitations:
@@ -43,6 +45,9 @@ Limitations:
   posted code; the RFC's patch 1 free path is inferred (thread.md §3.1 [I]).
 - Pressure rounds and the LRU are small (about a thousand pages) and single-node; the
   results are orderings and counts of pages, not predictions for a phone.
+- A fault reads exactly one folio (no mmap read-around, see mm/filemap.py Limitations;
+  no fault-around), so "pages read" counts the hot pages read again, not the I/O of a kernel
+  whose read-around also fetches their neighbours.
 - Model time prices each event with fixed estimates (``sim.cost``); it is not a profile.
 """
 
@@ -55,7 +60,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from mrelease_ref.include.linux.mm_types import _PAGE_ACCESSED, PAGE_SHIFT, PMD_SHIFT, Pmd, Pte
-from mrelease_ref.include.linux.page_flags import PG_active
+from mrelease_ref.include.linux.page_flags import PG_active, PG_referenced, PG_workingset
 from mrelease_ref.include.uapi.linux.mman import PROCESS_MRELEASE_REAP_KILL
 from mrelease_ref.sim.kernel import Kernel
 
@@ -188,6 +193,25 @@ def _young_entries(p: Process, m: Mapping, nr_pages: int) -> int:
         elif entry is not None:
             pte = entry[(addr >> PAGE_SHIFT) & 511]
             young += type(pte) is Pte and bool(pte.bits & _PAGE_ACCESSED)
+    return young
+
+
+def _young_offsets(p: Process, m: Mapping, nr_pages: int) -> set[int]:
+    """Page offsets into ``m`` (first ``nr_pages``) whose page-table entry is young (every
+    page under a young huge PMD)."""
+    mm = p.task.mm
+    assert mm is not None
+    young: set[int] = set()
+    for i in range(nr_pages):
+        addr = m.start + (i << PAGE_SHIFT)
+        entry = mm.pgd.get(addr >> PMD_SHIFT)
+        if isinstance(entry, Pmd):
+            if entry.bits & _PAGE_ACCESSED:
+                young.add(i)
+        elif entry is not None:
+            pte = entry[(addr >> PAGE_SHIFT) & 511]
+            if type(pte) is Pte and pte.bits & _PAGE_ACCESSED:
+                young.add(i)
     return young
 
 
@@ -427,7 +451,21 @@ class RelaunchParams:
 
 @dataclass(frozen=True, slots=True)
 class Relaunch:
-    """What happened to the app's hot pages, at the kill and at the relaunch (pages)."""
+    """What happened to the app's hot pages, at the kill and at the relaunch (pages).
+
+    At the kill: ``young_at_kill`` hot pages have a young PTE, ``active_at_kill`` are on
+    the active list, ``activatable_at_kill`` are in folios that are young, inactive and
+    already PG_referenced (the rung on which ``folio_mark_accessed()`` activates), and
+    ``workingset_at_kill`` have PG_workingset (set when ``shrink_active_list()``
+    deactivated them or a refault restored them; it stays until the folio is freed).
+    ``marked_at_reap`` counts the reap's ``folio_mark_accessed()`` calls,
+    ``activated_at_reap`` the pages it activated (PGACTIVATE plus pages of the app's file
+    still queued in an lru_activate batch). At the relaunch: ``refaults``
+    (WORKINGSET_REFAULT_FILE), the recent ones among them (``refault_activations``,
+    WORKINGSET_ACTIVATE_FILE), the recent ones whose shadow carried PG_workingset
+    (``refault_restores``, WORKINGSET_RESTORE_FILE), and the growth of the app file's page
+    cache (``pages_read``).
+    """
 
     config: str
     idle_rounds: int
@@ -436,12 +474,15 @@ class Relaunch:
     hot_pages: int
     young_at_kill: int
     active_at_kill: int
+    activatable_at_kill: int
+    workingset_at_kill: int
     marked_at_reap: int
     activated_at_reap: int
     cached_after_reap: int
     cached_at_relaunch: int
     refaults: int
     refault_activations: int
+    refault_restores: int
     pages_read: int
 
 
@@ -456,7 +497,9 @@ def relaunch(
     kill, the baseline's reap marks accessed -- activating the folios that already had
     PG_referenced -- and patch 2 does not. After the kill the app's pages are unmapped page
     cache: an inactive one is reclaimed at its first scan even with PG_referenced, an active
-    one must be deactivated first. The relaunch then refaults what reclaim took.
+    one must be deactivated first. The relaunch then refaults what reclaim took; a page
+    that had been active before its eviction (PG_workingset in its shadow) and refaults
+    within the workingset size is a restore (WORKINGSET_RESTORE_FILE).
     """
     p = params
     k = make_kernel(config, large_folios=p.folio_order > 0,
@@ -486,9 +529,14 @@ def relaunch(
         pressure_round()
     k.lru_add_drain_all()
     young = _young_entries(app, code, p.hot_pages)
-    active = sum(
-        1 << folio.order for folio in apk.i_mapping.i_pages.values()
-        if folio.index < p.hot_pages and folio.flags & PG_active
+    young_at = _young_offsets(app, code, p.hot_pages)  # the mapping starts at file index 0
+    hot = [folio for folio in apk.i_mapping.i_pages.values() if folio.index < p.hot_pages]
+    active = sum(1 << folio.order for folio in hot if folio.flags & PG_active)
+    workingset = sum(1 << folio.order for folio in hot if folio.flags & PG_workingset)
+    activatable = sum(
+        1 << folio.order for folio in hot
+        if folio.flags & (PG_active | PG_referenced) == PG_referenced
+        and not young_at.isdisjoint(range(folio.index, folio.index + (1 << folio.order)))
     )
     before = dict(k.vm_events)
     ev = kill_and_reap(k, lmkd, app, reap_kill=reaps_with_reap_kill(config))
@@ -506,10 +554,12 @@ def relaunch(
     return Relaunch(
         config=config, idle_rounds=p.idle_rounds, post_rounds=p.post_rounds,
         folio_order=p.folio_order, hot_pages=p.hot_pages, young_at_kill=young,
-        active_at_kill=active, marked_at_reap=ev.mark_accessed, activated_at_reap=activated,
+        active_at_kill=active, activatable_at_kill=activatable, workingset_at_kill=workingset,
+        marked_at_reap=ev.mark_accessed, activated_at_reap=activated,
         cached_after_reap=cached_after_reap, cached_at_relaunch=cached_at_relaunch,
         refaults=_delta(k, before, "WORKINGSET_REFAULT_FILE"),
         refault_activations=_delta(k, before, "WORKINGSET_ACTIVATE_FILE"),
+        refault_restores=_delta(k, before, "WORKINGSET_RESTORE_FILE"),
         pages_read=k.cachestat(apk).nr_cache - cache_before,
     )
 
