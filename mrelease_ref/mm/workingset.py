@@ -12,6 +12,8 @@ Limitations:
 - One node, no memcg: the shadow holds only the age and the workingset bit, with no
   bucket_order rounding (EVICTION_BITS fit a Python int).
 - Only file refaults: anonymous pages leave no shadow in the swap cache here.
+- A restore does not call ``lru_note_cost_refault()``: reclaim has no anon/file cost
+  balancing to feed.
 """
 
 from __future__ import annotations
