@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from mrelease_ref.lab import freezer, syscalls
-from mrelease_ref.lab.measure import cachestat_file
+from mrelease_ref.lab.measure import cachestat_file, fincore_pages
 from mrelease_ref.lab.victim import VictimSpec, launch_victim, scratch_file, warm_file
 
 NR_PAGES = 4096  # 16 MiB
@@ -160,7 +160,7 @@ def test_reaped_victim_gives_esrch(v1_freezer: freezer.Backend) -> None:
 def test_cachestat_cold_then_warm(lab: None) -> None:
     """A written, fsynced, DONTNEED'ed file has nr_cache 0; after reading it, nr_cache = N.
 
-    mincore() on a fresh, untouched mapping agrees (realkernel.md §5 method).
+    mincore() on a fresh, untouched mapping and fincore(1) agree (realkernel.md §5 method).
     """
     with scratch_file(NR_PAGES) as path:
         cold = cachestat_file(path)
@@ -168,9 +168,11 @@ def test_cachestat_cold_then_warm(lab: None) -> None:
         fd = os.open(path, os.O_RDONLY)
         try:
             assert syscalls.file_mincore(fd, NR_PAGES * syscalls.PAGE_SIZE) == bytes(NR_PAGES)
+            assert fincore_pages(path) in (0, None)
             warm_file(path)
             assert syscalls.cachestat(fd).nr_cache == NR_PAGES
             vec = syscalls.file_mincore(fd, NR_PAGES * syscalls.PAGE_SIZE)
             assert all(b & 1 for b in vec) and len(vec) == NR_PAGES
+            assert fincore_pages(path) in (NR_PAGES, None)  # util-linux, where installed
         finally:
             os.close(fd)

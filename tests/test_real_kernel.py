@@ -16,6 +16,9 @@ hold a SIGKILLed task.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 from mrelease_ref.lab import freezer, syscalls
@@ -24,8 +27,23 @@ from mrelease_ref.scenarios.parity import SCENARIOS, ParityRun, Row, parity_fram
 pytestmark = pytest.mark.realkernel
 
 
+def _children() -> set[str]:
+    """Pids of this process's children (all threads), from /proc/self/task/*/children."""
+    out: set[str] = set()
+    for tid in os.listdir("/proc/self/task"):
+        path = Path(f"/proc/self/task/{tid}/children")
+        out.update(path.read_text().split() if path.exists() else ())
+    return out
+
+
 @pytest.fixture(scope="module")
-def parity() -> ParityRun:
+def children_before() -> set[str]:
+    """Child processes that existed before the parity run (not ours to check)."""
+    return _children()
+
+
+@pytest.fixture(scope="module")
+def parity(children_before: set[str]) -> ParityRun:
     """One parity run of every scenario (model and live kernel)."""
     ok, reason = syscalls.available()
     if not ok:
@@ -273,22 +291,15 @@ def test_the_kernel_selftest_flow_passes(parity: ParityRun) -> None:
     check(parity, "selftest")
 
 
-def test_nothing_is_left_behind(parity: ParityRun) -> None:
+def test_nothing_is_left_behind(parity: ParityRun, children_before: set[str]) -> None:
     """After the run no victim, sharer or holder process and no freezer group of ours is
     left (every scenario cleans up, also on error).
 
     Rule: the lab's cleanup contract (mrelease_ref.lab.freezer, .victim, .measure).
     Source: realkernel.md §9 (a shared machine: leave nothing running).
     """
-    import os
-    from pathlib import Path
-
     backend, _ = freezer.find_backend()
     assert backend is not None
     prefix = f"{freezer.GROUP_PREFIX}.{os.getpid()}."
     assert [p.name for p in backend.root.iterdir() if p.name.startswith(prefix)] == []
-    children = set()
-    for tid in os.listdir("/proc/self/task"):
-        path = Path(f"/proc/self/task/{tid}/children")
-        children.update(path.read_text().split() if path.exists() else ())
-    assert children == set()
+    assert _children() <= children_before

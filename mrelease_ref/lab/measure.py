@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import os
 import select
+import shutil
 import subprocess
 import sys
 import time
@@ -38,6 +39,7 @@ from mrelease_ref.lab.syscalls import CacheStat, cachestat
 __all__ = (
     "ProcHolder",
     "cachestat_file",
+    "fincore_pages",
     "free_pages_with_pcp",
     "large_folio_fraction",
     "meminfo",
@@ -131,6 +133,20 @@ def cachestat_file(path: str | Path) -> CacheStat:
         return cachestat(fd, 0, 0)
     finally:
         os.close(fd)
+
+
+def fincore_pages(path: str | Path) -> int | None:
+    """Resident pages of ``path`` by util-linux ``fincore(1)``; None if it is not installed.
+
+    A third, independent page-cache probe next to cachestat(2) and mincore(2)
+    (realkernel.md §5: "all three always agreed").
+    """
+    exe = shutil.which("fincore")
+    if exe is None:
+        return None
+    out = subprocess.run([exe, "--raw", "--noheadings", "--output", "PAGES", str(path)],
+                         check=True, capture_output=True, text=True).stdout
+    return int(out.split()[0])
 
 
 def _read_json_line(fd: int, timeout_s: float) -> dict[str, Any]:
