@@ -12,27 +12,19 @@ import signal
 from collections.abc import Callable
 
 import pytest
+from _support import mm_of as _mm
+from _support import vma_of as _vma
 
 from mrelease_ref import Kernel, Mapping
 from mrelease_ref.arch.s390 import tlb as s390_tlb
 from mrelease_ref.include.linux import swap as swap_h
-from mrelease_ref.include.linux.mm_types import HPAGE_PMD_NR, Folio, MmStruct, VmAreaStruct
+from mrelease_ref.include.linux.mm_types import HPAGE_PMD_NR, Folio
 from mrelease_ref.include.linux.page_flags import PG_freed, PG_locked, PG_swapcache
 from mrelease_ref.mm import swap, swap_state
 from mrelease_ref.mm.memory import unmap_page_range
 from mrelease_ref.mm.mmu_gather import tlb_finish_mmu, tlb_gather_mmu
 from mrelease_ref.mm.page_alloc import folio_alloc
 from mrelease_ref.sim.process import Process
-
-
-def _mm(p: Process) -> MmStruct:
-    mm = p.task.mm
-    assert mm is not None
-    return mm
-
-
-def _vma(p: Process, m: Mapping) -> VmAreaStruct:
-    return next(v for v in _mm(p).mm_mt if v.vm_start == m.start)
 
 
 def _spy(monkeypatch: pytest.MonkeyPatch, module: object, name: str,

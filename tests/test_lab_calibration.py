@@ -6,11 +6,8 @@
 
 from __future__ import annotations
 
-import signal
-
 import pytest
 
-from mrelease_ref import Kernel
 from mrelease_ref.lab import calibrate
 from mrelease_ref.lab.calibration import (
     KINDS,
@@ -19,6 +16,7 @@ from mrelease_ref.lab.calibration import (
     load_calibration,
     prices_from,
 )
+from mrelease_ref.lab.report import model_us_per_mib
 from mrelease_ref.sim.cost import DEFAULT_PRICES_NS, CostModel
 
 
@@ -81,21 +79,6 @@ def test_prices_are_whole_nonnegative_ns_for_every_default_event(cal: Calibratio
     assert isinstance(calibrated_cost_model(cal), CostModel)
 
 
-def _model_us_per_mib(cost: CostModel, thp: bool, nr_pages: int = 4096) -> float:
-    k = Kernel(seed=0, cost_model=cost)
-    lmkd = k.spawn("lmkd", uid=0)
-    victim = lmkd.spawn_child("victim")
-    m = victim.mmap(nr_pages=nr_pages, thp=thp)
-    victim.touch(m, write=True)
-    k.lru_add_drain_all()
-    fd = lmkd.pidfd_open(victim.pid)
-    victim.freeze()
-    lmkd.kill(victim.pid, signal.SIGKILL)
-    t0 = k.clock_ns
-    lmkd.process_mrelease(fd, 0)
-    return (k.clock_ns - t0) / 1000 / (nr_pages / 256)
-
-
 @pytest.mark.parametrize(("kind", "thp"), [("anon_4k", False), ("anon_thp", True)])
 def test_calibrated_model_reaps_at_the_measured_speed(
     cal: Calibration, kind: str, thp: bool
@@ -105,5 +88,5 @@ def test_calibrated_model_reaps_at_the_measured_speed(
 
     Source: the calibration's medians (µs/MiB, fixed cost subtracted).
     """
-    model = _model_us_per_mib(calibrated_cost_model(cal), thp)
+    model = model_us_per_mib(calibrated_cost_model(cal), thp)
     assert model == pytest.approx(cal.us_per_mib(kind), rel=0.10)

@@ -12,6 +12,8 @@ from __future__ import annotations
 import signal
 
 import pytest
+from _support import mm_of as _mm
+from _support import vma_of as _vma
 
 from mrelease_ref import Kernel, Mapping
 from mrelease_ref.include.asm_generic.tlb import (
@@ -34,10 +36,8 @@ from mrelease_ref.include.linux.mm_types import (
     PMD_SHIFT,
     PTRS_PER_PTE,
     Folio,
-    MmStruct,
     Pmd,
     Pte,
-    VmAreaStruct,
 )
 from mrelease_ref.include.linux.page_flags import (
     PG_anon,
@@ -53,16 +53,6 @@ from mrelease_ref.mm.mmu_gather import tlb_finish_mmu, tlb_gather_mmu
 from mrelease_ref.sim.process import MADV_RANDOM, MADV_SEQUENTIAL, Process
 
 KB_PER_PAGE = PAGE_SIZE // 1024  # /proc/meminfo and status report kB
-
-
-def _mm(p: Process) -> MmStruct:
-    mm = p.task.mm
-    assert mm is not None
-    return mm
-
-
-def _vma(p: Process, m: Mapping) -> VmAreaStruct:
-    return next(v for v in _mm(p).mm_mt if v.vm_start == m.start)
 
 
 def _pte(p: Process, m: Mapping, page: int = 0) -> Pte | None:

@@ -26,6 +26,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from _support import mm_of as _mm
+from _support import small_kernel as _kernel
+from _support import vma_of as _vma
 
 from mrelease_ref import PROCESS_MRELEASE_REAP_KILL, Kernel, Mapping
 from mrelease_ref.include.asm_generic.tlb import MAX_GATHER_BATCH, MMU_GATHER_BUNDLE
@@ -33,10 +36,8 @@ from mrelease_ref.include.linux.fs import Inode
 from mrelease_ref.include.linux.mm_types import (
     MMF_UNSTABLE,
     Folio,
-    MmStruct,
     MmuNotifier,
     Pmd,
-    VmAreaStruct,
 )
 from mrelease_ref.include.linux.page_flags import (
     PG_anon,
@@ -66,22 +67,6 @@ EVICTING = [
     pytest.param("v1", {}, 0, id="v1"),
     pytest.param("d", {}, RK, id="d-REAP_KILL"),
 ]
-
-
-def _kernel(variant: str, **kw: Any) -> Kernel:
-    args: dict[str, Any] = {"large_folios": False, "debug_vm": True}
-    args.update(kw)
-    return Kernel(variant, **args)
-
-
-def _mm(p: Process) -> MmStruct:
-    mm = p.task.mm
-    assert mm is not None
-    return mm
-
-
-def _vma(p: Process, m: Mapping) -> VmAreaStruct:
-    return next(v for v in _mm(p).mm_mt if v.vm_start == m.start)
 
 
 def _file_victim(

@@ -18,28 +18,18 @@ import signal
 from typing import Any
 
 import pytest
+from _support import mm_of as _mm
+from _support import small_kernel as _kernel
 
 from mrelease_ref import PROCESS_MRELEASE_REAP_KILL, Kernel
 from mrelease_ref.include.linux.fs import Inode
-from mrelease_ref.include.linux.mm_types import MM_ANONPAGES, MM_SWAPENTS, MmStruct, Pmd
+from mrelease_ref.include.linux.mm_types import MM_ANONPAGES, MM_SWAPENTS, Pmd
 from mrelease_ref.include.linux.page_flags import PG_active, PG_referenced
 from mrelease_ref.mm.madvise import MADV_PAGEOUT
 from mrelease_ref.sim.process import Process
 
 RK = PROCESS_MRELEASE_REAP_KILL
 N = 16  # pages per file: below PAGEVEC_SIZE (31), so no per-CPU batch drains by itself
-
-
-def _kernel(variant: str, **kw: Any) -> Kernel:
-    args: dict[str, Any] = {"large_folios": False, "debug_vm": True}
-    args.update(kw)
-    return Kernel(variant, **args)
-
-
-def _mm(p: Process) -> MmStruct:
-    mm = p.task.mm
-    assert mm is not None
-    return mm
 
 
 def _marks(k: Kernel) -> int:

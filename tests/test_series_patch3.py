@@ -25,13 +25,14 @@ import signal
 from typing import Any
 
 import pytest
+from _support import mm_of as _mm
+from _support import small_kernel as _kernel
 
 from mrelease_ref import PROCESS_MRELEASE_REAP_KILL, Kernel, Mapping
 from mrelease_ref.include.linux.mm_types import (
     MM_ANONPAGES,
     MMF_MULTIPROCESS,
     MMF_UNSTABLE,
-    MmStruct,
     MmuNotifier,
 )
 from mrelease_ref.include.linux.rwsem import mmap_write_lock, mmap_write_unlock
@@ -46,18 +47,6 @@ from mrelease_ref.sim.process import Process
 RK = PROCESS_MRELEASE_REAP_KILL
 N = 8
 REAP_KILL_VARIANTS = ["rfc", "v1", "d", "v2", "v3"]
-
-
-def _kernel(variant: str, **kw: Any) -> Kernel:
-    args: dict[str, Any] = {"large_folios": False, "debug_vm": True}
-    args.update(kw)
-    return Kernel(variant, **args)
-
-
-def _mm(p: Process) -> MmStruct:
-    mm = p.task.mm
-    assert mm is not None
-    return mm
 
 
 def _errno(fn: Any, *args: Any) -> int | str:

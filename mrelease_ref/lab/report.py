@@ -36,6 +36,7 @@ __all__ = (
     "mark_accessed_figure",
     "mark_accessed_table",
     "model_cost_table",
+    "model_us_per_mib",
     "prices_table",
     "run_facts",
     "scenario_table",
@@ -206,7 +207,8 @@ def prices_table(cal: Calibration) -> pd.DataFrame:
                          "calibrated ns": {k: cal_prices[k] for k in DEFAULT_PRICES_NS}})
 
 
-def _model_us_per_mib(cost: CostModel | None, thp: bool, nr_pages: int = 4096) -> float:
+def model_us_per_mib(cost: CostModel | None, thp: bool, nr_pages: int = 4096) -> float:
+    """The model's reap time (µs per MiB) of a frozen, killed anon victim, 4 KiB or THP."""
     import signal
 
     from mrelease_ref import Kernel
@@ -234,8 +236,8 @@ def model_cost_table(cal: Calibration) -> pd.DataFrame:
         rows.append({
             "kind": KIND_TITLES[kind],
             "kernel µs/MiB": round(cal.us_per_mib(kind), 2),
-            "model, default prices": round(_model_us_per_mib(None, thp), 2),
-            "model, calibrated prices": round(_model_us_per_mib(calibrated, thp), 2),
+            "model, default prices": round(model_us_per_mib(None, thp), 2),
+            "model, calibrated prices": round(model_us_per_mib(calibrated, thp), 2),
         })
     return pd.DataFrame(rows)
 

@@ -62,6 +62,7 @@ from typing import TYPE_CHECKING, Any, Final
 from mrelease_ref.include.linux.mm_types import _PAGE_ACCESSED, PAGE_SHIFT, PMD_SHIFT, Pmd, Pte
 from mrelease_ref.include.linux.page_flags import PG_active, PG_referenced, PG_workingset
 from mrelease_ref.include.uapi.linux.mman import PROCESS_MRELEASE_REAP_KILL
+from mrelease_ref.scenarios.review import ReviewPoint
 from mrelease_ref.sim.kernel import Kernel
 
 if TYPE_CHECKING:
@@ -657,19 +658,6 @@ def gate_scope(
 # ---------------------------------------------------------------------------------------
 # The review of patch 2
 # ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class ReviewPoint:
-    """One review point on patch 2 (thread.md §4.2), paraphrased, with the experiment of
-    this module that speaks to it (empty if none can)."""
-
-    number: int
-    reviewer: str
-    point: str
-    answer: str
-    resolution: str
-    experiment: str
 
 
 REVIEW_POINTS: Final[tuple[ReviewPoint, ...]] = (

@@ -82,6 +82,7 @@ from mrelease_ref.kernel.sched import KernelGen, cond_resched
 from mrelease_ref.kernel.signal import SIGKILL, sys_kill
 from mrelease_ref.mm.mmap import do_munmap
 from mrelease_ref.mm.oom_kill import find_lock_task_mm
+from mrelease_ref.scenarios.review import ReviewPoint
 from mrelease_ref.sim.kernel import ALL_CAPS, Kernel, WorkResult
 from mrelease_ref.sim.process import Process
 from mrelease_ref.sim.report import KB_PER_PAGE, task_mem
@@ -553,6 +554,18 @@ class RaceRun:
     trace: tuple[str, ...]
 
 
+def _race_world(version: str) -> tuple[Kernel, Process, Process, int]:
+    """LMKD and a victim with ``RACE_VMAS`` written anonymous VMAs, and LMKD's pidfd."""
+    k = new_kernel(version)
+    lmkd = _lmkd(k)
+    victim = k.spawn("app", 10001)
+    for _ in range(RACE_VMAS):
+        m = victim.mmap(RACE_PAGES_PER_VMA)
+        victim.touch(m, write=True)
+    k.lru_add_drain_all()
+    return k, lmkd, victim, lmkd.pidfd_open(victim.pid)
+
+
 def race(version: str, holder: bool = True, policy: Policy = "victim-first") -> RaceRun:
     """The race REAP_KILL closes (v1 cover letter; thread.md §4.4; realkernel.md §4.4).
 
@@ -562,14 +575,7 @@ def race(version: str, holder: bool = True, policy: Policy = "victim-first") -> 
     (``baseline``) or calls it with REAP_KILL (every other version). Under
     "victim-first" the victim runs whenever it can -- the losing order for the baseline.
     """
-    k = new_kernel(version)
-    lmkd = _lmkd(k)
-    victim = k.spawn("app", 10001)
-    for _ in range(RACE_VMAS):
-        m = victim.mmap(RACE_PAGES_PER_VMA)
-        victim.touch(m, write=True)
-    k.lru_add_drain_all()
-    fd = lmkd.pidfd_open(victim.pid)
+    k, lmkd, victim, fd = _race_world(version)
     held = k.spawn("ps", 0).read_proc(victim.pid, "cmdline", block=True) if holder else None
     k.run()  # park the kernel threads
     rec = _Recorder(k)
@@ -638,14 +644,7 @@ def interleaving(version: str, policy: Policy = "round-robin") -> Interleaving:
     ``mm_count``: the victim's own ``exit_mmap()`` runs beside the reaper, each zapping
     from its end of the address space (thread.md §4.3 #3, #4; §6 #10).
     """
-    k = new_kernel(version)
-    lmkd = _lmkd(k)
-    victim = k.spawn("app", 10001)
-    for _ in range(RACE_VMAS):
-        m = victim.mmap(RACE_PAGES_PER_VMA)
-        victim.touch(m, write=True)
-    k.lru_add_drain_all()
-    fd = lmkd.pidfd_open(victim.pid)
+    k, lmkd, victim, fd = _race_world(version)
     k.run()
     rec = _Recorder(k)
     result = _start_lmkd(k, lmkd, victim, fd, REAP_KILL)
@@ -901,19 +900,6 @@ def pidns_check() -> list[PermissionRun]:
 
 
 # --- review points ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class ReviewPoint:
-    """One review point on patch 3 (thread.md §4.3), paraphrased, and the experiment of
-    this module that answers it (empty where the model cannot)."""
-
-    number: int
-    reviewer: str
-    point: str
-    answer: str
-    resolution: str
-    experiment: str
 
 
 REVIEW_POINTS: Final[tuple[ReviewPoint, ...]] = (

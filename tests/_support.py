@@ -1,0 +1,28 @@
+"""Small helpers the tests share (not tests themselves: no ``test_`` prefix)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mrelease_ref import Kernel, Mapping
+from mrelease_ref.include.linux.mm_types import MmStruct, VmAreaStruct
+from mrelease_ref.sim.process import Process
+
+
+def small_kernel(variant: str, **kw: Any) -> Kernel:
+    """A kernel with 4 KiB folios and the invariant checker on; ``kw`` overrides."""
+    args: dict[str, Any] = {"large_folios": False, "debug_vm": True}
+    args.update(kw)
+    return Kernel(variant, **args)
+
+
+def mm_of(p: Process) -> MmStruct:
+    """The process's mm (asserting it still has one)."""
+    mm = p.task.mm
+    assert mm is not None
+    return mm
+
+
+def vma_of(p: Process, m: Mapping) -> VmAreaStruct:
+    """The VMA behind a mapping."""
+    return next(v for v in mm_of(p).mm_mt if v.vm_start == m.start)
