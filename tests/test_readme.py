@@ -29,7 +29,7 @@ def _headings(nb: str) -> list[str]:
 def test_variant_table_matches_the_variants_data() -> None:
     """The README's variant table is ``variant_table()``, row for row."""
     block = README.split("<!-- variant-table:start -->")[1].split("<!-- variant-table:end -->")[0]
-    lines = [ln for ln in block.strip().splitlines()[2:]]
+    lines = block.strip().splitlines()[2:]
     rows = [[c.strip() for c in ln.strip("|").split("|")] for ln in lines]
     want = [list(r.values()) for r in mrelease_ref.variant_table()]
     assert rows == want

@@ -40,6 +40,14 @@ class SwapInfoStruct:
         return f"SwapInfo(type={self.type}, used={self.inuse_pages}/{self.max - 1})"
 
 
+def get_nr_swap_pages(kernel: Kernel) -> int:
+    """Kernel: include/linux/swap.h:get_nr_swap_pages(): free swap slots (0 without swap)."""
+    si = kernel.swap_info
+    if not kernel.config.swap or si is None:
+        return 0
+    return si.max - 1 - si.inuse_pages  # slot 0 holds the header
+
+
 def _si(kernel: Kernel) -> SwapInfoStruct:
     assert kernel.swap_info is not None
     return kernel.swap_info

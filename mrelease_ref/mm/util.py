@@ -24,6 +24,6 @@ def folio_mapping(folio: Folio) -> AddressSpace | None:
     None for an anonymous folio outside the swap cache.
     """
     if folio.flags & PG_swapcache:
-        return folio.kernel.swapper_space  # swap_address_space(folio->swap)
+        return folio.kernel.swapper_space  # swap_address_space() of the folio's swap entry
     mapping = folio.mapping
     return mapping if isinstance(mapping, AddressSpace) else None

@@ -122,7 +122,7 @@ from mrelease_ref.mm.swap_state import (
     swap_cache_add_folio,
     swap_cache_del_folio,
 )
-from mrelease_ref.mm.swapfile import folio_alloc_swap, folio_free_swap
+from mrelease_ref.mm.swapfile import folio_alloc_swap, folio_free_swap, get_nr_swap_pages
 from mrelease_ref.mm.util import folio_mapping
 from mrelease_ref.mm.workingset import workingset_age_nonresident, workingset_eviction
 
@@ -572,8 +572,7 @@ def can_reclaim_anon_pages(kernel: Kernel) -> bool:
 
     Anonymous memory can only be reclaimed to a swap device with free slots.
     """
-    si = kernel.swap_info
-    return kernel.config.swap and si is not None and si.inuse_pages < si.max - 1
+    return get_nr_swap_pages(kernel) > 0
 
 
 def get_scan_count(kernel: Kernel, sc: ScanControl) -> list[int]:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Final
 from mrelease_ref.include.linux.mmzone import NR_LRU_BASE, LruList
 from mrelease_ref.include.linux.page_flags import PG_active, PG_workingset
 from mrelease_ref.include.linux.vmstat import count_vm_events
+from mrelease_ref.mm.swapfile import get_nr_swap_pages
 
 if TYPE_CHECKING:
     from mrelease_ref.include.linux.mm_types import Folio
@@ -64,14 +65,6 @@ def workingset_eviction(folio: Folio) -> int:
     return pack_shadow(eviction, bool(folio.flags & PG_workingset))
 
 
-def _nr_swap_pages(kernel: Kernel) -> int:
-    """Free swap slots (``get_nr_swap_pages()``)."""
-    si = kernel.swap_info
-    if not kernel.config.swap or si is None:
-        return 0
-    return si.max - 1 - si.inuse_pages
-
-
 def workingset_test_recent(kernel: Kernel, shadow: int, file: bool) -> tuple[bool, bool]:
     """Kernel: mm/workingset.c:workingset_test_recent()
 
@@ -89,7 +82,7 @@ def workingset_test_recent(kernel: Kernel, shadow: int, file: bool) -> tuple[boo
     size = lru(LruList.LRU_ACTIVE_FILE)
     if not file:
         size += lru(LruList.LRU_INACTIVE_FILE)
-    if _nr_swap_pages(kernel) > 0:
+    if get_nr_swap_pages(kernel) > 0:
         size += lru(LruList.LRU_ACTIVE_ANON)
         if file:
             size += lru(LruList.LRU_INACTIVE_ANON)

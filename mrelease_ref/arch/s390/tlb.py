@@ -6,9 +6,9 @@ s390 selects CONFIG_MMU_GATHER_NO_GATHER. Its PTE invalidation (IPTE/IDTE) purge
 on every CPU before the PTE clear returns, so there is no stale translation to wait for and
 the page can be freed inside ``zap_present_folio_ptes()`` itself.
 
-Variants: patch 1 changes ``__tlb_remove_folio_pages()`` to call
-``free_pages_and_caches(tlb->mm, ...)`` (v1) or ``free_pages_and_caches(..., false)`` (RFC);
-no version changes ``__tlb_remove_page_size()`` (the PMD path).
+Variants: patch 1 makes ``__tlb_remove_folio_pages()`` free through
+``free_pages_and_caches()``: v1 hands it the gather's mm, the RFC a gate that is always
+off; no version changes ``__tlb_remove_page_size()`` (the PMD path).
 
 Limitations:
 - ``VM_WARN_ON_ONCE(delay_rmap)`` is a hard error here: ``tlb_delay_rmap()`` never returns

@@ -1,4 +1,4 @@
-"""Draft D: the gather frees with ``free_pages_and_caches(..., tlb->try_evict_file_folios)``.
+"""Draft D: the gather frees with ``free_pages_and_caches()``, gated by its new eviction bit.
 
 Kernel: mm/mmu_gather.c as changed by draft D (<afFco71vwmpQy3pk@google.com>); the new
 ``mmu_gather.try_evict_file_folios:1`` bit (include/asm-generic/tlb.h) is cleared by

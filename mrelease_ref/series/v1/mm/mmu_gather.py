@@ -1,4 +1,4 @@
-"""v1 1/3: the mmu_gather frees its batches through ``free_pages_and_caches(tlb->mm, ...)``.
+"""v1 1/3: the mmu_gather frees its batches through ``free_pages_and_caches()``, given the mm.
 
 Kernel: mm/mmu_gather.c as patched by <20260421230239.172582-2-minchan@kernel.org> (v1 1/3)
 

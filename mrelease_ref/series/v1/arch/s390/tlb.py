@@ -1,4 +1,4 @@
-"""v1 1/3: s390 frees zapped pages through ``free_pages_and_caches(tlb->mm, ...)``.
+"""v1 1/3: s390 frees zapped pages through ``free_pages_and_caches()``, given the mm.
 
 Kernel: arch/s390/include/asm/tlb.h as patched by
 <20260421230239.172582-2-minchan@kernel.org> (v1 1/3)
