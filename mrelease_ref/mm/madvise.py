@@ -102,7 +102,7 @@ def can_do_file_pageout(vma: VmAreaStruct) -> bool:
 
 
 def split_folio(folio: Folio) -> int:
-    """Kernel: mm/huge_memory.c:split_folio() -- not modelled: always fails (-EBUSY)."""
+    """Kernel: include/linux/huge_mm.h:split_folio() -- not modelled: always fails (-EBUSY)."""
     return -errno.EBUSY
 
 

@@ -1,6 +1,6 @@
 """mlock and munlock of folios, through a per-CPU batch that holds a reference.
 
-Kernel: mm/mlock.c (and mlock_vma_folio()/munlock_vma_folio() from mm/internal.h)
+Kernel: mm/mlock.c, mm/internal.h (mlock_vma_folio(), munlock_vma_folio())
 
 Zapping a folio from a VM_LOCKED VMA calls ``munlock_folio()``, which parks the folio in
 this CPU's mlock batch with an extra reference until the batch drains. Anything that checks

@@ -4,7 +4,7 @@ Kernel: mm/vmscan.c (remove_mapping(), __remove_mapping(), folio_isolate_lru(),
 folio_putback_lru(), shrink_folio_list(), folio_check_references(), pageout(),
 reclaim_pages(), shrink_node(), shrink_lruvec(), shrink_list(), inactive_is_low(),
 shrink_active_list(), shrink_inactive_list(), isolate_lru_folios(), move_folios_to_lru()),
-with the helpers reclaim calls from mm/swap_state.c (add_to_swap()), mm/page_io.c
+with the helpers reclaim calls from mm/swapfile.c (folio_alloc_swap()), mm/page_io.c
 (swap_writeout()), mm/rmap.c (folio_referenced()) and mm/util.c (folio_mapping())
 
 ``__remove_mapping()`` freezes the refcount at exactly ``1 + folio_nr_pages()``: the page
@@ -206,7 +206,7 @@ def folio_maybe_dma_pinned(folio: Folio) -> bool:
 
 
 def vm_swap_full(folio: Folio) -> bool:
-    """Kernel: mm/swap.h:vm_swap_full(): more than half of the swap space is in use."""
+    """Kernel: include/linux/swap.h:vm_swap_full(): more than half of the swap space is in use."""
     si = folio.kernel.swap_info
     if si is None:
         return False
@@ -220,8 +220,9 @@ def mem_cgroup_swap_full(folio: Folio) -> bool:
 
 
 def add_to_swap(folio: Folio) -> bool:
-    """Kernel: mm/swap_state.c:add_to_swap() (v6.18 folds it into folio_alloc_swap(), and
-    shrink_folio_list() then calls folio_mark_dirty())
+    """Kernel: mm/vmscan.c:shrink_folio_list() (its folio_alloc_swap() and
+    folio_mark_dirty() step; the name is that of mm/swap_state.c's add_to_swap(), which
+    v6.18 no longer has: folio_alloc_swap() now adds the folio to the swap cache)
 
     Reserve a swap slot, put the folio in the swap cache, and mark it dirty so that
     ``pageout()`` writes it. Fails without CONFIG_SWAP, without a swap device, when the
