@@ -32,6 +32,7 @@ from mrelease_ref.include.linux.mm_types import (
     VM_HUGEPAGE,
     VM_HUGETLB,
     VM_LOCKED,
+    VM_MAYEXEC,
     VM_MAYREAD,
     VM_MAYSHARE,
     VM_MAYWRITE,
@@ -100,7 +101,7 @@ def do_mmap(
     """
     if nr_pages <= 0:
         return -errno.EINVAL
-    vm_flags = VM_READ | VM_MAYREAD | VM_MAYWRITE
+    vm_flags = VM_READ | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC
     if write:
         vm_flags |= VM_WRITE
     if shared:

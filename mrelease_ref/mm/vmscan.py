@@ -80,7 +80,13 @@ from mrelease_ref.include.linux.mm_inline import (
     lruvec_add_folio,
     lruvec_del_folio,
 )
-from mrelease_ref.include.linux.mm_types import PAGE_SHIFT, VM_EXEC, VM_LOCKED, folio_mapped
+from mrelease_ref.include.linux.mm_types import (
+    HPAGE_PMD_ORDER,
+    PAGE_SHIFT,
+    VM_EXEC,
+    VM_LOCKED,
+    folio_mapped,
+)
 from mrelease_ref.include.linux.mmzone import NR_LRU_BASE, NR_LRU_LISTS, LruList, Lruvec
 from mrelease_ref.include.linux.page_flags import (
     PG_active,
@@ -107,7 +113,12 @@ from mrelease_ref.mm.page_writeback import (
     folio_mark_dirty,
     folio_start_writeback,
 )
-from mrelease_ref.mm.rmap import TTU_BATCH_FLUSH, folio_referenced, try_to_unmap
+from mrelease_ref.mm.rmap import (
+    TTU_BATCH_FLUSH,
+    TTU_SPLIT_HUGE_PMD,
+    folio_referenced,
+    try_to_unmap,
+)
 from mrelease_ref.mm.swap import (
     KernelBug,
     folio_add_lru,
@@ -376,7 +387,13 @@ def _shrink_folio_unmapped(folio: Folio) -> str:
             mapping = folio_mapping(folio)
     if folio_has_private(folio) and not filemap_release_folio(folio, 0):  # folio_needs_release()
         return _ACTIVATE_LOCKED
-    if mapping is None or not __remove_mapping(mapping, folio, reclaimed=True):
+    if folio.flags & PG_anon and not folio.flags & PG_swapbacked:
+        # a clean lazyfree (MADV_FREE) folio: only the isolation reference may be left
+        if folio._refcount != 1:  # folio_ref_freeze(folio, 1) failed
+            return _KEEP_LOCKED
+        folio._refcount = 0
+        count_vm_events(folio.kernel, "PGLAZYFREED", 1 << folio.order)
+    elif mapping is None or not __remove_mapping(mapping, folio, reclaimed=True):
         return _KEEP_LOCKED
     folio_unlock(folio)
     return _FREE_IT
@@ -402,15 +419,18 @@ def _shrink_folio(folio: Folio, ignore_references: bool) -> str:
         # FOLIOREF_RECLAIM, FOLIOREF_RECLAIM_CLEAN: try to reclaim the folio below
     if folio.flags & PG_swapbacked and not folio.flags & PG_anon:
         return _KEEP_LOCKED  # shmem: shmem_writeout() is not modelled
-    if folio.flags & PG_anon and not folio.flags & PG_swapcache:
+    if folio.flags & PG_anon and folio.flags & PG_swapbacked and not folio.flags & PG_swapcache:
         if folio_maybe_dma_pinned(folio):
             return _KEEP_LOCKED
         if not add_to_swap(folio):  # a large folio would be split and retried: not modelled
             return _ACTIVATE_LOCKED  # activate_locked_split
     if folio_mapped(folio):
-        try_to_unmap(folio, TTU_BATCH_FLUSH)
+        flags = TTU_BATCH_FLUSH
+        if folio.order >= HPAGE_PMD_ORDER:  # folio_test_pmd_mappable()
+            flags |= TTU_SPLIT_HUGE_PMD
+        try_to_unmap(folio, flags)
         if folio_mapped(folio):
-            return _ACTIVATE_LOCKED
+            return _ACTIVATE_LOCKED  # a redirtied lazyfree folio is swapbacked again
     if folio_maybe_dma_pinned(folio):
         return _ACTIVATE_LOCKED
     return _shrink_folio_unmapped(folio)
