@@ -183,3 +183,33 @@ def test_splitting_inside_an_anonymous_thp_is_refused() -> None:
     p.touch(m, write=True)
     with pytest.raises(ValueError, match="anonymous THP"):
         p.mprotect(m, PROT_READ, start=0, nr_pages=16)
+
+
+def test_mlockall_locks_every_vma_and_checks_flags() -> None:
+    """mm/mlock.c:SYSCALL_DEFINE1(mlockall): no flags or unknown flags are EINVAL;
+    MCL_CURRENT locks and populates every VMA (smaps Locked = Size)."""
+    from mrelease_ref.mm.mlock import MCL_CURRENT
+
+    k, p = _kernel()
+    a, b = p.mmap(32), p.mmap(16)
+    assert _errno(p.mlockall, 0) == errno.EINVAL
+    assert _errno(p.mlockall, 0x40) == errno.EINVAL
+    p.mlockall(MCL_CURRENT)
+    k.lru_add_drain_all()
+    assert [(r["Locked"], r["Rss"], r["Size"]) for r in p.smaps()] == [(128, 128, 128),
+                                                                        (64, 64, 64)]
+    assert k.meminfo()["Mlocked"] == 48 * 4
+    assert a.nr_pages + b.nr_pages == 48
+
+
+def test_smaps_shares_pss_between_two_mappers() -> None:
+    """fs/proc/task_mmu.c:smaps_account(): a page-cache page mapped by two processes is
+    Shared_Clean and its Pss is half its size in each."""
+    k, p = _kernel()
+    f = k.create_file("s", 4)
+    q = k.spawn("q", uid=0)
+    mp, mq = p.mmap(4, file=f), q.mmap(4, file=f)
+    p.touch(mp)
+    q.touch(mq)
+    row = p.smaps()[-1]
+    assert (row["Rss"], row["Shared_Clean"], row["Private_Clean"], row["Pss"]) == (16, 16, 0, 8)

@@ -13,7 +13,8 @@ Each mapping may carry ``ops`` run after every mapping is set up, as
 (start + 1 byte), ``mprotect`` (arg: prot), ``mlock``, ``munlock``, ``touch`` (arg: 1 =
 write), ``access`` (a forked child reads or writes the page; result: the signal that killed
 it or "0"), ``drain`` (mlock + munlock of a scratch page: ``lru_add_drain()`` on this CPU),
-``mincore`` (result: resident pages), ``vmas`` (result: VMAs overlapping the mapping).
+``mincore`` (result: resident pages), ``vmas`` (result: VMAs overlapping the mapping),
+``pmdmapped`` (result: their FilePmdMapped, kB).
 Results are errno names ("0", "EINVAL", ...). With
 ops, the victim pins itself to the CPU it runs on, so per-CPU LRU batches filled by one op
 are the ones a later op (or ``drain``) empties.
@@ -247,6 +248,18 @@ def _run_op(m: mmap.mmap, op: list[Any], scratch: mmap.mmap) -> str | int:
         with open("/proc/self/maps", encoding="ascii") as f:
             spans = [[int(x, 16) for x in line.split(maxsplit=1)[0].split("-")] for line in f]
         return sum(1 for lo, hi in spans if lo < hi_m and lo_m < hi)
+    if name == "pmdmapped":  # FilePmdMapped (kB) of the VMAs overlapping the mapping
+        lo_m, hi_m = _address(m), _address(m) + len(m)
+        total, inside = 0, False
+        with open("/proc/self/smaps", encoding="ascii") as f:
+            for line in f:
+                head = line.split(maxsplit=1)[0]
+                if "-" in head and not head.endswith(":"):
+                    lo, hi = (int(x, 16) for x in head.split("-"))
+                    inside = lo < hi_m and lo_m < hi
+                elif inside and head == "FilePmdMapped:":
+                    total += int(line.split()[1])
+        return total
     if name == "mincore":
         vec = ctypes.create_string_buffer(nr)
         ret = _libc.mincore(ctypes.c_void_p(addr), ctypes.c_size_t(size), vec)

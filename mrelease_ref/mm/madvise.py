@@ -38,6 +38,10 @@ Limitations:
 - ``split_folio()`` is not modelled: a large folio only partly inside the range is left
   alone, as when the kernel's split fails (MADV_COLD/PAGEOUT/FREE), and a huge PMD the range
   covers only partly is left alone too.
+- MADV_PAGEOUT of an anonymous THP without swap: v6.18 splits it in
+  ``shrink_folio_list()`` (``split_folio_to_list()`` after ``folio_alloc_swap()`` fails) and
+  keeps the pages (measured on the live kernel 2026-12-03: AnonHugePages 4096 -> 0 kB,
+  Rss unchanged); the model keeps the THP whole.
 - MADV_WILLNEED, MADV_REMOVE, MADV_POPULATE_*, MADV_COLLAPSE, KSM, guard regions and
   hwpoison advices are valid on Linux but not modelled (``ValueError`` says so).
 - MADV_DONTNEED does not free emptied page tables (``reclaim_pt``), and there is no

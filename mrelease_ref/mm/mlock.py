@@ -1,16 +1,30 @@
-"""mlock and munlock of folios, through a per-CPU batch that holds a reference.
+"""mlock and munlock of folios, through a per-CPU batch that holds a reference; and the
+mlock(), munlock() and mlockall() system calls on existing mappings.
 
-Kernel: mm/mlock.c, mm/internal.h (mlock_vma_folio(), munlock_vma_folio())
+Kernel: mm/mlock.c (do_mlock(), apply_vma_lock_flags(), mlock_fixup(),
+mlock_vma_pages_range(), mlock_pte_range(), apply_mlockall_flags(), mlock_folio(),
+munlock_folio(), mlock_folio_batch()), mm/internal.h (mlock_vma_folio(),
+munlock_vma_folio())
 
 Zapping a folio from a VM_LOCKED VMA calls ``munlock_folio()``, which parks the folio in
 this CPU's mlock batch with an extra reference until the batch drains. Anything that checks
-the refcount in between (``mapping_evict_folio()``) sees that reference.
+the refcount in between (``mapping_evict_folio()``) sees that reference, and Mlocked in
+meminfo drops only when the batch drains (31 folios at a time).
+
+``mlock()`` rounds the range out to pages, checks RLIMIT_MEMLOCK (8 MiB) unless the caller
+has CAP_IPC_LOCK, splits the VMAs at the range's ends (``vma_modify_flags()``), mlocks the
+folios already mapped and faults in the rest. ``munlock()`` clears VM_LOCKED the same way
+and munlocks the folios, which go back to the evictable LRU. A hole in the range is ENOMEM,
+after the VMAs before it were changed.
 
 Limitations:
 - The batch records the operation per entry in a parallel list instead of tagging the folio
   pointer's low bits (LRU_FOLIO / NEW_FOLIO) as the kernel does.
 - Large PTE-mapped folios are mlocked on fault like small ones; the kernel mlocks them only
   from mlock_pte_range() when fully inside the VMA.
+- ``mm->locked_vm`` is derived from the VM_LOCKED VMAs instead of being kept; no
+  MCL_FUTURE, no mlock2(MLOCK_ONFAULT), no munlockall(); every process has the default
+  RLIMIT_MEMLOCK of 8 MiB.
 """
 
 from __future__ import annotations

@@ -10,8 +10,9 @@ still holding the read lock; a reaper that arrives later sees MMF_OOM_SKIP and b
 (../shared/reference/kernel.md §1.7).
 
 Limitations:
-- No VMA merging or splitting: every mmap() is its own VMA, placed after the previous one
-  with a one-page gap, 2 MiB-aligned when it is at least 2 MiB long.
+- Every mmap() is its own VMA, placed after the previous one with a one-page gap, 2
+  MiB-aligned when it is at least 2 MiB long; only mprotect/mlock/madvise split and merge
+  VMAs (mm/vma.py).
 - munmap() only removes whole VMAs.
 - No mmu notifiers, uprobes, khugepaged, or accounting of committed memory.
 """

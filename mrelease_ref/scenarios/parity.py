@@ -833,7 +833,8 @@ CALL_SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         "pageout-file",
         "MADV_PAGEOUT evicts the clean private file folios the range covers whole; the rest "
-        "stays mapped and cached",
+        "stays mapped and cached (a fresh 4 MiB file: PMD-mapped 2 MiB folios in the model, "
+        "smaller PTE-mapped folios on the live kernel; the outcome is the same)",
         f"{_MM}:madvise_cold_or_pageout_pte_range() (PMD and PTE branches)",
         VictimSpec((MappingSpec("file-private", 1024, ops=(
             ("madvise", _PAGEOUT, 512, 512),)),)),
@@ -844,6 +845,59 @@ CALL_SCENARIOS: tuple[Scenario, ...] = (
             cache("after_ops", "nr_cache", expect=512),
             cache("after_ops", "nr_evicted", expect=512),
         ),
+    ),
+    Scenario(
+        "pageout-file-pmd",
+        "MADV_PAGEOUT over one PMD-mapped 2 MiB file folio (the tail of a 64 MiB file, where "
+        "readahead has reached PMD-sized folios on the live kernel) evicts it whole",
+        f"{_MM}:madvise_cold_or_pageout_pte_range() (pmd_trans_huge() branch); "
+        "mm/vmscan.c:shrink_folio_list() (TTU_SPLIT_HUGE_PMD)",
+        VictimSpec((MappingSpec("file-private", 16384, ops=(
+            ("pmdmapped", 0, 0, 0), ("madvise", _PAGEOUT, 15872, 512),
+            ("pmdmapped", 0, 0, 0))),)),
+        (snapshot("after_ops"), *_dying(), *_exit()),
+        (
+            op_result(0, 1, "madvise(PAGEOUT) of the last 2 MiB", "0"),
+            Measure("FilePmdMapped change by the PAGEOUT (kB)",
+                    fn=lambda o: int(o["ops.m0.2"]) - int(o["ops.m0.0"]), expect=-2048),
+            kb("after_ops", "RssFile", expect=63488),
+            cache("after_ops", "nr_evicted", expect=512),
+        ),
+    ),
+    Scenario(
+        "pageout-file-pte",
+        "the same with the file's folios mapped by PTEs (MADV_NOHUGEPAGE): each folio the "
+        "range covers whole is exclusive (mapcount == nr_pages) and evicted",
+        f"{_MM}:madvise_cold_or_pageout_pte_range() (PTE branch); mm/memory.c:do_set_pmd()",
+        VictimSpec((MappingSpec("file-private", 1024, thp=False, ops=(
+            ("madvise", _PAGEOUT, 512, 512),)),)),
+        (smaps("after_ops"), snapshot("after_ops_rss"), *_dying(), *_exit()),
+        (
+            op_result(0, 0, "madvise(PAGEOUT) pages 512-1023 (PTE-mapped)", "0"),
+            smaps_kb("after_ops", 0, "FilePmdMapped", 0),
+            kb("after_ops_rss", "RssFile", expect=2048),
+            cache("after_ops_rss", "nr_evicted", expect=512),
+        ),
+    ),
+    Scenario(
+        "smaps-fields",
+        "smaps per mapping: private clean/dirty split of anon, clean file, COW and shmem "
+        "pages mapped by one process",
+        "v6.18 fs/proc/task_mmu.c:smaps_account(), smaps_page_accumulate()",
+        VictimSpec((MappingSpec("anon", 256), MappingSpec("file-private", 512),
+                    MappingSpec("file-cow", 512, dirty=128), MappingSpec("shmem", 256))),
+        (smaps("setup"),),
+        (
+            smaps_kb("setup", 0, "Private_Dirty", 1024),
+            smaps_kb("setup", 1, "Private_Clean", 2048),
+            smaps_kb("setup", 1, "FilePmdMapped", 0),
+            smaps_kb("setup", 2, "Private_Dirty", 512),
+            smaps_kb("setup", 2, "Private_Clean", 1536),
+            smaps_kb("setup", 2, "Anonymous", 512),
+            smaps_kb("setup", 3, "Private_Dirty", 1024),
+            smaps_kb("setup", 3, "Shared_Dirty", 0),
+        ),
+        small_file_folios=True,  # a fresh 2 MiB file is not PMD-mapped on the live kernel
     ),
     Scenario(
         "mprotect",
@@ -989,7 +1043,7 @@ def to_lab_spec(
     for i, m in enumerate(spec.mappings):
         kind = Kind(_LAB_KIND[m.kind])
         if kind.is_file:
-            out.append(LabMapping(kind, m.nr_pages, m.dirty, paths[i],
+            out.append(LabMapping(kind, m.nr_pages, m.dirty, paths[i], m.thp,
                                   small_folios=small_file_folios, ops=m.ops))
         else:
             out.append(LabMapping(kind, m.nr_pages, m.dirty, ops=m.ops))

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from mrelease_ref.sim.process import MADV_NOHUGEPAGE, Mapping, Process
+from mrelease_ref.sim.process import MADV_HUGEPAGE, MADV_NOHUGEPAGE, Mapping, Process
 
 if TYPE_CHECKING:
     from mrelease_ref.include.linux.fs import Inode
@@ -36,7 +36,8 @@ KINDS = ("anon", "file-private", "file-cow", "file-shared", "shmem", "anon-mlock
 Op = tuple[str, int, int, int]
 """A call the victim makes on one of its mappings after setup: ``(name, arg, start_page,
 nr_pages)`` with the names of ``mrelease_ref/lab/_victim_main.py`` (madvise,
-madvise_unaligned, mprotect, mlock, munlock, touch, access, drain, mincore, vmas)."""
+madvise_unaligned, mprotect, mlock, munlock, touch, access, drain, mincore, vmas,
+pmdmapped)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,11 +49,16 @@ class MappingSpec:
     nr_pages: int
     dirty: int = 0
     ops: tuple[Op, ...] = ()
+    thp: bool | None = None
+    """File kinds only: madvise(MADV_HUGEPAGE) (True) or MADV_NOHUGEPAGE (False, so the
+    page-cache folios are mapped with PTEs) before touching; None keeps the default."""
 
     def __post_init__(self) -> None:
         for op in self.ops:
             if op[0] not in _OPS:
                 raise ValueError(f"unknown op {op[0]!r}; ops are {sorted(_OPS)}")
+        if self.thp is not None and not self.kind.startswith("file"):
+            raise ValueError(f"thp applies to file kinds; use anon/anon-thp, not {self.kind}")
         if self.kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {self.kind!r}")
         if self.nr_pages <= 0 or not 0 <= self.dirty <= self.nr_pages:
@@ -85,6 +91,8 @@ def _map_one(k: Kernel, v: Victim, i: int, spec: MappingSpec) -> None:
         f = k.create_file(f"{v.process.comm}-{kind}-{i}.dat", n)
         v.files[f"{kind}-{i}"] = f
         m = p.mmap(n, file=f, shared=kind == "file-shared")
+        if spec.thp is not None:
+            p.madvise(m, MADV_HUGEPAGE if spec.thp else MADV_NOHUGEPAGE)
         p.touch(m)
         if spec.dirty:
             p.touch(m, write=True, nr_pages=spec.dirty)
@@ -118,7 +126,7 @@ def build_victim(k: Kernel, spec: VictimSpec, parent: Process | None = None) -> 
 
 
 _OPS = frozenset({"madvise", "madvise_unaligned", "mprotect", "mlock", "munlock", "touch",
-                  "access", "drain", "mincore", "vmas"})
+                  "access", "drain", "mincore", "vmas", "pmdmapped"})
 
 
 def _call(fn: Callable[[], object]) -> str:
@@ -154,6 +162,9 @@ def _run_op(k: Kernel, p: Process, m: Mapping, op: Op) -> str | int:
     if name == "drain":
         k.lru_add_drain_all()
         return "0"
+    if name == "pmdmapped":
+        return sum(int(r["FilePmdMapped"]) for r in p.smaps()
+                   if int(r["start"]) < m.end and int(r["end"]) > m.start)
     if name == "vmas":
         mm = p.task.mm
         assert mm is not None
