@@ -108,8 +108,6 @@ def _map_one(k: Kernel, v: Victim, i: int, spec: MappingSpec) -> None:
             p.touch(m, write=True, nr_pages=spec.dirty)
     else:
         m = p.mmap(n, locked=kind == "anon-mlocked", thp=kind == "anon-thp")
-        if kind != "anon-thp":  # as the lab victim does: 4 KiB pages, VM_NOHUGEPAGE
-            p.madvise(m, MADV_NOHUGEPAGE)
         p.touch(m, write=True)
     v.mappings.append(m)
 
