@@ -10,8 +10,8 @@ that code (e.g. 1024 pages - 256 DONTNEED'd = 3072 kB).
 from __future__ import annotations
 
 import pytest
+from _support import require_parity_lab
 
-from mrelease_ref.lab import freezer, syscalls
 from mrelease_ref.scenarios import parity
 
 
@@ -53,12 +53,7 @@ def test_stored_calls_run_agrees() -> None:
 def test_call_scenarios_agree_with_the_live_kernel() -> None:
     """Every call scenario, run on the model and the running kernel, agrees row by row and
     the kernel shows the value the kernel code implies."""
-    ok, reason = syscalls.available()
-    if not ok:
-        pytest.skip(reason)
-    backend, reason = freezer.find_backend()
-    if backend is None or not backend.holds_sigkill:
-        pytest.skip(f"needs the cgroup-v1 freezer to hold a SIGKILLed task; have {reason}")
+    require_parity_lab()
     run = parity.run_parity(parity.CALL_SCENARIOS)
     bad = [r for r in run.rows if not r.agree or not r.meets(r.expect)]
     assert not bad, parity.parity_frame(bad).to_string()

@@ -216,6 +216,12 @@ def _cold_or_pageout_folio(
         for j in range(i, i + nr):  # clear_young_dirty_ptes(CYDP_CLEAR_YOUNG)
             table[j].bits &= ~_PAGE_ACCESSED  # type: ignore[union-attr]
         tlb_remove_tlb_entries(tlb, nr, addr)
+    _deactivate_or_isolate(folio, pageout, folio_list)
+
+
+def _deactivate_or_isolate(folio: Folio, pageout: bool, folio_list: list[Folio]) -> None:
+    """What both branches of the walk do with a chosen folio: forget its references, then
+    deactivate it (COLD) or isolate it for ``reclaim_pages()`` (PAGEOUT)."""
     folio.flags &= ~PG_referenced  # folio_clear_referenced()
     if folio.flags & PG_active:
         folio.flags |= PG_workingset
@@ -311,17 +317,8 @@ def _cold_or_pageout_huge_pmd(
     if not pageout and pmd.bits & _PAGE_ACCESSED:
         pmd.bits &= ~_PAGE_ACCESSED  # pmd_mkold()
         tlb_remove_pmd_tlb_entry(tlb, addr)
-    folio.flags &= ~PG_referenced
-    if folio.flags & PG_active:
-        folio.flags |= PG_workingset
     folio_list: list[Folio] = []
-    if not pageout:
-        folio_deactivate(folio)
-    elif folio_isolate_lru(folio):
-        if folio.flags & PG_unevictable:
-            folio_putback_lru(folio)
-        else:
-            folio_list.append(folio)
+    _deactivate_or_isolate(folio, pageout, folio_list)
     if pageout:
         reclaim_pages(folio_list)
 
