@@ -10,7 +10,7 @@ of op results per mapping, in spec order) or ``{"ok": false, "error": ...}``.
 
 Each mapping may carry ``ops`` run after every mapping is set up, as
 ``[name, arg, start_page, nr_pages]``: ``madvise`` (arg: advice), ``madvise_unaligned``
-(start + 1 byte), ``mprotect`` (arg: prot), ``mlock``, ``munlock``, ``touch`` (arg: 1 =
+(start + 1 byte), ``mprotect`` (arg: prot), ``mlock``, ``munlock``, ``munmap``, ``touch`` (arg: 1 =
 write), ``access`` (a forked child reads or writes the page; result: the signal that killed
 it or "0"), ``drain`` (mlock + munlock of a scratch page: ``lru_add_drain()`` on this CPU),
 ``mincore`` (result: resident pages), ``vmas`` (result: VMAs overlapping the mapping),
@@ -229,6 +229,9 @@ def _run_op(m: mmap.mmap, op: list[Any], scratch: mmap.mmap) -> str | int:
         return _errname(_libc.mlock(ctypes.c_void_p(addr), ctypes.c_size_t(size)))
     if name == "munlock":
         return _errname(_libc.munlock(ctypes.c_void_p(addr), ctypes.c_size_t(size)))
+    if name == "munmap":  # a hole in the middle of the mapping (never touched again)
+        _libc.munmap.argtypes = (ctypes.c_void_p, ctypes.c_size_t)
+        return _errname(_libc.munmap(ctypes.c_void_p(addr), ctypes.c_size_t(size)))
     if name == "touch":
         view = memoryview(m)
         for off in range(start * PAGE, (start + nr) * PAGE, PAGE):

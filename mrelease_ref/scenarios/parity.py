@@ -746,6 +746,49 @@ CALL_SCENARIOS: tuple[Scenario, ...] = (
         ),
     ),
     Scenario(
+        "madvise-dontneed-file",
+        "MADV_DONTNEED on a private file mapping unmaps clean pages (they stay cached) and "
+        "drops COW copies; the next touch refaults the page-cache pages",
+        f"{_MM}:madvise_dontneed_single_vma(); mm/memory.c:zap_present_folio_ptes()",
+        VictimSpec((MappingSpec("file-private", 1024, ops=(
+            ("madvise", _DONTNEED, 0, 512),)),
+            MappingSpec("file-cow", 512, 256, ops=(
+                ("madvise", _DONTNEED, 0, 512), ("touch", 0, 0, 512))))),
+        (snapshot("after_ops"), *_dying(), *_exit()),
+        (
+            op_result(0, 0, "madvise(DONTNEED) of half the clean file mapping", "0"),
+            kb("after_ops", "RssFile", expect=2048 + 2048),
+            Measure("map0 nr_cache at after_ops (pages)", "after_ops.map0.nr_cache",
+                    expect=1024),
+            kb("after_ops", "RssAnon", expect=0),
+            Measure("map1 nr_cache at after_ops (pages)", "after_ops.map1.nr_cache",
+                    expect=512),
+        ),
+    ),
+    Scenario(
+        "range-holes",
+        "a hole in the range: madvise() advises both sides and says ENOMEM; mlock() and "
+        "mprotect() change the VMAs before the hole and stop with ENOMEM; mincore() ENOMEM",
+        f"{_MM}:madvise_walk_vmas(); mm/mlock.c:apply_vma_lock_flags(); "
+        "mm/mprotect.c:do_mprotect_pkey(); mm/mincore.c:do_mincore()",
+        VictimSpec((MappingSpec("anon", 1024, ops=(
+            ("munmap", 0, 256, 1), ("madvise", _DONTNEED, 0, 1024), ("touch", 1, 0, 256),
+            ("mlock", 0, 0, 1024), ("mprotect", _PROT_READ, 0, 1024), ("mincore", 0, 0, 1024),
+            ("vmas", 0, 0, 0))),)),
+        (smaps("after_ops"), *_dying(), *_exit()),
+        (
+            op_result(0, 0, "munmap of page 256", "0"),
+            op_result(0, 1, "madvise(DONTNEED) across the hole", "ENOMEM"),
+            op_result(0, 3, "mlock across the hole", "ENOMEM"),
+            op_result(0, 4, "mprotect(PROT_READ) across the hole", "ENOMEM"),
+            op_result(0, 5, "mincore across the hole", "ENOMEM"),
+            op_result(0, 6, "VMAs after all of it", 2),
+            smaps_kb("after_ops", 0, "Rss", 1024),
+            smaps_kb("after_ops", 0, "Locked", 1024),
+            errno_is("reap", "0", what="reap of the mapping with a hole"),
+        ),
+    ),
+    Scenario(
         "madvise-dontneed-mlocked",
         "MADV_DONTNEED on mlocked memory is EINVAL, MADV_DONTNEED_LOCKED zaps it; the reap "
         "munlocks and frees the rest",

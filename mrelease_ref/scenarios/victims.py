@@ -36,7 +36,7 @@ KINDS = ("anon", "file-private", "file-cow", "file-shared", "shmem", "anon-mlock
 Op = tuple[str, int, int, int]
 """A call the victim makes on one of its mappings after setup: ``(name, arg, start_page,
 nr_pages)`` with the names of ``mrelease_ref/lab/_victim_main.py`` (madvise,
-madvise_unaligned, mprotect, mlock, munlock, touch, access, drain, mincore, vmas,
+madvise_unaligned, mprotect, mlock, munlock, munmap, touch, access, drain, mincore, vmas,
 pmdmapped)."""
 
 
@@ -123,7 +123,8 @@ def build_victim(k: Kernel, spec: VictimSpec, parent: Process | None = None) -> 
     return v
 
 
-_OPS = frozenset({"madvise", "madvise_unaligned", "mprotect", "mlock", "munlock", "touch",
+_OPS = frozenset({"madvise", "madvise_unaligned", "mprotect", "mlock", "munlock", "munmap",
+                  "touch",
                   "access", "drain", "mincore", "vmas", "pmdmapped"})
 
 
@@ -151,6 +152,8 @@ def _run_op(k: Kernel, p: Process, m: Mapping, op: Op) -> str | int:
         return _call(lambda: p.mlock(m, start=start, nr_pages=nr))
     if name == "munlock":
         return _call(lambda: p.munlock(m, start=start, nr_pages=nr))
+    if name == "munmap":
+        return _call(lambda: p.munmap(m, start=start, nr_pages=nr))
     if name == "touch":
         p.touch(m, write=bool(arg), start=start, nr_pages=nr)
         return "0"
@@ -167,7 +170,10 @@ def _run_op(k: Kernel, p: Process, m: Mapping, op: Op) -> str | int:
         mm = p.task.mm
         assert mm is not None
         return sum(1 for v in mm.mm_mt if v.vm_start < m.end and v.vm_end > m.start)
-    return sum(p.mincore(m, start=start, nr_pages=nr))  # mincore
+    try:  # mincore
+        return sum(p.mincore(m, start=start, nr_pages=nr))
+    except OSError as exc:
+        return errno.errorcode.get(exc.errno or 0, str(exc.errno))
 
 
 OVERVIEW_VICTIM = VictimSpec(

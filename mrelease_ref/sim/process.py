@@ -278,15 +278,23 @@ class Process:
         assert mm is not None
         self._syscall(_as_gen(do_madvise, mm, addr, size, advice), "madvise")
 
-    def munmap(self, m: Mapping) -> None:
-        """``munmap()`` of a whole mapping (every VMA it was split into)."""
+    def munmap(self, m: Mapping, *, start: int = 0, nr_pages: int | None = None) -> None:
+        """``munmap()`` of a whole mapping (every VMA it was split into), or of its pages
+        ``start`` to ``start + nr_pages`` (the VMAs are split at the ends first, as
+        ``do_vmi_align_munmap()`` does). Unmapping the mapping's first page leaves the
+        Mapping unusable for later calls; address the rest by address."""
         from mrelease_ref.mm.mmap import do_munmap
-        from mrelease_ref.mm.vma import vmas_in_range
+        from mrelease_ref.mm.vma import split_vma, vmas_in_range
 
-        self._vma(m)
+        addr, size = self._range(m, start, nr_pages, None)
         mm = self.task.mm
         assert mm is not None
-        for vma in vmas_in_range(mm, m.start, m.end):
+        end = addr + size
+        for vma in vmas_in_range(mm, addr, end):
+            if vma.vm_start < addr:
+                split_vma(vma, addr, new_below=True)  # vma keeps [addr, ...)
+            if vma.vm_end > end:
+                split_vma(vma, end, new_below=False)
             self._syscall(do_munmap(mm, vma, self.task), "munmap")
 
     def status(self) -> dict[str, int]:
