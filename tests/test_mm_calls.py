@@ -213,3 +213,18 @@ def test_smaps_shares_pss_between_two_mappers() -> None:
     q.touch(mq)
     row = p.smaps()[-1]
     assert (row["Rss"], row["Shared_Clean"], row["Private_Clean"], row["Pss"]) == (16, 16, 0, 8)
+
+
+def test_reclaim_finds_folios_in_every_part_of_a_split_vma() -> None:
+    """mm/vma.c:__split_vma(): both parts keep the anon_vma, so the rmap walk of
+    try_to_unmap() (mm/rmap.c) reaches folios on either side: MADV_FREE + MADV_PAGEOUT
+    discards all the clean lazyfree pages of a mapping split by MADV_RANDOM."""
+    k, p = _kernel()
+    a = p.mmap(64)
+    p.touch(a, write=True)
+    p.madvise(a, madv.MADV_RANDOM, start=0, nr_pages=32)
+    assert len(p.smaps()) == 2
+    p.madvise(a, madv.MADV_FREE)
+    p.madvise(a, madv.MADV_PAGEOUT)
+    assert p.status()["RssAnon"] == 0
+    assert k.vm_events.get("PGLAZYFREED") == 64

@@ -232,14 +232,13 @@ def _run_op(m: mmap.mmap, op: list[Any], scratch: mmap.mmap) -> str | int:
     if name == "munmap":  # a hole in the middle of the mapping (never touched again)
         _libc.munmap.argtypes = (ctypes.c_void_p, ctypes.c_size_t)
         return _errname(_libc.munmap(ctypes.c_void_p(addr), ctypes.c_size_t(size)))
-    if name == "touch":
-        view = memoryview(m)
-        for off in range(start * PAGE, (start + nr) * PAGE, PAGE):
+    if name == "touch":  # through the address: mprotect() may have changed the rights
+        for page in range(addr, addr + size, PAGE):
+            cell = ctypes.c_char.from_address(page)
             if arg:
-                view[off] = 2
+                cell.value = b"\x02"
             else:
-                _ = view[off]
-        view.release()
+                _ = cell.value
         return "0"
     if name == "access":  # arg: 1 = write
         return _child_access(addr, bool(arg))

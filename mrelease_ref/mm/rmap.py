@@ -196,7 +196,11 @@ def rmap_vmas(folio: Folio) -> list[VmAreaStruct]:
     """Model helper: the VMAs an rmap walk visits (what rmap_walk() iterates)."""
     mapping = folio.mapping
     if isinstance(mapping, AnonVma):
-        return [mapping.vma] if mapping.vma is not None else []
+        if mapping.vma is None:
+            return []
+        # VMAs split from one mapping (mm/vma.c:__split_vma()) share its anon_vma
+        mt = mapping.vma.vm_mm.mm_mt
+        return [v for v in mt if v.anon_vma is mapping] or [mapping.vma]
     if isinstance(mapping, AddressSpace):
         return list(mapping.i_mmap)
     return []

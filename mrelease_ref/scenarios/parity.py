@@ -965,6 +965,24 @@ CALL_SCENARIOS: tuple[Scenario, ...] = (
         ),
     ),
     Scenario(
+        "mprotect-private-file",
+        "a MAP_PRIVATE mapping of a read-only fd may become writable (VM_MAYWRITE): writes "
+        "copy the pages (anon), the page cache stays clean",
+        "v6.18 mm/mprotect.c:do_mprotect_pkey(); mm/mmap.c:do_mmap() (VM_MAYWRITE)",
+        VictimSpec((MappingSpec("file-private", 512, ops=(
+            ("mprotect", _PROT_READ, 0, 512), ("access", 1, 0, 1),
+            ("mprotect", _PROT_RW, 0, 512), ("touch", 1, 0, 128))),)),
+        (snapshot("after_ops"), *_dying(), *_exit()),
+        (
+            op_result(0, 1, "write to the PROT_READ private file mapping", "SIGSEGV"),
+            op_result(0, 2, "mprotect(PROT_READ|WRITE) of the RO-fd private mapping", "0"),
+            kb("after_ops", "RssAnon", expect=512),
+            kb("after_ops", "RssFile", expect=1536),
+            cache("after_ops", "nr_dirty", expect=0),
+        ),
+        small_file_folios=True,
+    ),
+    Scenario(
         "mlock-range",
         "mlock() of part of a mapping splits it and locks those pages; munlock of half "
         "splits again; the reap munlocks the rest",

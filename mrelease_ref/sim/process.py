@@ -223,10 +223,13 @@ class Process:
         Returns the number of pages accessed. A failing fault (SIGBUS after the reaper set
         MMF_UNSTABLE, or out of memory) sends the signal the kernel sends and stops.
         """
+        from mrelease_ref.include.linux.mm_types import find_vma
+        from mrelease_ref.kernel.signal import SIGSEGV
         from mrelease_ref.mm.memory import VM_FAULT_OOM, VM_FAULT_SIGBUS, handle_mm_fault
 
         self._check_can_call()
         vma = self._vma(m)
+        mm = vma.vm_mm
         count = m.nr_pages - start if nr_pages is None else nr_pages
         if start < 0 or count < 0 or start + count > m.nr_pages:
             raise ValueError(f"pages {start}..{start + count} are outside {m!r}")
@@ -235,8 +238,12 @@ class Process:
         with k.running(self.task), gc_paused():
             for addr in range(m.start + (start << PAGE_SHIFT),
                               m.start + ((start + count) << PAGE_SHIFT), 1 << PAGE_SHIFT):
-                if not vma.vm_start <= addr < vma.vm_end:  # mprotect/mlock/madvise split it
-                    vma = self._vma_at(addr)
+                if not vma.vm_start <= addr < vma.vm_end:  # split, or partly unmapped
+                    found = find_vma(mm, addr)
+                    if found is None:  # bad_area_nosemaphore(): SIGSEGV
+                        _deliver_fault_signal(self.task, 0, SIGSEGV)
+                        break
+                    vma = found
                 if self._access_error(vma, write):
                     break
                 ret = handle_mm_fault(vma, addr, write)
