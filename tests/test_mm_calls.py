@@ -228,3 +228,19 @@ def test_reclaim_finds_folios_in_every_part_of_a_split_vma() -> None:
     p.madvise(a, madv.MADV_PAGEOUT)
     assert p.status()["RssAnon"] == 0
     assert k.vm_events.get("PGLAZYFREED") == 64
+
+
+def test_lazyfree_thp_is_discarded_whole_unless_written_again() -> None:
+    """mm/huge_memory.c:madvise_free_huge_pmd() marks an exclusive THP lazyfree;
+    __discard_anon_folio_pmd_locked() drops a clean one's PMD whole (with its deposited page
+    table) and keeps one whose PMD was dirtied again."""
+    k, p = _kernel()
+    m = p.mmap(1024, thp=True)
+    p.touch(m, write=True)
+    tables = k.meminfo()["PageTables"]
+    p.madvise(m, madv.MADV_FREE)
+    p.touch(m, write=True, nr_pages=1)
+    p.madvise(m, madv.MADV_PAGEOUT)
+    assert p.status()["RssAnon"] == 2048
+    assert k.vm_events.get("PGLAZYFREED") == 512
+    assert k.meminfo()["PageTables"] == tables - 4

@@ -42,6 +42,10 @@ Limitations:
   ``shrink_folio_list()`` (``split_folio_to_list()`` after ``folio_alloc_swap()`` fails) and
   keeps the pages (measured on the live kernel 2026-12-03: AnonHugePages 4096 -> 0 kB,
   Rss unchanged); the model keeps the THP whole.
+- A re-dirtied PMD-mapped lazyfree THP that reclaim keeps is PTE-mapped afterwards on the
+  live kernel (thp_split_pmd +1, thp_split_page +0, AnonHugePages 2048 -> 0 kB, measured
+  2026-12-03 on 6.18.44; the path that splits the PMD was not identified in the v6.18
+  source); the model keeps the PMD.
 - MADV_WILLNEED, MADV_REMOVE, MADV_POPULATE_*, MADV_COLLAPSE, KSM, guard regions and
   hwpoison advices are valid on Linux but not modelled (``ValueError`` says so).
 - MADV_DONTNEED does not free emptied page tables (``reclaim_pt``), and there is no

@@ -308,19 +308,27 @@ def try_to_unmap_one(folio: Folio, vma: VmAreaStruct, flags: int) -> bool:
     return True
 
 
-def _split_folio_pmd(folio: Folio, vma: VmAreaStruct) -> None:
-    """try_to_unmap_one() with TTU_SPLIT_HUGE_PMD: a PMD of ``vma`` that maps ``folio`` is
-    split first (``split_huge_pmd_locked()``); for a file folio the model's split unmaps it."""
+def _folio_pmd_addr(folio: Folio, vma: VmAreaStruct) -> int | None:
+    """The address of a PMD of ``vma`` that maps ``folio`` (page_vma_mapped_walk() finding
+    ``pvmw.pmd``), or None."""
     from mrelease_ref.include.linux.mm_types import Pmd
-    from mrelease_ref.mm.huge_memory import __split_huge_pmd
 
     if folio.index < vma.vm_pgoff:
-        return
+        return None
     addr = vma_address(vma, folio.index)
     if addr >= vma.vm_end:
-        return
+        return None
     entry = vma.vm_mm.pgd.get(addr >> PMD_SHIFT)
-    if isinstance(entry, Pmd) and entry.folio is folio:
+    return addr if isinstance(entry, Pmd) and entry.folio is folio else None
+
+
+def _split_folio_pmd(folio: Folio, vma: VmAreaStruct) -> None:
+    """try_to_unmap_one() with TTU_SPLIT_HUGE_PMD: a PMD of ``vma`` that maps a file
+    ``folio`` is split first (``split_huge_pmd_locked()``), which in the model unmaps it."""
+    from mrelease_ref.mm.huge_memory import __split_huge_pmd
+
+    addr = _folio_pmd_addr(folio, vma)
+    if addr is not None and not folio.flags & PG_anon:
         __split_huge_pmd(vma, addr >> PMD_SHIFT)
 
 
@@ -329,9 +337,13 @@ def _unmap_lazyfree(folio: Folio, vma: VmAreaStruct) -> bool:
     without a swap entry while the folio is clean and nobody else holds a reference; a
     dirty PTE (written after MADV_FREE) puts it back and makes the folio swapbacked again."""
     from mrelease_ref.include.linux.mm_types import _PAGE_DIRTY, MM_ANONPAGES, add_mm_counter
+    from mrelease_ref.mm.huge_memory import unmap_huge_pmd_locked
     from mrelease_ref.mm.page_writeback import folio_mark_dirty
     from mrelease_ref.mm.swap import folio_put
 
+    addr = _folio_pmd_addr(folio, vma)
+    if addr is not None:  # a PMD-mapped lazyfree THP is discarded (or kept) whole
+        return unmap_huge_pmd_locked(vma, addr, folio)
     for table, idx in folio_ptes(folio, vma):
         pte = table[idx]
         assert isinstance(pte, Pte)

@@ -842,6 +842,23 @@ CALL_SCENARIOS: tuple[Scenario, ...] = (
         ),
     ),
     Scenario(
+        "madvise-free-thp",
+        "MADV_FREE of anonymous THPs, one written again: reclaim discards the clean PMD whole "
+        "and keeps the re-dirtied one",
+        f"{_MM}:madvise_free_single_vma(); mm/huge_memory.c:madvise_free_huge_pmd(), "
+        "__discard_anon_folio_pmd_locked()",
+        VictimSpec((MappingSpec("anon-thp", 1024, ops=(
+            ("madvise", _FREE, 0, 1024), ("touch", 1, 0, 1),
+            ("madvise", _PAGEOUT, 0, 1024))),)),
+        (smaps("after_ops"), *_dying(), *_exit()),
+        (
+            op_result(0, 0, "madvise(FREE) of two THPs", "0"),
+            op_result(0, 2, "madvise(PAGEOUT) of both", "0"),
+            smaps_kb("after_ops", 0, "Rss", 2048),
+            smaps_kb("after_ops", 0, "LazyFree", 0),
+        ),
+    ),
+    Scenario(
         "madvise-errors",
         "madvise() argument checks: unaligned start, unknown advice, FREE on a file mapping",
         f"{_MM}:is_valid_madvise(), madvise_free_single_vma()",
