@@ -84,6 +84,7 @@ def test_exceptions_are_series_functions_with_a_message_id() -> None:
     for (path, name), reason in ks.EXCEPTIONS.items():
         assert re.search(r"\S+@\S+\.\w+", reason), (path, name, reason)
         where = CITED.get((path, name), [])
+        assert where, f"stale exception {path}:{name}(): no docstring cites it"
         assert all("/series/" in w for w in where), (path, name, where)
 
 

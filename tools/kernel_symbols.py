@@ -52,15 +52,10 @@ EXCEPTIONS: dict[tuple[str, str], str] = {
         "new in v1 1/3, 20260421230239.172582-2-minchan@kernel.org",
     ("mm/swap_state.c", "free_pages_and_caches"):
         "new in RFC 1/3, 20260413223948.556351-2-minchan@kernel.org",
-    ("mm/swap_state.c", "free_file_cache"):
-        "new in RFC 1/3, 20260413223948.556351-2-minchan@kernel.org",
     ("mm/oom_kill.c", "kill_all_shared_mm"):
         "new in v3, 20260511214226.937793-1-minchan@kernel.org",
     ("kernel/signal.c", "do_pidfd_send_signal_pidns"):
         "new in v3, 20260511214226.937793-1-minchan@kernel.org",
-    ("include/linux/swap.h", "free_pages_and_caches"):
-        "!CONFIG_SWAP stub new in RFC 1/3 / v1 1/3, "
-        "20260421230239.172582-2-minchan@kernel.org",
 }
 """(path, name) pairs accepted without a definition at v6.18, with the reason."""
 
