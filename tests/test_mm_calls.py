@@ -244,3 +244,19 @@ def test_lazyfree_thp_is_discarded_whole_unless_written_again() -> None:
     assert p.status()["RssAnon"] == 2048
     assert k.vm_events.get("PGLAZYFREED") == 512
     assert k.meminfo()["PageTables"] == tables - 4
+
+
+def test_pageout_of_part_of_a_large_file_folio_unmaps_all_of_it() -> None:
+    """mm/madvise.c:madvise_cold_or_pageout_pte_range(): a large folio only partly in the
+    range is split first; a split page-cache folio is unmapped everywhere
+    (mm/huge_memory.c:unmap_folio()) and not mapped back, so the whole 2 MiB leaves RSS and
+    nothing is evicted (live: tests/test_calls_parity.py, pageout-file-pmd-partial)."""
+    k, p = _kernel()
+    f = k.create_file("big", 512)
+    m = p.mmap(512, file=f)
+    p.madvise(m, madv.MADV_NOHUGEPAGE)  # PTE-mapped
+    p.touch(m)
+    k.lru_add_drain_all()
+    p.madvise(m, madv.MADV_PAGEOUT, start=0, nr_pages=16)
+    assert p.status()["RssFile"] == 0
+    assert k.cachestat(f).nr_cache == 512 and k.cachestat(f).nr_evicted == 0

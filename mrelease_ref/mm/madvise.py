@@ -35,9 +35,10 @@ an error from one VMA stops the walk at once.
   ``madvise_cold_or_pageout_pte_range()``).
 
 Limitations:
-- ``split_folio()`` is not modelled: a large folio only partly inside the range is left
-  alone, as when the kernel's split fails (MADV_COLD/PAGEOUT/FREE), and a huge PMD the range
-  covers only partly is left alone too.
+- ``split_folio()`` is modelled by its effect on the mappings only: a page-cache folio only
+  partly inside the range is unmapped everywhere (as the kernel's split does) but stays
+  one large folio in the cache; an anonymous one is left alone, as when the kernel's split
+  fails (the kernel would split it and map its pages back with PTEs).
 - MADV_PAGEOUT of an anonymous THP without swap: v6.18 splits it in
   ``shrink_folio_list()`` (``split_folio_to_list()`` after ``folio_alloc_swap()`` fails) and
   keeps the pages (measured on the live kernel 2026-12-03: AnonHugePages 4096 -> 0 kB,
@@ -192,8 +193,23 @@ def can_do_file_pageout(vma: VmAreaStruct) -> bool:
 
 
 def split_folio(folio: Folio) -> int:
-    """Kernel: include/linux/huge_mm.h:split_folio() -- not modelled: always fails (-EBUSY)."""
-    return -errno.EBUSY
+    """Kernel: include/linux/huge_mm.h:split_folio() (split_huge_page_to_list_to_order())
+
+    The model cannot split a folio. For a page-cache folio it does what the mappings see:
+    when the kernel's split would go ahead (``can_split_folio()``: only the page cache and
+    the mappings hold references), ``unmap_folio()`` unmaps every PTE and PMD mapping it
+    (file pages are not mapped back after a split) and 0 is returned, the folio staying
+    large in the cache. An anonymous folio (mapped back as PTEs after a kernel split) is
+    left alone: -EBUSY.
+    """
+    from mrelease_ref.mm.rmap import TTU_BATCH_FLUSH, TTU_SPLIT_HUGE_PMD, TTU_SYNC, try_to_unmap
+
+    if folio.flags & PG_anon or not folio.order:
+        return -errno.EBUSY
+    if folio._refcount != (1 << folio.order) + folio._mapcount:  # can_split_folio()
+        return -errno.EAGAIN
+    try_to_unmap(folio, TTU_SPLIT_HUGE_PMD | TTU_SYNC | TTU_BATCH_FLUSH)  # unmap_folio()
+    return -errno.EAGAIN if folio._mapcount else 0  # still mapped: the split fails
 
 
 def madvise_folio_pte_batch(

@@ -924,6 +924,25 @@ CALL_SCENARIOS: tuple[Scenario, ...] = (
         ),
     ),
     Scenario(
+        "pageout-file-pmd-partial",
+        "MADV_PAGEOUT over half of a PMD-mapped 2 MiB file folio splits it: all of it is "
+        "unmapped, nothing is evicted",
+        f"{_MM}:madvise_cold_or_pageout_pte_range() (split_folio(), then no PTE table); "
+        "mm/huge_memory.c:__folio_split() (unmap_folio())",
+        VictimSpec((MappingSpec("file-private", 16384, ops=(
+            ("pmdmapped", 0, 0, 0), ("madvise", _PAGEOUT, 15872, 256),
+            ("pmdmapped", 0, 0, 0))),)),
+        (snapshot("after_ops"), *_dying(), *_exit()),
+        (
+            op_result(0, 1, "madvise(PAGEOUT) of half the last 2 MiB", "0"),
+            Measure("FilePmdMapped change by the partial PAGEOUT (kB)",
+                    fn=lambda o: int(o["ops.m0.2"]) - int(o["ops.m0.0"]), expect=-2048),
+            kb("after_ops", "RssFile", expect=63488),
+            cache("after_ops", "nr_evicted", expect=0),
+            cache("after_ops", "nr_cache", expect=16384),
+        ),
+    ),
+    Scenario(
         "pageout-file-pte",
         "the same with the file's folios mapped by PTEs (MADV_NOHUGEPAGE): each folio the "
         "range covers whole is exclusive (mapcount == nr_pages) and evicted",
