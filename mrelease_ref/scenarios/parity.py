@@ -721,6 +721,15 @@ def op_result(i: int, j: int, name: str, expect: Value, fact: str = "") -> Measu
     return Measure(name, f"ops.m{i}.{j}", fact, expect=expect)
 
 
+def op_delta(i: int, before: int, after: int, name: str, expect: int) -> Measure:
+    """The change between the results of ops ``before`` and ``after`` on mapping ``i``."""
+
+    def fn(obs: Obs) -> Value:
+        return int(obs[f"ops.m{i}.{after}"]) - int(obs[f"ops.m{i}.{before}"])
+
+    return Measure(name, fn=fn, expect=expect)
+
+
 def smaps_kb(label: str, i: int, key: str, expect: int | None = None) -> Measure:
     """An smaps field (kB) or the VMA count of mapping ``i`` at ``smaps`` step ``label``."""
     unit = "" if key == "vmas" else " (kB)"
@@ -917,8 +926,7 @@ CALL_SCENARIOS: tuple[Scenario, ...] = (
         (snapshot("after_ops"), *_dying(), *_exit()),
         (
             op_result(0, 1, "madvise(PAGEOUT) of the last 2 MiB", "0"),
-            Measure("FilePmdMapped change by the PAGEOUT (kB)",
-                    fn=lambda o: int(o["ops.m0.2"]) - int(o["ops.m0.0"]), expect=-2048),
+            op_delta(0, 0, 2, "FilePmdMapped change by the PAGEOUT (kB)", -2048),
             kb("after_ops", "RssFile", expect=63488),
             cache("after_ops", "nr_evicted", expect=512),
         ),
@@ -935,8 +943,7 @@ CALL_SCENARIOS: tuple[Scenario, ...] = (
         (snapshot("after_ops"), *_dying(), *_exit()),
         (
             op_result(0, 1, "madvise(PAGEOUT) of half the last 2 MiB", "0"),
-            Measure("FilePmdMapped change by the partial PAGEOUT (kB)",
-                    fn=lambda o: int(o["ops.m0.2"]) - int(o["ops.m0.0"]), expect=-2048),
+            op_delta(0, 0, 2, "FilePmdMapped change by the partial PAGEOUT (kB)", -2048),
             kb("after_ops", "RssFile", expect=63488),
             cache("after_ops", "nr_evicted", expect=0),
             cache("after_ops", "nr_cache", expect=16384),
