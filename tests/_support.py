@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from mrelease_ref import Kernel, Mapping
 from mrelease_ref.include.linux.mm_types import MmStruct, VmAreaStruct
 from mrelease_ref.sim.process import Process
@@ -26,3 +28,16 @@ def mm_of(p: Process) -> MmStruct:
 def vma_of(p: Process, m: Mapping) -> VmAreaStruct:
     """The VMA behind a mapping."""
     return next(v for v in mm_of(p).mm_mt if v.vm_start == m.start)
+
+
+def require_parity_lab() -> None:
+    """Skip (with the reason) unless the live parity lab can run here: root syscalls and a
+    cgroup-v1 freezer that holds a SIGKILLed task."""
+    from mrelease_ref.lab import freezer, syscalls
+
+    ok, reason = syscalls.available()
+    if not ok:
+        pytest.skip(reason)
+    backend, reason = freezer.find_backend()
+    if backend is None or not backend.holds_sigkill:
+        pytest.skip(f"needs the cgroup-v1 freezer to hold a SIGKILLed task; have {reason}")

@@ -77,7 +77,7 @@ def test_fatal_default_signal_starts_group_exit_before_kill_returns(sig: signal.
 def test_core_dump_signals_do_not_start_the_group_exit_at_send(sig: signal.Signals) -> None:
     """Kernel: kernel/signal.c:complete_signal(): ``if (!sig_kernel_coredump(sig))`` -- a
     core-dumping signal only wakes a thread; the group exit starts when the victim runs
-    get_signal() -> do_coredump(). Until then process_mrelease() says EINVAL (realkernel.md
+    get_signal() -> vfs_coredump(). Until then process_mrelease() says EINVAL (realkernel.md
     §0 item 3)."""
     k, lmkd, app = _pair()
     lmkd.kill(app.pid, sig)

@@ -20,8 +20,9 @@ import os
 from pathlib import Path
 
 import pytest
+from _support import require_parity_lab
 
-from mrelease_ref.lab import freezer, syscalls
+from mrelease_ref.lab import freezer
 from mrelease_ref.scenarios.parity import SCENARIOS, ParityRun, Row, parity_frame, run_parity
 
 pytestmark = pytest.mark.realkernel
@@ -45,12 +46,7 @@ def children_before() -> set[str]:
 @pytest.fixture(scope="module")
 def parity(children_before: set[str]) -> ParityRun:
     """One parity run of every scenario (model and live kernel)."""
-    ok, reason = syscalls.available()
-    if not ok:
-        pytest.skip(reason)
-    backend, reason = freezer.find_backend()
-    if backend is None or not backend.holds_sigkill:
-        pytest.skip(f"needs the cgroup-v1 freezer to hold a SIGKILLed task; have {reason}")
+    require_parity_lab()
     return run_parity()
 
 

@@ -1,6 +1,6 @@
 """Core dumps, as far as they hold a dying process's memory in place.
 
-Kernel: fs/coredump.c (do_coredump(), coredump_wait(), zap_threads(), zap_process(),
+Kernel: fs/coredump.c (vfs_coredump(), coredump_wait(), zap_threads(), zap_process(),
 coredump_finish()), kernel/exit.c (coredump_task_exit())
 
 While a core dump runs, ``signal->core_state`` is set, so ``task_will_free_mem()`` says the
@@ -60,8 +60,8 @@ def coredump_finish(tsk: TaskStruct) -> None:
         t.flags |= PF_POSTCOREDUMP
 
 
-def do_coredump(tsk: TaskStruct, signr: int) -> KernelGen[None]:
-    """Kernel: fs/coredump.c:do_coredump()"""
+def vfs_coredump(tsk: TaskStruct, signr: int) -> KernelGen[None]:
+    """Kernel: fs/coredump.c:vfs_coredump()"""
     from mrelease_ref.kernel.signal import fatal_signal_pending
 
     k = tsk.kernel
@@ -70,7 +70,7 @@ def do_coredump(tsk: TaskStruct, signr: int) -> KernelGen[None]:
         return
     if k.tracing:
         k.trace_event("coredump", f"pid={tsk.pid} sig={signr}")
-    yield cond_resched("do_coredump:dumping")
+    yield cond_resched("vfs_coredump:dumping")
     if k.hold_coredumps:
         # dump_interrupted(): a SIGKILL queued during the dump (prepare_signal() lets it
         # through while core_state is set) ends the write early.

@@ -84,7 +84,7 @@ def exit_mm(tsk: TaskStruct) -> KernelGen[None]:
 
 
 def exit_files(tsk: TaskStruct) -> None:
-    """Kernel: kernel/exit.c:exit_files(): the last thread closes every descriptor."""
+    """Kernel: fs/file.c:exit_files(): the last thread closes every descriptor."""
     files = tsk.files
     tsk.files = None
     if files is None or any(t.files is files for t in tsk.signal.threads if t is not tsk):

@@ -128,7 +128,7 @@ def task_tgid(task: TaskStruct) -> Pid:
 
 
 def pid_has_task(pid: Pid, type: int) -> bool:
-    """Kernel: kernel/pid.c:pid_has_task()"""
+    """Kernel: include/linux/pid.h:pid_has_task()"""
     return bool(pid.tasks.get(type))
 
 

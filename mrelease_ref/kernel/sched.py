@@ -1,6 +1,7 @@
 """How model code sleeps and yields the CPU.
 
-Kernel: kernel/sched/core.c (schedule(), cond_resched()), include/linux/wait.h
+Kernel: kernel/sched/core.c (schedule()), include/linux/sched.h (cond_resched()),
+include/linux/wait.h
 
 Model functions that may sleep in the kernel are Python generators. They ``yield`` one of two
 markers and the scheduler in :mod:`mrelease_ref.sim.sched` decides what runs next:
@@ -52,7 +53,7 @@ KernelGen: TypeAlias = Generator[Resched | Wait, None, T]
 
 
 def cond_resched(label: str) -> Resched:
-    """Kernel: kernel/sched/core.c:cond_resched()
+    """Kernel: include/linux/sched.h:cond_resched()
 
     Use as ``yield cond_resched("zap_pmd_range")``.
     """

@@ -405,7 +405,7 @@ def get_signal(tsk: TaskStruct) -> KernelGen[None]:
     signals are dropped; a handler runs; a stop signal stops the group; anything else is
     fatal (with a core dump for the coredump signals).
     """
-    from mrelease_ref.fs.coredump import do_coredump
+    from mrelease_ref.fs.coredump import vfs_coredump
     from mrelease_ref.kernel.exit import do_group_exit
 
     while True:
@@ -440,7 +440,7 @@ def get_signal(tsk: TaskStruct) -> KernelGen[None]:
         break
     tsk.flags |= PF_SIGNALED
     if sig_kernel_coredump(signr):
-        yield from do_coredump(tsk, signr)
+        yield from vfs_coredump(tsk, signr)
     yield from do_group_exit(tsk, signr)
 
 

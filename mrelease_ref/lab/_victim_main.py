@@ -5,8 +5,19 @@ in a fresh interpreter (stdlib only, never imports the package), so the child ca
 memory of the parent. It sets ``PR_SET_PDEATHSIG(SIGKILL)`` so it dies with its parent.
 
 Protocol: one JSON line on READY_FD, ``{"ok": true, "maps": [[start, length], ...],
-"sharer": PID or null}`` (one ``[start, length]`` per mapping, in spec order) or
-``{"ok": false, "error": ...}``.
+"sharer": PID or null, "ops": [[result, ...], ...]}`` (one ``[start, length]`` and one list
+of op results per mapping, in spec order) or ``{"ok": false, "error": ...}``.
+
+Each mapping may carry ``ops`` run after every mapping is set up, as
+``[name, arg, start_page, nr_pages]``: ``madvise`` (arg: advice), ``madvise_unaligned``
+(start + 1 byte), ``mprotect`` (arg: prot), ``mlock``, ``munlock``, ``munmap``, ``touch`` (arg: 1 =
+write), ``access`` (a forked child reads or writes the page; result: the signal that killed
+it or "0"), ``drain`` (mlock + munlock of a scratch page: ``lru_add_drain()`` on this CPU),
+``mincore`` (result: resident pages), ``vmas`` (result: VMAs overlapping the mapping),
+``pmdmapped`` (result: their FilePmdMapped, kB).
+Results are errno names ("0", "EINVAL", ...). With
+ops, the victim pins itself to the CPU it runs on, so per-CPU LRU batches filled by one op
+are the ones a later op (or ``drain``) empties.
 
 With ``"sharer": true`` the child also starts a second *process* that shares its mm
 (``clone(CLONE_VM|SIGCHLD)``, not a thread): the clone returns on a private one-page stack
@@ -135,11 +146,139 @@ def _map_file(kind: str, nr_pages: int, desc: dict[str, Any]) -> mmap.mmap:
     return m
 
 
-def _map_one(desc: dict[str, Any]) -> mmap.mmap:
+def _map_memfd(kind: str, nr_pages: int, desc: dict[str, Any], keep_fds: list[int]) -> mmap.mmap:
+    """memfd_create() + ftruncate(); MAP_SHARED written, or MAP_PRIVATE read then
+    ``dirty_pages`` written (COW). The descriptor stays open (the file outlives a reap)."""
+    fd = os.memfd_create(f"victim-{kind}")
+    keep_fds.append(fd)
+    os.ftruncate(fd, nr_pages * PAGE)
+    shared = kind == "memfd_shared"
+    m = mmap.mmap(fd, nr_pages * PAGE, flags=mmap.MAP_SHARED if shared else mmap.MAP_PRIVATE)
+    if shared:
+        _touch(m, nr_pages, write=True)
+    else:
+        _touch(m, nr_pages, write=False)
+        _touch(m, int(desc["dirty_pages"]), write=True)
+    return m
+
+
+def _map_one(desc: dict[str, Any], keep_fds: list[int]) -> mmap.mmap:
     kind, nr_pages = str(desc["kind"]), int(desc["nr_pages"])
+    if kind.startswith("memfd"):
+        return _map_memfd(kind, nr_pages, desc, keep_fds)
     if kind.startswith("anon") or kind == "shmem":
         return _map_anon(kind, nr_pages)
     return _map_file(kind, nr_pages, desc)
+
+
+# --- operations on the mappings after setup (madvise, mprotect, mlock, ...) -------------
+
+_libc.madvise.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
+_libc.mprotect.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
+_libc.mlock.argtypes = (ctypes.c_void_p, ctypes.c_size_t)
+_libc.munlock.argtypes = (ctypes.c_void_p, ctypes.c_size_t)
+_libc.mincore.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p)
+
+
+def _errname(ret: int) -> str:
+    if ret == 0:
+        return "0"
+    import errno as _errno
+
+    err = ctypes.get_errno()
+    return _errno.errorcode.get(err, str(err))
+
+
+def _child_access(addr: int, write: bool) -> str:
+    """Access ``addr`` in a forked child; the signal that killed it, or "0"."""
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover (child)
+        try:
+            cell = ctypes.c_char.from_address(addr)
+            if write:
+                cell.value = b"x"
+            else:
+                _ = cell.value
+        finally:
+            os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    if os.WIFSIGNALED(status):
+        return signal.Signals(os.WTERMSIG(status)).name
+    return "0"
+
+
+def _drain(scratch: mmap.mmap) -> None:
+    """lru_add_drain() on this CPU: mlock_fixup() -> mlock_vma_pages_range() drains it."""
+    addr = _address(scratch)
+    _libc.mlock(ctypes.c_void_p(addr), ctypes.c_size_t(PAGE))
+    _libc.munlock(ctypes.c_void_p(addr), ctypes.c_size_t(PAGE))
+
+
+def _run_op(m: mmap.mmap, op: list[Any], scratch: mmap.mmap) -> str | int:
+    name, arg, start, nr = str(op[0]), int(op[1]), int(op[2]), int(op[3])
+    addr = _address(m) + start * PAGE
+    size = nr * PAGE
+    ctypes.set_errno(0)
+    if name == "madvise":
+        return _errname(_libc.madvise(ctypes.c_void_p(addr), ctypes.c_size_t(size), arg))
+    if name == "madvise_unaligned":
+        return _errname(_libc.madvise(ctypes.c_void_p(addr + 1), ctypes.c_size_t(size), arg))
+    if name == "mprotect":
+        return _errname(_libc.mprotect(ctypes.c_void_p(addr), ctypes.c_size_t(size), arg))
+    if name == "mlock":
+        return _errname(_libc.mlock(ctypes.c_void_p(addr), ctypes.c_size_t(size)))
+    if name == "munlock":
+        return _errname(_libc.munlock(ctypes.c_void_p(addr), ctypes.c_size_t(size)))
+    if name == "munmap":  # a hole in the middle of the mapping (never touched again)
+        _libc.munmap.argtypes = (ctypes.c_void_p, ctypes.c_size_t)
+        return _errname(_libc.munmap(ctypes.c_void_p(addr), ctypes.c_size_t(size)))
+    if name == "touch":  # through the address: mprotect() may have changed the rights
+        for page in range(addr, addr + size, PAGE):
+            cell = ctypes.c_char.from_address(page)
+            if arg:
+                cell.value = b"\x02"
+            else:
+                _ = cell.value
+        return "0"
+    if name == "access":  # arg: 1 = write
+        return _child_access(addr, bool(arg))
+    if name == "drain":
+        _drain(scratch)
+        return "0"
+    if name == "vmas":  # VMAs of /proc/self/maps overlapping the mapping
+        lo_m, hi_m = _address(m), _address(m) + len(m)
+        with open("/proc/self/maps", encoding="ascii") as f:
+            spans = [[int(x, 16) for x in line.split(maxsplit=1)[0].split("-")] for line in f]
+        return sum(1 for lo, hi in spans if lo < hi_m and lo_m < hi)
+    if name == "pmdmapped":  # FilePmdMapped (kB) of the VMAs overlapping the mapping
+        lo_m, hi_m = _address(m), _address(m) + len(m)
+        total, inside = 0, False
+        with open("/proc/self/smaps", encoding="ascii") as f:
+            for line in f:
+                head = line.split(maxsplit=1)[0]
+                if "-" in head and not head.endswith(":"):
+                    lo, hi = (int(x, 16) for x in head.split("-"))
+                    inside = lo < hi_m and lo_m < hi
+                elif inside and head == "FilePmdMapped:":
+                    total += int(line.split()[1])
+        return total
+    if name == "mincore":
+        vec = ctypes.create_string_buffer(nr)
+        ret = _libc.mincore(ctypes.c_void_p(addr), ctypes.c_size_t(size), vec)
+        return sum(b & 1 for b in vec.raw) if ret == 0 else _errname(ret)
+    raise ValueError(f"unknown op {name!r}")
+
+
+def _run_ops(spec: dict[str, Any], keep: list[mmap.mmap]) -> list[list[str | int]]:
+    """Each mapping's ``ops`` in spec order, on the CPU the victim runs on (per-CPU LRU
+    batches then drain where the ops expect), with one result per op."""
+    if not any(desc.get("ops") for desc in spec["mappings"]):
+        return [[] for _ in spec["mappings"]]
+    scratch = mmap.mmap(-1, PAGE, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    scratch[0] = 1
+    keep.append(scratch)
+    return [[_run_op(m, op, scratch) for op in desc.get("ops", ())]
+            for m, desc in zip(keep, spec["mappings"], strict=False)]
 
 
 def _start_sharer(keep: list[mmap.mmap]) -> int:
@@ -177,14 +316,19 @@ def main(argv: list[str]) -> int:
         return 1
     if spec.get("cpu") is not None:
         os.sched_setaffinity(0, {int(spec["cpu"])})
+    elif any(desc.get("ops") for desc in spec["mappings"]):  # see the module docstring
+        _libc.sched_getcpu.restype = ctypes.c_int
+        os.sched_setaffinity(0, {_libc.sched_getcpu()})
     keep: list[mmap.mmap] = []
+    keep_fds: list[int] = []
     try:
         for desc in spec["mappings"]:
-            m = _map_one(desc)
+            m = _map_one(desc, keep_fds)
             keep.append(m)
         maps = [[_address(m), len(m)] for m in keep]
+        results = _run_ops(spec, keep)
         sharer = _start_sharer(keep) if spec.get("sharer") else None
-        msg: dict[str, Any] = {"ok": True, "maps": maps, "sharer": sharer}
+        msg: dict[str, Any] = {"ok": True, "maps": maps, "sharer": sharer, "ops": results}
     except Exception as exc:  # reported to the parent, which raises
         msg = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
     os.write(ready_fd, (json.dumps(msg) + "\n").encode())

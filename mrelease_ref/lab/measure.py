@@ -43,6 +43,7 @@ __all__ = (
     "free_pages_with_pcp",
     "large_folio_fraction",
     "meminfo",
+    "mincore_file",
     "pcp_count_pages",
     "smaps_rollup",
     "vmstat",
@@ -133,6 +134,57 @@ def cachestat_file(path: str | Path) -> CacheStat:
         return cachestat(fd, 0, 0)
     finally:
         os.close(fd)
+
+
+def mincore_file(path: str | Path, nr_pages: int) -> int:
+    """Pages of the first ``nr_pages`` of ``path`` that ``mincore(2)`` reports resident,
+    through a private read-only mapping made here (mm/mincore.c: for a mapped file,
+    page-cache residency; nothing is faulted in)."""
+    import ctypes
+    import mmap
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mincore.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        m = mmap.mmap(fd, nr_pages * mmap.PAGESIZE, flags=mmap.MAP_PRIVATE,
+                      prot=mmap.PROT_READ)
+    finally:
+        os.close(fd)
+    try:
+        vec = ctypes.create_string_buffer(nr_pages)
+        size = ctypes.c_size_t(nr_pages * mmap.PAGESIZE)
+        if libc.mincore(ctypes.c_void_p(_mmap_address(m)), size, vec) != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, f"mincore: {os.strerror(err)}")
+        return sum(b & 1 for b in vec.raw[:nr_pages])
+    finally:
+        m.close()
+
+
+def _mmap_address(m: Any) -> int:
+    """Start address of an mmap object (read-only ones included), via the buffer protocol."""
+    import ctypes
+
+    class _Buf(ctypes.Structure):
+        _fields_ = (("buf", ctypes.c_void_p), ("obj", ctypes.c_void_p),
+                    ("len", ctypes.c_ssize_t), ("itemsize", ctypes.c_ssize_t),
+                    ("readonly", ctypes.c_int), ("ndim", ctypes.c_int),
+                    ("format", ctypes.c_char_p), ("shape", ctypes.c_void_p),
+                    ("strides", ctypes.c_void_p), ("suboffsets", ctypes.c_void_p),
+                    ("internal", ctypes.c_void_p))
+
+    get = ctypes.pythonapi.PyObject_GetBuffer
+    get.argtypes = (ctypes.py_object, ctypes.POINTER(_Buf), ctypes.c_int)
+    rel = ctypes.pythonapi.PyBuffer_Release
+    rel.argtypes = (ctypes.POINTER(_Buf),)
+    view = _Buf()
+    if get(m, ctypes.byref(view), 0) != 0:
+        raise OSError("PyObject_GetBuffer failed")
+    try:
+        return int(view.buf or 0)
+    finally:
+        rel(ctypes.byref(view))
 
 
 def fincore_pages(path: str | Path) -> int | None:

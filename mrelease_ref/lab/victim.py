@@ -16,6 +16,13 @@ Mapping kinds (:class:`Kind`), realkernel.md §5–§7 names in brackets:
 * ``file_cow``: ``MAP_PRIVATE`` ``PROT_READ|PROT_WRITE``, read, then ``dirty_pages``
   written (COW to anon) [D].
 * ``shmem``: ``MAP_SHARED|MAP_ANONYMOUS`` (shmem, VM_SHARED), written.
+* ``memfd_shared`` / ``memfd_private``: ``memfd_create()`` + ``ftruncate()``, mapped
+  MAP_SHARED and written, or MAP_PRIVATE, read, then ``dirty_pages`` written (COW); the
+  victim keeps the descriptor open.
+
+``MappingSpec.ops`` are calls the victim makes after setup (madvise, mprotect, mlock,
+munlock, touches, a forked child's access, mincore); :attr:`Victim.op_results` has their
+errno names.
 
 File mappings of PMD-sized page-cache folios are PMD-mapped by default on this kernel
 (ext4 large folios, ``read_ahead_kb`` 8192, THP-aligned address). ``MappingSpec.thp=False``
@@ -70,6 +77,7 @@ __all__ = (
     "launch_victim",
     "make_test_file",
     "mapping_rss",
+    "mapping_vmas",
     "read_status",
     "scratch_file",
     "warm_file",
@@ -89,6 +97,8 @@ class Kind(StrEnum):
     FILE_SHARED = "file_shared"
     FILE_COW = "file_cow"
     SHMEM = "shmem"
+    MEMFD_SHARED = "memfd_shared"
+    MEMFD_PRIVATE = "memfd_private"
 
     @property
     def is_file(self) -> bool:
@@ -110,6 +120,10 @@ class MappingSpec:
     small_folios: bool = False
     """File kinds only: fault under ``MADV_RANDOM`` so uncached pages come in as 4 KiB
     folios (see the module docstring)."""
+    ops: tuple[tuple[str, int, int, int], ...] = ()
+    """Calls the victim makes on this mapping once every mapping is set up:
+    ``(name, arg, start_page, nr_pages)``, see ``_victim_main.py``; their results are in
+    :attr:`Victim.op_results`."""
 
     def __post_init__(self) -> None:
         if self.nr_pages <= 0:
@@ -120,9 +134,10 @@ class MappingSpec:
             raise ValueError(f"thp applies to file kinds; use anon/anon_thp, not {self.kind}")
         if self.small_folios and not self.kind.is_file:
             raise ValueError(f"small_folios applies to file kinds, not {self.kind}")
-        dirtyable = self.kind in (Kind.FILE_SHARED, Kind.FILE_COW)
+        dirtyable = self.kind in (Kind.FILE_SHARED, Kind.FILE_COW, Kind.MEMFD_PRIVATE)
         if self.dirty_pages and not dirtyable:
-            raise ValueError(f"dirty_pages only applies to file_shared/file_cow, not {self.kind}")
+            raise ValueError("dirty_pages only applies to file_shared/file_cow/memfd_private, "
+                             f"not {self.kind}")
         if not 0 <= self.dirty_pages <= self.nr_pages:
             raise ValueError(f"dirty_pages {self.dirty_pages} not in [0, {self.nr_pages}]")
 
@@ -231,6 +246,20 @@ def mapping_rss(pid: int, ranges: Iterable[tuple[int, int]]) -> dict[str, int]:
     return out
 
 
+def mapping_vmas(pid: int, start: int, length: int) -> int:
+    """How many VMAs of ``/proc/<pid>/maps`` overlap ``[start, start + length)`` (how
+    mprotect/mlock/madvise split a mapping); raises ``ProcessLookupError`` once gone."""
+    try:
+        text = Path(f"/proc/{pid}/maps").read_text()
+    except FileNotFoundError:
+        raise ProcessLookupError(3, f"/proc/{pid}/maps: no such process") from None
+    count = 0
+    for line in text.splitlines():
+        lo, hi = (int(x, 16) for x in line.split(maxsplit=1)[0].split("-"))
+        count += lo < start + length and start < hi
+    return count
+
+
 def clear_refs(pid: int) -> None:
     """``echo 1 > /proc/<pid>/clear_refs``: clear the young bits of every PTE/PMD of ``pid``
     and PG_referenced of the folios they map (fs/proc/task_mmu.c:clear_refs_write())."""
@@ -252,6 +281,8 @@ class Victim(Closing):
         """``(start, length)`` of each spec mapping, in spec order (bytes)."""
         self.sharer_pid: int | None = None
         self.sharer_pidfd = -1
+        self.op_results: tuple[tuple[str | int, ...], ...] = ()
+        """Per mapping, the result of each of its ``MappingSpec.ops`` (errno names)."""
 
     @property
     def pid(self) -> int:
@@ -341,6 +372,7 @@ def launch_victim(spec: VictimSpec, ready_timeout_s: float = 120.0) -> Victim:
         if not msg.get("ok"):
             raise VictimError(f"victim {popen.pid} failed: {msg.get('error')}")
         victim.maps = tuple((int(a), int(n)) for a, n in msg.get("maps", ()))
+        victim.op_results = tuple(tuple(r) for r in msg.get("ops", ()))
         if msg.get("sharer") is not None:
             victim.sharer_pid = int(msg["sharer"])
             victim.sharer_pidfd = pidfd_open(victim.sharer_pid)

@@ -15,7 +15,7 @@ A PMD mapping holds *one* folio reference, however many pages it covers.
 
 Limitations:
 - Splitting is modelled for file PMDs only (the kernel just unmaps them); an anonymous THP
-  is never split, so it can only be zapped whole.
+  is never split, so it can only be zapped (or, lazyfree, discarded) whole.
 - No huge zero page folio: a read fault on a THP-eligible anon range maps a special PMD
   with no folio, as ``is_huge_zero_pmd()`` would see it.
 """
@@ -50,7 +50,7 @@ from mrelease_ref.include.linux.mm_types import (
 )
 from mrelease_ref.include.linux.mmzone import NR_PAGETABLE
 from mrelease_ref.include.linux.oom import check_stable_address_space
-from mrelease_ref.include.linux.page_flags import PG_anon, PG_dirty, PG_referenced
+from mrelease_ref.include.linux.page_flags import PG_anon, PG_dirty, PG_referenced, PG_swapbacked
 from mrelease_ref.include.linux.vmstat import count_vm_events
 from mrelease_ref.mm.page_alloc import folio_alloc
 from mrelease_ref.mm.page_writeback import folio_mark_dirty
@@ -212,3 +212,33 @@ def zap_huge_pmd(tlb: MmuGather, vma: VmAreaStruct, pmd_idx: int, addr: int) -> 
             folio_mark_accessed(folio)
     tlb_remove_page_size(tlb, page, PMD_SIZE)
     return 1
+
+
+def __discard_anon_folio_pmd_locked(vma: VmAreaStruct, pmd_idx: int, folio: Folio) -> bool:
+    """Kernel: mm/huge_memory.c:__discard_anon_folio_pmd_locked()
+
+    Reclaim of a PMD-mapped lazyfree (MADV_FREE) THP: drop the PMD whole, unless it or the
+    folio was dirtied again (then the folio is swapbacked again and kept) or someone else
+    holds a reference (the isolation's and the mapping's only).
+    """
+    mm = vma.vm_mm
+    pmd = mm.pgd[pmd_idx]
+    assert isinstance(pmd, Pmd)
+    if pmd.bits & _PAGE_DIRTY:
+        folio.flags |= PG_dirty  # folio_set_dirty()
+    if folio.flags & PG_dirty:
+        folio.flags |= PG_swapbacked  # folio_set_swapbacked()
+        return False
+    if folio._refcount != folio._mapcount + 1:
+        return False
+    del mm.pgd[pmd_idx]  # pmdp_huge_clear_flush()
+    folio_remove_rmap_pmd(folio, (folio, 0), vma)
+    zap_deposited_table(mm)
+    mm.rss_stat[MM_ANONPAGES] -= HPAGE_PMD_NR
+    folio_put(folio)
+    return True
+
+
+def unmap_huge_pmd_locked(vma: VmAreaStruct, addr: int, folio: Folio) -> bool:
+    """Kernel: mm/huge_memory.c:unmap_huge_pmd_locked(): a lazyfree anonymous THP's PMD."""
+    return __discard_anon_folio_pmd_locked(vma, addr >> PMD_SHIFT, folio)

@@ -158,7 +158,7 @@ def __pte_alloc(mm: MmStruct, pmd_idx: int) -> PteTable:
 
 
 def pte_offset_map(mm: MmStruct, address: int, alloc: bool) -> PteTable | None:
-    """Kernel: include/linux/pgtable.h:pte_offset_map() (with __pte_alloc() if asked)."""
+    """Kernel: include/linux/mm.h:pte_offset_map() (with __pte_alloc() if asked)."""
     entry = mm.pgd.get(address >> PMD_SHIFT)
     if isinstance(entry, list):
         return entry
@@ -467,7 +467,7 @@ def should_zap_folio(details: ZapDetails | None, folio: Folio) -> bool:
 
 
 def folio_pte_batch(folio: Folio, table: PteTable, i: int, pte: Pte, max_nr: int) -> int:
-    """Kernel: mm/internal.h:folio_pte_batch()
+    """Kernel: mm/util.c:folio_pte_batch()
 
     Count consecutive PTEs, starting at ``table[i]``, that map consecutive pages of
     ``folio`` (young/dirty/write bits are ignored, as the zap path asks).

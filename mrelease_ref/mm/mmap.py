@@ -10,8 +10,9 @@ still holding the read lock; a reaper that arrives later sees MMF_OOM_SKIP and b
 (../shared/reference/kernel.md §1.7).
 
 Limitations:
-- No VMA merging or splitting: every mmap() is its own VMA, placed after the previous one
-  with a one-page gap, 2 MiB-aligned when it is at least 2 MiB long.
+- Every mmap() is its own VMA, placed after the previous one with a one-page gap, 2
+  MiB-aligned when it is at least 2 MiB long; only mprotect/mlock/madvise split and merge
+  VMAs (mm/vma.py).
 - munmap() only removes whole VMAs.
 - No mmu notifiers, uprobes, khugepaged, or accounting of committed memory.
 """
@@ -32,6 +33,7 @@ from mrelease_ref.include.linux.mm_types import (
     VM_HUGEPAGE,
     VM_HUGETLB,
     VM_LOCKED,
+    VM_MAYEXEC,
     VM_MAYREAD,
     VM_MAYSHARE,
     VM_MAYWRITE,
@@ -100,7 +102,7 @@ def do_mmap(
     """
     if nr_pages <= 0:
         return -errno.EINVAL
-    vm_flags = VM_READ | VM_MAYREAD | VM_MAYWRITE
+    vm_flags = VM_READ | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC
     if write:
         vm_flags |= VM_WRITE
     if shared:

@@ -139,7 +139,7 @@ def task_will_free_mem(task: TaskStruct) -> bool:
 
 
 def mmu_notifier_invalidate_range_start_nonblock(mm: MmStruct) -> int:
-    """Kernel: mm/mmu_notifier.c:mmu_notifier_invalidate_range_start_nonblock()"""
+    """Kernel: include/linux/mmu_notifier.h:mmu_notifier_invalidate_range_start_nonblock()"""
     for sub in mm.notifier_subscriptions:
         if sub.blocks:
             return -errno.EAGAIN

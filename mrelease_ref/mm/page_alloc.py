@@ -86,7 +86,7 @@ def _take(kernel: Kernel, nr: int, order: int) -> bool:
 
 
 def folio_alloc(kernel: Kernel, order: int) -> Folio | None:
-    """Kernel: mm/page_alloc.c:folio_alloc() (via __alloc_pages())
+    """Kernel: include/linux/gfp.h:folio_alloc() (via __alloc_pages())
 
     Returns a folio with one reference, or None when memory is exhausted.
     """

@@ -28,8 +28,14 @@ from mrelease_ref.include.linux.mm_types import (
     linear_page_index,
     vma_address,
 )
-from mrelease_ref.include.linux.mmzone import NR_ANON_MAPPED, NR_ANON_THPS, NR_FILE_MAPPED
-from mrelease_ref.include.linux.page_flags import PG_anon, PG_swapbacked
+from mrelease_ref.include.linux.mmzone import (
+    NR_ANON_MAPPED,
+    NR_ANON_THPS,
+    NR_FILE_MAPPED,
+    NR_FILE_PMDMAPPED,
+    NR_SHMEM_PMDMAPPED,
+)
+from mrelease_ref.include.linux.page_flags import PG_anon, PG_dirty, PG_swapbacked
 from mrelease_ref.mm.mlock import mlock_vma_folio, munlock_folio, munlock_vma_folio
 
 if TYPE_CHECKING:
@@ -143,8 +149,12 @@ def folio_add_file_rmap_ptes(folio: Folio, page: Page, nr: int, vma: VmAreaStruc
 
 
 def folio_add_file_rmap_pmd(folio: Folio, vma: VmAreaStruct) -> None:
-    """Kernel: mm/rmap.c:folio_add_file_rmap_pmd(): one PMD mapping of a PMD-sized folio."""
+    """Kernel: mm/rmap.c:folio_add_file_rmap_pmd(): one PMD mapping of a PMD-sized folio
+    (the first one counts the folio in FilePmdMapped or ShmemPmdMapped)."""
     folio._entire_mapcount += 1
+    if folio._entire_mapcount == 1:
+        idx = NR_SHMEM_PMDMAPPED if folio.flags & PG_swapbacked else NR_FILE_PMDMAPPED
+        folio.kernel.vmstat[idx] += 1 << folio.order
     if _add_mapcount(folio, 1, vma):
         folio.kernel.vmstat[NR_FILE_MAPPED] += 1 << folio.order
     mlock_vma_folio(folio, vma)
@@ -176,6 +186,9 @@ def folio_remove_rmap_pmd(folio: Folio, page: Page, vma: VmAreaStruct) -> None:
         folio.kernel.vmstat[idx] -= nr
     if folio.flags & PG_anon and folio._entire_mapcount == 0:
         folio.kernel.vmstat[NR_ANON_THPS] -= nr
+    elif folio._entire_mapcount == 0:
+        idx = NR_SHMEM_PMDMAPPED if folio.flags & PG_swapbacked else NR_FILE_PMDMAPPED
+        folio.kernel.vmstat[idx] -= nr
     munlock_vma_folio(folio, vma)
 
 
@@ -183,7 +196,11 @@ def rmap_vmas(folio: Folio) -> list[VmAreaStruct]:
     """Model helper: the VMAs an rmap walk visits (what rmap_walk() iterates)."""
     mapping = folio.mapping
     if isinstance(mapping, AnonVma):
-        return [mapping.vma] if mapping.vma is not None else []
+        if mapping.vma is None:
+            return []
+        # VMAs split from one mapping (mm/vma.c:__split_vma()) share its anon_vma
+        mt = mapping.vma.vm_mm.mm_mt
+        return [v for v in mt if v.anon_vma is mapping] or [mapping.vma]
     if isinstance(mapping, AddressSpace):
         return list(mapping.i_mmap)
     return []
@@ -264,6 +281,10 @@ def try_to_unmap_one(folio: Folio, vma: VmAreaStruct, flags: int) -> bool:
             mlock_vma_folio(folio, vma)  # restore the mlock which got missed
         return False
     anon = bool(folio.flags & PG_anon)
+    if flags & TTU_SPLIT_HUGE_PMD:
+        _split_folio_pmd(folio, vma)
+    if anon and not folio.flags & PG_swapbacked:
+        return _unmap_lazyfree(folio, vma)
     if anon and folio.swap is None:  # swapbacked but not in the swap cache: WARN_ON_ONCE
         return False
     mm = vma.vm_mm
@@ -284,6 +305,59 @@ def try_to_unmap_one(folio: Folio, vma: VmAreaStruct, flags: int) -> bool:
             add_mm_counter(mm, mm_counter_file(folio), -1)
         folio_remove_rmap_ptes(folio, (folio, pte.idx), 1, vma)
         folios_put_refs(FolioBatch([folio]), [1])  # folio_put_refs(folio, nr_pages)
+    return True
+
+
+def _folio_pmd_addr(folio: Folio, vma: VmAreaStruct) -> int | None:
+    """The address of a PMD of ``vma`` that maps ``folio`` (page_vma_mapped_walk() finding
+    ``pvmw.pmd``), or None."""
+    from mrelease_ref.include.linux.mm_types import Pmd
+
+    if folio.index < vma.vm_pgoff:
+        return None
+    addr = vma_address(vma, folio.index)
+    if addr >= vma.vm_end:
+        return None
+    entry = vma.vm_mm.pgd.get(addr >> PMD_SHIFT)
+    return addr if isinstance(entry, Pmd) and entry.folio is folio else None
+
+
+def _split_folio_pmd(folio: Folio, vma: VmAreaStruct) -> None:
+    """try_to_unmap_one() with TTU_SPLIT_HUGE_PMD: a PMD of ``vma`` that maps a file
+    ``folio`` is split first (``split_huge_pmd_locked()``), which in the model unmaps it."""
+    from mrelease_ref.mm.huge_memory import __split_huge_pmd
+
+    addr = _folio_pmd_addr(folio, vma)
+    if addr is not None and not folio.flags & PG_anon:
+        __split_huge_pmd(vma, addr >> PMD_SHIFT)
+
+
+def _unmap_lazyfree(folio: Folio, vma: VmAreaStruct) -> bool:
+    """try_to_unmap_one() for a lazyfree (MADV_FREE) anonymous folio: each PTE is dropped
+    without a swap entry while the folio is clean and nobody else holds a reference; a
+    dirty PTE (written after MADV_FREE) puts it back and makes the folio swapbacked again."""
+    from mrelease_ref.include.linux.mm_types import _PAGE_DIRTY, MM_ANONPAGES, add_mm_counter
+    from mrelease_ref.mm.huge_memory import unmap_huge_pmd_locked
+    from mrelease_ref.mm.page_writeback import folio_mark_dirty
+    from mrelease_ref.mm.swap import folio_put
+
+    addr = _folio_pmd_addr(folio, vma)
+    if addr is not None:  # a PMD-mapped lazyfree THP is discarded (or kept) whole
+        return unmap_huge_pmd_locked(vma, addr, folio)
+    for table, idx in folio_ptes(folio, vma):
+        pte = table[idx]
+        assert isinstance(pte, Pte)
+        if pte.bits & _PAGE_DIRTY:
+            folio_mark_dirty(folio)
+        if folio.flags & PG_dirty:
+            folio.flags |= PG_swapbacked  # folio_set_swapbacked(): keep it
+            return False
+        if folio._refcount != 1 + folio._mapcount:  # someone else holds it: not now
+            return False
+        table[idx] = None  # discard
+        add_mm_counter(vma.vm_mm, MM_ANONPAGES, -1)
+        folio_remove_rmap_ptes(folio, (folio, pte.idx), 1, vma)
+        folio_put(folio)
     return True
 
 

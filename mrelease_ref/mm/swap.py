@@ -39,11 +39,14 @@ from mrelease_ref.include.linux.mmzone import (
 )
 from mrelease_ref.include.linux.page_flags import (
     PG_active,
+    PG_anon,
     PG_dropbehind,
     PG_freed,
     PG_lru,
     PG_mlocked,
     PG_referenced,
+    PG_swapbacked,
+    PG_swapcache,
     PG_unevictable,
     folio_test_clear_lru,
 )
@@ -307,6 +310,36 @@ def folio_deactivate(folio: Folio) -> None:
     fbatch = FolioBatch()
     __folio_batch_add_and_move(fbatch, folio, lru_deactivate)
     folio_batch_move_lru(fbatch, lru_deactivate)
+
+
+def lru_lazyfree(lruvec: Lruvec, folio: Folio) -> None:
+    """Kernel: mm/swap.c:lru_lazyfree()
+
+    A clean anonymous folio the owner gave up (MADV_FREE) loses PG_swapbacked, which puts
+    it on the inactive *file* list: reclaim may drop it without swap unless it is dirtied
+    again.
+    """
+    if (not folio.flags & PG_anon or not folio.flags & PG_swapbacked
+            or folio.flags & (PG_swapcache | PG_unevictable)):
+        return
+    lruvec_del_folio(lruvec, folio)
+    folio.flags &= ~(PG_active | PG_referenced | PG_swapbacked)
+    lruvec_add_folio(lruvec, folio)
+    count_vm_events(folio.kernel, "PGLAZYFREE", 1 << folio.order)
+
+
+def folio_mark_lazyfree(folio: Folio) -> None:
+    """Kernel: mm/swap.c:folio_mark_lazyfree()
+
+    Queue an exclusive, clean anonymous folio for ``lru_lazyfree()``. As for
+    ``folio_deactivate()``, the model moves it at once (no per-CPU lru_lazyfree batch).
+    """
+    if (not folio.flags & PG_anon or not folio.flags & PG_swapbacked
+            or not folio.flags & PG_lru or folio.flags & (PG_swapcache | PG_unevictable)):
+        return
+    fbatch = FolioBatch()
+    __folio_batch_add_and_move(fbatch, folio, lru_lazyfree)
+    folio_batch_move_lru(fbatch, lru_lazyfree)
 
 
 def lru_add_drain_cpu(kernel: Kernel, cpu: int) -> None:

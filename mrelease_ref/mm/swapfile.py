@@ -130,7 +130,7 @@ def folio_swapped(folio: Folio) -> bool:
 
 
 def folio_swapcache_freeable(folio: Folio) -> bool:
-    """Kernel: mm/swap.h:folio_swapcache_freeable()"""
+    """Kernel: mm/swapfile.c:folio_swapcache_freeable()"""
     return bool(folio.flags & PG_swapcache) and not folio.flags & PG_writeback
 
 

@@ -4,7 +4,7 @@ Kernel: mm/vmscan.c (remove_mapping(), __remove_mapping(), folio_isolate_lru(),
 folio_putback_lru(), shrink_folio_list(), folio_check_references(), pageout(),
 reclaim_pages(), shrink_node(), shrink_lruvec(), shrink_list(), inactive_is_low(),
 shrink_active_list(), shrink_inactive_list(), isolate_lru_folios(), move_folios_to_lru()),
-with the helpers reclaim calls from mm/swap_state.c (add_to_swap()), mm/page_io.c
+with the helpers reclaim calls from mm/swapfile.c (folio_alloc_swap()), mm/page_io.c
 (swap_writeout()), mm/rmap.c (folio_referenced()) and mm/util.c (folio_mapping())
 
 ``__remove_mapping()`` freezes the refcount at exactly ``1 + folio_nr_pages()``: the page
@@ -80,7 +80,13 @@ from mrelease_ref.include.linux.mm_inline import (
     lruvec_add_folio,
     lruvec_del_folio,
 )
-from mrelease_ref.include.linux.mm_types import PAGE_SHIFT, VM_EXEC, VM_LOCKED, folio_mapped
+from mrelease_ref.include.linux.mm_types import (
+    HPAGE_PMD_ORDER,
+    PAGE_SHIFT,
+    VM_EXEC,
+    VM_LOCKED,
+    folio_mapped,
+)
 from mrelease_ref.include.linux.mmzone import NR_LRU_BASE, NR_LRU_LISTS, LruList, Lruvec
 from mrelease_ref.include.linux.page_flags import (
     PG_active,
@@ -107,7 +113,12 @@ from mrelease_ref.mm.page_writeback import (
     folio_mark_dirty,
     folio_start_writeback,
 )
-from mrelease_ref.mm.rmap import TTU_BATCH_FLUSH, folio_referenced, try_to_unmap
+from mrelease_ref.mm.rmap import (
+    TTU_BATCH_FLUSH,
+    TTU_SPLIT_HUGE_PMD,
+    folio_referenced,
+    try_to_unmap,
+)
 from mrelease_ref.mm.swap import (
     KernelBug,
     folio_add_lru,
@@ -206,7 +217,7 @@ def folio_maybe_dma_pinned(folio: Folio) -> bool:
 
 
 def vm_swap_full(folio: Folio) -> bool:
-    """Kernel: mm/swap.h:vm_swap_full(): more than half of the swap space is in use."""
+    """Kernel: include/linux/swap.h:vm_swap_full(): more than half of the swap space is in use."""
     si = folio.kernel.swap_info
     if si is None:
         return False
@@ -220,8 +231,9 @@ def mem_cgroup_swap_full(folio: Folio) -> bool:
 
 
 def add_to_swap(folio: Folio) -> bool:
-    """Kernel: mm/swap_state.c:add_to_swap() (v6.18 folds it into folio_alloc_swap(), and
-    shrink_folio_list() then calls folio_mark_dirty())
+    """Kernel: mm/vmscan.c:shrink_folio_list() (its folio_alloc_swap() and
+    folio_mark_dirty() step; the name is that of mm/swap_state.c's add_to_swap(), which
+    v6.18 no longer has: folio_alloc_swap() now adds the folio to the swap cache)
 
     Reserve a swap slot, put the folio in the swap cache, and mark it dirty so that
     ``pageout()`` writes it. Fails without CONFIG_SWAP, without a swap device, when the
@@ -375,7 +387,13 @@ def _shrink_folio_unmapped(folio: Folio) -> str:
             mapping = folio_mapping(folio)
     if folio_has_private(folio) and not filemap_release_folio(folio, 0):  # folio_needs_release()
         return _ACTIVATE_LOCKED
-    if mapping is None or not __remove_mapping(mapping, folio, reclaimed=True):
+    if folio.flags & PG_anon and not folio.flags & PG_swapbacked:
+        # a clean lazyfree (MADV_FREE) folio: only the isolation reference may be left
+        if folio._refcount != 1:  # folio_ref_freeze(folio, 1) failed
+            return _KEEP_LOCKED
+        folio._refcount = 0
+        count_vm_events(folio.kernel, "PGLAZYFREED", 1 << folio.order)
+    elif mapping is None or not __remove_mapping(mapping, folio, reclaimed=True):
         return _KEEP_LOCKED
     folio_unlock(folio)
     return _FREE_IT
@@ -401,15 +419,18 @@ def _shrink_folio(folio: Folio, ignore_references: bool) -> str:
         # FOLIOREF_RECLAIM, FOLIOREF_RECLAIM_CLEAN: try to reclaim the folio below
     if folio.flags & PG_swapbacked and not folio.flags & PG_anon:
         return _KEEP_LOCKED  # shmem: shmem_writeout() is not modelled
-    if folio.flags & PG_anon and not folio.flags & PG_swapcache:
+    if folio.flags & PG_anon and folio.flags & PG_swapbacked and not folio.flags & PG_swapcache:
         if folio_maybe_dma_pinned(folio):
             return _KEEP_LOCKED
         if not add_to_swap(folio):  # a large folio would be split and retried: not modelled
             return _ACTIVATE_LOCKED  # activate_locked_split
     if folio_mapped(folio):
-        try_to_unmap(folio, TTU_BATCH_FLUSH)
+        flags = TTU_BATCH_FLUSH
+        if folio.order >= HPAGE_PMD_ORDER:  # folio_test_pmd_mappable()
+            flags |= TTU_SPLIT_HUGE_PMD
+        try_to_unmap(folio, flags)
         if folio_mapped(folio):
-            return _ACTIVATE_LOCKED
+            return _ACTIVATE_LOCKED  # a redirtied lazyfree folio is swapbacked again
     if folio_maybe_dma_pinned(folio):
         return _ACTIVATE_LOCKED
     return _shrink_folio_unmapped(folio)

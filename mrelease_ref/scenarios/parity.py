@@ -91,6 +91,8 @@ if TYPE_CHECKING:
     from mrelease_ref.sim.process import Process, ProcRead
 
 __all__ = (
+    "CALLS_STORED_RUN",
+    "CALL_SCENARIOS",
     "COUNTER_TOL",
     "CROSS_MEASURES",
     "FREED_TOL",
@@ -123,6 +125,7 @@ PIDFD_SELF_THREAD_GROUP = -10001
 SELFTEST_MAX_MB = 1024
 DATA_DIR = Path(__file__).resolve().parent.parent / "lab" / "data"
 STORED_RUN = DATA_DIR / "parity_last.json"
+CALLS_STORED_RUN = DATA_DIR / "parity_calls_last.json"
 
 # --- the description: steps, measures, scenarios -------------------------------------------
 
@@ -201,6 +204,23 @@ def release(label: str = "release") -> Step:
 def fadvise_dontneed(mapping: int = 0) -> Step:
     """``posix_fadvise(POSIX_FADV_DONTNEED)`` over the whole file of mapping ``mapping``."""
     return Step("fadvise", target=str(mapping))
+
+
+def smaps(label: str) -> Step:
+    """Record the smaps fields (kB) and VMA count of every spec mapping (key
+    ``{label}.map{i}.{field}``; :data:`SMAPS_KEYS`)."""
+    return Step("smaps", label)
+
+
+def mincore_file(label: str, mapping: int = 0) -> Step:
+    """From the caller (LMKD): map the file of mapping ``mapping`` and count the pages
+    ``mincore()`` reports resident (key ``{label}.map{i}.mincore``)."""
+    return Step("mincore_file", label, str(mapping))
+
+
+SMAPS_KEYS = ("Rss", "Anonymous", "LazyFree", "Locked", "Private_Clean", "Private_Dirty",
+              "Shared_Clean", "Shared_Dirty", "AnonHugePages", "FilePmdMapped", "vmas")
+"""What a ``smaps`` step records per mapping (``vmas``: VMAs overlapping the mapping)."""
 
 
 def selftest(label: str = "selftest") -> Step:
@@ -688,6 +708,381 @@ SCENARIOS: tuple[Scenario, ...] = (
 )
 """Every scenario of the parity table (see the module docstring)."""
 
+# --- the calls users make: madvise, mprotect, mlock, memfd, mincore (mm/madvise.c, ...) ------
+# Ops run in the victim after setup (MappingSpec.ops); their results are keys "ops.m{i}.{j}".
+_DONTNEED, _FREE, _COLD, _PAGEOUT, _DONTNEED_LOCKED = 4, 8, 20, 21, 24
+_NORMAL, _RANDOM, _SEQUENTIAL = 0, 1, 2
+_PROT_NONE, _PROT_READ, _PROT_RW = 0, 1, 3
+_MM = "v6.18 mm/madvise.c"
+
+
+def op_result(i: int, j: int, name: str, expect: Value, fact: str = "") -> Measure:
+    """The result of op ``j`` on mapping ``i`` (errno name, signal, or a count)."""
+    return Measure(name, f"ops.m{i}.{j}", fact, expect=expect)
+
+
+def op_delta(i: int, before: int, after: int, name: str, expect: int) -> Measure:
+    """The change between the results of ops ``before`` and ``after`` on mapping ``i``."""
+
+    def fn(obs: Obs) -> Value:
+        return int(obs[f"ops.m{i}.{after}"]) - int(obs[f"ops.m{i}.{before}"])
+
+    return Measure(name, fn=fn, expect=expect)
+
+
+def smaps_kb(label: str, i: int, key: str, expect: int | None = None) -> Measure:
+    """An smaps field (kB) or the VMA count of mapping ``i`` at ``smaps`` step ``label``."""
+    unit = "" if key == "vmas" else " (kB)"
+    return Measure(f"map{i} {key} at {label}{unit}", f"{label}.map{i}.{key}", expect=expect)
+
+
+CALL_SCENARIOS: tuple[Scenario, ...] = (
+    Scenario(
+        "madvise-dontneed",
+        "MADV_DONTNEED over part of an anon mapping frees it and keeps the VMA; a read "
+        "refaults the zero page (no RSS)",
+        f"{_MM}:madvise_dontneed_single_vma(); mm/memory.c:do_anonymous_page()",
+        VictimSpec((MappingSpec("anon", 1024, ops=(
+            ("madvise", _DONTNEED, 0, 256), ("touch", 0, 0, 256), ("vmas", 0, 0, 0))),)),
+        (smaps("after_ops"), *_dying(), *_exit()),
+        (
+            op_result(0, 0, "madvise(DONTNEED) pages 0-255", "0"),
+            op_result(0, 2, "VMAs after DONTNEED (not split)", 1),
+            smaps_kb("after_ops", 0, "Rss", 3072),
+            smaps_kb("after_ops", 0, "Anonymous", 3072),
+            errno_is("reap", "0", what="reap after DONTNEED"),
+            kb("after_reap", "VmRSS", expect=0),
+        ),
+    ),
+    Scenario(
+        "madvise-dontneed-file",
+        "MADV_DONTNEED on a private file mapping unmaps clean pages (they stay cached) and "
+        "drops COW copies; the next touch refaults the page-cache pages",
+        f"{_MM}:madvise_dontneed_single_vma(); mm/memory.c:zap_present_folio_ptes()",
+        VictimSpec((MappingSpec("file-private", 1024, ops=(
+            ("madvise", _DONTNEED, 0, 512),)),
+            MappingSpec("file-cow", 512, 256, ops=(
+                ("madvise", _DONTNEED, 0, 512), ("touch", 0, 0, 512))))),
+        (snapshot("after_ops"), *_dying(), *_exit()),
+        (
+            op_result(0, 0, "madvise(DONTNEED) of half the clean file mapping", "0"),
+            kb("after_ops", "RssFile", expect=2048 + 2048),
+            Measure("map0 nr_cache at after_ops (pages)", "after_ops.map0.nr_cache",
+                    expect=1024),
+            kb("after_ops", "RssAnon", expect=0),
+            Measure("map1 nr_cache at after_ops (pages)", "after_ops.map1.nr_cache",
+                    expect=512),
+        ),
+    ),
+    Scenario(
+        "range-holes",
+        "a hole in the range: madvise() advises both sides and says ENOMEM; mlock() and "
+        "mprotect() change the VMAs before the hole and stop with ENOMEM; mincore() ENOMEM",
+        f"{_MM}:madvise_walk_vmas(); mm/mlock.c:apply_vma_lock_flags(); "
+        "mm/mprotect.c:do_mprotect_pkey(); mm/mincore.c:do_mincore()",
+        VictimSpec((MappingSpec("anon", 1024, ops=(
+            ("munmap", 0, 256, 1), ("madvise", _DONTNEED, 0, 1024), ("touch", 1, 0, 256),
+            ("mlock", 0, 0, 1024), ("mprotect", _PROT_READ, 0, 1024), ("mincore", 0, 0, 1024),
+            ("vmas", 0, 0, 0))),)),
+        (smaps("after_ops"), *_dying(), *_exit()),
+        (
+            op_result(0, 0, "munmap of page 256", "0"),
+            op_result(0, 1, "madvise(DONTNEED) across the hole", "ENOMEM"),
+            op_result(0, 3, "mlock across the hole", "ENOMEM"),
+            op_result(0, 4, "mprotect(PROT_READ) across the hole", "ENOMEM"),
+            op_result(0, 5, "mincore across the hole", "ENOMEM"),
+            op_result(0, 6, "VMAs after all of it", 2),
+            smaps_kb("after_ops", 0, "Rss", 1024),
+            smaps_kb("after_ops", 0, "Locked", 1024),
+            errno_is("reap", "0", what="reap of the mapping with a hole"),
+        ),
+    ),
+    Scenario(
+        "madvise-dontneed-mlocked",
+        "MADV_DONTNEED on mlocked memory is EINVAL, MADV_DONTNEED_LOCKED zaps it; the reap "
+        "munlocks and frees the rest",
+        f"{_MM}:madvise_dontneed_free_valid_vma()",
+        VictimSpec((MappingSpec("anon-mlocked", 1024, ops=(
+            ("madvise", _DONTNEED, 0, 256), ("madvise", _DONTNEED_LOCKED, 0, 256),
+            ("madvise", _FREE, 256, 256), ("madvise", _PAGEOUT, 0, 1024),
+            ("drain", 0, 0, 0))),)),  # the victim's CPU holds no munlock batch at the reap
+        (smaps("after_ops"), *_dying(), *_exit()),
+        (
+            op_result(0, 0, "madvise(DONTNEED) on VM_LOCKED", "EINVAL"),
+            op_result(0, 1, "madvise(DONTNEED_LOCKED) on VM_LOCKED", "0"),
+            op_result(0, 2, "madvise(FREE) on VM_LOCKED", "EINVAL"),
+            op_result(0, 3, "madvise(PAGEOUT) on VM_LOCKED", "EINVAL"),
+            smaps_kb("after_ops", 0, "Rss", 3072),
+            smaps_kb("after_ops", 0, "Locked", 3072),
+            errno_is("reap", "0", what="reap of the mlocked rest"),
+            Measure("Mlocked change by the reap (kB)", "reap.mlocked_kb", "", COUNTER_TOL,
+                    expect=-2976),  # 768 munlocks, 24 still in a 31-folio batch
+        ),
+    ),
+    Scenario(
+        "madvise-free-lazyfree",
+        "MADV_FREE makes clean anon pages lazyfree; a write afterwards re-dirties them",
+        f"{_MM}:madvise_free_pte_range(); mm/swap.c:lru_lazyfree(); fs/proc/task_mmu.c",
+        VictimSpec((MappingSpec("anon", 1024, ops=(
+            ("madvise", _FREE, 0, 512), ("touch", 1, 0, 128), ("drain", 0, 0, 0))),)),
+        (smaps("after_ops"), *_dying(), *_exit()),
+        (
+            op_result(0, 0, "madvise(FREE) pages 0-511", "0"),
+            smaps_kb("after_ops", 0, "LazyFree", 1536),
+            smaps_kb("after_ops", 0, "Anonymous", 4096),
+            kb("after_reap", "VmRSS", expect=0),
+        ),
+    ),
+    Scenario(
+        "madvise-free-pageout",
+        "reclaim (MADV_PAGEOUT, no swap) discards clean lazyfree pages and keeps re-dirtied "
+        "ones and ordinary anon",
+        f"{_MM}:madvise_pageout(); mm/vmscan.c:shrink_folio_list(); "
+        "mm/rmap.c:try_to_unmap_one()",
+        VictimSpec((MappingSpec("anon", 1024, ops=(
+            ("madvise", _FREE, 0, 512), ("touch", 1, 0, 128),
+            ("madvise", _PAGEOUT, 0, 1024), ("madvise", _FREE, 0, 0))),)),
+        (snapshot("after_ops"), *_dying(), *_exit()),
+        (
+            op_result(0, 2, "madvise(PAGEOUT) whole mapping", "0"),
+            op_result(0, 3, "madvise(FREE) of length 0", "0"),
+            kb("after_ops", "RssAnon", expect=2560),
+            errno_is("reap", "0", what="reap after MADV_FREE + PAGEOUT"),
+        ),
+    ),
+    Scenario(
+        "madvise-free-thp",
+        "MADV_FREE of anonymous THPs, one written again: reclaim discards the clean PMD whole "
+        "and keeps the re-dirtied one",
+        f"{_MM}:madvise_free_single_vma(); mm/huge_memory.c:madvise_free_huge_pmd(), "
+        "__discard_anon_folio_pmd_locked()",
+        VictimSpec((MappingSpec("anon-thp", 1024, ops=(
+            ("madvise", _FREE, 0, 1024), ("touch", 1, 0, 1),
+            ("madvise", _PAGEOUT, 0, 1024))),)),
+        (smaps("after_ops"), *_dying(), *_exit()),
+        (
+            op_result(0, 0, "madvise(FREE) of two THPs", "0"),
+            op_result(0, 2, "madvise(PAGEOUT) of both", "0"),
+            smaps_kb("after_ops", 0, "Rss", 2048),
+            smaps_kb("after_ops", 0, "LazyFree", 0),
+        ),
+    ),
+    Scenario(
+        "madvise-errors",
+        "madvise() argument checks: unaligned start, unknown advice, FREE on a file mapping",
+        f"{_MM}:is_valid_madvise(), madvise_free_single_vma()",
+        VictimSpec((MappingSpec("anon", 256, ops=(
+            ("madvise_unaligned", _DONTNEED, 0, 1), ("madvise", 7, 0, 1),
+            ("madvise", 999, 0, 1))),
+            MappingSpec("file-private", 512, ops=(
+                ("madvise", _FREE, 0, 512), ("madvise", _COLD, 0, 512))))),
+        (),
+        (
+            op_result(0, 0, "madvise(start + 1)", "EINVAL"),
+            op_result(0, 1, "madvise advice 7 (unused number)", "EINVAL"),
+            op_result(0, 2, "madvise advice 999", "EINVAL"),
+            op_result(1, 0, "madvise(FREE) on a private file mapping", "EINVAL"),
+            op_result(1, 1, "madvise(COLD) on a private file mapping", "0"),
+        ),
+    ),
+    Scenario(
+        "madvise-flags-split",
+        "advices that change vm_flags split the VMA at the range's ends and merge it back",
+        f"{_MM}:madvise_update_vma(); mm/vma.c:vma_modify_flags()",
+        VictimSpec((MappingSpec("anon", 1024, ops=(
+            ("madvise", _RANDOM, 512, 512), ("madvise", _SEQUENTIAL, 0, 256),
+            ("vmas", 0, 0, 0), ("madvise", _NORMAL, 0, 1024), ("vmas", 0, 0, 0))),)),
+        (),
+        (
+            op_result(0, 2, "VMAs after RANDOM 512-1023 + SEQUENTIAL 0-255", 3),
+            op_result(0, 4, "VMAs after NORMAL over all of it", 1),
+        ),
+    ),
+    Scenario(
+        "pageout-file",
+        "MADV_PAGEOUT evicts the clean private file folios the range covers whole; the rest "
+        "stays mapped and cached (a fresh 4 MiB file: PMD-mapped 2 MiB folios in the model, "
+        "smaller PTE-mapped folios on the live kernel; the outcome is the same)",
+        f"{_MM}:madvise_cold_or_pageout_pte_range() (PMD and PTE branches)",
+        VictimSpec((MappingSpec("file-private", 1024, ops=(
+            ("madvise", _PAGEOUT, 512, 512),)),)),
+        (snapshot("after_ops"), *_dying(), *_exit()),
+        (
+            op_result(0, 0, "madvise(PAGEOUT) pages 512-1023", "0"),
+            kb("after_ops", "RssFile", expect=2048),
+            cache("after_ops", "nr_cache", expect=512),
+            cache("after_ops", "nr_evicted", expect=512),
+        ),
+    ),
+    Scenario(
+        "pageout-file-pmd",
+        "MADV_PAGEOUT over one PMD-mapped 2 MiB file folio (the tail of a 64 MiB file, where "
+        "readahead has reached PMD-sized folios on the live kernel) evicts it whole",
+        f"{_MM}:madvise_cold_or_pageout_pte_range() (pmd_trans_huge() branch); "
+        "mm/vmscan.c:shrink_folio_list() (TTU_SPLIT_HUGE_PMD)",
+        VictimSpec((MappingSpec("file-private", 16384, ops=(
+            ("pmdmapped", 0, 0, 0), ("madvise", _PAGEOUT, 15872, 512),
+            ("pmdmapped", 0, 0, 0))),)),
+        (snapshot("after_ops"), *_dying(), *_exit()),
+        (
+            op_result(0, 1, "madvise(PAGEOUT) of the last 2 MiB", "0"),
+            op_delta(0, 0, 2, "FilePmdMapped change by the PAGEOUT (kB)", -2048),
+            kb("after_ops", "RssFile", expect=63488),
+            cache("after_ops", "nr_evicted", expect=512),
+        ),
+    ),
+    Scenario(
+        "pageout-file-pmd-partial",
+        "MADV_PAGEOUT over half of a PMD-mapped 2 MiB file folio splits it: all of it is "
+        "unmapped, nothing is evicted",
+        f"{_MM}:madvise_cold_or_pageout_pte_range() (split_folio(), then no PTE table); "
+        "mm/huge_memory.c:__folio_split() (unmap_folio())",
+        VictimSpec((MappingSpec("file-private", 16384, ops=(
+            ("pmdmapped", 0, 0, 0), ("madvise", _PAGEOUT, 15872, 256),
+            ("pmdmapped", 0, 0, 0))),)),
+        (snapshot("after_ops"), *_dying(), *_exit()),
+        (
+            op_result(0, 1, "madvise(PAGEOUT) of half the last 2 MiB", "0"),
+            op_delta(0, 0, 2, "FilePmdMapped change by the partial PAGEOUT (kB)", -2048),
+            kb("after_ops", "RssFile", expect=63488),
+            cache("after_ops", "nr_evicted", expect=0),
+            cache("after_ops", "nr_cache", expect=16384),
+        ),
+    ),
+    Scenario(
+        "pageout-file-pte",
+        "the same with the file's folios mapped by PTEs (MADV_NOHUGEPAGE): each folio the "
+        "range covers whole is exclusive (mapcount == nr_pages) and evicted",
+        f"{_MM}:madvise_cold_or_pageout_pte_range() (PTE branch); mm/memory.c:do_set_pmd()",
+        VictimSpec((MappingSpec("file-private", 1024, thp=False, ops=(
+            ("madvise", _PAGEOUT, 512, 512),)),)),
+        (smaps("after_ops"), snapshot("after_ops_rss"), *_dying(), *_exit()),
+        (
+            op_result(0, 0, "madvise(PAGEOUT) pages 512-1023 (PTE-mapped)", "0"),
+            smaps_kb("after_ops", 0, "FilePmdMapped", 0),
+            kb("after_ops_rss", "RssFile", expect=2048),
+            cache("after_ops_rss", "nr_evicted", expect=512),
+        ),
+    ),
+    Scenario(
+        "smaps-fields",
+        "smaps per mapping: private clean/dirty split of anon, clean file, COW and shmem "
+        "pages mapped by one process",
+        "v6.18 fs/proc/task_mmu.c:smaps_account(), smaps_page_accumulate()",
+        VictimSpec((MappingSpec("anon", 256), MappingSpec("file-private", 512),
+                    MappingSpec("file-cow", 512, dirty=128), MappingSpec("shmem", 256))),
+        (smaps("setup"),),
+        (
+            smaps_kb("setup", 0, "Private_Dirty", 1024),
+            smaps_kb("setup", 1, "Private_Clean", 2048),
+            smaps_kb("setup", 1, "FilePmdMapped", 0),
+            smaps_kb("setup", 2, "Private_Dirty", 512),
+            smaps_kb("setup", 2, "Private_Clean", 1536),
+            smaps_kb("setup", 2, "Anonymous", 512),
+            smaps_kb("setup", 3, "Private_Dirty", 1024),
+            smaps_kb("setup", 3, "Shared_Dirty", 0),
+        ),
+        small_file_folios=True,  # a fresh 2 MiB file is not PMD-mapped on the live kernel
+    ),
+    Scenario(
+        "mprotect",
+        "mprotect() splits and merges VMAs; writes to read-only and any access to PROT_NONE "
+        "are SIGSEGV; PROT_NONE memory stays resident and is reaped",
+        "v6.18 mm/mprotect.c:do_mprotect_pkey(), mprotect_fixup(); "
+        "arch/x86/mm/fault.c:access_error()",
+        VictimSpec((MappingSpec("anon", 1024, ops=(
+            ("mprotect", _PROT_READ, 256, 256), ("vmas", 0, 0, 0), ("access", 1, 300, 1),
+            ("access", 0, 300, 1), ("access", 1, 0, 1), ("mprotect", _PROT_NONE, 768, 256),
+            ("access", 0, 800, 1), ("mprotect", _PROT_RW, 256, 256), ("vmas", 0, 0, 0))),)),
+        (smaps("after_ops"), *_dying(), *_exit()),
+        (
+            op_result(0, 0, "mprotect(PROT_READ) pages 256-511", "0"),
+            op_result(0, 1, "VMAs after it", 3),
+            op_result(0, 2, "write to the read-only part", "SIGSEGV"),
+            op_result(0, 3, "read of the read-only part", "0"),
+            op_result(0, 4, "write to the writable part", "0"),
+            op_result(0, 6, "read of PROT_NONE", "SIGSEGV"),
+            op_result(0, 8, "VMAs after PROT_READ|WRITE again (merged)", 2),
+            smaps_kb("after_ops", 0, "Rss", 4096),
+            kb("after_reap", "VmRSS", expect=0),
+        ),
+    ),
+    Scenario(
+        "mprotect-private-file",
+        "a MAP_PRIVATE mapping of a read-only fd may become writable (VM_MAYWRITE): writes "
+        "copy the pages (anon), the page cache stays clean",
+        "v6.18 mm/mprotect.c:do_mprotect_pkey(); mm/mmap.c:do_mmap() (VM_MAYWRITE)",
+        VictimSpec((MappingSpec("file-private", 512, ops=(
+            ("mprotect", _PROT_READ, 0, 512), ("access", 1, 0, 1),
+            ("mprotect", _PROT_RW, 0, 512), ("touch", 1, 0, 128))),)),
+        (snapshot("after_ops"), *_dying(), *_exit()),
+        (
+            op_result(0, 1, "write to the PROT_READ private file mapping", "SIGSEGV"),
+            op_result(0, 2, "mprotect(PROT_READ|WRITE) of the RO-fd private mapping", "0"),
+            kb("after_ops", "RssAnon", expect=512),
+            kb("after_ops", "RssFile", expect=1536),
+            cache("after_ops", "nr_dirty", expect=0),
+        ),
+        small_file_folios=True,
+    ),
+    Scenario(
+        "mlock-range",
+        "mlock() of part of a mapping splits it and locks those pages; munlock of half "
+        "splits again; the reap munlocks the rest",
+        "v6.18 mm/mlock.c:apply_vma_lock_flags(), mlock_fixup(), mlock_vma_pages_range()",
+        VictimSpec((MappingSpec("anon", 1024, ops=(
+            ("mlock", 0, 0, 256), ("munlock", 0, 0, 128), ("vmas", 0, 0, 0))),)),
+        (smaps("after_ops"), *_dying(), *_exit()),
+        (
+            op_result(0, 0, "mlock pages 0-255", "0"),
+            op_result(0, 1, "munlock pages 0-127", "0"),
+            op_result(0, 2, "VMAs after both", 3),
+            smaps_kb("after_ops", 0, "Locked", 512),
+            Measure("Mlocked change by the reap (kB)", "reap.mlocked_kb", "", COUNTER_TOL,
+                    expect=-496),  # 128 munlocks, 4 still in a 31-folio batch
+            kb("after_reap", "VmRSS", expect=0),
+        ),
+    ),
+    Scenario(
+        "memfd",
+        "memfd: the shared mapping is shmem and skipped by the reaper; the private one maps "
+        "shmem pages and COWs written ones, and is reaped",
+        "v6.18 mm/memfd.c; mm/oom_kill.c:__oom_reap_task_mm()",
+        VictimSpec((MappingSpec("memfd-shared", 256), MappingSpec("memfd-private", 256, 64))),
+        (smaps("before_kill"), *_dying(), *_exit()),
+        (
+            smaps_kb("before_kill", 0, "Rss", 1024),
+            smaps_kb("before_kill", 1, "Rss", 1024),
+            smaps_kb("before_kill", 1, "Anonymous", 256),
+            kb("before", "RssShmem", expect=1792),
+            kb("after_reap", "RssShmem", expect=1024),
+            kb("after_reap", "RssAnon", expect=0),
+        ),
+    ),
+    Scenario(
+        "mincore",
+        "mincore(): a reaped private file mapping's pages stay in the page cache (until "
+        "POSIX_FADV_DONTNEED); DONTNEED'd anon pages are not resident",
+        "v6.18 mm/mincore.c:mincore_pte_range(), __mincore_unmapped_range()",
+        VictimSpec((MappingSpec("file-private", 1024, ops=(("mincore", 0, 0, 1024),)),
+                    MappingSpec("anon", 1024, ops=(
+                        ("madvise", _DONTNEED, 0, 512), ("mincore", 0, 0, 1024))))),
+        (*_dying(), mincore_file("after_reap"), fadvise_dontneed(),
+         mincore_file("after_dontneed"), *_exit()),
+        (
+            op_result(0, 0, "mincore of the mapped file", 1024),
+            op_result(1, 1, "mincore of anon after DONTNEED of half", 512),
+            Measure("file pages resident after the reap", "after_reap.map0.mincore",
+                    expect=1024),
+            Measure("file pages resident after POSIX_FADV_DONTNEED",
+                    "after_dontneed.map0.mincore", expect=0),
+        ),
+    ),
+)
+"""Scenarios for madvise, mprotect, mlock, memfd and mincore: run and stored on their own
+(``python -m mrelease_ref.scenarios.parity --calls``, :data:`CALLS_STORED_RUN`), so the
+main table of :data:`SCENARIOS` and notebook 05 stay as they are."""
+
 COST_RATIO = 2
 """Cost predicates ask for 4 KiB anon > 2x THP / clean file per MiB. realkernel.md §0.8
 gives ~20x (71 vs 3 µs/MB, 1 GiB victims); with 64 MiB victims the kernel's fixed cost
@@ -726,6 +1121,8 @@ _LAB_KIND = {
     "file-private": "file_private",
     "file-shared": "file_shared",
     "file-cow": "file_cow",
+    "memfd-shared": "memfd_shared",
+    "memfd-private": "memfd_private",
 }
 
 
@@ -749,10 +1146,10 @@ def to_lab_spec(
     for i, m in enumerate(spec.mappings):
         kind = Kind(_LAB_KIND[m.kind])
         if kind.is_file:
-            out.append(LabMapping(kind, m.nr_pages, m.dirty, paths[i],
-                                  small_folios=small_file_folios))
+            out.append(LabMapping(kind, m.nr_pages, m.dirty, paths[i], m.thp,
+                                  small_folios=small_file_folios, ops=m.ops))
         else:
-            out.append(LabMapping(kind, m.nr_pages, m.dirty))
+            out.append(LabMapping(kind, m.nr_pages, m.dirty, ops=m.ops))
     return LabSpec(tuple(out), sharer=sharer)
 
 
@@ -781,6 +1178,9 @@ class _ModelRun:
         self.v = build_victim(self.k, sc.victim, parent=self.lmkd)
         self.files = {i: self.v.files[f"{m.kind}-{i}"]
                       for i, m in enumerate(sc.victim.mappings) if m.kind.startswith("file")}
+        for i, results in enumerate(self.v.op_results):
+            for j, r in enumerate(results):
+                self.obs[f"ops.m{i}.{j}"] = r
         self.sharer: Process | None = self.v.process.clone_vm("sharer") if sc.sharer else None
         self.k.lru_add_drain_all()  # as on the real machines: batches long drained
         self.fds = {"victim": self.lmkd.pidfd_open(self.v.process.pid)}
@@ -892,8 +1292,23 @@ class _ModelRun:
             self.lmkd.close(fd)
         elif op == "selftest":
             self._selftest(step.label)
+        elif op == "smaps":
+            self._smaps(step.label)
+        elif op == "mincore_file":
+            f = self.files[int(step.target)]
+            m = self.lmkd.mmap(f.i_size, file=f, write=False)
+            self.obs[f"{step.label}.map{step.target}.mincore"] = sum(self.lmkd.mincore(m))
+            self.lmkd.munmap(m)
         else:
             raise ValueError(f"unknown step {op!r}")
+
+    def _smaps(self, label: str) -> None:
+        rows = self.v.process.smaps()
+        for i, m in enumerate(self.v.mappings):
+            mine = [r for r in rows if int(r["start"]) < m.end and int(r["end"]) > m.start]
+            for key in SMAPS_KEYS:
+                self.obs[f"{label}.map{i}.{key}"] = (
+                    len(mine) if key == "vmas" else sum(int(r[key]) for r in mine))
 
     def _snapshot(self, label: str) -> None:
         status = self.v.process.status()
@@ -1026,6 +1441,9 @@ class _KernelRun:
         spec = to_lab_spec(sc.victim, {i: str(p) for i, p in self.paths.items()},
                            small_file_folios=sc.small_file_folios, sharer=sc.sharer)
         self.victim = launch_victim(spec)
+        for i, results in enumerate(self.victim.op_results):
+            for j, r in enumerate(results):
+                self.obs[f"ops.m{i}.{j}"] = r
         self.interp_anon = self._interp_anon()
 
     # -- probes
@@ -1048,6 +1466,9 @@ class _KernelRun:
                 out["AnonHugePages"] += sm.get("AnonHugePages", 0)
                 if kind == "shmem":
                     out["RssShmem"] += rss
+                elif kind.startswith("memfd"):  # shmem pages, and COW copies if private
+                    out["RssAnon"] += anon
+                    out["RssShmem"] += rss - anon
                 else:
                     out["RssAnon"] += anon
                     out["RssFile"] += rss - anon
@@ -1216,8 +1637,30 @@ class _KernelRun:
                 os.close(fd)
         elif op == "selftest":
             self._selftest(step.label)
+        elif op == "smaps":
+            self._smaps(step.label)
+        elif op == "mincore_file":
+            from mrelease_ref.lab.measure import mincore_file
+
+            i = int(step.target)
+            pages = self.sc.victim.mappings[i].nr_pages
+            self.obs[f"{step.label}.map{i}.mincore"] = mincore_file(self.paths[i], pages)
         else:
             raise ValueError(f"unknown step {op!r}")
+
+    def _smaps(self, label: str) -> None:
+        from mrelease_ref.lab.victim import mapping_rss, mapping_vmas
+
+        v = self.victim
+        assert v is not None
+        for i, (start, length) in enumerate(v.maps):
+            try:
+                sm = mapping_rss(v.pid, [(start, length)])
+                nvmas = mapping_vmas(v.pid, start, length)
+            except ProcessLookupError:
+                sm, nvmas = {}, 0
+            for key in SMAPS_KEYS:
+                self.obs[f"{label}.map{i}.{key}"] = nvmas if key == "vmas" else sm.get(key, 0)
 
     def _selftest(self, label: str) -> None:
         """The selftest's flow with Python victims (see ``_ModelRun._selftest``)."""
@@ -1442,12 +1885,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--no-save", action="store_true", help="print only")
     p.add_argument("--file-dir", default="/var/tmp", help="disk-backed dir for test files")
     p.add_argument("--only", default="", help="comma list of scenario names")
+    p.add_argument("--calls", action="store_true",
+                   help=f"the CALL_SCENARIOS (madvise, mprotect, ...), stored in "
+                        f"{CALLS_STORED_RUN.name} unless --out says otherwise")
     args = p.parse_args(argv)
     ok, reason = available()
     if not ok:
         print(f"lab unavailable: {reason}", file=sys.stderr)
         return 2
-    chosen = [s for s in SCENARIOS if not args.only or s.name in args.only.split(",")]
+    pool = CALL_SCENARIOS if args.calls else SCENARIOS
+    if args.calls and args.out == STORED_RUN:
+        args.out = CALLS_STORED_RUN
+    chosen = [s for s in pool if not args.only or s.name in args.only.split(",")]
     run = run_parity(chosen, file_dir=args.file_dir)
     for r in run.rows:
         mark = "ok " if r.agree else "BAD"

@@ -102,7 +102,9 @@ if TYPE_CHECKING:
     from mrelease_ref.sim.process import Process
 
 ARCHES = ("x86_64", "s390")
-ALL_CAPS = frozenset({"CAP_KILL", "CAP_SYS_ADMIN", "CAP_SYS_NICE", "CAP_SYS_RESOURCE"})
+ALL_CAPS = frozenset(
+    {"CAP_IPC_LOCK", "CAP_KILL", "CAP_SYS_ADMIN", "CAP_SYS_NICE", "CAP_SYS_RESOURCE"}
+)
 
 
 class Deadlock(RuntimeError):

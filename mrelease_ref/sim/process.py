@@ -22,8 +22,6 @@ from typing import TYPE_CHECKING, Any
 from mrelease_ref.include.linux.fs import FMODE_READ, FMODE_WRITE, File, Inode
 from mrelease_ref.include.linux.mm_types import (
     PAGE_SHIFT,
-    VM_HUGEPAGE,
-    VM_NOHUGEPAGE,
     VmAreaStruct,
 )
 from mrelease_ref.include.linux.sched import (
@@ -45,7 +43,7 @@ if TYPE_CHECKING:
 
 SIG_BLOCK, SIG_UNBLOCK, SIG_SETMASK = 0, 1, 2
 MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL = 0, 1, 2
-MADV_HUGEPAGE, MADV_NOHUGEPAGE = 14, 15
+MADV_HUGEPAGE, MADV_NOHUGEPAGE = 14, 15  # all advices: mrelease_ref.mm.madvise
 
 
 def _raise(ret: int, what: str) -> int:
@@ -225,10 +223,13 @@ class Process:
         Returns the number of pages accessed. A failing fault (SIGBUS after the reaper set
         MMF_UNSTABLE, or out of memory) sends the signal the kernel sends and stops.
         """
+        from mrelease_ref.include.linux.mm_types import find_vma
+        from mrelease_ref.kernel.signal import SIGSEGV
         from mrelease_ref.mm.memory import VM_FAULT_OOM, VM_FAULT_SIGBUS, handle_mm_fault
 
         self._check_can_call()
         vma = self._vma(m)
+        mm = vma.vm_mm
         count = m.nr_pages - start if nr_pages is None else nr_pages
         if start < 0 or count < 0 or start + count > m.nr_pages:
             raise ValueError(f"pages {start}..{start + count} are outside {m!r}")
@@ -237,6 +238,14 @@ class Process:
         with k.running(self.task), gc_paused():
             for addr in range(m.start + (start << PAGE_SHIFT),
                               m.start + ((start + count) << PAGE_SHIFT), 1 << PAGE_SHIFT):
+                if not vma.vm_start <= addr < vma.vm_end:  # split, or partly unmapped
+                    found = find_vma(mm, addr)
+                    if found is None:  # bad_area_nosemaphore(): SIGSEGV
+                        _deliver_fault_signal(self.task, 0, SIGSEGV)
+                        break
+                    vma = found
+                if self._access_error(vma, write):
+                    break
                 ret = handle_mm_fault(vma, addr, write)
                 if ret & (VM_FAULT_SIGBUS | VM_FAULT_OOM):
                     self._fault_signal(ret)
@@ -248,41 +257,52 @@ class Process:
     def _fault_signal(self, ret: int) -> None:
         _deliver_fault_signal(self.task, ret)
 
-    def madvise(self, m: Mapping, advice: int) -> None:
-        """``madvise()``: MADV_NORMAL/RANDOM/SEQUENTIAL/HUGEPAGE/NOHUGEPAGE, and
-        MADV_COLD (20) / MADV_PAGEOUT (21), which run in the kernel as this process."""
-        from mrelease_ref.include.linux.mm_types import VM_RAND_READ, VM_SEQ_READ
-        from mrelease_ref.mm.madvise import MADV_COLD, MADV_PAGEOUT, madvise_cold, madvise_pageout
+    def madvise(
+        self,
+        m: Mapping | int,
+        advice: int,
+        *,
+        start: int = 0,
+        nr_pages: int | None = None,
+        length: int | None = None,
+    ) -> None:
+        """``madvise()`` over a range: all of ``m``, or its pages ``start`` to
+        ``start + nr_pages``; or, with an address ``m`` (bytes), ``length`` bytes from it.
 
-        vma = self._vma(m)
-        if advice in (MADV_COLD, MADV_PAGEOUT):
-            self._check_can_call()
-            fn = madvise_pageout if advice == MADV_PAGEOUT else madvise_cold
-            with self.kernel.running(self.task):
-                ret = fn(vma, m.start, m.end)
-            self.kernel._after_api()
-            _raise(ret, "madvise")
-        elif advice == MADV_NORMAL:
-            vma.vm_flags &= ~(VM_SEQ_READ | VM_RAND_READ)
-        elif advice == MADV_RANDOM:
-            vma.vm_flags = (vma.vm_flags & ~VM_SEQ_READ) | VM_RAND_READ
-        elif advice == MADV_SEQUENTIAL:
-            vma.vm_flags = (vma.vm_flags & ~VM_RAND_READ) | VM_SEQ_READ
-        elif advice == MADV_HUGEPAGE:  # hugepage_madvise()
-            vma.vm_flags = (vma.vm_flags & ~VM_NOHUGEPAGE) | VM_HUGEPAGE
-        elif advice == MADV_NOHUGEPAGE:
-            vma.vm_flags = (vma.vm_flags & ~VM_HUGEPAGE) | VM_NOHUGEPAGE
-        else:
-            raise OSError(errno.EINVAL, "madvise: advice not modelled")
+        Every advice mm/madvise.c's ``madvise_behavior_valid()`` accepts is checked; the
+        model carries out MADV_NORMAL/RANDOM/SEQUENTIAL, HUGEPAGE/NOHUGEPAGE, DONTFORK/
+        DOFORK, WIPEONFORK/KEEPONFORK, DONTDUMP/DODUMP, DONTNEED, DONTNEED_LOCKED, FREE,
+        COLD and PAGEOUT (constants in ``mrelease_ref.mm.madvise``) and raises ValueError
+        for the other valid ones. Raises OSError like the kernel: EINVAL (bad advice,
+        unaligned address, DONTNEED on mlocked memory, FREE on a file), ENOMEM (part of
+        the range unmapped -- the mapped parts are advised anyway).
+        """
+        from mrelease_ref.mm.madvise import do_madvise
 
-    def munmap(self, m: Mapping) -> None:
-        """``munmap()`` of a whole mapping."""
-        from mrelease_ref.mm.mmap import do_munmap
-
-        vma = self._vma(m)
+        _int_arg("advice", advice)
+        addr, size = self._range(m, start, nr_pages, length)
         mm = self.task.mm
         assert mm is not None
-        self._syscall(do_munmap(mm, vma, self.task), "munmap")
+        self._syscall(_as_gen(do_madvise, mm, addr, size, advice), "madvise")
+
+    def munmap(self, m: Mapping, *, start: int = 0, nr_pages: int | None = None) -> None:
+        """``munmap()`` of a whole mapping (every VMA it was split into), or of its pages
+        ``start`` to ``start + nr_pages`` (the VMAs are split at the ends first, as
+        ``do_vmi_align_munmap()`` does). Unmapping the mapping's first page leaves the
+        Mapping unusable for later calls; address the rest by address."""
+        from mrelease_ref.mm.mmap import do_munmap
+        from mrelease_ref.mm.vma import split_vma, vmas_in_range
+
+        addr, size = self._range(m, start, nr_pages, None)
+        mm = self.task.mm
+        assert mm is not None
+        end = addr + size
+        for vma in vmas_in_range(mm, addr, end):
+            if vma.vm_start < addr:
+                split_vma(vma, addr, new_below=True)  # vma keeps [addr, ...)
+            if vma.vm_end > end:
+                split_vma(vma, end, new_below=False)
+            self._syscall(do_munmap(mm, vma, self.task), "munmap")
 
     def status(self) -> dict[str, int]:
         """``/proc/<pid>/status``: VmRSS, RssAnon, RssFile, RssShmem, VmSwap in kB."""
@@ -335,6 +355,169 @@ class Process:
         with self.kernel.running(self.task):
             _raise(generic_fadvise(f, offset, length, advice), "posix_fadvise")
         self.kernel._after_api()
+
+    # --- memory calls on ranges: madvise helpers, mprotect, mlock, memfd, mincore, smaps ------
+    # (mm/mprotect.c, mm/mlock.c, mm/memfd.c, mm/mincore.c, fs/proc/task_mmu.c)
+
+    def _range(
+        self, m: Mapping | int, start: int, nr_pages: int | None, length: int | None
+    ) -> tuple[int, int]:
+        """(address, length in bytes) of a call's range: pages of a Mapping, or raw bytes."""
+        if isinstance(m, Mapping):
+            if length is not None:
+                raise TypeError("with a Mapping, give start= and nr_pages= (pages), not length")
+            self._vma(m)
+            count = m.nr_pages - start if nr_pages is None else nr_pages
+            if start < 0 or count < 0 or start + count > m.nr_pages:
+                raise ValueError(f"pages {start}..{start + count} are outside {m!r}")
+            return m.start + (start << PAGE_SHIFT), count << PAGE_SHIFT
+        if isinstance(m, bool) or not isinstance(m, int):
+            raise TypeError("pass the Mapping that mmap() returned, or an address (int)")
+        if length is None or isinstance(length, bool) or not isinstance(length, int):
+            raise TypeError("an address needs length= (bytes)")
+        if start or nr_pages is not None:
+            raise TypeError("start= and nr_pages= apply to a Mapping, not to an address")
+        if m < 0 or length < 0:
+            raise ValueError("address and length must not be negative")
+        return m, length
+
+    def _vma_at(self, addr: int) -> VmAreaStruct:
+        from mrelease_ref.include.linux.mm_types import find_vma
+
+        mm = self.task.mm
+        vma = find_vma(mm, addr) if mm is not None else None
+        if vma is None:
+            raise ValueError(f"{addr:#x} is not mapped in {self.comm} (pid {self.pid})")
+        return vma
+
+    def _access_error(self, vma: VmAreaStruct, write: bool) -> bool:
+        """arch/x86/mm/fault.c: an access the VMA forbids is a SIGSEGV (bad_area_access_error)."""
+        from mrelease_ref.kernel.signal import SIGSEGV
+        from mrelease_ref.mm.mprotect import access_error
+
+        if not access_error(write, vma):
+            return False
+        _deliver_fault_signal(self.task, 0, SIGSEGV)
+        return True
+
+    def mprotect(
+        self,
+        m: Mapping | int,
+        prot: int,
+        *,
+        start: int = 0,
+        nr_pages: int | None = None,
+        length: int | None = None,
+    ) -> None:
+        """``mprotect()``: ``prot`` is PROT_NONE/READ/WRITE/EXEC (``mrelease_ref.mm.mprotect``)
+        over a range given as for :meth:`madvise`. Splits and merges VMAs as the kernel does;
+        a later access the new rights forbid is a SIGSEGV. Raises OSError(EINVAL, ENOMEM,
+        EACCES) like the kernel."""
+        from mrelease_ref.mm.mprotect import do_mprotect_pkey
+
+        _int_arg("prot", prot)
+        addr, size = self._range(m, start, nr_pages, length)
+        mm = self.task.mm
+        assert mm is not None
+        self._syscall(_as_gen(do_mprotect_pkey, mm, addr, size, prot), "mprotect")
+
+    def mlock(
+        self,
+        m: Mapping | int,
+        *,
+        start: int = 0,
+        nr_pages: int | None = None,
+        length: int | None = None,
+    ) -> None:
+        """``mlock()`` of a range (given as for :meth:`madvise`): VM_LOCKED, every page
+        faulted in and moved to the unevictable list (Mlocked in meminfo). Without
+        CAP_IPC_LOCK the 8 MiB RLIMIT_MEMLOCK applies (ENOMEM); a hole is ENOMEM."""
+        from mrelease_ref.include.linux.mm_types import VM_LOCKED
+        from mrelease_ref.mm.mlock import do_mlock
+
+        addr, size = self._range(m, start, nr_pages, length)
+        self._syscall(_as_gen(do_mlock, self.task, addr, size, VM_LOCKED), "mlock")
+
+    def munlock(
+        self,
+        m: Mapping | int,
+        *,
+        start: int = 0,
+        nr_pages: int | None = None,
+        length: int | None = None,
+    ) -> None:
+        """``munlock()`` of a range: VM_LOCKED cleared, the folios back on the evictable
+        LRU (once no other locked mapping holds them)."""
+        from mrelease_ref.mm.mlock import sys_munlock
+
+        addr, size = self._range(m, start, nr_pages, length)
+        self._syscall(_as_gen(sys_munlock, self.task, addr, size), "munlock")
+
+    def mlockall(self, flags: int) -> None:
+        """``mlockall(MCL_CURRENT[|MCL_ONFAULT])`` (MCL_FUTURE is not modelled)."""
+        from mrelease_ref.mm.mlock import sys_mlockall
+
+        _int_arg("flags", flags)
+        self._syscall(_as_gen(sys_mlockall, self.task, flags), "mlockall")
+
+    def memfd_create(self, name: str, flags: int = 0) -> int:
+        """``memfd_create()``: a descriptor for a new, empty shmem file; size it with
+        :meth:`ftruncate`, map it with :meth:`mmap_fd`."""
+        from mrelease_ref.mm.memfd import sys_memfd_create
+
+        if not isinstance(name, str):
+            raise TypeError(f"name must be a str, got {type(name).__name__}")
+        _int_arg("flags", flags)
+        return self._syscall(_as_gen(sys_memfd_create, self.task, name, flags), "memfd_create")
+
+    def ftruncate(self, fd: int, length: int) -> None:
+        """``ftruncate()`` of a memfd (bytes; the model keeps whole pages)."""
+        from mrelease_ref.mm.memfd import do_ftruncate
+
+        _int_arg("fd", fd)
+        _int_arg("length", length)
+        self._syscall(_as_gen(do_ftruncate, self.task, fd, length), "ftruncate")
+
+    def mmap_fd(
+        self, fd: int, nr_pages: int, shared: bool, *, write: bool = True, offset: int = 0
+    ) -> Mapping:
+        """``mmap()`` of an open descriptor (a memfd, or a file from :meth:`open`)."""
+        _int_arg("fd", fd)
+        files = self.task.files
+        f = files.fdt.get(fd) if files is not None else None
+        if f is None or f.f_inode is None:
+            raise OSError(errno.EBADF, "mmap: Bad file descriptor")
+        return self.mmap(nr_pages, f.f_inode, shared, write=write,
+                         fd_write=bool(f.f_mode & FMODE_WRITE), offset=offset)
+
+    def mincore(
+        self,
+        m: Mapping | int,
+        *,
+        start: int = 0,
+        nr_pages: int | None = None,
+        length: int | None = None,
+    ) -> list[int]:
+        """``mincore()``: one entry per page, 1 if resident (file VMAs: in the page cache,
+        mapped or not). OSError(EINVAL) for an unaligned address, ENOMEM for a hole."""
+        from mrelease_ref.mm.mincore import sys_mincore
+
+        addr, size = self._range(m, start, nr_pages, length)
+        self._check_can_call()
+        with self.kernel.running(self.task):
+            vec = sys_mincore(self.task, addr, size)
+        if isinstance(vec, int):
+            _raise(vec, "mincore")
+            return []
+        return vec
+
+    def smaps(self) -> list[dict[str, int | str]]:
+        """``/proc/<pid>/smaps``: one dict per VMA (start, end, perms, name, Size and the
+        kB fields of ``mrelease_ref.fs.proc.task_mmu.SMAPS_FIELDS``); [] without an mm."""
+        from mrelease_ref.fs.proc.task_mmu import show_smap
+
+        mm = self.task.mm
+        return [] if mm is None else [show_smap(vma) for vma in mm.mm_mt]
 
     # --- processes and signals ---------------------------------------------------------------
 
@@ -504,14 +687,15 @@ class Process:
             t.frozen = False
 
 
-def _deliver_fault_signal(task: TaskStruct, ret: int) -> None:
+def _deliver_fault_signal(task: TaskStruct, ret: int, sig: int | None = None) -> None:
     """What the arch fault handler does with a failed fault: SIGBUS (force_sig_fault()),
     or an OOM kill for VM_FAULT_OOM (pagefault_out_of_memory()). Module level on purpose:
     inside a class body ``__send_signal_locked`` would be name-mangled."""
     from mrelease_ref.kernel.signal import SIGBUS, SIGKILL, __send_signal_locked
     from mrelease_ref.mm.memory import VM_FAULT_OOM
 
-    sig = SIGKILL if ret & VM_FAULT_OOM else SIGBUS
+    if sig is None:
+        sig = SIGKILL if ret & VM_FAULT_OOM else SIGBUS
     task.blocked &= ~sigmask(sig)  # force_sig_info(): unblock and reset to SIG_DFL
     task.sighand.action.pop(sig, None)
     # force_sig_info_to_task(): a default-action fault signal kills even a namespace init

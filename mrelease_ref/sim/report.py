@@ -24,12 +24,14 @@ from mrelease_ref.include.linux.mmzone import (
     NR_FILE_DIRTY,
     NR_FILE_MAPPED,
     NR_FILE_PAGES,
+    NR_FILE_PMDMAPPED,
     NR_FREE_PAGES,
     NR_FREE_PCP,
     NR_LRU_BASE,
     NR_MLOCK,
     NR_PAGETABLE,
     NR_SHMEM,
+    NR_SHMEM_PMDMAPPED,
     NR_SWAPCACHE,
     NR_WRITEBACK,
     LruList,
@@ -74,6 +76,8 @@ def meminfo(k: Kernel) -> dict[str, int]:
         "Shmem": v[NR_SHMEM],
         "PageTables": v[NR_PAGETABLE],
         "AnonHugePages": v[NR_ANON_THPS],
+        "ShmemPmdMapped": v[NR_SHMEM_PMDMAPPED],
+        "FilePmdMapped": v[NR_FILE_PMDMAPPED],
     }
     return {key: n * KB_PER_PAGE for key, n in pages.items()}
 

@@ -60,7 +60,9 @@ class NodeStat(enum.IntEnum):
     NR_PAGETABLE = 15
     NR_FREE_PCP = 16  # model-only: sum of per-CPU list counts (the kernel sums pcp->count)
     WORKINGSET_NODERECLAIM = 17
-    NR_STAT_ITEMS = 18
+    NR_SHMEM_PMDMAPPED = 18
+    NR_FILE_PMDMAPPED = 19
+    NR_STAT_ITEMS = 20
 
 
 NR_FREE_PAGES: Final = int(NodeStat.NR_FREE_PAGES)
@@ -76,6 +78,8 @@ NR_SWAPCACHE: Final = int(NodeStat.NR_SWAPCACHE)
 NR_MLOCK: Final = int(NodeStat.NR_MLOCK)
 NR_PAGETABLE: Final = int(NodeStat.NR_PAGETABLE)
 NR_FREE_PCP: Final = int(NodeStat.NR_FREE_PCP)
+NR_SHMEM_PMDMAPPED: Final = int(NodeStat.NR_SHMEM_PMDMAPPED)
+NR_FILE_PMDMAPPED: Final = int(NodeStat.NR_FILE_PMDMAPPED)
 
 
 @dataclass(slots=True, eq=False)

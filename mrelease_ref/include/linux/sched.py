@@ -223,7 +223,7 @@ def for_each_thread(p: TaskStruct) -> list[TaskStruct]:
 
 
 def is_global_init(tsk: TaskStruct) -> bool:
-    """Kernel: include/linux/sched/signal.h:is_global_init()"""
+    """Kernel: include/linux/pid.h:is_global_init()"""
     return tsk.tgid == 1
 
 
