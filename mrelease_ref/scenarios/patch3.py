@@ -347,8 +347,8 @@ CASES: Final[tuple[Case, ...]] = (
     Case("dying", "SIGKILL already sent (target frozen, mm attached)", _case_dying),
     Case("exited", "target is a zombie: every thread passed exit_mm()", _case_exited),
     Case("coredumping", "SIGSEGV, core dump held (signal->core_state set)", _case_coredumping),
-    Case("already reaped", "kernel OOM kill + oom_reaper: MMF_OOM_SKIP, a thread keeps the mm",
-         _case_oom_skip),
+    Case("already reaped", "kernel OOM kill + oom_reaper: MMF_OOM_SKIP; a thread stuck in "
+         "fsync() on a hung device (D state) keeps the mm", _case_oom_skip),
     Case("clone_vm sharer", "a live CLONE_VM process shares the mm (MMF_MULTIPROCESS)",
          _case_clone_vm),
     Case("vfork sharer", "target is a vfork child; its parent, alive, shares the mm "
