@@ -299,6 +299,7 @@ def test_the_kernel_selftest_flow_passes(parity: ParityRun) -> None:
 
 
 def test_signals_to_frozen_victims_and_threads(parity: ParityRun) -> None:
+    # ``parity`` only for its skip rules; SIGNAL_SCENARIOS run here, apart from SCENARIOS
     """SIGKILL to a frozen victim always starts the group exit; SIGTERM only when it froze
     in place (a TASK_FREEZABLE sleep: nanosleep, futex), not when it froze through the
     fake signal (pause, select, busy); kill(tid), tgkill(), PIDFD_THREAD pidfds and the
@@ -308,7 +309,8 @@ def test_signals_to_frozen_victims_and_threads(parity: ParityRun) -> None:
     do_send_specific(), SYSCALL_DEFINE4(pidfd_send_signal); kernel/freezer.c:freeze_task();
     kernel/pid.c:pidfd_get_task() (v6.18).
     """
-    rows = check(parity, *(s.name for s in SIGNAL_SCENARIOS))
+    run = run_parity(SIGNAL_SCENARIOS)
+    rows = check(run, *(s.name for s in SIGNAL_SCENARIOS))
     assert len(rows) >= 15
 
 
