@@ -224,6 +224,9 @@ def main(argv: list[str]) -> int:
         os.sched_setaffinity(0, {int(spec["cpu"])})
     keep: list[mmap.mmap] = []
     try:
+        if spec.get("cgroup_procs"):  # join the group first: every page is charged there
+            with open(str(spec["cgroup_procs"]), "w", encoding="ascii") as f:
+                f.write(str(os.getpid()))
         # threads first: a thread stack mapped after the spec's mappings could land next to
         # one and merge with it (one VMA), adding the stack to the mapping's smaps RSS
         threads = _start_threads(spec)

@@ -142,6 +142,9 @@ class VictimSpec:
     """Extra threads (``Victim.thread_tids``), waiting in ``thread_sleep``."""
     thread_sleep: str = ""
     """What the extra threads wait in ("" = the same as ``sleep``)."""
+    cgroup_procs: str = ""
+    """A ``cgroup.procs`` file the victim writes its pid into before it maps anything (e.g.
+    :attr:`mrelease_ref.lab.memcg.MemcgGroup.procs`, so its memory is charged there)."""
 
     def __post_init__(self) -> None:
         for how in (self.sleep, self.thread_sleep or self.sleep):

@@ -15,7 +15,9 @@ observed. Two runners interpret the same steps:
 (scenario, measure): model value, kernel value, agree or not; :func:`parity_frame` makes it
 a pandas table. :data:`SCENARIOS` covers every fact of realkernel.md §0 (items 1-9), the
 errno tables (§3), the /proc holder (§4.4), page cache after the reap (§5), memory released
-(§6) and the kernel selftest's flow (§7).
+(§6) and the kernel selftest's flow (§7). :data:`SIGNAL_SCENARIOS` (run with ``--signals``)
+hold signals to threads and to frozen victims, per how the victim sleeps, and the OOM
+killer's thaw of a frozen victim (a memcg OOM on the kernel side).
 
 Measures are chosen to be exact on both sides where possible:
 
@@ -68,6 +70,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import datetime
 import errno as errno_mod
 import json
@@ -244,6 +247,12 @@ def probe(label: str) -> Step:
     return Step("probe", label)
 
 
+def oom(label: str = "oom") -> Step:
+    """The kernel's OOM killer takes the victim: the model's ``Kernel.oom_kill()``; on the
+    kernel a memcg OOM in the victim's memory group (needs ``Scenario.memcg``)."""
+    return Step("oom", label)
+
+
 def settle(label: str) -> Step:
     """Let the victim run (the model: ``Kernel.run()``; the kernel: up to 2 s) and record
     what it is then: ``exited``, ``stopped`` or ``alive``."""
@@ -342,6 +351,9 @@ class Scenario:
     """Extra threads of the victim."""
     thread_sleep: str = ""
     """What the extra threads wait in ("" = as ``sleep``)."""
+    memcg: bool = False
+    """The kernel side launches the victim in a private cgroup-v1 memory group, so that an
+    ``oom`` step can make the group's OOM killer pick it (:mod:`mrelease_ref.lab.memcg`)."""
 
 
 # --- measure helpers ----------------------------------------------------------------------
@@ -824,6 +836,25 @@ SIGNAL_SCENARIOS: tuple[Scenario, ...] = (
         ),
         sleep="nanosleep", threads=1, thread_sleep="pause",
     ),
+    *(Scenario(
+        f"oom-frozen-{name}",
+        f"the kernel's OOM killer takes a frozen victim ({what}): mark_oom_victim() thaws "
+        "the whole process (thaw_process()), every thread, so it exits while its freezer "
+        "group still reads FROZEN",
+        "mm/oom_kill.c:__oom_kill_process(), mark_oom_victim(); kernel/freezer.c:"
+        "thaw_process(), freezing_slow_path(); memcg OOM measured 2026-12-03",
+        _anon(8192),
+        (freeze(), oom(), settle("after_oom"), probe("after_oom_probe")),
+        (
+            state_is("after_oom", "exited"),
+            flag("after_oom_probe", "frozen", "freezer group still FROZEN", True),
+        ),
+        sleep=sleep, threads=threads, thread_sleep=thread_sleep, memcg=True,
+    ) for name, what, sleep, threads, thread_sleep in (
+        ("nanosleep", "one thread, in nanosleep()", "nanosleep", 0, ""),
+        ("threads", "leader in pause(), two threads in nanosleep()", "pause", 2, "nanosleep"),
+        ("busy-threads", "leader busy, a thread in pause()", "busy", 1, "pause"),
+    )),
     Scenario(
         "thread-kill-tid",
         "kill() of a thread id signals the whole group: SIGKILL to a frozen thread's id "
@@ -1127,7 +1158,7 @@ class _ModelRun:
             self.lmkd.close(fd)
         elif op == "selftest":
             self._selftest(step.label)
-        elif op in ("signal", "pidfd_open", "probe", "settle"):
+        elif op in ("signal", "pidfd_open", "probe", "settle", "oom"):
             self._signal_step(step)
         else:
             raise ValueError(f"unknown step {op!r}")
@@ -1135,17 +1166,19 @@ class _ModelRun:
     def _signal_step(self, step: Step) -> None:
         """The steps of :data:`SIGNAL_SCENARIOS` (signals, thread pidfds, probes)."""
         victim, label = self.v.process, step.label
+        if step.op == "oom":
+            self.k.oom_kill(victim.pid)
+            return
         if step.op == "probe":
             t = victim.task
             self.obs[f"{label}.frozen"] = victim.freezer_state == "FROZEN"
-            self.obs[f"{label}.exited"] = victim.state in ("zombie", "dead")
+            self.obs[f"{label}.exited"] = self._group_exited()
             self.obs[f"{label}.group_exit"] = bool(t.pending & (1 << (signal.SIGKILL - 1)))
             return
         if step.op == "settle":
             self.k.run()
-            state = victim.state
-            self.obs[f"{label}.state"] = ("exited" if state in ("zombie", "dead") else
-                                          "stopped" if state == "stopped" else "alive")
+            self.obs[f"{label}.state"] = ("exited" if self._group_exited() else
+                                          "stopped" if victim.state == "stopped" else "alive")
             return
         who = self.threads[0] if step.target == "thread" else victim
         try:
@@ -1157,6 +1190,10 @@ class _ModelRun:
             self.obs[f"{label}.errno"] = _errno_name(exc.errno or 0)
         else:
             self.obs[f"{label}.errno"] = "0"
+
+    def _group_exited(self) -> bool:
+        """Every thread has exited (what a readable pidfd says on the kernel)."""
+        return all(p.state in ("zombie", "dead") for p in (self.v.process, *self.threads))
 
     def _send(self, step: Step, who: Process) -> None:
         lmkd, victim = self.lmkd, self.v.process
@@ -1294,6 +1331,7 @@ class _KernelRun:
         self.extra_fds: list[int] = []
         self.interp_anon: int | None = None
         self.pidfds: dict[str, int] = {}
+        self.memcg: Any = None
 
     def start(self) -> None:
         """Create the files and launch the victim (:meth:`close` undoes it, also partly)."""
@@ -1306,6 +1344,11 @@ class _KernelRun:
         spec = to_lab_spec(sc.victim, {i: str(p) for i, p in self.paths.items()},
                            small_file_folios=sc.small_file_folios, sharer=sc.sharer,
                            sleep=sc.sleep, threads=sc.threads, thread_sleep=sc.thread_sleep)
+        if sc.memcg:
+            from mrelease_ref.lab.memcg import MemcgGroup
+
+            self.memcg = MemcgGroup()
+            spec = dataclasses.replace(spec, cgroup_procs=self.memcg.procs)
         self.victim = launch_victim(spec)
         wait_sleeping(self.victim)  # asleep where the spec says before any freeze
         self.interp_anon = self._interp_anon()
@@ -1500,18 +1543,24 @@ class _KernelRun:
                 os.close(fd)
         elif op == "selftest":
             self._selftest(step.label)
-        elif op in ("signal", "pidfd_open", "probe", "settle"):
+        elif op in ("signal", "pidfd_open", "probe", "settle", "oom"):
             self._signal_step(step)
         else:
             raise ValueError(f"unknown step {op!r}")
 
     def _signal_step(self, step: Step) -> None:
         """The steps of :data:`SIGNAL_SCENARIOS` on the live kernel."""
+        from mrelease_ref.lab.memcg import provoke_oom
         from mrelease_ref.lab.syscalls import pidfd_open
         from mrelease_ref.lab.victim import read_status
 
         v, label = self.victim, step.label
         assert v is not None
+        if step.op == "oom":
+            if self.memcg is None:
+                raise ValueError("an oom step needs Scenario.memcg=True")
+            provoke_oom(self.memcg, v.pid)
+            return
         if step.op == "probe":
             self.obs[f"{label}.frozen"] = self.fz is not None and self.fz.state() == "FROZEN"
             self.obs[f"{label}.exited"] = v.exited(0.0)
@@ -1611,6 +1660,8 @@ class _KernelRun:
                             signal.pidfd_send_signal(fd, signal.SIGKILL)
             if self.fz is not None:
                 self.fz.close()
+            if self.memcg is not None:
+                stack.callback(self.memcg.close)
 
 
 def run_kernel(sc: Scenario, file_dir: str = "/var/tmp") -> Obs:
