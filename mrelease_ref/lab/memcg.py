@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mrelease_ref.lab._closing import Closing
+from mrelease_ref.lab.freezer import _mounts, _write  # the same cgroupfs plumbing
 
 __all__ = ("MemcgGroup", "OomResult", "find_memcg_root", "provoke_oom")
 
@@ -42,21 +43,10 @@ MIB = 1 << 20
 
 def find_memcg_root() -> tuple[Path | None, str]:
     """The writable cgroup-v1 memory hierarchy, or None and the reason."""
-    with open("/proc/self/mounts", encoding="ascii", errors="replace") as f:
-        for line in f:
-            fields = line.split()
-            if (len(fields) >= 4 and fields[2] == "cgroup" and "memory" in fields[3].split(",")
-                    and os.access(fields[1], os.W_OK)):
-                return Path(fields[1]), f"cgroup-v1 memory at {fields[1]}"
+    for mnt, fstype, opts in _mounts():
+        if fstype == "cgroup" and "memory" in opts and os.access(mnt, os.W_OK):
+            return Path(mnt), f"cgroup-v1 memory at {mnt}"
     return None, "no writable cgroup-v1 memory hierarchy"
-
-
-def _write(path: Path, text: str) -> None:
-    fd = os.open(path, os.O_WRONLY)
-    try:
-        os.write(fd, text.encode())
-    finally:
-        os.close(fd)
 
 
 class MemcgGroup(Closing):
