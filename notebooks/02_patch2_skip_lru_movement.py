@@ -496,7 +496,8 @@ four
 # (where the version has it); by the kernel's OOM killer and its `oom_reaper` thread (a
 # second thread blocked in `fsync()` on a hung device, in uninterruptible sleep, keeps the
 # mm alive so the reaper, not the exit, zaps it -- a frozen thread would not: v6.18's
-# `mark_oom_victim()` thaws the whole process, see notebook 01's gate table); by a plain
+# `mark_oom_victim()` thaws the whole process, see notebook 01's gate table; the counts are
+# the ones the frozen thread gave: the reaper's zap is unchanged); by a plain
 # exit; and -- a `MAP_SHARED` mapping the reaper skips -- by the victim's own `exit_mmap()`
 # after a `process_mrelease()`. The cells count `folio_mark_accessed()` calls (64 = all
 # aged, 0 = all skipped, `<NA>` = the version has no such call).
