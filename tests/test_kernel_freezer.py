@@ -231,3 +231,17 @@ def test_a_thread_in_d_state_keeps_the_mm_for_the_oom_reaper() -> None:
     stall.release()
     k.run()
     assert stall.thread.state == "dead" and mm.mm_users == 0
+
+
+def test_a_thread_cloned_after_a_thaw_is_frozen_with_its_group() -> None:
+    """freezer_fork() (cgroup_post_fork()): a new thread starts in its parent's freezer
+    group, so the next FROZEN write freezes it too; a CLONE_VM child joins the group."""
+    _k, _lmkd, app, _ = _victim("pause")
+    app.freeze()
+    app.thaw()
+    thread = app.clone_thread()
+    sharer = app.clone_vm("sharer")
+    assert thread.task.freezer is app.task.freezer is sharer.task.freezer
+    app.freeze()
+    assert thread.state == "frozen" and sharer.state == "frozen"
+    assert app.freezer_state == "FROZEN"

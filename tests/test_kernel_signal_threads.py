@@ -181,3 +181,17 @@ def test_kill_of_a_live_thread_after_the_leader_exited() -> None:
     lmkd.kill(app.pid, signal.SIGKILL)
     k.run()
     assert thread.state == "dead"
+
+
+def test_pidfd_self_sentinels_signal_the_callers_thread_or_group() -> None:
+    """SYSCALL_DEFINE4(pidfd_send_signal): PIDFD_SELF_THREAD (-10000) is the calling thread
+    (PIDTYPE_PID), PIDFD_SELF_THREAD_GROUP (-10001) its thread group (PIDTYPE_TGID)."""
+    from mrelease_ref.kernel.pid import PIDFD_SELF_THREAD, PIDFD_SELF_THREAD_GROUP
+
+    _k, _lmkd, app, thread = _world()
+    for t in (app, thread):
+        t.sigprocmask(SIG_BLOCK, [signal.SIGUSR1, signal.SIGUSR2])
+    thread.pidfd_send_signal(PIDFD_SELF_THREAD, signal.SIGUSR1)
+    assert thread.task.pending & sigmask(signal.SIGUSR1)
+    thread.pidfd_send_signal(PIDFD_SELF_THREAD_GROUP, signal.SIGUSR2)
+    assert app.task.signal.shared_pending & sigmask(signal.SIGUSR2)

@@ -37,7 +37,8 @@ def process_freezer(task: TaskStruct) -> Freezer:
     fz = task_freezer(task)
     if fz is None:
         fz = Freezer()
-        for t in for_each_thread(task):
+    for t in for_each_thread(task):
+        if task_freezer(t) is not fz:
             freezer_attach(fz, t)
     return fz
 
