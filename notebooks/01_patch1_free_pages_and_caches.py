@@ -287,10 +287,17 @@ pd.DataFrame(patch1.predicate_table()).set_index("case")
 # ## The gate: who zaps, and does that zap evict?
 #
 # 64 clean, exclusively mapped 4 KiB file pages, zapped by different actors. For the OOM
-# reaper, the victim has a second thread parked in the cgroup-v1 freezer: `mark_oom_victim()`
-# thaws only the victim task, so the group cannot finish exiting and the OOM reaper does the
-# work (the function asserts MMF_OOM_SKIP afterwards while the frozen thread still holds the
-# mm).
+# reaper, the victim needs a thread that cannot finish its exit, or its own `exit_mmap()`
+# frees everything (and sets MMF_OOM_SKIP) before the reaper's OOM_REAPER_DELAY (2 s) is
+# up. A *frozen* thread does not do that on v6.18: `mark_oom_victim()` thaws the whole
+# process (`thaw_process()`), and an OOM victim is never `freezing()` again. So the victim
+# has a second thread blocked in `fsync()` on a device that does not complete the write
+# (`scenarios.stalls.stall_in_fsync()`): it sleeps in `folio_wait_writeback()`,
+# TASK_UNINTERRUPTIBLE, which neither the OOM kill's SIGKILL nor the thaw ends, holds no
+# mmap_lock, and keeps the mm while the leader exits -- the "uninterruptible sleep" the
+# reaper was made for. The function asserts MMF_OOM_SKIP while that thread still holds the
+# mm, then lets the write complete. The rows are what they were with the frozen thread of
+# earlier versions of this notebook: the reaper's zap is the same; only the stall changed.
 
 # %%
 pd.DataFrame(patch1.gate_table()).set_index("who zaps")

@@ -494,7 +494,10 @@ four
 # Which teardowns skip the aging? One victim per row with 64 young 4 KiB file pages: reaped
 # by `process_mrelease()` after `kill()`; by `process_mrelease(PROCESS_MRELEASE_REAP_KILL)`
 # (where the version has it); by the kernel's OOM killer and its `oom_reaper` thread (a
-# frozen second thread keeps the mm alive so the reaper, not the exit, zaps it); by a plain
+# second thread blocked in `fsync()` on a hung device, in uninterruptible sleep, keeps the
+# mm alive so the reaper, not the exit, zaps it -- a frozen thread would not: v6.18's
+# `mark_oom_victim()` thaws the whole process, see notebook 01's gate table; the counts are
+# the ones the frozen thread gave: the reaper's zap is unchanged); by a plain
 # exit; and -- a `MAP_SHARED` mapping the reaper skips -- by the victim's own `exit_mmap()`
 # after a `process_mrelease()`. The cells count `folio_mark_accessed()` calls (64 = all
 # aged, 0 = all skipped, `<NA>` = the version has no such call).

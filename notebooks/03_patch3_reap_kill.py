@@ -250,7 +250,11 @@ table.loc[order, ["baseline, flags 0", *patch3.REAP_KILL_VERSIONS]]
 #   SIGNAL_GROUP_EXIT.) The RFC **[I]** sends its SIGKILL but then refuses, since `core_state`
 #   is still set when it decides: the dump ends and the process exits unreaped.
 # - **already reaped.** v1 turns the baseline's 0 into -EINVAL; v2/v3 send the kill and
-#   return 0 without reaping.
+#   return 0 without reaping. (To reach this state the kernel's OOM reaper must run before
+#   the victim's own exit: a second thread sleeps uninterruptibly in `fsync()` on a hung
+#   device and keeps the mm. Earlier versions parked a *frozen* thread there, which v6.18's
+#   `mark_oom_victim()` would thaw -- `thaw_process()` -- letting the exit win. The
+#   outcomes are the same with the faithful stall.)
 # - **shared mm.** v1 requires the other sharers to be dying; v2 refuses any MMF_MULTIPROCESS
 #   mm; v3 kills all of them. The RFC **[I]** kills the target first and refuses afterwards,
 #   leaving a dead target and nothing reaped. A **vfork** child's mm is not

@@ -44,6 +44,7 @@ from mrelease_ref.mm.oom_kill import (
     find_lock_task_mm,
     task_will_free_mem,
 )
+from mrelease_ref.scenarios.stalls import stall_in_fsync
 from mrelease_ref.sim.process import Process
 
 KB_PER_PAGE = PAGE_SIZE // 1024  # /proc/meminfo and status report kB
@@ -320,14 +321,15 @@ def test_oom_reaper_reaps_a_stuck_victim_after_the_delay() -> None:
     mmgrab) and queue_oom_reaper() (once per mm, MMF_OOM_REAP_QUEUED, timer at
     OOM_REAPER_DELAY = 2*HZ); when the timer fires and the mm is still not torn down, the
     oom_reaper kthread reaps it and always sets MMF_OOM_SKIP (oom_reap_task()) (kernel.md
-    §1.5, §1.6). The victim here cannot finish its exit: a second thread sits in a cgroup-v1
-    freezer (mark_oom_victim() thaws only the victim task itself), keeping mm_users."""
+    §1.5, §1.6). The victim here cannot finish its exit: a second thread sleeps
+    uninterruptibly in fsync() on a hung device (folio_wait_writeback(), TASK_UNINTERRUPTIBLE),
+    keeping mm_users; a frozen thread would not do, mark_oom_victim() thaws every thread
+    (thaw_process(), v6.18)."""
     k = Kernel(large_folios=False, debug_vm=True, trace=True)
     app = k.spawn("app", uid=10001)
-    app.clone_thread()
     m = app.mmap(64)
     app.touch(m, write=True)
-    app.freeze()
+    stall = stall_in_fsync(k, app)
     mm = _mm(app)
     count = mm.mm_count
     _oom_kill(k, app.task)
@@ -350,7 +352,8 @@ def test_oom_reaper_reaps_a_stuck_victim_after_the_delay() -> None:
     lmkd = k.spawn("lmkd")
     fd = lmkd.pidfd_open(app.pid)
     lmkd.process_mrelease(fd, 0)  # MMF_OOM_SKIP: nothing left to do, and no error
-    app.thaw()
+    assert stall.stuck  # SIGKILL did not end the uninterruptible sleep
+    stall.release()
     k.run()
     assert app.state == "dead" and mm.mm_users == 0
 

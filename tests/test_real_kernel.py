@@ -23,7 +23,14 @@ import pytest
 from _support import require_parity_lab
 
 from mrelease_ref.lab import freezer
-from mrelease_ref.scenarios.parity import SCENARIOS, ParityRun, Row, parity_frame, run_parity
+from mrelease_ref.scenarios.parity import (
+    SCENARIOS,
+    SIGNAL_SCENARIOS,
+    ParityRun,
+    Row,
+    parity_frame,
+    run_parity,
+)
 
 pytestmark = pytest.mark.realkernel
 
@@ -285,6 +292,28 @@ def test_the_kernel_selftest_flow_passes(parity: ParityRun) -> None:
     realkernel.md §7 ("60/60 runs PASS"; strace shows EINVAL, EINVAL, kill, 0).
     """
     check(parity, "selftest")
+
+
+def test_signals_to_frozen_victims_and_threads(parity: ParityRun) -> None:
+    # ``parity`` only for its skip rules; SIGNAL_SCENARIOS run here, apart from SCENARIOS
+    """SIGKILL to a frozen victim always starts the group exit; SIGTERM only when it froze
+    in place (a TASK_FREEZABLE sleep: nanosleep, futex), not when it froze through the
+    fake signal (pause, select, busy); kill(tid), tgkill(), PIDFD_THREAD pidfds and the
+    PIDFD_SIGNAL_* scopes; process_mrelease() through a non-leader's pidfd is ESRCH; the
+    OOM killer thaws every thread of a frozen victim (memcg OOM).
+
+    Kernel: kernel/signal.c:wants_signal(), complete_signal(), kill_pid_info_type(),
+    do_send_specific(), SYSCALL_DEFINE4(pidfd_send_signal); kernel/freezer.c:freeze_task();
+    kernel/pid.c:pidfd_get_task() (v6.18).
+    """
+    from mrelease_ref.lab.memcg import find_memcg_root
+
+    run = run_parity(SIGNAL_SCENARIOS)
+    rows = check(run, *(s.name for s in SIGNAL_SCENARIOS))
+    assert len(rows) >= 15
+    root, _ = find_memcg_root()  # the oom-* scenarios' memory groups are gone again
+    prefix = f"mrelease_lab.{os.getpid()}."
+    assert root is None or not [p for p in root.iterdir() if p.name.startswith(prefix)]
 
 
 def test_nothing_is_left_behind(parity: ParityRun, children_before: set[str]) -> None:

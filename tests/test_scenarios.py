@@ -37,6 +37,7 @@ from mrelease_ref.kernel.sched import KernelGen
 from mrelease_ref.mm import swap as swap_c
 from mrelease_ref.mm.mmap import do_munmap
 from mrelease_ref.mm.oom_kill import OOM_REAPER_DELAY_NS, __oom_kill_process, process_mrelease
+from mrelease_ref.scenarios.stalls import stall_in_fsync
 
 KB_PER_PAGE = 4
 PAGES = 64  # per mapping: the claims do not depend on the size
@@ -499,8 +500,8 @@ def _oom_reaper_already(oom_kill: Callable[[Kernel, int], None]) -> None:
     k, lmkd, victim, fd = world()
     mm = victim.task.mm
     assert mm is not None
-    thread = victim.clone_thread()  # keeps the mm attached whatever the leader does
-    victim.freeze()
+    stall = stall_in_fsync(k, victim)  # a thread in D state keeps the mm attached
+    thread = stall.thread
     oom_kill(k, victim.pid)
     t0 = k.clock_ns
     k.run()  # the OOM_REAPER_DELAY timer fires and the oom_reaper kthread reaps
@@ -522,7 +523,8 @@ def mrelease_oom_reaper_already() -> None:
 
     After the OOM killer's reaper ran, MMF_OOM_SKIP is set: task_will_free_mem() is false,
     and the call returns 0 because "the work has been done already" (kernel.md §1.1, §1.5,
-    §1.6). The victim keeps its mm (a frozen second thread) so the call gets that far.
+    §1.6). The victim keeps its mm (a second thread asleep in fsync() on a hung device, in
+    D state; a frozen one would be thawed by mark_oom_victim()) so the call gets that far.
     """
     _oom_reaper_already(lambda k, pid: k.oom_kill(pid))
 

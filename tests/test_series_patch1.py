@@ -54,6 +54,7 @@ from mrelease_ref.mm.mmap import do_munmap
 from mrelease_ref.mm.mmu_gather import tlb_finish_mmu, tlb_gather_mmu
 from mrelease_ref.mm.swap_state import folio_trylock, folio_unlock, swap_cache_add_folio
 from mrelease_ref.mm.swapfile import folio_alloc_swap, swap_duplicate, swap_free_nr
+from mrelease_ref.scenarios.stalls import stall_in_fsync
 from mrelease_ref.series.d.mm import swap as d_swap
 from mrelease_ref.series.v1.mm import swap as v1_swap
 from mrelease_ref.sim.process import Process
@@ -545,17 +546,16 @@ def test_the_kernel_oom_reaper_evicts_under_the_mm_flag(variant: str, left: int)
     """v1's gate is per mm: the kernel's OOM reaper sets MMF_UNSTABLE too, so it evicts
     (David Hildenbrand: "Not process_mrelease-specific", thread.md §4.2 #7, §6 #2). Draft
     D's ``oom_reap_task_mm()`` passes false (§3.5 hunk 6). The victim stays attached to its
-    mm through a second, frozen thread."""
+    mm through a second thread asleep in fsync() on a hung device (D state)."""
     k = _kernel(variant)
     app, f, _ = _file_victim(k)
-    thread = app.clone_thread()
-    app.freeze()
+    stall = stall_in_fsync(k, app)
     k.oom_kill(app.pid)
     k.run()
-    assert app.task.mm is None  # the thawed leader exited; the frozen thread holds the mm
-    assert _mm(thread).flags & MMF_UNSTABLE
+    assert app.task.mm is None  # the leader exited; the thread in D state holds the mm
+    assert _mm(stall.thread).flags & MMF_UNSTABLE
     assert _cached(k, f) == left
-    app.thaw()
+    stall.release()
     k.run()
 
 

@@ -26,6 +26,7 @@ from mrelease_ref.include.linux.fs import Inode
 from mrelease_ref.include.linux.mm_types import MM_ANONPAGES, MM_SWAPENTS, Pmd
 from mrelease_ref.include.linux.page_flags import PG_active, PG_referenced
 from mrelease_ref.mm.madvise import MADV_PAGEOUT
+from mrelease_ref.scenarios.stalls import stall_in_fsync
 from mrelease_ref.sim.process import Process
 
 RK = PROCESS_MRELEASE_REAP_KILL
@@ -210,8 +211,7 @@ def test_draft_d_as_posted_frees_no_anonymous_memory(how: str, d_details: str) -
     app, anon = _anon_victim(k)
     mm = _mm(app)
     if how == "oom_reaper":
-        app.clone_thread()
-        app.freeze()
+        stall_in_fsync(k, app)  # a thread in D state keeps the mm for the reaper
         k.oom_kill(app.pid)
         k.run()
     else:
@@ -219,6 +219,7 @@ def test_draft_d_as_posted_frees_no_anonymous_memory(how: str, d_details: str) -
     kept = d_details == "as_posted"
     assert mm.rss_stat[MM_ANONPAGES] == (anon if kept else 0)
     assert mm.rss_stat[MM_SWAPENTS] == (4 if kept else 0)
+    k.hold_io = False  # end the stall (oom_reaper case)
     app.thaw()
     k.run()
 

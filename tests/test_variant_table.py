@@ -45,6 +45,7 @@ import pytest
 from mrelease_ref import PROCESS_MRELEASE_REAP_KILL, Kernel
 from mrelease_ref.include.linux.mm_types import MMF_OOM_SKIP
 from mrelease_ref.include.linux.sched import SIGNAL_GROUP_EXIT
+from mrelease_ref.scenarios.stalls import stall_in_fsync
 from mrelease_ref.scenarios.victims import MappingSpec, Victim, VictimSpec, build_victim
 from mrelease_ref.sim.process import Process
 
@@ -401,7 +402,8 @@ def _prepare(k: Kernel, setup: str) -> Scene:
     ``live``: untouched. ``dying``: SIGKILLed by root, not yet run. ``zombie``: exited,
     its parent has not waited. ``reaped``: exited and released (init's child).
     ``coredump``: SIGSEGV, the dump held (``Kernel.hold_coredumps``). ``oom_skip``: a
-    second thread frozen, ``k.oom_kill()``, the OOM reaper ran (MMF_OOM_SKIP).
+    second thread in D state (``scenarios.stalls.stall_in_fsync``), ``k.oom_kill()``, the
+    OOM reaper ran (MMF_OOM_SKIP).
     ``shared_killed`` / ``shared_live``: a live CLONE_VM sharer, the target SIGKILLed or
     not. ``noperm_killed`` / ``noperm_live``: target uid 0, caller uid 1000 without
     capabilities, the target SIGKILLed by root or not. The configuration rows follow LMKD's
@@ -416,8 +418,6 @@ def _prepare(k: Kernel, setup: str) -> Scene:
     others: dict[str, Process] = {}
     if setup.startswith("shared"):
         others["sharer"] = app.clone_vm("sharer")
-    if setup == "oom_skip":
-        app.clone_thread()  # a second thread, kept frozen: the mm stays attached
     k.lru_add_drain_all()
     fd = caller.pidfd_open(app.pid)
     root = k.spawn("root", uid=0)
@@ -433,7 +433,7 @@ def _prepare(k: Kernel, setup: str) -> Scene:
         k.run()
         assert app.task.signal.core_state is not None
     elif setup == "oom_skip":
-        app.freeze()  # mark_oom_victim() thaws only the victim task, not its other thread
+        stall_in_fsync(k, app)  # a thread in D state keeps the mm attached
         k.oom_kill(app.pid)
         k.run()  # the OOM reaper's timer fires, it reaps, MMF_OOM_SKIP is set
         [mm] = {t.mm for t in app.task.signal.threads if t.mm is not None}

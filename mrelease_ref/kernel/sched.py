@@ -17,13 +17,18 @@ whether the kernel function can sleep: ``Generator`` return type means ``might_s
 Limitations:
 - No priorities, no CPU affinity, no preemption inside a step: a step between two yields is
   atomic, as if it ran with preemption disabled.
+- ``wake_up_state()`` distinguishes sleep states only for frozen tasks (``saved_state``);
+  a task that is not frozen is woken by any wake-up, as before.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
-from typing import TypeAlias, TypeVar
+from typing import TYPE_CHECKING, TypeAlias, TypeVar
+
+if TYPE_CHECKING:
+    from mrelease_ref.include.linux.sched import TaskStruct
 
 T = TypeVar("T")
 
@@ -91,3 +96,44 @@ def run_to_completion(gen: KernelGen[T]) -> T:
             marker = gen.send(None)
     except StopIteration as stop:
         return stop.value
+
+
+# --- wake-ups as the freezer and signals see them (kernel/sched/core.c) --------------------
+
+
+def task_curr(p: TaskStruct) -> bool:
+    """Kernel: kernel/sched/core.c:task_curr(): is ``p`` on a CPU right now?
+
+    In the model: ``p`` is the task whose code is running, or it is busy in user space
+    (``sleep_state`` TASK_RUNNING, no kernel work, neither frozen nor stopped).
+    """
+    from mrelease_ref.include.linux.sched import TASK_RUNNING
+
+    if p.kernel.current is p:
+        return True
+    return (p.work is None and p.sleep_state == TASK_RUNNING and not p.frozen
+            and not p.stopped and not p.exit_state)
+
+
+def wake_up_state(p: TaskStruct, state: int) -> bool:
+    """Kernel: kernel/sched/core.c:wake_up_state() -> try_to_wake_up(), ttwu_state_match()
+
+    A frozen task (``__state`` TASK_FROZEN) is woken only by a TASK_FROZEN wake-up
+    (``__thaw_task()``). Any other wake-up that matches the sleep it was frozen in
+    (``saved_state``) does not wake it: it sets ``saved_state`` to TASK_RUNNING, so that
+    the thaw wakes the task instead of putting it back to sleep. A task that is not frozen
+    is made to run and deliver its pending signals, as the model always did.
+    """
+    from mrelease_ref.include.linux.sched import TASK_FROZEN, TASK_RUNNING
+
+    if p.frozen:
+        if state & TASK_FROZEN:
+            p.frozen = False
+            p.kernel.wake_signal(p)
+            return True
+        if p.saved_state & state:
+            p.saved_state = TASK_RUNNING
+            return True
+        return False
+    p.kernel.wake_signal(p)
+    return True

@@ -11,14 +11,24 @@ makes ``task_will_free_mem()`` true at once, while a core-dumping signal (SIGSEG
 or a caught/blocked one does not. (Checked on the 6.18 machines: a frozen victim sent
 default SIGTERM is reaped by process_mrelease(); with SIGSEGV, a SIGTERM handler, or SIGTERM
 blocked, the call returns EINVAL. kernel.md §1.3 says otherwise for SIGTERM; the model
-follows the kernel source and the measurement.)
+follows the kernel source and the measurement.) The group exit starts only if
+``wants_signal()`` accepts the thread: a frozen task that froze through the freezer's fake
+signal (asleep in ``pause()``/``poll()``, or running) already has TIF_SIGPENDING and is
+refused, so SIGTERM then stays queued and the task is not dying; SIGKILL is always accepted
+(:mod:`mrelease_ref.kernel.freezer`; parity scenarios ``frozen-*``, 2026-12-03).
+
+Scopes: ``kill(tid)`` and a pidfd without PIDFD_THREAD signal the whole thread group
+(PIDTYPE_TGID, shared pending), offered first to the thread named; ``tgkill()``,
+``tkill()`` and a PIDFD_THREAD pidfd (or PIDFD_SIGNAL_THREAD) signal one thread
+(PIDTYPE_PID, its private pending). A fatal signal kills the group either way.
 
 Signals are delivered when the target next runs (``get_signal()``), which the model does
 when it schedules the task.
 
 Limitations:
 - No ptrace, no real-time signal queues (each signal is pending at most once), no
-  siginfo contents beyond the signal number, no process-group kills (pid <= 0).
+  siginfo contents beyond the signal number, no process-group kills (pid <= 0,
+  PIDFD_SIGNAL_PROCESS_GROUP), no ``rt_sigqueueinfo()``.
 - Handlers are model callables run at delivery; the special handler ``"exit_group"``
   makes the task exit as a handler calling exit_group(0) would.
 """
@@ -30,6 +40,8 @@ import signal as _signal
 from typing import Final
 
 from mrelease_ref.include.linux.sched import (
+    __TASK_STOPPED,
+    __TASK_TRACED,
     PF_EXITING,
     PF_KTHREAD,
     PF_SIGNALED,
@@ -41,6 +53,8 @@ from mrelease_ref.include.linux.sched import (
     SIGNAL_STOP_CONTINUED,
     SIGNAL_STOP_STOPPED,
     SIGNAL_UNKILLABLE,
+    TASK_INTERRUPTIBLE,
+    TASK_WAKEKILL,
     Pid,
     PidNamespace,
     TaskStruct,
@@ -50,6 +64,9 @@ from mrelease_ref.include.linux.sched import (
     thread_group_empty,
 )
 from mrelease_ref.kernel.pid import (
+    PIDFD_SELF_THREAD,
+    PIDFD_SELF_THREAD_GROUP,
+    PIDFD_THREAD,
     find_vpid,
     ns_of_pid,
     pid_nr_ns,
@@ -57,8 +74,9 @@ from mrelease_ref.kernel.pid import (
     pidfd_get_pid,
     put_pid,
     task_active_pid_ns,
+    task_tgid,
 )
-from mrelease_ref.kernel.sched import KernelGen
+from mrelease_ref.kernel.sched import KernelGen, task_curr, wake_up_state
 
 SIGKILL: Final = int(_signal.SIGKILL)
 SIGSTOP: Final = int(_signal.SIGSTOP)
@@ -156,16 +174,28 @@ def fatal_signal_pending(p: TaskStruct) -> bool:
     return bool(p.pending & sigmask(SIGKILL))
 
 
+def signal_wake_up_state(t: TaskStruct, state: int) -> None:
+    """Kernel: kernel/signal.c:signal_wake_up_state()
+
+    Set TIF_SIGPENDING and wake the task (``state | TASK_INTERRUPTIBLE`` sleeps) so it
+    delivers the signal on its way back to user space. A frozen task is not woken: the
+    wake-up only resets its ``saved_state`` when it matches (:mod:`mrelease_ref.kernel.freezer`).
+    """
+    t.sigpending = True
+    wake_up_state(t, state | TASK_INTERRUPTIBLE)
+
+
 def signal_wake_up(t: TaskStruct, fatal: bool) -> None:
     """Kernel: include/linux/sched/signal.h:signal_wake_up()
 
-    Set TIF_SIGPENDING and wake the task so it delivers the signal on its way back to user
-    space. A fatal signal also wakes a stopped task. A frozen task stays frozen.
+    A fatal signal also ends a group stop (JOBCTL_STOPPED cleared) and wakes TASK_WAKEKILL
+    sleeps, a stopped task among them.
     """
-    t.sigpending = True
-    if fatal and t.stopped:
-        t.stopped = False
-    t.kernel.wake_signal(t)
+    state = 0
+    if fatal:
+        t.stopped = False  # t->jobctl &= ~(JOBCTL_STOPPED | JOBCTL_TRACED)
+        state = TASK_WAKEKILL | __TASK_TRACED
+    signal_wake_up_state(t, state)
 
 
 def prepare_signal(sig: int, p: TaskStruct, force: bool) -> bool:
@@ -190,24 +220,29 @@ def prepare_signal(sig: int, p: TaskStruct, force: bool) -> bool:
         for t in for_each_thread(p):
             t.pending &= ~stops
             if t.stopped:
-                t.stopped = False
-                t.kernel.wake_signal(t)
+                t.stopped = False  # t->jobctl &= ~JOBCTL_STOPPED
+                wake_up_state(t, __TASK_STOPPED)
         if sig_struct.flags & SIGNAL_STOP_STOPPED:
             sig_struct.flags = (sig_struct.flags & ~SIGNAL_STOP_STOPPED) | SIGNAL_STOP_CONTINUED
     return not sig_ignored(p, sig, force)
 
 
 def wants_signal(sig: int, p: TaskStruct) -> bool:
-    """Kernel: kernel/signal.c:wants_signal()"""
+    """Kernel: kernel/signal.c:wants_signal()
+
+    A task that is not on a CPU and already has TIF_SIGPENDING is not chosen: it will see
+    the signal when it next runs. That includes a task frozen through the signal path
+    (:mod:`mrelease_ref.kernel.freezer`), whose fake wake-up left TIF_SIGPENDING set.
+    """
     if p.blocked & sigmask(sig):
         return False
     if p.flags & PF_EXITING:
         return False
     if sig == SIGKILL:
         return True
-    if p.stopped:
+    if p.stopped:  # task_is_stopped_or_traced()
         return False
-    return not p.sigpending
+    return task_curr(p) or not p.sigpending
 
 
 def complete_signal(sig: int, p: TaskStruct, type: int) -> None:
@@ -295,20 +330,26 @@ def group_send_sig_info(sig: int, p: TaskStruct, type: int, current: TaskStruct)
 
 
 def kill_pid_info_type(sig: int, pid: Pid, type: int, current: TaskStruct) -> int:
-    """Kernel: kernel/signal.c:kill_pid_info_type()"""
-    p = pid_task(pid, type)
+    """Kernel: kernel/signal.c:kill_pid_info_type()
+
+    The task is looked up by PIDTYPE_PID whatever the scope ``type``: a thread id finds
+    that thread, and a PIDTYPE_TGID signal to it is a signal to its whole group, offered
+    to that thread first (``complete_signal()``).
+    """
+    p = pid_task(pid, PIDTYPE_PID)
     if p is None:
         return -errno.ESRCH
     return group_send_sig_info(sig, p, type, current)
 
 
 def kill_pid(pid: Pid, sig: int, priv: int, current: TaskStruct) -> int:
-    """Kernel: kernel/signal.c:kill_pid()
+    """Kernel: kernel/signal.c:kill_pid() -> kill_pid_info()
 
-    ``priv == 0`` sends a user-style signal (permission-checked against ``current``).
+    ``priv == 0`` sends a user-style signal (permission-checked against ``current``);
+    otherwise a kernel signal (SEND_SIG_PRIV: no permission check, forced).
     """
     if priv:
-        p = pid_task(pid, PIDTYPE_TGID)
+        p = pid_task(pid, PIDTYPE_PID)
         if p is None:
             return -errno.ESRCH
         return __send_signal_locked(sig, p, PIDTYPE_TGID, force=True)
@@ -329,31 +370,71 @@ def access_pidfd_pidns(pid: Pid, current: TaskStruct) -> bool:
     return False
 
 
+PIDFD_SIGNAL_THREAD: Final = 1 << 0
+PIDFD_SIGNAL_THREAD_GROUP: Final = 1 << 1
+PIDFD_SIGNAL_PROCESS_GROUP: Final = 1 << 2
+PIDFD_SEND_SIGNAL_FLAGS: Final = (
+    PIDFD_SIGNAL_THREAD | PIDFD_SIGNAL_THREAD_GROUP | PIDFD_SIGNAL_PROCESS_GROUP
+)
+
+
+def do_pidfd_send_signal(pid: Pid, sig: int, type: int, flags: int, current: TaskStruct) -> int:
+    """Kernel: kernel/signal.c:do_pidfd_send_signal() (info NULL)
+
+    A PIDFD_SIGNAL_* flag overrides the scope the pidfd implies: PIDFD_SIGNAL_THREAD makes
+    it thread-directed (PIDTYPE_PID), PIDFD_SIGNAL_THREAD_GROUP group-wide (PIDTYPE_TGID).
+    """
+    if flags == PIDFD_SIGNAL_THREAD:
+        type = PIDTYPE_PID
+    elif flags == PIDFD_SIGNAL_THREAD_GROUP:
+        type = PIDTYPE_TGID
+    elif flags == PIDFD_SIGNAL_PROCESS_GROUP:
+        raise ValueError("PIDFD_SIGNAL_PROCESS_GROUP: process groups are not modelled")
+    return kill_pid_info_type(sig, pid, type, current)
+
+
 def sys_pidfd_send_signal(current: TaskStruct, pidfd: int, sig: int, flags: int) -> int:
     """Kernel: kernel/signal.c:SYSCALL_DEFINE4(pidfd_send_signal) (info NULL)
 
-    Flags other than 0 are refused (the PIDFD_SIGNAL_* scopes are not modelled); a target
-    outside the caller's pid-namespace hierarchy gives -EINVAL; then a user-style signal
-    to the thread group, permission-checked like kill().
+    Unknown flags, or more than one PIDFD_SIGNAL_* scope, give -EINVAL. PIDFD_SELF_THREAD
+    and PIDFD_SELF_THREAD_GROUP name the caller's thread and group. Otherwise the fd must
+    be a pidfd (-EBADF), of a pid in the caller's pid-namespace hierarchy (-EINVAL); the
+    scope is the pidfd's: PIDFD_THREAD -> that thread (PIDTYPE_PID), else its thread group
+    (PIDTYPE_TGID), unless a flag overrides it. Then a user-style signal, permission-checked
+    like kill(). The task is found by PIDTYPE_PID (``kill_pid_info_type()``), so a signal
+    through the PIDFD_THREAD pidfd of a non-leader thread reaches it.
+
+    Variants: the RFC adds KILL_MRELEASE (see mrelease_ref.series.rfc).
     """
-    if flags:
+    if flags & ~PIDFD_SEND_SIGNAL_FLAGS:
         return -errno.EINVAL
+    if bin(flags & PIDFD_SEND_SIGNAL_FLAGS).count("1") > 1:  # hweight32()
+        return -errno.EINVAL
+    if pidfd in (PIDFD_SELF_THREAD, PIDFD_SELF_THREAD_GROUP):
+        if pidfd == PIDFD_SELF_THREAD:
+            pid, type = current.thread_pid, PIDTYPE_PID
+        else:
+            pid, type = task_tgid(current), PIDTYPE_TGID
+        return do_pidfd_send_signal(pid, sig, type, flags, current)
     got = pidfd_get_pid(current, pidfd)
     if isinstance(got, int):
         return got
-    pid, _ = got
+    pid, f_flags = got
     try:
         if not access_pidfd_pidns(pid, current):
             return -errno.EINVAL
-        return kill_pid_info_type(sig, pid, PIDTYPE_TGID, current)
+        type = PIDTYPE_PID if f_flags & PIDFD_THREAD else PIDTYPE_TGID
+        return do_pidfd_send_signal(pid, sig, type, flags, current)
     finally:
         put_pid(pid)
 
 
 def sys_kill(current: TaskStruct, pid_nr: int, sig: int) -> int:
-    """Kernel: kernel/signal.c:SYSCALL_DEFINE2(kill) via kill_something_info()
+    """Kernel: kernel/signal.c:SYSCALL_DEFINE2(kill) via kill_something_info(),
+    kill_proc_info(), kill_pid_info()
 
-    Only ``pid > 0`` is modelled.
+    Only ``pid > 0`` is modelled. ``pid`` may be any thread's id: the signal goes to that
+    thread's whole group (PIDTYPE_TGID), offered to that thread first.
     """
     if pid_nr <= 0:
         raise ValueError("kill() of process groups (pid <= 0) is not modelled; use pid > 0")
@@ -361,6 +442,42 @@ def sys_kill(current: TaskStruct, pid_nr: int, sig: int) -> int:
     if pid is None:
         return -errno.ESRCH
     return kill_pid_info_type(sig, pid, PIDTYPE_TGID, current)
+
+
+def do_send_specific(current: TaskStruct, tgid: int, pid_nr: int, sig: int) -> int:
+    """Kernel: kernel/signal.c:do_send_specific()
+
+    A thread-directed signal (PIDTYPE_PID) to thread ``pid_nr``, which must belong to
+    thread group ``tgid`` when ``tgid > 0``; otherwise -ESRCH. Permission-checked like
+    kill(); signal 0 only probes.
+    """
+    pid = find_vpid(current.kernel, pid_nr)
+    p = pid_task(pid, PIDTYPE_PID) if pid is not None else None
+    if p is None or (tgid > 0 and p.tgid != tgid):
+        return -errno.ESRCH
+    error = check_kill_permission(sig, p, current)
+    if error == 0 and sig:
+        error = send_signal_locked(sig, p, PIDTYPE_PID, current)
+    return error
+
+
+def do_tkill(current: TaskStruct, tgid: int, pid_nr: int, sig: int) -> int:
+    """Kernel: kernel/signal.c:do_tkill()"""
+    return do_send_specific(current, tgid, pid_nr, sig)
+
+
+def sys_tgkill(current: TaskStruct, tgid: int, pid_nr: int, sig: int) -> int:
+    """Kernel: kernel/signal.c:SYSCALL_DEFINE3(tgkill): -EINVAL unless both ids are > 0."""
+    if pid_nr <= 0 or tgid <= 0:
+        return -errno.EINVAL
+    return do_tkill(current, tgid, pid_nr, sig)
+
+
+def sys_tkill(current: TaskStruct, pid_nr: int, sig: int) -> int:
+    """Kernel: kernel/signal.c:SYSCALL_DEFINE2(tkill): -EINVAL unless the id is > 0."""
+    if pid_nr <= 0:
+        return -errno.EINVAL
+    return do_tkill(current, 0, pid_nr, sig)
 
 
 # --- delivery ---------------------------------------------------------------------------
@@ -401,13 +518,16 @@ def do_signal_stop(tsk: TaskStruct, sig: int) -> None:
 def get_signal(tsk: TaskStruct) -> KernelGen[None]:
     """Kernel: kernel/signal.c:get_signal()
 
-    Deliver pending signals on the way back to user space: a dying group exits; ignored
+    Deliver pending signals on the way back to user space (after ``try_to_freeze()``, where
+    a task woken by the freezer's fake signal freezes): a dying group exits; ignored
     signals are dropped; a handler runs; a stop signal stops the group; anything else is
     fatal (with a core dump for the coredump signals).
     """
     from mrelease_ref.fs.coredump import vfs_coredump
     from mrelease_ref.kernel.exit import do_group_exit
+    from mrelease_ref.kernel.freezer import try_to_freeze
 
+    yield from try_to_freeze(tsk)  # once: a freezing task never returns to user mode
     while True:
         if tsk.signal.flags & SIGNAL_GROUP_EXIT:
             tsk.pending &= ~sigmask(SIGKILL)
@@ -461,6 +581,9 @@ __all__ = [
     "sig_fatal",
     "sig_ignored",
     "signal_wake_up",
+    "signal_wake_up_state",
     "sys_kill",
+    "sys_tgkill",
+    "sys_tkill",
     "wants_signal",
 ]

@@ -5,8 +5,9 @@ in a fresh interpreter (stdlib only, never imports the package), so the child ca
 memory of the parent. It sets ``PR_SET_PDEATHSIG(SIGKILL)`` so it dies with its parent.
 
 Protocol: one JSON line on READY_FD, ``{"ok": true, "maps": [[start, length], ...],
-"sharer": PID or null, "ops": [[result, ...], ...]}`` (one ``[start, length]`` and one list
-of op results per mapping, in spec order) or ``{"ok": false, "error": ...}``.
+"sharer": PID or null, "ops": [[result, ...], ...], "threads": [TID, ...]}`` (one
+``[start, length]`` and one list of op results per mapping, in spec order; the extra threads'
+ids) or ``{"ok": false, "error": ...}``.
 
 Each mapping may carry ``ops`` run after every mapping is set up, as
 ``[name, arg, start_page, nr_pages]``: ``madvise`` (arg: advice), ``madvise_unaligned``
@@ -18,6 +19,9 @@ it or "0"), ``drain`` (mlock + munlock of a scratch page: ``lru_add_drain()`` on
 Results are errno names ("0", "EINVAL", ...). With
 ops, the victim pins itself to the CPU it runs on, so per-CPU LRU batches filled by one op
 are the ones a later op (or ``drain``) empties.
+``"sleep"`` says what the main thread then waits in (``pause`` by default, ``nanosleep``,
+``futex``, ``select`` or ``busy``); ``"threads"`` extra threads wait in ``"thread_sleep"``
+(default: the same).
 
 With ``"sharer": true`` the child also starts a second *process* that shares its mm
 (``clone(CLONE_VM|SIGCHLD)``, not a thread): the clone returns on a private one-page stack
@@ -41,8 +45,11 @@ import json
 import mmap
 import os
 import platform
+import select
 import signal
 import sys
+import threading
+import time
 from typing import Any
 
 PAGE = mmap.PAGESIZE
@@ -309,6 +316,44 @@ def _start_sharer(keep: list[mmap.mmap]) -> int:
     return pid
 
 
+def _wait_forever(how: str) -> None:
+    """Sleep the way ``how`` says, forever (``VictimSpec.sleep``): the freezer freezes a
+    TASK_FREEZABLE sleep in place and anything else through a fake signal."""
+    if how == "nanosleep":  # clock_nanosleep(): TASK_INTERRUPTIBLE|TASK_FREEZABLE
+        while True:
+            time.sleep(1000)
+    if how == "futex":  # a lock taken twice: sem_wait() -> futex wait, also freezable
+        lock = threading.Lock()
+        lock.acquire()
+        while True:
+            lock.acquire()
+    if how == "select":  # select(): TASK_INTERRUPTIBLE, not freezable
+        while True:
+            select.select([], [], [], 1000)
+    if how == "busy":  # running in user space
+        while True:
+            pass
+    while True:  # "pause": pause(), TASK_INTERRUPTIBLE, not freezable
+        signal.pause()
+
+
+def _start_threads(spec: dict[str, Any]) -> list[int]:
+    """Start ``spec["threads"]`` extra threads sleeping as ``thread_sleep``; their tids."""
+    how = str(spec.get("thread_sleep") or spec.get("sleep") or "pause")
+    tids: list[int] = []
+    ready = threading.Semaphore(0)
+
+    def run() -> None:
+        tids.append(threading.get_native_id())
+        ready.release()
+        _wait_forever(how)
+
+    for _ in range(int(spec.get("threads") or 0)):
+        threading.Thread(target=run, daemon=True).start()
+        ready.acquire()
+    return tids
+
+
 def main(argv: list[str]) -> int:
     spec, ready_fd, ppid = json.loads(argv[1]), int(argv[2]), int(argv[3])
     _libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
@@ -322,21 +367,28 @@ def main(argv: list[str]) -> int:
     keep: list[mmap.mmap] = []
     keep_fds: list[int] = []
     try:
+        if spec.get("cgroup_procs"):  # join the group first: every page is charged there
+            with open(str(spec["cgroup_procs"]), "w", encoding="ascii") as f:
+                f.write(str(os.getpid()))
+        # threads first: a thread stack mapped after the spec's mappings could land next to
+        # one and merge with it (one VMA), adding the stack to the mapping's smaps RSS
+        threads = _start_threads(spec)
         for desc in spec["mappings"]:
             m = _map_one(desc, keep_fds)
             keep.append(m)
         maps = [[_address(m), len(m)] for m in keep]
         results = _run_ops(spec, keep)
         sharer = _start_sharer(keep) if spec.get("sharer") else None
-        msg: dict[str, Any] = {"ok": True, "maps": maps, "sharer": sharer, "ops": results}
+        msg: dict[str, Any] = {"ok": True, "maps": maps, "sharer": sharer, "ops": results,
+                               "threads": threads}
     except Exception as exc:  # reported to the parent, which raises
         msg = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
     os.write(ready_fd, (json.dumps(msg) + "\n").encode())
     os.close(ready_fd)
     if not msg["ok"]:
         return 1
-    while True:
-        signal.pause()
+    _wait_forever(str(spec.get("sleep") or "pause"))
+    return 0
 
 
 if __name__ == "__main__":

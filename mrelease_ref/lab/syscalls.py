@@ -44,6 +44,7 @@ __all__ = (
     "process_mrelease",
     "process_mrelease_ns",
     "syscall_numbers",
+    "tgkill",
 )
 
 PAGE_SIZE = mmap.PAGESIZE
@@ -130,6 +131,15 @@ def _call(nr: int, *args: object) -> int:
     if ret == -1:
         _raise_errno()
     return ret
+
+
+def tgkill(tgid: int, tid: int, sig: int) -> None:
+    """``tgkill(tgid, tid, sig)`` (glibc's wrapper): signal one thread of one thread group.
+
+    Kernel: kernel/signal.c:SYSCALL_DEFINE3(tgkill)
+    """
+    if int(_libc.tgkill(ctypes.c_int(tgid), ctypes.c_int(tid), ctypes.c_int(sig))) == -1:
+        _raise_errno()
 
 
 def pidfd_open(pid: int, flags: int = 0) -> int:

@@ -80,6 +80,7 @@ __all__ = (
     "mapping_vmas",
     "read_status",
     "scratch_file",
+    "wait_sleeping",
     "warm_file",
 )
 
@@ -150,6 +151,22 @@ class VictimSpec:
     mappings: tuple[MappingSpec, ...]
     cpu: int | None = None
     sharer: bool = False
+    sleep: str = "pause"
+    """What the main thread waits in once ready (:data:`SLEEPS`)."""
+    threads: int = 0
+    """Extra threads (``Victim.thread_tids``), waiting in ``thread_sleep``."""
+    thread_sleep: str = ""
+    """What the extra threads wait in ("" = the same as ``sleep``)."""
+    cgroup_procs: str = ""
+    """A ``cgroup.procs`` file the victim writes its pid into before it maps anything (e.g.
+    :attr:`mrelease_ref.lab.memcg.MemcgGroup.procs`, so its memory is charged there)."""
+
+    def __post_init__(self) -> None:
+        for how in (self.sleep, self.thread_sleep or self.sleep):
+            if how not in SLEEPS:
+                raise ValueError(f"sleep must be one of {SLEEPS}, got {how!r}")
+        if self.threads < 0:
+            raise ValueError(f"threads must be >= 0, got {self.threads}")
 
     @classmethod
     def of(
@@ -173,6 +190,12 @@ class VictimSpec:
     def to_json(self) -> str:
         """The argument handed to the child."""
         return json.dumps(asdict(self))
+
+
+SLEEPS = ("pause", "nanosleep", "futex", "select", "busy")
+"""What a victim's threads may wait in: ``pause()`` and ``select()`` are not freezable
+sleeps, ``nanosleep()`` and a futex wait are (TASK_FREEZABLE), ``busy`` spins in user space
+(see mrelease_ref.kernel.freezer)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,6 +306,8 @@ class Victim(Closing):
         self.sharer_pidfd = -1
         self.op_results: tuple[tuple[str | int, ...], ...] = ()
         """Per mapping, the result of each of its ``MappingSpec.ops`` (errno names)."""
+        self.thread_tids: tuple[int, ...] = ()
+        """Ids of the extra threads (``VictimSpec.threads``)."""
 
     @property
     def pid(self) -> int:
@@ -330,6 +355,32 @@ class Victim(Closing):
         return f"Victim(pid={self.pid}, pages={self.spec.nr_pages})"
 
 
+def wait_sleeping(victim: Victim, timeout_s: float = 5.0) -> None:
+    """Wait until every thread of ``victim`` that should sleep (``VictimSpec.sleep`` /
+    ``thread_sleep`` other than ``busy``) sleeps in the kernel: State S with a wait channel.
+
+    The ready message is written just before the main thread enters its sleep, so a freeze
+    right after :func:`launch_victim` could catch it still running -- and a running task
+    freezes through the fake signal, not in place (mrelease_ref.kernel.freezer).
+    """
+    spec = victim.spec
+    tids = (victim.pid, *victim.thread_tids)
+    hows = (spec.sleep, *([spec.thread_sleep or spec.sleep] * len(victim.thread_tids)))
+    deadline = time.monotonic() + timeout_s
+    for tid, how in zip(tids, hows, strict=True):
+        if how == "busy":
+            continue
+        task = Path(f"/proc/{victim.pid}/task/{tid}")
+        while True:
+            state = (task / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            wchan = (task / "wchan").read_text().strip()
+            if state == "S" and wchan not in ("", "0"):
+                break
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"thread {tid} not asleep in {how} (state {state})")
+            time.sleep(0.001)
+
+
 def _read_line(fd: int, timeout_s: float) -> bytes:
     """Read up to a newline (or EOF) from ``fd`` within ``timeout_s``."""
     buf = b""
@@ -373,6 +424,7 @@ def launch_victim(spec: VictimSpec, ready_timeout_s: float = 120.0) -> Victim:
             raise VictimError(f"victim {popen.pid} failed: {msg.get('error')}")
         victim.maps = tuple((int(a), int(n)) for a, n in msg.get("maps", ()))
         victim.op_results = tuple(tuple(r) for r in msg.get("ops", ()))
+        victim.thread_tids = tuple(int(t) for t in msg.get("threads", ()))
         if msg.get("sharer") is not None:
             victim.sharer_pid = int(msg["sharer"])
             victim.sharer_pidfd = pidfd_open(victim.sharer_pid)

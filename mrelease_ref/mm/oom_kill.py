@@ -27,8 +27,9 @@ Variants: the series changes ``process_mrelease()`` (patch 3: REAP_KILL), the
 
 Limitations:
 - mmu notifiers are reduced to "does some subscriber refuse a non-blocking start?"
-- The oom killer's victim selection (``oom_badness()``) is not modelled: ``Kernel.oom_kill``
-  names the victim, and ``__oom_kill_process()`` does the rest.
+- The oom killer's victim selection (``oom_badness()``, ``select_bad_process()``) is not
+  modelled: ``Kernel.oom_kill`` names the victim, and ``oom_kill_process()`` does the rest
+  (no memcg OOM group kill, no memory reserves).
 - The task lock is implicit: a step is atomic, so ``find_lock_task_mm()`` just returns.
 """
 
@@ -290,35 +291,48 @@ def queue_oom_reaper(tsk: TaskStruct) -> None:
 def mark_oom_victim(tsk: TaskStruct) -> None:
     """Kernel: mm/oom_kill.c:mark_oom_victim()
 
-    Remember the mm in ``signal->oom_mm`` and thaw the victim (``__thaw_task()``): a frozen
-    victim could never exit and free its memory. Only this task is thawed, not its threads.
+    Once per task (TIF_MEMDIE): remember the mm in ``signal->oom_mm`` -- which makes every
+    thread of the process an OOM victim, never ``freezing()`` again -- and thaw the whole
+    process (``thaw_process()``, every thread): a frozen victim could never exit and free
+    its memory.
     """
+    from mrelease_ref.kernel.freezer import thaw_process
+
     mm = tsk.mm
-    assert mm is not None
+    assert mm is not None, "mark_oom_victim() needs the thread that has the mm"
+    if tsk.memdie:  # test_and_set_tsk_thread_flag(tsk, TIF_MEMDIE)
+        return
+    tsk.memdie = True
     if tsk.signal.oom_mm is None:
         mmgrab(mm)
         tsk.signal.oom_mm = mm
-    tsk.frozen = False  # __thaw_task()
+    thaw_process(tsk)
 
 
 def __oom_kill_process(victim: TaskStruct) -> None:
     """Kernel: mm/oom_kill.c:__oom_kill_process()
 
-    SIGKILL the victim (privileged, no permission check) and every other user process
-    sharing its mm; queue the reaper unless the global init shares the mm.
+    Switch to the thread that still has the mm (``find_lock_task_mm()``: the leader may
+    have exited already); nothing to do if none has. SIGKILL it (SEND_SIG_PRIV, whole
+    group) *before* marking it (``mark_oom_victim()``: memory reserves, thaw), then SIGKILL
+    every other user process sharing the mm; queue the reaper unless the global init shares
+    the mm.
     """
     from mrelease_ref.kernel.signal import SIGKILL, __send_signal_locked
 
     p = find_lock_task_mm(victim)
     if p is None:
-        return
-    mm = p.mm
+        return  # "OOM victim ... is already exiting. Skip killing the task"
+    victim = p
+    mm = victim.mm
     assert mm is not None
     mmgrab(mm)
+    k = victim.kernel
+    k.vm_events["OOM_KILL"] = k.vm_events.get("OOM_KILL", 0) + 1
+    __send_signal_locked(SIGKILL, victim, PIDTYPE_TGID, force=True)  # do_send_sig_info()
     mark_oom_victim(victim)
-    __send_signal_locked(SIGKILL, victim, PIDTYPE_TGID, force=True)
     can_oom_reap = True
-    for q in victim.kernel.for_each_process():
+    for q in k.for_each_process():
         if not process_shares_mm(q, mm) or same_thread_group(q, victim):
             continue
         if is_global_init(q):
@@ -331,3 +345,16 @@ def __oom_kill_process(victim: TaskStruct) -> None:
     if can_oom_reap:
         queue_oom_reaper(victim)
     mmdrop(mm)
+
+
+def oom_kill_process(victim: TaskStruct) -> None:
+    """Kernel: mm/oom_kill.c:oom_kill_process() (the chosen victim given, no memcg group)
+
+    A victim whose memory is already on its way out (``task_will_free_mem()``) is only
+    marked and queued for the reaper, not signalled; otherwise ``__oom_kill_process()``.
+    """
+    if task_will_free_mem(victim):
+        mark_oom_victim(victim)
+        queue_oom_reaper(victim)
+        return
+    __oom_kill_process(victim)

@@ -1,7 +1,7 @@
 """Dirtying and writing back page-cache folios.
 
 Kernel: mm/page-writeback.c, mm/filemap.c (__filemap_fdatawrite_range(),
-folio_end_writeback())
+folio_end_writeback(), file_write_and_wait_range())
 
 Writeback is asynchronous, as in the kernel: starting it clears PG_dirty (after
 ``folio_mkclean()`` write-protects the PTEs) and sets PG_writeback; the I/O completes when
@@ -14,6 +14,7 @@ Limitations:
   (fadvise DONTNEED, fsync) cleans file folios.
 - shmem folios are never written back (they would go to swap, which only MADV_PAGEOUT
   triggers here).
+- ``file_write_and_wait_range()`` has no error reporting (no errseq, no -EIO).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING
 from mrelease_ref.include.linux.fs import AddressSpace
 from mrelease_ref.include.linux.mmzone import NR_FILE_DIRTY, NR_WRITEBACK
 from mrelease_ref.include.linux.page_flags import PG_dirty, PG_writeback
+from mrelease_ref.kernel.sched import KernelGen, wait_event
 from mrelease_ref.mm.rmap import folio_mkclean
 
 if TYPE_CHECKING:
@@ -103,3 +105,27 @@ def __filemap_fdatawrite_range(mapping: AddressSpace, start: int, end: int) -> i
             folio_start_writeback(folio)
             submitted += 1
     return submitted
+
+
+def folio_wait_writeback(folio: Folio) -> KernelGen[None]:
+    """Kernel: mm/page-writeback.c:folio_wait_writeback()
+
+    Sleep until PG_writeback clears. The sleep is TASK_UNINTERRUPTIBLE
+    (``folio_wait_bit()``): neither a signal -- SIGKILL included -- nor the freezer ends it,
+    only the I/O completing (``Kernel.hold_io`` models a device that does not complete).
+    """
+    yield wait_event("folio_wait_writeback", lambda: not folio.flags & PG_writeback)
+
+
+def file_write_and_wait_range(mapping: AddressSpace, start: int, end: int) -> KernelGen[int]:
+    """Kernel: mm/filemap.c:file_write_and_wait_range() (``fsync()`` of a plain file, as
+    ext4_sync_file() starts it), with __filemap_fdatawait_range()
+
+    Start writeback of the dirty folios in ``start..end`` (page indices), then wait for
+    every folio of the range under writeback. Returns 0.
+    """
+    __filemap_fdatawrite_range(mapping, start, end)
+    for folio in list(mapping.i_pages.values()):
+        if start <= folio.index <= end and folio.flags & PG_writeback:
+            yield from folio_wait_writeback(folio)
+    return 0

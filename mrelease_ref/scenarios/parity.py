@@ -15,7 +15,9 @@ observed. Two runners interpret the same steps:
 (scenario, measure): model value, kernel value, agree or not; :func:`parity_frame` makes it
 a pandas table. :data:`SCENARIOS` covers every fact of realkernel.md §0 (items 1-9), the
 errno tables (§3), the /proc holder (§4.4), page cache after the reap (§5), memory released
-(§6) and the kernel selftest's flow (§7).
+(§6) and the kernel selftest's flow (§7). :data:`SIGNAL_SCENARIOS` (run with ``--signals``)
+hold signals to threads and to frozen victims, per how the victim sleeps, and the OOM
+killer's thaw of a frozen victim (a memcg OOM on the kernel side).
 
 Measures are chosen to be exact on both sides where possible:
 
@@ -68,6 +70,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import datetime
 import errno as errno_mod
 import json
@@ -97,6 +100,7 @@ __all__ = (
     "CROSS_MEASURES",
     "FREED_TOL",
     "SCENARIOS",
+    "SIGNAL_SCENARIOS",
     "CrossMeasure",
     "Measure",
     "ParityRun",
@@ -122,10 +126,15 @@ KB_PER_PAGE = 4
 PAGES_PER_MIB = 256
 NOBODY = 65534
 PIDFD_SELF_THREAD_GROUP = -10001
+PIDFD_THREAD_FLAG = os.O_EXCL  # include/uapi/linux/pidfd.h PIDFD_THREAD
+PIDFD_SIGNAL_THREAD = 1 << 0
+PIDFD_SIGNAL_THREAD_GROUP = 1 << 1
 SELFTEST_MAX_MB = 1024
 DATA_DIR = Path(__file__).resolve().parent.parent / "lab" / "data"
 STORED_RUN = DATA_DIR / "parity_last.json"
 CALLS_STORED_RUN = DATA_DIR / "parity_calls_last.json"
+SIGNAL_STORED_RUN = DATA_DIR / "parity_signals.json"
+"""The live run of :data:`SIGNAL_SCENARIOS` alone (``--only`` of their names)."""
 
 # --- the description: steps, measures, scenarios -------------------------------------------
 
@@ -149,6 +158,11 @@ class Step:
     target: str = "victim"
     flags: int = 0
     uid: int | None = None
+    sig: int = int(signal.SIGKILL)
+    """``signal`` steps: the signal sent."""
+    how: str = ""
+    """``signal`` steps: ``kill``, ``tgkill``, ``tgkill-wrong-tgid``, ``tgkill-zero-tgid``
+    or ``pidfd`` (see :func:`send`)."""
 
 
 def freeze() -> Step:
@@ -226,6 +240,43 @@ SMAPS_KEYS = ("Rss", "Anonymous", "LazyFree", "Locked", "Private_Clean", "Privat
 def selftest(label: str = "selftest") -> Step:
     """The kernel selftest's flow (realkernel.md §7) on the scenario's victim."""
     return Step("selftest", label)
+
+
+# --- steps for signals to threads and frozen victims (kernel/signal.c, kernel/freezer.c) ---
+
+
+def send(label: str, how: str, sig: int, target: str = "victim", flags: int = 0) -> Step:
+    """Send ``sig``; records its errno. ``how``: ``kill`` (of the victim's pid, or of the
+    first extra thread's id with ``target="thread"``), ``tgkill`` (victim pid, ``target``'s
+    id), ``tgkill-wrong-tgid`` (the caller's own pid as tgid), ``tgkill-zero-tgid``, or
+    ``pidfd`` (pidfd_send_signal() through the pidfd a :func:`open_pidfd` step stored
+    under ``target``, or the victim's own pidfd, with ``flags``)."""
+    return Step("signal", label, target, flags, sig=int(sig), how=how)
+
+
+def open_pidfd(label: str, target: str = "victim", flags: int = 0) -> Step:
+    """``pidfd_open()`` of the victim (or ``target="thread"``: its first extra thread) with
+    ``flags``; records the errno and keeps the fd under ``label`` (an ``mrelease`` or
+    ``send`` step can name it)."""
+    return Step("pidfd_open", label, target, flags)
+
+
+def probe(label: str) -> Step:
+    """Record whether the victim is frozen (freezer.state FROZEN), has exited, and whether
+    its group exit started (SIGKILL pending for the leader: SigPnd bit 9)."""
+    return Step("probe", label)
+
+
+def oom(label: str = "oom") -> Step:
+    """The kernel's OOM killer takes the victim: the model's ``Kernel.oom_kill()``; on the
+    kernel a memcg OOM in the victim's memory group (needs ``Scenario.memcg``)."""
+    return Step("oom", label)
+
+
+def settle(label: str) -> Step:
+    """Let the victim run (the model: ``Kernel.run()``; the kernel: up to 2 s) and record
+    what it is then: ``exited``, ``stopped`` or ``alive``."""
+    return Step("settle", label)
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,6 +364,16 @@ class Scenario:
     measures: tuple[Measure, ...]
     sharer: bool = False
     small_file_folios: bool = False
+    sleep: str = "pause"
+    """What the victim's main thread waits in (``Process.sleep()`` / the lab victim's
+    ``sleep``); the lab victim has always slept in ``pause()``."""
+    threads: int = 0
+    """Extra threads of the victim."""
+    thread_sleep: str = ""
+    """What the extra threads wait in ("" = as ``sleep``)."""
+    memcg: bool = False
+    """The kernel side launches the victim in a private cgroup-v1 memory group, so that an
+    ``oom`` step can make the group's OOM killer pick it (:mod:`mrelease_ref.lab.memcg`)."""
 
 
 # --- measure helpers ----------------------------------------------------------------------
@@ -1082,6 +1143,196 @@ CALL_SCENARIOS: tuple[Scenario, ...] = (
 """Scenarios for madvise, mprotect, mlock, memfd and mincore: run and stored on their own
 (``python -m mrelease_ref.scenarios.parity --calls``, :data:`CALLS_STORED_RUN`), so the
 main table of :data:`SCENARIOS` and notebook 05 stay as they are."""
+def flag(label: str, key: str, what: str, expect: bool) -> Measure:
+    """A True/False observation ``key`` of :func:`probe` step ``label``."""
+    return Measure(f"{what} ({label})", f"{label}.{key}", "", expect=expect)
+
+
+def state_is(label: str, expect: str) -> Measure:
+    """What :func:`settle` step ``label`` found: exited, stopped or alive."""
+    return Measure(f"after the thaw: {expect}? ({label})", f"{label}.state", "", expect=expect)
+
+
+_FZ = ("kernel/freezer.c:freeze_task(), __set_task_frozen(), __refrigerator(); "
+       "kernel/signal.c:wants_signal(), complete_signal(); measured 2026-12-03")
+_TH = ("kernel/signal.c:kill_pid_info_type(), do_send_specific(), "
+       "SYSCALL_DEFINE4(pidfd_send_signal); fs/pidfs.c:pidfd_prepare(); "
+       "kernel/pid.c:pidfd_get_task(); realkernel.md §3.2")
+_IN_PLACE = ("nanosleep", "futex")
+_SIG_NAME = {int(signal.SIGKILL): "SIGKILL", int(signal.SIGTERM): "SIGTERM",
+             int(signal.SIGSTOP): "SIGSTOP"}
+
+
+def _signal_then_reap(sent: Step) -> tuple[Step, ...]:
+    """freeze -> ``sent`` -> probe -> process_mrelease -> snapshot -> thaw -> settle."""
+    return (freeze(), sent, probe("signalled"), mrelease("reap"), snapshot("after_reap"),
+            thaw(), settle("thawed"))
+
+
+def _outcome(dying: bool, what: str, after_thaw: str = "exited") -> tuple[Measure, ...]:
+    """What :func:`_signal_then_reap` shows: group exit started?, errno, RssAnon, state."""
+    return (
+        flag("signalled", "group_exit", "group exit started", dying),
+        errno_is("reap", "0" if dying else "EINVAL", "", what),
+        kb("after_reap", "RssAnon", "", 0 if dying else 4096),
+        state_is("thawed", after_thaw),
+    )
+
+
+def _frozen_signalled(sleep: str, sig: int) -> Scenario:
+    """Freeze a victim sleeping in ``sleep``, send ``sig``, look, reap, thaw, look."""
+    name = _SIG_NAME[sig]
+    in_place = sleep in _IN_PLACE
+    dying = sig == signal.SIGKILL or (sig == signal.SIGTERM and in_place)
+    how = "frozen in place" if in_place else "frozen via the fake signal"
+    return Scenario(
+        f"frozen-{sleep}-{name.lower()}",
+        f"{name} to a victim frozen in {sleep}() ({how}): "
+        + ("dying, reaped" if dying else "not dying, EINVAL"),
+        _FZ,
+        _anon(1024),
+        _signal_then_reap(send("sig", "kill", sig)),
+        (
+            flag("signalled", "frozen", "still frozen", True),
+            flag("signalled", "exited", "exited while frozen", False),
+            *_outcome(dying, f"frozen {sleep}, {name}",
+                      "stopped" if sig == signal.SIGSTOP else "exited"),
+        ),
+        sleep=sleep,
+    )
+
+
+SIGNAL_SCENARIOS: tuple[Scenario, ...] = (
+    *(_frozen_signalled(sleep, int(signal.SIGKILL)) for sleep in ("nanosleep", "pause", "busy")),
+    *(_frozen_signalled(sleep, int(signal.SIGTERM))
+      for sleep in ("nanosleep", "futex", "pause", "select", "busy")),
+    *(_frozen_signalled(sleep, int(signal.SIGSTOP)) for sleep in ("nanosleep", "pause")),
+    Scenario(
+        "frozen-threads-sigterm",
+        "SIGTERM to a process whose leader froze via the fake signal and whose thread froze "
+        "in place: complete_signal() finds the thread, the group exit starts",
+        _FZ,
+        _anon(1024),
+        _signal_then_reap(send("sig", "kill", signal.SIGTERM)),
+        _outcome(True, "leader in pause(), thread in nanosleep(), SIGTERM"),
+        sleep="pause", threads=1, thread_sleep="nanosleep",
+    ),
+    Scenario(
+        "frozen-threads-tgkill-sigterm",
+        "tgkill(SIGTERM) to a thread frozen via the fake signal: thread-directed, no other "
+        "thread is asked, the group is not dying; the thaw delivers it",
+        _FZ,
+        _anon(1024),
+        _signal_then_reap(send("sig", "tgkill", signal.SIGTERM, "thread")),
+        (
+            errno_is("sig", "0", "", "tgkill(SIGTERM) to the frozen thread"),
+            *_outcome(False, "leader in nanosleep(), thread in pause(), tgkill"),
+        ),
+        sleep="nanosleep", threads=1, thread_sleep="pause",
+    ),
+    *(Scenario(
+        f"oom-frozen-{name}",
+        f"the kernel's OOM killer takes a frozen victim ({what}): mark_oom_victim() thaws "
+        "the whole process (thaw_process()), every thread, so it exits while its freezer "
+        "group still reads FROZEN",
+        "mm/oom_kill.c:__oom_kill_process(), mark_oom_victim(); kernel/freezer.c:"
+        "thaw_process(), freezing_slow_path(); memcg OOM measured 2026-12-03",
+        _anon(8192),
+        (freeze(), oom(), settle("after_oom"), probe("after_oom_probe")),
+        (
+            state_is("after_oom", "exited"),
+            flag("after_oom_probe", "frozen", "freezer group still FROZEN", True),
+        ),
+        sleep=sleep, threads=threads, thread_sleep=thread_sleep, memcg=True,
+    ) for name, what, sleep, threads, thread_sleep in (
+        ("nanosleep", "one thread, in nanosleep()", "nanosleep", 0, ""),
+        ("threads", "leader in pause(), two threads in nanosleep()", "pause", 2, "nanosleep"),
+        ("busy-threads", "leader busy, a thread in pause()", "busy", 1, "pause"),
+    )),
+    Scenario(
+        "thread-kill-tid",
+        "kill() of a thread id signals the whole group: SIGKILL to a frozen thread's id "
+        "makes the process dying",
+        _TH,
+        _anon(1024),
+        _signal_then_reap(send("kill-tid", "kill", signal.SIGKILL, "thread")),
+        (
+            errno_is("kill-tid", "0", "", "kill(tid, SIGKILL)"),
+            *_outcome(True, "leader pidfd after kill(tid)"),
+        ),
+        threads=1,
+    ),
+    Scenario(
+        "thread-tgkill",
+        "tgkill(): EINVAL for tgid 0, ESRCH for the wrong tgid; SIGKILL to one thread kills "
+        "the group",
+        _TH,
+        _anon(1024),
+        (send("tgid0", "tgkill-zero-tgid", 0, "thread"),
+         send("wrong-tgid", "tgkill-wrong-tgid", 0, "thread"),
+         send("probe0", "tgkill", 0, "thread"),
+         *_signal_then_reap(send("tgkill", "tgkill", signal.SIGKILL, "thread"))),
+        (
+            errno_is("tgid0", "EINVAL", "", "tgkill(0, tid, 0)"),
+            errno_is("wrong-tgid", "ESRCH", "", "tgkill(other tgid, tid, 0)"),
+            errno_is("probe0", "0", "", "tgkill(tgid, tid, 0)"),
+            errno_is("tgkill", "0", "", "tgkill(tgid, tid, SIGKILL)"),
+            *_outcome(True, "after tgkill(SIGKILL) of a thread"),
+        ),
+        threads=1,
+    ),
+    Scenario(
+        "thread-pidfd",
+        "PIDFD_THREAD pidfds: ENOENT without the flag; process_mrelease() through a "
+        "non-leader's pidfd is ESRCH, live or dying; its SIGKILL kills the group",
+        _TH,
+        _anon(1024),
+        (open_pidfd("plain-tid", "thread"),
+         open_pidfd("tfd", "thread", PIDFD_THREAD_FLAG),
+         mrelease("tfd-live", fd="tfd"),
+         send("two-scopes", "pidfd", 0, "tfd", PIDFD_SIGNAL_THREAD | PIDFD_SIGNAL_THREAD_GROUP),
+         freeze(), send("kill", "pidfd", signal.SIGKILL, "tfd"), probe("signalled"),
+         mrelease("tfd-dying", fd="tfd"), mrelease("leader-dying"), thaw(), settle("thawed")),
+        (
+            errno_is("plain-tid", "ENOENT", "", "pidfd_open(tid, 0)"),
+            errno_is("tfd", "0", "", "pidfd_open(tid, PIDFD_THREAD)"),
+            errno_is("tfd-live", "ESRCH", "", "thread pidfd, live"),
+            errno_is("two-scopes", "EINVAL", "", "two PIDFD_SIGNAL_* scopes"),
+            errno_is("kill", "0", "", "pidfd_send_signal(thread pidfd, SIGKILL)"),
+            flag("signalled", "group_exit", "group exit started", True),
+            errno_is("tfd-dying", "ESRCH", "", "thread pidfd, dying"),
+            errno_is("leader-dying", "0", "", "leader pidfd, dying"),
+            state_is("thawed", "exited"),
+        ),
+        threads=1,
+    ),
+    Scenario(
+        "thread-pidfd-scope",
+        "SIGTERM through a thread's pidfd goes to that thread only (frozen via the fake "
+        "signal: no group exit); PIDFD_SIGNAL_THREAD_GROUP widens it to the group, whose "
+        "leader froze in place: dying",
+        _TH + "; " + _FZ,
+        _anon(1024),
+        (open_pidfd("tfd", "thread", PIDFD_THREAD_FLAG), freeze(),
+         send("thread-scope", "pidfd", signal.SIGTERM, "tfd"), probe("thread-scope"),
+         mrelease("reap-thread-scope"),
+         send("group-scope", "pidfd", signal.SIGTERM, "tfd", PIDFD_SIGNAL_THREAD_GROUP),
+         probe("group-scope"), mrelease("reap-group-scope"), thaw(), settle("thawed")),
+        (
+            flag("thread-scope", "group_exit", "SIGTERM, thread scope: group exit", False),
+            errno_is("reap-thread-scope", "EINVAL", "", "after the thread-scoped SIGTERM"),
+            errno_is("group-scope", "0", "", "PIDFD_SIGNAL_THREAD_GROUP"),
+            flag("group-scope", "group_exit", "SIGTERM, group scope: group exit", True),
+            errno_is("reap-group-scope", "0", "", "after the group-scoped SIGTERM"),
+            state_is("thawed", "exited"),
+        ),
+        sleep="nanosleep", threads=1, thread_sleep="pause",
+    ),
+)
+"""Signals to threads and to frozen victims, per how the victim sleeps (kernel/signal.c,
+kernel/freezer.c, v6.18). Kept apart from :data:`SCENARIOS` (whose stored run notebook 05
+shows): ``python -m mrelease_ref.scenarios.parity --signals`` runs them live and stores
+``lab/data/parity_signals.json``; every row agreed on 2026-12-03."""
 
 COST_RATIO = 2
 """Cost predicates ask for 4 KiB anon > 2x THP / clean file per MiB. realkernel.md §0.8
@@ -1132,6 +1383,9 @@ def to_lab_spec(
     *,
     small_file_folios: bool = False,
     sharer: bool = False,
+    sleep: str = "pause",
+    threads: int = 0,
+    thread_sleep: str = "",
 ) -> lab_victim.VictimSpec:
     """The lab's :class:`~mrelease_ref.lab.victim.VictimSpec` for the model's ``spec``.
 
@@ -1150,7 +1404,8 @@ def to_lab_spec(
                                   small_folios=small_file_folios, ops=m.ops))
         else:
             out.append(LabMapping(kind, m.nr_pages, m.dirty, ops=m.ops))
-    return LabSpec(tuple(out), sharer=sharer)
+    return LabSpec(tuple(out), sharer=sharer, sleep=sleep, threads=threads,
+                   thread_sleep=thread_sleep)
 
 
 def _victim_mib(sc: Scenario) -> float:
@@ -1188,6 +1443,14 @@ class _ModelRun:
             self.fds["sharer"] = self.lmkd.pidfd_open(self.sharer.pid)
         self.holder: ProcRead | None = None
         self.callers: dict[int, Process] = {}
+        # signals and the freezer: the victim's extra threads, how they sleep, stored pidfds
+        self.threads = [self.v.process.clone_thread() for _ in range(sc.threads)]
+        self.v.process.sleep(sc.sleep)
+        for t in self.threads:
+            t.sleep(sc.thread_sleep or sc.sleep)
+        if self.sharer is not None:
+            self.sharer.sleep("pause")  # the lab's sharer stub loops on pause()
+        self.pidfds: dict[str, int] = {}
 
     def _procs(self) -> list[Process]:
         return [self.v.process] + ([self.sharer] if self.sharer is not None else [])
@@ -1210,6 +1473,8 @@ class _ModelRun:
 
     def _fd(self, caller: Process, step: Step) -> int:
         target = step.target
+        if target in self.pidfds:
+            return self.pidfds[target]
         if target in ("victim", "sharer"):
             if caller is self.lmkd:
                 return self.fds[target]
@@ -1299,6 +1564,8 @@ class _ModelRun:
             m = self.lmkd.mmap(f.i_size, file=f, write=False)
             self.obs[f"{step.label}.map{step.target}.mincore"] = sum(self.lmkd.mincore(m))
             self.lmkd.munmap(m)
+        elif op in ("signal", "pidfd_open", "probe", "settle", "oom"):
+            self._signal_step(step)
         else:
             raise ValueError(f"unknown step {op!r}")
 
@@ -1309,6 +1576,54 @@ class _ModelRun:
             for key in SMAPS_KEYS:
                 self.obs[f"{label}.map{i}.{key}"] = (
                     len(mine) if key == "vmas" else sum(int(r[key]) for r in mine))
+
+    def _signal_step(self, step: Step) -> None:
+        """The steps of :data:`SIGNAL_SCENARIOS` (signals, thread pidfds, probes)."""
+        victim, label = self.v.process, step.label
+        if step.op == "oom":
+            self.k.oom_kill(victim.pid)
+            return
+        if step.op == "probe":
+            t = victim.task
+            self.obs[f"{label}.frozen"] = victim.freezer_state == "FROZEN"
+            self.obs[f"{label}.exited"] = self._group_exited()
+            self.obs[f"{label}.group_exit"] = bool(t.pending & (1 << (signal.SIGKILL - 1)))
+            return
+        if step.op == "settle":
+            self.k.run()
+            self.obs[f"{label}.state"] = ("exited" if self._group_exited() else
+                                          "stopped" if victim.state == "stopped" else "alive")
+            return
+        who = self.threads[0] if step.target == "thread" else victim
+        try:
+            if step.op == "pidfd_open":
+                self.pidfds[label] = self.lmkd.pidfd_open(who.tid, step.flags)
+            else:
+                self._send(step, who)
+        except OSError as exc:
+            self.obs[f"{label}.errno"] = _errno_name(exc.errno or 0)
+        else:
+            self.obs[f"{label}.errno"] = "0"
+
+    def _group_exited(self) -> bool:
+        """Every thread has exited (what a readable pidfd says on the kernel)."""
+        return all(p.state in ("zombie", "dead") for p in (self.v.process, *self.threads))
+
+    def _send(self, step: Step, who: Process) -> None:
+        lmkd, victim = self.lmkd, self.v.process
+        if step.how == "kill":
+            lmkd.kill(who.tid, step.sig)
+        elif step.how == "tgkill":
+            lmkd.tgkill(victim.pid, who.tid, step.sig)
+        elif step.how == "tgkill-wrong-tgid":
+            lmkd.tgkill(lmkd.pid, who.tid, step.sig)
+        elif step.how == "tgkill-zero-tgid":
+            lmkd.tgkill(0, who.tid, step.sig)
+        elif step.how == "pidfd":
+            fd = self.pidfds.get(step.target, self.fds["victim"])
+            lmkd.pidfd_send_signal(fd, step.sig, step.flags)
+        else:
+            raise ValueError(f"unknown way to send a signal {step.how!r}")
 
     def _snapshot(self, label: str) -> None:
         status = self.v.process.status()
@@ -1429,21 +1744,30 @@ class _KernelRun:
         self.holder: ProcHolder | None = None
         self.extra_fds: list[int] = []
         self.interp_anon: int | None = None
+        self.pidfds: dict[str, int] = {}
+        self.memcg: Any = None
 
     def start(self) -> None:
         """Create the files and launch the victim (:meth:`close` undoes it, also partly)."""
-        from mrelease_ref.lab.victim import launch_victim, make_test_file
+        from mrelease_ref.lab.victim import launch_victim, make_test_file, wait_sleeping
 
         sc = self.sc
         for i, m in enumerate(sc.victim.mappings):
             if m.kind.startswith("file"):
                 self.paths[i] = make_test_file(m.nr_pages, self.file_dir)
         spec = to_lab_spec(sc.victim, {i: str(p) for i, p in self.paths.items()},
-                           small_file_folios=sc.small_file_folios, sharer=sc.sharer)
+                           small_file_folios=sc.small_file_folios, sharer=sc.sharer,
+                           sleep=sc.sleep, threads=sc.threads, thread_sleep=sc.thread_sleep)
+        if sc.memcg:
+            from mrelease_ref.lab.memcg import MemcgGroup
+
+            self.memcg = MemcgGroup()
+            spec = dataclasses.replace(spec, cgroup_procs=self.memcg.procs)
         self.victim = launch_victim(spec)
         for i, results in enumerate(self.victim.op_results):
             for j, r in enumerate(results):
                 self.obs[f"ops.m{i}.{j}"] = r
+        wait_sleeping(self.victim)  # asleep where the spec says before any freeze
         self.interp_anon = self._interp_anon()
 
     # -- probes
@@ -1531,6 +1855,8 @@ class _KernelRun:
         v = self.victim
         assert v is not None
         target = step.target
+        if target in self.pidfds:
+            return self.pidfds[target]
         if target == "victim":
             return v.pidfd
         if target == "sharer":
@@ -1645,6 +1971,8 @@ class _KernelRun:
             i = int(step.target)
             pages = self.sc.victim.mappings[i].nr_pages
             self.obs[f"{step.label}.map{i}.mincore"] = mincore_file(self.paths[i], pages)
+        elif op in ("signal", "pidfd_open", "probe", "settle", "oom"):
+            self._signal_step(step)
         else:
             raise ValueError(f"unknown step {op!r}")
 
@@ -1661,6 +1989,67 @@ class _KernelRun:
                 sm, nvmas = {}, 0
             for key in SMAPS_KEYS:
                 self.obs[f"{label}.map{i}.{key}"] = nvmas if key == "vmas" else sm.get(key, 0)
+
+    def _signal_step(self, step: Step) -> None:
+        """The steps of :data:`SIGNAL_SCENARIOS` on the live kernel."""
+        from mrelease_ref.lab.memcg import provoke_oom
+        from mrelease_ref.lab.syscalls import pidfd_open
+        from mrelease_ref.lab.victim import read_status
+
+        v, label = self.victim, step.label
+        assert v is not None
+        if step.op == "oom":
+            if self.memcg is None:
+                raise ValueError("an oom step needs Scenario.memcg=True")
+            provoke_oom(self.memcg, v.pid)
+            return
+        if step.op == "probe":
+            self.obs[f"{label}.frozen"] = self.fz is not None and self.fz.state() == "FROZEN"
+            self.obs[f"{label}.exited"] = v.exited(0.0)
+            try:
+                sig_pnd = read_status(v.pid).sig_pnd
+            except ProcessLookupError:
+                sig_pnd = 1 << (signal.SIGKILL - 1)
+            self.obs[f"{label}.group_exit"] = bool(sig_pnd & (1 << (signal.SIGKILL - 1)))
+            return
+        if step.op == "settle":
+            state = "exited" if v.exited(2.0) else "alive"
+            if state == "alive":
+                with contextlib.suppress(ProcessLookupError):
+                    state = "stopped" if read_status(v.pid).state == "T" else "alive"
+            self.obs[f"{label}.state"] = state
+            return
+        who = v.thread_tids[0] if step.target == "thread" else v.pid
+        try:
+            if step.op == "pidfd_open":
+                fd = pidfd_open(who, step.flags)
+                self.pidfds[label] = fd
+                self.extra_fds.append(fd)
+            else:
+                self._send(step, who)
+        except OSError as exc:
+            self.obs[f"{label}.errno"] = _errno_name(exc.errno or 0)
+        else:
+            self.obs[f"{label}.errno"] = "0"
+
+    def _send(self, step: Step, who: int) -> None:
+        from mrelease_ref.lab.syscalls import tgkill
+
+        v = self.victim
+        assert v is not None
+        if step.how == "kill":
+            os.kill(who, step.sig)
+        elif step.how == "tgkill":
+            tgkill(v.pid, who, step.sig)
+        elif step.how == "tgkill-wrong-tgid":
+            tgkill(os.getpid(), who, step.sig)
+        elif step.how == "tgkill-zero-tgid":
+            tgkill(0, who, step.sig)
+        elif step.how == "pidfd":
+            fd = self.pidfds.get(step.target, v.pidfd)
+            signal.pidfd_send_signal(fd, step.sig, None, step.flags)
+        else:
+            raise ValueError(f"unknown way to send a signal {step.how!r}")
 
     def _selftest(self, label: str) -> None:
         """The selftest's flow with Python victims (see ``_ModelRun._selftest``)."""
@@ -1713,6 +2102,8 @@ class _KernelRun:
                             signal.pidfd_send_signal(fd, signal.SIGKILL)
             if self.fz is not None:
                 self.fz.close()
+            if self.memcg is not None:
+                stack.callback(self.memcg.close)
 
 
 def run_kernel(sc: Scenario, file_dir: str = "/var/tmp") -> Obs:
@@ -1888,14 +2279,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--calls", action="store_true",
                    help=f"the CALL_SCENARIOS (madvise, mprotect, ...), stored in "
                         f"{CALLS_STORED_RUN.name} unless --out says otherwise")
+    p.add_argument("--signals", action="store_true",
+                   help="run SIGNAL_SCENARIOS (stored in lab/data/parity_signals.json)")
     args = p.parse_args(argv)
     ok, reason = available()
     if not ok:
         print(f"lab unavailable: {reason}", file=sys.stderr)
         return 2
-    pool = CALL_SCENARIOS if args.calls else SCENARIOS
-    if args.calls and args.out == STORED_RUN:
-        args.out = CALLS_STORED_RUN
+    if args.calls and args.signals:
+        p.error("--calls and --signals choose different tables: give one")
+    pool = SCENARIOS
+    if args.calls:
+        pool = CALL_SCENARIOS
+        if args.out == STORED_RUN:
+            args.out = CALLS_STORED_RUN
+    elif args.signals:
+        pool = SIGNAL_SCENARIOS
+        if args.out == STORED_RUN:
+            args.out = SIGNAL_STORED_RUN
     chosen = [s for s in pool if not args.only or s.name in args.only.split(",")]
     run = run_parity(chosen, file_dir=args.file_dir)
     for r in run.rows:

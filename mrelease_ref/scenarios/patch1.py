@@ -79,6 +79,7 @@ from mrelease_ref.mm.mmu_gather import tlb_finish_mmu, tlb_gather_mmu
 from mrelease_ref.mm.page_writeback import __filemap_fdatawrite_range
 from mrelease_ref.mm.swap_state import folio_trylock, folio_unlock, swap_cache_add_folio
 from mrelease_ref.mm.swapfile import SWAP_HAS_CACHE, folio_alloc_swap, swap_duplicate
+from mrelease_ref.scenarios.stalls import stall_in_fsync
 from mrelease_ref.scenarios.victims import OVERVIEW_VICTIM, VictimSpec, build_victim
 from mrelease_ref.sim.kernel import Kernel
 from mrelease_ref.sim.process import MADV_NOHUGEPAGE, MADV_RANDOM, Mapping, Process
@@ -595,15 +596,17 @@ def _evicted_by(choice: KernelChoice, who: str, nr: int, **kw: Any) -> str | int
             return ret
         after = _cached(k, f)
     elif who == "oom reaper":
-        # A second thread sits in the freezer: mark_oom_victim() thaws only the victim task,
-        # so the group cannot finish exiting and the mm stays for the OOM reaper.
-        th = app.clone_thread()
-        th.freeze()
+        # A second thread sleeps in fsync() on a hung device (D state, not killable): the
+        # group cannot finish exiting and the mm stays for the OOM reaper. (A frozen thread
+        # would not do: v6.18's mark_oom_victim() thaws the whole process.)
+        stall = stall_in_fsync(k, app)
         k.oom_kill(app.pid)
         k.run()
-        mm = th.task.mm
+        mm = stall.thread.task.mm
         assert mm is not None and mm_flags_test(MMF_OOM_SKIP, mm), "the OOM reaper ran"
         after = _cached(k, f)
+        stall.release()
+        k.run()
     elif who == "exit after reap":
         ret = _mrelease(killer, app, choice.flags)
         assert _cached(k, f) == before, "the reaper skips MAP_SHARED"

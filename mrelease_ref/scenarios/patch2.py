@@ -63,6 +63,7 @@ from mrelease_ref.include.linux.mm_types import _PAGE_ACCESSED, PAGE_SHIFT, PMD_
 from mrelease_ref.include.linux.page_flags import PG_active, PG_referenced, PG_workingset
 from mrelease_ref.include.uapi.linux.mman import PROCESS_MRELEASE_REAP_KILL
 from mrelease_ref.scenarios.review import ReviewPoint
+from mrelease_ref.scenarios.stalls import stall_in_fsync
 from mrelease_ref.sim.kernel import Kernel
 
 if TYPE_CHECKING:
@@ -625,8 +626,9 @@ def gate_scope(
     shared = event.startswith("MAP_SHARED")
     m = app.mmap(nr_pages, file=f, shared=shared, write=False)
     app.touch(m)
+    stall = None
     if event == "kernel OOM killer, oom_reaper":
-        app.clone_thread()  # a frozen second thread keeps mm_users: the reaper must act
+        stall = stall_in_fsync(k, app)  # a thread in D state keeps mm_users: the reaper acts
     k.lru_add_drain_all()
     young = _young_entries(app, m, nr_pages)
     before = dict(k.vm_events)
@@ -639,10 +641,11 @@ def gate_scope(
         aged = kill_and_reap(k, lmkd, app, reap_kill=True).mark_accessed
         _finish(k, app)
     elif event == "kernel OOM killer, oom_reaper":
-        app.freeze()
+        assert stall is not None
         k.oom_kill(app.pid)
-        k.run()  # the victim thread exits; the frozen thread pins the mm; the reaper reaps
+        k.run()  # the leader exits; the thread in fsync() pins the mm; the reaper reaps
         aged = _delta(k, before, "MARK_ACCESSED")
+        stall.release()
         _finish(k, app)
     elif event == "normal exit":
         app.exit(0)

@@ -83,6 +83,7 @@ from mrelease_ref.kernel.signal import SIGKILL, sys_kill
 from mrelease_ref.mm.mmap import do_munmap
 from mrelease_ref.mm.oom_kill import find_lock_task_mm
 from mrelease_ref.scenarios.review import ReviewPoint
+from mrelease_ref.scenarios.stalls import stall_in_fsync
 from mrelease_ref.sim.kernel import ALL_CAPS, Kernel, WorkResult
 from mrelease_ref.sim.process import Process
 from mrelease_ref.sim.report import KB_PER_PAGE, task_mem
@@ -247,9 +248,8 @@ def _case_coredumping(k: Kernel) -> Setup:
 
 def _case_oom_skip(k: Kernel) -> Setup:
     s = _case_live(k)
-    thread = s.target.clone_thread()  # keeps the mm attached after the leader exits
-    s.target.freeze()
-    k.oom_kill(s.target.pid)  # thaws the leader only
+    thread = stall_in_fsync(k, s.target).thread  # in D state: keeps the mm attached
+    k.oom_kill(s.target.pid)  # SIGKILL; thaw_process() (nothing frozen here)
     k.run()  # OOM_REAPER_DELAY later the oom_reaper reaps and sets MMF_OOM_SKIP
     mm = thread.task.mm
     assert mm is not None and mm.flags & MMF_OOM_SKIP
@@ -347,8 +347,8 @@ CASES: Final[tuple[Case, ...]] = (
     Case("dying", "SIGKILL already sent (target frozen, mm attached)", _case_dying),
     Case("exited", "target is a zombie: every thread passed exit_mm()", _case_exited),
     Case("coredumping", "SIGSEGV, core dump held (signal->core_state set)", _case_coredumping),
-    Case("already reaped", "kernel OOM kill + oom_reaper: MMF_OOM_SKIP, a thread keeps the mm",
-         _case_oom_skip),
+    Case("already reaped", "kernel OOM kill + oom_reaper: MMF_OOM_SKIP; a thread stuck in "
+         "fsync() on a hung device (D state) keeps the mm", _case_oom_skip),
     Case("clone_vm sharer", "a live CLONE_VM process shares the mm (MMF_MULTIPROCESS)",
          _case_clone_vm),
     Case("vfork sharer", "target is a vfork child; its parent, alive, shares the mm "

@@ -12,6 +12,7 @@ Limitations:
 from __future__ import annotations
 
 from mrelease_ref.include.linux.sched import PIDTYPE_PID, TaskStruct
+from mrelease_ref.kernel.cgroup.legacy_freezer import freezer_fork
 from mrelease_ref.kernel.fork import (
     CLONE_THREAD,
     CLONE_VFORK,
@@ -42,6 +43,7 @@ def clone_thread(leader: TaskStruct) -> TaskStruct:
     sig.quick_threads += 1
     sig.sigcnt += 1
     attach_pid(t, PIDTYPE_PID, pid)
+    freezer_fork(t, leader)  # cgroup_post_fork(): the new thread joins the leader's group
     return t
 
 
@@ -59,4 +61,5 @@ def clone_vm(parent: TaskStruct, comm: str, vfork: bool) -> TaskStruct:
     flags = CLONE_VM | (CLONE_VFORK if vfork else 0)
     copy_mm(flags, t, parent.mm)
     copy_oom_score_adj(flags, t)
+    freezer_fork(t, parent)  # cgroup_post_fork(): the child starts in the parent's group
     return t

@@ -153,9 +153,9 @@ def _recording(gen: KernelGen[Any], result: WorkResult) -> KernelGen[None]:
 def _oom_kill_process(victim: TaskStruct) -> None:
     # A module-level function: inside a class body the name __oom_kill_process would be
     # mangled to _Kernel__oom_kill_process.
-    from mrelease_ref.mm.oom_kill import __oom_kill_process
+    from mrelease_ref.mm.oom_kill import oom_kill_process
 
-    __oom_kill_process(victim)
+    oom_kill_process(victim)
 
 
 def _writeback_all(k: Kernel) -> None:
@@ -310,6 +310,7 @@ class Kernel:
         self.io_pending: list[Folio] = []
         self.data_loss: list[str] = []
         self.hold_coredumps = False
+        self.hold_io = False  # a hung device: block I/O does not complete while True
 
     def _boot_tasks(self) -> None:
         self.tracing = self.config.trace
@@ -348,7 +349,7 @@ class Kernel:
 
         k = t.kernel
         while True:
-            yield wait_event("io completion", lambda: bool(k.io_pending))
+            yield wait_event("io completion", lambda: bool(k.io_pending) and not k.hold_io)
             done, k.io_pending = k.io_pending, []
             for folio in done:
                 folio_end_writeback(folio)

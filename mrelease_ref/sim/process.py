@@ -39,7 +39,7 @@ from mrelease_ref.sim.report import task_mem
 from mrelease_ref.sim.sched import gc_paused
 
 if TYPE_CHECKING:
-    from mrelease_ref.sim.kernel import Kernel
+    from mrelease_ref.sim.kernel import Kernel, WorkResult
 
 SIG_BLOCK, SIG_UNBLOCK, SIG_SETMASK = 0, 1, 2
 MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL = 0, 1, 2
@@ -538,7 +538,8 @@ class Process:
         self._syscall(_as_gen(sys_kill, self.task, pid, int(sig)), "kill")
 
     def pidfd_send_signal(self, pidfd: int, sig: int, flags: int = 0) -> None:
-        """``pidfd_send_signal()`` (no siginfo; flags 0): raises OSError like the kernel."""
+        """``pidfd_send_signal()`` (no siginfo): the pidfd's scope (PIDFD_THREAD: one
+        thread) or a PIDFD_SIGNAL_THREAD/THREAD_GROUP flag; raises OSError like the kernel."""
         from mrelease_ref.kernel.signal import sys_pidfd_send_signal
 
         _int_arg("pidfd", pidfd)
@@ -677,14 +678,93 @@ class Process:
         return ProcRead(self, buf)
 
     def freeze(self) -> None:
-        """Put every thread in a cgroup-v1 freezer: nothing runs, SIGKILL included."""
-        for t in self.task.signal.threads:
-            t.frozen = True
+        """Put every thread in a cgroup-v1 freezer and wait until it reads FROZEN: nothing
+        runs, SIGKILL included. How each thread freezes depends on what it sleeps in
+        (:meth:`sleep`, :mod:`mrelease_ref.kernel.freezer`)."""
+        from mrelease_ref.sim.freezing import freeze_process
+
+        freeze_process(self.kernel, self.task)
+        self.kernel._after_api()
 
     def thaw(self) -> None:
-        """Release the freezer."""
-        for t in self.task.signal.threads:
-            t.frozen = False
+        """Release the freezer (``freezer.state`` THAWED)."""
+        from mrelease_ref.sim.freezing import thaw_process_group
+
+        thaw_process_group(self.kernel, self.task)
+        self.kernel._after_api()
+
+    # --- signals to threads, freezer sleeps (kernel/signal.c, kernel/freezer.c) ------------
+
+    def sleep(self, how: str) -> None:
+        """Say what this thread's user space waits in: ``"nanosleep"`` (the default),
+        ``"futex"``, ``"sigtimedwait"`` (TASK_FREEZABLE sleeps), ``"pause"``,
+        ``"sigsuspend"``, ``"poll"``, ``"select"``, ``"epoll_wait"`` (not freezable), or
+        ``"busy"`` (computing). It decides how the freezer freezes the thread and what a
+        signal then does (:mod:`mrelease_ref.kernel.freezer`)."""
+        from mrelease_ref.kernel.freezer import USER_SLEEPS
+
+        if how not in USER_SLEEPS:
+            raise ValueError(f"how must be one of {sorted(USER_SLEEPS)}, got {how!r}")
+        self._check_can_call()
+        if self.task.work is not None:
+            raise ValueError(f"{self.comm} (tid {self.tid}) is in the kernel "
+                             f"({self.task.work_label}); let it finish (Kernel.run()) first")
+        self.task.sleep_state = USER_SLEEPS[how]
+
+    @property
+    def freezer_state(self) -> str:
+        """``freezer.state`` of this process's freezer group ("THAWED" if it has none)."""
+        from mrelease_ref.kernel.cgroup.legacy_freezer import freezer_read, task_freezer
+
+        fz = task_freezer(self.task)
+        return "THAWED" if fz is None else freezer_read(fz)
+
+    def tgkill(self, tgid: int, tid: int, sig: int) -> None:
+        """``tgkill()``: signal thread ``tid`` of process ``tgid`` only (PIDTYPE_PID);
+        raises OSError(EINVAL/ESRCH/EPERM) like the kernel."""
+        from mrelease_ref.kernel.signal import sys_tgkill
+
+        _int_arg("tgid", tgid)
+        _int_arg("tid", tid)
+        _int_arg("sig", int(sig))
+        self._syscall(_as_gen(sys_tgkill, self.task, tgid, tid, int(sig)), "tgkill")
+
+    def fsync(self, fd: int, *, background: bool = False) -> WorkResult | None:
+        """``fsync()`` of a file: write back its dirty pages and wait for the I/O
+        (``file_write_and_wait_range()``, an uninterruptible wait).
+
+        ``background=True`` starts the call in this thread and returns at once with the
+        :class:`~mrelease_ref.sim.kernel.WorkResult`; on a hung device
+        (``Kernel.hold_io = True``) the thread then sleeps in D state -- not woken by any
+        signal, not frozen by the freezer -- until the I/O completes.
+        """
+        from mrelease_ref.mm.page_writeback import file_write_and_wait_range
+
+        _int_arg("fd", fd)
+        self._check_can_call()
+        files = self.task.files
+        f = files.fdt.get(fd) if files is not None else None
+        if f is None:
+            raise OSError(errno.EBADF, "fsync: Bad file descriptor")
+        inode = f.f_inode
+        if inode is None:
+            raise OSError(errno.EINVAL, "fsync: Invalid argument")
+        gen = file_write_and_wait_range(inode.i_mapping, 0, inode.i_size - 1)
+        if background:
+            result = self.kernel.start(self.task, gen, "fsync")
+            self.kernel.step(self.task)  # enter the call: submit the I/O, start waiting
+            self.kernel._after_api()
+            return result
+        self._syscall(gen, "fsync")
+        return None
+
+    def tkill(self, tid: int, sig: int) -> None:
+        """``tkill()``: signal thread ``tid`` only; raises OSError like the kernel."""
+        from mrelease_ref.kernel.signal import sys_tkill
+
+        _int_arg("tid", tid)
+        _int_arg("sig", int(sig))
+        self._syscall(_as_gen(sys_tkill, self.task, tid, int(sig)), "tkill")
 
 
 def _deliver_fault_signal(task: TaskStruct, ret: int, sig: int | None = None) -> None:

@@ -13,6 +13,15 @@ behaves per ../shared/reference/realkernel.md §2), ``work`` (the kernel code th
 executing, a generator driven by :mod:`mrelease_ref.sim.sched`), ``user_sleeping`` (sleeping
 in user space, e.g. in ``nanosleep()``; a signal wakes it).
 
+Freezer fields (kernel/freezer.c, see :mod:`mrelease_ref.kernel.freezer`): ``frozen`` is
+``__state == TASK_FROZEN``; ``saved_state`` is the kernel's ``saved_state`` (the sleep a
+task was frozen in, reset to TASK_RUNNING by a wake-up that matched it); ``sleep_state``
+is the model's record of what the task's user space is waiting in while it has no other
+kernel work: ``TASK_INTERRUPTIBLE|TASK_FREEZABLE`` for ``nanosleep()``/``futex()``
+(the default), ``TASK_INTERRUPTIBLE`` for ``pause()``/``poll()``, ``TASK_RUNNING`` for a
+task busy in user space. ``freezer`` is the legacy freezer cgroup the task is in (None:
+the root, never freezing); ``memdie`` is TIF_MEMDIE.
+
 Limitations:
 - One uid per task (uid = euid = suid); capabilities are a set of names.
 - No ptrace, no process groups or sessions, no CLONE_SIGHAND without CLONE_THREAD.
@@ -61,6 +70,33 @@ SIGNAL_STOP_STOPPED: Final = int(SignalFlags.SIGNAL_STOP_STOPPED)
 SIGNAL_STOP_CONTINUED: Final = int(SignalFlags.SIGNAL_STOP_CONTINUED)
 SIGNAL_GROUP_EXIT: Final = int(SignalFlags.SIGNAL_GROUP_EXIT)
 SIGNAL_UNKILLABLE: Final = int(SignalFlags.SIGNAL_UNKILLABLE)
+
+
+class TaskState(enum.IntFlag):
+    """``task->__state`` bits. Kernel: include/linux/sched.h (TASK_* defines).
+
+    ``__TASK_STOPPED`` and ``__TASK_TRACED`` are module constants only (a class body would
+    mangle their names)."""
+
+    TASK_RUNNING = 0x00000000
+    TASK_INTERRUPTIBLE = 0x00000001
+    TASK_UNINTERRUPTIBLE = 0x00000002
+    TASK_WAKEKILL = 0x00000100
+    TASK_FREEZABLE = 0x00002000
+    TASK_FROZEN = 0x00008000
+
+
+TASK_RUNNING: Final = int(TaskState.TASK_RUNNING)
+TASK_INTERRUPTIBLE: Final = int(TaskState.TASK_INTERRUPTIBLE)
+TASK_UNINTERRUPTIBLE: Final = int(TaskState.TASK_UNINTERRUPTIBLE)
+__TASK_STOPPED: Final = 0x00000004
+__TASK_TRACED: Final = 0x00000008
+TASK_WAKEKILL: Final = int(TaskState.TASK_WAKEKILL)
+TASK_FREEZABLE: Final = int(TaskState.TASK_FREEZABLE)
+TASK_FROZEN: Final = int(TaskState.TASK_FROZEN)
+TASK_NORMAL: Final = TASK_INTERRUPTIBLE | TASK_UNINTERRUPTIBLE
+TASK_STOPPED: Final = TASK_WAKEKILL | __TASK_STOPPED
+TASK_KILLABLE: Final = TASK_WAKEKILL | TASK_UNINTERRUPTIBLE
 
 # exit_state values: include/linux/sched.h
 EXIT_DEAD: Final = 0x10
@@ -197,6 +233,11 @@ class TaskStruct:
     waiting: Wait | None = None
     dead: bool = False
     autoreap: bool = False
+    # --- the freezer (kernel/freezer.c) and the OOM killer's mark ---
+    sleep_state: int = TASK_INTERRUPTIBLE | TASK_FREEZABLE
+    saved_state: int = TASK_RUNNING
+    freezer: object | None = None
+    memdie: bool = False
 
     def __repr__(self) -> str:
         return f"Task({self.comm}:{self.pid})"

@@ -58,7 +58,7 @@ def __send_signal_locked(sig: int, si_code: int, t: TaskStruct, type: int, force
 def kill_mrelease(task: TaskStruct) -> int:
     """Model helper ([I]): ``kill_pid_info(SIGKILL, &info, task_tgid(task))`` with
     ``info.si_code = KILL_MRELEASE`` -- kernel-originated, so no permission check."""
-    p = pid_task(task_tgid(task), PIDTYPE_TGID)
+    p = pid_task(task_tgid(task), PIDTYPE_PID)  # kill_pid_info_type()'s lookup
     if p is None:
         return -errno.ESRCH
     return __send_signal_locked(SIGKILL, KILL_MRELEASE, p, PIDTYPE_TGID, force=False)

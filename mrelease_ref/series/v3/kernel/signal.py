@@ -13,7 +13,7 @@ from __future__ import annotations
 import errno
 
 from mrelease_ref.include.linux.sched import Pid, TaskStruct
-from mrelease_ref.kernel.signal import access_pidfd_pidns, kill_pid_info_type
+from mrelease_ref.kernel.signal import access_pidfd_pidns, do_pidfd_send_signal
 
 
 def do_pidfd_send_signal_pidns(
@@ -26,4 +26,4 @@ def do_pidfd_send_signal_pidns(
     """
     if not access_pidfd_pidns(pid, current):
         return -errno.EINVAL
-    return kill_pid_info_type(sig, pid, type, current)
+    return do_pidfd_send_signal(pid, sig, type, flags, current)
