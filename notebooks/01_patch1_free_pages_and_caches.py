@@ -110,7 +110,7 @@ print(source_diff(mmu_gather.__tlb_batch_free_encoded_pages,
 
 # %% [markdown]
 # The RFC (only its diffstat and s390 hunk were retrieved, so the model infers the rest,
-# thread.md §3.1) read MMF_UNSTABLE once per flush and passed a plain bool down. Draft D
+# docs/sources.md §T3.1) read MMF_UNSTABLE once per flush and passed a plain bool down. Draft D
 # reads a new one-bit field of the gather, `try_evict_file_folios`, which only its
 # reaper sets:
 
@@ -157,7 +157,7 @@ print(inspect.getsource(truncate.mapping_evict_folio))
 # `release_pages()`. v1 removes that stub and declares `free_pages_and_caches(mm, ...)`
 # unconditionally, so the eviction also works on a kernel without swap. The RFC kept the
 # function in mm/swap_state.c, so without CONFIG_SWAP the stub still applied and nothing
-# was evicted (thread.md §3.1 [I]); the model's RFC says so explicitly:
+# was evicted (docs/sources.md §T3.1 [I]); the model's RFC says so explicitly:
 
 # %%
 print(source_diff(swap_h.free_pages_and_swap_cache, rfc_swap_state.free_pages_and_caches))
@@ -262,7 +262,7 @@ plt.show()
 # %% [markdown]
 # ## The eviction predicate, one condition at a time
 #
-# thread.md §3.2 lists what must hold for a folio to be evicted: (a) MMF_UNSTABLE on the
+# docs/sources.md §T3.2 lists what must hold for a folio to be evicted: (a) MMF_UNSTABLE on the
 # mm, (b) not anonymous, (c) the trylock succeeds, (d) still in a mapping, (e) clean and not
 # under writeback, (f) refcount ≤ nr_pages + private + 1, (g) private data releasable, (h)
 # `remove_mapping()` succeeds. Each row below starts from the control (a 16-page private file
@@ -321,7 +321,7 @@ pd.DataFrame(patch1.zap_pause_table()).set_index(["kernel", "arch"])
 # holds one reference for the whole 2 MiB: evicted on x86_64. These machines PMD-map aligned
 # 2 MiB ext4 folios by default, so on x86 the common case works, by the PMD path. On s390 the
 # PMD path is `__tlb_remove_page_size()`, which no version changed: never evicted. Nobody
-# raised this in the thread (thread.md §6 #5); Baolin Wang's PMD remark
+# raised this in the thread (docs/sources.md §T6 #5); Baolin Wang's PMD remark
 # (`<b6a6eead-cfd2-4459-9c6d-384dc6cd72d8@linux.alibaba.com>`) was about patch 2's aging.
 
 # %%
@@ -361,7 +361,7 @@ pd.DataFrame(patch1.referenced_table())
 pd.DataFrame(patch1.referenced_probe())
 
 # %% [markdown]
-# Michal Hocko's objections to patch 2 (aging, thread.md §4.2) therefore have a cost on the
+# Michal Hocko's objections to patch 2 (aging, docs/sources.md §T4.2) therefore have a cost on the
 # patch 1 side: without patch 2, or a drain of the `lru_activate` batches before the flush,
 # patch 1 evicts less for exactly the pages the victim's earlier life used most.
 #
@@ -411,7 +411,7 @@ pd.DataFrame(patch1.shmem_swapcache_table()).set_index("kernel")
 # included) to `free_file_cache()` when evicting. v1's `free_file_cache()` asks
 # `folio_mapping()`, which is NULL for an anonymous folio, so nothing happens. D's reads
 # `folio->mapping`, which for an anonymous folio is its anon_vma (tagged pointer), and passes
-# it to `mapping_evict_folio()` as if it were an address_space (thread.md §6 #4). The model
+# it to `mapping_evict_folio()` as if it were an address_space (docs/sources.md §T6 #4). The model
 # counts those calls (`EVICT_ANON_MAPPING`) and refuses them; the last column counts the
 # anonymous folios that would pass every test before `remove_mapping()` (clean, no
 # writeback, one reference), i.e. that would have it operate on an anon_vma.
@@ -437,10 +437,10 @@ pd.DataFrame(patch1.anon_mapping_table()).set_index("kernel")
 # D confines both effects to `process_mrelease(..., PROCESS_MRELEASE_REAP_KILL)`, and only
 # for the VMAs its reaper zaps (Minchan Kim, `<afJ7FPkNK6cxUxSe@google.com>`).
 #
-# ## Review points for patch 1 (thread.md §4.1)
+# ## Review points for patch 1 (docs/sources.md §T4.1)
 #
 # Who said what, the answer, whether it was settled, and where this notebook answers it with
-# the model (paraphrased; Message-IDs in the table, thread.md §1.3):
+# the model (paraphrased; Message-IDs in the table, docs/sources.md §T1.3):
 
 # %%
 pd.DataFrame(patch1.REVIEW_POINTS).set_index("#")

@@ -24,15 +24,15 @@
 # what does that save, and what does it cost a workload later?*
 #
 # **Why it matters.** The patch's justification is a profile: `folio_mark_accessed()` took
-# 55.75% of an exit-path unmap (thread.md §5). Its objection, from Michal Hocko, is that the
+# 55.75% of an exit-path unmap (docs/sources.md §T5). Its objection, from Michal Hocko, is that the
 # young bits the reaper throws away are real information: a page the app used just before
 # it was killed loses the activation that would have kept it cached, and the next launch
-# refaults it (thread.md §4.2 #3-#6). Both are questions about numbers the model can count.
+# refaults it (docs/sources.md §T4.2 #3-#6). Both are questions about numbers the model can count.
 #
 # The versions: RFC 2/3 `<20260413223948.556351-3-minchan@kernel.org>`, v1 2/3
 # `<20260421230239.172582-3-minchan@kernel.org>`, and the aging half of draft D
 # `<afFco71vwmpQy3pk@google.com>`. Reviews quoted below are paraphrased; their Message-IDs
-# are in thread.md §1.3. Every experiment is a function in `mrelease_ref.scenarios.patch2`;
+# are in docs/sources.md §T1.3. Every experiment is a function in `mrelease_ref.scenarios.patch2`;
 # cells only call them and show what they return.
 
 # %%
@@ -232,7 +232,7 @@ assert (shared.aged == shared.young_batches).all()
 # %% [markdown]
 # ## The cost saved
 #
-# The profile in the commit message (thread.md §5): in an exit-path unmap of a synthetic
+# The profile in the commit message (docs/sources.md §T5): in an exit-path unmap of a synthetic
 # `mmap_exit_test`, `folio_mark_accessed()` took 55.75% -- 48.79% in
 # `__folio_batch_add_and_move()` (the activation batch) and 4.23% in
 # `workingset_activation()` -- against 12.94% for rmap removal, 9.86% for page-table
@@ -289,7 +289,7 @@ c.loc["baseline", ["pages", "mark_accessed", "pgactivate", "aging_pct"]]
 # %% [markdown]
 # ## The side effect, measured: a relaunched app
 #
-# Michal Hocko's objection (thread.md §4.2 #4, #5) as an experiment. Parameters:
+# Michal Hocko's objection (docs/sources.md §T4.2 #4, #5) as an experiment. Parameters:
 
 # %%
 params = p2.RelaunchParams()
@@ -415,7 +415,7 @@ kill_after_use.T
 # would have read, and made the activation decisions itself; only a few PTEs are young
 # again at the kill and none of their folios is inactive with PG_referenced, so no reap
 # activates anything (printed below). This is Michal Hocko's "reclaim has likely aged these
-# pages already" (thread.md §4.2 #5) made concrete: patch 2 changes the outcome only for
+# pages already" (docs/sources.md §T4.2 #5) made concrete: patch 2 changes the outcome only for
 # pages used after the last reclaim pass that reached them -- the foreground-to-killed
 # case, not a long-cached background app.
 
@@ -453,10 +453,10 @@ v1_sweep[["pages_read", "refaults", "refault_activations"]].unstack("idle_rounds
 # %% [markdown]
 # ### Large folios keep patch 2's side effect under v1
 #
-# The same experiment with 64-page page-cache folios (the ~80-page average realkernel.md
-# §1.1 saw on an earlier 6.18 build). A 64-page folio is zapped as one batch of 64 PTEs,
+# The same experiment with 64-page page-cache folios (the ~80-page average docs/sources.md
+# §M1.1 saw on an earlier 6.18 build). A 64-page folio is zapped as one batch of 64 PTEs,
 # which hands the gather 64 references; patch 1's `mapping_evict_folio()` allows only one
-# extra reference, so it evicts none of them (thread.md §6 #5). Patch 2 still skips their
+# extra reference, so it evicts none of them (docs/sources.md §T6 #5). Patch 2 still skips their
 # aging (with CONFIG_MM_ID).
 
 # %%
@@ -529,10 +529,10 @@ gate.pivot(index="event", columns="config", values="aged").astype("Int64").loc[
 print(inspect.getsource(vmscan.folio_check_references))
 
 # %% [markdown]
-# ## Review points for patch 2 (thread.md §4.2)
+# ## Review points for patch 2 (docs/sources.md §T4.2)
 #
 # Who raised what, the answer, whether it was settled, and the experiment above that speaks
-# to it (paraphrased; Message-IDs in thread.md §1.3):
+# to it (paraphrased; Message-IDs in docs/sources.md §T1.3):
 
 # %%
 pd.DataFrame(p2.as_rows(p2.REVIEW_POINTS)).set_index("number")

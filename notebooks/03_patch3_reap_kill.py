@@ -71,7 +71,7 @@ pd.DataFrame(
 #
 # ### RFC 3/3 (2026-04-13) — a SIGKILL that marks the mm
 # <20260413223948.556351-4-minchan@kernel.org>, "introduce PROCESS_MRELEASE_REAP_KILL flag".
-# Only the commit message, the diffstat and the siginfo hunk were retrieved (thread.md §3.1).
+# Only the commit message, the diffstat and the siginfo hunk were retrieved (docs/sources.md §T3.1).
 #
 # - **uapi.** A new flag bit for `process_mrelease()`, and a new `si_code` family for SIGKILL:
 #   `KILL_MRELEASE` = 1, "sent by process_mrelease".
@@ -102,7 +102,7 @@ print(source_diff(patch3.syscall_of("baseline"), patch3.syscall_of("rfc")))
 # signal.c/siginfo.h changes for a plain `kill_pid()`.
 #
 # ### v1 3/3 (2026-04-21) — `ignore_exit`, `mmget()`, `kill_pid()`
-# <20260421230239.172582-4-minchan@kernel.org> (thread.md §3.2). Three hunks:
+# <20260421230239.172582-4-minchan@kernel.org> (docs/sources.md §T3.2). Three hunks:
 #
 # 1. **`__task_will_free_mem(task, ignore_exit)`.** A core dump in progress still says no;
 #    right after that test, `ignore_exit` says yes and skips the "is it exiting?" tests.
@@ -147,7 +147,7 @@ print(source_diff(patch3.syscall_of("baseline"), patch3.syscall_of("v1")))
 # ### Draft C = v2 (2026-04-28/29) — MMF_MULTIPROCESS, `mmgrab()`
 # Draft C was inline in <afE2xchFRh2xARBn@google.com>; the same code was posted as v2,
 # <20260429211359.3829683-1-minchan@kernel.org>, and Andrew Morton applied it to mm-new
-# (ee1440e4568f) on 04-30 (thread.md §3.4, §1.4). Compared with v1:
+# (ee1440e4568f) on 04-30 (docs/sources.md §T3.4, §T1.4). Compared with v1:
 #
 # - `__task_will_free_mem()`/`task_will_free_mem()` are untouched: `ignore_exit` is gone.
 # - With the flag, an mm marked **MMF_MULTIPROCESS** is refused with -EINVAL before anything
@@ -183,7 +183,7 @@ print(source_diff(patch3.syscall_of("v2"), patch3.syscall_of("d")))
 #
 # ### Concept F = v3 (2026-05-05/11) — kill everyone who shares the mm
 # Concept F was inline in <afowD31YsGVdVUBP@google.com>; v3 is
-# <20260511214226.937793-1-minchan@kernel.org> (thread.md §3.6).
+# <20260511214226.937793-1-minchan@kernel.org> (docs/sources.md §T3.6).
 #
 # - **kernel/signal.c**: `do_pidfd_send_signal_pidns()` — the pid-namespace test of
 #   `pidfd_send_signal()` (target must be in the caller's namespace or below, else -EINVAL)
@@ -237,7 +237,7 @@ table.loc[order, ["baseline, flags 0", *patch3.REAP_KILL_VERSIONS]]
 #
 # - **live.** Every REAP_KILL version kills and reaps. Draft D reaps only the 128 kB of file
 #   pages: as posted it hands the zap a zero-initialised `zap_details`, which keeps every
-#   anonymous folio (thread.md §6 #16; see the notebook on draft D).
+#   anonymous folio (docs/sources.md §T6 #16; see the notebook on draft D).
 # - **dying.** The flag changes nothing, except that a second SIGKILL is sent (and dropped:
 #   the group is already exiting).
 # - **exited.** -ESRCH everywhere: with no thread holding an mm there is nothing to pin. The
@@ -279,7 +279,7 @@ pd.DataFrame([dataclasses.asdict(r) for r in patch3.pidns_check()])
 
 # %% [markdown]
 # ## The race REAP_KILL closes
-# The setting of the v1 cover letter (thread.md §4.4, realkernel.md §4.4): a victim with 8 MiB
+# The setting of the v1 cover letter (docs/sources.md §T4.4, §M4.4): a victim with 8 MiB
 # of anonymous memory in four VMAs; a `ps` process blocked in a read of
 # `/proc/<pid>/cmdline`, holding the victim's `mm_users` until 2 ms of model time have
 # passed. LMKD either kills and then calls `process_mrelease(fd, 0)` (baseline), or calls it
@@ -381,7 +381,7 @@ print("\n".join(delayed["v2"].trace))
 # The v1 3/3 commit message says the reap-kill path sets MMF_UNSTABLE before it sends the
 # SIGKILL, so that the victim's own teardown also gets patches 1 and 2 (evict clean file
 # pages, skip LRU aging). The code does not: MMF_UNSTABLE is set only in
-# `__oom_reap_task_mm()`, after the kill (thread.md §3.2, §6 #15; never discussed in the
+# `__oom_reap_task_mm()`, after the kill (docs/sources.md §T3.2, §T6 #15; never discussed in the
 # thread). The RFC did set it at send time, through KILL_MRELEASE **[I]**.
 #
 # Setup (`delayed_caller`): the victim maps a 32-page file privately and has read it twice
@@ -443,7 +443,8 @@ pd.DataFrame([dataclasses.asdict(patch3.vfork_sharer(v)) for v in patch3.VERSION
 # target inside the caller's pid namespace (or with the caller's uid) is killed, a sharer
 # outside it (or owned by root) is not, and the call returns -EBUSY without reaping. The
 # memory stays with the surviving sharer; a retry fails the same way. The commit message
-# concedes partial kills; Christian Brauner found -EBUSY meaningless (thread.md §4.3 #12), and
+# concedes partial kills; Christian Brauner found -EBUSY meaningless
+# (docs/sources.md §T4.3 #12), and
 # Michal had asked for the call to *fail* where the caller may not kill some sharer (#7),
 # which needs a check before any kill.
 
@@ -461,7 +462,7 @@ pd.DataFrame([dataclasses.asdict(patch3.partial_kill(v, c)) for v in ("v1", "v2"
 # From the parent namespace the SIGKILL is forced and the init dies with the others, as it
 # would under the kernel's OOM killer, whose SIGKILL is always forced. v1 and v2 refuse
 # (-EINVAL) either way. Christian asked why v3 reports init as a failure when init cannot be
-# signalled anyway (thread.md §4.3 #12). For a namespace init the outcome depends on where
+# signalled anyway (docs/sources.md §T4.3 #12). For a namespace init the outcome depends on where
 # the caller runs, and from inside v3 reports success although the init was not killed.
 #
 # Setup (cases "ns init sharer, caller inside/outside"): the namespace's first process,
@@ -495,7 +496,7 @@ pd.DataFrame([dataclasses.asdict(r) for r in patch3.permission_check()])
 
 # %% [markdown]
 # ## Review points for patch 3
-# From thread.md §4.3, in order. Each row: who, the point, the answer, how it ended, and the
+# From docs/sources.md §T4.3, in order. Each row: who, the point, the answer, how it ended, and the
 # experiment of this notebook that speaks to it, where the model can (`patch3.REVIEW_POINTS`).
 
 # %%
@@ -535,7 +536,7 @@ pd.DataFrame([dataclasses.asdict(r) for r in patch3.REVIEW_POINTS]).set_index("n
 #   SIGNAL_UNKILLABLE (the kernel's `force_sig_info_to_task()` does), and the model has no
 #   `zap_pid_ns_processes()`.
 # - Single-page folios throughout, so that patch 1's refcount rule does not hide eviction
-#   (thread.md §6 #5); draft D runs as posted (`d_details="as_posted"`).
+#   (docs/sources.md §T6 #5); draft D runs as posted (`d_details="as_posted"`).
 #
 # ## Checks
 # Every experiment ran with `debug_vm=True`: refcounts, mapcounts, rss counters, LRU lists,

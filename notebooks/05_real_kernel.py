@@ -56,14 +56,14 @@ report.run_facts(stored)
 # %% [markdown]
 # ## One description, two kernels
 # Each scenario is data: a victim (the model's `VictimSpec`, converted for the lab by
-# `parity.to_lab_spec`), steps, and measures with the realkernel.md section they check.
+# `parity.to_lab_spec`), steps, and measures with the docs/sources.md section they check.
 
 # %%
 report.scenario_table()
 
 # %% [markdown]
 # The steps of one scenario, exactly as both runners interpret them. Here a `/proc/<pid>/cmdline`
-# reader holds `mm_users` while the victim exits (realkernel.md §4.4 row H1):
+# reader holds `mm_users` while the victim exits (docs/sources.md §M4.4 row H1):
 
 # %%
 report.steps_table({s.name: s for s in parity.SCENARIOS}["holder-zombie"])
@@ -76,7 +76,7 @@ report.steps_table({s.name: s for s in parity.SCENARIOS}["holder-zombie"])
 # page counts. Two kinds of kernel values are noisy and carry a tolerance:
 # *pages freed* (Δ(nr_free_pages + Σ pcp count) over the step, net of page tables and the
 # interpreter's own anonymous pages, ±256 pages) and global meminfo counters (±16 kB); timing is
-# compared only through predicates. `expect` is what realkernel.md reports. Stored run:
+# compared only through predicates. `expect` is what docs/sources.md reports. Stored run:
 
 # %%
 parity.parity_frame(
@@ -84,7 +84,7 @@ parity.parity_frame(
 )
 
 # %% [markdown]
-# Every fact of realkernel.md §0 is covered. For item 4 (the SIGKILL race) the deterministic
+# Every fact of docs/sources.md §M0 is covered. For item 4 (the SIGKILL race) the deterministic
 # forms stand in for the race: frozen + killed (the call before `exit_mm()`) gives 0, killed and
 # waited until zombie (after `exit_mm()`) gives `ESRCH`.
 
@@ -106,8 +106,8 @@ report.live_agreement(stored)
 #   4096 pages on both sides: the last folios sit in the per-CPU mlock batch, which holds a
 #   reference and keeps `Mlocked` up until it is drained; the model's `mlock_fbatch` does the
 #   same. And the per-CPU lists (item 9) take the freed pages on both sides.
-# - **Per-CPU list size.** The model keeps a fixed `pcp_high` of 48307 pages (realkernel.md
-#   §0 item 9). This kernel tunes `high` itself and sat at about 5300 pages at rest on
+# - **Per-CPU list size.** The model keeps a fixed `pcp_high` of 48307 pages (docs/sources.md
+#   §M0.9). This kernel tunes `high` itself and sat at about 5300 pages at rest on
 #   2026-11-26, so a small reap can push a list over `high`. Then part of it spills into
 #   MemFree, which can even rise by *more* than was freed. The table therefore checks that
 #   ΔMemFree misses Δ(Free+pcp) by more than one pcp batch, which is what makes MemFree a poor
@@ -115,7 +115,7 @@ report.live_agreement(stored)
 # - **Page tables.** The model counts page-table pages (`PageTables`) but never takes them
 #   from the free pool, while the kernel does. The *pages freed* measure subtracts
 #   ΔPageTables on the kernel side; THP's deposited tables (-4 kB per 2 MiB) agree exactly.
-# - **Speed.** The model's default prices (`mrelease_ref.sim.cost`, from realkernel.md §6)
+# - **Speed.** The model's default prices (`mrelease_ref.sim.cost`, from docs/sources.md §M6)
 #   make 4 KiB anon 3.3x slower than this kernel (next section). Only ratios are compared in
 #   the table.
 
@@ -151,7 +151,7 @@ plt.show()
 # and moved under the LRU lock. The difference between young and cleared is that cost. With
 # 4 KiB folios (one call per page) it is most of the reap. With 2 MiB folios, one call covers
 # 512 pages, so it matters much less. The thread quotes 55.75 % for `folio_mark_accessed`,
-# 48.79 % of it `__folio_batch_add_and_move` (thread.md §5). That figure is a perf profile of
+# 48.79 % of it `__folio_batch_add_and_move` (docs/sources.md §T5). That figure is a perf profile of
 # `exit_mmap` in an Android `mmap_exit_test`, not of `process_mrelease`, so compare it only in
 # kind. Anonymous memory ignores the young bit: its young and cleared rows differ only by noise.
 
@@ -217,7 +217,7 @@ plt.show()
 # %% [markdown]
 # ## Limitations
 # - One machine and one kernel build per stored file; this VM is shared with other work
-#   (realkernel.md §9), so timings carry noise. Medians and min/max are stored.
+#   (docs/sources.md §M9), so timings carry noise. Medians and min/max are stored.
 # - The lab's victims are Python processes. Their own image (about 10 MB, 0.2-0.4 ms of reap) is
 #   measured and subtracted, not avoided. The CLONE_VM sharer exists on x86_64 only.
 # - Folio sizes differ. The model reads 2 MiB page-cache folios, while the kernel's folio size
@@ -228,6 +228,7 @@ plt.show()
 #
 # ## Checks
 # `tests/test_real_kernel.py` (marked `realkernel`, needs root) runs every scenario and fails on
-# any disagreement or on a kernel value that differs from realkernel.md. `tests/test_lab_parity.py`
-# holds the model to realkernel.md's values without root. `tests/test_lab_calibration.py` checks
+# any disagreement or on a kernel value that differs from docs/sources.md.
+# `tests/test_lab_parity.py`
+# holds the model to docs/sources.md's values without root. `tests/test_lab_calibration.py` checks
 # the stored calibration and that calibrated prices reproduce it.

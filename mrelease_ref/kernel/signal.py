@@ -10,7 +10,7 @@ every thread before ``kill()`` returns. So SIGKILL -- and also a default-action 
 makes ``task_will_free_mem()`` true at once, while a core-dumping signal (SIGSEGV, SIGQUIT)
 or a caught/blocked one does not. (Checked on the 6.18 machines: a frozen victim sent
 default SIGTERM is reaped by process_mrelease(); with SIGSEGV, a SIGTERM handler, or SIGTERM
-blocked, the call returns EINVAL. kernel.md §1.3 says otherwise for SIGTERM; the model
+blocked, the call returns EINVAL. An older reading differed (docs/sources.md §K1.3); the model
 follows the kernel source and the measurement.)
 
 Signals are delivered when the target next runs (``get_signal()``), which the model does

@@ -105,11 +105,11 @@ def steps_table(sc: parity.Scenario) -> pd.DataFrame:
 
 
 def fact_summary(rows: Sequence[parity.Row]) -> pd.DataFrame:
-    """Rows and agreement per realkernel.md §0 item."""
+    """Rows and agreement per docs/sources.md §M0 item."""
     frame = parity.parity_frame(rows)
     frame = frame[frame["fact"] != ""]
     out = frame.groupby("fact").agg(rows=("agree", "size"), agree=("agree", "sum"))
-    out.insert(0, "fact (realkernel.md §0)", [FACTS[f] for f in out.index])
+    out.insert(0, "fact (docs/sources.md §M0)", [FACTS[f] for f in out.index])
     return out
 
 
@@ -178,7 +178,7 @@ def mark_accessed_table(cal: Calibration) -> pd.DataFrame:
             "mark_accessed µs/MiB": round(cal.mark_accessed_us_per_mib(kind), 2),
             "share of the reap": f"{cal.mark_accessed_share(kind):.0%}",
         })
-    rows.append({"kind": "thread.md §5: exit_mmap on Android (perf)",
+    rows.append({"kind": "docs/sources.md §T5: exit_mmap on Android (perf)",
                  "share of the reap": f"{THREAD_MARK_ACCESSED_SHARE:.2%}"})
     return pd.DataFrame(rows).fillna("")
 

@@ -13,9 +13,9 @@ observed. Two runners interpret the same steps:
 
 :func:`run_parity` runs every scenario on both and returns one :class:`Row` per
 (scenario, measure): model value, kernel value, agree or not; :func:`parity_frame` makes it
-a pandas table. :data:`SCENARIOS` covers every fact of realkernel.md §0 (items 1-9), the
-errno tables (§3), the /proc holder (§4.4), page cache after the reap (§5), memory released
-(§6) and the kernel selftest's flow (§7).
+a pandas table. :data:`SCENARIOS` covers every fact of docs/sources.md §M0 (items 1-9), the
+errno tables (§M3), the /proc holder (§M4.4), page cache after the reap (§M5), memory released
+(§M6) and the kernel selftest's flow (§M7).
 
 Measures are chosen to be exact on both sides where possible:
 
@@ -33,17 +33,17 @@ Tolerances, only where the kernel is noisy (each with its source):
 * :data:`FREED_TOL`: *pages freed* by a step, ±256 pages (1 MiB). Kernel value =
   Δ(nr_free_pages + Σ pcp ``count``) − page-table pages freed (ΔPageTables) − the
   interpreter's own anonymous pages freed (its RssAnon outside the spec's mappings, which
-  realkernel.md §6 row "empty" shows as +1.0 MB). Counters are folded with
+  docs/sources.md §M6 row "empty" shows as +1.0 MB). Counters are folded with
   ``/proc/sys/vm/stat_refresh`` before each read (vmstat per-CPU drift), and the window is
-  the step itself (ms). What remains is noise from other work on the machine (realkernel.md
-  §9: ±10-90 MB over the seconds of an experiment; here the window is milliseconds), pages
-  still held by per-CPU ``lru_add`` batches (up to 31 folios per CPU, kernel.md §6.3),
+  the step itself (ms). What remains is noise from other work on the machine (docs/sources.md
+  §M9: ±10-90 MB over the seconds of an experiment; here the window is milliseconds), pages
+  still held by per-CPU ``lru_add`` batches (up to 31 folios per CPU, docs/sources.md §K6.3),
   and the kernel stack and slab pages of an exiting task: -48…+32 pages in 16 runs on
   2026-11-26. Model value = Δ``zoneinfo()["free_with_pcp"]`` (its page tables are a
   counter only, never taken from the free pool). 256 pages is a quarter of the smallest
   amount compared (1024 pages).
 * :data:`COUNTER_TOL`: global meminfo counters (PageTables, Mlocked), ±16 kB: they are
-  global, so another process may move them within the step's window (realkernel.md §9).
+  global, so another process may move them within the step's window (docs/sources.md §M9).
 * Timing predicates (``noisy=True``): compared as predicates, never as values.
 
 A scenario whose only disagreements are noisy rows (toleranced or timing) is re-run on the
@@ -204,7 +204,7 @@ def fadvise_dontneed(mapping: int = 0) -> Step:
 
 
 def selftest(label: str = "selftest") -> Step:
-    """The kernel selftest's flow (realkernel.md §7) on the scenario's victim."""
+    """The kernel selftest's flow (docs/sources.md §M7) on the scenario's victim."""
     return Step("selftest", label)
 
 
@@ -224,10 +224,10 @@ FREED_TOL = Tolerance(
     256,
     "pages",
     "Free+pcp over the step, net of page tables and the interpreter's own anon; residual "
-    "-48..+32 pages measured, realkernel.md §6 row 'empty', §9 noise (module docstring)",
+    "-48..+32 pages measured, docs/sources.md §M6 row 'empty', §M9 noise (module docstring)",
 )
 COUNTER_TOL = Tolerance(
-    16, "kB", "global meminfo counter, folded by stat_refresh; realkernel.md §9 noise"
+    16, "kB", "global meminfo counter, folded by stat_refresh; docs/sources.md §M9 noise"
 )
 
 
@@ -236,8 +236,8 @@ class Measure:
     """One comparable quantity of a scenario.
 
     The value is ``obs[key]`` or, for a derived quantity or predicate, ``fn(obs)``.
-    ``fact`` is the realkernel.md §0 item it checks ("" if none); ``expect`` the value
-    realkernel.md reports (checked by the tests against the kernel value, None = not
+    ``fact`` is the docs/sources.md §M0 item it checks ("" if none); ``expect`` the value
+    docs/sources.md reports (checked by the tests against the kernel value, None = not
     given). ``noisy`` marks timing predicates.
     """
 
@@ -362,7 +362,7 @@ def _anon(nr_pages: int, kind: str = "anon", uid: int = 10001) -> VictimSpec:
 
 
 def _dying(label: str = "reap") -> tuple[Step, ...]:
-    """freeze → SIGKILL → snapshot → process_mrelease → snapshot (realkernel.md §2)."""
+    """freeze → SIGKILL → snapshot → process_mrelease → snapshot (docs/sources.md §M2)."""
     return (freeze(), kill(), snapshot("before"), mrelease(label), snapshot(f"after_{label}"))
 
 
@@ -370,13 +370,13 @@ def _exit() -> tuple[Step, ...]:
     return (thaw(), wait_exit(), snapshot("after_exit"), waitpid())
 
 
-_S = "realkernel.md"
+_S = "docs/sources.md"
 
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         "errno-order",
         "flags, then the fd, then the task, then 'dying?'",
-        f"{_S} §0.1; §3.1 rows flags/fd, §3.2 kthreads",
+        f"{_S} §M0.1; §M3.1 rows flags/fd, §M3.2 kthreads",
         _anon(256),
         (
             mrelease("flags=1,fd=-1", fd="-1", flags=1),
@@ -406,7 +406,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         "not-dying",
         "a live task, frozen or stopped, is not dying: EINVAL, nothing reaped",
-        f"{_S} §0.1, §0.3; §3.1 rows live / SIGSTOPped / cgroup-frozen",
+        f"{_S} §M0.1, §M0.3; §M3.1 rows live / SIGSTOPped / cgroup-frozen",
         _anon(1024),
         (
             mrelease("live"),
@@ -427,7 +427,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         "dying-anon",
         "frozen + SIGKILL: reaped at once and in full; a repeat call does nothing",
-        f"{_S} §0.2, §0.4, §0.7-9; §3.1 'dying task', §6 anon 4K 64 MB",
+        f"{_S} §M0.2, §M0.4, §M0.7-9; §M3.1 'dying task', §M6 anon 4K 64 MB",
         _anon(16384),
         (*_dying(), mrelease("repeat"), snapshot("after_repeat"), *_exit()),
         (
@@ -446,7 +446,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         "memfree-probe",
         "freed pages go to the per-CPU lists, which MemFree does not count",
-        f"{_S} §0.9; §6 columns ΔMemFree vs ΔFree+pcp",
+        f"{_S} §M0.9; §M6 columns ΔMemFree vs ΔFree+pcp",
         _anon(1024),
         (*_dying(), *_exit()),
         (
@@ -459,7 +459,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         "zombie",
         "killed and left to exit: ESRCH as a zombie, ESRCH once reaped",
-        f"{_S} §0.1, §0.4; §3.1 rows 'wait until zombie' / 'after waitpid'",
+        f"{_S} §M0.1, §M0.4; §M3.1 rows 'wait until zombie' / 'after waitpid'",
         _anon(1024),
         (kill(), wait_exit(), mrelease("zombie"), waitpid(), mrelease("reaped")),
         (
@@ -470,7 +470,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         "no-permission-check",
         "an unprivileged caller (uid nobody, no caps) reaps a root-owned dying task",
-        f"{_S} §0.3; §3.2 row 'caller uid=nobody'",
+        f"{_S} §M0.3; §M3.2 row 'caller uid=nobody'",
         _anon(1024, uid=0),
         (
             mrelease("live", uid=NOBODY),
@@ -489,7 +489,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         "clone-vm-owner-killed",
         "CLONE_VM sharer: killing one side is not enough; killing both is",
-        f"{_S} §0.3; §3.3 clone(CLONE_VM|SIGCHLD) rows 'owner only' and 'both'",
+        f"{_S} §M0.3; §M3.3 clone(CLONE_VM|SIGCHLD) rows 'owner only' and 'both'",
         _anon(1024),
         (
             freeze(),
@@ -515,7 +515,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         "clone-vm-sharer-killed",
         "CLONE_VM sharer killed, owner alive: EINVAL on both pidfds",
-        f"{_S} §3.3 clone(CLONE_VM|SIGCHLD) row 'sharer only'",
+        f"{_S} §M3.3 clone(CLONE_VM|SIGCHLD) row 'sharer only'",
         _anon(1024),
         (
             freeze(),
@@ -534,7 +534,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         "holder-frozen-killed",
         "a /proc/<pid>/cmdline reader pins mm_users: a frozen killed victim is still reaped",
-        f"{_S} §0.5; §4.4 row H2",
+        f"{_S} §M0.5; §M4.4 row H2",
         _anon(4096),
         (hold("cmdline"), *_dying(), thaw(), wait_exit(), release(), waitpid()),
         (
@@ -547,7 +547,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         "holder-zombie",
         "the victim passed exit_mm with a reader pinning its mm: ESRCH, memory trapped",
-        f"{_S} §0.4, §0.5; §4.4 row H1",
+        f"{_S} §M0.4, §M0.5; §M4.4 row H1",
         _anon(4096),
         (hold("cmdline"), kill(), wait_exit(), mrelease("zombie"), release(), waitpid()),
         (
@@ -559,7 +559,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         "file-private",
         "a private file mapping: unmapped and not freed; the clean page cache stays",
-        f"{_S} §0.6, §0.8; §5 row A; §6 'file private, read'",
+        f"{_S} §M0.6, §M0.8; §M5 row A; §M6 'file private, read'",
         VictimSpec((MappingSpec("file-private", 16384),)),
         (*_dying(), *_exit()),
         (
@@ -576,7 +576,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         "dontneed-after-reap",
         "after the reap POSIX_FADV_DONTNEED can drop every clean page",
-        f"{_S} §0.6; §5 row A'",
+        f"{_S} §M0.6; §M5 row A'",
         VictimSpec((MappingSpec("file-private", 4096),)),
         (*_dying(), fadvise_dontneed(), snapshot("after_dontneed"), *_exit()),
         (cache("after_dontneed", "nr_cache", expect=0),),
@@ -584,7 +584,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         "dontneed-without-reap",
         "without the reap the killed, frozen victim still maps them: DONTNEED drops none",
-        f"{_S} §0.6; §5 rows E, E'",
+        f"{_S} §M0.6; §M5 rows E, E'",
         VictimSpec((MappingSpec("file-private", 4096),)),
         (freeze(), kill(), fadvise_dontneed(), snapshot("after_dontneed"), *_exit()),
         (
@@ -595,7 +595,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         "file-cow",
         "a private file mapping with copy-on-write pages: COW copies freed, file cache kept",
-        f"{_S} §0.6, §0.7; §5 rows D, D'",
+        f"{_S} §M0.6, §M0.7; §M5 rows D, D'",
         VictimSpec((MappingSpec("file-cow", 4096, dirty=1024),)),
         (*_dying(), fadvise_dontneed(), snapshot("after_dontneed"), *_exit()),
         (
@@ -611,7 +611,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         "vm-shared-skipped",
         "MAP_SHARED of an O_RDWR fd (VM_SHARED) is skipped; its dirty pages stay dirty",
-        f"{_S} §0.7; §5 rows B2/B3; §6 'file MAP_SHARED of O_RDWR fd'",
+        f"{_S} §M0.7; §M5 rows B2/B3; §M6 'file MAP_SHARED of O_RDWR fd'",
         VictimSpec((MappingSpec("anon", 1024), MappingSpec("file-shared", 1024, dirty=256))),
         (*_dying(), fadvise_dontneed(1), snapshot("after_dontneed"), *_exit()),
         (
@@ -627,7 +627,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         "shmem-skipped",
         "MAP_SHARED|MAP_ANONYMOUS (shmem, VM_SHARED) is skipped like a shared file",
-        f"{_S} §1.3 (__oom_reap_task_mm zaps vma_is_anonymous || !VM_SHARED)",
+        f"{_S} §M1.3 (__oom_reap_task_mm zaps vma_is_anonymous || !VM_SHARED)",
         VictimSpec((MappingSpec("shmem", 1024),)),
         (*_dying(), *_exit()),
         (
@@ -639,7 +639,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         "anon-mlocked",
         "mlocked anonymous memory is reaped too (and munlocked)",
-        f"{_S} §0.7; §6 'anon mlocked'",
+        f"{_S} §M0.7; §M6 'anon mlocked'",
         _anon(4096, "anon-mlocked"),
         (*_dying(), *_exit()),
         (
@@ -653,7 +653,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         "anon-thp",
         "THP anonymous memory: reaped, and the deposited page tables freed with it",
-        f"{_S} §0.7, §0.8; §6 'anon THP'",
+        f"{_S} §M0.7, §M0.8; §M6 'anon THP'",
         _anon(16384, "anon-thp"),
         (*_dying(), *_exit()),
         (
@@ -668,7 +668,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         "empty",
         "a one-page victim: the fixed cost of a reap (the Python image on the kernel)",
-        f"{_S} §6 row 'empty'",
+        f"{_S} §M6 row 'empty'",
         _anon(1),
         (*_dying(), *_exit()),
         (errno_is("reap", "0", "2"),),
@@ -676,7 +676,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         "selftest",
         "tools/testing/selftests/mm/mrelease_test.c: negative tests, kill, reap, retry",
-        f"{_S} §7",
+        f"{_S} §M7",
         _anon(256),
         (selftest(),),
         (
@@ -689,7 +689,7 @@ SCENARIOS: tuple[Scenario, ...] = (
 """Every scenario of the parity table (see the module docstring)."""
 
 COST_RATIO = 2
-"""Cost predicates ask for 4 KiB anon > 2x THP / clean file per MiB. realkernel.md §0.8
+"""Cost predicates ask for 4 KiB anon > 2x THP / clean file per MiB. docs/sources.md §M0.8
 gives ~20x (71 vs 3 µs/MB, 1 GiB victims); with 64 MiB victims the kernel's fixed cost
 (the Python image, 0.2-0.4 ms, scenario 'empty') dominates the cheap kinds, and a fresh
 64 MiB file sits partly in small folios (readahead ramp-up): 2026-11-26 measured 4-40x
@@ -701,7 +701,7 @@ CROSS_MEASURES: tuple[CrossMeasure, ...] = (
         ("dying-anon", "anon-thp", "empty"),
         _costs_more_per_mib("dying-anon", "anon-thp", COST_RATIO),
         "8",
-        f"{_S} §0.8 (71 vs 3 µs/MB); fixed cost = scenario 'empty'",
+        f"{_S} §M0.8 (71 vs 3 µs/MB); fixed cost = scenario 'empty'",
         True,
     ),
     CrossMeasure(
@@ -709,7 +709,7 @@ CROSS_MEASURES: tuple[CrossMeasure, ...] = (
         ("dying-anon", "file-private", "empty"),
         _costs_more_per_mib("dying-anon", "file-private", COST_RATIO),
         "8",
-        f"{_S} §0.8 (71 vs 3 µs/MB); fixed cost = scenario 'empty'",
+        f"{_S} §M0.8 (71 vs 3 µs/MB); fixed cost = scenario 'empty'",
         True,
     ),
 )

@@ -38,7 +38,7 @@ Limitations:
   do not call ``lru_add_drain()`` (older kernels' ``exit_mmap()`` and ``unmap_region()``
   did), and neither does the model. The "(f) lru_add batch" predicate case shows a
   victim killed right after its faults.
-- The RFC's free path is inferred from v1 (thread.md §3.1 [I]); its results are as good
+- The RFC's free path is inferred from v1 (docs/sources.md §T3.1 [I]); its results are as good
   as that inference.
 - Conditions (d) "truncated" and (h) "``remove_mapping()`` fails after the checks" cannot
   be built: the model has no truncate(2) and no step boundary inside the free path.
@@ -435,7 +435,7 @@ def _case_private_data(k: Kernel, nr: int) -> _Setup:
 
 @dataclass(frozen=True, slots=True)
 class PredicateCase:
-    """One row of the eviction predicate (thread.md §3.2 (a)-(h)): which condition is
+    """One row of the eviction predicate (docs/sources.md §T3.2 (a)-(h)): which condition is
     made false (or, for the control, none), and how."""
 
     case: str
@@ -963,7 +963,7 @@ def anon_mapping_table(
 
 
 # ---------------------------------------------------------------------------------------
-# Review points (thread.md §4.1), as data
+# Review points (docs/sources.md §T4.1), as data
 # ---------------------------------------------------------------------------------------
 
 REVIEW_POINTS: tuple[Row, ...] = (
@@ -1021,4 +1021,4 @@ REVIEW_POINTS: tuple[Row, ...] = (
      "answer": "kswapd timing is unpredictable", "resolved": "no",
      "model": "finding: patch 1 itself needs patch 2 for pages referenced before"},
 )
-"""thread.md §4.1, paraphrased: one row per review point on patch 1."""
+"""docs/sources.md §T4.1, paraphrased: one row per review point on patch 1."""

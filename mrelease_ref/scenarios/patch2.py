@@ -42,7 +42,7 @@ Limitations:
   not the victim's own exit, does the zapping; every CPU's LRU batches are drained right
   before the kill unless the experiment says otherwise.
 - "2 alone" and the "no MM_ID" configuration are constructions for measurement, not
-  posted code; the RFC's patch 1 free path is inferred (thread.md §3.1 [I]).
+  posted code; the RFC's patch 1 free path is inferred (docs/sources.md §T3.1 [I]).
 - Pressure rounds and the LRU are small (about a thousand pages) and single-node; the
   results are orderings and counts of pages, not predictions for a phone.
 - A fault reads exactly one folio (no mmap read-around, see mm/filemap.py Limitations;
@@ -739,4 +739,4 @@ REVIEW_POINTS: Final[tuple[ReviewPoint, ...]] = (
         "",
     ),
 )
-"""thread.md §4.2, in this project's words."""
+"""docs/sources.md §T4.2, in this project's words."""

@@ -102,7 +102,7 @@ FILE_PAGES: Final = 32
 def new_kernel(version: str) -> Kernel:
     """The Kernel every experiment uses: ``version`` (all of its patches), seed 0, the
     invariant checker and the trace on, single-page folios (so that patch 1's eviction is
-    not blocked by a large folio's extra references, thread.md §6 #5)."""
+    not blocked by a large folio's extra references, docs/sources.md §T6 #5)."""
     return Kernel(version, seed=0, debug_vm=True, trace=True, large_folios=False)
 
 
@@ -567,7 +567,7 @@ def _race_world(version: str) -> tuple[Kernel, Process, Process, int]:
 
 
 def race(version: str, holder: bool = True, policy: Policy = "victim-first") -> RaceRun:
-    """The race REAP_KILL closes (v1 cover letter; thread.md §4.4; realkernel.md §4.4).
+    """The race REAP_KILL closes (v1 cover letter; docs/sources.md §T4.4; §M4.4).
 
     A victim with ``RACE_VMAS`` anonymous VMAs of ``RACE_PAGES_PER_VMA`` pages; with
     ``holder`` a ``/proc/<pid>/cmdline`` read is blocked holding its ``mm_users`` until
@@ -642,7 +642,7 @@ def interleaving(version: str, policy: Policy = "round-robin") -> Interleaving:
     v1 pins ``mm_users`` (``mmget()``): the victim's ``exit_mm()`` is not the last user,
     so the caller's final ``mmput()`` runs ``exit_mmap()`` in the caller. v2/v3 pin only
     ``mm_count``: the victim's own ``exit_mmap()`` runs beside the reaper, each zapping
-    from its end of the address space (thread.md §4.3 #3, #4; §6 #10).
+    from its end of the address space (docs/sources.md §T4.3 #3, #4; §T6 #10).
     """
     k, lmkd, victim, fd = _race_world(version)
     k.run()
@@ -685,7 +685,7 @@ class DelayedRun:
 
 
 def delayed_caller(version: str, flags: int = REAP_KILL, interrupt: bool = False) -> DelayedRun:
-    """The caller is held up at the mmap lock while the victim exits (thread.md §6 #15).
+    """The caller is held up at the mmap lock while the victim exits (docs/sources.md §T6 #15).
 
     The victim has two threads, anonymous memory, a private mapping of a ``FILE_PAGES``
     page file (read twice, so its folios are referenced) and a scratch VMA that its second
@@ -816,7 +816,7 @@ def partial_kill(version: str, cause: Literal["pid ns", "uid"]) -> PartialKill:
 
     v3's ``kill_all_shared_mm()`` keeps going after a failure: the target dies, the
     other sharer lives, the call returns -EBUSY and reaps nothing; the retry fails the
-    same way (thread.md §3.6, §4.3 #12).
+    same way (docs/sources.md §T3.6, §T4.3 #12).
     """
     k = new_kernel(version)
     build = _case_sharer_outside_ns if cause == "pid ns" else _case_sharer_other_uid
@@ -974,5 +974,5 @@ REVIEW_POINTS: Final[tuple[ReviewPoint, ...]] = (
                 "commit 884a7e5964e06; the selftest shows kill-first usage",
                 "Suren will write one", ""),
 )
-"""Review points on patch 3, in the order of thread.md §4.3."""
+"""Review points on patch 3, in the order of docs/sources.md §T4.3."""
 

@@ -6,7 +6,7 @@ by that many nanoseconds. Replacing ``Kernel.cost_model`` (or pricing events you
 ``Kernel.steps``) is the per-step cost hook later experiments build on.
 
 Default prices come from the reap times measured on these machines
-(../shared/reference/realkernel.md §6, 6.18 kernel, 2-vCPU VM):
+(docs/sources.md §M6, 6.18 kernel, 2-vCPU VM):
 
 * ``ZAP_PTE`` 13 ns: 1 GiB of private file pages in large folios (nothing freed) reaped in
   3579 µs = 262144 PTEs -> 13.7 ns per PTE.
@@ -16,7 +16,7 @@ Default prices come from the reap times measured on these machines
 * ``ZAP_PMD`` 800 ns: a 1 GiB private file mapping of 2 MiB PMD-mapped page-cache folios
   reaped in 0.56-0.83 ms on 2026-11-25 (the real-kernel lab, ``make bench``), about 0.4 ms
   of it the Python victim's own image: ~0.8 µs per PMD (rmap, mark_accessed, gather).
-* ``SYSCALL`` 1000 ns: EBADF/EINVAL/ESRCH paths took 0.9-1.1 µs (§6, cheap paths).
+* ``SYSCALL`` 1000 ns: EBADF/EINVAL/ESRCH paths took 0.9-1.1 µs (§M6, cheap paths).
 * ``MARK_ACCESSED`` 20 ns, ``PGACTIVATE`` 150 ns, ``TLB_FLUSH`` 500 ns: estimates, to be
   replaced by the real-kernel lab's calibration.
 

@@ -11,8 +11,8 @@ process_mrelease() passes ``reap_kill``.
 As posted, ``details`` is zero-initialised apart from ``ignore_access``, so its
 ``even_cows`` is false: ``should_zap_cows()`` is then false and ``should_zap_folio()``
 keeps every *anonymous* folio. Every reap -- process_mrelease() with or without the flag,
-and the kernel's OOM reaper -- stops freeing anonymous memory and swap entries (thread.md
-§6 #16 noticed the COW pages of private file mappings; the rule covers all anonymous
+and the kernel's OOM reaper -- stops freeing anonymous memory and swap entries (docs/sources.md
+§T6 #16 noticed the COW pages of private file mappings; the rule covers all anonymous
 memory). ``Kernel(d_details="intended")`` sets ``even_cows`` as the unchanged NULL details
 implied.
 

@@ -8,7 +8,7 @@ down has MMF_UNSTABLE (it is being reaped), each non-anonymous folio goes throug
 ``mapping_evict_folio()`` while the gather still holds its reference. Anonymous folios
 still go to ``free_swap_cache()``; non-anonymous ones no longer do, which misses shmem
 folios in the swap cache (the regression the author acknowledged on 2026-05-08,
-thread.md §4.1 #6; ``Kernel(swapcache_fix=True)`` applies the fix he proposed then).
+docs/sources.md §T4.1 #6; ``Kernel(swapcache_fix=True)`` applies the fix he proposed then).
 
 Limitations:
 - The kernel-doc comment that names a nonexistent ``@try_evict_file_folios`` parameter
