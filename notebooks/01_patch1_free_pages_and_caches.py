@@ -31,9 +31,16 @@
 #
 # Every experiment below is a function in `mrelease_ref.scenarios.patch1`; its docstring
 # says how it builds its state. Cells only call them and show what they return.
+#
+# **Contents.** [Vocabulary](#vocabulary) · [Patch 1, hunk by hunk](#patch-1-hunk-by-hunk) ·
+# [What each version frees, evicts and keeps](#what-each-version-frees-evicts-and-keeps) ·
+# [The eviction predicate](#the-eviction-predicate-one-condition-at-a-time) ·
+# [The gate: who zaps, and does that zap evict?](#the-gate-who-zaps-and-does-that-zap-evict) ·
+# [Findings](#findings) ·
+# [Review points for patch 1](#review-points-for-patch-1-docssourcesmd-t41) ·
+# [Limitations](#limitations) · [Checks](#checks)
 
-# %%
-import inspect
+# %% tags=["hide-input"]
 
 import matplotlib.pyplot as plt
 import pandas as pd
@@ -53,7 +60,7 @@ from mrelease_ref.series.v1.arch.s390 import tlb as v1_s390_tlb
 from mrelease_ref.series.v1.mm import mmu_gather as v1_gather
 from mrelease_ref.series.v1.mm import swap as v1_swap
 from mrelease_ref.variants import changes_table
-from mrelease_ref.viz import figures
+from mrelease_ref.viz import figures, tables
 from mrelease_ref.viz.diff import source_diff
 
 pd.set_option("display.max_colwidth", None)
@@ -138,8 +145,7 @@ print(source_diff(swap_state.free_pages_and_swap_cache, v1_swap.free_pages_and_c
 # taken it gives up, and it ignores what `mapping_evict_folio()` returns.
 
 # %%
-print(inspect.getsource(v1_swap.free_pages_and_caches))
-print(inspect.getsource(v1_swap.free_file_cache))
+tables.source(v1_swap.free_pages_and_caches, v1_swap.free_file_cache)
 
 # %% [markdown]
 # The rule that really decides is the kernel's, untouched by the series. A folio leaves the
@@ -148,7 +154,7 @@ print(inspect.getsource(v1_swap.free_file_cache))
 # can be released:
 
 # %%
-print(inspect.getsource(truncate.mapping_evict_folio))
+tables.source(truncate.mapping_evict_folio)
 
 # %% [markdown]
 # ### include/linux/swap.h: one prototype for both configurations
@@ -185,8 +191,10 @@ print(source_diff(v1_s390_tlb.__tlb_remove_folio_pages, rfc_s390_tlb.__tlb_remov
 # The bool starts in `process_mrelease()` as "was PROCESS_MRELEASE_REAP_KILL given" and
 # travels through `__oom_reap_task_mm()` into each per-VMA gather; the kernel's OOM reaper
 # passes false. D has no s390 hunk, so it does not build there (the model refuses
-# `Kernel(variant="d", arch="s390")`). The two `count_vm_event` lines below are the model's
-# instrumentation, not D's code.
+# `Kernel(variant="d", arch="s390")`). Each diff starts with the lore link of the posting it
+# reproduces; the model's own lines (here D's `count_vm_event` instrumentation) are listed
+# below the diff, not in it. Rows and columns marked **[I]** rest on RFC code that was not
+# retrieved.
 
 # %%
 print(source_diff(v1_swap.free_file_cache, d_swap.free_file_cache))
@@ -194,9 +202,10 @@ print(source_diff(oom_kill.__oom_reap_task_mm, d_oom_kill.__oom_reap_task_mm))
 
 # %% [markdown]
 # D's reaper hands `unmap_page_range()` a `zap_details` whose other fields are zero. On
-# this base that includes `even_cows`, and with it false the zap skips *every anonymous
-# folio*. The experiments therefore run D twice: as posted, and with the details its author
-# evidently meant (`d_details="intended"`).
+# this base that includes `even_cows`, and with it false the PTE-level zap skips *every
+# anonymous folio* (PMD-mapped THPs excepted, see the last finding). The experiments
+# therefore run D twice: as posted, and with the details its author evidently meant
+# (`d_details="intended"`).
 #
 # ## What each version frees, evicts and keeps
 #
@@ -212,13 +221,13 @@ print(source_diff(oom_kill.__oom_reap_task_mm, d_oom_kill.__oom_reap_task_mm))
 
 # %%
 small = patch1.reap_outcomes(large_folios=False)
-pd.DataFrame(patch1.fate_rows(small)).set_index(["kernel", "memory"])
+tables.mark_inferred(pd.DataFrame(patch1.fate_rows(small)).set_index(["kernel", "memory"]))
 
 # %% [markdown]
 # The same, summed over the three files the victim maps:
 
 # %%
-pd.DataFrame(patch1.fate_totals(small)).set_index("kernel")
+tables.mark_inferred(pd.DataFrame(patch1.fate_totals(small)).set_index("kernel"))
 
 # %% [markdown]
 # Read it row by row:
@@ -233,22 +242,23 @@ pd.DataFrame(patch1.fate_totals(small)).set_index("kernel")
 #   the 32 the victim dirtied), in the victim's *own* `exit_mmap()`, because MMF_UNSTABLE is
 #   still set when the victim tears itself down. D's bool lives only in the reaper's
 #   gathers, so D keeps them.
-# - **D as posted** frees no anonymous memory during the reap at all (the `even_cows`
-#   problem); the victim's exit frees it later.
+# - **D as posted** frees none of this victim's anonymous memory during the reap (the
+#   `even_cows` problem: all of it sits in 4 KiB folios in PTE tables); the victim's exit
+#   frees it later.
 #
 # Now with these machines' defaults (large page-cache folios, 2 MiB folios PMD-mapped where
 # aligned):
 
 # %%
 large = patch1.reap_outcomes(large_folios=True)
-pd.DataFrame(patch1.fate_rows(large)).set_index(["kernel", "memory"])
+tables.mark_inferred(pd.DataFrame(patch1.fate_rows(large)).set_index(["kernel", "memory"]))
 
 # %% [markdown]
 # The private mapping (two PMD-mapped 2 MiB folios) is still evicted; the COW mapping is
 # not evicted at all any more, nor are the shared pages after exit. Why is the subject of
 # the first finding below. The figure puts the two configurations side by side:
 
-# %%
+# %% tags=["hide-input"]
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), sharey=True)
 for ax, (title, outs) in zip(axes, [("4 KiB folios", small),
                                     ("large folios (these machines' default)", large)],
@@ -293,14 +303,14 @@ pd.DataFrame(patch1.predicate_table()).set_index("case")
 # mm).
 
 # %%
-pd.DataFrame(patch1.gate_table()).set_index("who zaps")
+tables.mark_inferred(pd.DataFrame(patch1.gate_table()).set_index("who zaps"))
 
 # %% [markdown]
 # Per architecture and CONFIG_SWAP (`process_mrelease()` after SIGKILL; D's call passes
 # REAP_KILL, without which it evicts nothing anywhere):
 
 # %%
-pd.DataFrame(patch1.arch_swap_table()).set_index("kernel")
+tables.mark_inferred(pd.DataFrame(patch1.arch_swap_table()).set_index("kernel"))
 
 # %% [markdown]
 # And *where* the eviction happens: the reaper's per-VMA step run by hand and paused between
@@ -308,7 +318,7 @@ pd.DataFrame(patch1.arch_swap_table()).set_index("kernel")
 # the flush; on s390 v1 has already evicted them inside the zap.
 
 # %%
-pd.DataFrame(patch1.zap_pause_table()).set_index(["kernel", "arch"])
+tables.mark_inferred(pd.DataFrame(patch1.zap_pause_table()).set_index(["kernel", "arch"]))
 
 # %% [markdown]
 # ## Findings
@@ -382,7 +392,7 @@ pd.DataFrame(patch1.referenced_probe())
 # a writeout leaves). State B: only the swap cache holds the slot.
 
 # %%
-pd.DataFrame(patch1.shmem_swapcache_table()).set_index("kernel")
+tables.mark_inferred(pd.DataFrame(patch1.shmem_swapcache_table()).set_index("kernel"))
 
 # %% [markdown]
 # What the model shows:
@@ -420,9 +430,10 @@ pd.DataFrame(patch1.shmem_swapcache_table()).set_index("kernel")
 pd.DataFrame(patch1.anon_mapping_table()).set_index("kernel")
 
 # %% [markdown]
-# As posted, D frees no anonymous memory during the reap (the `even_cows` problem), which
-# happens to hide this; with the intended details and the fix, every anonymous folio the
-# reap frees reaches `mapping_evict_folio()` with its anon_vma (the two counts are equal).
+# As posted, D frees no PTE-mapped anonymous memory during the reap (the `even_cows`
+# problem), which happens to hide this; with the intended details and the fix, every
+# anonymous folio the reap frees reaches `mapping_evict_folio()` with its anon_vma (the two
+# counts are equal).
 #
 # ### Finding: v1 evicts for the kernel's OOM reaper and in the victim's own exit
 #
@@ -437,6 +448,23 @@ pd.DataFrame(patch1.anon_mapping_table()).set_index("kernel")
 # D confines both effects to `process_mrelease(..., PROCESS_MRELEASE_REAP_KILL)`, and only
 # for the VMAs its reaper zaps (Minchan Kim, `<afJ7FPkNK6cxUxSe@google.com>`).
 #
+# ### Finding: draft D as posted frees anonymous THPs but no other anonymous memory
+#
+# D's zero-initialised `zap_details` turns off `even_cows`, and `should_zap_folio()` then
+# keeps every anonymous folio that `zap_present_ptes()` meets: 4 KiB folios and PTE-mapped
+# large ones survive every reap that goes through D's `__oom_reap_task_mm()` (with or
+# without REAP_KILL, and the kernel OOM reaper's). A PMD-mapped THP never gets there:
+# `zap_pmd_range()` hands a fully covered huge PMD to `zap_huge_pmd()`, which does not read
+# the details at all, and the THP is freed as on the baseline (docs/sources.md §K3.6,
+# §T3.5). So "D frees no anonymous memory" holds only for memory outside THPs; with THP
+# `[madvise]` (these machines) that is every anonymous region that did not ask for
+# `MADV_HUGEPAGE`. 1024 pages each, one reap:
+
+# %%
+d_anon = pd.DataFrame(patch1.d_anon_table()).set_index("kernel")
+d_anon
+
+# %% [markdown]
 # ## Review points for patch 1 (docs/sources.md §T4.1)
 #
 # Who said what, the answer, whether it was settled, and where this notebook answers it with
@@ -458,18 +486,21 @@ pd.DataFrame([patch1.predicate_outcome(mlocked, nr_pages=n) for n in (16, 100)])
 # ## Limitations
 #
 # - The RFC's free path is inferred from v1 (only its s390 hunk was retrieved); D is an
-#   intention-only draft, modelled as posted except where noted (`d_details`).
+#   intention-only draft, modelled as posted except where noted (`d_details`)
+#   (`tests/test_limitations.py::test_posted_code_not_retrieved_is_marked_inferred`).
 # - Conditions (d) and (h) of the predicate are not buildable here: no truncate(2), and a
 #   step-atomic model leaves no gap between `mapping_evict_folio()`'s checks and its
-#   refcount freeze. GUP pins are not tried.
-# - The shmem swap-cache state is put together by hand; the model has no
-#   `shmem_writeout()`, so it cannot say whether the kernel reaches it.
+#   refcount freeze. GUP pins are not tried. The shmem swap-cache state is put together by
+#   hand; the model has no `shmem_writeout()`, so it cannot say whether the kernel reaches
+#   it (`tests/test_limitations.py::test_no_truncate_or_shmem_writeout`).
 # - Experiments drain the per-CPU batches after building the victim: they stand for a
 #   victim that has been running for a while. A victim killed right after faulting keeps
 #   up to 30 folios per CPU in the `lru_add` batch, which the reap then cannot evict (the
-#   "(f) lru_add batch" row); how often LMKD kills such a victim is not modelled.
+#   "(f) lru_add batch" row); how often LMKD kills such a victim is not modelled
+#   (`tests/test_scenarios_patch1.py::test_mlock_batch_only_blocks_the_folios_still_in_it`).
 # - MGLRU is not modelled: with it, `folio_mark_accessed()` only updates flag bits and takes
-#   no batch reference, so the second finding is a classic-LRU result.
+#   no batch reference, so the second finding is a classic-LRU result
+#   (`tests/test_limitations.py::test_no_memcg_numa_mglru_options`).
 #
 # ## Checks
 #
@@ -477,4 +508,22 @@ pd.DataFrame([patch1.predicate_outcome(mlocked, nr_pages=n) for n in (16, 100)])
 # checker verified refcounts, mapcounts, rss counters, LRU lists and page conservation
 # after every call. The hand-built shmem state runs without it (its swap count has no
 # owner the checker knows). `tests/test_scenarios_patch1.py` checks each number narrated
-# here against the kernel rule it comes from.
+# here against the kernel rule it comes from. The assertions below fail the notebook if a
+# claim of its findings drifts from what the model computes.
+
+# %%
+lf = pd.DataFrame(patch1.large_folio_table()).set_index(["arch", "mapping"])
+one_ref = lf["refs handed to the free path"] == 1
+assert (lf[one_ref & (lf["refcount at attempt"] != "no attempt")].evicted
+        == lf[one_ref & (lf["refcount at attempt"] != "no attempt")]["cached before"]).all()
+assert (lf[lf["refs handed to the free path"] > 1].evicted == 0).all()  # finding 1
+assert lf.loc[("s390", "2 MiB folio, PMD-mapped (the default)"), "evicted"] == 0
+ref = pd.DataFrame(patch1.referenced_table())
+assert (ref["v1 1/3+2/3, referenced before"] == ref.mapped).all()  # finding 2
+assert (ref["lost by 1/3 alone"] > 0).all()
+gate = pd.DataFrame(patch1.gate_table()).set_index("who zaps")
+assert (gate.iloc[[2, 3]][["rfc 1/3", "v1 1/3"]] == 64).all().all()  # finding 5: OOM reaper, exit
+assert (gate.iloc[[2, 3]]["d, REAP_KILL"] == 0).all()
+assert d_anon.loc["d, REAP_KILL", "4 KiB anon pages freed"] == 0  # finding 6
+assert d_anon.loc["d, REAP_KILL", "THP anon pages freed"] == \
+    d_anon.loc["baseline", "THP anon pages freed"] > 0

@@ -32,13 +32,20 @@
 # All logic lives in `mrelease_ref.scenarios.patch3`; the cells below only call it and show
 # the results. Every experiment runs on `Kernel(debug_vm=True)` (the invariant checker runs
 # after every step), with seed 0 and model time only.
+#
+# **Contents.** [The patch, hunk by hunk](#the-patch-hunk-by-hunk) ·
+# [Every return code, every version](#every-return-code-every-version) ·
+# [The race REAP_KILL closes](#the-race-reap_kill-closes) ·
+# [Who runs exit_mmap()](#who-runs-exit_mmap-mmget-v1-against-mmgrab-v2-v3) ·
+# [Findings](#findings) · [Review points for patch 3](#review-points-for-patch-3) ·
+# [Limitations](#limitations) · [Checks](#checks)
 
-# %%
+# %% tags=["hide-input"]
 import dataclasses
-import inspect
 
 import matplotlib.pyplot as plt
 import pandas as pd
+from IPython.display import display
 
 import mrelease_ref
 from mrelease_ref import PROCESS_MRELEASE_REAP_KILL, Kernel
@@ -49,7 +56,7 @@ from mrelease_ref.series.rfc.kernel import signal as rfc_signal
 from mrelease_ref.series.v1.mm import oom_kill as v1
 from mrelease_ref.series.v3.kernel import signal as v3_signal
 from mrelease_ref.series.v3.mm import oom_kill as v3
-from mrelease_ref.viz import figures
+from mrelease_ref.viz import figures, tables
 from mrelease_ref.viz.diff import source_diff
 
 pd.set_option("display.max_colwidth", 120)
@@ -92,7 +99,7 @@ pd.DataFrame(
 print(source_diff(base_signal.__send_signal_locked, rfc_signal.__send_signal_locked))
 
 # %%
-print(inspect.getsource(rfc_signal.kill_mrelease))
+display(tables.source(rfc_signal.kill_mrelease))
 print(source_diff(patch3.syscall_of("baseline"), patch3.syscall_of("rfc")))
 
 # %% [markdown]
@@ -196,11 +203,10 @@ print(source_diff(patch3.syscall_of("v2"), patch3.syscall_of("d")))
 #   replaced by `kill_all_shared_mm()`; on -EBUSY nothing is reaped.
 
 # %%
-print(inspect.getsource(v3_signal.do_pidfd_send_signal_pidns))
-print(inspect.getsource(v3_signal.access_pidfd_pidns))
+tables.source(v3_signal.do_pidfd_send_signal_pidns, v3_signal.access_pidfd_pidns)
 
 # %%
-print(inspect.getsource(v3.kill_all_shared_mm))
+display(tables.source(v3.kill_all_shared_mm))
 print(source_diff(patch3.syscall_of("v2"), patch3.syscall_of("v3")))
 
 # %% [markdown]
@@ -230,14 +236,15 @@ order = [c.name for c in patch3.CASES]
 table = outcomes[outcomes["flags"] == PROCESS_MRELEASE_REAP_KILL].pivot(
     index="case", columns="version", values="cell")
 table.insert(0, "baseline, flags 0", flags0[flags0.version == "baseline"].set_index("case").cell)
-table.loc[order, ["baseline, flags 0", *patch3.REAP_KILL_VERSIONS]]
+tables.mark_inferred(table.loc[order, ["baseline, flags 0", *patch3.REAP_KILL_VERSIONS]])
 
 # %% [markdown]
 # Reading the table row by row:
 #
 # - **live.** Every REAP_KILL version kills and reaps. Draft D reaps only the 128 kB of file
 #   pages: as posted it hands the zap a zero-initialised `zap_details`, which keeps every
-#   anonymous folio (docs/sources.md §T6 #16; see the notebook on draft D).
+#   PTE-mapped anonymous folio (docs/sources.md §T6 #16; notebook 01 shows that PMD-mapped
+#   THPs are still freed).
 # - **dying.** The flag changes nothing, except that a second SIGKILL is sent (and dropped:
 #   the group is already exiting).
 # - **exited.** -ESRCH everywhere: with no thread holding an mm there is nothing to pin. The
@@ -265,17 +272,17 @@ table.loc[order, ["baseline, flags 0", *patch3.REAP_KILL_VERSIONS]]
 #   boundary `pidfd_send_signal()` enforces (below); v3 refuses it (-EBUSY, nothing killed),
 #   but where only a *sharer* is outside, v3 kills the target and then fails (third
 #   finding).
-# - **namespace init.** When the other sharer is the init of the target's pid namespace,
-#   v1 and v2 refuse as for any live sharer. v3 kills it from the parent namespace, but from
-#   inside the namespace the init ignores the SIGKILL and v3 still returns 0 and reaps
-#   (fourth finding).
+# - **namespace init.** When the *target* is the init of a pid namespace and the caller is
+#   inside that namespace, the init ignores the SIGKILL, and v1, v2 and v3 all return 0 and
+#   reap it anyway. When the init only *shares* the target's mm, v1 and v2 refuse as for
+#   any live sharer, and v3 behaves as with the init as target (fourth finding).
 #
 # The same caller, in a child pid namespace, against the "target outside pid ns" victim:
 # `pidfd_send_signal()` refuses with -EINVAL (`access_pidfd_pidns()`); REAP_KILL in v1/v2
 # kills and reaps; v3 applies the same test (reported as -EBUSY).
 
 # %%
-pd.DataFrame([dataclasses.asdict(r) for r in patch3.pidns_check()])
+tables.mark_inferred(pd.DataFrame([dataclasses.asdict(r) for r in patch3.pidns_check()]))
 
 # %% [markdown]
 # ## The race REAP_KILL closes
@@ -311,7 +318,7 @@ print("\n".join(runs[2].trace))
 # Draft D's call returns 0 but frees nothing (as posted it keeps anonymous folios, see
 # above), so its memory stays trapped like the baseline's.
 
-# %%
+# %% tags=["hide-input"]
 curves = patch3.race_curves(runs)
 interleavings = [patch3.interleaving(v) for v in patch3.REAP_KILL_VERSIONS]
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.6), width_ratios=[3, 2])
@@ -453,35 +460,46 @@ pd.DataFrame([dataclasses.asdict(patch3.partial_kill(v, c)) for v in ("v1", "v2"
               for c in ("pid ns", "uid")])
 
 # %% [markdown]
-# ### Finding: v3 reaps the memory of a namespace init that ignored its SIGKILL
-# `kill_all_shared_mm()` counts the global init as a failure, but the init of a pid namespace
-# is treated like any other sharer. That init is SIGNAL_UNKILLABLE: a SIGKILL sent from
-# inside its namespace is dropped (`sig_task_ignored()`; only a signal from an ancestor
-# namespace is forced), and the send still returns 0. So with a caller inside the namespace
-# v3 returns 0: the target dies, the init keeps running, and the mm it runs in is reaped.
-# From the parent namespace the SIGKILL is forced and the init dies with the others, as it
-# would under the kernel's OOM killer, whose SIGKILL is always forced. v1 and v2 refuse
-# (-EINVAL) either way. Christian asked why v3 reports init as a failure when init cannot be
-# signalled anyway (docs/sources.md §T4.3 #12). For a namespace init the outcome depends on where
-# the caller runs, and from inside v3 reports success although the init was not killed.
+# ### Finding: REAP_KILL reaps a namespace init its SIGKILL did not kill
+# The init of a pid namespace is SIGNAL_UNKILLABLE: a SIGKILL sent from inside its namespace
+# is dropped (`sig_task_ignored()`; only a signal from an ancestor namespace is forced), and
+# the send still returns 0. No version checks that its kill took effect. So when the
+# REAP_KILL target *is* a namespace init and the caller runs inside that namespace, v1
+# (`kill_pid()`), v2 (`kill_pid()`) and v3 (`kill_all_shared_mm()`) all return 0 and reap
+# the memory of a task that is not dying. v3 does the same when the init only shares the
+# target's mm: it counts the *global* init as a failure, but a namespace init is treated like
+# any other sharer. From the parent namespace the SIGKILL is forced and the init dies with
+# the call, as under the kernel's OOM killer, whose SIGKILL is always forced. Christian
+# Brauner asked why v3 reports init as a failure when init cannot be signalled anyway
+# (docs/sources.md §T4.3 #12); for a namespace init the outcome depends on where the caller
+# runs, and from inside every REAP_KILL version reports success although nothing was killed.
 #
-# Setup (cases "ns init sharer, caller inside/outside"): the namespace's first process,
-# uid 10001, with the usual anonymous and file memory, clones a CLONE_VM helper (the target,
-# in the same namespace); the caller is root, inside that namespace or in the parent one.
+# Setup: cases "ns init target, caller inside/outside" (the namespace's first process, uid
+# 10001, with the usual anonymous and file memory, is the target) and "ns init sharer,
+# caller inside/outside" (it clones a CLONE_VM helper, the target); the caller is root,
+# inside that namespace or in the parent one.
 
 # %%
-ns_init = outcomes[outcomes["case"].str.startswith("ns init sharer")
+ns_init = outcomes[outcomes["case"].str.startswith("ns init")
                    & (outcomes["flags"] == PROCESS_MRELEASE_REAP_KILL)
                    & outcomes["version"].isin(patch3.REAP_KILL_VERSIONS)]
-ns_init[["case", "version", "ret", "target_killed", "others_killed", "others_alive",
-         "reaped_kb"]].reset_index(drop=True)
+tables.mark_inferred(ns_init.pivot(index="case", columns="version", values="cell")[
+    list(patch3.REAP_KILL_VERSIONS)])
 
 # %% [markdown]
-# The model stops at the reap. In the kernel the init's next fault meets MMF_UNSTABLE and
-# gets SIGBUS; that fault-time signal is forced, clears SIGNAL_UNKILLABLE, and (unless the
-# init handles SIGBUS) kills the init and with it every process of its namespace
-# (`zap_pid_ns_processes()`). The model's fault path does neither (see Limitations).
-#
+# What the reaped init does next: its next write fault meets MMF_UNSTABLE and gets SIGBUS;
+# that fault-time signal is forced (`force_sig_info_to_task()` clears SIGNAL_UNKILLABLE), so
+# the init dies, and an init's exit kills every other process of its namespace
+# (`zap_pid_ns_processes()`). The namespace ends after all, through a fault instead of the
+# kill the call reported. Draft D's reap kept the init's anonymous pages mapped, so its
+# init does not fault and survives.
+
+# %%
+ns_after = pd.DataFrame([dataclasses.asdict(patch3.ns_init_after_reap(v, inside))
+                         for v in patch3.REAP_KILL_VERSIONS for inside in (True, False)])
+tables.mark_inferred(ns_after)
+
+# %% [markdown]
 # ### Finding: the RFC's KILL_MRELEASE would skip the kill permission check [I]
 # **This is an inference.** The RFC's oom_kill.c and signal.c hunks were not retrieved. A
 # SIGKILL carrying `si_code` KILL_MRELEASE = 1 has a positive code, and the kernel treats
@@ -492,7 +510,7 @@ ns_init[["case", "version", "ret", "target_killed", "others_killed", "others_ali
 # no privilege to open). v1 dropped the custom code for `kill_pid(..., 0)`, which is checked.
 
 # %%
-pd.DataFrame([dataclasses.asdict(r) for r in patch3.permission_check()])
+tables.mark_inferred(pd.DataFrame([dataclasses.asdict(r) for r in patch3.permission_check()]))
 
 # %% [markdown]
 # ## Review points for patch 3
@@ -519,26 +537,45 @@ pd.DataFrame([dataclasses.asdict(r) for r in patch3.REVIEW_POINTS]).set_index("n
 # %% [markdown]
 # ## Limitations
 # - The RFC's oom_kill.c and signal.c hunks were not retrieved: its control flow, the moment
-#   MMF_UNSTABLE is set and the missing permission check are the model's inference **[I]**.
+#   MMF_UNSTABLE is set and the missing permission check are the model's inference **[I]**
+#   (`tests/test_limitations.py::test_posted_code_not_retrieved_is_marked_inferred`).
 # - Schedules are chosen, not measured: "victim first", round robin and "a writer holds the
-#   mmap lock" are possible orders; the model says what happens in each, not how often.
+#   mmap lock" are possible orders; the model says what happens in each, not how often
+#   (`tests/test_limitations.py::test_one_clock_steps_are_atomic`).
 # - A step between two `yield`s is atomic; the reaper can be overtaken only between VMAs,
-#   `exit_mmap()` only between VMAs and at its locks.
+#   `exit_mmap()` only between VMAs and at its locks
+#   (`tests/test_limitations.py::test_reaper_yields_only_between_vmas`).
 # - pidfds across pid namespaces are opened by root-namespace number (standing in for
 #   SCM_RIGHTS). CLONE_VM sharers in one namespace come from the model's own `clone_vm()`,
 #   which puts the child in its parent's pid namespace. The model has no `setns()` or
 #   `unshare()`, so a sharer in *another* namespace (`setns()` + `clone(CLONE_VM)`) is built
 #   from model primitives in `scenarios/patch3.py`, as are `setuid()` and `kthread_use_mm()`.
-#   The model's vfork parent is not blocked.
-# - The global init sharing an mm (v3 counts it as a failure) and `task->exit_mm` (Suren's
-#   and Christian's proposal) are not modelled. A namespace init is, but not what it does
-#   after its memory was reaped. The model's fault-time SIGBUS does not clear
-#   SIGNAL_UNKILLABLE (the kernel's `force_sig_info_to_task()` does), and the model has no
-#   `zap_pid_ns_processes()`.
+#   The model's vfork parent is not blocked
+#   (`tests/test_limitations.py::test_no_setns_unshare_and_a_vfork_parent_runs`).
+# - The global init sharing an mm (v3 counts it as a failure;
+#   `tests/test_findings.py::test_global_init_has_no_mm_in_the_model`) and `task->exit_mm`
+#   (Suren's and Christian's proposal;
+#   `tests/test_findings.py::test_no_exit_mm_fallback_in_the_model`) are not modelled.
 # - Single-page folios throughout, so that patch 1's refcount rule does not hide eviction
-#   (docs/sources.md §T6 #5); draft D runs as posted (`d_details="as_posted"`).
+#   (docs/sources.md §T6 #5); draft D runs as posted (`d_details="as_posted"`)
+#   (`tests/test_limitations.py::test_patch3_experiments_use_single_page_folios`).
 #
 # ## Checks
 # Every experiment ran with `debug_vm=True`: refcounts, mapcounts, rss counters, LRU lists,
 # mm reference counts and page conservation were verified after every call and scheduler
-# step. `tests/test_scenarios_patch3.py` pins each number quoted above.
+# step. `tests/test_scenarios_patch3.py` pins each number quoted above. The assertions
+# below restate the findings' claims against the tables above.
+
+# %%
+V123 = ["v1", "v2", "v3"]
+assert (flags0.groupby("case").ret.nunique() == 1).all()  # no flag: the baseline everywhere
+target_inside = outcomes[(outcomes.case == "ns init target, caller inside")
+                         & (outcomes["flags"] == PROCESS_MRELEASE_REAP_KILL)].set_index("version")
+assert (target_inside.loc[V123, "ret"] == "0").all()  # returns 0 ...
+assert not target_inside.loc[V123, "target_killed"].any()  # ... without killing the init
+assert (target_inside.loc[V123, "reaped_kb"] > 0).all()  # ... and reaps it
+inside = ns_after[ns_after.caller.str.startswith("inside")].set_index("version")
+assert (inside.loc[V123, "init_fault"] == "SIGBUS").all() and inside.loc[V123].init_exited.all()
+assert inside.loc[V123, "ns_worker_exited"].all()  # zap_pid_ns_processes()
+v1_abandoned = next(r for r in unstable if r.version == "v1" and r.interrupted)
+assert not v1_abandoned.unstable_while_waiting and v1_abandoned.file_cached == 32

@@ -63,11 +63,13 @@ def new_kernel(**overrides: object) -> Kernel:
     Where a test turns large folios on, page-cache folios are 64 pages
     (``file_folio_order=6``), the size the §M0 measurements were taken with: "a 256 MiB
     file read through mmap sat in 788 compound heads plus 62700 tails" (§M1.1), about 80
-    pages per folio, mapped by PTEs.
+    pages per folio, mapped by PTEs. Model time uses the *estimated* prices, which were
+    derived from this survey's own §M6 reap times (``mrelease_ref.sim.cost``); the default
+    calibrated prices come from a later build of the kernel (notebook 05).
     """
     cfg: dict[str, object] = dict(
         variant="baseline", swap=True, arch="x86_64", large_folios=False, file_folio_order=6,
-        seed=0, debug_vm=True, trace=True,
+        seed=0, debug_vm=True, trace=True, cost="estimated",
     )
     cfg.update(overrides)
     return Kernel(**cfg)  # type: ignore[arg-type]

@@ -6,6 +6,7 @@ Limitations:
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 
@@ -31,3 +32,43 @@ def dontneed_after_kill(
     fd = killer.open(f)
     killer.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
     return {"cached before fadvise": cached, "cached after fadvise": k.cachestat(f).nr_cache}
+
+
+def signal_then_mrelease() -> list[dict[str, str]]:
+    """Which signals make a frozen victim reapable: send each one (default action, caught,
+    blocked), then ``process_mrelease(pidfd, 0)`` at once, before the victim runs.
+
+    Rule: ``complete_signal()`` sets SIGNAL_GROUP_EXIT in the *sender* for a fatal signal
+    whose action is the default kill and that is not blocked, unless it dumps core
+    (v6.18 kernel/signal.c; docs/sources.md §K1.3), and that is what ``task_will_free_mem()``
+    tests. A caught or blocked signal, or one that dumps core, leaves the victim "not
+    dying": EINVAL.
+    """
+    rows: list[dict[str, str]] = []
+    cases: tuple[tuple[str, int, str], ...] = (
+        ("SIGKILL", signal.SIGKILL, "default"),
+        ("SIGTERM", signal.SIGTERM, "default"),
+        ("SIGTERM", signal.SIGTERM, "caught"),
+        ("SIGTERM", signal.SIGTERM, "blocked"),
+        ("SIGSEGV", signal.SIGSEGV, "default (dumps core)"),
+    )
+    for name, sig, how in cases:
+        k = Kernel(seed=0, debug_vm=True)
+        killer = k.spawn("lmkd", uid=0)
+        v = k.spawn("app", uid=10001)
+        v.touch(v.mmap(64), write=True)
+        if how == "caught":
+            v.sigaction(sig, lambda _sig: None)
+        elif how == "blocked":
+            v.sigprocmask(signal.SIG_BLOCK, [sig])
+        pidfd = killer.pidfd_open(v.pid)
+        v.freeze()
+        killer.kill(v.pid, sig)
+        try:
+            killer.process_mrelease(pidfd, 0)
+            ret = "0"
+        except OSError as e:
+            ret = errno.errorcode[e.errno or 0]
+        rows.append({"signal": name, "action": how, "process_mrelease": ret,
+                     "RssAnon kB after": str(v.status()["RssAnon"])})
+    return rows

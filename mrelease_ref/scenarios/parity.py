@@ -95,6 +95,7 @@ __all__ = (
     "CROSS_MEASURES",
     "FREED_TOL",
     "SCENARIOS",
+    "Change",
     "CrossMeasure",
     "Measure",
     "ParityRun",
@@ -102,6 +103,7 @@ __all__ = (
     "Scenario",
     "Step",
     "Tolerance",
+    "expected_changes",
     "load_run",
     "machine_facts",
     "main",
@@ -1376,22 +1378,27 @@ def run_parity(
     *,
     retries: int = 2,
     file_dir: str = "/var/tmp",
+    variant: str = "baseline",
 ) -> ParityRun:
     """Run every scenario on the model and the live kernel and compare.
 
-    A scenario whose only disagreements are noisy rows (tolerances, timing predicates)
-    is run again on the kernel, up to ``retries`` times; ``Row.attempts`` says how often.
-    Needs the lab (``mrelease_ref.lab.syscalls.available()``).
+    ``variant`` picks the model side: the baseline (the parity table), or a version of the
+    series, whose prediction is then held against whatever kernel is running (a patched
+    build, to test the prediction). A scenario whose only disagreements are noisy rows
+    (tolerances, timing predicates) is run again on the kernel, up to ``retries`` times;
+    ``Row.attempts`` says how often. Needs the lab (``mrelease_ref.lab.syscalls.available()``).
     """
     t0 = time.monotonic()
     run = ParityRun([], meta=machine_facts(file_dir))
+    if variant != "baseline":
+        run.meta["variant"] = variant
     retried: list[str] = []
     skipped: dict[str, str] = {}
     for sc in scenarios:
         if sc.sharer and platform.machine() != "x86_64":
             skipped[sc.name] = f"the CLONE_VM sharer stub is x86_64 only ({platform.machine()})"
             continue
-        model = run_model(sc)
+        model = run_model(sc, variant)
         for attempt in range(1, retries + 2):
             kernel = run_kernel(sc, file_dir)
             rows = _rows(sc, model, kernel, attempt)
@@ -1432,30 +1439,99 @@ def load_run(path: Path = STORED_RUN) -> ParityRun:
     return ParityRun([Row(**r) for r in data["rows"]], meta=data["meta"])
 
 
+@dataclass(frozen=True, slots=True)
+class Change:
+    """A row a patch is expected to change: the model's baseline and variant values."""
+
+    scenario: str
+    measure: str
+    baseline: Value
+    variant: Value
+
+
+def expected_changes(variant: str, scenarios: Sequence[Scenario] = SCENARIOS) -> list[Change]:
+    """The (scenario, measure) rows where ``Kernel(variant=variant)`` predicts another value
+    than the baseline model: what a kernel with that patch should change in the table.
+    Model only, no root needed."""
+    from mrelease_ref.variants import VARIANTS
+
+    if variant not in VARIANTS or not VARIANTS[variant].implemented:
+        raise ValueError(f"unknown variant {variant!r}; choose one of "
+                         f"{[v for v, x in VARIANTS.items() if x.implemented]}")
+    base: dict[str, Obs] = {}
+    new: dict[str, Obs] = {}
+    out: list[Change] = []
+    for sc in scenarios:
+        base[sc.name], new[sc.name] = run_model(sc), run_model(sc, variant)
+        out += [Change(sc.name, m.name, m.value(base[sc.name]), m.value(new[sc.name]))
+                for m in sc.measures if m.value(base[sc.name]) != m.value(new[sc.name])]
+    for c in CROSS_MEASURES:
+        if all(name in base for name in c.scenarios) and c.fn(base) != c.fn(new):
+            out.append(Change("+".join(c.scenarios), c.name, c.fn(base), c.fn(new)))
+    return out
+
+
+def _print_changes(variant: str, changes: Sequence[Change]) -> None:
+    print(f"rows {variant} is expected to change (model: baseline -> {variant}):")
+    for c in changes:
+        print(f"  {c.scenario:24} {c.measure:58} {c.baseline!s:>8} -> {c.variant!s}")
+    if not changes:
+        print("  none: the scenarios (flags 0) do not reach what this version changes")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the parity table live, print it, and store it (``--out``)."""
+    """Run the parity table live, print it, and store it (``--out``).
+
+    ``--variant NAME`` holds the model's prediction for a patched kernel against whatever
+    kernel is running (boot a kernel with that patch to test the prediction) and first lists
+    the rows the patch is expected to change; ``--model-only`` stops after that list (no
+    root needed). A variant run is stored only where ``--out`` says.
+    """
     from mrelease_ref.lab.syscalls import available
 
     p = argparse.ArgumentParser(prog="python -m mrelease_ref.scenarios.parity",
                                 description="model vs live kernel, one row per measure")
-    p.add_argument("--out", type=Path, default=STORED_RUN, help="where to store the run")
+    p.add_argument("--out", type=Path, default=None,
+                   help=f"where to store the run (baseline default: {STORED_RUN})")
     p.add_argument("--no-save", action="store_true", help="print only")
     p.add_argument("--file-dir", default="/var/tmp", help="disk-backed dir for test files")
     p.add_argument("--only", default="", help="comma list of scenario names")
+    p.add_argument("--variant", default="baseline",
+                   help="model side: baseline (default) or a version of the series (v1, d, ...)")
+    p.add_argument("--model-only", action="store_true",
+                   help="with --variant: list the rows it is expected to change, then stop")
     args = p.parse_args(argv)
+    chosen = [s for s in SCENARIOS if not args.only or s.name in args.only.split(",")]
+    expected: set[tuple[str, str]] = set()
+    if args.variant != "baseline":
+        try:
+            changes = expected_changes(args.variant, chosen)
+        except ValueError as e:
+            print(e, file=sys.stderr)
+            return 2
+        _print_changes(args.variant, changes)
+        expected = {(c.scenario, c.measure) for c in changes}
+        if args.model_only:
+            return 0
     ok, reason = available()
     if not ok:
         print(f"lab unavailable: {reason}", file=sys.stderr)
         return 2
-    chosen = [s for s in SCENARIOS if not args.only or s.name in args.only.split(",")]
-    run = run_parity(chosen, file_dir=args.file_dir)
+    run = run_parity(chosen, file_dir=args.file_dir, variant=args.variant)
     for r in run.rows:
         mark = "ok " if r.agree else "BAD"
+        change = " [expected to change]" if (r.scenario, r.measure) in expected else ""
         print(f"{mark} {r.scenario:24} {r.measure:58} model={r.model!s:8} kernel={r.kernel!s:8}"
-              f" ({r.rule}, attempts {r.attempts})")
+              f" ({r.rule}, attempts {r.attempts}){change}")
     print(f"{len(run.rows)} rows, {len(run.disagreements)} disagree; {run.meta}")
-    if not args.no_save:
-        print(f"stored in {save_run(run, args.out)}")
+    if expected:
+        hit = sum(1 for r in run.rows if (r.scenario, r.measure) in expected and r.agree)
+        verdict = "behaves" if hit == len(expected) else "does not behave"
+        print(f"{hit} of {len(expected)} rows the patch changes agree with its prediction: "
+              f"the running kernel {verdict} as patched")
+    out = args.out if args.out is not None else (STORED_RUN if args.variant == "baseline" else None)
+    if not args.no_save and out is not None:
+        print(f"stored in {save_run(run, out)}")
     return 1 if run.disagreements else 0
 
 

@@ -1022,3 +1022,36 @@ REVIEW_POINTS: tuple[Row, ...] = (
      "model": "finding: patch 1 itself needs patch 2 for pages referenced before"},
 )
 """docs/sources.md §T4.1, paraphrased: one row per review point on patch 1."""
+
+
+# ---------------------------------------------------------------------------------------
+# Draft D's zero-initialised zap_details and anonymous THPs
+# ---------------------------------------------------------------------------------------
+
+D_ANON_KERNELS: tuple[KernelChoice, ...] = (BASELINE, D, D_INTENDED)
+"""Baseline (kill, then flags 0) and D with REAP_KILL, as posted and as intended."""
+
+
+def d_anon_table(nr_pages: int = 1024) -> list[Row]:
+    """Anonymous pages freed by one reap, per kernel, for 4 KiB folios (PTE-mapped) and
+    for THPs (``MADV_HUGEPAGE``, PMD-mapped 2 MiB folios).
+
+    D as posted passes ``__oom_reap_task_mm()`` a zero-initialised ``zap_details``:
+    ``even_cows`` is false, so ``should_zap_folio()`` keeps every anonymous folio the PTE
+    path meets. A PMD-mapped THP goes through ``zap_huge_pmd()``, which never looks at the
+    details, so it is freed all the same (docs/sources.md §K3.6, §T3.5).
+    """
+    rows: list[Row] = []
+    for choice in D_ANON_KERNELS:
+        row: Row = {"kernel": choice.label}
+        for label, thp in (("4 KiB anon pages freed", False), ("THP anon pages freed", True)):
+            k = choice.kernel(debug_vm=True)
+            lmkd = k.spawn("lmkd", uid=0)
+            app = k.spawn("app", uid=10001)
+            m = app.mmap(nr_pages, thp=thp)
+            app.touch(m, write=True)
+            before = k.meminfo()["AnonPages"]
+            _mrelease(lmkd, app, choice.flags)
+            row[label] = (before - k.meminfo()["AnonPages"]) // 4
+        rows.append(row)
+    return rows

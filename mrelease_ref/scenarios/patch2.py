@@ -374,7 +374,7 @@ class ReapCost:
     """One reap of ``pages`` private file pages (4 KiB folios) with a given history: the
     events counted and the model time of the ``process_mrelease()`` call, the part of it
     the cost model charges to aging (MARK_ACCESSED and PGACTIVATE), and that part in whole
-    percent of the call."""
+    percent of the call. ``prices`` names the price list (``Kernel.cost``)."""
 
     config: str
     history: str
@@ -384,6 +384,7 @@ class ReapCost:
     reap_ns: int
     aging_ns: int
     aging_pct: int
+    prices: str = "calibrated"
 
 
 def reap_cost(
@@ -421,7 +422,7 @@ def reap_cost(
     )
     _finish(k, app)
     return ReapCost(config, history, nr_pages, ev.mark_accessed, ev.pgactivate, ev.reap_ns,
-                    aging, aging * 100 // ev.reap_ns if ev.reap_ns else 0)
+                    aging, aging * 100 // ev.reap_ns if ev.reap_ns else 0, k.cost)
 
 
 # ---------------------------------------------------------------------------------------

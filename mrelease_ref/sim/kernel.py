@@ -38,11 +38,15 @@ Configuration (all keyword-only except ``variant``):
   is no longer dropped (acknowledged by the author, docs/sources.md §T4.1 #6). True applies the
   fix proposed on 2026-05-08 (swap-cache folios first, then eviction).
 * ``d_details`` (default ``"as_posted"``): draft D passes a zero-initialised
-  ``zap_details`` whose ``even_cows`` is false, so the reaper stops zapping anonymous COW
-  pages of private file mappings (docs/sources.md §T3.5, §T6 #16). ``"intended"`` passes only the
-  ignore-access bit. Faithful default: the draft's code.
+  ``zap_details`` whose ``even_cows`` is false, so the reaper stops zapping PTE-mapped
+  anonymous folios; PMD-mapped THPs are still zapped (docs/sources.md §T3.5, §T6 #16).
+  ``"intended"`` passes only the ignore-access bit. Faithful default: the draft's code.
 * ``trace``: record a function-level trace. ``debug_vm``: run the invariant checker after
   every API call and every scheduler step (tests turn it on).
+* ``cost`` (default ``"calibrated"``): the prices of model time, fitted to this machine's
+  live reap times (``mrelease_ref/lab/data/calibration.json``); ``"estimated"`` takes the
+  hand-made round numbers of ``mrelease_ref.sim.cost``. ``cost_model=`` passes any
+  ``CostModel`` instead (``Kernel.cost`` then says ``"custom"``).
 
 Limitations:
 - One clock, one run queue; CPUs only choose per-CPU data (LRU batches, page lists).
@@ -92,7 +96,7 @@ from mrelease_ref.kernel.pid import (
 from mrelease_ref.kernel.sched import KernelGen
 from mrelease_ref.mm.swapfile import SwapInfoStruct
 from mrelease_ref.series.hooks import build_hooks
-from mrelease_ref.sim.cost import CostModel
+from mrelease_ref.sim.cost import COSTS, CostModel, cost_model_for
 from mrelease_ref.sim.trace import TraceEvent, format_trace
 from mrelease_ref.variants import VARIANTS
 
@@ -262,6 +266,7 @@ class Kernel:
         swapcache_fix: bool = False,
         d_details: str = "as_posted",
         cost_model: CostModel | None = None,
+        cost: str = "calibrated",
     ) -> None:
         self.config = _build_config(variant, dict(
             swap=swap, arch=arch, large_folios=large_folios, file_folio_order=file_folio_order,
@@ -272,7 +277,11 @@ class Kernel:
         ))
         self.series = build_hooks(self.config)
         self.rng = random.Random(seed)
-        self.cost_model = cost_model or CostModel()
+        if cost not in COSTS:
+            raise ValueError(f"cost must be one of {COSTS} (or pass cost_model=), got {cost!r}")
+        self.cost_model = cost_model or cost_model_for(cost)
+        self.cost = "custom" if cost_model is not None else cost
+        """Which prices ``cost_model`` holds: "calibrated", "estimated" or "custom"."""
         self.clock_ns = 0
         self._boot_memory()
         self._boot_tasks()

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 def free_file_cache(folio: Folio) -> None:
     """Kernel: mm/swap.c:free_file_cache() (draft D: ``folio->mapping``)"""
     if folio_trylock(folio):
-        if folio.mapping is not None and not isinstance(folio.mapping, AddressSpace):
+        if folio.mapping is not None and not isinstance(folio.mapping, AddressSpace):  # model-only
             count_vm_event(folio.kernel, "EVICT_ANON_MAPPING")
         mapping_evict_folio(folio.mapping, folio)
         folio_unlock(folio)

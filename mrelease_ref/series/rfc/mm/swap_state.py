@@ -27,7 +27,7 @@ def free_pages_and_caches(pages: Sequence[object], nr: int, try_evict_file_folio
     the include/linux/swap.h stub, ``release_pages(pages, nr)``."""
     if not nr:
         return
-    if not pages[0][0][0].kernel.config.swap:  # type: ignore[index]
+    if not pages[0][0][0].kernel.config.swap:  # type: ignore[index]  # model-only: the stub
         release_pages(pages, nr)
         return
     free_pages_and_caches_loop(pages, nr, try_evict_file_folios, free_file_cache)

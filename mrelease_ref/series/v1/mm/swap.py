@@ -71,14 +71,14 @@ def free_pages_and_caches_loop(
     """
     if not nr:
         return
-    swapcache_fix = pages[0][0][0].kernel.config.swapcache_fix  # type: ignore[index]
+    swapcache_fix = pages[0][0][0].kernel.config.swapcache_fix  # type: ignore[index]  # model-only
     folios = FolioBatch()
     batch = folios.folios
     refs: list[int] = []
     it = iter(pages[:nr])
     for enc in it:
         folio = enc[0][0]  # type: ignore[index]  # page_folio(encoded_page_ptr(enc))
-        if swapcache_fix:
+        if swapcache_fix:  # model-only: Kernel(swapcache_fix=True), the 2026-05-08 proposal
             if folio.flags & PG_swapcache:
                 free_swap_cache(folio)
             elif try_evict:
