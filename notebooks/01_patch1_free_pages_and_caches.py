@@ -23,9 +23,9 @@
 #
 # **Why it matters.** [Notebook 00](00_overview.ipynb) showed that v6.18 leaves a reaped
 # victim's clean file pages cached: LMKD must kill more to get memory back. Patch 1 exists
-# in three shapes: RFC 1/3 `<20260413223948.556351-2-minchan@kernel.org>`, v1 1/3
-# `<20260421230239.172582-2-minchan@kernel.org>` and the file half of draft D
-# `<afFco71vwmpQy3pk@google.com>`. They differ in *where* the decision is made, *who*
+# in three shapes: RFC 1/3 [20260413223948.556351-2-minchan@kernel.org], v1 1/3
+# [20260421230239.172582-2-minchan@kernel.org] and the file half of draft D
+# [afFco71vwmpQy3pk@google.com]. They differ in *where* the decision is made, *who*
 # turns it on, and on which configurations it works. The kernel's eviction rule underneath
 # (`mapping_evict_folio()`) decides more than any of them, and it has some surprises.
 #
@@ -39,11 +39,16 @@
 # [Findings](#findings) ·
 # [Review points for patch 1](#review-points-for-patch-1-docssourcesmd-t41) ·
 # [Limitations](#limitations) · [Checks](#checks)
+#
+# [20260413223948.556351-2-minchan@kernel.org]: https://lore.kernel.org/r/20260413223948.556351-2-minchan@kernel.org
+# [20260421230239.172582-2-minchan@kernel.org]: https://lore.kernel.org/r/20260421230239.172582-2-minchan@kernel.org
+# [afFco71vwmpQy3pk@google.com]: https://lore.kernel.org/r/afFco71vwmpQy3pk@google.com
 
 # %% tags=["hide-input"]
 
 import matplotlib.pyplot as plt
 import pandas as pd
+from IPython.display import display
 
 import mrelease_ref
 from mrelease_ref.arch.s390 import tlb as s390_tlb
@@ -184,10 +189,10 @@ print(source_diff(v1_s390_tlb.__tlb_remove_folio_pages, rfc_s390_tlb.__tlb_remov
 # %% [markdown]
 # ### Draft D: the same loop behind an explicit bool
 #
-# D (`<afFco71vwmpQy3pk@google.com>`, posted inline as a sketch of intent) took two review
+# D ([afFco71vwmpQy3pk@google.com], posted inline as a sketch of intent) took two review
 # suggestions: David Hildenbrand's bool instead of the mm
-# (`<7b4bf980-4ff3-4f53-8c64-1ba2d85cf1b8@kernel.org>`) and Matthew Wilcox's
-# `folio->mapping` instead of `folio_mapping()` (`<aevFb-ZemUo4nB3I@casper.infradead.org>`).
+# ([7b4bf980-4ff3-4f53-8c64-1ba2d85cf1b8@kernel.org]) and Matthew Wilcox's
+# `folio->mapping` instead of `folio_mapping()` ([aevFb-ZemUo4nB3I@casper.infradead.org]).
 # The bool starts in `process_mrelease()` as "was PROCESS_MRELEASE_REAP_KILL given" and
 # travels through `__oom_reap_task_mm()` into each per-VMA gather; the kernel's OOM reaper
 # passes false. D has no s390 hunk, so it does not build there (the model refuses
@@ -195,6 +200,10 @@ print(source_diff(v1_s390_tlb.__tlb_remove_folio_pages, rfc_s390_tlb.__tlb_remov
 # reproduces; the model's own lines (here D's `count_vm_event` instrumentation) are listed
 # below the diff, not in it. Rows and columns marked **[I]** rest on RFC code that was not
 # retrieved.
+#
+# [afFco71vwmpQy3pk@google.com]: https://lore.kernel.org/r/afFco71vwmpQy3pk@google.com
+# [7b4bf980-4ff3-4f53-8c64-1ba2d85cf1b8@kernel.org]: https://lore.kernel.org/r/7b4bf980-4ff3-4f53-8c64-1ba2d85cf1b8@kernel.org
+# [aevFb-ZemUo4nB3I@casper.infradead.org]: https://lore.kernel.org/r/aevFb-ZemUo4nB3I@casper.infradead.org
 
 # %%
 print(source_diff(v1_swap.free_file_cache, d_swap.free_file_cache))
@@ -221,7 +230,10 @@ print(source_diff(oom_kill.__oom_reap_task_mm, d_oom_kill.__oom_reap_task_mm))
 
 # %%
 small = patch1.reap_outcomes(large_folios=False)
-tables.mark_inferred(pd.DataFrame(patch1.fate_rows(small)).set_index(["kernel", "memory"]))
+tables.collapsed(
+    tables.mark_inferred(pd.DataFrame(patch1.fate_rows(small)).set_index(["kernel", "memory"])),
+    "pages freed, evicted and kept, per kernel and mapping (4 KiB folios)",
+    "patch1.fate_rows(patch1.reap_outcomes(large_folios=False))")
 
 # %% [markdown]
 # The same, summed over the three files the victim maps:
@@ -251,7 +263,12 @@ tables.mark_inferred(pd.DataFrame(patch1.fate_totals(small)).set_index("kernel")
 
 # %%
 large = patch1.reap_outcomes(large_folios=True)
-tables.mark_inferred(pd.DataFrame(patch1.fate_rows(large)).set_index(["kernel", "memory"]))
+large_totals = tables.mark_inferred(pd.DataFrame(patch1.fate_totals(large)).set_index("kernel"))
+display(tables.collapsed(
+    tables.mark_inferred(pd.DataFrame(patch1.fate_rows(large)).set_index(["kernel", "memory"])),
+    "pages freed, evicted and kept, per kernel and mapping (large folios)",
+    "patch1.fate_rows(patch1.reap_outcomes(large_folios=True))"))
+large_totals
 
 # %% [markdown]
 # The private mapping (two PMD-mapped 2 MiB folios) is still evicted; the COW mapping is
@@ -332,7 +349,9 @@ tables.mark_inferred(pd.DataFrame(patch1.zap_pause_table()).set_index(["kernel",
 # 2 MiB ext4 folios by default, so on x86 the common case works, by the PMD path. On s390 the
 # PMD path is `__tlb_remove_page_size()`, which no version changed: never evicted. Nobody
 # raised this in the thread (docs/sources.md §T6 #5); Baolin Wang's PMD remark
-# (`<b6a6eead-cfd2-4459-9c6d-384dc6cd72d8@linux.alibaba.com>`) was about patch 2's aging.
+# ([b6a6eead-cfd2-4459-9c6d-384dc6cd72d8@linux.alibaba.com]) was about patch 2's aging.
+#
+# [b6a6eead-cfd2-4459-9c6d-384dc6cd72d8@linux.alibaba.com]: https://lore.kernel.org/r/b6a6eead-cfd2-4459-9c6d-384dc6cd72d8@linux.alibaba.com
 
 # %%
 pd.DataFrame(patch1.large_folio_table())
@@ -348,7 +367,7 @@ pd.DataFrame(patch1.large_folio_table())
 # `folio_mark_accessed()` queues it on this CPU's `lru_activate` batch, which takes a
 # reference until the batch drains (every 31 folios). At the flush, the folios still in the
 # batch have one reference too many and stay cached. Patch 2 (v1 2/3
-# `<20260421230239.172582-3-minchan@kernel.org>`) skips `folio_mark_accessed()` for exclusive
+# [20260421230239.172582-3-minchan@kernel.org]) skips `folio_mark_accessed()` for exclusive
 # folios while reaping, which removes that reference.
 #
 # **Construction.** PG_referenced must be set on folios the victim maps. The model sets it
@@ -356,6 +375,8 @@ pd.DataFrame(patch1.large_folio_table())
 # of the app maps and reads the same files and exits (its exit zaps set PG_referenced); then
 # the app is started again, maps and reads the files, and is killed. This is the Android
 # relaunch case; a victim that unmaps and re-maps a file would do the same.
+#
+# [20260421230239.172582-3-minchan@kernel.org]: https://lore.kernel.org/r/20260421230239.172582-3-minchan@kernel.org
 
 # %%
 pd.DataFrame(patch1.referenced_table())
@@ -378,9 +399,9 @@ pd.DataFrame(patch1.referenced_probe())
 # ### Finding: the shmem swap-cache miss changes nothing the zap path can reach
 #
 # Alexander Gordeev asked what happens to non-anonymous folios that are not evicted
-# (`<20260505145318.97692A14-agordeev@linux.ibm.com>`); Minchan Kim answered that shmem folios
+# ([20260505145318.97692A14-agordeev@linux.ibm.com]); Minchan Kim answered that shmem folios
 # in the swap cache no longer reach `free_swap_cache()` and proposed testing the swap cache
-# first (`<af5cEycgIu2GUicn@google.com>`, `<agJOy1vnvYGipnku@google.com>`). Does the baseline
+# first ([af5cEycgIu2GUicn@google.com], [agJOy1vnvYGipnku@google.com]). Does the baseline
 # actually free such a folio's swap? `free_swap_cache()` only drops a folio whose slot nobody
 # else uses (`folio_free_swap()` refuses while `folio_swapped()`), and shmem keeps its swapped
 # page as a swap entry in its own mapping, which counts as a user of the slot.
@@ -390,6 +411,10 @@ pd.DataFrame(patch1.referenced_probe())
 # shmem page into a gather, then, before the flush, moves the folio from the shmem page cache
 # to the swap cache as a writeout would, clean. State A: shmem's entry counts the slot (what
 # a writeout leaves). State B: only the swap cache holds the slot.
+#
+# [20260505145318.97692A14-agordeev@linux.ibm.com]: https://lore.kernel.org/r/20260505145318.97692A14-agordeev@linux.ibm.com
+# [af5cEycgIu2GUicn@google.com]: https://lore.kernel.org/r/af5cEycgIu2GUicn@google.com
+# [agJOy1vnvYGipnku@google.com]: https://lore.kernel.org/r/agJOy1vnvYGipnku@google.com
 
 # %%
 tables.mark_inferred(pd.DataFrame(patch1.shmem_swapcache_table()).set_index("kernel"))
@@ -440,13 +465,13 @@ pd.DataFrame(patch1.anon_mapping_table()).set_index("kernel")
 # v1's gate is MMF_UNSTABLE, read at every free. `__oom_reap_task_mm()` sets it for
 # *every* reaper: the gate table shows the kernel's OOM reaper evicting all 64 pages on
 # v1 (and the RFC), which David Hildenbrand pointed out for patch 2
-# (`<7f98f461-62a7-455d-a7a8-cb8928465946@kernel.org>`) and said he would want for any OOM
-# reaping anyway (`<af21185c-3390-4566-bf28-ce79e13182dc@kernel.org>`). The flag also stays
+# ([7f98f461-62a7-455d-a7a8-cb8928465946@kernel.org]) and said he would want for any OOM
+# reaping anyway ([af21185c-3390-4566-bf28-ce79e13182dc@kernel.org]). The flag also stays
 # set when the victim runs its own `exit_mmap()` after a reap, which then evicts even the
 # `MAP_SHARED` pages the reaper deliberately skipped (the "exit after reap" row, and
 # "evicted by the exit" in the totals above). A plain exit or a `munmap()` never evicts.
 # D confines both effects to `process_mrelease(..., PROCESS_MRELEASE_REAP_KILL)`, and only
-# for the VMAs its reaper zaps (Minchan Kim, `<afJ7FPkNK6cxUxSe@google.com>`).
+# for the VMAs its reaper zaps (Minchan Kim, [afJ7FPkNK6cxUxSe@google.com]).
 #
 # ### Finding: draft D as posted frees anonymous THPs but no other anonymous memory
 #
@@ -459,6 +484,10 @@ pd.DataFrame(patch1.anon_mapping_table()).set_index("kernel")
 # §T3.5). So "D frees no anonymous memory" holds only for memory outside THPs; with THP
 # `[madvise]` (these machines) that is every anonymous region that did not ask for
 # `MADV_HUGEPAGE`. 1024 pages each, one reap:
+#
+# [7f98f461-62a7-455d-a7a8-cb8928465946@kernel.org]: https://lore.kernel.org/r/7f98f461-62a7-455d-a7a8-cb8928465946@kernel.org
+# [af21185c-3390-4566-bf28-ce79e13182dc@kernel.org]: https://lore.kernel.org/r/af21185c-3390-4566-bf28-ce79e13182dc@kernel.org
+# [afJ7FPkNK6cxUxSe@google.com]: https://lore.kernel.org/r/afJ7FPkNK6cxUxSe@google.com
 
 # %%
 d_anon = pd.DataFrame(patch1.d_anon_table()).set_index("kernel")
@@ -471,7 +500,8 @@ d_anon
 # the model (paraphrased; Message-IDs in the table, docs/sources.md §T1.3):
 
 # %%
-pd.DataFrame(patch1.REVIEW_POINTS).set_index("#")
+tables.collapsed(pd.DataFrame(patch1.REVIEW_POINTS).set_index("#"),
+                 "review points on patch 1, one row each", "patch1.REVIEW_POINTS")
 
 # %% [markdown]
 # Point 6, mlocked pages: they are munlocked during the zap, but through the per-CPU

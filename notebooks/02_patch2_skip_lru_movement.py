@@ -29,9 +29,9 @@
 # it was killed loses the activation that would have kept it cached, and the next launch
 # refaults it (docs/sources.md §T4.2 #3-#6). Both are questions about numbers the model can count.
 #
-# The versions: RFC 2/3 `<20260413223948.556351-3-minchan@kernel.org>`, v1 2/3
-# `<20260421230239.172582-3-minchan@kernel.org>`, and the aging half of draft D
-# `<afFco71vwmpQy3pk@google.com>`. Reviews quoted below are paraphrased; their Message-IDs
+# The versions: RFC 2/3 [20260413223948.556351-3-minchan@kernel.org], v1 2/3
+# [20260421230239.172582-3-minchan@kernel.org], and the aging half of draft D
+# [afFco71vwmpQy3pk@google.com]. Reviews quoted below are paraphrased; their Message-IDs
 # are in docs/sources.md §T1.3. Every experiment is a function in `mrelease_ref.scenarios.patch2`;
 # cells only call them and show what they return.
 #
@@ -45,6 +45,10 @@
 # [kswapd's reclaim in the model](#kswapds-reclaim-in-the-model) ·
 # [Review points for patch 2](#review-points-for-patch-2-docssourcesmd-t42) ·
 # [Limitations](#limitations) · [Checks](#checks)
+#
+# [20260413223948.556351-3-minchan@kernel.org]: https://lore.kernel.org/r/20260413223948.556351-3-minchan@kernel.org
+# [20260421230239.172582-3-minchan@kernel.org]: https://lore.kernel.org/r/20260421230239.172582-3-minchan@kernel.org
+# [afFco71vwmpQy3pk@google.com]: https://lore.kernel.org/r/afFco71vwmpQy3pk@google.com
 
 # %% tags=["hide-input"]
 
@@ -155,8 +159,10 @@ print(source_diff(oom_kill.__oom_reap_task_mm, d_oom_kill.__oom_reap_task_mm))
 # Which model functions each version replaces (`hooks.PATCHED_BY`: the patch of that version
 # that replaces the hook, 0 = unchanged). There is no hook for `zap_huge_pmd()`: no version
 # touches the PMD path, which still marks accessed -- Baolin Wang
-# asked for it (04-22, `<b6a6eead-cfd2-4459-9c6d-384dc6cd72d8@linux.alibaba.com>`), the
+# asked for it (04-22, [b6a6eead-cfd2-4459-9c6d-384dc6cd72d8@linux.alibaba.com]), the
 # author agreed, and no posted code did it.
+#
+# [b6a6eead-cfd2-4459-9c6d-384dc6cd72d8@linux.alibaba.com]: https://lore.kernel.org/r/b6a6eead-cfd2-4459-9c6d-384dc6cd72d8@linux.alibaba.com
 
 # %%
 pd.DataFrame(hooks.PATCHED_BY).fillna(0).astype(int).T
@@ -531,14 +537,18 @@ tables.mark_inferred(gate.pivot(index="event", columns="config", values="aged").
 #
 # v1 (and the RFC) key the skip on MMF_UNSTABLE, which `__oom_reap_task_mm()` sets for
 # *every* caller: the kernel's OOM reaper skips the aging exactly like `process_mrelease()`,
-# as David Hildenbrand pointed out (`<7f98f461-62a7-455d-a7a8-cb8928465946@kernel.org>`; he
+# as David Hildenbrand pointed out ([7f98f461-62a7-455d-a7a8-cb8928465946@kernel.org]; he
 # later said he would want it for any OOM reaping,
-# `<af21185c-3390-4566-bf28-ce79e13182dc@kernel.org>`). The flag also stays set when the
+# [af21185c-3390-4566-bf28-ce79e13182dc@kernel.org]). The flag also stays set when the
 # victim's own `exit_mmap()` later zaps what the reaper left: its `MAP_SHARED` pages -- which
 # the reaper deliberately does not touch -- lose their aging too. Only a normal exit ages.
 # Draft D confines the skip to the REAP_KILL reap itself (Minchan Kim,
-# `<afJ7FPkNK6cxUxSe@google.com>`): OOM reaper, plain `process_mrelease()` and the later exit
+# [afJ7FPkNK6cxUxSe@google.com]): OOM reaper, plain `process_mrelease()` and the later exit
 # all age as in v6.18.
+#
+# [7f98f461-62a7-455d-a7a8-cb8928465946@kernel.org]: https://lore.kernel.org/r/7f98f461-62a7-455d-a7a8-cb8928465946@kernel.org
+# [af21185c-3390-4566-bf28-ce79e13182dc@kernel.org]: https://lore.kernel.org/r/af21185c-3390-4566-bf28-ce79e13182dc@kernel.org
+# [afJ7FPkNK6cxUxSe@google.com]: https://lore.kernel.org/r/afJ7FPkNK6cxUxSe@google.com
 
 # %% [markdown]
 # ## kswapd's reclaim in the model
@@ -556,7 +566,8 @@ tables.source(vmscan.folio_check_references)
 # to it (paraphrased; Message-IDs in docs/sources.md §T1.3):
 
 # %%
-pd.DataFrame(p2.as_rows(p2.REVIEW_POINTS)).set_index("number")
+tables.collapsed(pd.DataFrame(p2.as_rows(p2.REVIEW_POINTS)).set_index("number"),
+                 "review points on patch 2, one row each", "p2.REVIEW_POINTS")
 
 # %% [markdown]
 # What the model adds to each point:

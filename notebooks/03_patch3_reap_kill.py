@@ -77,7 +77,7 @@ pd.DataFrame(
 # ## The patch, hunk by hunk
 #
 # ### RFC 3/3 (2026-04-13) — a SIGKILL that marks the mm
-# <20260413223948.556351-4-minchan@kernel.org>, "introduce PROCESS_MRELEASE_REAP_KILL flag".
+# [20260413223948.556351-4-minchan@kernel.org], "introduce PROCESS_MRELEASE_REAP_KILL flag".
 # Only the commit message, the diffstat and the siginfo hunk were retrieved (docs/sources.md §T3.1).
 #
 # - **uapi.** A new flag bit for `process_mrelease()`, and a new `si_code` family for SIGKILL:
@@ -94,6 +94,8 @@ pd.DataFrame(
 # The model's reading of the signal hunk **[I]**: the flag is set where the signal is queued,
 # once `prepare_signal()` has accepted it. The rest of `__send_signal_locked()` is the
 # baseline's, so the diff shows only the `si_code` argument and that test.
+#
+# [20260413223948.556351-4-minchan@kernel.org]: https://lore.kernel.org/r/20260413223948.556351-4-minchan@kernel.org
 
 # %%
 print(source_diff(base_signal.__send_signal_locked, rfc_signal.__send_signal_locked))
@@ -104,18 +106,21 @@ print(source_diff(patch3.syscall_of("baseline"), patch3.syscall_of("rfc")))
 
 # %% [markdown]
 # Christian Brauner answered RFC 3/3 on 2026-04-16
-# (<20260416-planktont-abwinken-b9499483b939@brauner>); only the quotes in Minchan's reply
+# ([20260416-planktont-abwinken-b9499483b939@brauner]); only the quotes in Minchan's reply
 # survive. v1 dropped the custom `si_code` and the
 # signal.c/siginfo.h changes for a plain `kill_pid()`.
 #
 # ### v1 3/3 (2026-04-21) — `ignore_exit`, `mmget()`, `kill_pid()`
-# <20260421230239.172582-4-minchan@kernel.org> (docs/sources.md §T3.2). Three hunks:
+# [20260421230239.172582-4-minchan@kernel.org] (docs/sources.md §T3.2). Three hunks:
 #
 # 1. **`__task_will_free_mem(task, ignore_exit)`.** A core dump in progress still says no;
 #    right after that test, `ignore_exit` says yes and skips the "is it exiting?" tests.
 # 2. **`task_will_free_mem(task, ignore_exit)`** passes the bit for the *target only*. The loop
 #    over other processes sharing the mm still asks the plain question, so every other sharer
 #    must already be dying. MMF_OOM_SKIP and the `mm_users <= 1` shortcut are unchanged.
+#
+# [20260416-planktont-abwinken-b9499483b939@brauner]: https://lore.kernel.org/r/20260416-planktont-abwinken-b9499483b939@brauner
+# [20260421230239.172582-4-minchan@kernel.org]: https://lore.kernel.org/r/20260421230239.172582-4-minchan@kernel.org
 
 # %%
 print(source_diff(base.__task_will_free_mem, v1.__task_will_free_mem))
@@ -138,22 +143,22 @@ print(source_diff(patch3.syscall_of("baseline"), patch3.syscall_of("v1")))
 
 # %% [markdown]
 # Review of v1 3/3:
-# - **Michal Hocko** (04-24, <aesiYAumkLCyedf0@tiehlicka>): why `mmget()` — the address space
+# - **Michal Hocko** (04-24, [aesiYAumkLCyedf0@tiehlicka]): why `mmget()` — the address space
 #   can be torn down from several contexts and the reap is synchronous anyway; and why the
 #   `task_will_free_mem()` detour instead of "kill if it is not dying". Minchan
-#   (<aevzbx_Pk5Cu5exa@google.com>): the detour exists for shared mms, where every sharer must
+#   ([aevzbx_Pk5Cu5exa@google.com]): the detour exists for shared mms, where every sharer must
 #   die before anything is freed.
 # - **Suren Baghdasaryan** (04-27,
-#   <CAJuCfpFK+qatN_vHArEKOYe+LRHQG0e3inJrzVdz-mABi-BSTg@mail.gmail.com>): `mmgrab()` is
+#   [CAJuCfpFK+qatN_vHArEKOYe+LRHQG0e3inJrzVdz-mABi-BSTg@mail.gmail.com]): `mmgrab()` is
 #   enough; letting `exit_mmap()` run beside the reaper is even welcome, as the reverse VMA
-#   walk makes them meet in the middle. Minchan agreed (<ae_oul_xgD5Kgnqi@google.com>).
-# - **Michal** (04-27, <ae8KD_Tq0t7RvUy1@tiehlicka>): for a shared mm either bail out or kill
-#   every sharer; then (04-28, <afBbRUaGnE8WZIkY@tiehlicka>) test MMF_MULTIPROCESS, after
-#   Minchan (<ae_dRZ95dCDTTxaQ@google.com>) found `mm_users` against `nr_threads` too racy.
+#   walk makes them meet in the middle. Minchan agreed ([ae_oul_xgD5Kgnqi@google.com]).
+# - **Michal** (04-27, [ae8KD_Tq0t7RvUy1@tiehlicka]): for a shared mm either bail out or kill
+#   every sharer; then (04-28, [afBbRUaGnE8WZIkY@tiehlicka]) test MMF_MULTIPROCESS, after
+#   Minchan ([ae_dRZ95dCDTTxaQ@google.com]) found `mm_users` against `nr_threads` too racy.
 #
 # ### Draft C = v2 (2026-04-28/29) — MMF_MULTIPROCESS, `mmgrab()`
-# Draft C was inline in <afE2xchFRh2xARBn@google.com>; the same code was posted as v2,
-# <20260429211359.3829683-1-minchan@kernel.org>, and Andrew Morton applied it to mm-new
+# Draft C was inline in [afE2xchFRh2xARBn@google.com]; the same code was posted as v2,
+# [20260429211359.3829683-1-minchan@kernel.org], and Andrew Morton applied it to mm-new
 # (ee1440e4568f) on 04-30 (docs/sources.md §T3.4, §T1.4). Compared with v1:
 #
 # - `__task_will_free_mem()`/`task_will_free_mem()` are untouched: `ignore_exit` is gone.
@@ -163,34 +168,46 @@ print(source_diff(patch3.syscall_of("baseline"), patch3.syscall_of("v1")))
 #   short-circuits): a core-dumping target is killed and reaped, and an already-reaped mm
 #   returns 0 after the kill.
 # - The pin is back to **`mmgrab()`**/`mmdrop()`, taken before the kill.
+#
+# [aesiYAumkLCyedf0@tiehlicka]: https://lore.kernel.org/r/aesiYAumkLCyedf0@tiehlicka
+# [aevzbx_Pk5Cu5exa@google.com]: https://lore.kernel.org/r/aevzbx_Pk5Cu5exa@google.com
+# [CAJuCfpFK+qatN_vHArEKOYe+LRHQG0e3inJrzVdz-mABi-BSTg@mail.gmail.com]: https://lore.kernel.org/r/CAJuCfpFK+qatN_vHArEKOYe+LRHQG0e3inJrzVdz-mABi-BSTg@mail.gmail.com
+# [ae_oul_xgD5Kgnqi@google.com]: https://lore.kernel.org/r/ae_oul_xgD5Kgnqi@google.com
+# [ae8KD_Tq0t7RvUy1@tiehlicka]: https://lore.kernel.org/r/ae8KD_Tq0t7RvUy1@tiehlicka
+# [afBbRUaGnE8WZIkY@tiehlicka]: https://lore.kernel.org/r/afBbRUaGnE8WZIkY@tiehlicka
+# [ae_dRZ95dCDTTxaQ@google.com]: https://lore.kernel.org/r/ae_dRZ95dCDTTxaQ@google.com
+# [afE2xchFRh2xARBn@google.com]: https://lore.kernel.org/r/afE2xchFRh2xARBn@google.com
+# [20260429211359.3829683-1-minchan@kernel.org]: https://lore.kernel.org/r/20260429211359.3829683-1-minchan@kernel.org
 
 # %%
 print(source_diff(patch3.syscall_of("v1"), patch3.syscall_of("v2")))
 
 # %% [markdown]
 # ### Draft D (2026-04-29) — the same syscall, one more argument
-# Draft D (<afFco71vwmpQy3pk@google.com>) folds patches 1 and 2 into one patch gated on
+# Draft D ([afFco71vwmpQy3pk@google.com]) folds patches 1 and 2 into one patch gated on
 # REAP_KILL; its only change to `process_mrelease()` is to tell the reaper whether to apply
 # them. Everything else of D is the subject of the notebooks on patches 1 and 2.
+#
+# [afFco71vwmpQy3pk@google.com]: https://lore.kernel.org/r/afFco71vwmpQy3pk@google.com
 
 # %%
 print(source_diff(patch3.syscall_of("v2"), patch3.syscall_of("d")))
 
 # %% [markdown]
-# Michal (04-29, <afHAi0E11D5sg_9y@tiehlicka>) asked v2 to explain why it differs from the
-# global OOM killer; Suren (<CAJuCfpFxtbSXKabKd0G1i4WXWs2M4c4aDs4xTA0BNJB2e0P7Lw@mail.gmail.com>)
-# gave his Reviewed-by. On v2 itself Michal (04-30, <afMnKrYT0xG_a-b3@tiehlicka>) argued that
+# Michal (04-29, [afHAi0E11D5sg_9y@tiehlicka]) asked v2 to explain why it differs from the
+# global OOM killer; Suren ([CAJuCfpFxtbSXKabKd0G1i4WXWs2M4c4aDs4xTA0BNJB2e0P7Lw@mail.gmail.com])
+# gave his Reviewed-by. On v2 itself Michal (04-30, [afMnKrYT0xG_a-b3@tiehlicka]) argued that
 # both the global and the memcg OOM killers kill every sharer, and that refusing shared mms
 # lets a process escape the low-memory killer; he wanted the call to fail only where the
-# caller may not kill some sharer (05-04, <afhQB0CWEcflXpOi@tiehlicka>). Christian Brauner
-# (05-05, <20260505-wegbleiben-deshalb-f929089dbdab@brauner>) objected to a syscall that
+# caller may not kill some sharer (05-04, [afhQB0CWEcflXpOi@tiehlicka]). Christian Brauner
+# (05-05, [20260505-wegbleiben-deshalb-f929089dbdab@brauner]) objected to a syscall that
 # sends signals with an mm-wide scope: user space must not kill across permission or
 # pid-namespace boundaries; he suggested a `pidfd_send_signal()` flag instead. Michal
-# (<afoUt3te1k2TNao-@tiehlicka>) listed three options; Minchan implemented the third.
+# ([afoUt3te1k2TNao-@tiehlicka]) listed three options; Minchan implemented the third.
 #
 # ### Concept F = v3 (2026-05-05/11) — kill everyone who shares the mm
-# Concept F was inline in <afowD31YsGVdVUBP@google.com>; v3 is
-# <20260511214226.937793-1-minchan@kernel.org> (docs/sources.md §T3.6).
+# Concept F was inline in [afowD31YsGVdVUBP@google.com]; v3 is
+# [20260511214226.937793-1-minchan@kernel.org] (docs/sources.md §T3.6).
 #
 # - **kernel/signal.c**: `do_pidfd_send_signal_pidns()` — the pid-namespace test of
 #   `pidfd_send_signal()` (target must be in the caller's namespace or below, else -EINVAL)
@@ -201,6 +218,15 @@ print(source_diff(patch3.syscall_of("v2"), patch3.syscall_of("d")))
 #   **-EBUSY** if anything failed.
 # - **`process_mrelease()`**: v2 without the MMF_MULTIPROCESS refusal, with `kill_pid()`
 #   replaced by `kill_all_shared_mm()`; on -EBUSY nothing is reaped.
+#
+# [afHAi0E11D5sg_9y@tiehlicka]: https://lore.kernel.org/r/afHAi0E11D5sg_9y@tiehlicka
+# [CAJuCfpFxtbSXKabKd0G1i4WXWs2M4c4aDs4xTA0BNJB2e0P7Lw@mail.gmail.com]: https://lore.kernel.org/r/CAJuCfpFxtbSXKabKd0G1i4WXWs2M4c4aDs4xTA0BNJB2e0P7Lw@mail.gmail.com
+# [afMnKrYT0xG_a-b3@tiehlicka]: https://lore.kernel.org/r/afMnKrYT0xG_a-b3@tiehlicka
+# [afhQB0CWEcflXpOi@tiehlicka]: https://lore.kernel.org/r/afhQB0CWEcflXpOi@tiehlicka
+# [20260505-wegbleiben-deshalb-f929089dbdab@brauner]: https://lore.kernel.org/r/20260505-wegbleiben-deshalb-f929089dbdab@brauner
+# [afoUt3te1k2TNao-@tiehlicka]: https://lore.kernel.org/r/afoUt3te1k2TNao-@tiehlicka
+# [afowD31YsGVdVUBP@google.com]: https://lore.kernel.org/r/afowD31YsGVdVUBP@google.com
+# [20260511214226.937793-1-minchan@kernel.org]: https://lore.kernel.org/r/20260511214226.937793-1-minchan@kernel.org
 
 # %%
 tables.source(v3_signal.do_pidfd_send_signal_pidns, v3_signal.access_pidfd_pidns)
@@ -518,21 +544,42 @@ tables.mark_inferred(pd.DataFrame([dataclasses.asdict(r) for r in patch3.permiss
 # experiment of this notebook that speaks to it, where the model can (`patch3.REVIEW_POINTS`).
 
 # %%
-pd.DataFrame([dataclasses.asdict(r) for r in patch3.REVIEW_POINTS]).set_index("number")
+tables.collapsed(
+    pd.DataFrame([dataclasses.asdict(r) for r in patch3.REVIEW_POINTS]).set_index("number"),
+    "review points on patch 3, one row each", "patch3.REVIEW_POINTS")
 
 # %% [markdown]
-# Messages: Michal <aesiYAumkLCyedf0@tiehlicka>, <ae8KD_Tq0t7RvUy1@tiehlicka>,
-# <afBbRUaGnE8WZIkY@tiehlicka>, <afHAi0E11D5sg_9y@tiehlicka>, <afMnKrYT0xG_a-b3@tiehlicka>,
-# <afhQB0CWEcflXpOi@tiehlicka>, <afoUt3te1k2TNao-@tiehlicka>, <agQeABD0W7wn4pCt@tiehlicka>;
-# Suren <CAJuCfpFK+qatN_vHArEKOYe+LRHQG0e3inJrzVdz-mABi-BSTg@mail.gmail.com>,
-# <CAJuCfpE_Kew9+umy2=7hzPdAe6yT23y=sk0BB=4BQpMZCJUvpA@mail.gmail.com>; Christian
-# <20260505-wegbleiben-deshalb-f929089dbdab@brauner>,
-# <20260515-nachdenken-umbenannt-a90006a46e14@brauner>; Oleg <agdAmAfXKXX9Nzcf@redhat.com>,
-# <agd--WZpeTq2iKFW@redhat.com>; Linus
-# <CAHk-=wiHfzbufXD2nuc9BhOVp-pYEmnVUYeThKmfZRXLU0kJ7w@mail.gmail.com>,
-# <CAHk-=wg08=sZb=hVa22KjN2pD3aNk-diGmKQnizCgmoMMfrvwQ@mail.gmail.com>,
-# <CAHk-=whMQsyjB6DOyWB73jPR4wrtcc++kZy4=hGQiRE+GxKh=A@mail.gmail.com>; Andrew
-# <20260430074305.9d3389ed71af040acfe222de@linux-foundation.org>.
+# Messages: Michal [aesiYAumkLCyedf0@tiehlicka], [ae8KD_Tq0t7RvUy1@tiehlicka],
+# [afBbRUaGnE8WZIkY@tiehlicka], [afHAi0E11D5sg_9y@tiehlicka], [afMnKrYT0xG_a-b3@tiehlicka],
+# [afhQB0CWEcflXpOi@tiehlicka], [afoUt3te1k2TNao-@tiehlicka], [agQeABD0W7wn4pCt@tiehlicka];
+# Suren [CAJuCfpFK+qatN_vHArEKOYe+LRHQG0e3inJrzVdz-mABi-BSTg@mail.gmail.com],
+# [CAJuCfpE_Kew9+umy2=7hzPdAe6yT23y=sk0BB=4BQpMZCJUvpA@mail.gmail.com]; Christian
+# [20260505-wegbleiben-deshalb-f929089dbdab@brauner],
+# [20260515-nachdenken-umbenannt-a90006a46e14@brauner]; Oleg [agdAmAfXKXX9Nzcf@redhat.com],
+# [agd--WZpeTq2iKFW@redhat.com]; Linus
+# [CAHk-=wiHfzbufXD2nuc9BhOVp-pYEmnVUYeThKmfZRXLU0kJ7w@mail.gmail.com],
+# [CAHk-=wg08=sZb=hVa22KjN2pD3aNk-diGmKQnizCgmoMMfrvwQ@mail.gmail.com],
+# [CAHk-=whMQsyjB6DOyWB73jPR4wrtcc++kZy4=hGQiRE+GxKh=A@mail.gmail.com]; Andrew
+# [20260430074305.9d3389ed71af040acfe222de@linux-foundation.org].
+#
+# [aesiYAumkLCyedf0@tiehlicka]: https://lore.kernel.org/r/aesiYAumkLCyedf0@tiehlicka
+# [ae8KD_Tq0t7RvUy1@tiehlicka]: https://lore.kernel.org/r/ae8KD_Tq0t7RvUy1@tiehlicka
+# [afBbRUaGnE8WZIkY@tiehlicka]: https://lore.kernel.org/r/afBbRUaGnE8WZIkY@tiehlicka
+# [afHAi0E11D5sg_9y@tiehlicka]: https://lore.kernel.org/r/afHAi0E11D5sg_9y@tiehlicka
+# [afMnKrYT0xG_a-b3@tiehlicka]: https://lore.kernel.org/r/afMnKrYT0xG_a-b3@tiehlicka
+# [afhQB0CWEcflXpOi@tiehlicka]: https://lore.kernel.org/r/afhQB0CWEcflXpOi@tiehlicka
+# [afoUt3te1k2TNao-@tiehlicka]: https://lore.kernel.org/r/afoUt3te1k2TNao-@tiehlicka
+# [agQeABD0W7wn4pCt@tiehlicka]: https://lore.kernel.org/r/agQeABD0W7wn4pCt@tiehlicka
+# [CAJuCfpFK+qatN_vHArEKOYe+LRHQG0e3inJrzVdz-mABi-BSTg@mail.gmail.com]: https://lore.kernel.org/r/CAJuCfpFK+qatN_vHArEKOYe+LRHQG0e3inJrzVdz-mABi-BSTg@mail.gmail.com
+# [CAJuCfpE_Kew9+umy2=7hzPdAe6yT23y=sk0BB=4BQpMZCJUvpA@mail.gmail.com]: https://lore.kernel.org/r/CAJuCfpE_Kew9+umy2=7hzPdAe6yT23y=sk0BB=4BQpMZCJUvpA@mail.gmail.com
+# [20260505-wegbleiben-deshalb-f929089dbdab@brauner]: https://lore.kernel.org/r/20260505-wegbleiben-deshalb-f929089dbdab@brauner
+# [20260515-nachdenken-umbenannt-a90006a46e14@brauner]: https://lore.kernel.org/r/20260515-nachdenken-umbenannt-a90006a46e14@brauner
+# [agdAmAfXKXX9Nzcf@redhat.com]: https://lore.kernel.org/r/agdAmAfXKXX9Nzcf@redhat.com
+# [agd--WZpeTq2iKFW@redhat.com]: https://lore.kernel.org/r/agd--WZpeTq2iKFW@redhat.com
+# [CAHk-=wiHfzbufXD2nuc9BhOVp-pYEmnVUYeThKmfZRXLU0kJ7w@mail.gmail.com]: https://lore.kernel.org/r/CAHk-=wiHfzbufXD2nuc9BhOVp-pYEmnVUYeThKmfZRXLU0kJ7w@mail.gmail.com
+# [CAHk-=wg08=sZb=hVa22KjN2pD3aNk-diGmKQnizCgmoMMfrvwQ@mail.gmail.com]: https://lore.kernel.org/r/CAHk-=wg08=sZb=hVa22KjN2pD3aNk-diGmKQnizCgmoMMfrvwQ@mail.gmail.com
+# [CAHk-=whMQsyjB6DOyWB73jPR4wrtcc++kZy4=hGQiRE+GxKh=A@mail.gmail.com]: https://lore.kernel.org/r/CAHk-=whMQsyjB6DOyWB73jPR4wrtcc++kZy4=hGQiRE+GxKh=A@mail.gmail.com
+# [20260430074305.9d3389ed71af040acfe222de@linux-foundation.org]: https://lore.kernel.org/r/20260430074305.9d3389ed71af040acfe222de@linux-foundation.org
 
 # %% [markdown]
 # ## Limitations

@@ -66,7 +66,9 @@ report.run_facts(stored)
 # `parity.to_lab_spec`), steps, and measures with the docs/sources.md section they check.
 
 # %%
-report.scenario_table()
+scenarios = report.scenario_table()
+tables.collapsed(scenarios, f"{len(scenarios)} scenarios: victim, steps, measures, source",
+                 "report.scenario_table()")
 
 # %% [markdown]
 # The steps of one scenario, exactly as both runners interpret them. Here a `/proc/<pid>/cmdline`
@@ -210,7 +212,7 @@ cache
 # %% [markdown]
 # ## How the patched kernel would differ (model prediction)
 # The last column runs the same scenarios on `Kernel(variant="v1")`, the series' v1
-# ([20260421230239.172582-1-minchan@kernel.org](https://lore.kernel.org/r/20260421230239.172582-1-minchan@kernel.org)).
+# ([20260421230239.172582-1-minchan@kernel.org]).
 # Its patch 1 evicts clean file folios from
 # the mmu_gather while the reaper holds MMF_UNSTABLE (`free_pages_and_caches()`, see notebook 01).
 # The model predicts the following for the same victims:
@@ -231,6 +233,8 @@ cache
 # These are predictions of the model, not measurements: no patched kernel ran here.
 # `python -m mrelease_ref.scenarios.parity --variant v1` runs the same scenarios with v1's
 # prediction on whatever kernel is booted and lists the rows v1 is expected to change.
+#
+# [20260421230239.172582-1-minchan@kernel.org]: https://lore.kernel.org/r/20260421230239.172582-1-minchan@kernel.org
 
 # %%
 layout = next(r for r in cal.results if (r.kind, r.state) == ("file_pmd", "young"))

@@ -212,3 +212,14 @@ def test_every_notebook_has_limitations_checks_and_contents() -> None:
         for h in _headings(src.stem):
             if re.match(r"^(?!#)", h) and f"# ## {h}" in text:
                 assert findings.github_slug(h) in anchors, (src.name, h)
+
+
+def test_message_ids_are_lore_links_not_mail_links() -> None:
+    """A Message-ID written ``<id@host>`` in Markdown renders as a mailto: link; the
+    notebooks' prose links each one to https://lore.kernel.org/r/<id> instead."""
+    bare = re.compile(r"<[\w.+=\-]+@[\w.\-]+>")
+    for src in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py")):
+        for cell in re.split(r"(?m)^(?=# %%)", src.read_text()):
+            if cell.startswith("# %% [markdown]"):
+                assert not bare.search(cell), (src.name, bare.search(cell))
+    assert not bare.search(README)
