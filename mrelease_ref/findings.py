@@ -27,6 +27,7 @@ import argparse
 import html
 import re
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -244,13 +245,19 @@ def timeline_markdown() -> str:
     return "\n".join(rows)
 
 
+def _numbered() -> Iterator[tuple[str | None, int, Finding]]:
+    """(the group heading where a new group starts, else None; number; finding)."""
+    group = ""
+    for n, f in enumerate(FINDINGS, 1):
+        yield (f.group if f.group != group else None), n, f
+        group = f.group
+
+
 def findings_markdown() -> str:
     """The findings as a Markdown table: number, sentence with its link, evidence, scope."""
     rows = ["| # | finding | evidence | holds for |", "|---|---|---|---|"]
-    group = ""
-    for n, f in enumerate(FINDINGS, 1):
-        if f.group != group:
-            group = f.group
+    for group, n, f in _numbered():
+        if group is not None:
             rows.append(f"| | **{group}** | | |")
         link = f"notebooks/{f.notebook}.ipynb#{f.anchor}"
         rows.append(f"| {n} | {_md_cell(f.sentence)} [→ {f.notebook[:2]}]({link}) | "
@@ -293,10 +300,8 @@ def timeline_html() -> str:
 def findings_html() -> str:
     """The findings as an HTML table for the report's index page (links to ``NN.html``)."""
     rows: list[str] = []
-    group = ""
-    for n, f in enumerate(FINDINGS, 1):
-        if f.group != group:
-            group = f.group
+    for group, n, f in _numbered():
+        if group is not None:
             rows.append(f'<tr><td></td><td colspan="3"><b>{html.escape(group)}</b></td></tr>')
         rows.append(f'<tr><td>{n}</td><td>{_html_inline(f.sentence)} '
                     f'<a href="{f.notebook}.html#{f.anchor}">→ {f.notebook[:2]}</a></td>'
