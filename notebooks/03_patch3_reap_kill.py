@@ -385,7 +385,8 @@ print("\n".join(patch3.interleaving("v1").trace))
 # walks from the top VMA down and `exit_mmap()` from the bottom up, each finding the other's
 # VMAs already empty (Suren's point). `exit_mmap()` then waits for the reaper at the write
 # lock; the pages it unmapped go back to the allocator only after that, when its one
-# whole-mm gather is finished (the jump at 577 µs below).
+# whole-mm gather is finished (the jump in `freed_kb` at `do_exit:exit_files` below; model
+# time, calibrated prices).
 
 # %%
 v2_steps = patch3.interleaving("v2")

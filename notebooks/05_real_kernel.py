@@ -185,7 +185,9 @@ plt.show()
 # `Kernel(cost_model=...)`: ZAP_PTE from PTE-mapped file pages (cleared), ZAP_PMD from
 # PMD-mapped ones, FOLIO_FREE and PGFREE by solving the 4 KiB and THP anon rows, MARK_ACCESSED
 # from 4 KiB file cold − cleared, PGACTIVATE from young − cold, and SYSCALL from the cheap
-# EBADF call. With these prices the model reaps anonymous memory at this kernel's speed.
+# EBADF call. With these prices the model reaps anonymous memory at this kernel's speed, and
+# they are the model's default (`Kernel(cost="calibrated")`); the tables below name which
+# price list each column uses.
 
 # %%
 report.prices_table(cal)

@@ -201,10 +201,11 @@ def mark_accessed_figure(cal: Calibration) -> Figure:
 
 
 def prices_table(cal: Calibration) -> pd.DataFrame:
-    """Model prices (ns per event): the defaults of mrelease_ref.sim.cost vs calibrated."""
+    """Model prices (ns per event): the estimated ones of mrelease_ref.sim.cost
+    (``Kernel(cost="estimated")``) vs the ones calibrated from ``cal`` (the default)."""
     cal_prices = prices_from(cal)
-    return pd.DataFrame({"default ns": DEFAULT_PRICES_NS,
-                         "calibrated ns": {k: cal_prices[k] for k in DEFAULT_PRICES_NS}})
+    return pd.DataFrame({"estimated ns": DEFAULT_PRICES_NS,
+                         "calibrated ns (default)": {k: cal_prices[k] for k in DEFAULT_PRICES_NS}})
 
 
 def model_us_per_mib(cost: CostModel | None, thp: bool, nr_pages: int = 4096) -> float:
@@ -228,15 +229,17 @@ def model_us_per_mib(cost: CostModel | None, thp: bool, nr_pages: int = 4096) ->
 
 
 def model_cost_table(cal: Calibration) -> pd.DataFrame:
-    """Reap µs/MiB of anonymous memory: live kernel, model with default prices, model with
-    calibrated prices (model clock, deterministic)."""
+    """Reap µs/MiB of anonymous memory: live kernel, model with the estimated prices
+    (``Kernel(cost="estimated")``), model with the prices calibrated from ``cal`` (the
+    default ``Kernel()`` prices when ``cal`` is the stored calibration); model clock,
+    deterministic."""
     calibrated = calibrated_cost_model(cal)
     rows = []
     for kind, thp in (("anon_4k", False), ("anon_thp", True)):
         rows.append({
             "kind": KIND_TITLES[kind],
             "kernel µs/MiB": round(cal.us_per_mib(kind), 2),
-            "model, default prices": round(model_us_per_mib(None, thp), 2),
+            "model, estimated prices": round(model_us_per_mib(CostModel(), thp), 2),
             "model, calibrated prices": round(model_us_per_mib(calibrated, thp), 2),
         })
     return pd.DataFrame(rows)
