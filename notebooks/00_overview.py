@@ -79,7 +79,7 @@ app = victim.process
 tables.maps(app)
 
 # %%
-app.status()
+pd.Series(app.status(), name="kB").to_frame().T
 
 # %% [markdown]
 # ## The call fails on a live process, succeeds on a dying one
@@ -103,7 +103,7 @@ lmkd.kill(app.pid, signal.SIGKILL)
 lmkd.process_mrelease(fd, 0)
 after_reap = k.meminfo()
 free_after_reap = k.zoneinfo()["free_with_pcp"]
-app.status()
+pd.Series(app.status(), name="kB after the reap").to_frame().T
 
 # %% [markdown]
 # The reaper walked the VMAs last-to-first and skipped only the `MAP_SHARED` file mapping:

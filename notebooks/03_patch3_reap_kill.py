@@ -249,8 +249,8 @@ outcomes = pd.DataFrame([dataclasses.asdict(o) for o in matrix])
 outcomes["cell"] = [patch3.outcome_cell(o) for o in matrix]
 flags0 = outcomes[outcomes["flags"] == 0]
 assert (flags0.groupby("case").ret.nunique() == 1).all()  # without the flag: the baseline
-{"flags 0: same return code in every version": True,
- "flags 0: anything killed": bool(flags0.target_killed.any())}
+pd.Series({"same return code in every version": True,
+           "anything killed": bool(flags0.target_killed.any())}, name="flags 0")
 
 # %% [markdown]
 # Without the flag every version returns the baseline's code. With it (cells: return code,

@@ -49,7 +49,7 @@
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from mrelease_ref import VARIANTS, Kernel
+from mrelease_ref import Kernel
 from mrelease_ref.lab import report
 from mrelease_ref.lab.calibration import calibrated_cost_model, load_calibration
 from mrelease_ref.scenarios import parity
@@ -149,8 +149,9 @@ report.live_agreement(stored)
 
 # %%
 cal = load_calibration()
-{"kernel": cal.kernel, "date": cal.date, "victim MiB": cal.size_mib, "reps": cal.reps,
- "fixed cost µs (1-page victim, median)": cal.fixed_cost_us.median}
+pd.Series({"kernel": cal.kernel, "date": cal.date, "victim MiB": cal.size_mib,
+           "reps": cal.reps, "fixed cost µs (1-page victim, median)": cal.fixed_cost_us.median},
+          name="stored calibration").to_frame()
 
 # %%
 report.calibration_table(cal)
@@ -203,9 +204,6 @@ report.model_cost_table(cal)
 # of them. A killed, frozen victim that was *not* reaped still maps them, and DONTNEED drops none.
 # Copy-on-write pages are anonymous copies: they are freed, and the file page under each stays
 # cached and clean. Stored kernel values next to the baseline model:
-
-# %%
-VARIANTS["v1"].implemented
 
 # %%
 cache = report.file_cache_table(stored, ("baseline", "v1"))
