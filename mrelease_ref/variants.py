@@ -5,7 +5,7 @@ it changes, so notebooks and the README can render it and ``Kernel(variant=...)`
 validate its argument. The code of each version lives under :mod:`mrelease_ref.series`.
 
 The series is "mm: process_mrelease: expedite clean file folio reclaim and add auto-kill"
-(Minchan Kim, 2026; ../shared/reference/thread.md §1). "[I]" marks behaviour the model had
+(Minchan Kim, 2026; docs/sources.md §T1). "[I]" marks behaviour the model had
 to infer because the code was not retrieved (the RFC's oom_kill.c and signal.c hunks).
 
 Limitations:

@@ -28,12 +28,21 @@
 # This notebook builds a victim in the model (`mrelease_ref`, pinned to v6.18), kills it, reaps
 # it, and looks at every number a reviewer would ask about. All logic lives in the package;
 # cells only build scenarios and show results.
+#
+# **Contents.** [Vocabulary](#vocabulary) ·
+# [The victim](#a-victim-with-anonymous-private-file-copy-on-write-and-shared-file-memory) ·
+# [Live vs dying](#the-call-fails-on-a-live-process-succeeds-on-a-dying-one) ·
+# [SIGTERM](#finding-a-default-action-sigterm-is-enough-only-for-a-victim-frozen-in-place) ·
+# [What was freed](#what-was-freed-and-what-stayed) ·
+# [ESRCH](#the-esrch-outcome-the-victim-detaches-its-mm-first) ·
+# [DONTNEED after the reap](#what-posix_fadv_dontneed-can-drop-after-the-reap) ·
+# [Limitations](#limitations) · [Checks](#checks)
 
-# %%
-import inspect
+# %% tags=["hide-input"]
 import signal
 
 import matplotlib.pyplot as plt
+import pandas as pd
 
 import mrelease_ref
 from mrelease_ref import Kernel
@@ -46,17 +55,21 @@ mrelease_ref.KERNEL_VERSION
 
 # %% [markdown]
 # ## Vocabulary
-# Every modelled kernel function keeps its name; the package mirrors the kernel tree.
+# Every modelled kernel function keeps its name; the package mirrors the kernel tree. The
+# table (kernel term, Python name, kernel file) is folded; `tables.glossary()` returns it.
 
 # %%
-tables.glossary()
+tables.collapsed(tables.glossary(), "kernel term → Python name → kernel file",
+                 "tables.glossary()")
 
 # %% [markdown]
 # ## A victim with anonymous, private-file, copy-on-write and shared-file memory
 # `OVERVIEW_VICTIM` is data: 2048 pages of anonymous memory, a 1024-page private read-only file
 # mapping, a 512-page private file mapping of which 128 pages were written (copy-on-write), and
-# a 256-page `MAP_SHARED` mapping of a read-write file with 32 dirtied pages. The Kernel uses
-# these machines' defaults (x86_64, 2 CPUs, CONFIG_SWAP, large page-cache folios).
+# a 256-page `MAP_SHARED` mapping of a read-write file of which 32 pages were written. The
+# Kernel uses these machines' defaults (x86_64, 2 CPUs, CONFIG_SWAP, large page-cache
+# folios): the shared file sits in one 256-page folio, and a folio is dirty as a whole, so
+# `Dirty` and `nr_dirty` below count all 256 pages (1024 kB).
 
 # %%
 k = Kernel(variant="baseline", seed=0, trace=True, debug_vm=True)
@@ -66,7 +79,7 @@ app = victim.process
 tables.maps(app)
 
 # %%
-app.status()
+pd.Series(app.status(), name="kB").to_frame().T
 
 # %% [markdown]
 # ## The call fails on a live process, succeeds on a dying one
@@ -84,11 +97,13 @@ except OSError as e:
 
 # %%
 before = {"before kill": k.meminfo()}
+free_before_kill = k.zoneinfo()["free_with_pcp"]
 cache_before = {name: k.cachestat(f) for name, f in victim.files.items()}
 lmkd.kill(app.pid, signal.SIGKILL)
 lmkd.process_mrelease(fd, 0)
 after_reap = k.meminfo()
-app.status()
+free_after_reap = k.zoneinfo()["free_with_pcp"]
+pd.Series(app.status(), name="kB after the reap").to_frame().T
 
 # %% [markdown]
 # The reaper walked the VMAs last-to-first and skipped only the `MAP_SHARED` file mapping:
@@ -101,16 +116,41 @@ tables.trace_frame(k, ["process_mrelease", "__oom_reap_task_mm", "tlb_flush"])
 # already reaped?, reap):
 
 # %%
-print(inspect.getsource(oom_kill.process_mrelease))
+tables.source(oom_kill.process_mrelease)
 
 # %%
-print(inspect.getsource(oom_kill.__oom_reap_task_mm))
+tables.source(oom_kill.__oom_reap_task_mm)
+
+# %% [markdown]
+# ### Finding: a default-action SIGTERM is enough only for a victim frozen in place
+# `task_will_free_mem()` asks whether the group exit has started. `complete_signal()` starts
+# it *in the sender*, for any fatal signal whose action is the default kill and that is not
+# blocked, except those that dump core (v6.18 kernel/signal.c; docs/sources.md §K1.3) --
+# but only after `wants_signal()` has accepted a thread, and it turns down a thread that is
+# not running and already has TIF_SIGPENDING. SIGKILL skips that test. How the freezer froze
+# the victim decides the rest (kernel/freezer.c:freeze_task()): a victim asleep in
+# `nanosleep()` or a futex (TASK_FREEZABLE sleeps) is frozen in place, without
+# TIF_SIGPENDING, and a default SIGTERM makes it reapable at once, like SIGKILL; a victim in
+# `pause()`, `select()`/`epoll_wait()` or running froze through the freezer's fake signal,
+# keeps TIF_SIGPENDING, and the same SIGTERM stays queued: `EINVAL`. A caught or blocked
+# SIGTERM, or a core-dumping SIGSEGV, gives `EINVAL` either way. The live kernel agrees row
+# for row (parity scenarios `frozen-*-sigterm`, `python -m mrelease_ref.scenarios.parity
+# --signals`). earlyoom calls `process_mrelease()` after its first SIGTERM
+# (docs/sources.md §K9.2): whether that reaps depends on where its victim sleeps.
+
+# %%
+signals = pd.DataFrame(experiments.signal_then_mrelease())
+signals
 
 # %% [markdown]
 # ## What was freed, and what stayed
 # Anonymous memory (including the 128 copy-on-write pages) is gone. Clean file pages are
 # *unmapped* but stay in the page cache: nothing on this path evicts them. The dirty shared
-# pages were not even unmapped (shared mappings are skipped).
+# pages were not even unmapped (shared mappings are skipped). `MemFree` does not move: the
+# freed pages go to the per-CPU page lists, which hold up to `pcp_high` (48307) pages per
+# CPU before anything reaches the free lists that `MemFree` counts. The live kernel does the
+# same (docs/sources.md §M0.9; parity scenario `memfree-probe`); free memory is
+# `zoneinfo()["free_with_pcp"]`.
 
 # %%
 k.run()  # the victim now runs its own exit path
@@ -122,7 +162,7 @@ cache_after = {name: k.cachestat(f) for name, f in victim.files.items()}
 tables.cachestat_table({f"{n} before": cache_before[n] for n in cache_before}
                        | {f"{n} after": cache_after[n] for n in cache_after})
 
-# %%
+# %% tags=["hide-input"]
 fig = plots.memory_bars(snapshots, title="baseline: anon freed, file cache kept")
 _ = figures.save(fig, "00_overview_meminfo")
 plt.show()
@@ -151,8 +191,9 @@ k2.run()
 trapped = k2.meminfo()["AnonPages"]
 hold.release()
 k2.run()
-{"AnonPages kB while the reader holds the mm": trapped,
- "AnonPages kB after the reader lets go": k2.meminfo()["AnonPages"]}
+released = k2.meminfo()["AnonPages"]
+pd.Series({"while the reader holds the mm": trapped, "after the reader lets go": released},
+          name="AnonPages kB")
 
 # %%
 tables.trace_frame(k2, ["exit_mm", "process_mrelease", "__mmput", "release_task"])
@@ -163,16 +204,39 @@ tables.trace_frame(k2, ["exit_mm", "process_mrelease", "__mmput", "release_task"
 # the reap (a killed but frozen victim still maps them), it can drop nothing.
 
 # %%
-{"with process_mrelease": experiments.dontneed_after_kill(reap=True),
- "frozen, no reap": experiments.dontneed_after_kill(reap=False)}
+dontneed = pd.DataFrame({"with process_mrelease": experiments.dontneed_after_kill(reap=True),
+                         "frozen, no reap": experiments.dontneed_after_kill(reap=False)})
+dontneed
 
 # %% [markdown]
 # ## Limitations
 # - The model is single-clock and step-atomic: real races are explored by choosing step
-#   orders, not by timing (see `mrelease_ref.sim.sched`).
-# - No memcg, NUMA, MGLRU, mmu notifiers beyond "refuses to start", or hugetlb contents.
-# - Each module lists its own limitations in its docstring.
+#   orders, not by timing (`tests/test_limitations.py::test_one_clock_steps_are_atomic`).
+# - No memcg, NUMA, MGLRU or hugetlb contents; mmu notifiers only as "refuses to start"
+#   (`tests/test_limitations.py::test_no_memcg_numa_mglru_options`).
+# - Each module lists its own limitations in its docstring
+#   (`tests/test_docstrings.py::test_module_docstring_ends_with_limitations`).
 #
 # ## Checks
-# The cells above ran with `debug_vm=True`: the invariant checker verified refcounts, mapcounts,
-# rss counters, LRU lists, data loss and page conservation after every call and step.
+# The cells above ran with `debug_vm=True`: the invariant checker verified refcounts,
+# mapcounts, rss counters, LRU lists, data loss and page conservation after every call and
+# step. The assertions below fail the notebook if a number the text states drifts.
+
+# %%
+after = snapshots["after reap"]
+assert app.status()["RssAnon"] == 0 and after["AnonPages"] == 0  # anonymous memory freed
+assert {n: c.nr_cache for n, c in cache_after.items()} == \
+    {n: c.nr_cache for n, c in cache_before.items()}  # nothing evicted
+assert cache_before["file-shared-3"].nr_dirty == 256  # one folio, dirty as a whole
+assert snapshots["before kill"]["MemFree"] == after["MemFree"]  # the per-CPU lists took it
+freed_pages = (snapshots["before kill"]["AnonPages"] - after["AnonPages"]) // 4
+assert free_after_reap - free_before_kill == freed_pages  # ... where free_with_pcp sees it
+_by_case = signals.set_index(["frozen in", "signal", "action"]).process_mrelease.to_dict()
+for _sleep, _sigterm in (("nanosleep", "0"), ("pause", "EINVAL")):  # frozen in place or not
+    assert {key[1:]: v for key, v in _by_case.items() if key[0] == _sleep} == {
+        ("SIGKILL", "default"): "0", ("SIGTERM", "default"): _sigterm,
+        ("SIGTERM", "caught"): "EINVAL", ("SIGTERM", "blocked"): "EINVAL",
+        ("SIGSEGV", "default (dumps core)"): "EINVAL"}
+assert trapped == snapshots["before kill"]["AnonPages"] and released == 0  # ESRCH, then freed
+assert dontneed.loc["cached after fadvise"].to_dict() == {
+    "with process_mrelease": 0, "frozen, no reap": 1024}

@@ -23,20 +23,32 @@
 #
 # **Why it matters.** [Notebook 00](00_overview.ipynb) showed that v6.18 leaves a reaped
 # victim's clean file pages cached: LMKD must kill more to get memory back. Patch 1 exists
-# in three shapes: RFC 1/3 `<20260413223948.556351-2-minchan@kernel.org>`, v1 1/3
-# `<20260421230239.172582-2-minchan@kernel.org>` and the file half of draft D
-# `<afFco71vwmpQy3pk@google.com>`. They differ in *where* the decision is made, *who*
+# in three shapes: RFC 1/3 [20260413223948.556351-2-minchan@kernel.org], v1 1/3
+# [20260421230239.172582-2-minchan@kernel.org] and the file half of draft D
+# [afFco71vwmpQy3pk@google.com]. They differ in *where* the decision is made, *who*
 # turns it on, and on which configurations it works. The kernel's eviction rule underneath
 # (`mapping_evict_folio()`) decides more than any of them, and it has some surprises.
 #
 # Every experiment below is a function in `mrelease_ref.scenarios.patch1`; its docstring
 # says how it builds its state. Cells only call them and show what they return.
+#
+# **Contents.** [Vocabulary](#vocabulary) · [Patch 1, hunk by hunk](#patch-1-hunk-by-hunk) ·
+# [What each version frees, evicts and keeps](#what-each-version-frees-evicts-and-keeps) ·
+# [The eviction predicate](#the-eviction-predicate-one-condition-at-a-time) ·
+# [The gate: who zaps, and does that zap evict?](#the-gate-who-zaps-and-does-that-zap-evict) ·
+# [Findings](#findings) ·
+# [Review points for patch 1](#review-points-for-patch-1-docssourcesmd-t41) ·
+# [Limitations](#limitations) · [Checks](#checks)
+#
+# [20260413223948.556351-2-minchan@kernel.org]: https://lore.kernel.org/r/20260413223948.556351-2-minchan@kernel.org
+# [20260421230239.172582-2-minchan@kernel.org]: https://lore.kernel.org/r/20260421230239.172582-2-minchan@kernel.org
+# [afFco71vwmpQy3pk@google.com]: https://lore.kernel.org/r/afFco71vwmpQy3pk@google.com
 
-# %%
-import inspect
+# %% tags=["hide-input"]
 
 import matplotlib.pyplot as plt
 import pandas as pd
+from IPython.display import display
 
 import mrelease_ref
 from mrelease_ref.arch.s390 import tlb as s390_tlb
@@ -53,7 +65,7 @@ from mrelease_ref.series.v1.arch.s390 import tlb as v1_s390_tlb
 from mrelease_ref.series.v1.mm import mmu_gather as v1_gather
 from mrelease_ref.series.v1.mm import swap as v1_swap
 from mrelease_ref.variants import changes_table
-from mrelease_ref.viz import figures
+from mrelease_ref.viz import figures, tables
 from mrelease_ref.viz.diff import source_diff
 
 pd.set_option("display.max_colwidth", None)
@@ -110,7 +122,7 @@ print(source_diff(mmu_gather.__tlb_batch_free_encoded_pages,
 
 # %% [markdown]
 # The RFC (only its diffstat and s390 hunk were retrieved, so the model infers the rest,
-# thread.md §3.1) read MMF_UNSTABLE once per flush and passed a plain bool down. Draft D
+# docs/sources.md §T3.1) read MMF_UNSTABLE once per flush and passed a plain bool down. Draft D
 # reads a new one-bit field of the gather, `try_evict_file_folios`, which only its
 # reaper sets:
 
@@ -138,8 +150,7 @@ print(source_diff(swap_state.free_pages_and_swap_cache, v1_swap.free_pages_and_c
 # taken it gives up, and it ignores what `mapping_evict_folio()` returns.
 
 # %%
-print(inspect.getsource(v1_swap.free_pages_and_caches))
-print(inspect.getsource(v1_swap.free_file_cache))
+tables.source(v1_swap.free_pages_and_caches, v1_swap.free_file_cache)
 
 # %% [markdown]
 # The rule that really decides is the kernel's, untouched by the series. A folio leaves the
@@ -148,7 +159,7 @@ print(inspect.getsource(v1_swap.free_file_cache))
 # can be released:
 
 # %%
-print(inspect.getsource(truncate.mapping_evict_folio))
+tables.source(truncate.mapping_evict_folio)
 
 # %% [markdown]
 # ### include/linux/swap.h: one prototype for both configurations
@@ -157,7 +168,7 @@ print(inspect.getsource(truncate.mapping_evict_folio))
 # `release_pages()`. v1 removes that stub and declares `free_pages_and_caches(mm, ...)`
 # unconditionally, so the eviction also works on a kernel without swap. The RFC kept the
 # function in mm/swap_state.c, so without CONFIG_SWAP the stub still applied and nothing
-# was evicted (thread.md §3.1 [I]); the model's RFC says so explicitly:
+# was evicted (docs/sources.md §T3.1 [I]); the model's RFC says so explicitly:
 
 # %%
 print(source_diff(swap_h.free_pages_and_swap_cache, rfc_swap_state.free_pages_and_caches))
@@ -178,15 +189,21 @@ print(source_diff(v1_s390_tlb.__tlb_remove_folio_pages, rfc_s390_tlb.__tlb_remov
 # %% [markdown]
 # ### Draft D: the same loop behind an explicit bool
 #
-# D (`<afFco71vwmpQy3pk@google.com>`, posted inline as a sketch of intent) took two review
+# D ([afFco71vwmpQy3pk@google.com], posted inline as a sketch of intent) took two review
 # suggestions: David Hildenbrand's bool instead of the mm
-# (`<7b4bf980-4ff3-4f53-8c64-1ba2d85cf1b8@kernel.org>`) and Matthew Wilcox's
-# `folio->mapping` instead of `folio_mapping()` (`<aevFb-ZemUo4nB3I@casper.infradead.org>`).
+# ([7b4bf980-4ff3-4f53-8c64-1ba2d85cf1b8@kernel.org]) and Matthew Wilcox's
+# `folio->mapping` instead of `folio_mapping()` ([aevFb-ZemUo4nB3I@casper.infradead.org]).
 # The bool starts in `process_mrelease()` as "was PROCESS_MRELEASE_REAP_KILL given" and
 # travels through `__oom_reap_task_mm()` into each per-VMA gather; the kernel's OOM reaper
 # passes false. D has no s390 hunk, so it does not build there (the model refuses
-# `Kernel(variant="d", arch="s390")`). The two `count_vm_event` lines below are the model's
-# instrumentation, not D's code.
+# `Kernel(variant="d", arch="s390")`). Each diff starts with the lore link of the posting it
+# reproduces; the model's own lines (here D's `count_vm_event` instrumentation) are listed
+# below the diff, not in it. Rows and columns marked **[I]** rest on RFC code that was not
+# retrieved.
+#
+# [afFco71vwmpQy3pk@google.com]: https://lore.kernel.org/r/afFco71vwmpQy3pk@google.com
+# [7b4bf980-4ff3-4f53-8c64-1ba2d85cf1b8@kernel.org]: https://lore.kernel.org/r/7b4bf980-4ff3-4f53-8c64-1ba2d85cf1b8@kernel.org
+# [aevFb-ZemUo4nB3I@casper.infradead.org]: https://lore.kernel.org/r/aevFb-ZemUo4nB3I@casper.infradead.org
 
 # %%
 print(source_diff(v1_swap.free_file_cache, d_swap.free_file_cache))
@@ -194,9 +211,10 @@ print(source_diff(oom_kill.__oom_reap_task_mm, d_oom_kill.__oom_reap_task_mm))
 
 # %% [markdown]
 # D's reaper hands `unmap_page_range()` a `zap_details` whose other fields are zero. On
-# this base that includes `even_cows`, and with it false the zap skips *every anonymous
-# folio*. The experiments therefore run D twice: as posted, and with the details its author
-# evidently meant (`d_details="intended"`).
+# this base that includes `even_cows`, and with it false the PTE-level zap skips *every
+# anonymous folio* (PMD-mapped THPs excepted, see the last finding). The experiments
+# therefore run D twice: as posted, and with the details its author evidently meant
+# (`d_details="intended"`).
 #
 # ## What each version frees, evicts and keeps
 #
@@ -212,13 +230,16 @@ print(source_diff(oom_kill.__oom_reap_task_mm, d_oom_kill.__oom_reap_task_mm))
 
 # %%
 small = patch1.reap_outcomes(large_folios=False)
-pd.DataFrame(patch1.fate_rows(small)).set_index(["kernel", "memory"])
+tables.collapsed(
+    tables.mark_inferred(pd.DataFrame(patch1.fate_rows(small)).set_index(["kernel", "memory"])),
+    "pages freed, evicted and kept, per kernel and mapping (4 KiB folios)",
+    "patch1.fate_rows(patch1.reap_outcomes(large_folios=False))")
 
 # %% [markdown]
 # The same, summed over the three files the victim maps:
 
 # %%
-pd.DataFrame(patch1.fate_totals(small)).set_index("kernel")
+tables.mark_inferred(pd.DataFrame(patch1.fate_totals(small)).set_index("kernel"))
 
 # %% [markdown]
 # Read it row by row:
@@ -233,22 +254,28 @@ pd.DataFrame(patch1.fate_totals(small)).set_index("kernel")
 #   the 32 the victim dirtied), in the victim's *own* `exit_mmap()`, because MMF_UNSTABLE is
 #   still set when the victim tears itself down. D's bool lives only in the reaper's
 #   gathers, so D keeps them.
-# - **D as posted** frees no anonymous memory during the reap at all (the `even_cows`
-#   problem); the victim's exit frees it later.
+# - **D as posted** frees none of this victim's anonymous memory during the reap (the
+#   `even_cows` problem: all of it sits in 4 KiB folios in PTE tables); the victim's exit
+#   frees it later.
 #
 # Now with these machines' defaults (large page-cache folios, 2 MiB folios PMD-mapped where
 # aligned):
 
 # %%
 large = patch1.reap_outcomes(large_folios=True)
-pd.DataFrame(patch1.fate_rows(large)).set_index(["kernel", "memory"])
+large_totals = tables.mark_inferred(pd.DataFrame(patch1.fate_totals(large)).set_index("kernel"))
+display(tables.collapsed(
+    tables.mark_inferred(pd.DataFrame(patch1.fate_rows(large)).set_index(["kernel", "memory"])),
+    "pages freed, evicted and kept, per kernel and mapping (large folios)",
+    "patch1.fate_rows(patch1.reap_outcomes(large_folios=True))"))
+large_totals
 
 # %% [markdown]
 # The private mapping (two PMD-mapped 2 MiB folios) is still evicted; the COW mapping is
 # not evicted at all any more, nor are the shared pages after exit. Why is the subject of
 # the first finding below. The figure puts the two configurations side by side:
 
-# %%
+# %% tags=["hide-input"]
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), sharey=True)
 for ax, (title, outs) in zip(axes, [("4 KiB folios", small),
                                     ("large folios (these machines' default)", large)],
@@ -262,7 +289,7 @@ plt.show()
 # %% [markdown]
 # ## The eviction predicate, one condition at a time
 #
-# thread.md §3.2 lists what must hold for a folio to be evicted: (a) MMF_UNSTABLE on the
+# docs/sources.md §T3.2 lists what must hold for a folio to be evicted: (a) MMF_UNSTABLE on the
 # mm, (b) not anonymous, (c) the trylock succeeds, (d) still in a mapping, (e) clean and not
 # under writeback, (f) refcount ≤ nr_pages + private + 1, (g) private data releasable, (h)
 # `remove_mapping()` succeeds. Each row below starts from the control (a 16-page private file
@@ -300,14 +327,14 @@ pd.DataFrame(patch1.predicate_table()).set_index("case")
 # earlier versions of this notebook: the reaper's zap is the same; only the stall changed.
 
 # %%
-pd.DataFrame(patch1.gate_table()).set_index("who zaps")
+tables.mark_inferred(pd.DataFrame(patch1.gate_table()).set_index("who zaps"))
 
 # %% [markdown]
 # Per architecture and CONFIG_SWAP (`process_mrelease()` after SIGKILL; D's call passes
 # REAP_KILL, without which it evicts nothing anywhere):
 
 # %%
-pd.DataFrame(patch1.arch_swap_table()).set_index("kernel")
+tables.mark_inferred(pd.DataFrame(patch1.arch_swap_table()).set_index("kernel"))
 
 # %% [markdown]
 # And *where* the eviction happens: the reaper's per-VMA step run by hand and paused between
@@ -315,7 +342,7 @@ pd.DataFrame(patch1.arch_swap_table()).set_index("kernel")
 # the flush; on s390 v1 has already evicted them inside the zap.
 
 # %%
-pd.DataFrame(patch1.zap_pause_table()).set_index(["kernel", "arch"])
+tables.mark_inferred(pd.DataFrame(patch1.zap_pause_table()).set_index(["kernel", "arch"]))
 
 # %% [markdown]
 # ## Findings
@@ -328,8 +355,10 @@ pd.DataFrame(patch1.zap_pause_table()).set_index(["kernel", "arch"])
 # holds one reference for the whole 2 MiB: evicted on x86_64. These machines PMD-map aligned
 # 2 MiB ext4 folios by default, so on x86 the common case works, by the PMD path. On s390 the
 # PMD path is `__tlb_remove_page_size()`, which no version changed: never evicted. Nobody
-# raised this in the thread (thread.md §6 #5); Baolin Wang's PMD remark
-# (`<b6a6eead-cfd2-4459-9c6d-384dc6cd72d8@linux.alibaba.com>`) was about patch 2's aging.
+# raised this in the thread (docs/sources.md §T6 #5); Baolin Wang's PMD remark
+# ([b6a6eead-cfd2-4459-9c6d-384dc6cd72d8@linux.alibaba.com]) was about patch 2's aging.
+#
+# [b6a6eead-cfd2-4459-9c6d-384dc6cd72d8@linux.alibaba.com]: https://lore.kernel.org/r/b6a6eead-cfd2-4459-9c6d-384dc6cd72d8@linux.alibaba.com
 
 # %%
 pd.DataFrame(patch1.large_folio_table())
@@ -345,7 +374,7 @@ pd.DataFrame(patch1.large_folio_table())
 # `folio_mark_accessed()` queues it on this CPU's `lru_activate` batch, which takes a
 # reference until the batch drains (every 31 folios). At the flush, the folios still in the
 # batch have one reference too many and stay cached. Patch 2 (v1 2/3
-# `<20260421230239.172582-3-minchan@kernel.org>`) skips `folio_mark_accessed()` for exclusive
+# [20260421230239.172582-3-minchan@kernel.org]) skips `folio_mark_accessed()` for exclusive
 # folios while reaping, which removes that reference.
 #
 # **Construction.** PG_referenced must be set on folios the victim maps. The model sets it
@@ -353,6 +382,8 @@ pd.DataFrame(patch1.large_folio_table())
 # of the app maps and reads the same files and exits (its exit zaps set PG_referenced); then
 # the app is started again, maps and reads the files, and is killed. This is the Android
 # relaunch case; a victim that unmaps and re-maps a file would do the same.
+#
+# [20260421230239.172582-3-minchan@kernel.org]: https://lore.kernel.org/r/20260421230239.172582-3-minchan@kernel.org
 
 # %%
 pd.DataFrame(patch1.referenced_table())
@@ -368,16 +399,16 @@ pd.DataFrame(patch1.referenced_table())
 pd.DataFrame(patch1.referenced_probe())
 
 # %% [markdown]
-# Michal Hocko's objections to patch 2 (aging, thread.md §4.2) therefore have a cost on the
+# Michal Hocko's objections to patch 2 (aging, docs/sources.md §T4.2) therefore have a cost on the
 # patch 1 side: without patch 2, or a drain of the `lru_activate` batches before the flush,
 # patch 1 evicts less for exactly the pages the victim's earlier life used most.
 #
 # ### Finding: the shmem swap-cache miss changes nothing the zap path can reach
 #
 # Alexander Gordeev asked what happens to non-anonymous folios that are not evicted
-# (`<20260505145318.97692A14-agordeev@linux.ibm.com>`); Minchan Kim answered that shmem folios
+# ([20260505145318.97692A14-agordeev@linux.ibm.com]); Minchan Kim answered that shmem folios
 # in the swap cache no longer reach `free_swap_cache()` and proposed testing the swap cache
-# first (`<af5cEycgIu2GUicn@google.com>`, `<agJOy1vnvYGipnku@google.com>`). Does the baseline
+# first ([af5cEycgIu2GUicn@google.com], [agJOy1vnvYGipnku@google.com]). Does the baseline
 # actually free such a folio's swap? `free_swap_cache()` only drops a folio whose slot nobody
 # else uses (`folio_free_swap()` refuses while `folio_swapped()`), and shmem keeps its swapped
 # page as a swap entry in its own mapping, which counts as a user of the slot.
@@ -387,9 +418,13 @@ pd.DataFrame(patch1.referenced_probe())
 # shmem page into a gather, then, before the flush, moves the folio from the shmem page cache
 # to the swap cache as a writeout would, clean. State A: shmem's entry counts the slot (what
 # a writeout leaves). State B: only the swap cache holds the slot.
+#
+# [20260505145318.97692A14-agordeev@linux.ibm.com]: https://lore.kernel.org/r/20260505145318.97692A14-agordeev@linux.ibm.com
+# [af5cEycgIu2GUicn@google.com]: https://lore.kernel.org/r/af5cEycgIu2GUicn@google.com
+# [agJOy1vnvYGipnku@google.com]: https://lore.kernel.org/r/agJOy1vnvYGipnku@google.com
 
 # %%
-pd.DataFrame(patch1.shmem_swapcache_table()).set_index("kernel")
+tables.mark_inferred(pd.DataFrame(patch1.shmem_swapcache_table()).set_index("kernel"))
 
 # %% [markdown]
 # What the model shows:
@@ -418,7 +453,7 @@ pd.DataFrame(patch1.shmem_swapcache_table()).set_index("kernel")
 # included) to `free_file_cache()` when evicting. v1's `free_file_cache()` asks
 # `folio_mapping()`, which is NULL for an anonymous folio, so nothing happens. D's reads
 # `folio->mapping`, which for an anonymous folio is its anon_vma (tagged pointer), and passes
-# it to `mapping_evict_folio()` as if it were an address_space (thread.md §6 #4). The model
+# it to `mapping_evict_folio()` as if it were an address_space (docs/sources.md §T6 #4). The model
 # counts those calls (`EVICT_ANON_MAPPING`) and refuses them; the last column counts the
 # anonymous folios that would pass every test before `remove_mapping()` (clean, no
 # writeback, one reference), i.e. that would have it operate on an anon_vma.
@@ -427,30 +462,53 @@ pd.DataFrame(patch1.shmem_swapcache_table()).set_index("kernel")
 pd.DataFrame(patch1.anon_mapping_table()).set_index("kernel")
 
 # %% [markdown]
-# As posted, D frees no anonymous memory during the reap (the `even_cows` problem), which
-# happens to hide this; with the intended details and the fix, every anonymous folio the
-# reap frees reaches `mapping_evict_folio()` with its anon_vma (the two counts are equal).
+# As posted, D frees no PTE-mapped anonymous memory during the reap (the `even_cows`
+# problem), which happens to hide this; with the intended details and the fix, every
+# anonymous folio the reap frees reaches `mapping_evict_folio()` with its anon_vma (the two
+# counts are equal).
 #
 # ### Finding: v1 evicts for the kernel's OOM reaper and in the victim's own exit
 #
 # v1's gate is MMF_UNSTABLE, read at every free. `__oom_reap_task_mm()` sets it for
 # *every* reaper: the gate table shows the kernel's OOM reaper evicting all 64 pages on
 # v1 (and the RFC), which David Hildenbrand pointed out for patch 2
-# (`<7f98f461-62a7-455d-a7a8-cb8928465946@kernel.org>`) and said he would want for any OOM
-# reaping anyway (`<af21185c-3390-4566-bf28-ce79e13182dc@kernel.org>`). The flag also stays
+# ([7f98f461-62a7-455d-a7a8-cb8928465946@kernel.org]) and said he would want for any OOM
+# reaping anyway ([af21185c-3390-4566-bf28-ce79e13182dc@kernel.org]). The flag also stays
 # set when the victim runs its own `exit_mmap()` after a reap, which then evicts even the
 # `MAP_SHARED` pages the reaper deliberately skipped (the "exit after reap" row, and
 # "evicted by the exit" in the totals above). A plain exit or a `munmap()` never evicts.
 # D confines both effects to `process_mrelease(..., PROCESS_MRELEASE_REAP_KILL)`, and only
-# for the VMAs its reaper zaps (Minchan Kim, `<afJ7FPkNK6cxUxSe@google.com>`).
+# for the VMAs its reaper zaps (Minchan Kim, [afJ7FPkNK6cxUxSe@google.com]).
 #
-# ## Review points for patch 1 (thread.md §4.1)
+# ### Finding: draft D as posted frees anonymous THPs but no other anonymous memory
 #
-# Who said what, the answer, whether it was settled, and where this notebook answers it with
-# the model (paraphrased; Message-IDs in the table, thread.md §1.3):
+# D's zero-initialised `zap_details` turns off `even_cows`, and `should_zap_folio()` then
+# keeps every anonymous folio that `zap_present_ptes()` meets: 4 KiB folios and PTE-mapped
+# large ones survive every reap that goes through D's `__oom_reap_task_mm()` (with or
+# without REAP_KILL, and the kernel OOM reaper's). A PMD-mapped THP never gets there:
+# `zap_pmd_range()` hands a fully covered huge PMD to `zap_huge_pmd()`, which does not read
+# the details at all, and the THP is freed as on the baseline (docs/sources.md §K3.6,
+# §T3.5). So "D frees no anonymous memory" holds only for memory outside THPs; with THP
+# `[madvise]` (these machines) that is every anonymous region that did not ask for
+# `MADV_HUGEPAGE`. 1024 pages each, one reap:
+#
+# [7f98f461-62a7-455d-a7a8-cb8928465946@kernel.org]: https://lore.kernel.org/r/7f98f461-62a7-455d-a7a8-cb8928465946@kernel.org
+# [af21185c-3390-4566-bf28-ce79e13182dc@kernel.org]: https://lore.kernel.org/r/af21185c-3390-4566-bf28-ce79e13182dc@kernel.org
+# [afJ7FPkNK6cxUxSe@google.com]: https://lore.kernel.org/r/afJ7FPkNK6cxUxSe@google.com
 
 # %%
-pd.DataFrame(patch1.REVIEW_POINTS).set_index("#")
+d_anon = pd.DataFrame(patch1.d_anon_table()).set_index("kernel")
+d_anon
+
+# %% [markdown]
+# ## Review points for patch 1 (docs/sources.md §T4.1)
+#
+# Who said what, the answer, whether it was settled, and where this notebook answers it with
+# the model (paraphrased; Message-IDs in the table, docs/sources.md §T1.3):
+
+# %%
+tables.collapsed(pd.DataFrame(patch1.REVIEW_POINTS).set_index("#"),
+                 "review points on patch 1, one row each", "patch1.REVIEW_POINTS")
 
 # %% [markdown]
 # Point 6, mlocked pages: they are munlocked during the zap, but through the per-CPU
@@ -465,18 +523,21 @@ pd.DataFrame([patch1.predicate_outcome(mlocked, nr_pages=n) for n in (16, 100)])
 # ## Limitations
 #
 # - The RFC's free path is inferred from v1 (only its s390 hunk was retrieved); D is an
-#   intention-only draft, modelled as posted except where noted (`d_details`).
-# - Conditions (d) and (h) of the predicate are not buildable here: no truncate(2), and a
-#   step-atomic model leaves no gap between `mapping_evict_folio()`'s checks and its
-#   refcount freeze. GUP pins are not tried.
-# - The shmem swap-cache state is put together by hand; the model has no
-#   `shmem_writeout()`, so it cannot say whether the kernel reaches it.
+#   intention-only draft, modelled as posted except where noted (`d_details`)
+#   (`tests/test_limitations.py::test_posted_code_not_retrieved_is_marked_inferred`).
+# - Conditions (d) and (h) of the predicate are not buildable here: no truncate(2) of a
+#   disk-backed file, and a step-atomic model leaves no gap between `mapping_evict_folio()`'s
+#   checks and its refcount freeze. GUP pins are not tried. The shmem swap-cache state is
+#   put together by hand; the model has no `shmem_writeout()`, so it cannot say whether the
+#   kernel reaches it (`tests/test_limitations.py::test_no_truncate_or_shmem_writeout`).
 # - Experiments drain the per-CPU batches after building the victim: they stand for a
 #   victim that has been running for a while. A victim killed right after faulting keeps
 #   up to 30 folios per CPU in the `lru_add` batch, which the reap then cannot evict (the
-#   "(f) lru_add batch" row); how often LMKD kills such a victim is not modelled.
+#   "(f) lru_add batch" row); how often LMKD kills such a victim is not modelled
+#   (`tests/test_scenarios_patch1.py::test_mlock_batch_only_blocks_the_folios_still_in_it`).
 # - MGLRU is not modelled: with it, `folio_mark_accessed()` only updates flag bits and takes
-#   no batch reference, so the second finding is a classic-LRU result.
+#   no batch reference, so the second finding is a classic-LRU result
+#   (`tests/test_limitations.py::test_no_memcg_numa_mglru_options`).
 #
 # ## Checks
 #
@@ -484,4 +545,22 @@ pd.DataFrame([patch1.predicate_outcome(mlocked, nr_pages=n) for n in (16, 100)])
 # checker verified refcounts, mapcounts, rss counters, LRU lists and page conservation
 # after every call. The hand-built shmem state runs without it (its swap count has no
 # owner the checker knows). `tests/test_scenarios_patch1.py` checks each number narrated
-# here against the kernel rule it comes from.
+# here against the kernel rule it comes from. The assertions below fail the notebook if a
+# claim of its findings drifts from what the model computes.
+
+# %%
+lf = pd.DataFrame(patch1.large_folio_table()).set_index(["arch", "mapping"])
+one_ref = lf["refs handed to the free path"] == 1
+assert (lf[one_ref & (lf["refcount at attempt"] != "no attempt")].evicted
+        == lf[one_ref & (lf["refcount at attempt"] != "no attempt")]["cached before"]).all()
+assert (lf[lf["refs handed to the free path"] > 1].evicted == 0).all()  # finding 1
+assert lf.loc[("s390", "2 MiB folio, PMD-mapped (the default)"), "evicted"] == 0
+ref = pd.DataFrame(patch1.referenced_table())
+assert (ref["v1 1/3+2/3, referenced before"] == ref.mapped).all()  # finding 2
+assert (ref["lost by 1/3 alone"] > 0).all()
+gate = pd.DataFrame(patch1.gate_table()).set_index("who zaps")
+assert (gate.iloc[[2, 3]][["rfc 1/3", "v1 1/3"]] == 64).all().all()  # finding 5: OOM reaper, exit
+assert (gate.iloc[[2, 3]]["d, REAP_KILL"] == 0).all()
+assert d_anon.loc["d, REAP_KILL", "4 KiB anon pages freed"] == 0  # finding 6
+assert d_anon.loc["d, REAP_KILL", "THP anon pages freed"] == \
+    d_anon.loc["baseline", "THP anon pages freed"] > 0

@@ -24,19 +24,33 @@
 # what does that save, and what does it cost a workload later?*
 #
 # **Why it matters.** The patch's justification is a profile: `folio_mark_accessed()` took
-# 55.75% of an exit-path unmap (thread.md §5). Its objection, from Michal Hocko, is that the
+# 55.75% of an exit-path unmap (docs/sources.md §T5). Its objection, from Michal Hocko, is that the
 # young bits the reaper throws away are real information: a page the app used just before
 # it was killed loses the activation that would have kept it cached, and the next launch
-# refaults it (thread.md §4.2 #3-#6). Both are questions about numbers the model can count.
+# refaults it (docs/sources.md §T4.2 #3-#6). Both are questions about numbers the model can count.
 #
-# The versions: RFC 2/3 `<20260413223948.556351-3-minchan@kernel.org>`, v1 2/3
-# `<20260421230239.172582-3-minchan@kernel.org>`, and the aging half of draft D
-# `<afFco71vwmpQy3pk@google.com>`. Reviews quoted below are paraphrased; their Message-IDs
-# are in thread.md §1.3. Every experiment is a function in `mrelease_ref.scenarios.patch2`;
+# The versions: RFC 2/3 [20260413223948.556351-3-minchan@kernel.org], v1 2/3
+# [20260421230239.172582-3-minchan@kernel.org], and the aging half of draft D
+# [afFco71vwmpQy3pk@google.com]. Reviews quoted below are paraphrased; their Message-IDs
+# are in docs/sources.md §T1.3. Every experiment is a function in `mrelease_ref.scenarios.patch2`;
 # cells only call them and show what they return.
+#
+# **Contents.** [Vocabulary](#vocabulary) · [Patch 2, hunk by hunk](#patch-2-hunk-by-hunk) ·
+# [The kernels this notebook compares](#the-kernels-this-notebook-compares) ·
+# [Where the skip applies](#where-the-skip-applies) ·
+# [The exclusivity test, version by version](#the-exclusivity-test-version-by-version) ·
+# [The cost saved](#the-cost-saved) ·
+# [The side effect, measured: a relaunched app](#the-side-effect-measured-a-relaunched-app) ·
+# [The gate's scope](#the-gates-scope) ·
+# [kswapd's reclaim in the model](#kswapds-reclaim-in-the-model) ·
+# [Review points for patch 2](#review-points-for-patch-2-docssourcesmd-t42) ·
+# [Limitations](#limitations) · [Checks](#checks)
+#
+# [20260413223948.556351-3-minchan@kernel.org]: https://lore.kernel.org/r/20260413223948.556351-3-minchan@kernel.org
+# [20260421230239.172582-3-minchan@kernel.org]: https://lore.kernel.org/r/20260421230239.172582-3-minchan@kernel.org
+# [afFco71vwmpQy3pk@google.com]: https://lore.kernel.org/r/afFco71vwmpQy3pk@google.com
 
-# %%
-import inspect
+# %% tags=["hide-input"]
 
 import matplotlib.pyplot as plt
 import pandas as pd
@@ -49,9 +63,9 @@ from mrelease_ref.series.d.mm import memory as d_memory
 from mrelease_ref.series.d.mm import oom_kill as d_oom_kill
 from mrelease_ref.series.rfc.mm import memory as rfc_memory
 from mrelease_ref.series.v1.mm import memory as v1_memory
-from mrelease_ref.sim.cost import DEFAULT_PRICES_NS
+from mrelease_ref.sim.cost import ESTIMATED_PRICES_NS, cost_model_for
 from mrelease_ref.variants import changes_table
-from mrelease_ref.viz import figures
+from mrelease_ref.viz import figures, tables
 from mrelease_ref.viz.diff import source_diff
 
 pd.set_option("display.max_colwidth", None)
@@ -91,7 +105,7 @@ pd.DataFrame(changes_table())[["variant", "skip folio_mark_accessed() (patch 2)"
 # active → PG_referenced. Only the middle rung moves the folio.
 
 # %%
-print(inspect.getsource(swap.folio_mark_accessed))
+tables.source(swap.folio_mark_accessed)
 
 # %% [markdown]
 # ## Patch 2, hunk by hunk
@@ -145,8 +159,10 @@ print(source_diff(oom_kill.__oom_reap_task_mm, d_oom_kill.__oom_reap_task_mm))
 # Which model functions each version replaces (`hooks.PATCHED_BY`: the patch of that version
 # that replaces the hook, 0 = unchanged). There is no hook for `zap_huge_pmd()`: no version
 # touches the PMD path, which still marks accessed -- Baolin Wang
-# asked for it (04-22, `<b6a6eead-cfd2-4459-9c6d-384dc6cd72d8@linux.alibaba.com>`), the
+# asked for it (04-22, [b6a6eead-cfd2-4459-9c6d-384dc6cd72d8@linux.alibaba.com]), the
 # author agreed, and no posted code did it.
+#
+# [b6a6eead-cfd2-4459-9c6d-384dc6cd72d8@linux.alibaba.com]: https://lore.kernel.org/r/b6a6eead-cfd2-4459-9c6d-384dc6cd72d8@linux.alibaba.com
 
 # %%
 pd.DataFrame(hooks.PATCHED_BY).fillna(0).astype(int).T
@@ -173,8 +189,9 @@ pd.Series(p2.CONFIGS, name="what it is").to_frame()
 scope = pd.DataFrame(p2.as_rows(
     p2.skip_scope(c, kind) for c in ("baseline", "rfc 1-2", "v1 1-2", "v1 1-2, no MM_ID", "d")
     for kind in p2.MAPPING_KINDS))
-scope.pivot(index=["mapping", "folios"], columns="config", values="mark_accessed")[
-    ["baseline", "rfc 1-2", "v1 1-2", "v1 1-2, no MM_ID", "d"]]
+tables.mark_inferred(scope.pivot(
+    index=["mapping", "folios"], columns="config", values="mark_accessed")[
+    ["baseline", "rfc 1-2", "v1 1-2", "v1 1-2, no MM_ID", "d"]])
 
 # %% [markdown]
 # ### Finding: only PTE-mapped file folios lose their aging
@@ -205,8 +222,8 @@ assert scope[scope.mapping.str.contains("PMD")].mark_accessed.eq(1).all()
 configs = ["baseline", "rfc 1-2", "v1 1-2", "v1 1-2, no MM_ID", "d"]
 excl = pd.DataFrame(p2.as_rows(
     p2.exclusivity(c, case) for c in configs for case in p2.EXCLUSIVITY_CASES))
-excl.pivot(index="case", columns="config", values="aged").loc[
-    list(p2.EXCLUSIVITY_CASES), configs]
+tables.mark_inferred(excl.pivot(index="case", columns="config", values="aged").loc[
+    list(p2.EXCLUSIVITY_CASES), configs])
 
 # %% [markdown]
 # ### Finding: v1 skips exactly the folios no other address space maps -- with CONFIG_MM_ID
@@ -232,21 +249,25 @@ assert (shared.aged == shared.young_batches).all()
 # %% [markdown]
 # ## The cost saved
 #
-# The profile in the commit message (thread.md §5): in an exit-path unmap of a synthetic
+# The profile in the commit message (docs/sources.md §T5): in an exit-path unmap of a synthetic
 # `mmap_exit_test`, `folio_mark_accessed()` took 55.75% -- 48.79% in
 # `__folio_batch_add_and_move()` (the activation batch) and 4.23% in
 # `workingset_activation()` -- against 12.94% for rmap removal, 9.86% for page-table
 # checking and 3.34% for the TLB flush. So most of the measured cost is the *activation*
 # rung, not the call.
 #
-# The model counts the same events exactly and prices them with the cost model's per-event
-# estimates (`mrelease_ref.sim.cost`): a zapped PTE 13 ns all-in (calibrated on a real reap),
-# a `folio_mark_accessed()` call 20 ns whatever rung it takes, an activation 150 ns per page
-# (both estimates, not measurements), a freed folio 255 ns + 12 ns per page:
+# The model counts the same events exactly and prices them per event. The prices are the
+# **calibrated** ones (the default, `Kernel(cost="calibrated")`): fitted in notebook 05 to
+# this machine's live reap times, young against cleared PTEs and cold against referenced
+# 4 KiB folios, so `MARK_ACCESSED` and `PGACTIVATE` are what the call and the activation
+# cost *in a reap* on this kernel. The round-number estimates the model used before stay
+# available as `Kernel(cost="estimated")`; both lists, ns per event:
 
 # %%
-{k: DEFAULT_PRICES_NS[k] for k in ("ZAP_PTE", "MARK_ACCESSED", "PGACTIVATE", "FOLIO_FREE",
-                                    "PGFREE", "SYSCALL")}
+EVENTS = ("ZAP_PTE", "MARK_ACCESSED", "PGACTIVATE", "FOLIO_FREE", "PGFREE", "SYSCALL")
+prices = pd.DataFrame({"calibrated (used below)": cost_model_for("calibrated").prices_ns,
+                       "estimated": ESTIMATED_PRICES_NS}).loc[list(EVENTS)]
+prices
 
 # %% [markdown]
 # One reap of a 16 MiB private file mapping (4096 pages of 4 KiB, each touched once), for
@@ -273,23 +294,29 @@ cost.set_index(["config", "history"])
 #   exercises `__folio_batch_add_and_move()`, the 48.79% of the profile, which suggests the
 #   profiled test's folios were mostly in that state.
 # - The model's shares (`aging_pct`, printed below) are **not evidence about the 55.75%**: they
-#   follow from estimated prices and from folding rmap removal, page-table checks and TLB
-#   work into one 13 ns per PTE. The model has no lock contention, no cache misses and no
-#   page-table checking; it can say *which* work disappears and how often, not how long
-#   it took on a phone.
+#   follow from this machine's reap prices (an x86 VM, a `process_mrelease()` reap, folding
+#   rmap removal, page-table checks and TLB work into one price per PTE), while the 55.75% is
+#   a perf profile of an Android exit path. The model has no lock contention and no cache
+#   misses; it can say *which* work disappears and how often, not how long it took on a
+#   phone.
 # - With patch 1 in the same kernel (`v1 1-2`) the reap also *frees* the clean folios it
-#   evicts, which costs far more model time than the aging it skips: the reaper does
-#   reclaim's work up front.
+#   evicts: the reaper does reclaim's work up front. Against the baseline's reap that is
+#   slower for folios in their first use and faster for folios used before (whose
+#   activation the baseline pays), by the ratios printed below.
 
 # %%
 c = cost.set_index(["config", "history"])
+assert (c.prices == "calibrated").all()
 assert (c.loc["baseline"].reap_ns - c.loc["2 alone"].reap_ns).equals(c.loc["baseline"].aging_ns)
-c.loc["baseline", ["pages", "mark_accessed", "pgactivate", "aging_pct"]]
+ratio = (c.loc["v1 1-2"].reap_ns / c.loc["baseline"].reap_ns).round(1)
+assert ratio["first use"] > 1 > ratio["used before"]
+c.loc["baseline", ["pages", "mark_accessed", "pgactivate", "aging_pct"]].assign(
+    **{"v1 1-2 reap / baseline reap": ratio})
 
 # %% [markdown]
 # ## The side effect, measured: a relaunched app
 #
-# Michal Hocko's objection (thread.md §4.2 #4, #5) as an experiment. Parameters:
+# Michal Hocko's objection (docs/sources.md §T4.2 #4, #5) as an experiment. Parameters:
 
 # %%
 params = p2.RelaunchParams()
@@ -372,7 +399,7 @@ sweep = pd.DataFrame(p2.as_rows(p2.relaunch_sweep(
 sweep.pivot(index=["idle_rounds", "post_rounds"], columns="config",
             values=["refaults", "refault_activations", "pages_read"])
 
-# %%
+# %% tags=["hide-input"]
 fig, axes = plt.subplots(1, 2, figsize=(9, 3.4), sharey=True)
 markers = {"baseline": "o", "2 alone": "x", "v1 1-2": "s"}
 for ax, (idle, runs_idle) in zip(axes, sweep.groupby("idle_rounds"), strict=True):
@@ -415,7 +442,7 @@ kill_after_use.T
 # would have read, and made the activation decisions itself; only a few PTEs are young
 # again at the kill and none of their folios is inactive with PG_referenced, so no reap
 # activates anything (printed below). This is Michal Hocko's "reclaim has likely aged these
-# pages already" (thread.md §4.2 #5) made concrete: patch 2 changes the outcome only for
+# pages already" (docs/sources.md §T4.2 #5) made concrete: patch 2 changes the outcome only for
 # pages used after the last reclaim pass that reached them -- the foreground-to-killed
 # case, not a long-cached background app.
 
@@ -453,10 +480,10 @@ v1_sweep[["pages_read", "refaults", "refault_activations"]].unstack("idle_rounds
 # %% [markdown]
 # ### Large folios keep patch 2's side effect under v1
 #
-# The same experiment with 64-page page-cache folios (the ~80-page average realkernel.md
-# §1.1 saw on an earlier 6.18 build). A 64-page folio is zapped as one batch of 64 PTEs,
+# The same experiment with 64-page page-cache folios (the ~80-page average docs/sources.md
+# §M1.1 saw on an earlier 6.18 build). A 64-page folio is zapped as one batch of 64 PTEs,
 # which hands the gather 64 references; patch 1's `mapping_evict_folio()` allows only one
-# extra reference, so it evicts none of them (thread.md §6 #5). Patch 2 still skips their
+# extra reference, so it evicts none of them (docs/sources.md §T6 #5). Patch 2 still skips their
 # aging (with CONFIG_MM_ID).
 
 # %%
@@ -505,22 +532,26 @@ four
 # %%
 gate = pd.DataFrame(p2.as_rows(
     p2.gate_scope(c, e) for c in ("baseline", "rfc 1-3", "v1 1-3", "d") for e in p2.GATE_EVENTS))
-gate.pivot(index="event", columns="config", values="aged").astype("Int64").loc[
-    list(p2.GATE_EVENTS), ["baseline", "rfc 1-3", "v1 1-3", "d"]]
+tables.mark_inferred(gate.pivot(index="event", columns="config", values="aged").astype("Int64").loc[
+    list(p2.GATE_EVENTS), ["baseline", "rfc 1-3", "v1 1-3", "d"]])
 
 # %% [markdown]
 # ### Finding: v1's gate also covers the kernel's OOM reaper and the victim's own exit
 #
 # v1 (and the RFC) key the skip on MMF_UNSTABLE, which `__oom_reap_task_mm()` sets for
 # *every* caller: the kernel's OOM reaper skips the aging exactly like `process_mrelease()`,
-# as David Hildenbrand pointed out (`<7f98f461-62a7-455d-a7a8-cb8928465946@kernel.org>`; he
+# as David Hildenbrand pointed out ([7f98f461-62a7-455d-a7a8-cb8928465946@kernel.org]; he
 # later said he would want it for any OOM reaping,
-# `<af21185c-3390-4566-bf28-ce79e13182dc@kernel.org>`). The flag also stays set when the
+# [af21185c-3390-4566-bf28-ce79e13182dc@kernel.org]). The flag also stays set when the
 # victim's own `exit_mmap()` later zaps what the reaper left: its `MAP_SHARED` pages -- which
 # the reaper deliberately does not touch -- lose their aging too. Only a normal exit ages.
 # Draft D confines the skip to the REAP_KILL reap itself (Minchan Kim,
-# `<afJ7FPkNK6cxUxSe@google.com>`): OOM reaper, plain `process_mrelease()` and the later exit
+# [afJ7FPkNK6cxUxSe@google.com]): OOM reaper, plain `process_mrelease()` and the later exit
 # all age as in v6.18.
+#
+# [7f98f461-62a7-455d-a7a8-cb8928465946@kernel.org]: https://lore.kernel.org/r/7f98f461-62a7-455d-a7a8-cb8928465946@kernel.org
+# [af21185c-3390-4566-bf28-ce79e13182dc@kernel.org]: https://lore.kernel.org/r/af21185c-3390-4566-bf28-ce79e13182dc@kernel.org
+# [afJ7FPkNK6cxUxSe@google.com]: https://lore.kernel.org/r/afJ7FPkNK6cxUxSe@google.com
 
 # %% [markdown]
 # ## kswapd's reclaim in the model
@@ -529,16 +560,17 @@ gate.pivot(index="event", columns="config", values="aged").astype("Int64").loc[
 # for this notebook. The decision that matters most here, in the model's code:
 
 # %%
-print(inspect.getsource(vmscan.folio_check_references))
+tables.source(vmscan.folio_check_references)
 
 # %% [markdown]
-# ## Review points for patch 2 (thread.md §4.2)
+# ## Review points for patch 2 (docs/sources.md §T4.2)
 #
 # Who raised what, the answer, whether it was settled, and the experiment above that speaks
-# to it (paraphrased; Message-IDs in thread.md §1.3):
+# to it (paraphrased; Message-IDs in docs/sources.md §T1.3):
 
 # %%
-pd.DataFrame(p2.as_rows(p2.REVIEW_POINTS)).set_index("number")
+tables.collapsed(pd.DataFrame(p2.as_rows(p2.REVIEW_POINTS)).set_index("number"),
+                 "review points on patch 2, one row each", "p2.REVIEW_POINTS")
 
 # %% [markdown]
 # What the model adds to each point:
@@ -570,24 +602,25 @@ pd.DataFrame(p2.as_rows(p2.REVIEW_POINTS)).set_index("number")
 #
 # - The LRU is small (about a thousand pages), one node, no memcg, no MGLRU. With MGLRU
 #   `folio_mark_accessed()` only updates flag bits and generations, so both the cost and the
-#   side effect look different; these are classic-LRU results.
+#   side effect look different; these are classic-LRU results
+#   (`tests/test_limitations.py::test_no_memcg_numa_mglru_options`).
 # - Pressure is explicit (`Kernel.reclaim()` after a streaming reader) rather than
-#   watermark-driven, and the reclaim model leaves out the anon/file cost balancing and the
-#   "deactivate when refaults were seen" rule (`mm/vmscan.py` Limitations).
+#   watermark-driven, and the reclaim model leaves out the anon/file cost balancing, the
+#   restore's `lru_note_cost_refault()` and the "deactivate when refaults were seen" rule
+#   (`tests/test_limitations.py::test_no_lru_cost_balancing`). Refault detection follows
+#   v6.18's `workingset_test_recent()` for one node without memcg: a file refault is recent
+#   if its distance is within the active file list (plus the anon lists when swap has room;
+#   there is no swap here).
 # - The relaunch is one parameter set and a sweep of two knobs; the numbers are orderings and
-#   counts of pages for that workload, not a forecast for any device.
-# - Model time prices events with fixed estimates; the cost section compares event counts,
-#   not measured time.
+#   counts of pages for that workload, not a forecast for any device. Model time is a price
+#   per kernel event (calibrated on this machine), with no lock contention or cache misses
+#   (`tests/test_limitations.py::test_cost_model_prices_events`).
 # - "2 alone" and "v1 1-2, no MM_ID" are constructions for measurement; the RFC's patch 1 is
-#   inferred; D is an intention-only draft, reaped here with REAP_KILL.
-# - Refault detection follows v6.18's `workingset_test_recent()` for one node without
-#   memcg: a file refault is recent if its distance is within the active file list (plus
-#   the anon lists when swap has room; there is no swap here). In the default relaunch
-#   every refault is recent; with more pressure after the kill some are not
-#   (`refault_activations` below `refaults` in the sweep table). The restore's
-#   `lru_note_cost_refault()` is not modelled (nor is the anon/file cost balancing it feeds).
+#   inferred; D is an intention-only draft, reaped here with REAP_KILL
+#   (`tests/test_limitations.py::test_posted_code_not_retrieved_is_marked_inferred`).
 # - A fault reads exactly one folio (no mmap read-around, no fault-around), so "pages read"
-#   is the number of hot pages read again, not the I/O a kernel with read-around issues.
+#   is the number of hot pages read again, not the I/O a kernel with read-around issues
+#   (`tests/test_limitations.py::test_fault_reads_one_folio`).
 #
 # ## Checks
 #
@@ -596,4 +629,14 @@ pd.DataFrame(p2.as_rows(p2.REVIEW_POINTS)).set_index("number")
 # and checks each relationship narrated here, with expected counts derived from the
 # experiments' parameters; the cells above assert the claims the prose makes about the
 # printed numbers. `tests/test_mm_vmscan_reclaim.py` and `tests/test_mm_workingset.py`
-# check the reclaim and workingset rules one by one.
+# check the reclaim and workingset rules one by one. The assertions below restate the
+# findings' claims against the numbers above.
+
+# %%
+assert scope[scope.mapping.str.startswith("anon")].mark_accessed.eq(0).all()  # PTE-only
+assert scope[scope.mapping.str.contains("PMD")].mark_accessed.eq(1).all()
+assert (c.prices == "calibrated").all()  # the cost table's prices
+assert (c.loc["baseline"].reap_ns - c.loc["2 alone"].reap_ns).equals(c.loc["baseline"].aging_ns)
+assert kill_after_use["extra"].max() > 0  # lost activations can turn into refaults
+assert (v1_sweep.pages_read == params.hot_pages).all()  # patch 1: everything read again
+assert (four.loc["2 alone"] == four.loc["v1 1-2"]).all()  # large folios: v1 = patch 2 alone

@@ -32,13 +32,20 @@
 # All logic lives in `mrelease_ref.scenarios.patch3`; the cells below only call it and show
 # the results. Every experiment runs on `Kernel(debug_vm=True)` (the invariant checker runs
 # after every step), with seed 0 and model time only.
+#
+# **Contents.** [The patch, hunk by hunk](#the-patch-hunk-by-hunk) ·
+# [Every return code, every version](#every-return-code-every-version) ·
+# [The race REAP_KILL closes](#the-race-reap_kill-closes) ·
+# [Who runs exit_mmap()](#who-runs-exit_mmap-mmget-v1-against-mmgrab-v2-v3) ·
+# [Findings](#findings) · [Review points for patch 3](#review-points-for-patch-3) ·
+# [Limitations](#limitations) · [Checks](#checks)
 
-# %%
+# %% tags=["hide-input"]
 import dataclasses
-import inspect
 
 import matplotlib.pyplot as plt
 import pandas as pd
+from IPython.display import display
 
 import mrelease_ref
 from mrelease_ref import PROCESS_MRELEASE_REAP_KILL, Kernel
@@ -49,7 +56,7 @@ from mrelease_ref.series.rfc.kernel import signal as rfc_signal
 from mrelease_ref.series.v1.mm import oom_kill as v1
 from mrelease_ref.series.v3.kernel import signal as v3_signal
 from mrelease_ref.series.v3.mm import oom_kill as v3
-from mrelease_ref.viz import figures
+from mrelease_ref.viz import figures, tables
 from mrelease_ref.viz.diff import source_diff
 
 pd.set_option("display.max_colwidth", 120)
@@ -70,8 +77,8 @@ pd.DataFrame(
 # ## The patch, hunk by hunk
 #
 # ### RFC 3/3 (2026-04-13) — a SIGKILL that marks the mm
-# <20260413223948.556351-4-minchan@kernel.org>, "introduce PROCESS_MRELEASE_REAP_KILL flag".
-# Only the commit message, the diffstat and the siginfo hunk were retrieved (thread.md §3.1).
+# [20260413223948.556351-4-minchan@kernel.org], "introduce PROCESS_MRELEASE_REAP_KILL flag".
+# Only the commit message, the diffstat and the siginfo hunk were retrieved (docs/sources.md §T3.1).
 #
 # - **uapi.** A new flag bit for `process_mrelease()`, and a new `si_code` family for SIGKILL:
 #   `KILL_MRELEASE` = 1, "sent by process_mrelease".
@@ -87,28 +94,33 @@ pd.DataFrame(
 # The model's reading of the signal hunk **[I]**: the flag is set where the signal is queued,
 # once `prepare_signal()` has accepted it. The rest of `__send_signal_locked()` is the
 # baseline's, so the diff shows only the `si_code` argument and that test.
+#
+# [20260413223948.556351-4-minchan@kernel.org]: https://lore.kernel.org/r/20260413223948.556351-4-minchan@kernel.org
 
 # %%
 print(source_diff(base_signal.__send_signal_locked, rfc_signal.__send_signal_locked))
 
 # %%
-print(inspect.getsource(rfc_signal.kill_mrelease))
+display(tables.source(rfc_signal.kill_mrelease))
 print(source_diff(patch3.syscall_of("baseline"), patch3.syscall_of("rfc")))
 
 # %% [markdown]
 # Christian Brauner answered RFC 3/3 on 2026-04-16
-# (<20260416-planktont-abwinken-b9499483b939@brauner>); only the quotes in Minchan's reply
+# ([20260416-planktont-abwinken-b9499483b939@brauner]); only the quotes in Minchan's reply
 # survive. v1 dropped the custom `si_code` and the
 # signal.c/siginfo.h changes for a plain `kill_pid()`.
 #
 # ### v1 3/3 (2026-04-21) — `ignore_exit`, `mmget()`, `kill_pid()`
-# <20260421230239.172582-4-minchan@kernel.org> (thread.md §3.2). Three hunks:
+# [20260421230239.172582-4-minchan@kernel.org] (docs/sources.md §T3.2). Three hunks:
 #
 # 1. **`__task_will_free_mem(task, ignore_exit)`.** A core dump in progress still says no;
 #    right after that test, `ignore_exit` says yes and skips the "is it exiting?" tests.
 # 2. **`task_will_free_mem(task, ignore_exit)`** passes the bit for the *target only*. The loop
 #    over other processes sharing the mm still asks the plain question, so every other sharer
 #    must already be dying. MMF_OOM_SKIP and the `mm_users <= 1` shortcut are unchanged.
+#
+# [20260416-planktont-abwinken-b9499483b939@brauner]: https://lore.kernel.org/r/20260416-planktont-abwinken-b9499483b939@brauner
+# [20260421230239.172582-4-minchan@kernel.org]: https://lore.kernel.org/r/20260421230239.172582-4-minchan@kernel.org
 
 # %%
 print(source_diff(base.__task_will_free_mem, v1.__task_will_free_mem))
@@ -131,23 +143,23 @@ print(source_diff(patch3.syscall_of("baseline"), patch3.syscall_of("v1")))
 
 # %% [markdown]
 # Review of v1 3/3:
-# - **Michal Hocko** (04-24, <aesiYAumkLCyedf0@tiehlicka>): why `mmget()` — the address space
+# - **Michal Hocko** (04-24, [aesiYAumkLCyedf0@tiehlicka]): why `mmget()` — the address space
 #   can be torn down from several contexts and the reap is synchronous anyway; and why the
 #   `task_will_free_mem()` detour instead of "kill if it is not dying". Minchan
-#   (<aevzbx_Pk5Cu5exa@google.com>): the detour exists for shared mms, where every sharer must
+#   ([aevzbx_Pk5Cu5exa@google.com]): the detour exists for shared mms, where every sharer must
 #   die before anything is freed.
 # - **Suren Baghdasaryan** (04-27,
-#   <CAJuCfpFK+qatN_vHArEKOYe+LRHQG0e3inJrzVdz-mABi-BSTg@mail.gmail.com>): `mmgrab()` is
+#   [CAJuCfpFK+qatN_vHArEKOYe+LRHQG0e3inJrzVdz-mABi-BSTg@mail.gmail.com]): `mmgrab()` is
 #   enough; letting `exit_mmap()` run beside the reaper is even welcome, as the reverse VMA
-#   walk makes them meet in the middle. Minchan agreed (<ae_oul_xgD5Kgnqi@google.com>).
-# - **Michal** (04-27, <ae8KD_Tq0t7RvUy1@tiehlicka>): for a shared mm either bail out or kill
-#   every sharer; then (04-28, <afBbRUaGnE8WZIkY@tiehlicka>) test MMF_MULTIPROCESS, after
-#   Minchan (<ae_dRZ95dCDTTxaQ@google.com>) found `mm_users` against `nr_threads` too racy.
+#   walk makes them meet in the middle. Minchan agreed ([ae_oul_xgD5Kgnqi@google.com]).
+# - **Michal** (04-27, [ae8KD_Tq0t7RvUy1@tiehlicka]): for a shared mm either bail out or kill
+#   every sharer; then (04-28, [afBbRUaGnE8WZIkY@tiehlicka]) test MMF_MULTIPROCESS, after
+#   Minchan ([ae_dRZ95dCDTTxaQ@google.com]) found `mm_users` against `nr_threads` too racy.
 #
 # ### Draft C = v2 (2026-04-28/29) — MMF_MULTIPROCESS, `mmgrab()`
-# Draft C was inline in <afE2xchFRh2xARBn@google.com>; the same code was posted as v2,
-# <20260429211359.3829683-1-minchan@kernel.org>, and Andrew Morton applied it to mm-new
-# (ee1440e4568f) on 04-30 (thread.md §3.4, §1.4). Compared with v1:
+# Draft C was inline in [afE2xchFRh2xARBn@google.com]; the same code was posted as v2,
+# [20260429211359.3829683-1-minchan@kernel.org], and Andrew Morton applied it to mm-new
+# (ee1440e4568f) on 04-30 (docs/sources.md §T3.4, §T1.4). Compared with v1:
 #
 # - `__task_will_free_mem()`/`task_will_free_mem()` are untouched: `ignore_exit` is gone.
 # - With the flag, an mm marked **MMF_MULTIPROCESS** is refused with -EINVAL before anything
@@ -156,34 +168,46 @@ print(source_diff(patch3.syscall_of("baseline"), patch3.syscall_of("v1")))
 #   short-circuits): a core-dumping target is killed and reaped, and an already-reaped mm
 #   returns 0 after the kill.
 # - The pin is back to **`mmgrab()`**/`mmdrop()`, taken before the kill.
+#
+# [aesiYAumkLCyedf0@tiehlicka]: https://lore.kernel.org/r/aesiYAumkLCyedf0@tiehlicka
+# [aevzbx_Pk5Cu5exa@google.com]: https://lore.kernel.org/r/aevzbx_Pk5Cu5exa@google.com
+# [CAJuCfpFK+qatN_vHArEKOYe+LRHQG0e3inJrzVdz-mABi-BSTg@mail.gmail.com]: https://lore.kernel.org/r/CAJuCfpFK+qatN_vHArEKOYe+LRHQG0e3inJrzVdz-mABi-BSTg@mail.gmail.com
+# [ae_oul_xgD5Kgnqi@google.com]: https://lore.kernel.org/r/ae_oul_xgD5Kgnqi@google.com
+# [ae8KD_Tq0t7RvUy1@tiehlicka]: https://lore.kernel.org/r/ae8KD_Tq0t7RvUy1@tiehlicka
+# [afBbRUaGnE8WZIkY@tiehlicka]: https://lore.kernel.org/r/afBbRUaGnE8WZIkY@tiehlicka
+# [ae_dRZ95dCDTTxaQ@google.com]: https://lore.kernel.org/r/ae_dRZ95dCDTTxaQ@google.com
+# [afE2xchFRh2xARBn@google.com]: https://lore.kernel.org/r/afE2xchFRh2xARBn@google.com
+# [20260429211359.3829683-1-minchan@kernel.org]: https://lore.kernel.org/r/20260429211359.3829683-1-minchan@kernel.org
 
 # %%
 print(source_diff(patch3.syscall_of("v1"), patch3.syscall_of("v2")))
 
 # %% [markdown]
 # ### Draft D (2026-04-29) — the same syscall, one more argument
-# Draft D (<afFco71vwmpQy3pk@google.com>) folds patches 1 and 2 into one patch gated on
+# Draft D ([afFco71vwmpQy3pk@google.com]) folds patches 1 and 2 into one patch gated on
 # REAP_KILL; its only change to `process_mrelease()` is to tell the reaper whether to apply
 # them. Everything else of D is the subject of the notebooks on patches 1 and 2.
+#
+# [afFco71vwmpQy3pk@google.com]: https://lore.kernel.org/r/afFco71vwmpQy3pk@google.com
 
 # %%
 print(source_diff(patch3.syscall_of("v2"), patch3.syscall_of("d")))
 
 # %% [markdown]
-# Michal (04-29, <afHAi0E11D5sg_9y@tiehlicka>) asked v2 to explain why it differs from the
-# global OOM killer; Suren (<CAJuCfpFxtbSXKabKd0G1i4WXWs2M4c4aDs4xTA0BNJB2e0P7Lw@mail.gmail.com>)
-# gave his Reviewed-by. On v2 itself Michal (04-30, <afMnKrYT0xG_a-b3@tiehlicka>) argued that
+# Michal (04-29, [afHAi0E11D5sg_9y@tiehlicka]) asked v2 to explain why it differs from the
+# global OOM killer; Suren ([CAJuCfpFxtbSXKabKd0G1i4WXWs2M4c4aDs4xTA0BNJB2e0P7Lw@mail.gmail.com])
+# gave his Reviewed-by. On v2 itself Michal (04-30, [afMnKrYT0xG_a-b3@tiehlicka]) argued that
 # both the global and the memcg OOM killers kill every sharer, and that refusing shared mms
 # lets a process escape the low-memory killer; he wanted the call to fail only where the
-# caller may not kill some sharer (05-04, <afhQB0CWEcflXpOi@tiehlicka>). Christian Brauner
-# (05-05, <20260505-wegbleiben-deshalb-f929089dbdab@brauner>) objected to a syscall that
+# caller may not kill some sharer (05-04, [afhQB0CWEcflXpOi@tiehlicka]). Christian Brauner
+# (05-05, [20260505-wegbleiben-deshalb-f929089dbdab@brauner]) objected to a syscall that
 # sends signals with an mm-wide scope: user space must not kill across permission or
 # pid-namespace boundaries; he suggested a `pidfd_send_signal()` flag instead. Michal
-# (<afoUt3te1k2TNao-@tiehlicka>) listed three options; Minchan implemented the third.
+# ([afoUt3te1k2TNao-@tiehlicka]) listed three options; Minchan implemented the third.
 #
 # ### Concept F = v3 (2026-05-05/11) — kill everyone who shares the mm
-# Concept F was inline in <afowD31YsGVdVUBP@google.com>; v3 is
-# <20260511214226.937793-1-minchan@kernel.org> (thread.md §3.6).
+# Concept F was inline in [afowD31YsGVdVUBP@google.com]; v3 is
+# [20260511214226.937793-1-minchan@kernel.org] (docs/sources.md §T3.6).
 #
 # - **kernel/signal.c**: `do_pidfd_send_signal_pidns()` — the pid-namespace test of
 #   `pidfd_send_signal()` (target must be in the caller's namespace or below, else -EINVAL)
@@ -194,13 +218,21 @@ print(source_diff(patch3.syscall_of("v2"), patch3.syscall_of("d")))
 #   **-EBUSY** if anything failed.
 # - **`process_mrelease()`**: v2 without the MMF_MULTIPROCESS refusal, with `kill_pid()`
 #   replaced by `kill_all_shared_mm()`; on -EBUSY nothing is reaped.
+#
+# [afHAi0E11D5sg_9y@tiehlicka]: https://lore.kernel.org/r/afHAi0E11D5sg_9y@tiehlicka
+# [CAJuCfpFxtbSXKabKd0G1i4WXWs2M4c4aDs4xTA0BNJB2e0P7Lw@mail.gmail.com]: https://lore.kernel.org/r/CAJuCfpFxtbSXKabKd0G1i4WXWs2M4c4aDs4xTA0BNJB2e0P7Lw@mail.gmail.com
+# [afMnKrYT0xG_a-b3@tiehlicka]: https://lore.kernel.org/r/afMnKrYT0xG_a-b3@tiehlicka
+# [afhQB0CWEcflXpOi@tiehlicka]: https://lore.kernel.org/r/afhQB0CWEcflXpOi@tiehlicka
+# [20260505-wegbleiben-deshalb-f929089dbdab@brauner]: https://lore.kernel.org/r/20260505-wegbleiben-deshalb-f929089dbdab@brauner
+# [afoUt3te1k2TNao-@tiehlicka]: https://lore.kernel.org/r/afoUt3te1k2TNao-@tiehlicka
+# [afowD31YsGVdVUBP@google.com]: https://lore.kernel.org/r/afowD31YsGVdVUBP@google.com
+# [20260511214226.937793-1-minchan@kernel.org]: https://lore.kernel.org/r/20260511214226.937793-1-minchan@kernel.org
 
 # %%
-print(inspect.getsource(v3_signal.do_pidfd_send_signal_pidns))
-print(inspect.getsource(v3_signal.access_pidfd_pidns))
+tables.source(v3_signal.do_pidfd_send_signal_pidns, v3_signal.access_pidfd_pidns)
 
 # %%
-print(inspect.getsource(v3.kill_all_shared_mm))
+display(tables.source(v3.kill_all_shared_mm))
 print(source_diff(patch3.syscall_of("v2"), patch3.syscall_of("v3")))
 
 # %% [markdown]
@@ -217,8 +249,8 @@ outcomes = pd.DataFrame([dataclasses.asdict(o) for o in matrix])
 outcomes["cell"] = [patch3.outcome_cell(o) for o in matrix]
 flags0 = outcomes[outcomes["flags"] == 0]
 assert (flags0.groupby("case").ret.nunique() == 1).all()  # without the flag: the baseline
-{"flags 0: same return code in every version": True,
- "flags 0: anything killed": bool(flags0.target_killed.any())}
+pd.Series({"same return code in every version": True,
+           "anything killed": bool(flags0.target_killed.any())}, name="flags 0")
 
 # %% [markdown]
 # Without the flag every version returns the baseline's code. With it (cells: return code,
@@ -230,14 +262,15 @@ order = [c.name for c in patch3.CASES]
 table = outcomes[outcomes["flags"] == PROCESS_MRELEASE_REAP_KILL].pivot(
     index="case", columns="version", values="cell")
 table.insert(0, "baseline, flags 0", flags0[flags0.version == "baseline"].set_index("case").cell)
-table.loc[order, ["baseline, flags 0", *patch3.REAP_KILL_VERSIONS]]
+tables.mark_inferred(table.loc[order, ["baseline, flags 0", *patch3.REAP_KILL_VERSIONS]])
 
 # %% [markdown]
 # Reading the table row by row:
 #
 # - **live.** Every REAP_KILL version kills and reaps. Draft D reaps only the 128 kB of file
 #   pages: as posted it hands the zap a zero-initialised `zap_details`, which keeps every
-#   anonymous folio (thread.md §6 #16; see the notebook on draft D).
+#   PTE-mapped anonymous folio (docs/sources.md §T6 #16; notebook 01 shows that PMD-mapped
+#   THPs are still freed).
 # - **dying.** The flag changes nothing, except that a second SIGKILL is sent (and dropped:
 #   the group is already exiting).
 # - **exited.** -ESRCH everywhere: with no thread holding an mm there is nothing to pin. The
@@ -269,21 +302,21 @@ table.loc[order, ["baseline, flags 0", *patch3.REAP_KILL_VERSIONS]]
 #   boundary `pidfd_send_signal()` enforces (below); v3 refuses it (-EBUSY, nothing killed),
 #   but where only a *sharer* is outside, v3 kills the target and then fails (third
 #   finding).
-# - **namespace init.** When the other sharer is the init of the target's pid namespace,
-#   v1 and v2 refuse as for any live sharer. v3 kills it from the parent namespace, but from
-#   inside the namespace the init ignores the SIGKILL and v3 still returns 0 and reaps
-#   (fourth finding).
+# - **namespace init.** When the *target* is the init of a pid namespace and the caller is
+#   inside that namespace, the init ignores the SIGKILL, and v1, v2 and v3 all return 0 and
+#   reap it anyway. When the init only *shares* the target's mm, v1 and v2 refuse as for
+#   any live sharer, and v3 behaves as with the init as target (fourth finding).
 #
 # The same caller, in a child pid namespace, against the "target outside pid ns" victim:
 # `pidfd_send_signal()` refuses with -EINVAL (`access_pidfd_pidns()`); REAP_KILL in v1/v2
 # kills and reaps; v3 applies the same test (reported as -EBUSY).
 
 # %%
-pd.DataFrame([dataclasses.asdict(r) for r in patch3.pidns_check()])
+tables.mark_inferred(pd.DataFrame([dataclasses.asdict(r) for r in patch3.pidns_check()]))
 
 # %% [markdown]
 # ## The race REAP_KILL closes
-# The setting of the v1 cover letter (thread.md §4.4, realkernel.md §4.4): a victim with 8 MiB
+# The setting of the v1 cover letter (docs/sources.md §T4.4, §M4.4): a victim with 8 MiB
 # of anonymous memory in four VMAs; a `ps` process blocked in a read of
 # `/proc/<pid>/cmdline`, holding the victim's `mm_users` until 2 ms of model time have
 # passed. LMKD either kills and then calls `process_mrelease(fd, 0)` (baseline), or calls it
@@ -315,7 +348,7 @@ print("\n".join(runs[2].trace))
 # Draft D's call returns 0 but frees nothing (as posted it keeps anonymous folios, see
 # above), so its memory stays trapped like the baseline's.
 
-# %%
+# %% tags=["hide-input"]
 curves = patch3.race_curves(runs)
 interleavings = [patch3.interleaving(v) for v in patch3.REAP_KILL_VERSIONS]
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.6), width_ratios=[3, 2])
@@ -356,7 +389,8 @@ print("\n".join(patch3.interleaving("v1").trace))
 # walks from the top VMA down and `exit_mmap()` from the bottom up, each finding the other's
 # VMAs already empty (Suren's point). `exit_mmap()` then waits for the reaper at the write
 # lock; the pages it unmapped go back to the allocator only after that, when its one
-# whole-mm gather is finished (the jump at 577 µs below).
+# whole-mm gather is finished (the jump in `freed_kb` at `do_exit:exit_files` below; model
+# time, calibrated prices).
 
 # %%
 v2_steps = patch3.interleaving("v2")
@@ -385,7 +419,7 @@ print("\n".join(delayed["v2"].trace))
 # The v1 3/3 commit message says the reap-kill path sets MMF_UNSTABLE before it sends the
 # SIGKILL, so that the victim's own teardown also gets patches 1 and 2 (evict clean file
 # pages, skip LRU aging). The code does not: MMF_UNSTABLE is set only in
-# `__oom_reap_task_mm()`, after the kill (thread.md §3.2, §6 #15; never discussed in the
+# `__oom_reap_task_mm()`, after the kill (docs/sources.md §T3.2, §T6 #15; never discussed in the
 # thread). The RFC did set it at send time, through KILL_MRELEASE **[I]**.
 #
 # Setup (`delayed_caller`): the victim maps a 32-page file privately and has read it twice
@@ -447,7 +481,8 @@ pd.DataFrame([dataclasses.asdict(patch3.vfork_sharer(v)) for v in patch3.VERSION
 # target inside the caller's pid namespace (or with the caller's uid) is killed, a sharer
 # outside it (or owned by root) is not, and the call returns -EBUSY without reaping. The
 # memory stays with the surviving sharer; a retry fails the same way. The commit message
-# concedes partial kills; Christian Brauner found -EBUSY meaningless (thread.md §4.3 #12), and
+# concedes partial kills; Christian Brauner found -EBUSY meaningless
+# (docs/sources.md §T4.3 #12), and
 # Michal had asked for the call to *fail* where the caller may not kill some sharer (#7),
 # which needs a check before any kill.
 
@@ -456,35 +491,46 @@ pd.DataFrame([dataclasses.asdict(patch3.partial_kill(v, c)) for v in ("v1", "v2"
               for c in ("pid ns", "uid")])
 
 # %% [markdown]
-# ### Finding: v3 reaps the memory of a namespace init that ignored its SIGKILL
-# `kill_all_shared_mm()` counts the global init as a failure, but the init of a pid namespace
-# is treated like any other sharer. That init is SIGNAL_UNKILLABLE: a SIGKILL sent from
-# inside its namespace is dropped (`sig_task_ignored()`; only a signal from an ancestor
-# namespace is forced), and the send still returns 0. So with a caller inside the namespace
-# v3 returns 0: the target dies, the init keeps running, and the mm it runs in is reaped.
-# From the parent namespace the SIGKILL is forced and the init dies with the others, as it
-# would under the kernel's OOM killer, whose SIGKILL is always forced. v1 and v2 refuse
-# (-EINVAL) either way. Christian asked why v3 reports init as a failure when init cannot be
-# signalled anyway (thread.md §4.3 #12). For a namespace init the outcome depends on where
-# the caller runs, and from inside v3 reports success although the init was not killed.
+# ### Finding: REAP_KILL reaps a namespace init its SIGKILL did not kill
+# The init of a pid namespace is SIGNAL_UNKILLABLE: a SIGKILL sent from inside its namespace
+# is dropped (`sig_task_ignored()`; only a signal from an ancestor namespace is forced), and
+# the send still returns 0. No version checks that its kill took effect. So when the
+# REAP_KILL target *is* a namespace init and the caller runs inside that namespace, v1
+# (`kill_pid()`), v2 (`kill_pid()`) and v3 (`kill_all_shared_mm()`) all return 0 and reap
+# the memory of a task that is not dying. v3 does the same when the init only shares the
+# target's mm: it counts the *global* init as a failure, but a namespace init is treated like
+# any other sharer. From the parent namespace the SIGKILL is forced and the init dies with
+# the call, as under the kernel's OOM killer, whose SIGKILL is always forced. Christian
+# Brauner asked why v3 reports init as a failure when init cannot be signalled anyway
+# (docs/sources.md §T4.3 #12); for a namespace init the outcome depends on where the caller
+# runs, and from inside every REAP_KILL version reports success although nothing was killed.
 #
-# Setup (cases "ns init sharer, caller inside/outside"): the namespace's first process,
-# uid 10001, with the usual anonymous and file memory, clones a CLONE_VM helper (the target,
-# in the same namespace); the caller is root, inside that namespace or in the parent one.
+# Setup: cases "ns init target, caller inside/outside" (the namespace's first process, uid
+# 10001, with the usual anonymous and file memory, is the target) and "ns init sharer,
+# caller inside/outside" (it clones a CLONE_VM helper, the target); the caller is root,
+# inside that namespace or in the parent one.
 
 # %%
-ns_init = outcomes[outcomes["case"].str.startswith("ns init sharer")
+ns_init = outcomes[outcomes["case"].str.startswith("ns init")
                    & (outcomes["flags"] == PROCESS_MRELEASE_REAP_KILL)
                    & outcomes["version"].isin(patch3.REAP_KILL_VERSIONS)]
-ns_init[["case", "version", "ret", "target_killed", "others_killed", "others_alive",
-         "reaped_kb"]].reset_index(drop=True)
+tables.mark_inferred(ns_init.pivot(index="case", columns="version", values="cell")[
+    list(patch3.REAP_KILL_VERSIONS)])
 
 # %% [markdown]
-# The model stops at the reap. In the kernel the init's next fault meets MMF_UNSTABLE and
-# gets SIGBUS; that fault-time signal is forced, clears SIGNAL_UNKILLABLE, and (unless the
-# init handles SIGBUS) kills the init and with it every process of its namespace
-# (`zap_pid_ns_processes()`). The model's fault path does neither (see Limitations).
-#
+# What the reaped init does next: its next write fault meets MMF_UNSTABLE and gets SIGBUS;
+# that fault-time signal is forced (`force_sig_info_to_task()` clears SIGNAL_UNKILLABLE), so
+# the init dies, and an init's exit kills every other process of its namespace
+# (`zap_pid_ns_processes()`). The namespace ends after all, through a fault instead of the
+# kill the call reported. Draft D's reap kept the init's anonymous pages mapped, so its
+# init does not fault and survives.
+
+# %%
+ns_after = pd.DataFrame([dataclasses.asdict(patch3.ns_init_after_reap(v, inside))
+                         for v in patch3.REAP_KILL_VERSIONS for inside in (True, False)])
+tables.mark_inferred(ns_after)
+
+# %% [markdown]
 # ### Finding: the RFC's KILL_MRELEASE would skip the kill permission check [I]
 # **This is an inference.** The RFC's oom_kill.c and signal.c hunks were not retrieved. A
 # SIGKILL carrying `si_code` KILL_MRELEASE = 1 has a positive code, and the kernel treats
@@ -495,53 +541,93 @@ ns_init[["case", "version", "ret", "target_killed", "others_killed", "others_ali
 # no privilege to open). v1 dropped the custom code for `kill_pid(..., 0)`, which is checked.
 
 # %%
-pd.DataFrame([dataclasses.asdict(r) for r in patch3.permission_check()])
+tables.mark_inferred(pd.DataFrame([dataclasses.asdict(r) for r in patch3.permission_check()]))
 
 # %% [markdown]
 # ## Review points for patch 3
-# From thread.md §4.3, in order. Each row: who, the point, the answer, how it ended, and the
+# From docs/sources.md §T4.3, in order. Each row: who, the point, the answer, how it ended, and the
 # experiment of this notebook that speaks to it, where the model can (`patch3.REVIEW_POINTS`).
 
 # %%
-pd.DataFrame([dataclasses.asdict(r) for r in patch3.REVIEW_POINTS]).set_index("number")
+tables.collapsed(
+    pd.DataFrame([dataclasses.asdict(r) for r in patch3.REVIEW_POINTS]).set_index("number"),
+    "review points on patch 3, one row each", "patch3.REVIEW_POINTS")
 
 # %% [markdown]
-# Messages: Michal <aesiYAumkLCyedf0@tiehlicka>, <ae8KD_Tq0t7RvUy1@tiehlicka>,
-# <afBbRUaGnE8WZIkY@tiehlicka>, <afHAi0E11D5sg_9y@tiehlicka>, <afMnKrYT0xG_a-b3@tiehlicka>,
-# <afhQB0CWEcflXpOi@tiehlicka>, <afoUt3te1k2TNao-@tiehlicka>, <agQeABD0W7wn4pCt@tiehlicka>;
-# Suren <CAJuCfpFK+qatN_vHArEKOYe+LRHQG0e3inJrzVdz-mABi-BSTg@mail.gmail.com>,
-# <CAJuCfpE_Kew9+umy2=7hzPdAe6yT23y=sk0BB=4BQpMZCJUvpA@mail.gmail.com>; Christian
-# <20260505-wegbleiben-deshalb-f929089dbdab@brauner>,
-# <20260515-nachdenken-umbenannt-a90006a46e14@brauner>; Oleg <agdAmAfXKXX9Nzcf@redhat.com>,
-# <agd--WZpeTq2iKFW@redhat.com>; Linus
-# <CAHk-=wiHfzbufXD2nuc9BhOVp-pYEmnVUYeThKmfZRXLU0kJ7w@mail.gmail.com>,
-# <CAHk-=wg08=sZb=hVa22KjN2pD3aNk-diGmKQnizCgmoMMfrvwQ@mail.gmail.com>,
-# <CAHk-=whMQsyjB6DOyWB73jPR4wrtcc++kZy4=hGQiRE+GxKh=A@mail.gmail.com>; Andrew
-# <20260430074305.9d3389ed71af040acfe222de@linux-foundation.org>.
+# Messages: Michal [aesiYAumkLCyedf0@tiehlicka], [ae8KD_Tq0t7RvUy1@tiehlicka],
+# [afBbRUaGnE8WZIkY@tiehlicka], [afHAi0E11D5sg_9y@tiehlicka], [afMnKrYT0xG_a-b3@tiehlicka],
+# [afhQB0CWEcflXpOi@tiehlicka], [afoUt3te1k2TNao-@tiehlicka], [agQeABD0W7wn4pCt@tiehlicka];
+# Suren [CAJuCfpFK+qatN_vHArEKOYe+LRHQG0e3inJrzVdz-mABi-BSTg@mail.gmail.com],
+# [CAJuCfpE_Kew9+umy2=7hzPdAe6yT23y=sk0BB=4BQpMZCJUvpA@mail.gmail.com]; Christian
+# [20260505-wegbleiben-deshalb-f929089dbdab@brauner],
+# [20260515-nachdenken-umbenannt-a90006a46e14@brauner]; Oleg [agdAmAfXKXX9Nzcf@redhat.com],
+# [agd--WZpeTq2iKFW@redhat.com]; Linus
+# [CAHk-=wiHfzbufXD2nuc9BhOVp-pYEmnVUYeThKmfZRXLU0kJ7w@mail.gmail.com],
+# [CAHk-=wg08=sZb=hVa22KjN2pD3aNk-diGmKQnizCgmoMMfrvwQ@mail.gmail.com],
+# [CAHk-=whMQsyjB6DOyWB73jPR4wrtcc++kZy4=hGQiRE+GxKh=A@mail.gmail.com]; Andrew
+# [20260430074305.9d3389ed71af040acfe222de@linux-foundation.org].
+#
+# [aesiYAumkLCyedf0@tiehlicka]: https://lore.kernel.org/r/aesiYAumkLCyedf0@tiehlicka
+# [ae8KD_Tq0t7RvUy1@tiehlicka]: https://lore.kernel.org/r/ae8KD_Tq0t7RvUy1@tiehlicka
+# [afBbRUaGnE8WZIkY@tiehlicka]: https://lore.kernel.org/r/afBbRUaGnE8WZIkY@tiehlicka
+# [afHAi0E11D5sg_9y@tiehlicka]: https://lore.kernel.org/r/afHAi0E11D5sg_9y@tiehlicka
+# [afMnKrYT0xG_a-b3@tiehlicka]: https://lore.kernel.org/r/afMnKrYT0xG_a-b3@tiehlicka
+# [afhQB0CWEcflXpOi@tiehlicka]: https://lore.kernel.org/r/afhQB0CWEcflXpOi@tiehlicka
+# [afoUt3te1k2TNao-@tiehlicka]: https://lore.kernel.org/r/afoUt3te1k2TNao-@tiehlicka
+# [agQeABD0W7wn4pCt@tiehlicka]: https://lore.kernel.org/r/agQeABD0W7wn4pCt@tiehlicka
+# [CAJuCfpFK+qatN_vHArEKOYe+LRHQG0e3inJrzVdz-mABi-BSTg@mail.gmail.com]: https://lore.kernel.org/r/CAJuCfpFK+qatN_vHArEKOYe+LRHQG0e3inJrzVdz-mABi-BSTg@mail.gmail.com
+# [CAJuCfpE_Kew9+umy2=7hzPdAe6yT23y=sk0BB=4BQpMZCJUvpA@mail.gmail.com]: https://lore.kernel.org/r/CAJuCfpE_Kew9+umy2=7hzPdAe6yT23y=sk0BB=4BQpMZCJUvpA@mail.gmail.com
+# [20260505-wegbleiben-deshalb-f929089dbdab@brauner]: https://lore.kernel.org/r/20260505-wegbleiben-deshalb-f929089dbdab@brauner
+# [20260515-nachdenken-umbenannt-a90006a46e14@brauner]: https://lore.kernel.org/r/20260515-nachdenken-umbenannt-a90006a46e14@brauner
+# [agdAmAfXKXX9Nzcf@redhat.com]: https://lore.kernel.org/r/agdAmAfXKXX9Nzcf@redhat.com
+# [agd--WZpeTq2iKFW@redhat.com]: https://lore.kernel.org/r/agd--WZpeTq2iKFW@redhat.com
+# [CAHk-=wiHfzbufXD2nuc9BhOVp-pYEmnVUYeThKmfZRXLU0kJ7w@mail.gmail.com]: https://lore.kernel.org/r/CAHk-=wiHfzbufXD2nuc9BhOVp-pYEmnVUYeThKmfZRXLU0kJ7w@mail.gmail.com
+# [CAHk-=wg08=sZb=hVa22KjN2pD3aNk-diGmKQnizCgmoMMfrvwQ@mail.gmail.com]: https://lore.kernel.org/r/CAHk-=wg08=sZb=hVa22KjN2pD3aNk-diGmKQnizCgmoMMfrvwQ@mail.gmail.com
+# [CAHk-=whMQsyjB6DOyWB73jPR4wrtcc++kZy4=hGQiRE+GxKh=A@mail.gmail.com]: https://lore.kernel.org/r/CAHk-=whMQsyjB6DOyWB73jPR4wrtcc++kZy4=hGQiRE+GxKh=A@mail.gmail.com
+# [20260430074305.9d3389ed71af040acfe222de@linux-foundation.org]: https://lore.kernel.org/r/20260430074305.9d3389ed71af040acfe222de@linux-foundation.org
 
 # %% [markdown]
 # ## Limitations
 # - The RFC's oom_kill.c and signal.c hunks were not retrieved: its control flow, the moment
-#   MMF_UNSTABLE is set and the missing permission check are the model's inference **[I]**.
+#   MMF_UNSTABLE is set and the missing permission check are the model's inference **[I]**
+#   (`tests/test_limitations.py::test_posted_code_not_retrieved_is_marked_inferred`).
 # - Schedules are chosen, not measured: "victim first", round robin and "a writer holds the
-#   mmap lock" are possible orders; the model says what happens in each, not how often.
+#   mmap lock" are possible orders; the model says what happens in each, not how often
+#   (`tests/test_limitations.py::test_one_clock_steps_are_atomic`).
 # - A step between two `yield`s is atomic; the reaper can be overtaken only between VMAs,
-#   `exit_mmap()` only between VMAs and at its locks.
+#   `exit_mmap()` only between VMAs and at its locks
+#   (`tests/test_limitations.py::test_reaper_yields_only_between_vmas`).
 # - pidfds across pid namespaces are opened by root-namespace number (standing in for
 #   SCM_RIGHTS). CLONE_VM sharers in one namespace come from the model's own `clone_vm()`,
 #   which puts the child in its parent's pid namespace. The model has no `setns()` or
 #   `unshare()`, so a sharer in *another* namespace (`setns()` + `clone(CLONE_VM)`) is built
 #   from model primitives in `scenarios/patch3.py`, as are `setuid()` and `kthread_use_mm()`.
-#   The model's vfork parent is not blocked.
-# - The global init sharing an mm (v3 counts it as a failure) and `task->exit_mm` (Suren's
-#   and Christian's proposal) are not modelled. A namespace init is, but not what it does
-#   after its memory was reaped. The model's fault-time SIGBUS does not clear
-#   SIGNAL_UNKILLABLE (the kernel's `force_sig_info_to_task()` does), and the model has no
-#   `zap_pid_ns_processes()`.
+#   The model's vfork parent is not blocked
+#   (`tests/test_limitations.py::test_no_setns_unshare_and_a_vfork_parent_runs`).
+# - The global init sharing an mm (v3 counts it as a failure;
+#   `tests/test_findings.py::test_global_init_has_no_mm_in_the_model`) and `task->exit_mm`
+#   (Suren's and Christian's proposal;
+#   `tests/test_findings.py::test_no_exit_mm_fallback_in_the_model`) are not modelled.
 # - Single-page folios throughout, so that patch 1's refcount rule does not hide eviction
-#   (thread.md §6 #5); draft D runs as posted (`d_details="as_posted"`).
+#   (docs/sources.md §T6 #5); draft D runs as posted (`d_details="as_posted"`)
+#   (`tests/test_limitations.py::test_patch3_experiments_use_single_page_folios`).
 #
 # ## Checks
 # Every experiment ran with `debug_vm=True`: refcounts, mapcounts, rss counters, LRU lists,
 # mm reference counts and page conservation were verified after every call and scheduler
-# step. `tests/test_scenarios_patch3.py` pins each number quoted above.
+# step. `tests/test_scenarios_patch3.py` pins each number quoted above. The assertions
+# below restate the findings' claims against the tables above.
+
+# %%
+V123 = ["v1", "v2", "v3"]
+assert (flags0.groupby("case").ret.nunique() == 1).all()  # no flag: the baseline everywhere
+target_inside = outcomes[(outcomes.case == "ns init target, caller inside")
+                         & (outcomes["flags"] == PROCESS_MRELEASE_REAP_KILL)].set_index("version")
+assert (target_inside.loc[V123, "ret"] == "0").all()  # returns 0 ...
+assert not target_inside.loc[V123, "target_killed"].any()  # ... without killing the init
+assert (target_inside.loc[V123, "reaped_kb"] > 0).all()  # ... and reaps it
+inside = ns_after[ns_after.caller.str.startswith("inside")].set_index("version")
+assert (inside.loc[V123, "init_fault"] == "SIGBUS").all() and inside.loc[V123].init_exited.all()
+assert inside.loc[V123, "ns_worker_exited"].all()  # zap_pid_ns_processes()
+v1_abandoned = next(r for r in unstable if r.version == "v1" and r.interrupted)
+assert not v1_abandoned.unstable_while_waiting and v1_abandoned.file_cached == 32

@@ -37,16 +37,23 @@
 # `lab/data/parity_last.json` (`python -m mrelease_ref.scenarios.parity`) and
 # `lab/data/calibration.json` (`python -m mrelease_ref.lab.calibrate`), each labelled with
 # the kernel and date it was taken on. Only verdicts (agree/disagree) come from a live run.
+#
+# **Contents.** [One description, two kernels](#one-description-two-kernels) ·
+# [The parity table](#the-parity-table) ·
+# [Calibration: what a reap costs on this kernel](#calibration-what-a-reap-costs-on-this-kernel) ·
+# [Clean file pages after the reap](#clean-file-pages-after-the-reap-on-the-unpatched-kernel) ·
+# [How a patched kernel would differ](#how-the-patched-kernel-would-differ-model-prediction) ·
+# [Limitations](#limitations) · [Checks](#checks)
 
-# %%
+# %% tags=["hide-input"]
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from mrelease_ref import VARIANTS
+from mrelease_ref import Kernel
 from mrelease_ref.lab import report
-from mrelease_ref.lab.calibration import load_calibration
+from mrelease_ref.lab.calibration import calibrated_cost_model, load_calibration
 from mrelease_ref.scenarios import parity
-from mrelease_ref.viz import figures
+from mrelease_ref.viz import figures, tables
 
 pd.set_option("display.max_rows", 120)
 pd.set_option("display.max_colwidth", 80)
@@ -56,14 +63,16 @@ report.run_facts(stored)
 # %% [markdown]
 # ## One description, two kernels
 # Each scenario is data: a victim (the model's `VictimSpec`, converted for the lab by
-# `parity.to_lab_spec`), steps, and measures with the realkernel.md section they check.
+# `parity.to_lab_spec`), steps, and measures with the docs/sources.md section they check.
 
 # %%
-report.scenario_table()
+scenarios = report.scenario_table()
+tables.collapsed(scenarios, f"{len(scenarios)} scenarios: victim, steps, measures, source",
+                 "report.scenario_table()")
 
 # %% [markdown]
 # The steps of one scenario, exactly as both runners interpret them. Here a `/proc/<pid>/cmdline`
-# reader holds `mm_users` while the victim exits (realkernel.md §4.4 row H1):
+# reader holds `mm_users` while the victim exits (docs/sources.md §M4.4 row H1):
 
 # %%
 report.steps_table({s.name: s for s in parity.SCENARIOS}["holder-zombie"])
@@ -76,15 +85,19 @@ report.steps_table({s.name: s for s in parity.SCENARIOS}["holder-zombie"])
 # page counts. Two kinds of kernel values are noisy and carry a tolerance:
 # *pages freed* (Δ(nr_free_pages + Σ pcp count) over the step, net of page tables and the
 # interpreter's own anonymous pages, ±256 pages) and global meminfo counters (±16 kB); timing is
-# compared only through predicates. `expect` is what realkernel.md reports. Stored run:
+# compared only through predicates. `expect` is what docs/sources.md reports. The stored run
+# has one row per measure (folded below; the full table is one call away), summarised per
+# fact after it:
 
 # %%
-parity.parity_frame(
+rows = parity.parity_frame(
     stored.rows, ["scenario", "measure", "fact", "model", "kernel", "agree", "expect", "rule"]
 )
+tables.collapsed(rows, f"stored parity run: {int(rows.agree.sum())} of {len(rows)} rows agree",
+                 "parity.parity_frame(parity.load_run().rows)")
 
 # %% [markdown]
-# Every fact of realkernel.md §0 is covered. For item 4 (the SIGKILL race) the deterministic
+# Every fact of docs/sources.md §M0 is covered. For item 4 (the SIGKILL race) the deterministic
 # forms stand in for the race: frozen + killed (the call before `exit_mm()`) gives 0, killed and
 # waited until zombie (after `exit_mm()`) gives `ESRCH`.
 
@@ -95,9 +108,13 @@ report.fact_summary(stored.rows)
 # ### Re-checked here
 # Where the lab can run (root, a cgroup-v1 freezer, `process_mrelease` present) the next cell
 # re-runs every scenario on this machine's kernel; elsewhere it reads the stored run. Either way
-# it shows only the verdicts, so the table is the same whenever model and kernel agree.
+# it shows only the verdicts, so the table is the same whenever model and kernel agree. Under
+# nbval the cell runs (an error fails it) but its output is not compared (tag
+# `nbval-ignore-output`): a neighbour allocating tens of MiB per millisecond can push a
+# free-page row out of its tolerance for one run, and `tests/test_real_kernel.py` is where a
+# live disagreement fails CI.
 
-# %%
+# %% tags=["nbval-ignore-output"]
 report.live_agreement(stored)
 
 # %% [markdown]
@@ -106,8 +123,8 @@ report.live_agreement(stored)
 #   4096 pages on both sides: the last folios sit in the per-CPU mlock batch, which holds a
 #   reference and keeps `Mlocked` up until it is drained; the model's `mlock_fbatch` does the
 #   same. And the per-CPU lists (item 9) take the freed pages on both sides.
-# - **Per-CPU list size.** The model keeps a fixed `pcp_high` of 48307 pages (realkernel.md
-#   §0 item 9). This kernel tunes `high` itself and sat at about 5300 pages at rest on
+# - **Per-CPU list size.** The model keeps a fixed `pcp_high` of 48307 pages (docs/sources.md
+#   §M0.9). This kernel tunes `high` itself and sat at about 5300 pages at rest on
 #   2026-11-26, so a small reap can push a list over `high`. Then part of it spills into
 #   MemFree, which can even rise by *more* than was freed. The table therefore checks that
 #   ΔMemFree misses Δ(Free+pcp) by more than one pcp batch, which is what makes MemFree a poor
@@ -115,9 +132,12 @@ report.live_agreement(stored)
 # - **Page tables.** The model counts page-table pages (`PageTables`) but never takes them
 #   from the free pool, while the kernel does. The *pages freed* measure subtracts
 #   ΔPageTables on the kernel side; THP's deposited tables (-4 kB per 2 MiB) agree exactly.
-# - **Speed.** The model's default prices (`mrelease_ref.sim.cost`, from realkernel.md §6)
-#   make 4 KiB anon 3.3x slower than this kernel (next section). Only ratios are compared in
-#   the table.
+# - **Speed.** The table compares only ratios. The model's prices are, by default, the ones
+#   calibrated on this kernel (next section), so its *simulated* reap times follow this
+#   kernel's; the round-number estimates (`Kernel(cost="estimated")`, derived from the first
+#   survey's older build, docs/sources.md §M6) price a 4 KiB anonymous page several times
+#   higher (the model cost table below shows both). The *simulator's* own wall-clock speed
+#   is a different number (README, Limitations).
 
 # %% [markdown]
 # ## Calibration: what a reap costs on this kernel
@@ -133,13 +153,14 @@ report.live_agreement(stored)
 
 # %%
 cal = load_calibration()
-{"kernel": cal.kernel, "date": cal.date, "victim MiB": cal.size_mib, "reps": cal.reps,
- "fixed cost µs (1-page victim, median)": cal.fixed_cost_us.median}
+pd.Series({"kernel": cal.kernel, "date": cal.date, "victim MiB": cal.size_mib,
+           "reps": cal.reps, "fixed cost µs (1-page victim, median)": cal.fixed_cost_us.median},
+          name="stored calibration").to_frame()
 
 # %%
 report.calibration_table(cal)
 
-# %%
+# %% tags=["hide-input"]
 fig = report.calibration_figure(cal)
 _ = figures.save(fig, "05_real_kernel_calibration")
 plt.show()
@@ -151,14 +172,14 @@ plt.show()
 # and moved under the LRU lock. The difference between young and cleared is that cost. With
 # 4 KiB folios (one call per page) it is most of the reap. With 2 MiB folios, one call covers
 # 512 pages, so it matters much less. The thread quotes 55.75 % for `folio_mark_accessed`,
-# 48.79 % of it `__folio_batch_add_and_move` (thread.md §5). That figure is a perf profile of
+# 48.79 % of it `__folio_batch_add_and_move` (docs/sources.md §T5). That figure is a perf profile of
 # `exit_mmap` in an Android `mmap_exit_test`, not of `process_mrelease`, so compare it only in
 # kind. Anonymous memory ignores the young bit: its young and cleared rows differ only by noise.
 
 # %%
 report.mark_accessed_table(cal)
 
-# %%
+# %% tags=["hide-input"]
 fig = report.mark_accessed_figure(cal)
 _ = figures.save(fig, "05_real_kernel_mark_accessed")
 plt.show()
@@ -169,7 +190,9 @@ plt.show()
 # `Kernel(cost_model=...)`: ZAP_PTE from PTE-mapped file pages (cleared), ZAP_PMD from
 # PMD-mapped ones, FOLIO_FREE and PGFREE by solving the 4 KiB and THP anon rows, MARK_ACCESSED
 # from 4 KiB file cold − cleared, PGACTIVATE from young − cold, and SYSCALL from the cheap
-# EBADF call. With these prices the model reaps anonymous memory at this kernel's speed.
+# EBADF call. With these prices the model reaps anonymous memory at this kernel's speed, and
+# they are the model's default (`Kernel(cost="calibrated")`); the tables below name which
+# price list each column uses.
 
 # %%
 report.prices_table(cal)
@@ -187,20 +210,24 @@ report.model_cost_table(cal)
 # cached and clean. Stored kernel values next to the baseline model:
 
 # %%
-VARIANTS["v1"].implemented
-
-# %%
 cache = report.file_cache_table(stored, ("baseline", "v1"))
 cache
 
 # %% [markdown]
 # ## How the patched kernel would differ (model prediction)
 # The last column runs the same scenarios on `Kernel(variant="v1")`, the series' v1
-# (`<20260421230239.172582-1-minchan@kernel.org>`). Its patch 1 evicts clean file folios from
+# ([20260421230239.172582-1-minchan@kernel.org]).
+# Its patch 1 evicts clean file folios from
 # the mmu_gather while the reaper holds MMF_UNSTABLE (`free_pages_and_caches()`, see notebook 01).
 # The model predicts the following for the same victims:
-# - **The page cache goes with the mapping.** All 16384 pages of the private mapping are evicted
-#   by the call itself and counted as freed. The kernel keeps them.
+# - **The page cache goes with the mapping, where the folio layout lets it.** In the model
+#   every page of the 16384-page private mapping sits in PMD-mapped 2 MiB folios, and all of
+#   them are evicted by the call itself and counted as freed. The kernel keeps them. On this
+#   kernel, though, part of a file sits in *PTE-mapped* large folios, which v1 never evicts
+#   (notebook 01, first finding: each mapped page hands the free path its own reference).
+#   The calibration measured, for a fresh 256 MiB file, the shares printed below; a v1
+#   kernel laid out like that would evict only the PMD-mapped and small-folio share. The
+#   64 MiB files of these scenarios were not measured, and ramp up through smaller folios.
 # - **DONTNEED has nothing left to drop** after the reap.
 # - **Without a reap, nothing changes.** The frozen, killed victim still maps its pages.
 # - **COW pages keep their file pages.** Only the file folios the victim still mapped are
@@ -208,8 +235,23 @@ cache
 #   so they stay cached.
 #
 # These are predictions of the model, not measurements: no patched kernel ran here.
+# `python -m mrelease_ref.scenarios.parity --variant v1` runs the same scenarios with v1's
+# prediction on whatever kernel is booted and lists the rows v1 is expected to change.
+#
+# [20260421230239.172582-1-minchan@kernel.org]: https://lore.kernel.org/r/20260421230239.172582-1-minchan@kernel.org
 
 # %%
+layout = next(r for r in cal.results if (r.kind, r.state) == ("file_pmd", "young"))
+v1_share = pd.Series({
+    "pages in large folios": layout.large_folio_fraction,
+    "pages PMD-mapped (v1 evicts)": layout.pmd_mapped_fraction,
+    "pages in small folios (v1 evicts)": 1 - layout.large_folio_fraction,
+    "pages in PTE-mapped large folios (v1 keeps)":
+        layout.large_folio_fraction - layout.pmd_mapped_fraction,
+}).round(3)
+v1_share
+
+# %% tags=["hide-input"]
 fig = report.file_cache_figure(cache)
 _ = figures.save(fig, "05_real_kernel_file_cache")
 plt.show()
@@ -217,17 +259,30 @@ plt.show()
 # %% [markdown]
 # ## Limitations
 # - One machine and one kernel build per stored file; this VM is shared with other work
-#   (realkernel.md §9), so timings carry noise. Medians and min/max are stored.
+#   (docs/sources.md §M9), so timings carry noise. Medians and min/max are stored
+#   (`tests/test_limitations.py::test_stored_lab_runs_name_one_machine`).
 # - The lab's victims are Python processes. Their own image (about 10 MB, 0.2-0.4 ms of reap) is
-#   measured and subtracted, not avoided. The CLONE_VM sharer exists on x86_64 only.
+#   measured and subtracted, not avoided. The CLONE_VM sharer exists on x86_64 only
+#   (`tests/test_limitations.py::test_lab_victims_are_python_processes`).
 # - Folio sizes differ. The model reads 2 MiB page-cache folios, while the kernel's folio size
 #   ramps up with readahead. Measures that depend on folio size (`nr_dirty` of a shared mapping)
-#   run with 4 KiB folios on both sides.
+#   run with 4 KiB folios on both sides
+#   (`tests/test_limitations.py::test_model_reads_two_mib_file_folios_by_default`).
 # - The parity table compares the baseline only. Patched variants appear here as model
-#   predictions.
+#   predictions (`parity --variant`), until someone runs a patched kernel
+#   (`tests/test_limitations.py::test_parity_table_compares_the_baseline`).
 #
 # ## Checks
 # `tests/test_real_kernel.py` (marked `realkernel`, needs root) runs every scenario and fails on
-# any disagreement or on a kernel value that differs from realkernel.md. `tests/test_lab_parity.py`
-# holds the model to realkernel.md's values without root. `tests/test_lab_calibration.py` checks
-# the stored calibration and that calibrated prices reproduce it.
+# any disagreement or on a kernel value that differs from docs/sources.md.
+# `tests/test_lab_parity.py` holds the model to docs/sources.md's values without root.
+# `tests/test_lab_calibration.py` checks the stored calibration and that calibrated prices
+# reproduce it. The assertions below fail this notebook if what its text states drifts.
+
+# %%
+assert rows.agree.all()  # "no disagreement"
+assert Kernel().cost == "calibrated"
+assert Kernel().cost_model.prices_ns == calibrated_cost_model(cal).prices_ns
+model_v1 = cache.set_index(["scenario", "measure"])["model v1"]
+assert model_v1.loc[("file-private", "nr_cache at after_reap (pages)")] == 0  # all evicted (model)
+assert v1_share["pages in PTE-mapped large folios (v1 keeps)"] > 0  # ... but not on this kernel

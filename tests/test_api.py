@@ -1,4 +1,4 @@
-"""The public API of issue 2 §3, and clean errors for bad input.
+"""The public API (README, "What this is, and for whom"), and clean errors for bad input.
 
 Syscall-like calls raise ``OSError`` with the kernel's errno (as the ``os`` module does);
 misuse of the Python API raises ``TypeError``/``ValueError`` with a message saying what to

@@ -3,7 +3,7 @@
 Kernel: arch/s390/include/asm/tlb.h (__tlb_remove_folio_pages(), __tlb_remove_page_size()),
 include/asm-generic/tlb.h (CONFIG_MMU_GATHER_NO_GATHER), include/linux/swap.h (!CONFIG_SWAP
 stubs), mm/swap.c (release_pages()), mm/swap_state.c (free_pages_and_swap_cache(),
-free_folio_and_swap_cache()) (kernel.md §4, §5).
+free_folio_and_swap_cache()) (docs/sources.md §K4, §K5).
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def test_s390_frees_pages_inside_the_zap(arch: str, freed_inside_zap: bool) -> N
     """Kernel: arch/s390/include/asm/tlb.h:__tlb_remove_folio_pages() frees every zapped
     folio at once (free_pages_and_swap_cache() on a two-slot encoded array), so PGFREE grows
     during unmap_page_range() and nothing is left in the gather; the generic gather
-    (mm/mmu_gather.c) frees only at tlb_finish_mmu() (kernel.md §4)."""
+    (mm/mmu_gather.c) frees only at tlb_finish_mmu() (docs/sources.md §K4)."""
     k = Kernel(arch=arch, large_folios=False, debug_vm=True)
     app, m = _anon_victim(k, 64)
     vma = _vma(app, m)
@@ -81,7 +81,7 @@ def test_only_s390_frees_before_the_gather_flushes_the_tlb(
     """Kernel: arch/s390/include/asm/tlb.h (file comment): IPTE/IDTE purge the TLB on every
     CPU when the PTE is cleared, so a page may be freed while the gather still records
     cleared PTEs; the generic path (mm/mmu_gather.c:tlb_flush_mmu()) always flushes the TLB
-    first, so no page is freed while cleared entries wait for a flush (kernel.md §4)."""
+    first, so no page is freed while cleared entries wait for a flush (docs/sources.md §K4)."""
     k = Kernel(arch=arch, large_folios=False, debug_vm=True)
     app, _ = _anon_victim(k, 16)
     pending: list[bool] = []
@@ -102,7 +102,7 @@ def test_only_s390_frees_before_the_gather_flushes_the_tlb(
 def test_s390_pmd_path_uses_free_folio_and_swap_cache(monkeypatch: pytest.MonkeyPatch) -> None:
     """Kernel: arch/s390/include/asm/tlb.h:__tlb_remove_page_size() (the huge-PMD path from
     mm/huge_memory.c:zap_huge_pmd()) calls free_folio_and_swap_cache(page_folio(page)) at
-    once and never asks for a flush (kernel.md §4)."""
+    once and never asks for a flush (docs/sources.md §K4)."""
     k = Kernel(arch="s390", large_folios=True, debug_vm=True)
     app, m = _anon_victim(k, HPAGE_PMD_NR, thp=True)
     seen: list[Folio] = []

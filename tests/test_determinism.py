@@ -1,5 +1,5 @@
 """Determinism: the same seed and scenario give the same machine, byte for byte; and reprs
-never leak ``id()`` addresses (style.md, "Determinism").
+never leak ``id()`` addresses (docs/conventions.md §C2).
 
 Not kernel behaviour: these are properties of the model that make traces comparable
 (golden traces, notebooks) and reprs stable across runs.
@@ -198,7 +198,7 @@ def busy() -> Kernel:
 
 
 def test_reprs_of_model_structs_show_no_addresses(busy: Kernel) -> None:
-    """style.md: "``__repr__`` shows pid/pfn, never ``0x…`` addresses": no repr of a model
+    """docs/conventions.md §C2: a repr shows pid/pfn, never ``0x…`` addresses: no repr of a model
     struct reachable from the Kernel contains the id() of a live object. (Virtual
     addresses such as ``Vma(0x1000000000-...)`` are fine: they are not ids.) The scheduler's
     Wait markers are covered by the test below."""
@@ -211,8 +211,8 @@ def test_reprs_of_model_structs_show_no_addresses(busy: Kernel) -> None:
 
 
 def test_repr_of_a_sleeping_tasks_wait_shows_no_address(busy: Kernel) -> None:
-    """style.md: reprs never show ``0x…`` addresses -- including the wait a sleeping task
-    holds (TaskStruct.waiting), e.g. the oom_reaper kthread's ``oom_reaper_wait``."""
+    """docs/conventions.md §C2: reprs never show ``0x…`` addresses -- including the wait a
+    sleeping task holds (TaskStruct.waiting), e.g. the oom_reaper kthread's ``oom_reaper_wait``."""
     waits = [o for o in _model_objects(busy) if isinstance(o, Wait)]
     assert waits
     assert _address_leaks(waits) == []

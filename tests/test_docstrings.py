@@ -1,5 +1,5 @@
 """House style: every kernel-mirroring module and function says where in the kernel it
-comes from (style.md, "Docstrings cite the source").
+comes from (docs/conventions.md §C1).
 
 Scope: modules under ``mrelease_ref/{mm,kernel,include,fs,arch}/`` (``__init__.py``
 excluded). Only functions defined in the module itself count, not names it imports.
@@ -71,7 +71,7 @@ def _limitations_problem(doc: str | None) -> str | None:
 
 @pytest.mark.parametrize("name", MODULES)
 def test_module_docstring_ends_with_limitations(name: str) -> None:
-    """style.md: "Every module docstring ends with a Limitations list (LKMM style)": the last
+    """docs/conventions.md §C1: every module docstring ends with a Limitations list: the last
     section is ``Limitations:`` followed only by list items (and their continuation lines)."""
     problem = _limitations_problem(_import(name).__doc__)
     assert problem is None, f"{name}: {problem}"
@@ -110,7 +110,7 @@ def _offenders() -> list[str]:
 
 
 def test_every_kernel_function_cites_its_source() -> None:
-    """style.md: "A test asserts that every public function has a Kernel: line": each public
+    """docs/conventions.md §C1: every public function has a Kernel: line: each public
     function (and each ``__name``, which are kernel names) defined in a kernel-mirroring
     module has a line ``Kernel: <path>.c|.h:<name>()`` (or a SYSCALL_DEFINE citation), unless
     its docstring starts with "Model helper"."""

@@ -1,7 +1,7 @@
 """environment.yml (conda users) and pyproject.toml (everyone) agree; pins live in pyproject.
 
 environment.yml is a thin wrapper: conda supplies python and pip, and its pip section installs
-`-e .[extra]` from pyproject.toml, the single list of dependencies (toolchain.md §5).
+`-e .[extra]` from pyproject.toml, the single list of dependencies (docs/conventions.md §C6).
 """
 
 from __future__ import annotations

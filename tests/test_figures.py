@@ -1,4 +1,4 @@
-"""Figures written by mrelease_ref.viz.figures.save() are byte-stable (toolchain.md §3)."""
+"""Figures written by mrelease_ref.viz.figures.save() are byte-stable (docs/conventions.md §C5)."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 The rules are the kernel's own (include/linux/mm.h: "every present user page-table entry is
 paired with one folio reference"; mm/filemap.c:filemap_unaccount_folio() warns on dropping
 a dirty folio; conservation of pages in mm/page_alloc.c); the checker itself
-(mrelease_ref/sim/invariants.py) is not kernel code (kernel.md §6.2).
+(mrelease_ref/sim/invariants.py) is not kernel code (docs/sources.md §K6.2).
 """
 
 from __future__ import annotations
@@ -74,7 +74,8 @@ def _one_error(k: Kernel, fragment: str, *, only: bool = True) -> None:
 @pytest.mark.parametrize("large_folios", [False, True])
 def test_checker_is_quiet_through_a_kill_and_reap(large_folios: bool) -> None:
     """Kernel: include/linux/mm.h (one folio reference per present PTE) and the reap path of
-    kernel.md §1-§5: every state between faults, kill(), process_mrelease(), the victim's exit and
+    docs/sources.md §K1-§K5:
+    every state between faults, kill(), process_mrelease(), the victim's exit and
     the drains is one the kernel can be in (debug_vm re-checks after every call and step)."""
     k, lmkd, app = _busy_machine(large_folios=large_folios)
     assert check_invariants(k) == []
@@ -91,7 +92,8 @@ def test_checker_is_quiet_through_a_kill_and_reap(large_folios: bool) -> None:
 
 def test_checker_is_quiet_with_a_live_gather_and_lru_batches() -> None:
     """Kernel: mm/mmu_gather.c and mm/swap.c:__folio_batch_add_and_move(): references parked in a
-    live mmu_gather and in per-CPU LRU batches are accounted for (kernel.md §4, §6.3): stopping a
+    live mmu_gather and in per-CPU LRU batches are accounted for
+    (docs/sources.md §K4, §K6.3): stopping a
     zap half way is a legal state."""
     k, lmkd, app = _busy_machine(large_folios=False)
     lmkd.kill(app.pid, signal.SIGKILL)

@@ -3,7 +3,7 @@
 Kernel: kernel/exit.c (do_exit(), exit_mm(), exit_notify(), release_task(),
 wait_task_zombie()), kernel/fork.c (mmput(), get_task_mm(), copy_mm(),
 copy_oom_score_adj()), include/linux/sched/mm.h (mmgrab(), mmdrop()), kernel/pid.c
-(SYSCALL_DEFINE2(pidfd_open), pidfd_get_task()) (kernel.md §2, §7.3; realkernel.md §0 items
+(SYSCALL_DEFINE2(pidfd_open), pidfd_get_task()) (docs/sources.md §K2, §K7.3; §M0 items
 1, 5).
 """
 
@@ -59,8 +59,8 @@ def _victim(k: Kernel, nr_pages: int = 8) -> Process:
 def test_exit_sets_pf_exiting_then_detaches_mm_before_mmput() -> None:
     """Kernel: kernel/exit.c:do_exit(): exit_signals() sets PF_EXITING first; exit_mm() sets
     ``current->mm = NULL`` *before* mmput(). In between, find_lock_task_mm() sees no mm, so
-    process_mrelease() returns ESRCH although every page is still mapped (kernel.md §2.3,
-    realkernel.md §0 item 4)."""
+    process_mrelease() returns ESRCH although every page is still mapped (docs/sources.md §K2.3,
+    docs/sources.md §M0.4)."""
     k = Kernel(large_folios=False, debug_vm=True)
     lmkd = k.spawn("lmkd")
     app = _victim(k)
@@ -90,7 +90,7 @@ def test_exit_sets_pf_exiting_then_detaches_mm_before_mmput() -> None:
 def test_exit_mmap_runs_only_for_the_last_user() -> None:
     """Kernel: kernel/fork.c:mmput(): only the mm_users reference that reaches zero calls
     __mmput() -> exit_mmap(), in *its* caller's context; a CLONE_VM sharer keeps the
-    address space alive after the first process exits (kernel.md §2.1)."""
+    address space alive after the first process exits (docs/sources.md §K2.1)."""
     k = Kernel(large_folios=False, debug_vm=True, trace=True)
     parent = _victim(k)
     child = parent.clone_vm("child")
@@ -110,8 +110,8 @@ def test_exit_mmap_runs_only_for_the_last_user() -> None:
 def test_proc_reader_pins_mm_users_and_runs_exit_mmap() -> None:
     """Kernel: fs/proc/base.c:get_task_cmdline() holds get_task_mm()'s mm_users across the
     copy; the victim's exit_mm() mmput() is then not the last, process_mrelease() gets ESRCH
-    while the memory stays allocated, and exit_mmap() runs later in the reader (kernel.md
-    §2.2, realkernel.md §0 item 5)."""
+    while the memory stays allocated, and exit_mmap() runs later in the reader (docs/sources.md
+    §K2.2, docs/sources.md §M0.5)."""
     k = Kernel(large_folios=False, debug_vm=True, trace=True)
     lmkd = k.spawn("lmkd")
     app = _victim(k)
@@ -169,7 +169,7 @@ def test_mm_users_and_mm_count_bookkeeping() -> None:
     """Kernel: kernel/fork.c:mm_alloc() starts at mm_users = mm_count = 1; copy_mm() with
     CLONE_VM takes mm_users (mmget); get_task_mm()/mmput() pair on mm_users; mmgrab()/
     mmdrop() pair on mm_count; all users together hold one mm_count, dropped by __mmput()
-    (kernel.md §2.1)."""
+    (docs/sources.md §K2.1)."""
     k = Kernel(large_folios=False, debug_vm=True)
     app = k.spawn("app", uid=1000)
     helper = k.spawn("helper")
@@ -200,7 +200,7 @@ def test_get_task_mm_refuses_kernel_threads() -> None:
 def test_open_proc_mem_keeps_only_mm_count() -> None:
     """Kernel: fs/proc/base.c:proc_mem_open(): mm_access() then mmgrab() + mmput(): an open
     /proc/<pid>/mem pins the struct (mm_count), not the address space; mem_rw() takes
-    mm_users only while a read runs (kernel.md §2.2)."""
+    mm_users only while a read runs (docs/sources.md §K2.2)."""
     k = Kernel(large_folios=False, debug_vm=True)
     app = _victim(k)
     reader = k.spawn("reader")
@@ -218,7 +218,7 @@ def test_open_proc_mem_keeps_only_mm_count() -> None:
 def test_only_a_plain_clone_vm_child_marks_mmf_multiprocess(how: str, multiprocess: bool) -> None:
     """Kernel: kernel/fork.c:copy_oom_score_adj(): ``if ((clone_flags & (CLONE_VM |
     CLONE_THREAD | CLONE_VFORK)) != CLONE_VM) return;`` -- a thread or a vfork child shares
-    the mm without setting MMF_MULTIPROCESS (kernel.md §1.6)."""
+    the mm without setting MMF_MULTIPROCESS (docs/sources.md §K1.6)."""
     k = Kernel(large_folios=False, debug_vm=True)
     parent = k.spawn("parent", uid=1000)
     if how == "thread":
@@ -247,8 +247,8 @@ def test_only_a_plain_clone_vm_child_marks_mmf_multiprocess(how: str, multiproce
 )
 def test_pidfd_open_argument_errors(pid: object, flags: int, expected: int) -> None:
     """Kernel: kernel/pid.c:SYSCALL_DEFINE2(pidfd_open): flags outside PIDFD_NONBLOCK |
-    PIDFD_THREAD -> EINVAL; pid <= 0 -> EINVAL; find_get_pid() NULL -> ESRCH (kernel.md
-    §7.3)."""
+    PIDFD_THREAD -> EINVAL; pid <= 0 -> EINVAL; find_get_pid() NULL -> ESRCH (docs/sources.md
+    §K7.3)."""
     k = Kernel(large_folios=False)
     app = k.spawn("app", uid=1000)
     target = app.pid if pid == "self" else pid
@@ -274,7 +274,7 @@ def test_pidfd_get_task_resolves_by_thread_group() -> None:
     """Kernel: kernel/pid.c:pidfd_get_task(): the pid is looked up with PIDTYPE_TGID whatever
     the pidfd's flags: a leader's pidfd gives the leader (with a task reference), even while
     the leader is a zombie with live threads; a PIDFD_THREAD pidfd of a non-leader thread
-    finds nothing -> ESRCH in process_mrelease (kernel.md §7.3, realkernel.md §0 item 1)."""
+    finds nothing -> ESRCH in process_mrelease (docs/sources.md §K7.3, §M0.1)."""
     k = Kernel(large_folios=False, debug_vm=True)
     lmkd = k.spawn("lmkd")
     app = _victim(k)
@@ -333,7 +333,7 @@ def test_pidfd_get_task_rejects_descriptors_that_are_not_pidfds() -> None:
 def test_process_mrelease_checks_flags_before_the_fd() -> None:
     """Kernel: mm/oom_kill.c:SYSCALL_DEFINE2(process_mrelease): ``if (flags) return
     -EINVAL;`` comes before pidfd_get_task(), so flags=1 with fd=-1 is EINVAL, not EBADF
-    (realkernel.md §0 item 1)."""
+    (docs/sources.md §M0.1)."""
     k = Kernel(large_folios=False)
     app = k.spawn("app", uid=1000)
     assert _errno(app.process_mrelease, -1, 1) == errno.EINVAL

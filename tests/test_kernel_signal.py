@@ -2,7 +2,7 @@
 
 Kernel: kernel/signal.c (complete_signal(), prepare_signal(), sig_ignored(),
 check_kill_permission(), kill_pid_info_type(), get_signal(), do_signal_stop()),
-include/linux/signal.h (sig_kernel_* masks, sig_fatal()) (kernel.md §1.3; realkernel.md §0
+include/linux/signal.h (sig_kernel_* masks, sig_fatal()) (docs/sources.md §K1.3; §M0
 item 3).
 """
 
@@ -59,7 +59,7 @@ def test_fatal_default_signal_starts_group_exit_before_kill_returns(sig: signal.
     SIG_DFL and not ignore/stop), not a core-dump signal, and wanted by a thread starts the
     group exit in the *sender's* context: SIGNAL_GROUP_EXIT, group_exit_code = sig, SIGKILL
     queued to every thread. task_will_free_mem() is true as soon as kill() returns
-    (realkernel.md §0 item 3; kernel/signal.py docstring on SIGTERM)."""
+    (docs/sources.md §M0.3; kernel/signal.py docstring on SIGTERM)."""
     k, lmkd, app = _pair()
     threads = [app.task] + [app.clone_thread().task for _ in range(2)]
     lmkd.kill(app.pid, sig)
@@ -77,8 +77,8 @@ def test_fatal_default_signal_starts_group_exit_before_kill_returns(sig: signal.
 def test_core_dump_signals_do_not_start_the_group_exit_at_send(sig: signal.Signals) -> None:
     """Kernel: kernel/signal.c:complete_signal(): ``if (!sig_kernel_coredump(sig))`` -- a
     core-dumping signal only wakes a thread; the group exit starts when the victim runs
-    get_signal() -> vfs_coredump(). Until then process_mrelease() says EINVAL (realkernel.md
-    §0 item 3)."""
+    get_signal() -> vfs_coredump(). Until then process_mrelease() says EINVAL (docs/sources.md
+    §M0.3)."""
     k, lmkd, app = _pair()
     lmkd.kill(app.pid, sig)
     assert not _group_exit(app)
@@ -117,7 +117,7 @@ def test_handler_that_calls_exit_group_exits_at_delivery() -> None:
 def test_blocked_signal_stays_pending_until_unblocked() -> None:
     """Kernel: kernel/signal.c:wants_signal() is false for a blocked signal and a
     single-threaded target gets no group exit; sig_ignored() never drops a blocked signal. It
-    stays in shared_pending and kills when unblocked (realkernel.md §0 item 3)."""
+    stays in shared_pending and kills when unblocked (docs/sources.md §M0.3)."""
     k, lmkd, app = _pair()
     app.sigprocmask(SIG_BLOCK, [signal.SIGTERM])
     lmkd.kill(app.pid, signal.SIGTERM)

@@ -157,7 +157,7 @@ def test_sigkill_through_a_thread_pidfd_kills_the_group() -> None:
 def test_process_mrelease_through_a_thread_pidfd() -> None:
     """pidfd_get_task() looks the pid up by PIDTYPE_TGID whatever the pidfd's flags: the
     PIDFD_THREAD pidfd of a non-leader finds no task (ESRCH, live or dying), that of the
-    leader reaps like a plain pidfd (realkernel.md §3.2 rows PIDFD_THREAD)."""
+    leader reaps like a plain pidfd (docs/sources.md §M3.2 rows PIDFD_THREAD)."""
     _k, lmkd, app, thread = _world()
     tfd = lmkd.pidfd_open(thread.tid, PIDFD_THREAD)
     lfd = lmkd.pidfd_open(app.pid, PIDFD_THREAD)

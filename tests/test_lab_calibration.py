@@ -63,7 +63,7 @@ def test_marking_accessed_costs_most_on_4k_file_folios(cal: Calibration) -> None
     ignores the young bit.
 
     Kernel: zap_present_folio_ptes() calls folio_mark_accessed() for a young PTE of a file
-    folio only (mm/memory.c). Source: this calibration; thread.md §5 (55.75 % in exit_mmap).
+    folio only (mm/memory.c). Source: this calibration; docs/sources.md §T5 (55.75 % in exit_mmap).
     """
     assert cal.mark_accessed_share("file_4k") > 0.3
     assert cal.us_per_mib("file_4k", "young") > cal.us_per_mib("file_4k", "cold")

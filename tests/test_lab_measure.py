@@ -1,4 +1,4 @@
-"""The lab's memory probes and mm holder against the live kernel (realkernel.md §4.4)."""
+"""The lab's memory probes and mm holder against the live kernel (docs/sources.md §M4.4)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The parity scenarios without root: the model side alone, the spec conversion, storage.
 
 The live comparison is ``tests/test_real_kernel.py``; here every scenario runs on
-``Kernel(variant="baseline")`` only and must give the values realkernel.md reports (each
+``Kernel(variant="baseline")`` only and must give the values docs/sources.md reports (each
 measure's ``expect``), so the model is held to the measured kernel on any machine.
 """
 
@@ -18,9 +18,9 @@ from mrelease_ref.scenarios.victims import MappingSpec, VictimSpec
 
 @pytest.mark.parametrize("sc", parity.SCENARIOS, ids=[s.name for s in parity.SCENARIOS])
 def test_model_gives_what_realkernel_md_reports(sc: parity.Scenario) -> None:
-    """Each scenario's measures on the model equal realkernel.md's values (``expect``).
+    """Each scenario's measures on the model equal docs/sources.md's values (``expect``).
 
-    Rule and source: the scenario's ``source`` (realkernel.md §0 items, §3-§7 rows).
+    Rule and source: the scenario's ``source`` (docs/sources.md §M0 items, §M3-§M7 rows).
     """
     obs = parity.run_model(sc)
     for m in sc.measures:
@@ -37,7 +37,7 @@ def test_freed_is_exact_in_the_model() -> None:
     (N for 4 KiB anon and THP, the COW copies for a written private file, 0 for clean file
     pages and shmem): the tolerance exists for the kernel side only.
 
-    Source: realkernel.md §0 item 8 ("Anonymous memory freed equals N MB. Clean file memory
+    Source: docs/sources.md §M0.8 ("Anonymous memory freed equals N MB. Clean file memory
     freed is 0").
     """
     by_name = {s.name: s for s in parity.SCENARIOS}
@@ -50,7 +50,7 @@ def test_freed_is_exact_in_the_model() -> None:
 def test_cross_measures_hold_on_the_model() -> None:
     """4 KiB anon costs more per MiB than THP and than clean file pages in the model too.
 
-    Source: realkernel.md §0 item 8; prices in mrelease_ref.sim.cost.
+    Source: docs/sources.md §M0.8; prices in mrelease_ref.sim.cost.
     """
     obs = {s.name: parity.run_model(s) for s in parity.SCENARIOS
            if s.name in ("dying-anon", "anon-thp", "file-private", "empty")}
@@ -59,7 +59,7 @@ def test_cross_measures_hold_on_the_model() -> None:
 
 
 def test_every_fact_is_covered() -> None:
-    """The scenarios cover realkernel.md §0 items 1-9 and give >= 25 distinct rows."""
+    """The scenarios cover docs/sources.md §M0 items 1-9 and give >= 25 distinct rows."""
     facts = {m.fact for s in parity.SCENARIOS for m in s.measures}
     facts |= {c.fact for c in parity.CROSS_MEASURES}
     assert {str(i) for i in range(1, 10)} <= facts

@@ -1,4 +1,4 @@
-"""The lab's timed reap and freezer against the live kernel (realkernel.md §2, §6, §7)."""
+"""The lab's timed reap and freezer against the live kernel (docs/sources.md §M2, §M6, §M7)."""
 
 from __future__ import annotations
 

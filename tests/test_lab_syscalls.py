@@ -1,4 +1,4 @@
-"""The lab's syscall wrappers against the live kernel (realkernel.md §0, §3, §5).
+"""The lab's syscall wrappers against the live kernel (docs/sources.md §M0, §M3, §M5).
 
 Every ``realkernel`` test skips with the reason from ``mrelease_ref.lab.syscalls.available()``
 when the lab cannot run (not Linux, not root, no process_mrelease, no freezer). Victims are
@@ -114,7 +114,7 @@ def test_live_victim_gives_einval(lab: None) -> None:
 def test_frozen_killed_victim_is_reaped(v1_freezer: freezer.Backend) -> None:
     """A frozen, SIGKILLed task is dying with its mm attached: the call returns 0, VmRSS → 0.
 
-    A second call also returns 0 (realkernel.md §0.2).
+    A second call also returns 0 (docs/sources.md §M0.2).
     """
     with (
         launch_victim(VictimSpec.of("anon", NR_PAGES)) as victim,
@@ -160,7 +160,7 @@ def test_reaped_victim_gives_esrch(v1_freezer: freezer.Backend) -> None:
 def test_cachestat_cold_then_warm(lab: None) -> None:
     """A written, fsynced, DONTNEED'ed file has nr_cache 0; after reading it, nr_cache = N.
 
-    mincore() on a fresh, untouched mapping and fincore(1) agree (realkernel.md §5 method).
+    mincore() on a fresh, untouched mapping and fincore(1) agree (docs/sources.md §M5 method).
     """
     with scratch_file(NR_PAGES) as path:
         cold = cachestat_file(path)

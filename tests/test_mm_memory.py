@@ -4,7 +4,7 @@ Kernel: mm/memory.c (do_anonymous_page(), do_read_fault(), do_cow_fault(),
 do_shared_fault(), do_wp_page(), zap_pte_range(), zap_present_ptes(),
 zap_present_folio_ptes()), mm/huge_memory.c (do_huge_pmd_anonymous_page(), zap_huge_pmd()),
 include/linux/oom.h (check_stable_address_space()), include/linux/mm_inline.h
-(vma_has_recency()) (kernel.md §1.4, §3; realkernel.md §0 item 7).
+(vma_has_recency()) (docs/sources.md §K1.4, §K3; §M0.7).
 """
 
 from __future__ import annotations
@@ -192,7 +192,7 @@ def test_faults_fail_with_sigbus_once_the_mm_is_unstable(kind: str) -> None:
     """Kernel: include/linux/oom.h:check_stable_address_space(): after the reaper set
     MMF_UNSTABLE, a fault that would map new memory returns VM_FAULT_SIGBUS instead of
     silently handing out zero-filled or stale pages; nothing is mapped and a folio allocated
-    for the fault is released (kernel.md §1.4)."""
+    for the fault is released (docs/sources.md §K1.4)."""
     k = Kernel(large_folios=False, debug_vm=True)
     f = k.create_file("data.bin", nr_pages=4)
     app = k.spawn("app", uid=1000)
@@ -236,7 +236,7 @@ def test_touching_an_unstable_mm_delivers_sigbus() -> None:
 def test_zap_carries_a_dirty_pte_into_the_file_folio() -> None:
     """Kernel: mm/memory.c:zap_present_folio_ptes(): for a file folio, a dirty PTE means data
     only the TLB/PTE knows about; folio_mark_dirty() records it in the folio before the PTE
-    is gone (kernel.md §3.4)."""
+    is gone (docs/sources.md §K3.4)."""
     k = Kernel(large_folios=False, debug_vm=True)
     f = k.create_file("db", nr_pages=4)
     app = k.spawn("app", uid=1000)
@@ -255,7 +255,7 @@ def test_zap_carries_a_dirty_pte_into_the_file_folio() -> None:
 def test_zap_marks_young_file_folios_accessed() -> None:
     """Kernel: mm/memory.c:zap_present_folio_ptes(): ``if (pte_young(ptent) &&
     likely(vma_has_recency(vma))) folio_mark_accessed(folio)`` -- one call per batch; an old
-    PTE is not (kernel.md §3.4, realkernel.md §0 item 6)."""
+    PTE is not (docs/sources.md §K3.4, §M0.6)."""
     k = Kernel(large_folios=False, debug_vm=True)
     f = k.create_file("lib.so", nr_pages=4)
     app = k.spawn("app", uid=1000)
@@ -361,8 +361,8 @@ def _gathered(k: Kernel, p: Process, m: Mapping) -> list[tuple[Folio, int, int]]
 def test_large_folio_ptes_are_zapped_as_one_batch() -> None:
     """Kernel: mm/memory.c:zap_present_ptes() -> folio_pte_batch(): consecutive PTEs mapping
     consecutive pages of one large folio are zapped together: one gather entry carrying nr
-    references (a page + NR_PAGES_NEXT pair), one folio_mark_accessed() call (kernel.md §3.3,
-    §4)."""
+    references (a page + NR_PAGES_NEXT pair), one folio_mark_accessed() call (docs/sources.md §K3.3,
+    §K4)."""
     k = Kernel(large_folios=True, file_folio_order=6, debug_vm=True)
     f = k.create_file("big.apk", nr_pages=256)
     app = k.spawn("app", uid=1000)
@@ -404,7 +404,7 @@ def test_thp_pmd_zap_frees_the_deposited_table() -> None:
     """Kernel: mm/huge_memory.c:zap_huge_pmd(): an anonymous PMD-mapped THP is removed with
     one gather entry of PMD size, its deposited PTE table is freed (zap_deposited_table())
     and MM_ANONPAGES drops by HPAGE_PMD_NR; page tables are otherwise kept by the reaper
-    (realkernel.md §0 item 7)."""
+    (docs/sources.md §M0.7)."""
     k = Kernel(large_folios=True, debug_vm=True, trace=True)
     app = k.spawn("app", uid=10001)
     lmkd = k.spawn("lmkd", uid=0)

@@ -1,7 +1,7 @@
 """mmu_gather: encoded pages, batch growth, chunked freeing, TLB-before-free, delayed rmap.
 
 Kernel: mm/mmu_gather.c, include/asm-generic/tlb.h, include/linux/mm_types.h
-(encoded_page helpers), arch/s390/include/asm/tlb.h (kernel.md §4).
+(encoded_page helpers), arch/s390/include/asm/tlb.h (docs/sources.md §K4).
 """
 
 from __future__ import annotations
@@ -109,7 +109,7 @@ def test_gather_constants_follow_the_kernel_arithmetic() -> None:
     (PAGE_SIZE - sizeof(struct mmu_gather_batch)) / sizeof(void *) with a 16-byte header on
     64-bit; MAX_GATHER_BATCH_COUNT = 10000 / MAX_GATHER_BATCH; mm/mmu_gather.c:
     MAX_NR_FOLIOS_PER_FREE 512; include/linux/mm_types.h: ENCODED_PAGE_BITS 3,
-    DELAY_RMAP bit 1, NR_PAGES_NEXT bit 2 (kernel.md §4)."""
+    DELAY_RMAP bit 1, NR_PAGES_NEXT bit 2 (docs/sources.md §K4)."""
     header_bytes, pointer_bytes = 16, 8
     per_page = (PAGE_SIZE - header_bytes) // pointer_bytes
     assert (8, per_page) == (MMU_GATHER_BUNDLE, MAX_GATHER_BATCH)
@@ -142,7 +142,7 @@ def test_nr_pages_slot_round_trip_and_never_looks_like_a_pair() -> None:
 
 def test_nr_pages_slot_encoding_is_the_kernels() -> None:
     """Kernel: include/linux/mm_types.h:encode_nr_pages() returns ``nr << 2`` and
-    encoded_nr_pages() shifts right by 2 (kernel.md §4: "the next array slot is ...
+    encoded_nr_pages() shifts right by 2 (docs/sources.md §K4: "the next array slot is ...
     nr_pages << 2")."""
     for nr in (1, 2, 64, 512):
         assert encode_nr_pages(nr) == nr << 2
@@ -152,7 +152,7 @@ def test_nr_pages_slot_encoding_is_the_kernels() -> None:
 def test_single_page_takes_one_slot_and_a_range_takes_a_pair() -> None:
     """Kernel: mm/mmu_gather.c:__tlb_remove_folio_pages_size(): nr_pages == 1 stores one
     encoded page; nr_pages > 1 stores the page with ENCODED_PAGE_BIT_NR_PAGES_NEXT followed by
-    encode_nr_pages(nr_pages); delay_rmap adds ENCODED_PAGE_BIT_DELAY_RMAP (kernel.md §4)."""
+    encode_nr_pages(nr_pages); delay_rmap adds ENCODED_PAGE_BIT_DELAY_RMAP (docs/sources.md §K4)."""
     _, _, tlb, folio = _gather_with_folio()
     nr = 5
     assert not __tlb_remove_folio_pages_size(tlb, (folio, 0), 1, False, PAGE_SIZE)
@@ -175,7 +175,7 @@ def test_batches_grow_from_the_local_bundle_to_the_batch_limit() -> None:
     fewer than two free slots (nr >= max - 1); tlb_next_batch() starts with the on-stack
     bundle of MMU_GATHER_BUNDLE entries, then allocates MAX_GATHER_BATCH-entry batches, at
     most MAX_GATHER_BATCH_COUNT of them; then it refuses and the caller must flush
-    (kernel.md §4)."""
+    (docs/sources.md §K4)."""
     k, app, tlb, folio = _gather_with_folio()
     local_capacity = MMU_GATHER_BUNDLE - 1
     batch_capacity = MAX_GATHER_BATCH - 1
@@ -263,7 +263,7 @@ def test_free_chunks_never_split_a_pair(monkeypatch: pytest.MonkeyPatch) -> None
     """Kernel: mm/mmu_gather.c:__tlb_batch_free_encoded_pages(): entries go to
     free_pages_and_swap_cache() at most MAX_NR_FOLIOS_PER_FREE at a time, but if the last
     entry of a chunk has ENCODED_PAGE_BIT_NR_PAGES_NEXT the chunk grows by one so its count
-    slot goes with it (kernel.md §4)."""
+    slot goes with it (docs/sources.md §K4)."""
     k = Kernel(large_folios=False)
     chunks = _record_frees(monkeypatch)
     pages = _fake_pages(k, MAX_NR_FOLIOS_PER_FREE + 10)
@@ -350,8 +350,8 @@ def test_dirty_file_folio_keeps_its_rmap_until_tlb_flush_rmaps_on_x86() -> None:
     """Kernel: mm/memory.c:zap_present_folio_ptes(): a dirty PTE of a file folio on SMP
     (tlb_delay_rmap() true) is queued with ENCODED_PAGE_BIT_DELAY_RMAP and forces a flush; its
     mapcount drops only in mm/mmu_gather.c:tlb_flush_rmaps(), after the TLB flush, so
-    writeback cannot clean the folio while a stale writable TLB entry exists (kernel.md §3.4,
-    §4)."""
+    writeback cannot clean the folio while a stale writable TLB entry exists (docs/sources.md §K3.4,
+    §K4)."""
     k, app, table, i, addr = _dirty_shared_file_pte("x86_64")
     mm = app.task.mm
     assert mm is not None
@@ -386,8 +386,8 @@ def test_dirty_file_folio_keeps_its_rmap_until_tlb_flush_rmaps_on_x86() -> None:
 def test_s390_never_delays_the_rmap() -> None:
     """Kernel: include/asm-generic/tlb.h:tlb_delay_rmap() is constant false without a gather
     (s390 selects CONFIG_MMU_GATHER_NO_GATHER); arch/s390/include/asm/tlb.h frees at once, so
-    the dirty file folio loses its rmap and the PTE's reference inside the zap (kernel.md
-    §4)."""
+    the dirty file folio loses its rmap and the PTE's reference inside the zap (docs/sources.md
+    §K4)."""
     k, app, table, i, addr = _dirty_shared_file_pte("s390")
     mm = app.task.mm
     assert mm is not None
@@ -415,7 +415,7 @@ def test_s390_never_delays_the_rmap() -> None:
 def test_munmap_of_dirty_shared_mapping_ends_consistent() -> None:
     """Kernel: mm/memory.c:zap_pte_range(): when a delayed rmap forced a flush, the TLB and
     the delayed rmaps are flushed before the PTE lock is dropped, then the pages are freed;
-    afterwards the folio is unmapped, dirty and still cached (kernel.md §3.2)."""
+    afterwards the folio is unmapped, dirty and still cached (docs/sources.md §K3.2)."""
     k = Kernel(large_folios=False, debug_vm=True)
     f = k.create_file("data", nr_pages=8)
     app = k.spawn("app", uid=1000)
@@ -434,7 +434,7 @@ def test_finish_mmu_flushes_everything_when_another_gather_is_live() -> None:
     """Kernel: mm/mmu_gather.c:tlb_finish_mmu(): if mm_tlb_flush_nested() (another thread
     batches PTE changes on the same mm, e.g. the reaper next to exit_mmap()), force a full
     flush (fullmm, freed_tables) even if this gather cleared nothing; otherwise a gather that
-    cleared nothing does not flush (kernel.md §4)."""
+    cleared nothing does not flush (docs/sources.md §K4)."""
     k = Kernel(large_folios=False)
     app = k.spawn("app", uid=1000)
     mm = app.task.mm

@@ -3,7 +3,7 @@ kernel's own OOM reaper.
 
 Kernel: mm/oom_kill.c (find_lock_task_mm(), __task_will_free_mem(), task_will_free_mem(),
 __oom_reap_task_mm(), oom_reap_task(), queue_oom_reaper(), wake_oom_reaper(),
-__oom_kill_process(), SYSCALL_DEFINE2(process_mrelease)) (kernel.md §1; realkernel.md §0).
+__oom_kill_process(), SYSCALL_DEFINE2(process_mrelease)) (docs/sources.md §K1; §M0).
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ def _kill_and_release(lmkd: Process, victim: Process) -> None:
 def test_find_lock_task_mm_skips_threads_that_dropped_their_mm() -> None:
     """Kernel: mm/oom_kill.c:find_lock_task_mm(): the first thread of the group that still
     has ->mm; the leader may already be past exit_mm() while another thread still uses the
-    mm; NULL once no thread has one (kernel.md §1.2)."""
+    mm; NULL once no thread has one (docs/sources.md §K1.2)."""
     k = Kernel(large_folios=False, debug_vm=True)
     app = k.spawn("app", uid=1000)
     worker = app.clone_thread()
@@ -122,7 +122,7 @@ def test___task_will_free_mem_truth_table(
 ) -> None:
     """Kernel: mm/oom_kill.c:__task_will_free_mem(): signal->core_state -> false (the dump
     may sleep long with the mm); SIGNAL_GROUP_EXIT -> true; thread_group_empty() &&
-    PF_EXITING -> true; otherwise false (kernel.md §1.3)."""
+    PF_EXITING -> true; otherwise false (docs/sources.md §K1.3)."""
     k = Kernel(large_folios=False)
     app, _ = _threads(k, nr_threads)
     t = app.task
@@ -162,7 +162,7 @@ def test_task_will_free_mem_single_user_needs_no_walk() -> None:
 def test_task_will_free_mem_ignores_pins_that_are_not_processes() -> None:
     """Kernel: mm/oom_kill.c:task_will_free_mem() walks processes with
     process_shares_mm(): an mm_users reference taken by get_task_mm() (a /proc reader) is not
-    a process using the mm and does not make the answer false (realkernel.md §1.3)."""
+    a process using the mm and does not make the answer false (docs/sources.md §M1.3)."""
     k = Kernel(large_folios=False)
     app = k.spawn("app", uid=1000)
     reader = k.spawn("reader")
@@ -188,7 +188,7 @@ def test_task_will_free_mem_skips_threads_of_the_same_group() -> None:
 def test_task_will_free_mem_requires_every_sharer_to_die(vfork: bool) -> None:
     """Kernel: mm/oom_kill.c:task_will_free_mem(): every other process whose thread uses the
     mm (CLONE_VM child, vfork child) must pass __task_will_free_mem() too; killing one side
-    alone is not enough (realkernel.md §0 item 3)."""
+    alone is not enough (docs/sources.md §M0.3)."""
     k = Kernel(large_folios=False)
     parent = k.spawn("parent", uid=1000)
     child = parent.clone_vm("child", vfork=vfork)
@@ -229,8 +229,8 @@ def test_reap_zaps_private_and_anonymous_vmas_only() -> None:
     """Kernel: mm/oom_kill.c:__oom_reap_task_mm(): VM_HUGETLB and VM_PFNMAP VMAs are skipped;
     of the rest, only ``vma_is_anonymous(vma) || !(vma->vm_flags & VM_SHARED)`` are zapped:
     anonymous, private file, mlocked, and MAP_SHARED of a read-only fd (VM_MAYSHARE without
-    VM_SHARED); VM_SHARED file and shmem mappings keep their pages (kernel.md §1.4,
-    realkernel.md §0 item 7)."""
+    VM_SHARED); VM_SHARED file and shmem mappings keep their pages (docs/sources.md §K1.4,
+    docs/sources.md §M0.7)."""
     k = Kernel(large_folios=False, debug_vm=True)
     app, maps = _victim_with_every_vma_kind(k)
     lmkd = k.spawn("lmkd")
@@ -270,7 +270,7 @@ def test_reap_munlocks_mlocked_pages_and_frees_them() -> None:
 def test_reap_walks_vmas_in_reverse_and_marks_the_mm_unstable() -> None:
     """Kernel: mm/oom_kill.c:__oom_reap_task_mm(): set MMF_UNSTABLE first, then walk the VMAs
     from the top of the address space down (mas_for_each_rev), one gather per VMA;
-    process_mrelease() itself never sets MMF_OOM_SKIP (kernel.md §1.1, §1.4)."""
+    process_mrelease() itself never sets MMF_OOM_SKIP (docs/sources.md §K1.1, §K1.4)."""
     k = Kernel(large_folios=False, debug_vm=True, trace=True)
     app, maps = _victim_with_every_vma_kind(k)
     lmkd = k.spawn("lmkd")
@@ -291,7 +291,7 @@ def test_reap_walks_vmas_in_reverse_and_marks_the_mm_unstable() -> None:
 def test_reap_with_a_blocking_mmu_notifier_skips_and_returns_eagain() -> None:
     """Kernel: mm/oom_kill.c:__oom_reap_task_mm(): if
     mmu_notifier_invalidate_range_start_nonblock() fails the VMA is skipped and the result
-    is false; SYSCALL_DEFINE2(process_mrelease) turns that into -EAGAIN (kernel.md §1.1)."""
+    is false; SYSCALL_DEFINE2(process_mrelease) turns that into -EAGAIN (docs/sources.md §K1.1)."""
     from mrelease_ref.include.linux.mm_types import MmuNotifier
 
     k = Kernel(large_folios=False, debug_vm=True)
@@ -320,8 +320,8 @@ def test_oom_reaper_reaps_a_stuck_victim_after_the_delay() -> None:
     """Kernel: mm/oom_kill.c:__oom_kill_process() -> mark_oom_victim() (signal->oom_mm,
     mmgrab) and queue_oom_reaper() (once per mm, MMF_OOM_REAP_QUEUED, timer at
     OOM_REAPER_DELAY = 2*HZ); when the timer fires and the mm is still not torn down, the
-    oom_reaper kthread reaps it and always sets MMF_OOM_SKIP (oom_reap_task()) (kernel.md
-    §1.5, §1.6). The victim here cannot finish its exit: a second thread sleeps
+    oom_reaper kthread reaps it and always sets MMF_OOM_SKIP (oom_reap_task()) (docs/sources.md
+    §K1.5, §K1.6). The victim here cannot finish its exit: a second thread sleeps
     uninterruptibly in fsync() on a hung device (folio_wait_writeback(), TASK_UNINTERRUPTIBLE),
     keeping mm_users; a frozen thread would not do, mark_oom_victim() thaws every thread
     (thaw_process(), v6.18)."""
@@ -391,7 +391,7 @@ def test_oom_reaper_stands_down_when_the_victim_exits_first() -> None:
 def test_oom_reaper_gives_up_on_a_held_mmap_lock_but_sets_mmf_oom_skip() -> None:
     """Kernel: mm/oom_kill.c:oom_reap_task(): oom_reap_task_mm() only trylocks mmap_lock;
     after MAX_OOM_REAP_RETRIES attempts HZ/10 apart the reaper gives up, and MMF_OOM_SKIP is
-    set anyway so the OOM killer can move on (kernel.md §1.5)."""
+    set anyway so the OOM killer can move on (docs/sources.md §K1.5)."""
     k = Kernel(large_folios=False, debug_vm=True, trace=True)
     app = k.spawn("app", uid=10001)
     holder = k.spawn("holder")

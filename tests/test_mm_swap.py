@@ -2,7 +2,7 @@
 
 Kernel: mm/swap.c (folio_mark_accessed(), folio_activate(), __lru_cache_activate_folio(),
 __folio_batch_add_and_move(), folio_batch_move_lru(), folios_put_refs()), mm/page_alloc.c
-(free_unref_folios()) (kernel.md §5, §6.3; realkernel.md §0 item 9).
+(free_unref_folios()) (docs/sources.md §K5, §K6.3; §M0.9).
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def _in_batch(k: Kernel, folio: Folio) -> list[str]:
 def test_mark_accessed_walks_the_classic_lru_states() -> None:
     """Kernel: mm/swap.c:folio_mark_accessed(): inactive,unreferenced -> inactive,referenced
     -> active,unreferenced (via folio_activate() and workingset_activation()) ->
-    active,referenced; a further call changes nothing (kernel.md §6.3)."""
+    active,referenced; a further call changes nothing (docs/sources.md §K6.3)."""
     k = Kernel(large_folios=False)
     f = k.create_file("lib.so", nr_pages=8)
     reader = k.spawn("reader", cpu=0)
@@ -222,7 +222,7 @@ def test_large_folios_move_through_the_batches_at_once() -> None:
 def test_freed_page_goes_to_the_freeing_cpus_pcp_list_not_memfree() -> None:
     """Kernel: mm/swap.c:folios_put_refs() -> mm/page_alloc.c:free_unref_folios(): a folio
     whose last reference goes is freed onto the current CPU's per-CPU list, which
-    /proc/meminfo MemFree (NR_FREE_PAGES) does not count (realkernel.md §0 item 9); the zone
+    /proc/meminfo MemFree (NR_FREE_PAGES) does not count (docs/sources.md §M0.9); the zone
     total of buddy + pcp is restored and PGFREE counts its pages."""
     k = Kernel(large_folios=False, nr_cpus=2)
     t = k.spawn("app", cpu=1).task

@@ -4,7 +4,7 @@ Kernel: mm/madvise.c (madvise_pageout(), madvise_cold(),
 madvise_cold_or_pageout_pte_range()), mm/vmscan.c (reclaim_pages(), shrink_folio_list()),
 mm/rmap.c (try_to_unmap_one()), mm/memory.c (do_swap_page(), zap_nonpresent_ptes()),
 mm/swapfile.c (free_swap_and_cache_nr(), folio_free_swap()), mm/swap_state.c
-(free_swap_cache(), free_pages_and_swap_cache()); ../shared/reference/kernel.md §5, §6.
+(free_swap_cache(), free_pages_and_swap_cache()); docs/sources.md §K5, §K6.
 
 Every test runs with the invariant checker on (``debug_vm=True``). The checker does not
 look at the swap device, so ``_swap_map_errors()`` below adds the missing rule: each slot's
@@ -307,7 +307,7 @@ def test_mrelease_drops_swapped_in_folios_from_the_swap_cache() -> None:
     leaves the swap cache, so the folios are freed by the reap itself (SwapCached back to
     0). Patch 1 of the series must keep doing this for anonymous (and swap-cache) folios.
     Kernel: mm/swap_state.c:free_pages_and_swap_cache(), free_swap_cache(),
-    mm/swapfile.c:folio_free_swap() (kernel.md §5)."""
+    mm/swapfile.c:folio_free_swap() (docs/sources.md §K5)."""
     k = _kernel()
     v, folios = _swapped_in_victim(k)
     free = _free_pages(k)

@@ -2,7 +2,7 @@
 
 Kernel: mm/truncate.c (mapping_evict_folio(), mapping_try_invalidate()), mm/vmscan.c
 (remove_mapping()), mm/fadvise.c (generic_fadvise()), mm/filemap.c (find_lock_entries())
-(kernel.md §6.1; realkernel.md §0 item 6, §1.1).
+(docs/sources.md §K6.1; §M0.6, §M1.1).
 """
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ def test_evict_refuses_dirty_or_writeback(flag: int) -> None:
 def test_evict_refuses_one_reference_too_many() -> None:
     """Kernel: mm/truncate.c:mapping_evict_folio(): folio_ref_count(folio) >
     folio_nr_pages(folio) + folio_has_private(folio) + 1 returns 0 -- any extra holder (a
-    mapping, a per-CPU LRU batch, a GUP pin) keeps the folio (kernel.md §6.1)."""
+    mapping, a per-CPU LRU batch, a GUP pin) keeps the folio (docs/sources.md §K6.1)."""
     k, f, app = _setup()
     folio = _grab(k, f, 0, app.task)
     assert folio._refcount == _limit(folio) + 1  # still pinned by the lru_add batch
@@ -112,7 +112,7 @@ def test_evict_refuses_one_reference_too_many() -> None:
 
 def test_evict_refuses_a_mapped_folio() -> None:
     """Kernel: mm/truncate.c:mapping_evict_folio() never tests the mapcount: each PTE holds
-    a folio reference, so a mapped folio fails the refcount test (kernel.md §6.1)."""
+    a folio reference, so a mapped folio fails the refcount test (docs/sources.md §K6.1)."""
     k, f, app = _setup()
     m = app.mmap(4, file=f, shared=False)
     app.touch(m, nr_pages=1)
@@ -187,7 +187,7 @@ def _read_and_unmap(p: Process, f: Inode, nr_pages: int) -> None:
 def test_dontneed_drops_clean_unmapped_cache() -> None:
     """Kernel: mm/fadvise.c:generic_fadvise() POSIX_FADV_DONTNEED: lru_add_drain(), then
     mapping_try_invalidate() over the range: clean, unmapped folios are dropped without
-    leaving shadow entries (realkernel.md §1.1: nr_evicted stays 0)."""
+    leaving shadow entries (docs/sources.md §M1.1: nr_evicted stays 0)."""
     k, f, app = _setup(debug_vm=True)
     _read_and_unmap(app, f, f.i_size)
     assert k.cachestat(f).nr_cache == f.i_size
@@ -235,7 +235,7 @@ def test_dontneed_starts_writeback_and_keeps_dirty_pages_cached() -> None:
     """Kernel: mm/fadvise.c:generic_fadvise(): __filemap_fdatawrite_range(WB_SYNC_NONE) only
     *starts* writeback; folios under writeback cannot be invalidated, so they stay cached,
     clean and under writeback until the I/O completes -- and completion does not drop them
-    (realkernel.md §5 row B3)."""
+    (docs/sources.md §M5 row B3)."""
     k, f, app = _setup(debug_vm=True)
     m = app.mmap(f.i_size, file=f, shared=True)
     app.touch(m, write=True)
@@ -256,7 +256,7 @@ def test_dontneed_starts_writeback_and_keeps_dirty_pages_cached() -> None:
 
 def test_dontneed_does_not_drop_mapped_pages() -> None:
     """Kernel: mm/truncate.c:mapping_evict_folio(): a mapped folio carries a reference per
-    PTE, so DONTNEED leaves it cached and mapped (realkernel.md §0 item 6: without
+    PTE, so DONTNEED leaves it cached and mapped (docs/sources.md §M0.6: without
     process_mrelease, a frozen killed victim's pages are not droppable)."""
     k, f, app = _setup(debug_vm=True)
     m = app.mmap(f.i_size, file=f, shared=False)

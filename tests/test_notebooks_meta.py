@@ -1,7 +1,7 @@
 """Committed notebooks are in sync with their .py source and were executed top to bottom.
 
 Strict nbval only compares cells that have stored outputs, so these checks make sure the
-stored outputs exist and belong to the current source (toolchain.md §2.2, §2.3).
+stored outputs exist and belong to the current source (docs/conventions.md §C3, §C4).
 """
 
 from __future__ import annotations

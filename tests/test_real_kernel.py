@@ -5,9 +5,9 @@ scenario of :data:`~mrelease_ref.scenarios.parity.SCENARIOS` through
 ``Kernel(variant="baseline")`` and through the live kernel (small Python victims of
 4 KiB-64 MiB, the cgroup-v1 freezer, a /proc holder, test files under /var/tmp). Each test
 below looks at the rows of its scenarios and fails on any disagreement between model and
-kernel, and on any kernel value that differs from what realkernel.md reports (the row's
-``expect``). Sources are ``../shared/reference/realkernel.md`` (§0 items, §3-§7 tables) and
-``kernel.md`` for the kernel logic.
+kernel, and on any kernel value that differs from what docs/sources.md reports (the row's
+``expect``). Sources are docs/sources.md (§M0 items, §M3-§M7 tables) and
+docs/sources.md for the kernel logic.
 
 The whole module needs root; it skips only when ``mrelease_ref.lab.syscalls.available()``
 says the lab cannot run here (its reason is the skip message) or no cgroup-v1 freezer can
@@ -63,7 +63,7 @@ def _show(rows: list[Row]) -> str:
 
 
 def check(run: ParityRun, *scenarios: str) -> list[Row]:
-    """Every row of ``scenarios`` agrees and the kernel shows what realkernel.md reports."""
+    """Every row of ``scenarios`` agrees and the kernel shows what docs/sources.md reports."""
     for name in scenarios:
         if name in run.meta.get("skipped", {}):
             pytest.skip(f"{name}: {run.meta['skipped'][name]}")
@@ -82,11 +82,11 @@ def kernel(rows: list[Row], measure: str) -> object:
 
 
 def test_table_covers_every_fact_with_enough_rows(parity: ParityRun) -> None:
-    """The table has >= 25 distinct (scenario, measure) rows, covers realkernel.md §0 items
+    """The table has >= 25 distinct (scenario, measure) rows, covers docs/sources.md §M0 items
     1-9, and ran every scenario; no row disagrees anywhere.
 
     Rule: the issue's acceptance for the lab (one row per scenario and measure). Source:
-    realkernel.md §0 "Key facts a model of the baseline must reproduce".
+    docs/sources.md §M0 "Key facts a model of the baseline must reproduce".
     """
     keys = {(r.scenario, r.measure) for r in parity.rows}
     assert len(keys) == len(parity.rows) >= 25
@@ -103,8 +103,8 @@ def test_errno_order(parity: ParityRun) -> None:
 
     Kernel: mm/oom_kill.c:process_mrelease(): ``if (flags) return -EINVAL;`` →
     pidfd_get_task() (EBADF) → find_lock_task_mm() (ESRCH) → task_will_free_mem()
-    (EINVAL). Source: realkernel.md §0 item 1; §3.1 rows "flags = 1, fd = -1", "fd = -1;
-    regular file", "PIDFD_SELF_THREAD_GROUP", "the same flags, dying task"; §3.2 kthreads.
+    (EINVAL). Source: docs/sources.md §M0.1; §M3.1 rows "flags = 1, fd = -1", "fd = -1;
+    regular file", "PIDFD_SELF_THREAD_GROUP", "the same flags, dying task"; §M3.2 kthreads.
     """
     check(parity, "errno-order")
 
@@ -114,7 +114,7 @@ def test_a_task_that_is_not_dying_gives_einval(parity: ParityRun) -> None:
     memory stays.
 
     Kernel: task_will_free_mem() is false without SIGNAL_GROUP_EXIT / PF_EXITING
-    (mm/oom_kill.c). Source: realkernel.md §0 items 1, 3; §3.1 rows "flags = 0, live task",
+    (mm/oom_kill.c). Source: docs/sources.md §M0.1, 3; §M3.1 rows "flags = 0, live task",
     "SIGSTOPped live task", "cgroup-frozen live task (not killed)".
     """
     check(parity, "not-dying")
@@ -128,7 +128,7 @@ def test_a_dying_task_is_reaped_at_once_and_in_full(parity: ParityRun) -> None:
     Kernel: SIGKILL sets SIGNAL_GROUP_EXIT in the sender (complete_signal()); the reap runs
     __oom_reap_task_mm() in the caller, which never frees page tables
     (unmap_page_range()); MMF_OOM_SKIP is not set, so a repeat call reaps an empty range.
-    Source: realkernel.md §0 items 2, 4, 7, 8; §3.1 "dying task (frozen+SIGKILL)"; §6
+    Source: docs/sources.md §M0.2, 4, 7, 8; §M3.1 "dying task (frozen+SIGKILL)"; §M6
     "anon 4K", "repeat call on an already reaped dying task".
     """
     rows = check(parity, "dying-anon")
@@ -142,7 +142,7 @@ def test_memfree_is_a_poor_probe(parity: ParityRun) -> None:
 
     Kernel: mm/page_alloc.c:free_unref_folios() → free_frozen_page_commit() keeps pages on
     the pcp list up to ``high`` (auto-tuned on the kernel, ~5300 pages at rest on
-    2026-11-26; a constant 48307 in the model). Source: realkernel.md §0 item 9; §6
+    2026-11-26; a constant 48307 in the model). Source: docs/sources.md §M0.9; §M6
     columns ΔMemFree vs ΔFree+pcp.
     """
     check(parity, "memfree-probe")
@@ -153,8 +153,8 @@ def test_esrch_once_the_victim_has_detached_its_mm(parity: ParityRun) -> None:
     is the deterministic form of losing the race.
 
     Kernel: exit_mm() clears task->mm before exit_mmap(); find_lock_task_mm() then finds no
-    thread with an mm; after release_task() get_pid_task() is NULL. Source: realkernel.md
-    §0 items 1, 4; §3.1 rows "SIGKILL, wait until zombie" and "after waitpid".
+    thread with an mm; after release_task() get_pid_task() is NULL. Source: docs/sources.md
+    §M0.1, 4; §M3.1 rows "SIGKILL, wait until zombie" and "after waitpid".
     """
     check(parity, "zombie")
 
@@ -164,7 +164,7 @@ def test_there_is_no_permission_check(parity: ParityRun) -> None:
     on the live task it gets EINVAL like anyone.
 
     Kernel: process_mrelease() checks no credentials; holding the pidfd is enough. Source:
-    realkernel.md §0 item 3; §3.2 row "caller uid=nobody, no caps, victim root".
+    docs/sources.md §M0.3; §M3.2 row "caller uid=nobody, no caps, victim root".
     """
     check(parity, "no-permission-check")
 
@@ -174,7 +174,7 @@ def test_every_process_sharing_the_mm_must_be_dying(parity: ParityRun) -> None:
     sharer only, gives EINVAL on both pidfds and reaps nothing; killing both gives 0, 0.
 
     Kernel: task_will_free_mem() with mm_users > 1 requires every process using the mm to
-    pass __task_will_free_mem() (mm/oom_kill.c). Source: realkernel.md §0 item 3; §3.3
+    pass __task_will_free_mem() (mm/oom_kill.c). Source: docs/sources.md §M0.3; §M3.3
     clone(CLONE_VM|SIGCHLD) rows "owner only", "sharer only", "both".
     """
     check(parity, "clone-vm-owner-killed", "clone-vm-sharer-killed")
@@ -186,8 +186,8 @@ def test_proc_reader_on_a_frozen_killed_victim_changes_nothing(parity: ParityRun
 
     Kernel: a reader pins mm_users but is not a process using the mm, so
     task_will_free_mem() ignores it; the reap needs no mm_users reference
-    (fs/proc/base.c get_task_cmdline() → get_task_mm()). Source: realkernel.md §0 item 5;
-    §4.4 row H2.
+    (fs/proc/base.c get_task_cmdline() → get_task_mm()). Source: docs/sources.md §M0.5;
+    §M4.4 row H2.
     """
     check(parity, "holder-frozen-killed")
 
@@ -198,8 +198,8 @@ def test_proc_reader_traps_memory_after_exit_mm(parity: ParityRun) -> None:
     (exit_mmap runs in the reader).
 
     Kernel: exit_mm() drops its mm_users reference, which is not the last; mmput() in the
-    reader runs __mmput() → exit_mmap() (kernel/fork.c). Source: realkernel.md §0 items 4
-    and 5; §4.4 row H1.
+    reader runs __mmput() → exit_mmap() (kernel/fork.c). Source: docs/sources.md §M0.4
+    and 5; §M4.4 row H1.
     """
     rows = check(parity, "holder-zombie")
     assert kernel(rows, "errno: zombie with the mm pinned") == "ESRCH"
@@ -211,7 +211,7 @@ def test_clean_file_pages_survive_the_reap_and_the_exit(parity: ParityRun) -> No
 
     Kernel: the zap drops the PTEs' folio references only; the page cache keeps its own
     (mm/memory.c zap_present_folio_ptes(), mm/huge_memory.c zap_huge_pmd()). Source:
-    realkernel.md §0 items 6-8; §5 row A; §6 "file private, read" (ΔCached 0).
+    docs/sources.md §M0 items 6-8; §M5 row A; §M6 "file private, read" (ΔCached 0).
     """
     check(parity, "file-private")
 
@@ -223,8 +223,8 @@ def test_dontneed_drops_everything_after_the_reap_and_nothing_without(
     killed victim that was not reaped it drops none, and the plain exit keeps them too.
 
     Kernel: mapping_evict_folio() refuses folios with references beyond the page cache's,
-    and every PTE/PMD mapping holds one (mm/truncate.c). Source: realkernel.md §0 item 6;
-    §5 rows A', E, E'.
+    and every PTE/PMD mapping holds one (mm/truncate.c). Source: docs/sources.md §M0.6;
+    §M5 rows A', E, E'.
     """
     check(parity, "dontneed-after-reap", "dontneed-without-reap")
 
@@ -234,7 +234,7 @@ def test_cow_copies_are_freed_and_the_file_stays_clean(parity: ParityRun) -> Non
     the file's pages stay cached and clean, and DONTNEED can drop them after the reap.
 
     Kernel: a COW copy is an anon folio (freed at the TLB flush); the file folio under it
-    was never written. Source: realkernel.md §0 items 6, 7; §5 rows D, D'.
+    was never written. Source: docs/sources.md §M0.6, 7; §M5 rows D, D'.
     """
     check(parity, "file-cow")
 
@@ -244,7 +244,7 @@ def test_vm_shared_mappings_are_skipped(parity: ParityRun) -> None:
     dirty shared pages stay dirty and mapped (DONTNEED drops none); anon memory goes.
 
     Kernel: __oom_reap_task_mm() zaps only ``vma_is_anonymous(vma) || !(vm_flags &
-    VM_SHARED)``. Source: realkernel.md §0 item 7; §1.3; §5 rows B2, B3; §6 "file
+    VM_SHARED)``. Source: docs/sources.md §M0.7; §M1.3; §M5 rows B2, B3; §M6 "file
     MAP_SHARED of O_RDWR fd".
     """
     check(parity, "vm-shared-skipped", "shmem-skipped")
@@ -255,7 +255,7 @@ def test_mlocked_anon_memory_is_reaped_and_munlocked(parity: ParityRun) -> None:
 
     Kernel: current kernels no longer skip VM_LOCKED VMAs in the reaper;
     folio_remove_rmap_ptes() munlocks (through the per-CPU mlock batch). Source:
-    realkernel.md §0 item 7; §6 "anon mlocked: 0, RSS after 0".
+    docs/sources.md §M0.7; §M6 "anon mlocked: 0, RSS after 0".
     """
     check(parity, "anon-mlocked")
 
@@ -264,8 +264,8 @@ def test_thp_is_reaped_with_its_deposited_page_tables(parity: ParityRun) -> None
     """THP anonymous memory (MADV_HUGEPAGE): PMD-mapped, reaped in full, and the page table
     deposited for every THP is freed (PageTables -4 kB per 2 MiB).
 
-    Kernel: mm/huge_memory.c zap_huge_pmd() → zap_deposited_table(). Source: realkernel.md
-    §0 items 7, 8; §6 "anon THP ... PageTables -464 kB: deposited tables".
+    Kernel: mm/huge_memory.c zap_huge_pmd() → zap_deposited_table(). Source: docs/sources.md
+    §M0.7, 8; §M6 "anon THP ... PageTables -464 kB: deposited tables".
     """
     check(parity, "anon-thp")
 
@@ -275,7 +275,7 @@ def test_reap_cost_scales_with_pages_zapped_or_freed(parity: ParityRun) -> None:
     of a one-page victim subtracted).
 
     Kernel: one PTE clear + one folio free per 4 KiB page, against one PMD per 2 MiB or
-    batched PTEs of a large file folio with nothing freed. Source: realkernel.md §0 item 8
+    batched PTEs of a large file folio with nothing freed. Source: docs/sources.md §M0.8
     (71 vs 3 µs/MB); the per-MiB prices are mrelease_ref.lab.calibration's.
     """
     check(parity, "empty")
@@ -288,8 +288,8 @@ def test_the_kernel_selftest_flow_passes(parity: ParityRun) -> None:
     """mrelease_test.c's flow: flags=-1 and a live child give EINVAL; SIGKILL then an
     immediate call reaps (ESRCH would double the size and retry); verdict PASS.
 
-    Kernel: the errno order above and the SIGKILL race (realkernel.md §4). Source:
-    realkernel.md §7 ("60/60 runs PASS"; strace shows EINVAL, EINVAL, kill, 0).
+    Kernel: the errno order above and the SIGKILL race (docs/sources.md §M4). Source:
+    docs/sources.md §M7 ("60/60 runs PASS"; strace shows EINVAL, EINVAL, kill, 0).
     """
     check(parity, "selftest")
 
@@ -321,7 +321,7 @@ def test_nothing_is_left_behind(parity: ParityRun, children_before: set[str]) ->
     left (every scenario cleans up, also on error).
 
     Rule: the lab's cleanup contract (mrelease_ref.lab.freezer, .victim, .measure).
-    Source: realkernel.md §9 (a shared machine: leave nothing running).
+    Source: docs/sources.md §M9 (a shared machine: leave nothing running).
     """
     backend, _ = freezer.find_backend()
     assert backend is not None

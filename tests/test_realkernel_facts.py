@@ -1,8 +1,8 @@
-"""The key facts a model of the baseline must reproduce (realkernel.md §0, items 1-9).
+"""The key facts a model of the baseline must reproduce (docs/sources.md §M0, items 1-9).
 
 Each test quotes the fact's number, states the kernel rule and where it comes from
-(``../shared/reference/realkernel.md`` §0 item N and the table row of §3-§7 it summarises;
-``kernel.md`` for the source logic), and derives its expected values from those tables or
+(docs/sources.md §M0 item N and the table row of §M3-§M7 it summarises;
+docs/sources.md for the source logic), and derives its expected values from those tables or
 from the scenario's own parameters.
 
 Conventions:
@@ -10,11 +10,11 @@ Conventions:
 * Every Kernel runs with ``debug_vm=True``: the invariant checker (refcounts, mapcounts,
   rss, LRU, page conservation) runs after every API call and scheduler step, so "no double
   free" and "nothing leaked" are checked throughout, not only where a test says so.
-* "dying" is the deterministic state of realkernel.md §2: the victim is put in the
+* "dying" is the deterministic state of docs/sources.md §M2: the victim is put in the
   cgroup-v1 freezer, then SIGKILLed; a frozen task does not run, even after SIGKILL.
 * Victims drain their per-CPU LRU batches after faulting (``lru_add_drain_all()``), as the
   real machines did long before each measurement: a folio still sitting in a per-CPU
-  ``lru_add`` batch holds one extra reference (kernel.md §6.3), which would keep up to
+  ``lru_add`` batch holds one extra reference (docs/sources.md §K6.3), which would keep up to
   ``PAGEVEC_SIZE`` of the newest folios from being freed by the reap.
 """
 
@@ -58,16 +58,18 @@ NOBODY = 65534
 
 
 def new_kernel(**overrides: object) -> Kernel:
-    """The machine of realkernel.md §1.1 (2 vCPUs, no swap device), checked at every step.
+    """The machine of docs/sources.md §M1.1 (2 vCPUs, no swap device), checked at every step.
 
     Where a test turns large folios on, page-cache folios are 64 pages
-    (``file_folio_order=6``), the size the §0 measurements were taken with: "a 256 MiB
-    file read through mmap sat in 788 compound heads plus 62700 tails" (§1.1), about 80
-    pages per folio, mapped by PTEs.
+    (``file_folio_order=6``), the size the §M0 measurements were taken with: "a 256 MiB
+    file read through mmap sat in 788 compound heads plus 62700 tails" (§M1.1), about 80
+    pages per folio, mapped by PTEs. Model time uses the *estimated* prices, which were
+    derived from this survey's own §M6 reap times (``mrelease_ref.sim.cost``); the default
+    calibrated prices come from a later build of the kernel (notebook 05).
     """
     cfg: dict[str, object] = dict(
         variant="baseline", swap=True, arch="x86_64", large_folios=False, file_folio_order=6,
-        seed=0, debug_vm=True, trace=True,
+        seed=0, debug_vm=True, trace=True, cost="estimated",
     )
     cfg.update(overrides)
     return Kernel(**cfg)  # type: ignore[arg-type]
@@ -96,7 +98,7 @@ def rss_pages(p: Process) -> int:
 
 
 def free_pages(k: Kernel) -> int:
-    """Free memory the way realkernel.md §6 measured it: nr_free_pages + Σ pcp count."""
+    """Free memory the way docs/sources.md §M6 measured it: nr_free_pages + Σ pcp count."""
     return k.zoneinfo()["free_with_pcp"]
 
 
@@ -131,7 +133,7 @@ def events(k: Kernel, *names: str) -> dict[str, int]:
 
 
 def enter_state(k: Kernel, lmkd: Process, victim: Process, state: str) -> None:
-    """Put ``victim`` (a child of ``lmkd``) into one of the states of realkernel.md §3.1."""
+    """Put ``victim`` (a child of ``lmkd``) into one of the states of docs/sources.md §M3.1."""
     if state == "live":
         pass
     elif state == "stopped":
@@ -170,7 +172,7 @@ def clear_young(p: Process, m: Mapping, first: int, count: int) -> None:
     """Clear the accessed bit of PTEs ``first..first+count`` of ``m``.
 
     This is what the outside page-idle scanner on the real VM did at random times
-    (realkernel.md §1.1 "page_idle", §5: REFERENCED varies because it clears young bits).
+    (docs/sources.md §M1.1 "page_idle", §M5: REFERENCED varies because it clears young bits).
     """
     mm = p.task.mm
     assert mm is not None
@@ -204,7 +206,7 @@ def test_fact1_flags_are_checked_before_the_fd() -> None:
     (`flags=1, fd=-1` → EINVAL)".
 
     Kernel rule: ``if (flags) return -EINVAL;`` is the first statement of the syscall
-    (kernel.md §1.1). Source: realkernel.md §0 item 1; §3.1 row "flags = 1, fd = -1:
+    (docs/sources.md §K1.1). Source: docs/sources.md §M0.1; §M3.1 row "flags = 1, fd = -1:
     EINVAL x5 (flags checked before fd)".
     """
     k = new_kernel()
@@ -219,8 +221,8 @@ def test_fact1_any_nonzero_flags_einval_in_every_state(state: str, flags: int) -
     """Fact 1: non-zero flags give EINVAL whatever the target's state, and nothing is reaped.
 
     Kernel rule: the flags test precedes pidfd_get_task() and task_will_free_mem()
-    (kernel.md §1.1; mainline has no process_mrelease flag, kernel.md §7.1). Source:
-    realkernel.md §3.1 rows "flags = 0x1 / 0x2 / 0x80000000 / 0xffffffff, live task",
+    (docs/sources.md §K1.1; mainline has no process_mrelease flag, §K7.1). Source:
+    docs/sources.md §M3.1 rows "flags = 0x1 / 0x2 / 0x80000000 / 0xffffffff, live task",
     "the same flags, dying task (frozen+SIGKILL)" and "flags = 1, fully reaped pid": EINVAL.
     """
     _k, lmkd, victim, fd = setup(state)
@@ -272,9 +274,9 @@ def test_fact1_an_fd_that_is_not_a_pidfd_gives_ebadf(
     """Fact 1: "an fd that is not a pidfd gives EBADF".
 
     Kernel rule: pidfd_get_pid() returns -EBADF for an fd that is not open or whose file is
-    not a pidfs file (kernel.md §7.3); only -10000/-10001 are PIDFD_SELF_* sentinels.
-    Source: realkernel.md §3.1 rows "fd = -1; fd = 1000000; regular file; closed fd; pipe:
-    EBADF x5 each" and "fd = -20000, -10002: EBADF x5 each"; §1.1 (`PIDFD_SELF_*`).
+    not a pidfs file (docs/sources.md §K7.3); only -10000/-10001 are PIDFD_SELF_* sentinels.
+    Source: docs/sources.md §M3.1 rows "fd = -1; fd = 1000000; regular file; closed fd; pipe:
+    EBADF x5 each" and "fd = -20000, -10002: EBADF x5 each"; §M1.1 (`PIDFD_SELF_*`).
     """
     k = new_kernel()
     caller = k.spawn("caller", uid=0)
@@ -286,9 +288,9 @@ def test_fact1_pidfd_self_on_the_live_caller_gives_einval(sentinel: int) -> None
     """Fact 1: PIDFD_SELF_* name the (live) caller itself, so the call gets past the fd
     and task lookups and fails the "dying" test with EINVAL.
 
-    Kernel rule: pidfd_get_task() maps -10000/-10001 to current (kernel.md §7.3); the
-    caller is not dying, so task_will_free_mem() is false (§1.1). Source: realkernel.md
-    §3.1 row "fd = PIDFD_SELF_THREAD (-10000), PIDFD_SELF_THREAD_GROUP (-10001): EINVAL x5
+    Kernel rule: pidfd_get_task() maps -10000/-10001 to current (docs/sources.md §K7.3); the
+    caller is not dying, so task_will_free_mem() is false (§K1.1). Source: docs/sources.md
+    §M3.1 row "fd = PIDFD_SELF_THREAD (-10000), PIDFD_SELF_THREAD_GROUP (-10001): EINVAL x5
     each (self is alive)".
     """
     k = new_kernel()
@@ -303,8 +305,8 @@ def test_fact1_zombie_not_waited_gives_esrch(how: str) -> None:
     """Fact 1: a zombie has no thread with ->mm, so the call gives ESRCH.
 
     Kernel rule: the TGID link lives until release_task(), so pidfd_get_task() still finds
-    the zombie, and find_lock_task_mm() finds no thread with an mm (kernel.md §1.2, §7.3).
-    Source: realkernel.md §3.1 rows "SIGKILL, wait until zombie (pidfd readable), not
+    the zombie, and find_lock_task_mm() finds no thread with an mm (docs/sources.md §K1.2, §K7.3).
+    Source: docs/sources.md §M3.1 rows "SIGKILL, wait until zombie (pidfd readable), not
     waited: ESRCH x5" and "zombie after `_exit(0)`: ESRCH".
     """
     k = new_kernel()
@@ -325,7 +327,7 @@ def test_fact1_reaped_pid_gives_esrch(reaper: str) -> None:
     """Fact 1: once the process has been waited for, no task is attached to the pid: ESRCH.
 
     Kernel rule: release_task() detaches the TGID pid, so get_pid_task() returns NULL and
-    pidfd_get_task() gives -ESRCH (kernel.md §7.3). Source: realkernel.md §3.1 rows "after
+    pidfd_get_task() gives -ESRCH (docs/sources.md §K7.3). Source: docs/sources.md §M3.1 rows "after
     waitpid (fully reaped): ESRCH x5" and "zombie ..., then after waitpid: ESRCH x10".
     """
     k = new_kernel()
@@ -344,8 +346,8 @@ def test_fact1_reaped_pid_gives_esrch(reaper: str) -> None:
 def test_fact1_kernel_thread_gives_esrch(flags: int) -> None:
     """Fact 1: a kernel thread has no mm: ESRCH (pidfd_open on it succeeds).
 
-    Kernel rule: find_lock_task_mm() finds no thread with ->mm (kernel.md §1.2). Source:
-    realkernel.md §3.2 row "kthreadd (2), ksoftirqd/0 (14), oom_reaper (33): pidfd_open(0)
+    Kernel rule: find_lock_task_mm() finds no thread with ->mm (docs/sources.md §K1.2). Source:
+    docs/sources.md §M3.2 row "kthreadd (2), ksoftirqd/0 (14), oom_reaper (33): pidfd_open(0)
     and (PIDFD_THREAD) both succeed; mrelease ESRCH x5 each (no mm)".
     """
     k = new_kernel()
@@ -359,7 +361,7 @@ def test_fact1_pidfd_thread_of_a_non_leader_gives_esrch(dying: bool) -> None:
     """Fact 1: a PIDFD_THREAD pidfd of a non-leader thread gives ESRCH, live or dying.
 
     Kernel rule: pidfd_get_task() ignores PIDFD_THREAD and looks the pid up as PIDTYPE_TGID;
-    a non-leader's pid has no TGID task (kernel.md §7.3). Source: realkernel.md §3.2 row
+    a non-leader's pid has no TGID task (docs/sources.md §K7.3). Source: docs/sources.md §M3.2 row
     "PIDFD_THREAD pidfd of a non-leader thread: live / frozen+SIGKILL: ESRCH x5 / ESRCH x5".
     Without PIDFD_THREAD, pidfd_open() of the non-leader fails with ENOENT (same table).
     """
@@ -383,7 +385,7 @@ def test_fact1_a_task_that_is_not_dying_gives_einval(state: str) -> None:
 
     Kernel rule: task_will_free_mem() is false without SIGNAL_GROUP_EXIT (or a
     single-threaded PF_EXITING task), and MMF_OOM_SKIP is clear, so ret = -EINVAL
-    (kernel.md §1.1, §1.3). Source: realkernel.md §3.1 rows "flags = 0, live task
+    (docs/sources.md §K1.1, §K1.3). Source: docs/sources.md §M3.1 rows "flags = 0, live task
     (sleeping)", "SIGSTOPped live task", "cgroup-frozen live task (not killed)": EINVAL x5.
     """
     _k, lmkd, victim, fd = setup(state)
@@ -398,7 +400,7 @@ def test_fact1_dying_task_gives_zero_and_zero_again() -> None:
 
     Kernel rule: task_will_free_mem() is true and MMF_OOM_SKIP is clear, so the reap runs
     and ret stays 0; process_mrelease never sets MMF_OOM_SKIP, so repeat calls reap again
-    (an empty address space) and return 0 (kernel.md §1.1). Source: realkernel.md §3.1 rows
+    (an empty address space) and return 0 (docs/sources.md §K1.1). Source: §M3.1 rows
     "flags = 0, dying task (frozen+SIGKILL), 1st call: 0, VmRSS 21220 kB → 0 kB" and "same,
     5 further calls: 0 x5".
     """
@@ -425,7 +427,7 @@ def test_fact1_pidfd_flavours_of_the_leader_change_nothing(
     a plain pidfd in each state.
 
     Kernel rule: pidfd_get_task() always resolves by PIDTYPE_TGID and process_mrelease
-    ignores the file's f_flags (kernel.md §7.3). Source: realkernel.md §3.2 rows
+    ignores the file's f_flags (docs/sources.md §K7.3). Source: docs/sources.md §M3.2 rows
     "PIDFD_NONBLOCK", "PIDFD_THREAD on the leader", "PIDFD_NONBLOCK|PIDFD_THREAD": EINVAL /
     0 (RSS → 0) / ESRCH / ESRCH for live / frozen+SIGKILL / zombie / reaped.
     """
@@ -439,8 +441,8 @@ def test_fact1_two_thread_process_through_the_leader_pidfd() -> None:
     """Fact 1: a 2-thread process: live → EINVAL, frozen+SIGKILL → 0 with RSS → 0.
 
     Kernel rule: SIGKILL sets SIGNAL_GROUP_EXIT for the whole group; the threads share one
-    mm within one thread group, so no other process must be checked (kernel.md §1.3).
-    Source: realkernel.md §3.2 row "leader pidfd of a 2-thread process: live /
+    mm within one thread group, so no other process must be checked (docs/sources.md §K1.3).
+    Source: docs/sources.md §M3.2 row "leader pidfd of a 2-thread process: live /
     frozen+SIGKILL: EINVAL / 0 (RSS 9836→0)".
     """
     k = new_kernel()
@@ -464,9 +466,9 @@ def test_fact2_dying_task_is_reaped_at_once_and_in_full(frozen: bool) -> None:
     0 before the syscall returns."
 
     Kernel rule: __oom_reap_task_mm() runs in the caller and zaps every VMA that is anonymous
-    or not VM_SHARED (kernel.md §1.1, §1.4). Source: realkernel.md §0 item 2; §3.1 rows
+    or not VM_SHARED (docs/sources.md §K1.1, §K1.4). Source: docs/sources.md §M0.2; §M3.1 rows
     "dying task (frozen+SIGKILL): 0, VmRSS 21220 kB → 0 kB" and "SIGKILL, then immediate
-    call: 0"; §6 ("RSS before → after: → 0" for anon, file private read and written).
+    call: 0"; §M6 ("RSS before → after: → 0" for anon, file private read and written).
     Expected amounts come from the victim's own mappings.
     """
     anon_pages, file_pages, cow_pages = 96, 64, 8
@@ -502,7 +504,7 @@ def test_fact2_repeat_call_returns_zero_cheaply_and_does_nothing() -> None:
     and does nothing."
 
     Kernel rule: the repeat call passes every check again (MMF_OOM_SKIP is still clear) and
-    walks the now-empty page tables (kernel.md §1.1). Source: realkernel.md §6 cheap paths:
+    walks the now-empty page tables (docs/sources.md §K1.1). Source: §M6 cheap paths:
     "repeat call on an already reaped dying task (64 MB): 37 / 52 µs (median / p99)"
     against "first reap of 64 MB: 4321 µs" (and 4067 µs minimum in the anon 64 MB row).
     The bound used is the worst measured ratio, p99 repeat over fastest first reap.
@@ -526,7 +528,7 @@ def test_fact3_sigkill_sets_group_exit_in_the_senders_context() -> None:
     """Fact 3: "SIGKILL qualifies": kill() returning is enough, the victim need not run.
 
     Kernel rule: complete_signal() sets SIGNAL_GROUP_EXIT synchronously in the sender's
-    context for a fatal non-coredump signal (kernel.md §1.3). Source: realkernel.md §3.4
+    context for a fatal non-coredump signal (docs/sources.md §K1.3). Source: docs/sources.md §M3.4
     "SIGKILL: (a) victim v1-frozen when signalled: 0 (RSS 9724→0); (b) sleeping victim,
     signal then immediate call: 0 x10".
     """
@@ -544,7 +546,7 @@ def test_fact3_single_threaded_pf_exiting_task_qualifies() -> None:
 
     Kernel rule: __task_will_free_mem() is true once do_exit() set PF_EXITING (and, for the
     last thread, synchronize_group_exit() set SIGNAL_GROUP_EXIT) while ->mm is still
-    attached (kernel.md §1.3, §2.3). Source: realkernel.md §0 item 3, §1.3.
+    attached (docs/sources.md §K1.3, §K2.3). Source: docs/sources.md §M0.3, §M1.3.
     """
     k, lmkd, victim, fd = setup("live")
     victim.exit(0)
@@ -575,7 +577,7 @@ def test_fact3_every_process_sharing_the_mm_must_be_dying(
 
     Kernel rule: with mm_users > 1, task_will_free_mem() walks every process and requires
     each other process whose thread uses the mm to pass __task_will_free_mem()
-    (kernel.md §1.3). Source: realkernel.md §3.3 (32 MB victim, both processes in the
+    (docs/sources.md §K1.3). Source: docs/sources.md §M3.3 (32 MB victim, both processes in the
     freezer): clone(CLONE_VM|SIGCHLD) and vfork rows "none / owner (parent) only / sharer
     (child) only: EINVAL, EINVAL, RSS unchanged" and "both: 0, 0, owner RSS → 0 kB".
     """
@@ -605,8 +607,8 @@ def test_fact3_there_is_no_permission_check(caller_uid: int, victim_uid: int) ->
     capabilities) reaps a root-owned dying task."
 
     Kernel rule: holding the pidfd is the capability; process_mrelease itself checks no
-    credentials (kernel.md §1.1), unlike kill(), whose check_kill_permission() refuses.
-    Source: realkernel.md §3.2 rows "caller uid=nobody, no caps, victim root: live /
+    credentials (docs/sources.md §K1.1), unlike kill(), whose check_kill_permission() refuses.
+    Source: docs/sources.md §M3.2 rows "caller uid=nobody, no caps, victim root: live /
     frozen+SIGKILL: EINVAL / 0 (RSS 21208→0): no permission check" and "victim uid=nobody,
     caller root: EINVAL / 0".
     """
@@ -648,7 +650,7 @@ def test_fact4_after_exit_mm_the_call_loses_whatever_the_size() -> None:
     Kernel rule: exit_mm() clears task->mm *before* mmput() and exit_mmap(), so from then on
     find_lock_task_mm() finds nothing and the call gives ESRCH while the memory is still
     allocated; the number of steps to get there does not depend on the memory size
-    (kernel.md §2.3). Source: realkernel.md §0 item 4; §4 "How to read": "N does not move
+    (docs/sources.md §K2.3). Source: docs/sources.md §M0.4; §M4 "How to read": "N does not move
     the cut-off, because exit_mm clears task->mm before exit_mmap frees anything".
     """
     steps_to_detach = set()
@@ -672,8 +674,8 @@ def test_fact4_before_exit_mm_the_call_wins(nr_pages: int) -> None:
     at every point of the victim's exit up to exit_mm(), for every size.
 
     Kernel rule: until task->mm is cleared, find_lock_task_mm() finds it and the killed
-    task passes task_will_free_mem() (kernel.md §1.1-§1.3, §2.3). Source: realkernel.md
-    §4.1 "d=0" columns (30/0 with the victim on another, idle vCPU) and §0 item 4
+    task passes task_will_free_mem() (docs/sources.md §K1.1-§K1.3, §K2.3). Source: docs/sources.md
+    §M4.1 "d=0" columns (30/0 with the victim on another, idle vCPU) and §M0.4
     ("0 µs delay gives 100 % success").
     """
     k, _, victim, _ = _killed_victim(nr_pages)
@@ -696,8 +698,8 @@ def test_fact4_losing_the_race_costs_the_same_at_every_size() -> None:
     a failed call does no work, so its cost does not grow with the victim.
 
     Kernel rule: the ESRCH exit is taken before mmgrab() and before any page-table walk
-    (kernel.md §1.1). Source: realkernel.md §4.1 "fail µs" column (1.2-5.4 µs for 1 MB to
-    1024 MB victims), §4.2 "Failed (ESRCH) calls cost 1.2-10 µs".
+    (docs/sources.md §K1.1). Source: docs/sources.md §M4.1 "fail µs" column (1.2-5.4 µs for 1 MB to
+    1024 MB victims), §M4.2 "Failed (ESRCH) calls cost 1.2-10 µs".
     """
     costs, reap_costs = set(), []
     for nr_pages in SIZES:
@@ -713,10 +715,10 @@ def test_fact4_losing_the_race_costs_the_same_at_every_size() -> None:
 
 
 def test_fact4_a_failed_call_costs_at_least_the_syscall_price() -> None:
-    """Fact 4 / §6: a failed call costs about one cheap syscall (about 1 µs), not nothing.
+    """Fact 4 / §M6: a failed call costs about one cheap syscall (about 1 µs), not nothing.
 
     Kernel rule: entering and leaving the kernel costs about 1 µs on these machines.
-    Source: realkernel.md §6 cheap paths: "EBADF (fd = -1) 0.95", "EINVAL (flags) 0.89",
+    Source: docs/sources.md §M6 cheap paths: "EBADF (fd = -1) 0.95", "EINVAL (flags) 0.89",
     "EINVAL (live task) 1.09", "ESRCH (zombie / reaped) 1.07" µs (getppid 0.40 µs);
     sim/cost.py prices this as ``SYSCALL`` (1000 ns, "EBADF/EINVAL/ESRCH paths took
     0.9-1.1 µs").
@@ -739,8 +741,8 @@ def test_fact5_blocked_cmdline_reader_on_frozen_killed_victim_still_reaps_all() 
     while a /proc/<pid>/cmdline read holds mm_users.
 
     Kernel rule: a reader pins mm_users but is not a process sharing the mm, so
-    task_will_free_mem() ignores it; the reap needs no mm_users reference (kernel.md §1.3,
-    §2.2). Source: realkernel.md §4.4 row "H2 holder=cmdline, victim frozen+SIGKILL: 0 x3,
+    task_will_free_mem() ignores it; the reap needs no mm_users reference (docs/sources.md §K1.3,
+    §K2.2). Source: docs/sources.md §M4.4 row "H2 holder=cmdline, victim frozen+SIGKILL: 0 x3,
     freed by mrelease 256.0 MB, RSS 263600→0; freed when holder releases ≈0".
     """
     nr_pages = 2 * PAGES_PER_MB
@@ -771,7 +773,7 @@ def test_fact5_reader_traps_memory_after_exit_mm_until_it_lets_go() -> None:
     the reference, and exit_mmap then runs in the reader's context."
 
     Kernel rule: exit_mm() clears task->mm, then its mmput() is not the last; the reader's
-    mmput() runs __mmput() → exit_mmap() (kernel.md §2.1-§2.3). Source: realkernel.md §4.4
+    mmput() runs __mmput() → exit_mmap() (docs/sources.md §K2.1-§K2.3). Source: §M4.4
     row "H1 holder=cmdline: SIGKILL, wait zombie (State Z), mrelease: ESRCH x3, freed by
     exit 0.0 MB, freed by mrelease 0, freed when holder releases 256.6 MB (holder's read
     returns after 16-22 ms: it runs exit_mmap)".
@@ -808,8 +810,8 @@ def test_fact5_holding_proc_files_open_without_a_read_pins_nothing() -> None:
 
     Kernel rule: opening /proc/<pid>/mem keeps only mm_count (mmgrab + mmput in
     proc_mem_open()); a finished cmdline read has dropped its mm_users with mmput()
-    (kernel.md §2.2). So the victim's own exit_mm() drops the last mm_users and exit_mmap()
-    runs in the victim. Source: realkernel.md §4.4 row "only holding
+    (docs/sources.md §K2.2). So the victim's own exit_mm() drops the last mm_users and exit_mmap()
+    runs in the victim. Source: docs/sources.md §M4.4 row "only holding
     /proc/pid/{mem,cmdline,environ} open (no read in flight): ESRCH after exit, freed by
     exit 256.5-256.6 MB".
     """
@@ -866,11 +868,11 @@ def test_fact6_clean_page_cache_survives_the_reap_and_the_exit(case: str, folios
 
     Kernel rule: the zap only drops the PTEs' folio references; the page cache's own
     references keep the folios, and nothing on the reap or exit path evicts file folios
-    (kernel.md §3.4, §5). Source: realkernel.md §5 rows A ("MAP_PRIVATE, PROT_READ: cache
+    (docs/sources.md §K3.4, §K5). Source: docs/sources.md §M5 rows A ("MAP_PRIVATE, PROT_READ: cache
     after mrelease 65536, dirty 0; after exit 65536"), C ("+ 2nd live process: 65536, and
     65536 after the 2nd process exits") and D ("MAP_PRIVATE rw, 1024 pages COW-dirtied:
     65536, dirty 0"); "In every row nr_evicted = nr_recently_evicted = 0". The rule holds
-    whatever the folio size: 4 KiB, the ~80-page ext4 folios of §1.1, and PMD-mapped 2 MiB
+    whatever the folio size: 4 KiB, the ~80-page ext4 folios of §M1.1, and PMD-mapped 2 MiB
     folios (the model's default).
     """
     k = new_kernel(**FOLIO_CONFIGS[folios])
@@ -906,7 +908,7 @@ def test_fact6_after_the_reap_file_folios_are_unmapped_inactive_referenced_if_yo
 
     Kernel rule: zap_present_folio_ptes() calls folio_mark_accessed() for a young PTE of a
     file folio, which sets PG_referenced on an inactive unreferenced folio but does not
-    activate it; then it removes the rmap (kernel.md §3.4, §6.3). Source: realkernel.md §5
+    activate it; then it removes the rmap (docs/sources.md §K3.4, §K6.3). Source: §M5
     page-state table, row "after mrelease (frozen): LRU 65536, mapcount 0, MMAP 0, ACTIVE 0,
     REFERENCED 36819-65536, DIRTY 0" (the count varies because the page-idle scanner clears
     young bits: here a known set is cleared).
@@ -940,8 +942,8 @@ def test_fact6_what_changes_is_reclaimability(reap: bool, folios: str) -> None:
     mrelease, on a frozen killed victim, it drops 0."
 
     Kernel rule: DONTNEED invalidation refuses folios with extra references, and every
-    PTE mapping holds one (mapping_evict_folio(), kernel.md §6.1); the reap removed them.
-    Source: realkernel.md §5 rows A' ("+ fadvise DONTNEED probe: 0 (all droppable)") and
+    PTE mapping holds one (mapping_evict_folio(), docs/sources.md §K6.1); the reap removed them.
+    Source: docs/sources.md §M5 rows A' ("+ fadvise DONTNEED probe: 0 (all droppable)") and
     E/E' ("no mrelease (frozen+SIGKILL): 65536 (E': still mapped → not droppable); cache
     after exit 65536").
     """
@@ -971,10 +973,10 @@ def test_fact7_anon_mlocked_anon_and_private_file_are_reaped() -> None:
     """Fact 7: "Reaped: anonymous (also mlocked) and private file mappings."
 
     Kernel rule: __oom_reap_task_mm() zaps every VMA that is ``vma_is_anonymous() ||
-    !(vm_flags & VM_SHARED)``; mlocked VMAs are no longer skipped (kernel.md §1.4). A
+    !(vm_flags & VM_SHARED)``; mlocked VMAs are no longer skipped (docs/sources.md §K1.4). A
     MAP_SHARED mapping of a read-only fd gets VM_MAYSHARE without VM_SHARED (do_mmap), so
-    it is reaped like a private one. Source: realkernel.md §6 "anon mlocked: 0, RSS after
-    mrelease 0 (reaped)", "file private, read/written: → 0"; §1.3.
+    it is reaped like a private one. Source: docs/sources.md §M6 "anon mlocked: 0, RSS after
+    mrelease 0 (reaped)", "file private, read/written: → 0"; §M1.3.
     """
     n = 32
     k = new_kernel()
@@ -1003,9 +1005,9 @@ def test_fact7_shared_mapping_of_a_read_write_fd_is_skipped() -> None:
     its dirty pages stay dirty.
 
     Kernel rule: a VM_SHARED non-anonymous VMA is left alone by __oom_reap_task_mm()
-    (kernel.md §1.4). Source: realkernel.md §5 rows B2 ("MAP_SHARED PROT_READ of O_RDWR
+    (docs/sources.md §K1.4). Source: docs/sources.md §M5 rows B2 ("MAP_SHARED PROT_READ of O_RDWR
     fd: → 262144 kB file kept, anon 0; fadvise probe 65536 (mapped, not droppable)") and B3
-    ("MAP_SHARED rw, 1024 pages dirtied: file kept, cache 65536, dirty 1024"); §6 "file
+    ("MAP_SHARED rw, 1024 pages dirtied: file kept, cache 65536, dirty 1024"); §M6 "file
     MAP_SHARED of O_RDWR fd (VM_SHARED, skipped): file part kept".
     """
     n, dirty = 128, 16
@@ -1034,7 +1036,7 @@ def test_fact7_page_tables_are_not_freed_by_the_reap_except_thp_deposits(thp: bo
 
     Kernel rule: unmap_page_range() clears entries but never frees page-table pages (that
     is free_pgtables() in exit_mmap); zap_huge_pmd() frees the PTE table deposited for each
-    anonymous THP (kernel.md §1.7, §3.1). Source: realkernel.md §6 "Page tables are not
+    anonymous THP (docs/sources.md §K1.7, §K3.1). Source: docs/sources.md §M6 "Page tables are not
     freed by the reap (ΔPageTables = 0 for 4K anon)" and rows "anon THP 256: PageTables
     -464 kB: deposited tables", "1024: -1972 kB" (one 4 KiB table per 2 MiB THP, less
     where the range was not THP-backed).
@@ -1059,7 +1061,7 @@ def test_fact7_page_tables_are_not_freed_by_the_reap_except_thp_deposits(thp: bo
 
 
 def _frozen_killed(kind: str, mb: int) -> tuple[Kernel, Process, Process, int, object]:
-    """A dying victim holding ``mb`` MiB of one kind of memory (realkernel.md §6 kinds)."""
+    """A dying victim holding ``mb`` MiB of one kind of memory (docs/sources.md §M6 kinds)."""
     nr_pages = mb * PAGES_PER_MB
     k = new_kernel(large_folios=kind in ("thp", "file"))
     lmkd = k.spawn("lmkd", uid=0)
@@ -1093,8 +1095,8 @@ def test_fact8_anon_4k_cost_per_mb() -> None:
     """Fact 8: "Anonymous 4 KiB pages: about 71 µs/MB (0.28 µs/page), e.g. 1 GiB in 73 ms."
 
     Kernel rule: each 4 KiB anon page costs a PTE clear, a folio free and a page free
-    (kernel.md §3.4, §4, §5); sim/cost.py prices these as ZAP_PTE + FOLIO_FREE + PGFREE.
-    Source: realkernel.md §6 row "anon 4K 1024 MB: 73472 µs" → 71.75 µs/MB; tolerance: the
+    (docs/sources.md §K3.4, §K4, §K5); sim/cost.py prices these as ZAP_PTE + FOLIO_FREE + PGFREE.
+    Source: docs/sources.md §M6 row "anon 4K 1024 MB: 73472 µs" → 71.75 µs/MB; tolerance: the
     spread of that row (69326-75183 µs).
     """
     per_mb = _cost_per_mb("anon")
@@ -1109,8 +1111,8 @@ def test_fact8_thp_and_large_file_folios_are_about_twenty_times_cheaper_per_mb()
     clean file pages (large folios, nothing freed): about 3 µs/MB".
 
     Kernel rule: a PMD-mapped THP is one zap and one folio free for 512 pages; a large file
-    folio is one batched zap per folio and nothing is freed (kernel.md §3.3, §3.4, §5).
-    Source: realkernel.md §6. The expected ratios are derived two ways from the §6 table,
+    folio is one batched zap per folio and nothing is freed (docs/sources.md §K3.3, §K3.4, §K5).
+    Source: docs/sources.md §M6. The expected ratios are derived two ways from the §M6 table,
     and the model must fall between them (±10 %):
     totals at 1024 MB (anon 73472 / THP 3387 µs; anon 73472 / file 3579 µs) and slopes
     between 256 and 1024 MB ((73472-16985) / (3387-1199); (73472-16985) / (3579-842)).
@@ -1129,7 +1131,7 @@ def test_fact8_a_shared_only_victim_costs_a_constant() -> None:
     the size of the skipped mapping.
 
     Kernel rule: a VM_SHARED file VMA is skipped without walking its page tables
-    (kernel.md §1.4). Source: realkernel.md §6 row "file MAP_SHARED of O_RDWR fd
+    (docs/sources.md §K1.4). Source: docs/sources.md §M6 row "file MAP_SHARED of O_RDWR fd
     (VM_SHARED, skipped) 16/64/256/1024 MB: 570 / 367 / 395 / 433 µs" (flat; the floor of a
     Python victim, whose own image the model's victim does not have).
     """
@@ -1144,8 +1146,8 @@ def test_fact8_anon_memory_freed_equals_n_and_clean_file_memory_freed_is_zero(ki
     unchanged)."
 
     Kernel rule: anon folios lose their last reference at the TLB flush and are freed;
-    page-cache folios keep the cache's reference (kernel.md §4, §5). Source: realkernel.md
-    §6 columns ΔFree+pcp and ΔCached: "anon 4K 64: +65.1 MB, ΔCached 0" (N plus ~1 MB of
+    page-cache folios keep the cache's reference (docs/sources.md §K4, §K5). Source: docs/sources.md
+    §M6 columns ΔFree+pcp and ΔCached: "anon 4K 64: +65.1 MB, ΔCached 0" (N plus ~1 MB of
     interpreter) and "file private, read 64: +1.2 MB, ΔCached 0" (the interpreter only).
     """
     mb = 2
@@ -1161,7 +1163,7 @@ def test_fact8_a_solo_exit_takes_about_as_long_as_mrelease_on_a_frozen_copy() ->
     frozen copy."
 
     Kernel rule: exit_mmap() and __oom_reap_task_mm() do the same per-page work (zap, flush,
-    free; kernel.md §1.7, §3). Source: realkernel.md §6: "Without mrelease, SIGKILL → pidfd
+    free; docs/sources.md §K1.7, §K3). Source: §M6: "Without mrelease, SIGKILL → pidfd
     readable" against the frozen-mrelease medians. Band: the smallest and largest ratio in
     those tables, anon 16/64/256/1024 (1503/1296 ... 74813/73472) and file-private
     (509/409 ... 2808/3579).
@@ -1186,8 +1188,8 @@ def test_fact8_in_the_race_reaper_and_exit_mmap_split_the_work() -> None:
 
     Kernel rule: both hold mmap_lock for read; the reaper walks VMAs from the top, exit_mmap
     from the bottom, each zapping what the other has not, so every PTE is zapped once
-    (kernel.md §1.4, §1.7). Modelled as two CPUs: after kill() the caller and the victim
-    take turns, one scheduler step each. Source: realkernel.md §0 item 8; §4 "Successful
+    (docs/sources.md §K1.4, §K1.7). Modelled as two CPUs: after kill() the caller and the victim
+    take turns, one scheduler step each. Source: docs/sources.md §M0.8; §M4 "Successful
     calls in the race are faster than the solo reap (256 MB: about 10 ms in the race vs
     17 ms frozen)".
 
@@ -1258,7 +1260,7 @@ def test_fact9_memfree_rises_by_less_than_the_memory_freed(pcp_high: int, pcp_ba
 
     Kernel rule: free_unref_folios() puts freed pages on the freeing CPU's pcp list and only
     spills to the buddy pool (NR_FREE_PAGES, i.e. MemFree) above ``high``. Source:
-    realkernel.md §0 item 9 (pcp high_max 48307 pages per CPU) and §6 (ΔMemFree vs
+    docs/sources.md §M0.9 (pcp high_max 48307 pages per CPU) and §M6 (ΔMemFree vs
     ΔFree+pcp: "anon 4K 256: +257.0 / 78.5 MB"). With the measured high nothing reaches
     MemFree for this small victim; with high scaled down 1/32 (as is the freed amount,
     8 MiB for 256 MiB) part of it spills, but still less than was freed.

@@ -12,7 +12,7 @@ Scenarios are registered in :data:`SCENARIOS` by :func:`litmus` and run by one
 parametrized test, whose ids are the scenario names. A scenario that exposes a model bug
 is registered with ``model_bug=<one line>`` and runs as a strict xfail.
 
-Sources: ../shared/reference/kernel.md (§ cited per scenario) and realkernel.md.
+Sources: docs/sources.md (§ cited per scenario) and docs/sources.md.
 """
 
 from __future__ import annotations
@@ -179,7 +179,7 @@ def mrelease_victim_live() -> None:
     """Result: EINVAL, nothing reaped.
 
     A live victim with no fatal signal pending is not "dying", so the call refuses it
-    without taking the mmap lock (kernel.md §1.1, §1.3; realkernel.md §3.1 "live task:
+    without taking the mmap lock (docs/sources.md §K1.1, §K1.3; §M3.1 "live task:
     EINVAL x5").
     """
     k, lmkd, victim, fd = world()
@@ -196,7 +196,7 @@ def mrelease_victim_dying() -> None:
 
     A SIGKILLed victim that still has its mm is reaped in the caller, VMA by VMA from the
     highest address, each VMA with its own mmu_gather that flushes the TLB and then frees
-    (kernel.md §1.4, §4; realkernel.md §0 items 2 and 6).
+    (docs/sources.md §K1.4, §K4; §M0.2 and 6).
     """
     file_pages = 32
     k, lmkd, victim, fd = world()
@@ -236,7 +236,7 @@ def mrelease_victim_zombie() -> None:
     """Result: ESRCH; the zombie's memory was already freed by its own exit.
 
     A zombie still resolves through the pidfd, but no thread has an mm any more, so
-    find_lock_task_mm() fails (kernel.md §1.2, §7.3; realkernel.md §3.1 "wait until zombie,
+    find_lock_task_mm() fails (docs/sources.md §K1.2, §K7.3; §M3.1 "wait until zombie,
     not waited: ESRCH x5").
     """
     k, lmkd, victim, fd = world()
@@ -257,7 +257,7 @@ def mrelease_victim_reaped() -> None:
     """Result: ESRCH.
 
     After waitpid() the pid has no task attached, so pidfd_get_task() fails before any mm
-    is looked at (kernel.md §7.3; realkernel.md §3.1 "after waitpid (fully reaped): ESRCH
+    is looked at (docs/sources.md §K7.3; §M3.1 "after waitpid (fully reaped): ESRCH
     x5").
     """
     k, lmkd, victim, fd = world()
@@ -275,7 +275,7 @@ def mrelease_exit_mmap_raced() -> None:
 
     process_mrelease() takes mmap_lock for read and zaps from the top VMA down while the
     victim's exit_mmap(), also a reader, zaps from the bottom up; each finds the other's
-    VMAs empty, and exit_mmap()'s write lock waits for the reaper (kernel.md §1.7 (a)).
+    VMAs empty, and exit_mmap()'s write lock waits for the reaper (docs/sources.md §K1.7 (a)).
     The invariant checker runs after every step: a double free would stop the run.
     """
     vmas = 4
@@ -312,7 +312,7 @@ def mrelease_exit_mmap_done() -> None:
 
     When the caller passed the checks but got mmap_lock only after exit_mmap() had
     unmapped everything and set MMF_OOM_SKIP, the re-check under the lock skips the reap
-    (kernel.md §1.1 "re-check under the lock: serialises with exit_mmap()", §1.7 (b)).
+    (docs/sources.md §K1.1 "re-check under the lock: serialises with exit_mmap()", §K1.7 (b)).
     Built with a second victim thread that holds the lock for write in munmap(): the caller
     queues behind it, and the victim's exit runs before the caller resumes.
     """
@@ -347,7 +347,7 @@ def mrelease_coredump() -> None:
     """Result: EINVAL while the core dump runs, even after SIGKILL; ESRCH once it is over.
 
     A task whose group is dumping core (signal->core_state set) is not "dying" for
-    task_will_free_mem(): the dump may hold the mm for long (kernel.md §1.3).
+    task_will_free_mem(): the dump may hold the mm for long (docs/sources.md §K1.3).
     """
     k, lmkd, victim, fd = world()
     k.hold_coredumps = True  # the dump writes to a core pipe nobody reads
@@ -383,7 +383,7 @@ def mrelease_sigterm_default() -> None:
 
     A default-action SIGTERM to a single-threaded process starts the group exit in the
     sender's context: complete_signal() sets SIGNAL_GROUP_EXIT before kill() returns
-    (kernel/signal.c; verified on the 6.18 machines, against kernel.md §1.3's reading).
+    (kernel/signal.c; verified on the 6.18 machines, against docs/sources.md §K1.3's reading).
     """
     assert _signalled_frozen(signal.SIGTERM) == 0
 
@@ -393,7 +393,7 @@ def mrelease_sigterm_caught() -> None:
     """Result: EINVAL.
 
     A SIGTERM with a handler is not fatal (sig_fatal() is false), so no group exit starts
-    and the victim is not dying (kernel.md §1.3).
+    and the victim is not dying (docs/sources.md §K1.3).
     """
     def catch(p: Process) -> None:
         p.sigaction(signal.SIGTERM, lambda sig: None)
@@ -406,7 +406,7 @@ def mrelease_sigterm_blocked() -> None:
     """Result: EINVAL.
 
     A blocked SIGTERM stays pending: no thread wants it, complete_signal() returns before
-    the fatal-signal shortcut, so the victim is not dying (kernel.md §1.3).
+    the fatal-signal shortcut, so the victim is not dying (docs/sources.md §K1.3).
     """
     def block(p: Process) -> None:
         p.sigprocmask(0, [signal.SIGTERM])  # SIG_BLOCK
@@ -419,8 +419,8 @@ def mrelease_sigsegv_undelivered() -> None:
     """Result: EINVAL before the victim runs.
 
     A core-dumping signal never takes complete_signal()'s group-exit shortcut; the group
-    exit (after the dump) starts only when the victim delivers the signal itself (kernel.md
-    §1.3).
+    exit (after the dump) starts only when the victim delivers the signal itself (docs/sources.md
+    §K1.3).
     """
     _k, lmkd, victim, fd = world()
     lmkd.kill(victim.pid, signal.SIGSEGV)
@@ -435,7 +435,7 @@ def mrelease_mm_holder_cmdline() -> None:
 
     A blocked /proc/<pid>/cmdline read holds mm_users, so the victim's exit_mm() is not the
     last mmput(): the victim becomes a zombie with its memory allocated, and exit_mmap()
-    runs in the reader (kernel.md §2.2; realkernel.md §4.4 H1).
+    runs in the reader (docs/sources.md §K2.2; §M4.4 H1).
     """
     k, lmkd, victim, fd = world()
     mm_id = victim.task.mm.mm_id  # type: ignore[union-attr]
@@ -461,7 +461,7 @@ def mrelease_clone_vm_one_killed() -> None:
     """Result: EINVAL on both pidfds, nothing reaped.
 
     The owner is dying but a CLONE_VM sharer (another process using the same mm) is not,
-    so task_will_free_mem() is false for either side (kernel.md §1.3; realkernel.md §3.3
+    so task_will_free_mem() is false for either side (docs/sources.md §K1.3; §M3.3
     "owner only: EINVAL, EINVAL, RSS unchanged").
     """
     _k, lmkd, owner, owner_fd = world()
@@ -480,7 +480,7 @@ def mrelease_vfork_both_killed() -> None:
     """Result: 0 on both pidfds; the shared mm is reaped once.
 
     When the vfork parent and child are both dying, every process using the mm is dying
-    (kernel.md §1.3; realkernel.md §3.3 "vfork, both: 0, 0, 34160 → 0 kB").
+    (docs/sources.md §K1.3; §M3.3 "vfork, both: 0, 0, 34160 → 0 kB").
     """
     k, lmkd, parent, parent_fd = world()
     child = parent.clone_vm("vfork-child", vfork=True)
@@ -522,8 +522,8 @@ def mrelease_oom_reaper_already() -> None:
     """Result: 0 without reaping again.
 
     After the OOM killer's reaper ran, MMF_OOM_SKIP is set: task_will_free_mem() is false,
-    and the call returns 0 because "the work has been done already" (kernel.md §1.1, §1.5,
-    §1.6). The victim keeps its mm (a second thread asleep in fsync() on a hung device, in
+    and the call returns 0 because "the work has been done already" (docs/sources.md §K1.1, §K1.5,
+    §K1.6). The victim keeps its mm (a second thread asleep in fsync() on a hung device, in
     D state; a frozen one would be thawed by mark_oom_victim()) so the call gets that far.
     """
     _oom_reaper_already(lambda k, pid: k.oom_kill(pid))
@@ -535,7 +535,7 @@ def mrelease_oom_reaper_already_direct() -> None:
 
     The same claim as ``mrelease+oom_reaper-already``, with the OOM kill done by calling
     __oom_kill_process() directly (the body Kernel.oom_kill() would run), so the
-    MMF_OOM_SKIP path is checked without the API wrapper (kernel.md §1.1, §1.5).
+    MMF_OOM_SKIP path is checked without the API wrapper (docs/sources.md §K1.1, §K1.5).
     """
     _oom_reaper_already(oom_kill_direct)
 
@@ -546,9 +546,9 @@ def oom_kill_victim_frozen() -> None:
     the oom_reaper's timer fires.
 
     mark_oom_victim() thaws the victim, so that a frozen task cannot keep the OOM killer
-    from freeing memory (kernel.md §1.5: mark_oom_victim() "thaws the process (thaw_process
+    from freeing memory (docs/sources.md §K1.5: mark_oom_victim() "thaws the process (thaw_process
     in new code, __thaw_task in older)"); once thawed it delivers its SIGKILL and exits,
-    long before the reaper's OOM_REAPER_DELAY (kernel.md §1.5: 2 s).
+    long before the reaper's OOM_REAPER_DELAY (docs/sources.md §K1.5: 2 s).
     """
     k, _lmkd, victim, _fd = world()
     mm_id = victim.task.mm.mm_id  # type: ignore[union-attr]
@@ -591,7 +591,7 @@ def mrelease_mmu_notifier() -> None:
 
     If an mmu notifier refuses a non-blocking invalidate, __oom_reap_task_mm() skips that
     VMA and reports failure; exit_mmap() later tears down without that restriction
-    (kernel.md §1.1, §1.4).
+    (docs/sources.md §K1.1, §K1.4).
     """
     k, lmkd, victim, fd = world()
     mm = victim.task.mm
@@ -611,7 +611,7 @@ def mrelease_mmu_notifier_one_range() -> None:
     """Result: EAGAIN, yet every VMA but the refused one is reaped.
 
     A refused VMA is skipped with ``continue``: the walk goes on, so EAGAIN "does not mean
-    nothing reaped" (kernel.md §1.1, §1.4).
+    nothing reaped" (docs/sources.md §K1.1, §K1.4).
     """
     vmas = 3
     k, lmkd, victim, fd = world(nr_vmas=vmas)
@@ -634,8 +634,8 @@ def mrelease_thread_leader_exited() -> None:
     """Result: EINVAL while the other thread lives; 0 after SIGKILL, its RSS → 0.
 
     The pidfd still resolves to the zombie leader, and find_lock_task_mm() finds the
-    remaining thread's mm; the group is dying only once killed (kernel.md §1.2, §1.3;
-    realkernel.md §3.2 "leader already exited via SYS_exit (State Z), other thread alive:
+    remaining thread's mm; the group is dying only once killed (docs/sources.md §K1.2, §K1.3;
+    docs/sources.md §M3.2 "leader already exited via SYS_exit (State Z), other thread alive:
     EINVAL / 0 (thread RSS 9832→0)").
     """
     k, lmkd, victim, fd = world()
@@ -657,7 +657,7 @@ def mrelease_caller_killed_while_waiting() -> None:
     memory is freed by its own exit.
 
     The caller sleeps in mmap_read_lock_killable() behind a writer; a fatal signal ends
-    the wait with -EINTR (kernel.md §1.1; realkernel.md §3.5 "EINTR: only when the caller
+    the wait with -EINTR (docs/sources.md §K1.1; §M3.5 "EINTR: only when the caller
     gets a fatal signal while waiting for mmap_lock, so the caller never sees it").
     """
     k, lmkd, victim, fd = world(nr_vmas=2)

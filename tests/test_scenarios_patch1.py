@@ -124,7 +124,7 @@ def test_d_as_posted_stops_the_reap_freeing_anonymous_memory() -> None:
 
 
 def test_predicate_each_condition_blocks_eviction() -> None:
-    """mapping_evict_folio() (thread.md §3.2 (a)-(h)): the control is evicted; making any
+    """mapping_evict_folio() (docs/sources.md §T3.2 (a)-(h)): the control is evicted; making any
     one buildable condition false keeps every page, except (g) clean private data, which
     filemap_release_folio() drops."""
     n = 16

@@ -1,9 +1,9 @@
 """The experiments of notebook 02 (mrelease_ref.scenarios.patch2), with the claims the
 notebook makes about them.
 
-Sources: thread.md §3.1 (RFC 2/3), §3.2 (v1 2/3), §3.5 (draft D), §4.2 (review), §5
-(profile); kernel.md §3.4 (zap_present_folio_ptes()), §6.2 (folio_maybe_mapped_shared()),
-§6.3 (folio_mark_accessed()). Every experiment runs with the invariant checker on.
+Sources: docs/sources.md §T3.1 (RFC 2/3), §T3.2 (v1 2/3), §T3.5 (draft D), §T4.2 (review), §T5
+(profile); docs/sources.md §K3.4 (zap_present_folio_ptes()), §K6.2 (folio_maybe_mapped_shared()),
+§K6.3 (folio_mark_accessed()). Every experiment runs with the invariant checker on.
 """
 
 from __future__ import annotations
@@ -51,9 +51,9 @@ SKIPS_LARGE = {"v1 1-2", "d", "2 alone"}
 @pytest.mark.parametrize("config", ["baseline", *sorted(SKIPS_4K)])
 def test_skip_scope(config: str) -> None:
     """folio_mark_accessed() calls per mapping kind (MAPPING_KINDS order), one per zapped
-    batch of one folio: anonymous folios are never marked on zap (kernel.md §3.4); a
+    batch of one folio: anonymous folios are never marked on zap (docs/sources.md §K3.4); a
     MAP_SHARED mapping is not reaped (__oom_reap_task_mm() skips it); the PMD path
-    (zap_huge_pmd()) is unchanged in every version (Baolin Wang's point, thread.md §4.2
+    (zap_huge_pmd()) is unchanged in every version (Baolin Wang's point, docs/sources.md §T4.2
     #2); the RFC's mapcount test and v1 without CONFIG_MM_ID keep aging 64-page folios.
     Expected counts are computed from the mapping size and folio orders."""
     n = SCOPE_PAGES
@@ -158,7 +158,7 @@ def test_relaunch_patch_two_alone_loses_activations_and_refaults_more() -> None:
     in that state; patch 2 alone activates none. An unmapped inactive folio with only
     PG_referenced is reclaimed at its first scan (folio_check_references()), so post-kill
     reclaim takes more of the hot set and the relaunch refaults more (Michal Hocko's
-    concern, thread.md §4.2 #4). Those pages had been active before (PG_workingset), so
+    concern, docs/sources.md §T4.2 #4). Those pages had been active before (PG_workingset), so
     the lost activations come back as restores."""
     base = p2.relaunch("baseline", debug_vm=True)
     alone = p2.relaunch("2 alone", debug_vm=True)
@@ -176,7 +176,7 @@ def test_relaunch_patch_two_alone_loses_activations_and_refaults_more() -> None:
 def test_relaunch_one_reclaim_pass_after_the_last_use_erases_the_difference() -> None:
     """With one pressure round between the last use and the kill, reclaim's
     folio_referenced() has already harvested (and cleared) the young bits and made the
-    activation decisions: the reaps differ in nothing that matters (thread.md §4.2 #5)."""
+    activation decisions: the reaps differ in nothing that matters (docs/sources.md §T4.2 #5)."""
     params = p2.RelaunchParams(idle_rounds=1)
     base = p2.relaunch("baseline", params, debug_vm=True)
     alone = p2.relaunch("2 alone", params, debug_vm=True)
@@ -206,7 +206,7 @@ def test_relaunch_with_patch_one_reads_everything_and_counts_no_refault() -> Non
 
 def test_relaunch_large_folios_escape_patch_one_but_not_patch_two() -> None:
     """64-page folios zapped by 64 PTEs give the gather 64 references, so patch 1's
-    mapping_evict_folio() refuses them (thread.md §6 #5) while patch 2 still skips their
+    mapping_evict_folio() refuses them (docs/sources.md §T6 #5) while patch 2 still skips their
     aging: v1 1-2 behaves like patch 2 alone; without CONFIG_MM_ID like the baseline."""
     params = p2.RelaunchParams(folio_order=6, post_rounds=4)
     got = {c: p2.relaunch(c, params, debug_vm=True)
@@ -250,8 +250,8 @@ GATE_PAGES = 64
 )
 def test_gate_scope(config: str, skips: list[bool | None]) -> None:
     """Per GATE_EVENTS, whether all young file PTEs skip folio_mark_accessed(): v1's
-    MMF_UNSTABLE gate also covers the kernel's OOM reaper (David Hildenbrand, thread.md
-    §4.2 #7) and the victim's own later exit_mmap() of what the reaper left (MAP_SHARED
+    MMF_UNSTABLE gate also covers the kernel's OOM reaper (David Hildenbrand, docs/sources.md
+    §T4.2 #7) and the victim's own later exit_mmap() of what the reaper left (MAP_SHARED
     pages); a normal exit ages in every version; D only skips in the REAP_KILL reap. The
     baseline has no REAP_KILL (None)."""
     n = GATE_PAGES
@@ -264,7 +264,7 @@ def test_gate_scope(config: str, skips: list[bool | None]) -> None:
 
 
 def test_review_points_cover_thread_section_4_2_and_name_real_experiments() -> None:
-    """Nine review points, numbered as in thread.md §4.2; every experiment named is a
+    """Nine review points, numbered as in docs/sources.md §T4.2; every experiment named is a
     function of the module."""
     assert [r.number for r in p2.REVIEW_POINTS] == list(range(1, 10))
     for r in p2.REVIEW_POINTS:

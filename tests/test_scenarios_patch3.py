@@ -1,9 +1,9 @@
 """Patch 3 (PROCESS_MRELEASE_REAP_KILL) experiments: ``mrelease_ref.scenarios.patch3``.
 
 Each test states the kernel rule it checks and where it comes from: the baseline
-(../shared/reference/kernel.md §1–§2, realkernel.md §4) or a version of the series
-(thread.md §3.1 RFC 3/3, §3.2 v1 3/3, §3.4 draft C = v2, §3.5 draft D, §3.6 concept F =
-v3, §4.3, §4.4, §6 #10–#15). Every experiment runs on ``Kernel(debug_vm=True)``: the
+(docs/sources.md §K1–§K2, §M4) or a version of the series
+(docs/sources.md §T3.1 RFC 3/3, §T3.2 v1 3/3, §T3.4 draft C = v2, §T3.5 draft D, §T3.6 concept F =
+v3, §T4.3, §T4.4, §T6 #10–#15). Every experiment runs on ``Kernel(debug_vm=True)``: the
 invariant checker runs after every call and scheduler step.
 """
 
@@ -55,8 +55,8 @@ def test_syscall_of_is_the_variants_process_mrelease() -> None:
 
 
 def test_without_the_flag_every_version_returns_the_baselines_code() -> None:
-    """thread.md §6 #12: without PROCESS_MRELEASE_REAP_KILL every version keeps the base
-    behaviour (kernel.md §1.1: -EINVAL unless dying, 0 if MMF_OOM_SKIP, -ESRCH without an
+    """docs/sources.md §T6 #12: without PROCESS_MRELEASE_REAP_KILL every version keeps the base
+    behaviour (docs/sources.md §K1.1: -EINVAL unless dying, 0 if MMF_OOM_SKIP, -ESRCH without an
     mm)."""
     rows = patch3.outcome_matrix(flags=(0,))
     by_case: dict[str, set[str]] = {}
@@ -67,7 +67,7 @@ def test_without_the_flag_every_version_returns_the_baselines_code() -> None:
 
 
 def test_baseline_rejects_the_flag() -> None:
-    """kernel.md §1.1: v6.18 returns -EINVAL for any flags != 0, before the pidfd."""
+    """docs/sources.md §K1.1: v6.18 returns -EINVAL for any flags != 0, before the pidfd."""
     for c in patch3.CASES:
         o = call_outcome(c, "baseline", REAP_KILL)
         assert o.ret == "EINVAL" and not o.target_killed and o.reaped_kb == 0
@@ -82,14 +82,14 @@ def test_unknown_flag_bits_are_rejected_by_every_version() -> None:
 
 @pytest.mark.parametrize("version", ["rfc", "v1", "v2", "v3"])
 def test_reap_kill_kills_and_reaps_a_live_target(version: str) -> None:
-    """thread.md §3.1–§3.6: with REAP_KILL the target need not be dying; the call sends
+    """docs/sources.md §T3.1–§T3.6: with REAP_KILL the target need not be dying; the call sends
     SIGKILL and reaps the anonymous and private-file RSS."""
     o = outcome("live", version)
     assert o.ret == "0" and o.target_killed and o.reaped_kb == RSS_KB
 
 
 def test_draft_d_as_posted_reaps_no_anonymous_memory() -> None:
-    """thread.md §3.5 / §6 #16: draft D passes a zero-initialised zap_details
+    """docs/sources.md §T3.5 / §T6 #16: draft D passes a zero-initialised zap_details
     (``even_cows`` false), so should_zap_folio() keeps anonymous folios: the reap only
     unmaps private file pages."""
     o = outcome("live", "d")
@@ -97,16 +97,16 @@ def test_draft_d_as_posted_reaps_no_anonymous_memory() -> None:
 
 
 def test_an_exited_target_gives_esrch_everywhere() -> None:
-    """kernel.md §1.2: find_lock_task_mm() finds no thread with an mm -> -ESRCH; no version
-    changes that (thread.md §6 #12)."""
+    """docs/sources.md §K1.2: find_lock_task_mm() finds no thread with an mm -> -ESRCH; no version
+    changes that (docs/sources.md §T6 #12)."""
     for v in REAP_KILL_VERSIONS:
         assert outcome("exited", v).ret == "ESRCH"
 
 
 def test_coredumping_target() -> None:
-    """v1 keeps the core_state test before ``ignore_exit`` (thread.md §3.2) -> -EINVAL;
+    """v1 keeps the core_state test before ``ignore_exit`` (docs/sources.md §T3.2) -> -EINVAL;
     v2/v3 skip task_will_free_mem() with REAP_KILL, so the dumping target is reaped
-    (thread.md §3.4)."""
+    (docs/sources.md §T3.4)."""
     assert outcome("coredumping", "v1").ret == "EINVAL"
     for v in ("v2", "v3"):
         o = outcome("coredumping", v)
@@ -131,8 +131,8 @@ def test_a_reap_kill_sigkill_ends_a_stalled_core_dump(version: str) -> None:
 
 
 def test_already_reaped_mm() -> None:
-    """MMF_OOM_SKIP: base returns 0 (kernel.md §1.1); v1 with REAP_KILL returns -EINVAL
-    (thread.md §3.2); v2/v3 send the kill and return 0 without reaping (§3.4)."""
+    """MMF_OOM_SKIP: base returns 0 (docs/sources.md §K1.1); v1 with REAP_KILL returns -EINVAL
+    (docs/sources.md §T3.2); v2/v3 send the kill and return 0 without reaping (§T3.4)."""
     assert outcome("already reaped", "baseline", 0).ret == "0"
     assert outcome("already reaped", "v1").ret == "EINVAL"
     for v in ("v2", "v3"):
@@ -143,7 +143,7 @@ def test_already_reaped_mm() -> None:
 def test_clone_vm_sharer() -> None:
     """A live CLONE_VM sharer: v1 requires every other sharer to be dying -> -EINVAL; v2
     refuses an MMF_MULTIPROCESS mm before any kill -> -EINVAL; v3 kills every sharer and
-    reaps (thread.md §6 #13)."""
+    reaps (docs/sources.md §T6 #13)."""
     for v in ("v1", "v2"):
         o = outcome("clone_vm sharer", v)
         assert o.ret == "EINVAL" and not o.target_killed and o.others_alive == ("helper",)
@@ -155,7 +155,7 @@ def test_clone_vm_sharer() -> None:
 def test_rfc_kills_before_it_decides() -> None:
     """[I] RFC 3/3 as the model infers it: KILL_MRELEASE is sent before
     task_will_free_mem(), so a target whose mm has a live sharer is killed and then
-    refused (thread.md §3.1)."""
+    refused (docs/sources.md §T3.1)."""
     o = outcome("clone_vm sharer", "rfc")
     assert o.ret == "EINVAL" and o.target_killed and o.reaped_kb == 0
 
@@ -172,7 +172,7 @@ def test_vfork_sharer_escapes_v2s_refusal() -> None:
 
 
 def test_kernel_threads_are_skipped_by_v3() -> None:
-    """v3 kill_all_shared_mm(): PF_KTHREAD sharers are skipped silently (thread.md §3.6);
+    """v3 kill_all_shared_mm(): PF_KTHREAD sharers are skipped silently (docs/sources.md §T3.6);
     v1's task_will_free_mem() loop sees a non-dying process and refuses."""
     o = outcome("kthread user", "v3")
     assert o.ret == "0" and o.target_killed and o.others_alive == ("vhost-worker",)
@@ -182,7 +182,7 @@ def test_kernel_threads_are_skipped_by_v3() -> None:
 def test_permission() -> None:
     """kill_pid(..., 0) is a user signal: check_kill_permission() -> -EPERM in v1/v2,
     nothing reaped; v3 turns the helper's failure into -EBUSY; the RFC's positive si_code
-    skips the check ([I], thread.md §3.1)."""
+    skips the check ([I], docs/sources.md §T3.1)."""
     for v in ("v1", "v2"):
         o = outcome("no permission, live", v)
         assert o.ret == "EPERM" and not o.target_killed and o.reaped_kb == 0
@@ -192,7 +192,7 @@ def test_permission() -> None:
 
 
 def test_flag_costs_an_unprivileged_caller_the_reap() -> None:
-    """Base process_mrelease() has no permission check (kernel.md §1.1); with REAP_KILL
+    """Base process_mrelease() has no permission check (docs/sources.md §K1.1); with REAP_KILL
     v1/v2 send a permission-checked SIGKILL first and fail with -EPERM even on a target
     that is already dying."""
     assert outcome("no permission, dying", "v2", 0).reaped_kb == RSS_KB
@@ -203,7 +203,7 @@ def test_flag_costs_an_unprivileged_caller_the_reap() -> None:
 def test_v3_pid_namespace_check() -> None:
     """v3 do_pidfd_send_signal_pidns(): -EINVAL outside the caller's pid-namespace
     hierarchy, surfacing as -EBUSY; v1/v2 kill_pid() has no such check (Christian
-    Brauner, thread.md §4.3 #9)."""
+    Brauner, docs/sources.md §T4.3 #9)."""
     o = outcome("target outside pid ns", "v3")
     assert o.ret == "EBUSY" and not o.target_killed and o.reaped_kb == 0
     for v in ("v1", "v2"):
@@ -217,7 +217,7 @@ def test_pidfd_send_signal_and_v3_respect_the_pid_namespace_boundary() -> None:
     """kernel/signal.c:pidfd_send_signal() returns -EINVAL for a target outside the
     caller's pid-namespace hierarchy (access_pidfd_pidns()); v1/v2 kill_pid() has no such
     test and kills; v3's do_pidfd_send_signal_pidns() applies it (-EBUSY from the call),
-    Christian Brauner's boundary (thread.md §4.3 #9)."""
+    Christian Brauner's boundary (docs/sources.md §T4.3 #9)."""
     rows = {r.call.split(":")[0]: r for r in patch3.pidns_check()}
     first = rows["pidfd_send_signal() (any version)"]
     assert first.ret == "EINVAL" and not first.target_killed
@@ -232,7 +232,7 @@ def test_v3_reaps_a_namespace_init_that_ignored_its_sigkill() -> None:
     from an ancestor namespace is forced (send_signal_locked()). v3 kill_all_shared_mm()
     counts only is_global_init() as a failure, so with the caller inside it returns 0 and
     reaps the mm the init still runs in; from outside it kills the init too. v1 (init not
-    dying) and v2 (MMF_MULTIPROCESS) refuse either way (thread.md §3.6, §4.3 #12)."""
+    dying) and v2 (MMF_MULTIPROCESS) refuse either way (docs/sources.md §T3.6, §T4.3 #12)."""
     o = outcome("ns init sharer, caller inside", "v3")
     assert o.ret == "0" and o.target_killed and o.others_alive == ("ns-init",)
     assert o.others_killed == () and o.reaped_kb == RSS_KB
@@ -258,9 +258,9 @@ def test_clone_vm_stays_in_the_parents_pid_namespace() -> None:
 
 
 def test_race_baseline_loses_and_reap_kill_wins() -> None:
-    """v1 cover letter / thread.md §4.4: after kill(), the victim's exit_mm() clears
+    """v1 cover letter / docs/sources.md §T4.4: after kill(), the victim's exit_mm() clears
     task->mm before its memory goes; a /proc reader holding mm_users keeps it allocated and
-    process_mrelease() gets -ESRCH (realkernel.md §4.4 H1). REAP_KILL pins the mm before
+    process_mrelease() gets -ESRCH (docs/sources.md §M4.4 H1). REAP_KILL pins the mm before
     the kill, so the call reaps everything."""
     base = patch3.race("baseline")
     assert base.ret == "ESRCH" and base.trapped_kb == VICTIM_KB
@@ -282,7 +282,7 @@ def test_race_curves_group_identical_runs() -> None:
 
 def test_v1_mmget_runs_exit_mmap_in_the_caller() -> None:
     """v1 3/3 pins mm_users (mmget()): the victim's exit_mm() is not the last user, so the
-    caller's final mmput() runs __mmput()/exit_mmap() (thread.md §6 #10)."""
+    caller's final mmput() runs __mmput()/exit_mmap() (docs/sources.md §T6 #10)."""
     r = patch3.interleaving("v1")
     assert r.ret == "0" and r.mmput_by == "lmkd"
     assert r.freed_by_kb == {"lmkd": VICTIM_KB}
@@ -290,7 +290,7 @@ def test_v1_mmget_runs_exit_mmap_in_the_caller() -> None:
 
 @pytest.mark.parametrize("version", ["v2", "v3"])
 def test_mmgrab_lets_exit_mmap_run_beside_the_reaper(version: str) -> None:
-    """v2/v3 pin only mm_count (mmgrab(), Suren Baghdasaryan, thread.md §4.3 #4): the
+    """v2/v3 pin only mm_count (mmgrab(), Suren Baghdasaryan, docs/sources.md §T4.3 #4): the
     victim's exit_mmap() runs in the victim while the reaper still works; both free
     pages."""
     r = patch3.interleaving(version)
@@ -300,9 +300,9 @@ def test_mmgrab_lets_exit_mmap_run_beside_the_reaper(version: str) -> None:
 
 
 def test_v1_sets_mmf_unstable_only_when_it_reaps() -> None:
-    """thread.md §3.2 / §6 #15: v1 3/3's message says MMF_UNSTABLE is set before the
+    """docs/sources.md §T3.2 / §T6 #15: v1 3/3's message says MMF_UNSTABLE is set before the
     SIGKILL; the code sets it in __oom_reap_task_mm(). The RFC set it when KILL_MRELEASE
-    was sent (§3.1)."""
+    was sent (§T3.1)."""
     assert not patch3.delayed_caller("v1").unstable_while_waiting
     assert patch3.delayed_caller("rfc").unstable_while_waiting
 
@@ -324,7 +324,7 @@ def test_v1_mmget_masks_the_timing_until_the_reap_is_abandoned() -> None:
 
 
 def test_kill_then_mrelease_exit_first_is_unoptimised() -> None:
-    """The RFC's scheduling race (thread.md §4.4): kill() then process_mrelease(fd, 0) and
+    """The RFC's scheduling race (docs/sources.md §T4.4): kill() then process_mrelease(fd, 0) and
     the victim's exit_mmap() runs first, before any reap set MMF_UNSTABLE."""
     for v in ("rfc", "v1"):
         r = patch3.delayed_caller(v, flags=0)
@@ -333,14 +333,14 @@ def test_kill_then_mrelease_exit_first_is_unoptimised() -> None:
 
 @pytest.mark.parametrize("version", ["v2", "v3"])
 def test_mmf_oom_skip_stops_double_work(version: str) -> None:
-    """kernel.md §1.1, §1.7 (b): a reaper that gets the mmap lock after exit_mmap() set
+    """docs/sources.md §K1.1, §K1.7 (b): a reaper that gets the mmap lock after exit_mmap() set
     MMF_OOM_SKIP re-checks it under the lock and zaps nothing."""
     r = patch3.delayed_caller(version)
     assert r.ret == "0" and r.reaper_zapped == 0 and r.mmput_by == "app"
 
 
 def test_draft_d_gates_only_the_reapers_own_zap() -> None:
-    """thread.md §3.5: draft D passes try_evict_file_folios to the reaper's zap only; a
+    """docs/sources.md §T3.5: draft D passes try_evict_file_folios to the reaper's zap only; a
     victim exit_mmap() that runs first is not optimised."""
     r = patch3.delayed_caller("d")
     assert r.reaper_zapped == 0 and r.file_cached == FILE_PAGES
@@ -361,7 +361,7 @@ def test_vfork_parent_dies_of_sigbus_under_v2() -> None:
 @pytest.mark.parametrize("cause", ["pid ns", "uid"])
 def test_v3_partial_kill_returns_ebusy_and_reaps_nothing(cause: Literal["pid ns", "uid"]) -> None:
     """v3 kill_all_shared_mm() keeps going after a failed kill, then returns -EBUSY and
-    process_mrelease() skips the reap (thread.md §3.6); the memory stays with the
+    process_mrelease() skips the reap (docs/sources.md §T3.6); the memory stays with the
     surviving sharer, and a retry fails the same way."""
     r = patch3.partial_kill("v3", cause)
     assert (r.first, r.retry) == ("EBUSY", "EBUSY")
@@ -387,7 +387,7 @@ def test_experiments_are_deterministic() -> None:
 
 
 def test_module_docstring_ends_with_limitations() -> None:
-    """House style (style.md): every module docstring ends with a Limitations list."""
+    """docs/conventions.md §C1: every module docstring ends with a Limitations list."""
     doc = patch3.__doc__ or ""
     tail = doc.rsplit("\nLimitations:\n", 1)
     assert len(tail) == 2 and tail[1].lstrip().startswith("- ")

@@ -1,6 +1,6 @@
 """A port of the kernel selftest tools/testing/selftests/mm/mrelease_test.c to the model.
 
-The C test (kernel.md §8; built and run unmodified on the 6.18 machines, realkernel.md §7:
+The C test (docs/sources.md §K8; built and run unmodified on the 6.18 machines, §M7:
 60/60 PASS) does, in order:
 
 1. ``process_mrelease(-1, 0)`` must fail with EBADF (ENOSYS → SKIP, else FAIL).
@@ -26,10 +26,10 @@ The C test (kernel.md §8; built and run unmodified on the 6.18 machines, realke
   scale (1 MB = 256 pages of 4 KiB) runs only the 1 MB attempt. The forced-ESRCH runs walk
   all twelve sizes up to 2048 "MB", 4095 "MB" in total; they use ``mb_bytes = page_size``
   (1 "MB" = 1 page, a 1/256 scale), which changes nothing the test checks (neither the
-  control flow nor the errno depends on the size, realkernel.md §0 item 4) and keeps the
+  control flow nor the errno depends on the size, docs/sources.md §M0.4) and keeps the
   file well under a second.
 * ``child_steps(size)`` is the delay between ``kill()`` and ``process_mrelease()``: how many
-  scheduler steps the killed child runs first (the race of realkernel.md §4). The default,
+  scheduler steps the killed child runs first (the race of docs/sources.md §M4). The default,
   0, is the "victim on another, idle vCPU, d=0" case: the call always gets in first.
 """
 
@@ -157,7 +157,7 @@ def mrelease_test(
 
 
 def new_kernel() -> Kernel:
-    """The 6.18 test VM (realkernel.md §1.1), invariants checked at every step."""
+    """The 6.18 test VM (docs/sources.md §M1.1), invariants checked at every step."""
     return Kernel(variant="baseline", swap=True, arch="x86_64", large_folios=False, seed=0,
                   debug_vm=True, trace=True)
 
@@ -170,7 +170,7 @@ def test_selftest_passes_at_1mb_as_on_the_real_machines() -> None:
 
     Kernel rule: kill() sets SIGNAL_GROUP_EXIT in the sender's context, so a call made right
     after it, before the child has run exit_mm(), finds a dying task with its mm and reaps
-    it (kernel.md §1.1, §1.3). Source: realkernel.md §7 "60/60 runs PASS (exit 0). It first
+    it (docs/sources.md §K1.1, §K1.3). Source: §M7 "60/60 runs PASS (exit 0). It first
     succeeded at 1 MB in 52 runs"; sample output "Success reaping a child with 1MB of memory
     allocations"; strace "process_mrelease(3, 0xffffffff) = -1 EINVAL, process_mrelease(3,
     0) = -1 EINVAL (live), kill(SIGKILL), process_mrelease(3, 0) = 0".
@@ -189,8 +189,8 @@ def test_selftest_reaps_the_whole_child_before_waitpid() -> None:
     test's waitpid(), i.e. the memory is freed by process_mrelease, not by the exit.
 
     Kernel rule: the reap runs synchronously in the caller and frees every anonymous page
-    (kernel.md §1.1, §1.4). Source: realkernel.md §0 item 2; the selftest itself checks only
-    the return value (kernel.md §8: "no check of how much memory was freed").
+    (docs/sources.md §K1.1, §K1.4). Source: docs/sources.md §M0.2; the selftest itself checks only
+    the return value (docs/sources.md §K8: "no check of how much memory was freed").
     """
     k = new_kernel()
     trace_start = len(k.trace)
@@ -208,7 +208,7 @@ def test_selftest_negative_tests_see_einval_on_the_live_child() -> None:
     touches its memory.
 
     Kernel rule: flags != 0 → EINVAL before anything else; a live task without a pending
-    SIGKILL is not dying → EINVAL (kernel.md §1.1, §8). Source: realkernel.md §7 strace
+    SIGKILL is not dying → EINVAL (docs/sources.md §K1.1, §K8). Source: docs/sources.md §M7 strace
     "process_mrelease(3, 0xffffffff) = -1 EINVAL", "process_mrelease(3, 0) = -1 EINVAL".
     """
     k = new_kernel()
@@ -248,10 +248,10 @@ def test_selftest_esrch_then_pass_after_doubling(losses: int) -> None:
     and then passes, at 2 MB or 4 MB (true scale: 1 MB = 256 pages).
 
     Kernel rule: once the child has run exit_mm(), find_lock_task_mm() finds no mm and the
-    call gives ESRCH; the retry loop exists because of that race (kernel.md §2.3, §8).
-    Source: realkernel.md §7 "It first succeeded at 1 MB in 52 runs, needed one doubling to
+    call gives ESRCH; the retry loop exists because of that race (docs/sources.md §K2.3, §K8).
+    Source: docs/sources.md §M7 "It first succeeded at 1 MB in 52 runs, needed one doubling to
     2 MB in 6 and reached 4 MB in 2"; "Its ESRCH retry loop exists because of the race in
-    §4".
+    §K4".
     """
     lost = [1 << i for i in range(losses)]
     k = new_kernel()
@@ -274,8 +274,8 @@ def test_selftest_always_losing_stops_after_1024mb_plus_one_attempt(
     MAX_SIZE_MB`` is tested before doubling), then fails with "All process_mrelease
     attempts failed!", leaving no zombie behind.
 
-    Kernel rule: a child that has exited has no mm → ESRCH (kernel.md §1.1, §2.3). Source:
-    the selftest's control flow (kernel.md §8: "1, 2, 4 … 1024 MB, then one last attempt at
+    Kernel rule: a child that has exited has no mm → ESRCH (docs/sources.md §K1.1, §K2.3). Source:
+    the selftest's control flow (docs/sources.md §K8: "1, 2, 4 … 1024 MB, then one last attempt at
     2048 MB because the check is `<=` before doubling; else FAIL 'All process_mrelease
     attempts failed!'"). Sizes scaled as documented in the module.
     """
@@ -294,9 +294,9 @@ def test_selftest_doubling_does_not_move_the_cut_off() -> None:
     A delay that reaches exit_mm() loses at every size; one step less wins at 1 MB.
 
     Kernel rule: exit_mm() clears task->mm before exit_mmap() frees anything, so a bigger
-    child only makes exit_mmap() longer, after the point that decides the race (kernel.md
-    §2.3). Source: realkernel.md §0 item 4 ("decided by whether the call gets in before the
-    victim runs exit_mm(), not by how much memory the victim has"); §4 "N does not move the
+    child only makes exit_mmap() longer, after the point that decides the race (docs/sources.md
+    §K2.3). Source: docs/sources.md §M0.4 ("decided by whether the call gets in before the
+    victim runs exit_mm(), not by how much memory the victim has"); §K4 "N does not move the
     cut-off, because exit_mm clears task->mm before exit_mmap frees anything".
     """
     scale = SCALED

@@ -3,10 +3,10 @@
 Kernel: mm/swap.c:free_pages_and_caches() and free_file_cache() (v1 1/3, draft D),
 mm/swap_state.c:free_pages_and_caches() (RFC 1/3, [I]), mm/mmu_gather.c
 (tlb_batch_pages_flush()), arch/s390/include/asm/tlb.h (__tlb_remove_folio_pages()),
-mm/truncate.c:mapping_evict_folio() (../shared/reference/thread.md §2.5, §2.6, §3.1, §3.2
-v1 1/3, §3.3, §3.5, §4.1, §6 #2-#5, #8, #9, #17).
+mm/truncate.c:mapping_evict_folio() (docs/sources.md §T2.5, §T2.6, §T3.1, §T3.2
+v1 1/3, §T3.3, §T3.5, §T4.1, §T6 #2-#5, #8, #9, #17).
 
-The eviction predicate (thread.md §3.2, "Eviction predicate, effective"): a clean file folio
+The eviction predicate (docs/sources.md §T3.2, "Eviction predicate, effective"): a clean file folio
 leaves the page cache when its gather entry is freed iff (a) the gate is on (v1 and the RFC:
 MMF_UNSTABLE on the mm; draft D: the gather's ``try_evict_file_folios`` bit, set only by a
 REAP_KILL reap), (b) it is not anonymous, (c) the trylock succeeds, (d) it still has a
@@ -135,8 +135,8 @@ def evict_log(monkeypatch: pytest.MonkeyPatch) -> Iterator[EvictLog]:
 def test_gate_is_the_mm_flag_in_rfc_and_v1(variant: str, evicts: bool, unstable: bool) -> None:
     """(a) RFC 1/3 and v1 1/3 key eviction on MMF_UNSTABLE of the mm being unmapped, whoever
     unmaps it: here a plain munmap() by a live process whose mm carries the flag (as a
-    failed dup_mmap() leaves it, thread.md §2.3, §4.2 #9) evicts every clean folio. Draft
-    D's gate is the gather's own bit, which only its reaper sets (§3.5 hunks 1, 5, 6);
+    failed dup_mmap() leaves it, docs/sources.md §T2.3, §T4.2 #9) evicts every clean folio. Draft
+    D's gate is the gather's own bit, which only its reaper sets (§T3.5 hunks 1, 5, 6);
     the baseline, v2 and v3 have no patch 1."""
     k = _kernel(variant)
     app, f, m = _file_victim(k)
@@ -149,7 +149,7 @@ def test_gate_is_the_mm_flag_in_rfc_and_v1(variant: str, evicts: bool, unstable:
 @pytest.mark.parametrize(("variant", "evicts"), [("d", True), ("v1", False)])
 def test_draft_d_gate_is_the_gather_bit(variant: str, evicts: bool) -> None:
     """(a) Draft D: ``tlb_batch_pages_flush()`` passes ``tlb->try_evict_file_folios`` down
-    (thread.md §3.5 hunk 5); the mm's flags do not matter. v1 ignores the bit (D's new
+    (docs/sources.md §T3.5 hunk 5); the mm's flags do not matter. v1 ignores the bit (D's new
     field, cleared by ``__tlb_gather_mmu()``) and reads MMF_UNSTABLE, which is clear here.
     A hand-built gather with the bit set stands for D's ``__oom_reap_task_mm(mm, true)``."""
     k = _kernel(variant)
@@ -166,8 +166,8 @@ def test_draft_d_gate_is_the_gather_bit(variant: str, evicts: bool) -> None:
 
 def test_draft_d_evicts_only_on_reap_kill_reaps() -> None:
     """(a) Draft D: ``process_mrelease()`` passes ``reap_kill`` to
-    ``__oom_reap_task_mm()``; a flags=0 reap sets MMF_UNSTABLE but evicts nothing (thread.md
-    §3.5 hunk 6, §6 #2)."""
+    ``__oom_reap_task_mm()``; a flags=0 reap sets MMF_UNSTABLE but evicts nothing (docs/sources.md
+    §T3.5 hunk 6, §T6 #2)."""
     for flags, left in ((0, N), (RK, 0)):
         k = _kernel("d")
         app, f, _ = _file_victim(k)
@@ -185,7 +185,7 @@ def test_anonymous_folios_never_reach_mapping_evict_folio(
     variant: str, kw: dict[str, Any], flags: int, evict_log: EvictLog
 ) -> None:
     """(b) ``if (folio_test_anon(folio)) free_swap_cache(folio); else if (try_evict)
-    free_file_cache(folio);`` (thread.md §3.2 v1 1/3 hunk 4): the anonymous pages of the
+    free_file_cache(folio);`` (docs/sources.md §T3.2 v1 1/3 hunk 4): the anonymous pages of the
     reap never get an eviction attempt, the file pages each get one."""
     k = _kernel(variant, d_details="intended", **kw)
     app, _, _ = _file_victim(k)
@@ -207,7 +207,7 @@ def test_swapcache_fix_sends_anon_folios_to_free_file_cache_harmlessly(
 ) -> None:
     """(b) With the 2026-05-08 fix (``if (folio_test_swapcache(folio)) free_swap_cache();
     else if (try_evict) free_file_cache();``, ``swapcache_fix=True``), a non-swap-cache
-    anonymous folio reaches ``free_file_cache()`` (thread.md §3.3, §6 #4). v1 looks the
+    anonymous folio reaches ``free_file_cache()`` (docs/sources.md §T3.3, §T6 #4). v1 looks the
     mapping up with ``folio_mapping()``: NULL for anon, rule (d) refuses. Draft D uses
     ``folio->mapping``, the anon_vma: the model counts EVICT_ANON_MAPPING and refuses (the
     kernel would hand ``__remove_mapping()`` an anon_vma). Either way nothing anonymous is
@@ -236,7 +236,7 @@ def test_contended_folio_lock_skips_without_retry(
     variant: str, kw: dict[str, Any], flags: int
 ) -> None:
     """(c) ``free_file_cache()``: ``if (folio_trylock(folio))`` -- a contended lock means
-    the folio is left in the page cache, with no retry (thread.md §3.2 hunk 4, §6 #17).
+    the folio is left in the page cache, with no retry (docs/sources.md §T3.2 hunk 4, §T6 #17).
     Constructed: the test holds one folio's lock, as a concurrent filemap_fault() would."""
     k = _kernel(variant, **kw)
     app, f, _ = _file_victim(k)
@@ -257,7 +257,7 @@ def test_truncated_folio_is_not_evicted_but_freed(
     variant: str, kw: dict[str, Any], flags: int, evict_log: EvictLog
 ) -> None:
     """(d) ``mapping_evict_folio()``: ``if (!mapping) return 0`` -- a folio truncated while
-    the gather still held it (thread.md §2.6 rule 1). Constructed: between the zap and the
+    the gather still held it (docs/sources.md §T2.6 rule 1). Constructed: between the zap and the
     flush the test removes one folio from the page cache as truncation would; the gather's
     reference is then the last one, and ``folios_put_refs()`` frees it."""
     k = _kernel(variant, **kw)
@@ -287,7 +287,7 @@ def test_truncated_folio_is_not_evicted_but_freed(
 @pytest.mark.parametrize(("variant", "kw", "flags"), EVICTING)
 def test_dirty_folio_is_not_evicted(variant: str, kw: dict[str, Any], flags: int) -> None:
     """(e) ``if (folio_test_dirty(folio) || folio_test_writeback(folio)) return 0``
-    (thread.md §2.6 rule 2). A MAP_PRIVATE mapping cannot dirty the page cache; another
+    (docs/sources.md §T2.6 rule 2). A MAP_PRIVATE mapping cannot dirty the page cache; another
     process wrote two pages through MAP_SHARED and unmapped (the zap carries the dirty
     PTE bit into the folio), then the victim mapped the file privately."""
     k = _kernel(variant, **kw)
@@ -327,7 +327,7 @@ def test_folio_mapped_by_another_process_is_not_evicted(
     variant: str, kw: dict[str, Any], flags: int
 ) -> None:
     """(f) "Completely unmapped" is implemented only through the refcount: another
-    process's PTE holds a reference, so ``refcount > nr_pages + 1`` (thread.md §3.2, Minchan
+    process's PTE holds a reference, so ``refcount > nr_pages + 1`` (docs/sources.md §T3.2, Minchan
     on 05-08: shared folios are skipped by the refcount check). It stays cached after the
     other process exits too: its own exit has no MMF_UNSTABLE."""
     k = _kernel(variant, **kw)
@@ -360,7 +360,7 @@ def test_folio_in_a_per_cpu_lru_batch_is_not_evicted(
 
 @pytest.mark.parametrize(("variant", "kw", "flags"), EVICTING)
 def test_gup_pinned_folio_is_not_evicted(variant: str, kw: dict[str, Any], flags: int) -> None:
-    """(f) A GUP pin is a reference (thread.md §3.2 (f) "no GUP pin"). Constructed: one
+    """(f) A GUP pin is a reference (docs/sources.md §T3.2 (f) "no GUP pin"). Constructed: one
     pin_user_pages() reference on one folio (the model has no GUP API)."""
     k = _kernel(variant, **kw)
     app, f, _ = _file_victim(k)
@@ -381,7 +381,7 @@ def test_large_folio_pte_mapped_by_k_ptes_carries_k_gather_refs(
 ) -> None:
     """(f) A 16-page folio mapped by k PTEs is zapped as one batch whose gather entry
     carries k references (``__tlb_remove_folio_pages(tlb, page, nr)``): refcount = 16 +
-    k, allowed 16 + 1, so only k = 1 is evicted (thread.md §6 #5, "Nobody raised this")."""
+    k, allowed 16 + 1, so only k = 1 is evicted (docs/sources.md §T6 #5, "Nobody raised this")."""
     k = _kernel(variant, large_folios=True, file_folio_order=4, **kw)
     f = k.create_file("lib.so", 16)
     app = k.spawn("app", uid=10001)
@@ -404,7 +404,7 @@ def test_pmd_mapped_folio_carries_one_ref(variant: str, arch: str, flags: int, l
     """(f) A PMD-mapped 2 MiB file folio gives the gather one reference
     (``tlb_remove_page_size()``): 512 + 1 passes, so x86_64 evicts it. On s390 the PMD path
     is ``__tlb_remove_page_size()`` -> ``free_folio_and_swap_cache()``, which no version
-    changes: never evicted (thread.md §2.5, §3.2 hunk 1, §6 #8)."""
+    changes: never evicted (docs/sources.md §T2.5, §T3.2 hunk 1, §T6 #8)."""
     k = _kernel(variant, large_folios=True, arch=arch)
     f = k.create_file("big.apk", 512)
     app = k.spawn("app", uid=10001)
@@ -440,11 +440,11 @@ def test_folio_twice_in_one_free_chunk_is_not_evicted(
     """(f) exit_mmap() zaps every VMA into one full-mm gather. A file page mapped by two
     private VMAs of the same process has two entries; while both are in the same batch
     (one ``free_pages_and_caches()`` call, whose references are put only at its end), both
-    attempts see refcount 1 + 2 (thread.md §6 #5 "small folios mapped twice in the same
+    attempts see refcount 1 + 2 (docs/sources.md §T6 #5 "small folios mapped twice in the same
     batch"). Once the earlier batch was put, the second entry evicts: with 8 pages per
     VMA only page 7 has both entries in the second batch. The reap here is refused by a
     blocking mmu notifier (EAGAIN): MMF_UNSTABLE is set, everything is left to the victim's
-    own exit_mmap(), where the v1/RFC gate is on (§6 #2). Draft D's exit gather never has
+    own exit_mmap(), where the v1/RFC gate is on (§T6 #2). Draft D's exit gather never has
     its bit set: nothing is evicted there."""
     k = _kernel(variant, **kw)
     f = k.create_file("a", nr)
@@ -474,7 +474,7 @@ def test_mlocked_folios_in_the_munlock_batch_are_not_evicted(
     drains itself every PAGEVEC_SIZE (31) folios. So of ``nr`` mlocked folios the last
     ``nr % 31`` are still referenced at the flush and stay cached. Minchan's answer to
     Gordeev ("Mlocked file folios are munlocked during rmap removal, so they become
-    evictable", thread.md §4.1 #6) holds only for the drained ones. PROT_READ: mlock's
+    evictable", docs/sources.md §T4.1 #6) holds only for the drained ones. PROT_READ: mlock's
     populate of a writable private mapping would break COW on every page."""
     k = _kernel(variant, **kw)
     app, f, _ = _file_victim(k, nr, locked=True, write=False)
@@ -496,7 +496,7 @@ def test_buffer_heads_are_released_and_the_folio_evicted(
 ) -> None:
     """(g) ``refcount <= nr_pages + folio_has_private() + 1`` allows the buffer heads'
     reference, and ``filemap_release_folio()`` drops them before ``remove_mapping()``
-    (thread.md §2.6 rules 3-5); the baseline keeps the folios, private data and all."""
+    (docs/sources.md §T2.6 rules 3-5); the baseline keeps the folios, private data and all."""
     k = _kernel(variant, **kw)
     f = k.create_file("ext4.dat", N, buffer_heads=True)
     app, _, _ = _file_victim(k, f=f)
@@ -518,7 +518,7 @@ def test_evicted_folios_are_freed_without_a_shadow_entry(
 ) -> None:
     """(h) ``remove_mapping()`` freezes the refcount at 1 + nr_pages, deletes the folio
     from the page cache and unfreezes it to the gather's one reference, which the following
-    ``folios_put_refs()`` drops: the folio is freed by the same call (thread.md §2.6 rule 5).
+    ``folios_put_refs()`` drops: the folio is freed by the same call (docs/sources.md §T2.6 rule 5).
     ``remove_mapping()`` is ``__remove_mapping(..., reclaimed=false)``: no shadow entry is
     left, so cachestat counts no evicted page and a later read of the file (the app's
     restart) is an ordinary miss, not a workingset refault."""
@@ -544,8 +544,8 @@ def test_evicted_folios_are_freed_without_a_shadow_entry(
 )
 def test_the_kernel_oom_reaper_evicts_under_the_mm_flag(variant: str, left: int) -> None:
     """v1's gate is per mm: the kernel's OOM reaper sets MMF_UNSTABLE too, so it evicts
-    (David Hildenbrand: "Not process_mrelease-specific", thread.md §4.2 #7, §6 #2). Draft
-    D's ``oom_reap_task_mm()`` passes false (§3.5 hunk 6). The victim stays attached to its
+    (David Hildenbrand: "Not process_mrelease-specific", docs/sources.md §T4.2 #7, §T6 #2). Draft
+    D's ``oom_reap_task_mm()`` passes false (§T3.5 hunk 6). The victim stays attached to its
     mm through a second thread asleep in fsync() on a hung device (D state)."""
     k = _kernel(variant)
     app, f, _ = _file_victim(k)
@@ -565,10 +565,10 @@ def test_the_kernel_oom_reaper_evicts_under_the_mm_flag(variant: str, left: int)
      ("d", RK, N), ("v2", RK, N)],
 )
 def test_a_later_exit_mmap_evicts_under_the_mm_flag(variant: str, flags: int, left: int) -> None:
-    """The reaper never touches MAP_SHARED file VMAs (thread.md §2.3, §4.1 #2), but once it
+    """The reaper never touches MAP_SHARED file VMAs (docs/sources.md §T2.3, §T4.1 #2), but once it
     set MMF_UNSTABLE, the victim's own exit_mmap() frees their clean folios through the
     same ``free_pages_and_caches()``, which reads the flag again: RFC and v1 evict them
-    (§6 #2 "evaluate the mm flag at the time of each zap or free"). Draft D's bit lives in
+    (§T6 #2 "evaluate the mm flag at the time of each zap or free"). Draft D's bit lives in
     the reaper's gathers only."""
     k = _kernel(variant)
     f = k.create_file("shared.db", N)
@@ -590,7 +590,7 @@ def test_s390_evicts_inside_the_zap(variant: str, left_during_zap: int) -> None:
     """s390 has no gather: ``__tlb_remove_folio_pages()`` frees each folio at once. v1 1/3
     passes ``tlb->mm`` there, so an exclusive clean folio is evicted inside
     ``unmap_page_range()``, before ``tlb_finish_mmu()``; the RFC passes ``false`` and never
-    evicts on s390 (thread.md §3.1 s390 hunk, §3.2 hunk 1, §6 #8)."""
+    evicts on s390 (docs/sources.md §T3.1 s390 hunk, §T3.2 hunk 1, §T6 #8)."""
     k = _kernel(variant, arch="s390")
     app, f, m = _file_victim(k)
     vma = _vma(app, m)
@@ -642,9 +642,9 @@ def test_shmem_swap_cache_folio_dropped_only_without_the_regression(
 ) -> None:
     """The baseline's ``free_pages_and_swap_cache()`` calls ``free_swap_cache()`` on every
     folio; v1 1/3 and draft D only on anonymous ones, so an unmapped shmem folio stays in
-    the swap cache and keeps its slot (Gordeev's review, acknowledged, thread.md §4.1 #6,
-    §6 #3). The 05-08 fix (``swapcache_fix``: swap cache first) restores the drop. The
-    model takes the RFC's loop to be v1's ([I], §3.1), so the RFC misses it too. Any gather
+    the swap cache and keeps its slot (Gordeev's review, acknowledged, docs/sources.md §T4.1 #6,
+    §T6 #3). The 05-08 fix (``swapcache_fix``: swap cache first) restores the drop. The
+    model takes the RFC's loop to be v1's ([I], §T3.1), so the RFC misses it too. Any gather
     shows it; here the owner's own munmap() (the reaper never zaps MAP_SHARED)."""
     k = _kernel(variant, swap_mib=4, **kw)
     app, m, folio = _shmem_folio_in_swap_cache(k)
@@ -691,9 +691,9 @@ def test_shmem_swap_cache_folio_while_evicting(
     """With the eviction gate on, v1 (and the RFC) reach the swap-cache folio anyway:
     ``free_file_cache()`` asks ``folio_mapping()``, which for a swap-cache folio is the swap
     address space, so ``mapping_evict_folio()`` -> ``remove_mapping()`` takes it out of the
-    swap cache (thread.md §3.2 hunk 4 uses ``folio_mapping()``; §6 #4). Draft D reads
+    swap cache (docs/sources.md §T3.2 hunk 4 uses ``folio_mapping()``; §T6 #4). Draft D reads
     ``folio->mapping``, NULL once the folio left the shmem page cache: rule (d) refuses and
-    the folio stays (§3.5 hunk 7 "The shmem-swapcache miss is still there"). Constructed
+    the folio stays (§T3.5 hunk 7 "The shmem-swapcache miss is still there"). Constructed
     between the zap and the flush, as a writeout would leave it: the folio moves, clean,
     from the shmem page cache to the swap cache, and nothing else references its slot."""
     k = _kernel(variant, swap_mib=4, **kw)

@@ -4,8 +4,8 @@ Kernel: mm/memory.c:zap_present_folio_ptes() as patched by RFC 2/3
 (``folio_mapcount(folio) < 2``), v1 2/3 (``!folio_maybe_mapped_shared(folio)``) and draft D
 (``details->ignore_access && !folio_maybe_mapped_shared(folio)``); mm/huge_memory.c
 (zap_huge_pmd(), unchanged); include/linux/mm.h:folio_maybe_mapped_shared(); mm/swap.c
-(folio_mark_accessed(), folio_activate()) (../shared/reference/thread.md §2.4, §3.1,
-§3.2 v1 2/3, §3.5, §3.7, §4.2, §6 #6, #7, #16).
+(folio_mark_accessed(), folio_activate()) (docs/sources.md §T2.4, §T3.1,
+§T3.2 v1 2/3, §T3.5, §T3.7, §T4.2, §T6 #6, #7, #16).
 
 The model counts every ``folio_mark_accessed()`` call in ``vm_events["MARK_ACCESSED"]``; a
 young PTE of a file folio reaches it unless the patch's skip predicate holds. Every page
@@ -79,9 +79,9 @@ def test_skip_predicate_per_version_exclusive_small_folio(
 ) -> None:
     """For a small folio mapped only by the victim: the RFC and v1 skip
     ``folio_mark_accessed()`` whenever the mm has MMF_UNSTABLE, which every reap sets first
-    (thread.md §2.3, §3.1, §3.2 v1 2/3); draft D only on REAP_KILL reaps, through
-    ``zap_details.ignore_access`` (§3.5 hunks 2, 4, 6); v1 with patch 1 alone, v2 and v3
-    mark every young PTE, as the baseline does (§2.4 step 3)."""
+    (docs/sources.md §T2.3, §T3.1, §T3.2 v1 2/3); draft D only on REAP_KILL reaps, through
+    ``zap_details.ignore_access`` (§T3.5 hunks 2, 4, 6); v1 with patch 1 alone, v2 and v3
+    mark every young PTE, as the baseline does (§T2.4 step 3)."""
     k = _kernel(variant, **kw)
     f = k.create_file("app.apk", N)
     app = _reader(k, f)
@@ -94,7 +94,7 @@ def test_exclusivity_is_tested_before_this_mappings_rmap_removal(
     variant: str, flags: int
 ) -> None:
     """The test runs after the PTE clear and *before* ``folio_remove_rmap_ptes()``, so the
-    mapping being zapped still counts (thread.md §3.2 v1 2/3, §6 #6): a small folio also
+    mapping being zapped still counts (docs/sources.md §T3.2 v1 2/3, §T6 #6): a small folio also
     mapped by one other process has mapcount 2 there -- shared for every version -- and is
     marked. Tested after the removal it would have been 1, exclusive, and skipped."""
     k = _kernel(variant)
@@ -130,8 +130,8 @@ def test_large_folio_exclusivity_per_version(
     v1's ``folio_maybe_mapped_shared()``: mapcount <= 1 is exclusive; above that, CONFIG_MM_ID
     decides exactly (one mm: exclusive; two: the shared bit), and without CONFIG_MM_ID
     (``mm_id=False``) a large folio is conservatively shared even when mapped once
-    (include/linux/mm.h; thread.md §6 #6). The RFC's ``folio_mapcount() < 2`` treats a
-    folio mapped by two PTEs of the same VMA as shared (David Hildenbrand, §4.2 #1)."""
+    (include/linux/mm.h; docs/sources.md §T6 #6). The RFC's ``folio_mapcount() < 2`` treats a
+    folio mapped by two PTEs of the same VMA as shared (David Hildenbrand, §T4.2 #1)."""
     k = _kernel(variant, large_folios=True, file_folio_order=4, mm_id=mm_id)
     f = k.create_file("lib.so", 16)
     app = _reader(k, f, nr=touched)
@@ -149,7 +149,7 @@ def test_large_folio_exclusivity_per_version(
 def test_pmd_path_still_marks_accessed(variant: str, flags: int) -> None:
     """Only the PTE path changes; ``zap_huge_pmd()`` still calls ``folio_mark_accessed()``
     for a young PMD-mapped file folio, exclusive or not (Baolin's request, promised, never
-    done: thread.md §3.2 v1 2/3, §3.7, §4.2 #2, §6 #7)."""
+    done: docs/sources.md §T3.2 v1 2/3, §T3.7, §T4.2 #2, §T6 #7)."""
     k = _kernel(variant, large_folios=True)
     f = k.create_file("big.apk", 512)
     app = _reader(k, f)
@@ -164,8 +164,8 @@ def test_activation_batch_reference_defeats_patch_1_without_patch_2(
 ) -> None:
     """A folio that is already PG_referenced is *activated* by ``folio_mark_accessed()``:
     ``folio_activate()`` parks it in this CPU's lru_activate batch with a reference (mm/swap.c,
-    thread.md §2.4 step 3). At the gather flush that reference makes
-    ``mapping_evict_folio()``'s refcount test fail (§2.6 rule 3), so v1 with patch 1 alone
+    docs/sources.md §T2.4 step 3). At the gather flush that reference makes
+    ``mapping_evict_folio()``'s refcount test fail (§T2.6 rule 3), so v1 with patch 1 alone
     evicts none of them; with patch 2 the call is skipped and all are evicted. The folios
     became referenced when an earlier process read and unmapped the file."""
     k = _kernel("v1", patches=patches)
@@ -204,7 +204,7 @@ def test_draft_d_as_posted_frees_no_anonymous_memory(how: str, d_details: str) -
     its ``even_cows`` is false on this base, so ``should_zap_cows()`` is false and
     ``should_zap_folio()`` keeps every anonymous folio (and ``zap_nonpresent_ptes()`` every
     swap entry) -- in every reap: process_mrelease() with and without REAP_KILL, and the
-    kernel OOM reaper (thread.md §3.5 "Important hidden side effect", §6 #16, which noticed
+    kernel OOM reaper (docs/sources.md §T3.5 "Important hidden side effect", §T6 #16, which noticed
     the COW pages; the rule covers all anonymous memory). ``d_details="intended"`` sets
     ``even_cows``: all of it is freed."""
     k = _kernel("d", d_details=d_details, swap_mib=4)
@@ -231,7 +231,7 @@ def test_v1_gate_also_skips_in_the_victims_own_exit_mmap(
 ) -> None:
     """The v1 and RFC gate is the mm's MMF_UNSTABLE, so once a reap set it, the victim's own
     exit_mmap() skips the marking too -- here for a MAP_SHARED file VMA the reaper never
-    zaps (thread.md §3.2 v1 2/3 "also for the victim's own exit_mmap()", §6 #2). D's
+    zaps (docs/sources.md §T3.2 v1 2/3 "also for the victim's own exit_mmap()", §T6 #2). D's
     ``ignore_access`` exists only in its reaper's ``zap_details``."""
     k = _kernel(variant)
     f = k.create_file("shared.db", N)

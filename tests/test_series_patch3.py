@@ -4,8 +4,8 @@ Kernel: mm/oom_kill.c:SYSCALL_DEFINE2(process_mrelease), __task_will_free_mem() 
 task_will_free_mem() as patched by RFC 3/3 ([I]), v1 3/3, REAP_KILL v2 (= draft C, and
 draft D on top of it) and v3 (kill_all_shared_mm()); kernel/signal.c
 (do_pidfd_send_signal_pidns(), v3; KILL_MRELEASE, RFC [I]); include/uapi/linux/mman.h
-(../shared/reference/thread.md §2.1, §2.2, §3.1-§3.6, §4.3, §4.4, §6 #10-#15;
-kernel.md §1.1, §1.3, §2, §7.3).
+(docs/sources.md §T2.1, §T2.2, §T3.1-§T3.6, §T4.3, §T4.4, §T6 #10-#15;
+docs/sources.md §K1.1, §K1.3, §K2, §K7.3).
 
 The return codes of the common situations (live, dying, exited, coredumping, MMF_OOM_SKIP,
 shared mm, no permission, bad flags) are pinned for every version in
@@ -84,8 +84,8 @@ def _kill_queued(p: Process) -> bool:
 )
 def test_valid_flags_per_variant(variant: str, kw: dict[str, Any], valid: int) -> None:
     """``PROCESS_MRELEASE_VALID_FLAGS`` (= REAP_KILL = 1 << 0) is accepted once patch 3 (or
-    the single REAP_KILL patch, or draft D on draft C) is applied (thread.md §3.1, §3.2 v1
-    3/3 uapi, §3.4, §3.5, §3.6, §5 "uapi value")."""
+    the single REAP_KILL patch, or draft D on draft C) is applied (docs/sources.md §T3.1, §T3.2 v1
+    3/3 uapi, §T3.4, §T3.5, §T3.6, §T5 "uapi value")."""
     assert RK == 1
     assert _kernel(variant, **kw).series.valid_flags == valid
 
@@ -98,7 +98,7 @@ def test_bad_flags_are_einval_before_the_fd_is_looked_at(
 ) -> None:
     """``if (flags & ~PROCESS_MRELEASE_VALID_FLAGS) return -EINVAL`` (``flags != 0`` in the
     baseline) comes first: a negative fd, a non-pidfd (0, the tty) or an unused fd still
-    gives EINVAL, not EBADF (kernel.md §1.1; thread.md §3.2, §3.4, §3.6). With valid flags
+    gives EINVAL, not EBADF (docs/sources.md §K1.1; §T3.2, §T3.4, §T3.6). With valid flags
     the same fds give EBADF."""
     k = _kernel(variant)
     lmkd = k.spawn("lmkd")
@@ -120,8 +120,8 @@ def test_mm_reference_and_who_runs_exit_mmap(
     """v1 3/3 pins the address space with ``mmget()`` before the kill and drops it with
     ``mmput()``: if the victim's own ``exit_mm()`` -> ``mmput()`` came first, it was not the
     last user, and ``__mmput()`` -> ``exit_mmap()`` runs synchronously in the caller
-    (thread.md §3.2 "may run __mmput/exit_mmap synchronously in the caller", §6 #10).
-    v2/v3 (and D on C) take ``mmgrab()`` only (Suren, §4.3 #4): the victim's own exit runs
+    (docs/sources.md §T3.2 "may run __mmput/exit_mmap synchronously in the caller", §T6 #10).
+    v2/v3 (and D on C) take ``mmgrab()`` only (Suren, §T4.3 #4): the victim's own exit runs
     ``exit_mmap()``, beside the reaper. Interleaving: the call is stopped after its first
     VMA, the victim runs its whole exit, then the call finishes."""
     k = _kernel(variant, trace=True)
@@ -147,7 +147,7 @@ def test_mm_reference_and_who_runs_exit_mmap(
 
 def test_v1_refuses_a_coredumping_target_without_killing() -> None:
     """v1 3/3: ``__task_will_free_mem(task, ignore_exit)`` still tests ``core_state`` first,
-    so a coredumping target is refused with EINVAL before any kill (thread.md §3.2, §6
+    so a coredumping target is refused with EINVAL before any kill (docs/sources.md §T3.2, §T6
     #12); v2/v3 skip ``task_will_free_mem()``, queue the SIGKILL (``prepare_signal()`` lets
     SIGKILL through during a dump) and reap; the RFC ([I]) kills first, then refuses."""
     results = {}
@@ -177,8 +177,8 @@ def test_v1_refuses_a_coredumping_target_without_killing() -> None:
 @pytest.mark.parametrize("vfork", [False, True])
 def test_v1_other_sharers_must_already_be_dying(vfork: bool) -> None:
     """v1 3/3: ``ignore_exit`` is passed for the target only; every *other* process sharing
-    the mm still has to pass ``__task_will_free_mem(p, false)`` (thread.md §3.2, §3.3 04-24,
-    §6 #13). A live sharer (CLONE_VM or vfork) gives EINVAL and no kill; once the sharer is
+    the mm still has to pass ``__task_will_free_mem(p, false)`` (docs/sources.md §T3.2, §T3.3 04-24,
+    §T6 #13). A live sharer (CLONE_VM or vfork) gives EINVAL and no kill; once the sharer is
     dying, REAP_KILL kills the live target and reaps."""
     k = _kernel("v1")
     lmkd = k.spawn("lmkd")
@@ -201,9 +201,9 @@ def test_v1_other_sharers_must_already_be_dying(vfork: bool) -> None:
 @pytest.mark.parametrize("variant", ["v2", "d"])
 def test_v2_refuses_multiprocess_mms_before_killing_and_the_flag_is_sticky(variant: str) -> None:
     """v2 (= draft C, under D too): ``if (reap_kill && mm_flags_test(MMF_MULTIPROCESS, mm))
-    return -EINVAL``, before the kill (thread.md §3.4). ``copy_oom_score_adj()`` sets the
+    return -EINVAL``, before the kill (docs/sources.md §T3.4). ``copy_oom_score_adj()`` sets the
     flag for a CLONE_VM child and never clears it: after the sharer is gone the mm is
-    still refused ("a sticky per-mm flag", §3.4)."""
+    still refused ("a sticky per-mm flag", §T3.4)."""
     k = _kernel(variant)
     lmkd = k.spawn("lmkd")
     app = k.spawn("app", uid=10001)
@@ -227,7 +227,7 @@ def test_vfork_child_is_not_multiprocess(variant: str, rc: int | str, child_kill
     """A vfork child shares the mm without MMF_MULTIPROCESS (``copy_oom_score_adj()`` skips
     CLONE_VFORK). v2 therefore kills the parent's thread group only and reaps the address
     space the live child still runs on: MMF_UNSTABLE makes the child's next fault fail
-    with SIGBUS (kernel.md §1.4). v1 refuses (the child is not dying); v3 kills both."""
+    with SIGBUS (docs/sources.md §K1.4). v1 refuses (the child is not dying); v3 kills both."""
     k = _kernel(variant)
     lmkd = k.spawn("lmkd")
     app = k.spawn("app", uid=10001)
@@ -262,8 +262,8 @@ def test_v3_refuses_targets_outside_the_callers_pid_namespace(
 ) -> None:
     """v3's ``do_pidfd_send_signal_pidns()`` returns -EINVAL unless the target's pid
     namespace is the caller's or a descendant (``access_pidfd_pidns()``), which
-    ``kill_all_shared_mm()`` turns into EBUSY: no kill, no reap (thread.md §3.6, §4.3 #9,
-    §6 #14). v1/v2 use ``kill_pid()``, which has no such check. The caller (root) sits in
+    ``kill_all_shared_mm()`` turns into EBUSY: no kill, no reap (docs/sources.md §T3.6, §T4.3 #9,
+    §T6 #14). v1/v2 use ``kill_pid()``, which has no such check. The caller (root) sits in
     a child namespace; the target in a sibling one, or in a child of the caller's.
     Constructed: the caller holds a pidfd it could only have received over SCM_RIGHTS (the
     model's pid lookup is by global number)."""
@@ -283,8 +283,8 @@ def test_v3_refuses_targets_outside_the_callers_pid_namespace(
 def test_v3_counts_init_as_a_failure_after_killing_the_rest() -> None:
     """v3's ``kill_all_shared_mm()``: a sharer that ``is_global_init()`` sets ``failed``
     and is skipped; the loop goes on and kills the others; any failure -> EBUSY and no
-    reap (thread.md §3.6; Christian Brauner: "init can't be signalled anyway, so why
-    report failure", §4.3 #12). Constructed: the model's init has no address space, so the
+    reap (docs/sources.md §T3.6; Christian Brauner: "init can't be signalled anyway, so why
+    report failure", §T4.3 #12). Constructed: the model's init has no address space, so the
     test gives it one and makes the target init's CLONE_VM child."""
     k = _kernel("v3")
     k.init_task.mm = mm_alloc(k)
@@ -304,8 +304,8 @@ def test_v3_counts_init_as_a_failure_after_killing_the_rest() -> None:
 def test_v3_partial_kills_then_ebusy() -> None:
     """v3: permission is checked per sharer against the caller (user-style SIGKILL from
     ``do_pidfd_send_signal()``); a refused one makes the call EBUSY after the others were
-    killed, and nothing is reaped (thread.md §3.6 "partial kills are possible", §4.3 #8,
-    §6 #13). Constructed: a root process starts a CLONE_VM sharer, then drops to uid 1000
+    killed, and nothing is reaped (docs/sources.md §T3.6 "partial kills are possible", §T4.3 #8,
+    §T6 #13). Constructed: a root process starts a CLONE_VM sharer, then drops to uid 1000
     (``setuid(1000)``: the test replaces its cred); the caller, uid 1000 without
     capabilities, may kill the target but not the root sharer."""
     k = _kernel("v3")
@@ -325,9 +325,9 @@ def test_v3_partial_kills_then_ebusy() -> None:
 @pytest.mark.parametrize(("variant", "rc"), [("v3", 0), ("v2", 0), ("v1", "EINVAL")])
 def test_kernel_threads_using_the_mm(variant: str, rc: int | str) -> None:
     """A kernel thread that adopted the mm (``kthread_use_mm()``) matches
-    ``process_shares_mm()``. v3 skips PF_KTHREAD sharers silently and reaps (thread.md
-    §3.6); v1's ``task_will_free_mem()`` sees a sharer that is not dying: EINVAL (kernel.md
-    §1.3 "Kernel threads that borrowed the mm ... make task_will_free_mem false"); v2 never
+    ``process_shares_mm()``. v3 skips PF_KTHREAD sharers silently and reaps (docs/sources.md
+    §T3.6); v1's ``task_will_free_mem()`` sees a sharer that is not dying: EINVAL (docs/sources.md
+    §K1.3 "Kernel threads that borrowed the mm ... make task_will_free_mem false"); v2 never
     asks (no MMF_MULTIPROCESS either). Constructed: a kernel thread with the mm and an
     ``mmget()`` reference, as its user would hold."""
     k = _kernel(variant)
@@ -355,7 +355,7 @@ def test_rfc_marks_the_mm_at_send_time_so_the_victims_own_exit_is_optimised(
 ) -> None:
     """RFC 3/3: the KILL_MRELEASE SIGKILL sets MMF_UNSTABLE when it is sent, "before either
     the victim's own exit path or the reaper runs", so patches 1 and 2 apply to the
-    victim's own exit_mmap() too (thread.md §3.1, §4.4, §6 #15). v1 sets the flag only in
+    victim's own exit_mmap() too (docs/sources.md §T3.1, §T4.4, §T6 #15). v1 sets the flag only in
     ``__oom_reap_task_mm()``. Shown on a coredumping target, where neither version reaps:
     after the dump, the RFC victim's own exit evicts its clean file pages (private and
     shared), v1's evicts nothing."""
@@ -385,7 +385,7 @@ def test_rfc_marks_a_shared_mm_unstable_under_a_live_sharer() -> None:
     """A consequence of the [I] reconstruction (MMF_UNSTABLE set at send, before
     ``task_will_free_mem()``): REAP_KILL on a target whose mm a live CLONE_VM sharer also
     uses kills the target's group, then fails with EINVAL -- and leaves the shared mm
-    marked unstable, so the live sharer's next fault fails with SIGBUS (kernel.md §1.4)
+    marked unstable, so the live sharer's next fault fails with SIGBUS (docs/sources.md §K1.4)
     although nothing was reaped. v1 refuses before anything is sent."""
     k = _kernel("rfc")
     app = k.spawn("app", uid=10001)
@@ -415,12 +415,12 @@ def test_caller_that_may_not_signal_the_target(
 ) -> None:
     """v1/v2 (and D on C) send ``kill_pid(task_tgid(task), SIGKILL, 0)``: a user-originated
     signal, checked against the caller's credentials (``check_kill_permission()``); the
-    error is returned before any reap and the mm reference is dropped again (thread.md
-    §3.2 "Kill permission", §6 #13, #14). v3 reports the failed kill as EBUSY. The check
+    error is returned before any reap and the mm reference is dropped again (docs/sources.md
+    §T3.2 "Kill permission", §T6 #13, #14). v3 reports the failed kill as EBUSY. The check
     runs even when someone else already killed the target: REAP_KILL then refuses a reap
-    that flags=0 would do (no permission check for reaping, kernel.md §1.1). The RFC's
+    that flags=0 would do (no permission check for reaping, docs/sources.md §K1.1). The RFC's
     KILL_MRELEASE has a positive si_code, so ``SI_FROMUSER()`` is false and no permission
-    check runs: the model's reading of a hunk that was not retrieved ([I], §3.1). (Draft D
+    check runs: the model's reading of a hunk that was not retrieved ([I], §T3.1). (Draft D
     with ``d_details="intended"``, so that its flags=0 reap frees anonymous memory.)"""
     k = _kernel(variant, d_details="intended")
     app = k.spawn("app", uid=0)
@@ -445,8 +445,8 @@ def test_caller_that_may_not_signal_the_target(
 @pytest.mark.parametrize("variant", ["baseline", *REAP_KILL_VARIANTS])
 def test_pidfd_thread_of_a_non_leader_thread_is_esrch_before_any_kill(variant: str) -> None:
     """``pidfd_get_task()`` ignores PIDFD_THREAD and looks the pid up as a thread-group id
-    (kernel.md §7.3): a PIDFD_THREAD pidfd of a non-leader thread gives ESRCH before any
-    kill. thread.md §6 #14 expects such pidfds to "still produce a thread-group kill";
+    (docs/sources.md §K7.3): a PIDFD_THREAD pidfd of a non-leader thread gives ESRCH before any
+    kill. docs/sources.md §T6 #14 expects such pidfds to "still produce a thread-group kill";
     they never get that far. The leader's PIDFD_THREAD pidfd resolves, and the kill
     targets the whole group (``task_tgid()``)."""
     k = _kernel(variant)
@@ -470,8 +470,8 @@ def test_pidfd_thread_of_a_non_leader_thread_is_esrch_before_any_kill(variant: s
 def test_target_already_dying_is_killed_again_harmlessly(variant: str) -> None:
     """With REAP_KILL, a target that is already dying still gets SIGKILL (v1: ``ignore_exit``
     makes its exit state irrelevant; v2/v3 never ask): the signal is dropped by
-    ``prepare_signal()`` and the reap proceeds (thread.md §3.2 "Target already dying", §3.4
-    consequences, §6 #12)."""
+    ``prepare_signal()`` and the reap proceeds (docs/sources.md §T3.2 "Target already dying", §T3.4
+    consequences, §T6 #12)."""
     k = _kernel(variant, d_details="intended")
     lmkd = k.spawn("lmkd")
     app = k.spawn("app", uid=10001)
@@ -496,8 +496,8 @@ def test_fatal_signal_while_waiting_for_the_mmap_lock_is_eintr(variant: str, fla
     """``if (mmap_read_lock_killable(mm)) { ret = -EINTR; goto drop_mm; }``: the caller
     sleeps on the lock (held for write here, e.g. by an mmap() stuck in the filesystem),
     gets SIGKILL and gives up; with REAP_KILL the target was killed already, and v1's
-    ``mmput()`` / the others' ``mmdrop()`` leave the mm's counts as they were (kernel.md
-    §1.1; thread.md §3.2, §3.4, §3.6 flows)."""
+    ``mmput()`` / the others' ``mmdrop()`` leave the mm's counts as they were (docs/sources.md
+    §K1.1; docs/sources.md §T3.2, §T3.4, §T3.6 flows)."""
     k = _kernel(variant)
     lmkd = k.spawn("lmkd")
     app = k.spawn("app", uid=10001)
@@ -527,8 +527,8 @@ def test_a_refusing_mmu_notifier_is_eagain_after_the_rest_was_reaped(
     variant: str, flags: int
 ) -> None:
     """``__oom_reap_task_mm()`` skips a VMA whose non-blocking mmu-notifier start fails,
-    goes on with the others and returns false: EAGAIN, in every version (kernel.md §1.1
-    "-EAGAIN does not mean nothing reaped", §1.4). The model's notifier refuses for every
+    goes on with the others and returns false: EAGAIN, in every version (docs/sources.md §K1.1
+    "-EAGAIN does not mean nothing reaped", §K1.4). The model's notifier refuses for every
     VMA of the mm, so only MMF_UNSTABLE is left behind."""
     k = _kernel(variant)
     lmkd = k.spawn("lmkd")

@@ -4,7 +4,7 @@ One table (:data:`TABLE`), one row per situation of the target, each run without
 ``PROCESS_MRELEASE_REAP_KILL`` and pinned for every kernel the model can be: the v6.18
 baseline, the RFC, v1 (all three patches, and patches=1 and 2 for the rows about patch 3),
 draft D as posted and as intended (``d_details``), REAP_KILL v2 and v3
-(../shared/reference/thread.md §2-§6; kernel.md §1).
+(docs/sources.md §T2-§T6; §K1).
 
 Every cell is one test, named ``<row>-<flags>-<variant>``. It builds the same victim
 (:data:`SPEC`: private anonymous, private file, copy-on-write file and shared file memory,
@@ -20,10 +20,10 @@ small folios), puts the target in the row's state, and measures the call alone:
 ``k.lru_add_drain_all()`` runs once after the victim faulted its memory in: fresh folios
 sit in the per-CPU lru_add batch of the faulting CPU, and that batch's reference would
 both keep a zapped anonymous folio alive (it would be freed at the next drain, not by the
-call) and make ``mapping_evict_folio()``'s refcount test fail for a file folio (thread.md
-§2.6 rule 3). With the batches drained every number below follows from the rules alone.
+call) and make ``mapping_evict_folio()``'s refcount test fail for a file folio (docs/sources.md
+§T2.6 rule 3). With the batches drained every number below follows from the rules alone.
 
-Citations (``§``) are sections of ../shared/reference/thread.md unless kernel.md is named.
+Citations (``§``) are sections of docs/sources.md unless docs/sources.md is named.
 The expected numbers are derived, not measured: :data:`REAPED_ANON` and :data:`EVICTABLE`
 are computed from :data:`SPEC`, and each outcome names the rule that produces it.
 
@@ -65,11 +65,11 @@ SPEC = VictimSpec(
 )
 
 REAPED_ANON = ANON + COW_DIRTY
-"""What a reap frees (thread.md §2.3, §2.5): every anonymous page of the anonymous VMA and
+"""What a reap frees (docs/sources.md §T2.3, §T2.5): every anonymous page of the anonymous VMA and
 the copy-on-write copies in the private file VMA; the shared file VMA is never reaped."""
 
 EVICTABLE = PRIV + (COW - COW_DIRTY)
-"""What patch 1 may evict (thread.md §3.2 v1 1/3 (a)-(h)): the clean, small, exclusively
+"""What patch 1 may evict (docs/sources.md §T3.2 v1 1/3 (a)-(h)): the clean, small, exclusively
 mapped file folios the reap unmaps. The COW_DIRTY file pages were replaced by anonymous
 copies (no longer mapped here, so never in the gather), and the shared VMA is not reaped."""
 
@@ -93,7 +93,7 @@ class Outcome:
 
 REFUSED = Outcome("refused")
 """``Kernel(...)`` raises ValueError: draft D has no s390 hunk and does not build there
-(thread.md §3.5 "No arch/s390 hunk", §6 #8)."""
+(docs/sources.md §T3.5 "No arch/s390 hunk", §T6 #8)."""
 
 
 def err(name: str, killed: tuple[str, ...] = ()) -> Outcome:
@@ -102,20 +102,21 @@ def err(name: str, killed: tuple[str, ...] = ()) -> Outcome:
 
 
 def reap(killed: tuple[str, ...] = ()) -> Outcome:
-    """Reap, no eviction: thread.md §2.3 (baseline reap), §2.5 (free_pages_and_swap_cache())."""
+    """Reap, no eviction: docs/sources.md §T2.3 (baseline reap), §T2.5
+    (free_pages_and_swap_cache())."""
     return Outcome(0, REAPED_ANON, CACHE, 0, killed)
 
 
 def reap_evict(killed: tuple[str, ...] = ()) -> Outcome:
-    """Reap and evict (patch 1 gate on): §3.2 v1 1/3; the evicted folios are freed by the
+    """Reap and evict (patch 1 gate on): §T3.2 v1 1/3; the evicted folios are freed by the
     same ``folios_put_refs()``, so they count as freed too."""
     return Outcome(0, REAPED_ANON + EVICTABLE, CACHE - EVICTABLE, EVICTABLE, killed)
 
 
 def d_reap(killed: tuple[str, ...] = ()) -> Outcome:
     """Draft D as posted, no eviction: its zero-initialised ``zap_details`` has ``even_cows``
-    false, so ``should_zap_folio()`` keeps every anonymous folio (thread.md §3.5 "Important
-    hidden side effect", §6 #16): nothing is freed."""
+    false, so ``should_zap_folio()`` keeps every anonymous folio (docs/sources.md §T3.5 "Important
+    hidden side effect", §T6 #16): nothing is freed."""
     return Outcome(0, 0, CACHE, 0, killed)
 
 
@@ -173,8 +174,8 @@ class Row:
 
 def _oom_skip_cell(col: str, flags: int) -> Outcome:
     """The MMF_OOM_SKIP row. The kernel OOM reaper's own reap already evicted under the
-    MMF_UNSTABLE gate of the RFC and v1 (thread.md §4.2 #7, §6 #2: the gate is per mm, not
-    per caller); D's OOM reaper passes false (§3.5). The call itself frees nothing."""
+    MMF_UNSTABLE gate of the RFC and v1 (docs/sources.md §T4.2 #7, §T6 #2: the gate is per mm, not
+    per caller); D's OOM reaper passes false (§T3.5). The call itself frees nothing."""
     cached = CACHE - EVICTABLE if col in ("rfc", "v1", "v1p1", "v1p2") else CACHE
     if flags and col in ("baseline", "v1", "v1p1", "v1p2"):
         return Outcome("EINVAL", cached=cached)
@@ -188,14 +189,14 @@ TABLE: list[Row] = [
     # --- live target ------------------------------------------------------------------------
     Row(
         "live", 0, "live",
-        "§2.1/§2.2: not dying -> task_will_free_mem() false -> EINVAL (no MMF_OOM_SKIP)",
+        "§T2.1/§T2.2: not dying -> task_will_free_mem() false -> EINVAL (no MMF_OOM_SKIP)",
         {c.name: err("EINVAL") for c in COLUMNS},
     ),
     Row(
         "live", RK, "live",
-        "§2.1 base: flags != 0 -> EINVAL; §3.1 RFC 3/3: KILL_MRELEASE sets MMF_UNSTABLE, then "
-        "the base reap; §3.2 v1 3/3: ignore_exit, mmget, kill_pid, reap, eviction under "
-        "MMF_UNSTABLE; §3.4 v2 / §3.6 v3: kill then reap, no patch 1; §3.5 D: gate = "
+        "§T2.1 base: flags != 0 -> EINVAL; §T3.1 RFC 3/3: KILL_MRELEASE sets MMF_UNSTABLE, then "
+        "the base reap; §T3.2 v1 3/3: ignore_exit, mmget, kill_pid, reap, eviction under "
+        "MMF_UNSTABLE; §T3.4 v2 / §T3.6 v3: kill then reap, no patch 1; §T3.5 D: gate = "
         "reap_kill; v1 patches=1,2: no REAP_KILL in valid flags -> EINVAL",
         {
             "baseline": err("EINVAL"), "rfc": reap_evict(APP), "v1": reap_evict(APP),
@@ -206,8 +207,8 @@ TABLE: list[Row] = [
     # --- dying target (SIGKILLed, not yet run) ---------------------------------------------
     Row(
         "dying", 0, "dying",
-        "§2.1: dying -> reap; §2.3 the reap sets MMF_UNSTABLE first, so the MMF_UNSTABLE-gated "
-        "patch 1 evicts (RFC, v1: §3.1, §3.2, §6 #2); D's bool is reap_kill = false (§3.5)",
+        "§T2.1: dying -> reap; §T2.3 the reap sets MMF_UNSTABLE first, so the MMF_UNSTABLE-gated "
+        "patch 1 evicts (RFC, v1: §T3.1, §T3.2, §T6 #2); D's bool is reap_kill = false (§T3.5)",
         {
             "baseline": reap(), "rfc": reap_evict(), "v1": reap_evict(),
             "v1p1": reap_evict(), "v1p2": reap_evict(), "d": d_reap(),
@@ -216,8 +217,8 @@ TABLE: list[Row] = [
     ),
     Row(
         "dying", RK, "dying",
-        "§6 #12: v1 ignores the target's exit state and kills again (harmless); v2/v3 skip "
-        "task_will_free_mem() and kill; §2.1 base and v1 patches=1,2: EINVAL",
+        "§T6 #12: v1 ignores the target's exit state and kills again (harmless); v2/v3 skip "
+        "task_will_free_mem() and kill; §T2.1 base and v1 patches=1,2: EINVAL",
         {
             "baseline": err("EINVAL"), "rfc": reap_evict(), "v1": reap_evict(),
             "v1p1": err("EINVAL"), "v1p2": err("EINVAL"), "d": d_reap_evict(),
@@ -228,7 +229,8 @@ TABLE: list[Row] = [
     *(
         Row(
             state, flags, state,
-            "§6 #12 'Target already exited (no ->mm): -ESRCH in all versions'; kernel.md §1.1: "
+            "§T6 #12 'Target already exited (no ->mm): -ESRCH in all versions'; "
+            "docs/sources.md §K1.1: "
             "zombie -> find_lock_task_mm() NULL; reaped -> pidfd_get_task() ESRCH; invalid "
             "flags are checked first (EINVAL)",
             {
@@ -243,12 +245,12 @@ TABLE: list[Row] = [
     # --- coredumping target ---------------------------------------------------------------
     Row(
         "coredump", 0, "coredump",
-        "§2.2: signal->core_state -> __task_will_free_mem() false -> EINVAL",
+        "§T2.2: signal->core_state -> __task_will_free_mem() false -> EINVAL",
         {c.name: err("EINVAL") for c in COLUMNS},
     ),
     Row(
         "coredump", RK, "coredump",
-        "§6 #12: v1 refuses a coredumping target (core_state test before ignore_exit) "
+        "§T6 #12: v1 refuses a coredumping target (core_state test before ignore_exit) "
         "without killing; v2/v3 (and D on C) skip task_will_free_mem(): kill and reap; RFC "
         "([I]) sends KILL_MRELEASE first, then task_will_free_mem() refuses -> EINVAL after "
         "the kill; the target is already in a group exit, so nobody is newly killed",
@@ -262,10 +264,10 @@ TABLE: list[Row] = [
     *(
         Row(
             "oom_skip", flags, "oom_skip",
-            "kernel.md §1.1/§1.5: MMF_OOM_SKIP -> task_will_free_mem() false -> 0 ('work "
-            "already done'); §3.2 v1 3/3: with REAP_KILL -> EINVAL; §3.4 v2 (D on C) / v3: "
+            "docs/sources.md §K1.1/§K1.5: MMF_OOM_SKIP -> task_will_free_mem() false -> 0 ('work "
+            "already done'); §T3.2 v1 3/3: with REAP_KILL -> EINVAL; §T3.4 v2 (D on C) / v3: "
             "REAP_KILL skips task_will_free_mem(), kills (group already exiting) and finds "
-            "MMF_OOM_SKIP under the lock -> 0, nothing reaped (§6 #12)",
+            "MMF_OOM_SKIP under the lock -> 0, nothing reaped (§T6 #12)",
             {
                 c.name: _oom_skip_cell(c.name, flags)
                 for c in COLUMNS
@@ -276,13 +278,13 @@ TABLE: list[Row] = [
     # --- shared mm with a live sharer ------------------------------------------------------
     Row(
         "shared_mm", 0, "shared_killed",
-        "§2.2: every other process sharing the mm must be dying -> EINVAL",
+        "§T2.2: every other process sharing the mm must be dying -> EINVAL",
         {c.name: err("EINVAL") for c in COLUMNS},
     ),
     Row(
         "shared_mm", RK, "shared_live",
-        "§6 #13: v1 -EINVAL unless all other sharers are dying (no kill); §3.4 v2 (and D): "
-        "MMF_MULTIPROCESS -> EINVAL, no kill; §3.6 v3: SIGKILL every sharer, then reap; RFC "
+        "§T6 #13: v1 -EINVAL unless all other sharers are dying (no kill); §T3.4 v2 (and D): "
+        "MMF_MULTIPROCESS -> EINVAL, no kill; §T3.6 v3: SIGKILL every sharer, then reap; RFC "
         "([I]): kills the target's group, then task_will_free_mem() refuses -> EINVAL",
         {
             "baseline": err("EINVAL"), "rfc": err("EINVAL", APP), "v1": err("EINVAL"),
@@ -293,7 +295,8 @@ TABLE: list[Row] = [
     # --- caller without permission (uid 1000, no caps; target uid 0) -------------------------
     Row(
         "no_permission", 0, "noperm_killed",
-        "kernel.md §1.1: no permission check in process_mrelease() itself; §4.3 'No version "
+        "docs/sources.md §K1.1: no permission check in process_mrelease() itself; "
+        "§T4.3 'No version "
         "adds a ptrace-style check for the reaping part': a target killed by someone else "
         "is reaped for any pidfd holder",
         {
@@ -304,8 +307,8 @@ TABLE: list[Row] = [
     ),
     Row(
         "no_permission", RK, "noperm_live",
-        "§3.2 v1 3/3 / §3.4 v2: kill_pid(..., 0) is permission-checked -> -EPERM, nothing "
-        "reaped (§6 #13 'v1/v2 return kill_pid's error'); §3.6 v3: the failed kill -> "
+        "§T3.2 v1 3/3 / §T3.4 v2: kill_pid(..., 0) is permission-checked -> -EPERM, nothing "
+        "reaped (§T6 #13 'v1/v2 return kill_pid's error'); §T3.6 v3: the failed kill -> "
         "EBUSY; RFC ([I]): KILL_MRELEASE is kernel-originated, no permission check",
         {
             "baseline": err("EINVAL"), "rfc": reap_evict(APP), "v1": err("EPERM"),
@@ -317,7 +320,7 @@ TABLE: list[Row] = [
     *(
         Row(
             f"bad_flags_{flags:#x}", flags, "dying",
-            "kernel.md §1.1: flags checked first; §3.2/§3.4/§3.6: flags & "
+            "docs/sources.md §K1.1: flags checked first; §K3.2/§K3.4/§K3.6: flags & "
             "~PROCESS_MRELEASE_VALID_FLAGS -> EINVAL",
             {c.name: err("EINVAL") for c in COLUMNS},
         )
@@ -326,8 +329,8 @@ TABLE: list[Row] = [
     # --- s390 ---------------------------------------------------------------------------------
     Row(
         "s390", 0, "dying",
-        "§3.1 RFC 1/3: s390 passes false (never evicts); §3.2 v1 1/3 hunk 1: s390 passes "
-        "tlb->mm, evicts (PTE path); §6 #8: D has no s390 hunk, does not build",
+        "§T3.1 RFC 1/3: s390 passes false (never evicts); §T3.2 v1 1/3 hunk 1: s390 passes "
+        "tlb->mm, evicts (PTE path); §T6 #8: D has no s390 hunk, does not build",
         {
             "baseline": reap(), "rfc": reap(), "v1": reap_evict(), "v1p1": reap_evict(),
             "v1p2": reap_evict(), "d": REFUSED, "d_intended": REFUSED, "v2": reap(),
@@ -337,7 +340,7 @@ TABLE: list[Row] = [
     ),
     Row(
         "s390", RK, "live",
-        "as s390 flags=0, the kill done by the call (§3.1-§3.6)",
+        "as s390 flags=0, the kill done by the call (§T3.1-§T3.6)",
         {
             "baseline": err("EINVAL"), "rfc": reap(APP), "v1": reap_evict(APP),
             "v1p1": err("EINVAL"), "v1p2": err("EINVAL"), "d": REFUSED, "d_intended": REFUSED,
@@ -348,8 +351,8 @@ TABLE: list[Row] = [
     # --- !CONFIG_SWAP -------------------------------------------------------------------------
     Row(
         "noswap", 0, "dying",
-        "§3.1 [I]: the RFC's !CONFIG_SWAP stub stays release_pages(): no eviction; §3.2 "
-        "v1 1/3: free_pages_and_caches() in mm/swap.c evicts without swap (§6 #9)",
+        "§T3.1 [I]: the RFC's !CONFIG_SWAP stub stays release_pages(): no eviction; §T3.2 "
+        "v1 1/3: free_pages_and_caches() in mm/swap.c evicts without swap (§T6 #9)",
         {
             "baseline": reap(), "rfc": reap(), "v1": reap_evict(), "v1p1": reap_evict(),
             "v1p2": reap_evict(), "d": d_reap(), "d_intended": reap(), "v2": reap(),
@@ -359,7 +362,7 @@ TABLE: list[Row] = [
     ),
     Row(
         "noswap", RK, "live",
-        "as noswap flags=0; D's swap.c free_pages_and_caches() evicts without swap (§3.5)",
+        "as noswap flags=0; D's swap.c free_pages_and_caches() evicts without swap (§T3.5)",
         {
             "baseline": err("EINVAL"), "rfc": reap(APP), "v1": reap_evict(APP),
             "v1p1": err("EINVAL"), "v1p2": err("EINVAL"), "d": d_reap_evict(APP),
@@ -481,7 +484,7 @@ def run_cell(row: Row, col: Column) -> Outcome:
 def test_variant_table(row: Row, col: Column) -> None:
     """Each cell of :data:`TABLE`: the return code, pages freed, cache left and pages
     evicted by one ``process_mrelease()`` call, as the rules the row cites derive them
-    (../shared/reference/thread.md §2-§6, kernel.md §1)."""
+    (docs/sources.md §T2-§T6, §K1)."""
     want = row.expect[col.name]
     got = run_cell(row, col)
     assert got == want, f"{row.name} flags={_flags_name(row.flags)} {col.name}: {row.cite}"

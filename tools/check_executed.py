@@ -3,7 +3,7 @@ Check that every committed notebook was executed top to bottom in one fresh kern
 
 Strict nbval silently skips code cells whose stored ``execution_count`` is null (never run),
 so a cell added to the ``.py`` and synced but not executed would pass CI unchecked
-(toolchain.md §2.3). This script fails when, in any ``.ipynb``:
+(docs/conventions.md §C4). This script fails when, in any ``.ipynb``:
 
 * a non-empty code cell has no execution count (cells tagged ``skip-execution`` and empty
   cells, which nbclient does not run, are exempt), or

@@ -8,7 +8,7 @@ when an ``.ipynb`` has no ``.py``.
 
 Why not ``jupytext --diff`` (exits 0 on differences) or ``jupytext --sync`` + ``git diff``
 (picks the newer file by mtime, which is arbitrary after a clone, and writes): see
-toolchain.md §2.2. Fix a failure with ``make report`` (sync + execute) or ``make sync``.
+docs/conventions.md §C3. Fix a failure with ``make report`` (sync + execute) or ``make sync``.
 
 Usage: ``python tools/check_pairs.py [notebooks/X.py ...]`` (default: all of them).
 """

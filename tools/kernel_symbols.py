@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import ast
 import json
+import os
 import re
 import subprocess
 import sys
@@ -35,7 +36,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "mrelease_ref"
 DATA = ROOT / "tests" / "data" / "kernel_symbols_v6.18.json"
-MIRROR = Path("/work/.mirror/leftymods+linux-6.18.y/repo")
+# A git tree with the v6.18 tag: $LINUX_GIT, else a mirror beside the checkout's parent
+# (``../.mirror/*linux-6.18*/repo``, as the project's machines keep one); None = not here.
+_ENV = os.environ.get("LINUX_GIT")
+_MIRRORS = sorted(ROOT.parent.glob(".mirror/*linux-6.18*/repo"))
+MIRROR: Path | None = Path(_ENV) if _ENV else (_MIRRORS[0] if _MIRRORS else None)
 TAG = "v6.18"
 
 _PATH = r"[A-Za-z0-9_][A-Za-z0-9_/.+-]*\.[ch](?![\w.@-])"
@@ -137,8 +142,10 @@ def cited_files(package: Path = PACKAGE) -> dict[str, list[str]]:
 
 
 @cache
-def kernel_file(path: str, mirror: Path = MIRROR) -> str | None:
-    """``path`` at v6.18 from the mirror; None when it does not exist there."""
+def kernel_file(path: str, mirror: Path | None = MIRROR) -> str | None:
+    """``path`` at v6.18 from the mirror; None when it does not exist there (or no mirror)."""
+    if mirror is None:
+        return None
     res = subprocess.run(["git", "-C", str(mirror), "show", f"{TAG}:{path}"],
                          capture_output=True, text=True, check=False)
     return res.stdout if res.returncode == 0 else None
@@ -183,7 +190,7 @@ def defined_in(name: str, src: str) -> bool:
     return False
 
 
-def check(pairs: list[tuple[str, str]], mirror: Path = MIRROR) -> dict[tuple[str, str], str]:
+def check(pairs: list[tuple[str, str]], mirror: Path | None = MIRROR) -> dict[tuple[str, str], str]:
     """Pairs that fail against the mirror -> why."""
     bad: dict[tuple[str, str], str] = {}
     for path, name in pairs:
@@ -197,9 +204,11 @@ def check(pairs: list[tuple[str, str]], mirror: Path = MIRROR) -> dict[tuple[str
     return bad
 
 
-def mirror_available(mirror: Path = MIRROR) -> bool:
+def mirror_available(mirror: Path | None = MIRROR) -> bool:
     """Whether the v6.18 mirror can be read."""
-    return (mirror / "HEAD").exists() and kernel_file("Makefile", mirror) is not None
+    if mirror is None or not (mirror / "HEAD").exists():
+        return False
+    return kernel_file("Makefile", mirror) is not None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -208,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--write", action="store_true", help=f"write {DATA.relative_to(ROOT)}")
     args = p.parse_args(argv)
     if not mirror_available():
-        print(f"no v6.18 mirror at {MIRROR}", file=sys.stderr)
+        print(f"no v6.18 mirror at {MIRROR} (set LINUX_GIT)", file=sys.stderr)
         return 2
     cited, files = citations(), cited_files()
     bad = check(sorted(cited))

@@ -11,7 +11,7 @@ For each ``notebooks/NN_topic.py`` (the source of truth, Jupytext py:percent):
    off) and widget state/views with random model ids (the widget's text repr stays).
 
 Why not ``jupytext --execute`` / ``jupyter execute``: both store per-cell timestamps and
-widget state with random ids (toolchain.md §7 item 4). ``store_widget_state`` stays on
+widget state with random ids (docs/conventions.md §C7). ``store_widget_state`` stays on
 because nbclient 0.11 raises ``KeyError`` for Output widgets when it is off; it is stripped
 afterwards instead.
 

@@ -10,13 +10,13 @@ Rows (default 1 GiB each):
   On this kernel ext4 builds PMD-sized folios (``read_ahead_kb`` 8192) and maps them with
   PMDs, so the reap zaps 512 pages per entry.
 * ``file-pte`` (opt-in): the same with ``MADV_NOHUGEPAGE``, forcing PTE mappings of the
-  large folios; this is the setting realkernel.md §6 measured (≈3.6 ms).
+  large folios; this is the setting docs/sources.md §M6 measured (≈3.6 ms).
 
 Columns: model reap time (ms); model peak memory per base page (bytes: ``tracemalloc`` peak
 while building and reaping the model victim, divided by the number of pages); live-kernel
 reap time (ms, median of ``--reps`` frozen+SIGKILLed victims, see
 :func:`mrelease_ref.lab.reap.timed_reap`); the ratio model/kernel; and whether the model is
-within the 10× target. Expected live numbers on the reference VM (realkernel.md §6):
+within the 10× target. Expected live numbers on the reference VM (docs/sources.md §M6):
 ≈73 ms (anon 4K) and ≈3.6 ms (file private, PTE-mapped), 1 GiB each. The VM of
 2026-11-25 measured ≈25 ms, ≈0.6 ms (``file``) and ≈4 ms (``file-pte``).
 

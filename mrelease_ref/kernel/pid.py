@@ -5,7 +5,7 @@ Kernel: kernel/pid.c, include/uapi/linux/pidfd.h, fs/pidfs.c
 A pidfd refers to a ``struct pid``, not to a task. ``pidfd_get_task()`` resolves it to the
 thread-group leader (PIDTYPE_TGID) every time, so a PIDFD_THREAD pidfd of a non-leader
 thread finds no task (ESRCH), and a process that has been waited for (its pid detached)
-gives ESRCH too (../shared/reference/realkernel.md §3.1, §3.2).
+gives ESRCH too (docs/sources.md §M3.1, §M3.2).
 
 Limitations:
 - Pid namespaces other than the initial one can be created; numbers passed to syscalls
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 PIDFD_NONBLOCK: Final = os.O_NONBLOCK
 PIDFD_THREAD: Final = os.O_EXCL
-# include/uapi/linux/pidfd.h, as accepted by 6.18 (realkernel.md §1.1)
+# include/uapi/linux/pidfd.h, as accepted by 6.18 (docs/sources.md §M1.1)
 PIDFD_SELF_THREAD: Final = -10000
 PIDFD_SELF_THREAD_GROUP: Final = -10001
 

@@ -10,7 +10,7 @@ every thread before ``kill()`` returns. So SIGKILL -- and also a default-action 
 makes ``task_will_free_mem()`` true at once, while a core-dumping signal (SIGSEGV, SIGQUIT)
 or a caught/blocked one does not. (Checked on the 6.18 machines: a frozen victim sent
 default SIGTERM is reaped by process_mrelease(); with SIGSEGV, a SIGTERM handler, or SIGTERM
-blocked, the call returns EINVAL. kernel.md §1.3 says otherwise for SIGTERM; the model
+blocked, the call returns EINVAL. docs/sources.md §K1.3 says otherwise for SIGTERM; the model
 follows the kernel source and the measurement.) The group exit starts only if
 ``wants_signal()`` accepts the thread: a frozen task that froze through the freezer's fake
 signal (asleep in ``pause()``/``poll()``, or running) already has TIF_SIGPENDING and is

@@ -11,7 +11,7 @@ model and this lab are in :mod:`mrelease_ref.scenarios.parity`; stored runs live
 ``lab/data/``.
 
 The deterministic "dying but mm still attached" state follows
-``/work/shared/reference/realkernel.md`` §2: freeze the victim with the cgroup-v1 freezer,
+docs/sources.md §M2: freeze the victim with the cgroup-v1 freezer,
 send SIGKILL (a v1-frozen task is not woken by it), call ``process_mrelease(pidfd, 0)``, then
 thaw and wait.
 

@@ -6,7 +6,7 @@ Run by :class:`mrelease_ref.lab.measure.ProcHolder` as
 A reader thread calls ``preadv(/proc/PID/WHAT)`` into a page registered with userfaultfd
 (MISSING mode) and never filled. The kernel takes ``get_task_mm()``/``mmget()`` before it
 copies to user space (fs/proc/base.c: get_task_cmdline(), environ_read(), mem_rw()), so the
-read blocks in ``copy_to_user()`` with ``mm_users + 1`` (realkernel.md §4.4). The main
+read blocks in ``copy_to_user()`` with ``mm_users + 1`` (docs/sources.md §M4.4). The main
 thread sees the fault on the uffd, reports ``{"pinned": true}``, waits for one byte (or EOF)
 on CTL_FD, then resolves the fault with ``UFFDIO_ZEROPAGE``; the read finishes and drops the
 reference (running ``exit_mmap`` here if it was the last one). It then reports

@@ -26,7 +26,7 @@ are the ones a later op (or ``drain``) empties.
 With ``"sharer": true`` the child also starts a second *process* that shares its mm
 (``clone(CLONE_VM|SIGCHLD)``, not a thread): the clone returns on a private one-page stack
 into a 30-byte machine-code stub that sets ``PR_SET_PDEATHSIG(SIGKILL)`` and loops on
-``pause()``, so the sharer never runs Python code (realkernel.md §3.3 used small C victims
+``pause()``, so the sharer never runs Python code (docs/sources.md §M3.3 used small C victims
 for the same purpose).
 
 Limitations:

@@ -8,7 +8,7 @@ Method (stored in the JSON as text, too): for each kind and state of
 :mod:`mrelease_ref.lab.calibration`, ``--reps`` fresh victims of ``--size-mib`` MiB are
 launched, prepared, frozen (cgroup v1), SIGKILLed and reaped with ``process_mrelease``
 (:func:`mrelease_ref.lab.reap.timed_reap`); the syscall time minus the median time of a
-one-page victim (the Python image's fixed cost, realkernel.md §6 row "empty"), divided by
+one-page victim (the Python image's fixed cost, docs/sources.md §M6 row "empty"), divided by
 the size, gives µs/MiB. Preparation per state:
 
 * ``young``: nothing (the victim just touched every page); file kinds read the file with
@@ -188,7 +188,8 @@ def measure(
         "syscall_ns": _stat(syscall),
         "results": results,
         "notes": [
-            "thread.md §5: folio_mark_accessed 55.75% of the unmap time is a perf profile of "
+            "docs/sources.md §T5: folio_mark_accessed 55.75% of the unmap time is a perf profile "
+            "of "
             "exit_mmap (mmap_exit_test) on Android, not of process_mrelease; compare "
             "Calibration.mark_accessed_share() only in kind.",
         ],

@@ -31,11 +31,11 @@ were read with ``read()`` first, so they are PG_referenced and the zap *activate
 * events not calibrated (``TLB_FLUSH``, ...) keep :data:`mrelease_ref.sim.cost.DEFAULT_PRICES_NS`.
 
 Limitations:
-    - One machine, one kernel build, one day; a shared 2-vCPU VM (realkernel.md §9).
+    - One machine, one kernel build, one day; a shared 2-vCPU VM (docs/sources.md §M9).
     - Differences of small numbers: a price that comes out negative (noise) is clamped to 0.
     - The young/cleared difference is what ``folio_mark_accessed()`` (plus the activation
       it triggers) costs *in the reap*; the thread's 55.75 % is a perf profile of
-      ``exit_mmap`` on Android (thread.md §5), a different path and workload.
+      ``exit_mmap`` on Android (docs/sources.md §T5), a different path and workload.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ PAGES_PER_MIB = 256
 HPAGE_PMD_NR = 512
 THREAD_MARK_ACCESSED_SHARE = 0.5575
 """folio_mark_accessed's share of the unmap time in the thread's exit_mmap profile
-(thread.md §5: "55.75%", of which __folio_batch_add_and_move 48.79%)."""
+(docs/sources.md §T5: "55.75%", of which __folio_batch_add_and_move 48.79%)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ Kernel: kernel/cgroup/legacy_freezer.c (v1 ``freezer.state``) and kernel/cgroup/
 :class:`FreezerGroup` creates a uniquely named child group, moves the pid into it, and on
 ``close()`` (or leaving the ``with`` block, or at interpreter exit) thaws it, moves any
 remaining tasks back to where the pid came from, and removes the group. The cgroup-v1
-freezer is preferred because a v1-frozen task is **not woken by SIGKILL** (realkernel.md §2):
+freezer is preferred because a v1-frozen task is **not woken by SIGKILL** (docs/sources.md §M2):
 freeze, SIGKILL, and the victim sits "dying but mm attached" until thawed. The cgroup-v2
 freezer is the fallback.
 
@@ -23,7 +23,7 @@ Limitations:
       race there, not a held state (``Backend.holds_sigkill`` is False).
     - v2 fallback moves the pid to a new group at the cgroup2 root, which changes its v2
       controllers (memory, cpu) for the duration.
-    - A vfork parent never reaches FROZEN (realkernel.md §2); use ``freeze(strict=False)``.
+    - A vfork parent never reaches FROZEN (docs/sources.md §M2); use ``freeze(strict=False)``.
     - Cleanup runs on ``close()``, ``with`` exit and ``atexit``; a SIGKILLed parent leaks
       the group (``rmdir /sys/fs/cgroup/freezer/mrelease_lab.*`` removes it).
 """
@@ -133,7 +133,7 @@ class FreezerGroup(Closing):
             raise
 
     def add(self, pid: int) -> None:
-        """Move another pid into the group (e.g. a CLONE_VM sharer, realkernel.md §3.3).
+        """Move another pid into the group (e.g. a CLONE_VM sharer, docs/sources.md §M3.3).
 
         It is moved to the hierarchy root (not back home) when the group is closed.
         """

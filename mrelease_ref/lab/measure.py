@@ -3,10 +3,10 @@
 Kernel: mm/vmstat.c (/proc/vmstat, /proc/zoneinfo), fs/proc/meminfo.c, mm/filemap.c
 (cachestat), fs/proc/base.c (the /proc reads that pin ``mm_users``).
 
-* :func:`free_pages_with_pcp` is the probe that works on this kernel (realkernel.md §0.9):
+* :func:`free_pages_with_pcp` is the probe that works on this kernel (docs/sources.md §M0.9):
   freed pages wait on per-CPU lists (pcp ``high_max`` ≈ 188 MiB per CPU) and are missing from
   MemFree, so count ``nr_free_pages`` plus every pageset ``count:``.
-* :class:`ProcHolder` pins a victim's ``mm_users`` deterministically (realkernel.md §4.4): a
+* :class:`ProcHolder` pins a victim's ``mm_users`` deterministically (docs/sources.md §M4.4): a
   child process's ``pread()`` of ``/proc/<pid>/{cmdline,environ,mem}`` blocks in
   ``copy_to_user()`` on a never-filled userfaultfd page, holding ``mmget()`` until
   :meth:`ProcHolder.release`.
@@ -191,7 +191,7 @@ def fincore_pages(path: str | Path) -> int | None:
     """Resident pages of ``path`` by util-linux ``fincore(1)``; None if it is not installed.
 
     A third, independent page-cache probe next to cachestat(2) and mincore(2)
-    (realkernel.md §5: "all three always agreed").
+    (docs/sources.md §M5: "all three always agreed").
     """
     exe = shutil.which("fincore")
     if exe is None:

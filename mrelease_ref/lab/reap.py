@@ -2,7 +2,7 @@
 
 Kernel: mm/oom_kill.c:process_mrelease() → __oom_reap_task_mm().
 
-:func:`timed_reap` follows realkernel.md §2/§6: launch a victim, wait until every page is
+:func:`timed_reap` follows docs/sources.md §M2/§M6: launch a victim, wait until every page is
 touched, freeze it (cgroup v1), SIGKILL it (it stays "dying, mm attached"), time
 ``process_mrelease(pidfd, 0)`` with ``perf_counter_ns``, record errno, RSS before/after,
 Δ(Free+pcp), a few /proc/meminfo deltas and the victim's smaps_rollup (FilePmdMapped,

@@ -105,11 +105,11 @@ def steps_table(sc: parity.Scenario) -> pd.DataFrame:
 
 
 def fact_summary(rows: Sequence[parity.Row]) -> pd.DataFrame:
-    """Rows and agreement per realkernel.md §0 item."""
+    """Rows and agreement per docs/sources.md §M0 item."""
     frame = parity.parity_frame(rows)
     frame = frame[frame["fact"] != ""]
     out = frame.groupby("fact").agg(rows=("agree", "size"), agree=("agree", "sum"))
-    out.insert(0, "fact (realkernel.md §0)", [FACTS[f] for f in out.index])
+    out.insert(0, "fact (docs/sources.md §M0)", [FACTS[f] for f in out.index])
     return out
 
 
@@ -178,7 +178,7 @@ def mark_accessed_table(cal: Calibration) -> pd.DataFrame:
             "mark_accessed µs/MiB": round(cal.mark_accessed_us_per_mib(kind), 2),
             "share of the reap": f"{cal.mark_accessed_share(kind):.0%}",
         })
-    rows.append({"kind": "thread.md §5: exit_mmap on Android (perf)",
+    rows.append({"kind": "docs/sources.md §T5: exit_mmap on Android (perf)",
                  "share of the reap": f"{THREAD_MARK_ACCESSED_SHARE:.2%}"})
     return pd.DataFrame(rows).fillna("")
 
@@ -201,10 +201,11 @@ def mark_accessed_figure(cal: Calibration) -> Figure:
 
 
 def prices_table(cal: Calibration) -> pd.DataFrame:
-    """Model prices (ns per event): the defaults of mrelease_ref.sim.cost vs calibrated."""
+    """Model prices (ns per event): the estimated ones of mrelease_ref.sim.cost
+    (``Kernel(cost="estimated")``) vs the ones calibrated from ``cal`` (the default)."""
     cal_prices = prices_from(cal)
-    return pd.DataFrame({"default ns": DEFAULT_PRICES_NS,
-                         "calibrated ns": {k: cal_prices[k] for k in DEFAULT_PRICES_NS}})
+    return pd.DataFrame({"estimated ns": DEFAULT_PRICES_NS,
+                         "calibrated ns (default)": {k: cal_prices[k] for k in DEFAULT_PRICES_NS}})
 
 
 def model_us_per_mib(cost: CostModel | None, thp: bool, nr_pages: int = 4096) -> float:
@@ -228,15 +229,17 @@ def model_us_per_mib(cost: CostModel | None, thp: bool, nr_pages: int = 4096) ->
 
 
 def model_cost_table(cal: Calibration) -> pd.DataFrame:
-    """Reap µs/MiB of anonymous memory: live kernel, model with default prices, model with
-    calibrated prices (model clock, deterministic)."""
+    """Reap µs/MiB of anonymous memory: live kernel, model with the estimated prices
+    (``Kernel(cost="estimated")``), model with the prices calibrated from ``cal`` (the
+    default ``Kernel()`` prices when ``cal`` is the stored calibration); model clock,
+    deterministic."""
     calibrated = calibrated_cost_model(cal)
     rows = []
     for kind, thp in (("anon_4k", False), ("anon_thp", True)):
         rows.append({
             "kind": KIND_TITLES[kind],
             "kernel µs/MiB": round(cal.us_per_mib(kind), 2),
-            "model, default prices": round(model_us_per_mib(None, thp), 2),
+            "model, estimated prices": round(model_us_per_mib(CostModel(), thp), 2),
             "model, calibrated prices": round(model_us_per_mib(calibrated, thp), 2),
         })
     return pd.DataFrame(rows)

@@ -6,7 +6,7 @@ mm/filemap.c:cachestat(), mm/mincore.c:mincore().
 Every wrapper either returns a value or raises ``OSError(errno, strerror)``; the ``OSError``
 constructor maps the errno to the usual subclass (ESRCH gives ``ProcessLookupError``), exactly
 as the :mod:`os` functions do. Syscall numbers come from a table keyed by
-``platform.machine()`` (kernel.md §7.2): 448/434/451 in the generic table, alpha
+``platform.machine()`` (docs/sources.md §K7.2): 448/434/451 in the generic table, alpha
 558/544/561.
 
 ``available()`` answers "can the lab run here?" and gives the precise reason when it cannot.

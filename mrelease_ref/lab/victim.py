@@ -2,10 +2,10 @@
 
 :func:`launch_victim` starts a fresh interpreter (``python -I _victim_main.py``), not a
 fork of the caller, so the victim carries only what its :class:`VictimSpec` asks for plus
-the interpreter itself (about 10 MB of RSS, ~0.4 ms of reap; realkernel.md §6 "empty").
+the interpreter itself (about 10 MB of RSS, ~0.4 ms of reap; docs/sources.md §M6 "empty").
 The child maps, touches every page, reports ready over a pipe and sleeps until killed.
 
-Mapping kinds (:class:`Kind`), realkernel.md §5–§7 names in brackets:
+Mapping kinds (:class:`Kind`), docs/sources.md §M5–§M7 names in brackets:
 
 * ``anon``: private anonymous, 4 KiB pages (``MADV_NOHUGEPAGE``), written.
 * ``anon_thp``: private anonymous with ``MADV_HUGEPAGE``, written.
@@ -32,7 +32,7 @@ so 4 KiB folios for pages not cached yet) and restores ``MADV_NORMAL`` afterward
 zap still sees a VMA with recency (``vma_has_recency()``).
 
 ``VictimSpec.sharer=True`` adds a second process sharing the victim's mm
-(``clone(CLONE_VM|SIGCHLD)``, realkernel.md §3.3); :attr:`Victim.sharer_pid` and
+(``clone(CLONE_VM|SIGCHLD)``, docs/sources.md §M3.3); :attr:`Victim.sharer_pid` and
 :attr:`Victim.sharer_pidfd` reach it. The child reports where each mapping starts
 (:attr:`Victim.maps`), so :func:`mapping_rss` can read the spec's own mappings out of
 ``/proc/<pid>/smaps`` without the interpreter's memory.

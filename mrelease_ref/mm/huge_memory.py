@@ -6,7 +6,7 @@ Two kinds of PMD mappings matter here:
 
 * anonymous THPs, only in VMAs that asked with madvise(MADV_HUGEPAGE) (these machines run
   THP in ``[madvise]`` mode); each keeps a deposited PTE table, freed when the PMD is
-  zapped (the only page tables a reap frees, realkernel.md §0 item 7);
+  zapped (the only page tables a reap frees, docs/sources.md §M0.7);
 * page-cache folios of PMD order, which ``do_set_pmd()`` maps with one PMD whatever the
   THP mode says (ext4 on these machines builds 2 MiB folios; on 2026-11-25 ~994 of a
   1024 MiB private file mapping showed as FilePmdMapped).

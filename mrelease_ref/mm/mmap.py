@@ -7,7 +7,7 @@ mm/gup.c (populate for mlock)
 ``exit_mmap()`` is where a victim's own teardown meets a reaper. It zaps everything under
 the *read* lock, sets MMF_OOM_SKIP, then takes the *write* lock, which waits for any reaper
 still holding the read lock; a reaper that arrives later sees MMF_OOM_SKIP and backs off
-(../shared/reference/kernel.md §1.7).
+(docs/sources.md §K1.7).
 
 Limitations:
 - Every mmap() is its own VMA, placed after the previous one with a one-page gap, 2

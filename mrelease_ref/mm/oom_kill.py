@@ -3,8 +3,8 @@
 Kernel: mm/oom_kill.c
 
 ``process_mrelease(pidfd, flags)`` reaps, in the caller's context, the address space of a
-process that is already dying. It checks, in this order (../shared/reference/kernel.md
-§1.1, realkernel.md §0 item 1):
+process that is already dying. It checks, in this order (docs/sources.md
+§K1.1, docs/sources.md §M0.1):
 
 1. ``flags != 0``                              -> EINVAL (before the fd is looked at)
 2. ``pidfd_get_task()``                        -> EBADF (not a pidfd) / ESRCH (no task)
@@ -74,7 +74,7 @@ from mrelease_ref.mm.memory import unmap_page_range
 from mrelease_ref.mm.mmu_gather import tlb_finish_mmu, tlb_gather_mmu
 
 MAX_OOM_REAP_RETRIES: Final = 10
-HZ: Final = 250  # CONFIG_HZ of these machines (realkernel.md §1.1)
+HZ: Final = 250  # CONFIG_HZ of these machines (docs/sources.md §M1.1)
 NSEC_PER_JIFFY: Final = 1_000_000_000 // HZ
 OOM_REAPER_DELAY_NS: Final = 2 * HZ * NSEC_PER_JIFFY
 

@@ -8,7 +8,7 @@ accept (``pcp_allowed_order()``) puts the pages on the freeing CPU's list; once 
 reaches ``high`` it spills ``nr_pcp_free()`` pages to the buddy pool: as many as were freed
 in a row (``free_count``, capped at ``batch << CONFIG_PCP_BATCH_SCALE_MAX``), but at least
 ``batch`` and leaving at least ``batch``. This is why
-MemFree rises by less than the memory a reap frees (../shared/reference/realkernel.md §0
+MemFree rises by less than the memory a reap frees (docs/sources.md §M0
 item 9). Allocation takes from the current CPU's list first.
 
 PFNs only name folios: they come from a counter, aligned to the folio size, and are never

@@ -7,7 +7,7 @@ Writeback is asynchronous, as in the kernel: starting it clears PG_dirty (after
 ``folio_mkclean()`` write-protects the PTEs) and sets PG_writeback; the I/O completes when
 the Kernel's block-I/O worker next runs (see :mod:`mrelease_ref.sim.sched`). That is how
 ``posix_fadvise(POSIX_FADV_DONTNEED)`` on a dirty file leaves pages cached but under
-writeback (../shared/reference/realkernel.md §5, row B3).
+writeback (docs/sources.md §M5, row B3).
 
 Limitations:
 - No dirty throttling (balance_dirty_pages), no periodic flusher: only explicit writeback

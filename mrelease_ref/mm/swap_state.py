@@ -6,7 +6,7 @@ Kernel: mm/swap_state.c
 folio it first tries ``free_swap_cache()`` (drop the folio from the swap cache when nothing
 maps it and nothing else uses its slot), then drops the gather's references in batches with
 ``folios_put_refs()``. It calls ``free_swap_cache()`` for *every* folio, anon or not;
-patch 1 of the series narrows that to anon folios (thread.md §3.2, §4.1 #6).
+patch 1 of the series narrows that to anon folios (docs/sources.md §T3.2, §T4.1 #6).
 
 Limitations:
 - Swap cache entries are keyed by slot offset in one swap address space.

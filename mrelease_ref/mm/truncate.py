@@ -4,7 +4,7 @@ Kernel: mm/truncate.c
 
 ``mapping_evict_folio()`` is the rule the series builds patch 1 on: a clean folio leaves the
 page cache only if nothing but the page cache, its private data, and *one* caller holds a
-reference (thread.md §2.6). ``mapping_try_invalidate()`` is what
+reference (docs/sources.md §T2.6). ``mapping_try_invalidate()`` is what
 ``posix_fadvise(POSIX_FADV_DONTNEED)`` runs, holding one reference per folio while it
 looks.
 

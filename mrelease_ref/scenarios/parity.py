@@ -13,11 +13,12 @@ observed. Two runners interpret the same steps:
 
 :func:`run_parity` runs every scenario on both and returns one :class:`Row` per
 (scenario, measure): model value, kernel value, agree or not; :func:`parity_frame` makes it
-a pandas table. :data:`SCENARIOS` covers every fact of realkernel.md §0 (items 1-9), the
-errno tables (§3), the /proc holder (§4.4), page cache after the reap (§5), memory released
-(§6) and the kernel selftest's flow (§7). :data:`SIGNAL_SCENARIOS` (run with ``--signals``)
+a pandas table. :data:`SCENARIOS` covers every fact of docs/sources.md §M0 (items 1-9), the
+errno tables (§M3), the /proc holder (§M4.4), page cache after the reap (§M5), memory released
+(§M6) and the kernel selftest's flow (§M7). :data:`SIGNAL_SCENARIOS` (run with ``--signals``)
 hold signals to threads and to frozen victims, per how the victim sleeps, and the OOM
-killer's thaw of a frozen victim (a memcg OOM on the kernel side).
+killer's thaw of a frozen victim (a memcg OOM on the kernel side). :data:`CALL_SCENARIOS`
+(``--calls``) hold the calls users make (madvise, mprotect, mlock, memfd, mincore, smaps).
 
 Measures are chosen to be exact on both sides where possible:
 
@@ -35,17 +36,17 @@ Tolerances, only where the kernel is noisy (each with its source):
 * :data:`FREED_TOL`: *pages freed* by a step, ±256 pages (1 MiB). Kernel value =
   Δ(nr_free_pages + Σ pcp ``count``) − page-table pages freed (ΔPageTables) − the
   interpreter's own anonymous pages freed (its RssAnon outside the spec's mappings, which
-  realkernel.md §6 row "empty" shows as +1.0 MB). Counters are folded with
+  docs/sources.md §M6 row "empty" shows as +1.0 MB). Counters are folded with
   ``/proc/sys/vm/stat_refresh`` before each read (vmstat per-CPU drift), and the window is
-  the step itself (ms). What remains is noise from other work on the machine (realkernel.md
-  §9: ±10-90 MB over the seconds of an experiment; here the window is milliseconds), pages
-  still held by per-CPU ``lru_add`` batches (up to 31 folios per CPU, kernel.md §6.3),
+  the step itself (ms). What remains is noise from other work on the machine (docs/sources.md
+  §M9: ±10-90 MB over the seconds of an experiment; here the window is milliseconds), pages
+  still held by per-CPU ``lru_add`` batches (up to 31 folios per CPU, docs/sources.md §K6.3),
   and the kernel stack and slab pages of an exiting task: -48…+32 pages in 16 runs on
   2026-11-26. Model value = Δ``zoneinfo()["free_with_pcp"]`` (its page tables are a
   counter only, never taken from the free pool). 256 pages is a quarter of the smallest
   amount compared (1024 pages).
 * :data:`COUNTER_TOL`: global meminfo counters (PageTables, Mlocked), ±16 kB: they are
-  global, so another process may move them within the step's window (realkernel.md §9).
+  global, so another process may move them within the step's window (docs/sources.md §M9).
 * Timing predicates (``noisy=True``): compared as predicates, never as values.
 
 A scenario whose only disagreements are noisy rows (toleranced or timing) is re-run on the
@@ -101,6 +102,7 @@ __all__ = (
     "FREED_TOL",
     "SCENARIOS",
     "SIGNAL_SCENARIOS",
+    "Change",
     "CrossMeasure",
     "Measure",
     "ParityRun",
@@ -108,6 +110,7 @@ __all__ = (
     "Scenario",
     "Step",
     "Tolerance",
+    "expected_changes",
     "load_run",
     "machine_facts",
     "main",
@@ -238,7 +241,7 @@ SMAPS_KEYS = ("Rss", "Anonymous", "LazyFree", "Locked", "Private_Clean", "Privat
 
 
 def selftest(label: str = "selftest") -> Step:
-    """The kernel selftest's flow (realkernel.md §7) on the scenario's victim."""
+    """The kernel selftest's flow (docs/sources.md §M7) on the scenario's victim."""
     return Step("selftest", label)
 
 
@@ -295,10 +298,10 @@ FREED_TOL = Tolerance(
     256,
     "pages",
     "Free+pcp over the step, net of page tables and the interpreter's own anon; residual "
-    "-48..+32 pages measured, realkernel.md §6 row 'empty', §9 noise (module docstring)",
+    "-48..+32 pages measured, docs/sources.md §M6 row 'empty', §M9 noise (module docstring)",
 )
 COUNTER_TOL = Tolerance(
-    16, "kB", "global meminfo counter, folded by stat_refresh; realkernel.md §9 noise"
+    16, "kB", "global meminfo counter, folded by stat_refresh; docs/sources.md §M9 noise"
 )
 
 
@@ -307,8 +310,8 @@ class Measure:
     """One comparable quantity of a scenario.
 
     The value is ``obs[key]`` or, for a derived quantity or predicate, ``fn(obs)``.
-    ``fact`` is the realkernel.md §0 item it checks ("" if none); ``expect`` the value
-    realkernel.md reports (checked by the tests against the kernel value, None = not
+    ``fact`` is the docs/sources.md §M0 item it checks ("" if none); ``expect`` the value
+    docs/sources.md reports (checked by the tests against the kernel value, None = not
     given). ``noisy`` marks timing predicates.
     """
 
@@ -443,7 +446,7 @@ def _anon(nr_pages: int, kind: str = "anon", uid: int = 10001) -> VictimSpec:
 
 
 def _dying(label: str = "reap") -> tuple[Step, ...]:
-    """freeze → SIGKILL → snapshot → process_mrelease → snapshot (realkernel.md §2)."""
+    """freeze → SIGKILL → snapshot → process_mrelease → snapshot (docs/sources.md §M2)."""
     return (freeze(), kill(), snapshot("before"), mrelease(label), snapshot(f"after_{label}"))
 
 
@@ -451,13 +454,13 @@ def _exit() -> tuple[Step, ...]:
     return (thaw(), wait_exit(), snapshot("after_exit"), waitpid())
 
 
-_S = "realkernel.md"
+_S = "docs/sources.md"
 
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         "errno-order",
         "flags, then the fd, then the task, then 'dying?'",
-        f"{_S} §0.1; §3.1 rows flags/fd, §3.2 kthreads",
+        f"{_S} §M0.1; §M3.1 rows flags/fd, §M3.2 kthreads",
         _anon(256),
         (
             mrelease("flags=1,fd=-1", fd="-1", flags=1),
@@ -487,7 +490,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         "not-dying",
         "a live task, frozen or stopped, is not dying: EINVAL, nothing reaped",
-        f"{_S} §0.1, §0.3; §3.1 rows live / SIGSTOPped / cgroup-frozen",
+        f"{_S} §M0.1, §M0.3; §M3.1 rows live / SIGSTOPped / cgroup-frozen",
         _anon(1024),
         (
             mrelease("live"),
@@ -508,7 +511,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         "dying-anon",
         "frozen + SIGKILL: reaped at once and in full; a repeat call does nothing",
-        f"{_S} §0.2, §0.4, §0.7-9; §3.1 'dying task', §6 anon 4K 64 MB",
+        f"{_S} §M0.2, §M0.4, §M0.7-9; §M3.1 'dying task', §M6 anon 4K 64 MB",
         _anon(16384),
         (*_dying(), mrelease("repeat"), snapshot("after_repeat"), *_exit()),
         (
@@ -527,7 +530,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         "memfree-probe",
         "freed pages go to the per-CPU lists, which MemFree does not count",
-        f"{_S} §0.9; §6 columns ΔMemFree vs ΔFree+pcp",
+        f"{_S} §M0.9; §M6 columns ΔMemFree vs ΔFree+pcp",
         _anon(1024),
         (*_dying(), *_exit()),
         (
@@ -540,7 +543,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         "zombie",
         "killed and left to exit: ESRCH as a zombie, ESRCH once reaped",
-        f"{_S} §0.1, §0.4; §3.1 rows 'wait until zombie' / 'after waitpid'",
+        f"{_S} §M0.1, §M0.4; §M3.1 rows 'wait until zombie' / 'after waitpid'",
         _anon(1024),
         (kill(), wait_exit(), mrelease("zombie"), waitpid(), mrelease("reaped")),
         (
@@ -551,7 +554,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         "no-permission-check",
         "an unprivileged caller (uid nobody, no caps) reaps a root-owned dying task",
-        f"{_S} §0.3; §3.2 row 'caller uid=nobody'",
+        f"{_S} §M0.3; §M3.2 row 'caller uid=nobody'",
         _anon(1024, uid=0),
         (
             mrelease("live", uid=NOBODY),
@@ -570,7 +573,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         "clone-vm-owner-killed",
         "CLONE_VM sharer: killing one side is not enough; killing both is",
-        f"{_S} §0.3; §3.3 clone(CLONE_VM|SIGCHLD) rows 'owner only' and 'both'",
+        f"{_S} §M0.3; §M3.3 clone(CLONE_VM|SIGCHLD) rows 'owner only' and 'both'",
         _anon(1024),
         (
             freeze(),
@@ -596,7 +599,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         "clone-vm-sharer-killed",
         "CLONE_VM sharer killed, owner alive: EINVAL on both pidfds",
-        f"{_S} §3.3 clone(CLONE_VM|SIGCHLD) row 'sharer only'",
+        f"{_S} §M3.3 clone(CLONE_VM|SIGCHLD) row 'sharer only'",
         _anon(1024),
         (
             freeze(),
@@ -615,7 +618,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         "holder-frozen-killed",
         "a /proc/<pid>/cmdline reader pins mm_users: a frozen killed victim is still reaped",
-        f"{_S} §0.5; §4.4 row H2",
+        f"{_S} §M0.5; §M4.4 row H2",
         _anon(4096),
         (hold("cmdline"), *_dying(), thaw(), wait_exit(), release(), waitpid()),
         (
@@ -628,7 +631,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         "holder-zombie",
         "the victim passed exit_mm with a reader pinning its mm: ESRCH, memory trapped",
-        f"{_S} §0.4, §0.5; §4.4 row H1",
+        f"{_S} §M0.4, §M0.5; §M4.4 row H1",
         _anon(4096),
         (hold("cmdline"), kill(), wait_exit(), mrelease("zombie"), release(), waitpid()),
         (
@@ -640,7 +643,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         "file-private",
         "a private file mapping: unmapped and not freed; the clean page cache stays",
-        f"{_S} §0.6, §0.8; §5 row A; §6 'file private, read'",
+        f"{_S} §M0.6, §M0.8; §M5 row A; §M6 'file private, read'",
         VictimSpec((MappingSpec("file-private", 16384),)),
         (*_dying(), *_exit()),
         (
@@ -657,7 +660,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         "dontneed-after-reap",
         "after the reap POSIX_FADV_DONTNEED can drop every clean page",
-        f"{_S} §0.6; §5 row A'",
+        f"{_S} §M0.6; §M5 row A'",
         VictimSpec((MappingSpec("file-private", 4096),)),
         (*_dying(), fadvise_dontneed(), snapshot("after_dontneed"), *_exit()),
         (cache("after_dontneed", "nr_cache", expect=0),),
@@ -665,7 +668,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         "dontneed-without-reap",
         "without the reap the killed, frozen victim still maps them: DONTNEED drops none",
-        f"{_S} §0.6; §5 rows E, E'",
+        f"{_S} §M0.6; §M5 rows E, E'",
         VictimSpec((MappingSpec("file-private", 4096),)),
         (freeze(), kill(), fadvise_dontneed(), snapshot("after_dontneed"), *_exit()),
         (
@@ -676,7 +679,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         "file-cow",
         "a private file mapping with copy-on-write pages: COW copies freed, file cache kept",
-        f"{_S} §0.6, §0.7; §5 rows D, D'",
+        f"{_S} §M0.6, §M0.7; §M5 rows D, D'",
         VictimSpec((MappingSpec("file-cow", 4096, dirty=1024),)),
         (*_dying(), fadvise_dontneed(), snapshot("after_dontneed"), *_exit()),
         (
@@ -692,7 +695,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         "vm-shared-skipped",
         "MAP_SHARED of an O_RDWR fd (VM_SHARED) is skipped; its dirty pages stay dirty",
-        f"{_S} §0.7; §5 rows B2/B3; §6 'file MAP_SHARED of O_RDWR fd'",
+        f"{_S} §M0.7; §M5 rows B2/B3; §M6 'file MAP_SHARED of O_RDWR fd'",
         VictimSpec((MappingSpec("anon", 1024), MappingSpec("file-shared", 1024, dirty=256))),
         (*_dying(), fadvise_dontneed(1), snapshot("after_dontneed"), *_exit()),
         (
@@ -708,7 +711,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         "shmem-skipped",
         "MAP_SHARED|MAP_ANONYMOUS (shmem, VM_SHARED) is skipped like a shared file",
-        f"{_S} §1.3 (__oom_reap_task_mm zaps vma_is_anonymous || !VM_SHARED)",
+        f"{_S} §M1.3 (__oom_reap_task_mm zaps vma_is_anonymous || !VM_SHARED)",
         VictimSpec((MappingSpec("shmem", 1024),)),
         (*_dying(), *_exit()),
         (
@@ -720,7 +723,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         "anon-mlocked",
         "mlocked anonymous memory is reaped too (and munlocked)",
-        f"{_S} §0.7; §6 'anon mlocked'",
+        f"{_S} §M0.7; §M6 'anon mlocked'",
         _anon(4096, "anon-mlocked"),
         (*_dying(), *_exit()),
         (
@@ -734,7 +737,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         "anon-thp",
         "THP anonymous memory: reaped, and the deposited page tables freed with it",
-        f"{_S} §0.7, §0.8; §6 'anon THP'",
+        f"{_S} §M0.7, §M0.8; §M6 'anon THP'",
         _anon(16384, "anon-thp"),
         (*_dying(), *_exit()),
         (
@@ -749,7 +752,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         "empty",
         "a one-page victim: the fixed cost of a reap (the Python image on the kernel)",
-        f"{_S} §6 row 'empty'",
+        f"{_S} §M6 row 'empty'",
         _anon(1),
         (*_dying(), *_exit()),
         (errno_is("reap", "0", "2"),),
@@ -757,7 +760,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         "selftest",
         "tools/testing/selftests/mm/mrelease_test.c: negative tests, kill, reap, retry",
-        f"{_S} §7",
+        f"{_S} §M7",
         _anon(256),
         (selftest(),),
         (
@@ -1157,7 +1160,7 @@ _FZ = ("kernel/freezer.c:freeze_task(), __set_task_frozen(), __refrigerator(); "
        "kernel/signal.c:wants_signal(), complete_signal(); measured 2026-12-03")
 _TH = ("kernel/signal.c:kill_pid_info_type(), do_send_specific(), "
        "SYSCALL_DEFINE4(pidfd_send_signal); fs/pidfs.c:pidfd_prepare(); "
-       "kernel/pid.c:pidfd_get_task(); realkernel.md §3.2")
+       "kernel/pid.c:pidfd_get_task(); docs/sources.md §M3.2")
 _IN_PLACE = ("nanosleep", "futex")
 _SIG_NAME = {int(signal.SIGKILL): "SIGKILL", int(signal.SIGTERM): "SIGTERM",
              int(signal.SIGSTOP): "SIGSTOP"}
@@ -1334,8 +1337,15 @@ kernel/freezer.c, v6.18). Kept apart from :data:`SCENARIOS` (whose stored run no
 shows): ``python -m mrelease_ref.scenarios.parity --signals`` runs them live and stores
 ``lab/data/parity_signals.json``; every row agreed on 2026-12-03."""
 
+
+def all_scenarios() -> tuple[Scenario, ...]:
+    """Every scenario of every live table (main, ``--calls``, ``--signals``), by name order of
+    the tables: what a finding's ``parity`` names may refer to."""
+    return SCENARIOS + CALL_SCENARIOS + SIGNAL_SCENARIOS
+
+
 COST_RATIO = 2
-"""Cost predicates ask for 4 KiB anon > 2x THP / clean file per MiB. realkernel.md §0.8
+"""Cost predicates ask for 4 KiB anon > 2x THP / clean file per MiB. docs/sources.md §M0.8
 gives ~20x (71 vs 3 µs/MB, 1 GiB victims); with 64 MiB victims the kernel's fixed cost
 (the Python image, 0.2-0.4 ms, scenario 'empty') dominates the cheap kinds, and a fresh
 64 MiB file sits partly in small folios (readahead ramp-up): 2026-11-26 measured 4-40x
@@ -1347,7 +1357,7 @@ CROSS_MEASURES: tuple[CrossMeasure, ...] = (
         ("dying-anon", "anon-thp", "empty"),
         _costs_more_per_mib("dying-anon", "anon-thp", COST_RATIO),
         "8",
-        f"{_S} §0.8 (71 vs 3 µs/MB); fixed cost = scenario 'empty'",
+        f"{_S} §M0.8 (71 vs 3 µs/MB); fixed cost = scenario 'empty'",
         True,
     ),
     CrossMeasure(
@@ -1355,7 +1365,7 @@ CROSS_MEASURES: tuple[CrossMeasure, ...] = (
         ("dying-anon", "file-private", "empty"),
         _costs_more_per_mib("dying-anon", "file-private", COST_RATIO),
         "8",
-        f"{_S} §0.8 (71 vs 3 µs/MB); fixed cost = scenario 'empty'",
+        f"{_S} §M0.8 (71 vs 3 µs/MB); fixed cost = scenario 'empty'",
         True,
     ),
 )
@@ -2210,22 +2220,36 @@ def run_parity(
     *,
     retries: int = 2,
     file_dir: str = "/var/tmp",
+    variant: str = "baseline",
 ) -> ParityRun:
     """Run every scenario on the model and the live kernel and compare.
 
-    A scenario whose only disagreements are noisy rows (tolerances, timing predicates)
-    is run again on the kernel, up to ``retries`` times; ``Row.attempts`` says how often.
-    Needs the lab (``mrelease_ref.lab.syscalls.available()``).
+    ``variant`` picks the model side: the baseline (the parity table), or a version of the
+    series, whose prediction is then held against whatever kernel is running (a patched
+    build, to test the prediction). A scenario whose only disagreements are noisy rows
+    (tolerances, timing predicates) is run again on the kernel, up to ``retries`` times;
+    ``Row.attempts`` says how often. Needs the lab (``mrelease_ref.lab.syscalls.available()``).
     """
+    from mrelease_ref.lab.lock import realkernel_lock
+
+    with realkernel_lock():
+        return _run_parity(scenarios, retries, file_dir, variant)
+
+
+def _run_parity(
+    scenarios: Sequence[Scenario], retries: int, file_dir: str, variant: str
+) -> ParityRun:
     t0 = time.monotonic()
     run = ParityRun([], meta=machine_facts(file_dir))
+    if variant != "baseline":
+        run.meta["variant"] = variant
     retried: list[str] = []
     skipped: dict[str, str] = {}
     for sc in scenarios:
         if sc.sharer and platform.machine() != "x86_64":
             skipped[sc.name] = f"the CLONE_VM sharer stub is x86_64 only ({platform.machine()})"
             continue
-        model = run_model(sc)
+        model = run_model(sc, variant)
         for attempt in range(1, retries + 2):
             kernel = run_kernel(sc, file_dir)
             rows = _rows(sc, model, kernel, attempt)
@@ -2266,13 +2290,60 @@ def load_run(path: Path = STORED_RUN) -> ParityRun:
     return ParityRun([Row(**r) for r in data["rows"]], meta=data["meta"])
 
 
+@dataclass(frozen=True, slots=True)
+class Change:
+    """A row a patch is expected to change: the model's baseline and variant values."""
+
+    scenario: str
+    measure: str
+    baseline: Value
+    variant: Value
+
+
+def expected_changes(variant: str, scenarios: Sequence[Scenario] = SCENARIOS) -> list[Change]:
+    """The (scenario, measure) rows where ``Kernel(variant=variant)`` predicts another value
+    than the baseline model: what a kernel with that patch should change in the table.
+    Model only, no root needed."""
+    from mrelease_ref.variants import VARIANTS
+
+    if variant not in VARIANTS or not VARIANTS[variant].implemented:
+        raise ValueError(f"unknown variant {variant!r}; choose one of "
+                         f"{[v for v, x in VARIANTS.items() if x.implemented]}")
+    base: dict[str, Obs] = {}
+    new: dict[str, Obs] = {}
+    out: list[Change] = []
+    for sc in scenarios:
+        base[sc.name], new[sc.name] = run_model(sc), run_model(sc, variant)
+        out += [Change(sc.name, m.name, m.value(base[sc.name]), m.value(new[sc.name]))
+                for m in sc.measures if m.value(base[sc.name]) != m.value(new[sc.name])]
+    for c in CROSS_MEASURES:
+        if all(name in base for name in c.scenarios) and c.fn(base) != c.fn(new):
+            out.append(Change("+".join(c.scenarios), c.name, c.fn(base), c.fn(new)))
+    return out
+
+
+def _print_changes(variant: str, changes: Sequence[Change]) -> None:
+    print(f"rows {variant} is expected to change (model: baseline -> {variant}):")
+    for c in changes:
+        print(f"  {c.scenario:24} {c.measure:58} {c.baseline!s:>8} -> {c.variant!s}")
+    if not changes:
+        print("  none: the scenarios (flags 0) do not reach what this version changes")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the parity table live, print it, and store it (``--out``)."""
+    """Run the parity table live, print it, and store it (``--out``).
+
+    ``--variant NAME`` holds the model's prediction for a patched kernel against whatever
+    kernel is running (boot a kernel with that patch to test the prediction) and first lists
+    the rows the patch is expected to change; ``--model-only`` stops after that list (no
+    root needed). A variant run is stored only where ``--out`` says.
+    """
     from mrelease_ref.lab.syscalls import available
 
     p = argparse.ArgumentParser(prog="python -m mrelease_ref.scenarios.parity",
                                 description="model vs live kernel, one row per measure")
-    p.add_argument("--out", type=Path, default=STORED_RUN, help="where to store the run")
+    p.add_argument("--out", type=Path, default=None,
+                   help=f"where to store the run (baseline default: {STORED_RUN})")
     p.add_argument("--no-save", action="store_true", help="print only")
     p.add_argument("--file-dir", default="/var/tmp", help="disk-backed dir for test files")
     p.add_argument("--only", default="", help="comma list of scenario names")
@@ -2281,31 +2352,50 @@ def main(argv: Sequence[str] | None = None) -> int:
                         f"{CALLS_STORED_RUN.name} unless --out says otherwise")
     p.add_argument("--signals", action="store_true",
                    help="run SIGNAL_SCENARIOS (stored in lab/data/parity_signals.json)")
+    p.add_argument("--variant", default="baseline",
+                   help="model side: baseline (default) or a version of the series (v1, d, ...)")
+    p.add_argument("--model-only", action="store_true",
+                   help="with --variant: list the rows it is expected to change, then stop")
     args = p.parse_args(argv)
+    if args.calls and args.signals:
+        p.error("--calls and --signals choose different tables: give one")
+    pool, default_out = SCENARIOS, STORED_RUN
+    if args.calls:
+        pool, default_out = CALL_SCENARIOS, CALLS_STORED_RUN
+    elif args.signals:
+        pool, default_out = SIGNAL_SCENARIOS, SIGNAL_STORED_RUN
+    chosen = [s for s in pool if not args.only or s.name in args.only.split(",")]
+    expected: set[tuple[str, str]] = set()
+    if args.variant != "baseline":
+        try:
+            changes = expected_changes(args.variant, chosen)
+        except ValueError as e:
+            print(e, file=sys.stderr)
+            return 2
+        _print_changes(args.variant, changes)
+        expected = {(c.scenario, c.measure) for c in changes}
+        if args.model_only:
+            return 0
     ok, reason = available()
     if not ok:
         print(f"lab unavailable: {reason}", file=sys.stderr)
         return 2
-    if args.calls and args.signals:
-        p.error("--calls and --signals choose different tables: give one")
-    pool = SCENARIOS
-    if args.calls:
-        pool = CALL_SCENARIOS
-        if args.out == STORED_RUN:
-            args.out = CALLS_STORED_RUN
-    elif args.signals:
-        pool = SIGNAL_SCENARIOS
-        if args.out == STORED_RUN:
-            args.out = SIGNAL_STORED_RUN
-    chosen = [s for s in pool if not args.only or s.name in args.only.split(",")]
-    run = run_parity(chosen, file_dir=args.file_dir)
+    run = run_parity(chosen, file_dir=args.file_dir, variant=args.variant)
     for r in run.rows:
         mark = "ok " if r.agree else "BAD"
+        change = " [expected to change]" if (r.scenario, r.measure) in expected else ""
         print(f"{mark} {r.scenario:24} {r.measure:58} model={r.model!s:8} kernel={r.kernel!s:8}"
-              f" ({r.rule}, attempts {r.attempts})")
+              f" ({r.rule}, attempts {r.attempts}){change}")
     print(f"{len(run.rows)} rows, {len(run.disagreements)} disagree; {run.meta}")
-    if not args.no_save:
-        print(f"stored in {save_run(run, args.out)}")
+    if expected:
+        hit = sum(1 for r in run.rows if (r.scenario, r.measure) in expected and r.agree)
+        verdict = "behaves" if hit == len(expected) else "does not behave"
+        print(f"{hit} of {len(expected)} rows the patch changes agree with its prediction: "
+              f"the running kernel {verdict} as patched")
+    out = args.out if args.out is not None else (
+        default_out if args.variant == "baseline" else None)
+    if not args.no_save and out is not None:
+        print(f"stored in {save_run(run, out)}")
     return 1 if run.disagreements else 0
 
 

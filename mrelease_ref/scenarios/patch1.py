@@ -38,7 +38,7 @@ Limitations:
   do not call ``lru_add_drain()`` (older kernels' ``exit_mmap()`` and ``unmap_region()``
   did), and neither does the model. The "(f) lru_add batch" predicate case shows a
   victim killed right after its faults.
-- The RFC's free path is inferred from v1 (thread.md §3.1 [I]); its results are as good
+- The RFC's free path is inferred from v1 (docs/sources.md §T3.1 [I]); its results are as good
   as that inference.
 - Conditions (d) "truncated" and (h) "``remove_mapping()`` fails after the checks" cannot
   be built: the model has no truncate(2) and no step boundary inside the free path.
@@ -436,7 +436,7 @@ def _case_private_data(k: Kernel, nr: int) -> _Setup:
 
 @dataclass(frozen=True, slots=True)
 class PredicateCase:
-    """One row of the eviction predicate (thread.md §3.2 (a)-(h)): which condition is
+    """One row of the eviction predicate (docs/sources.md §T3.2 (a)-(h)): which condition is
     made false (or, for the control, none), and how."""
 
     case: str
@@ -966,7 +966,7 @@ def anon_mapping_table(
 
 
 # ---------------------------------------------------------------------------------------
-# Review points (thread.md §4.1), as data
+# Review points (docs/sources.md §T4.1), as data
 # ---------------------------------------------------------------------------------------
 
 REVIEW_POINTS: tuple[Row, ...] = (
@@ -1024,4 +1024,37 @@ REVIEW_POINTS: tuple[Row, ...] = (
      "answer": "kswapd timing is unpredictable", "resolved": "no",
      "model": "finding: patch 1 itself needs patch 2 for pages referenced before"},
 )
-"""thread.md §4.1, paraphrased: one row per review point on patch 1."""
+"""docs/sources.md §T4.1, paraphrased: one row per review point on patch 1."""
+
+
+# ---------------------------------------------------------------------------------------
+# Draft D's zero-initialised zap_details and anonymous THPs
+# ---------------------------------------------------------------------------------------
+
+D_ANON_KERNELS: tuple[KernelChoice, ...] = (BASELINE, D, D_INTENDED)
+"""Baseline (kill, then flags 0) and D with REAP_KILL, as posted and as intended."""
+
+
+def d_anon_table(nr_pages: int = 1024) -> list[Row]:
+    """Anonymous pages freed by one reap, per kernel, for 4 KiB folios (PTE-mapped) and
+    for THPs (``MADV_HUGEPAGE``, PMD-mapped 2 MiB folios).
+
+    D as posted passes ``__oom_reap_task_mm()`` a zero-initialised ``zap_details``:
+    ``even_cows`` is false, so ``should_zap_folio()`` keeps every anonymous folio the PTE
+    path meets. A PMD-mapped THP goes through ``zap_huge_pmd()``, which never looks at the
+    details, so it is freed all the same (docs/sources.md §K3.6, §T3.5).
+    """
+    rows: list[Row] = []
+    for choice in D_ANON_KERNELS:
+        row: Row = {"kernel": choice.label}
+        for label, thp in (("4 KiB anon pages freed", False), ("THP anon pages freed", True)):
+            k = choice.kernel(debug_vm=True)
+            lmkd = k.spawn("lmkd", uid=0)
+            app = k.spawn("app", uid=10001)
+            m = app.mmap(nr_pages, thp=thp)
+            app.touch(m, write=True)
+            before = k.meminfo()["AnonPages"]
+            _mrelease(lmkd, app, choice.flags)
+            row[label] = (before - k.meminfo()["AnonPages"]) // 4
+        rows.append(row)
+    return rows

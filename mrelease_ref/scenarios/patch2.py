@@ -42,7 +42,7 @@ Limitations:
   not the victim's own exit, does the zapping; every CPU's LRU batches are drained right
   before the kill unless the experiment says otherwise.
 - "2 alone" and the "no MM_ID" configuration are constructions for measurement, not
-  posted code; the RFC's patch 1 free path is inferred (thread.md §3.1 [I]).
+  posted code; the RFC's patch 1 free path is inferred (docs/sources.md §T3.1 [I]).
 - Pressure rounds and the LRU are small (about a thousand pages) and single-node; the
   results are orderings and counts of pages, not predictions for a phone.
 - A fault reads exactly one folio (no mmap read-around, see mm/filemap.py Limitations;
@@ -375,7 +375,7 @@ class ReapCost:
     """One reap of ``pages`` private file pages (4 KiB folios) with a given history: the
     events counted and the model time of the ``process_mrelease()`` call, the part of it
     the cost model charges to aging (MARK_ACCESSED and PGACTIVATE), and that part in whole
-    percent of the call."""
+    percent of the call. ``prices`` names the price list (``Kernel.cost``)."""
 
     config: str
     history: str
@@ -385,6 +385,7 @@ class ReapCost:
     reap_ns: int
     aging_ns: int
     aging_pct: int
+    prices: str = "calibrated"
 
 
 def reap_cost(
@@ -422,7 +423,7 @@ def reap_cost(
     )
     _finish(k, app)
     return ReapCost(config, history, nr_pages, ev.mark_accessed, ev.pgactivate, ev.reap_ns,
-                    aging, aging * 100 // ev.reap_ns if ev.reap_ns else 0)
+                    aging, aging * 100 // ev.reap_ns if ev.reap_ns else 0, k.cost)
 
 
 # ---------------------------------------------------------------------------------------
@@ -742,4 +743,4 @@ REVIEW_POINTS: Final[tuple[ReviewPoint, ...]] = (
         "",
     ),
 )
-"""thread.md §4.2, in this project's words."""
+"""docs/sources.md §T4.2, in this project's words."""

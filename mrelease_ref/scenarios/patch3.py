@@ -32,6 +32,9 @@ The experiments:
   skips the permission check ([I]).
 * :func:`pidns_check` -- ``pidfd_send_signal()`` refuses a target outside the caller's
   pid namespace; which REAP_KILL versions do.
+* :func:`ns_init_after_reap` -- REAP_KILL against a namespace init from inside its
+  namespace: the kill is dropped, the call still returns 0 and reaps; the init's next
+  fault gets a forced SIGBUS, and its exit takes the namespace down.
 
 Limitations:
 - A pidfd for a process outside the caller's pid namespace is obtained with
@@ -46,10 +49,8 @@ Limitations:
   mm (``get_task_mm()`` + ``kthread_use_mm()``), are built here too; the Process API has
   neither.
 - The global init never has an mm here, so v3's ``is_global_init()`` failure is not
-  exercised; a *namespace* init is (its SIGNAL_UNKILLABLE comes from the model). What a
-  namespace init does after its memory was reaped is not shown: in the kernel its next
-  fault's forced SIGBUS clears SIGNAL_UNKILLABLE and kills it (and then its namespace);
-  the model's fault-signal path does neither.
+  exercised (``tests/test_findings.py::test_global_init_has_no_mm_in_the_model``); a
+  *namespace* init is (its SIGNAL_UNKILLABLE comes from the model).
 - A vfork parent is not blocked until its child exits (the model's vfork shares the mm
   only), so "the parent runs on" is modelled by the parent touching its memory.
 - Schedules are chosen (victim first, round robin, a writer holding the mmap lock); they
@@ -103,7 +104,7 @@ FILE_PAGES: Final = 32
 def new_kernel(version: str) -> Kernel:
     """The Kernel every experiment uses: ``version`` (all of its patches), seed 0, the
     invariant checker and the trace on, single-page folios (so that patch 1's eviction is
-    not blocked by a large folio's extra references, thread.md §6 #5)."""
+    not blocked by a large folio's extra references, docs/sources.md §T6 #5)."""
     return Kernel(version, seed=0, debug_vm=True, trace=True, large_folios=False)
 
 
@@ -319,6 +320,23 @@ def _case_ns_init_sharer_outside(k: Kernel) -> Setup:
     return _case_ns_init_sharer(k, caller_inside=False)
 
 
+def _case_ns_init_target(k: Kernel, caller_inside: bool) -> Setup:
+    """The init of a child pid namespace is itself the target; the caller runs inside that
+    namespace or in the parent one."""
+    ns = k.create_pid_ns()
+    init = _app(k, "ns-init", pid_ns=ns)
+    caller = _lmkd(k, pid_ns=ns if caller_inside else None)
+    return Setup(k, caller, caller.pidfd_open(init.pid), init)
+
+
+def _case_ns_init_target_inside(k: Kernel) -> Setup:
+    return _case_ns_init_target(k, caller_inside=True)
+
+
+def _case_ns_init_target_outside(k: Kernel) -> Setup:
+    return _case_ns_init_target(k, caller_inside=False)
+
+
 def _case_sharer_other_uid(k: Kernel) -> Setup:
     caller = _lmkd(k, uid=10001)  # no capabilities
     owner = _app(k, "root-helper", uid=0)
@@ -370,6 +388,10 @@ CASES: Final[tuple[Case, ...]] = (
     Case("ns init sharer, caller outside", "as above, caller in the parent pid namespace",
          _case_ns_init_sharer_outside),
     Case("bad flags", "dying target, an unknown flag bit (0x2) added", _case_bad_flags),
+    Case("ns init target, caller inside", "the target is the init of a child pid namespace; "
+         "caller in the same namespace", _case_ns_init_target_inside),
+    Case("ns init target, caller outside", "as above, caller in the parent pid namespace",
+         _case_ns_init_target_outside),
 )
 """The cases of :func:`outcome_matrix`, in table order."""
 
@@ -567,7 +589,7 @@ def _race_world(version: str) -> tuple[Kernel, Process, Process, int]:
 
 
 def race(version: str, holder: bool = True, policy: Policy = "victim-first") -> RaceRun:
-    """The race REAP_KILL closes (v1 cover letter; thread.md §4.4; realkernel.md §4.4).
+    """The race REAP_KILL closes (v1 cover letter; docs/sources.md §T4.4; §M4.4).
 
     A victim with ``RACE_VMAS`` anonymous VMAs of ``RACE_PAGES_PER_VMA`` pages; with
     ``holder`` a ``/proc/<pid>/cmdline`` read is blocked holding its ``mm_users`` until
@@ -642,7 +664,7 @@ def interleaving(version: str, policy: Policy = "round-robin") -> Interleaving:
     v1 pins ``mm_users`` (``mmget()``): the victim's ``exit_mm()`` is not the last user,
     so the caller's final ``mmput()`` runs ``exit_mmap()`` in the caller. v2/v3 pin only
     ``mm_count``: the victim's own ``exit_mmap()`` runs beside the reaper, each zapping
-    from its end of the address space (thread.md §4.3 #3, #4; §6 #10).
+    from its end of the address space (docs/sources.md §T4.3 #3, #4; §T6 #10).
     """
     k, lmkd, victim, fd = _race_world(version)
     k.run()
@@ -685,7 +707,7 @@ class DelayedRun:
 
 
 def delayed_caller(version: str, flags: int = REAP_KILL, interrupt: bool = False) -> DelayedRun:
-    """The caller is held up at the mmap lock while the victim exits (thread.md §6 #15).
+    """The caller is held up at the mmap lock while the victim exits (docs/sources.md §T6 #15).
 
     The victim has two threads, anonymous memory, a private mapping of a ``FILE_PAGES``
     page file (read twice, so its folios are referenced) and a scratch VMA that its second
@@ -816,7 +838,7 @@ def partial_kill(version: str, cause: Literal["pid ns", "uid"]) -> PartialKill:
 
     v3's ``kill_all_shared_mm()`` keeps going after a failure: the target dies, the
     other sharer lives, the call returns -EBUSY and reaps nothing; the retry fails the
-    same way (thread.md §3.6, §4.3 #12).
+    same way (docs/sources.md §T3.6, §T4.3 #12).
     """
     k = new_kernel(version)
     build = _case_sharer_outside_ns if cause == "pid ns" else _case_sharer_other_uid
@@ -974,5 +996,52 @@ REVIEW_POINTS: Final[tuple[ReviewPoint, ...]] = (
                 "commit 884a7e5964e06; the selftest shows kill-first usage",
                 "Suren will write one", ""),
 )
-"""Review points on patch 3, in the order of thread.md §4.3."""
+"""Review points on patch 3, in the order of docs/sources.md §T4.3."""
 
+
+@dataclass(frozen=True, slots=True)
+class NsInitRun:
+    """One row of :func:`ns_init_after_reap`: the call, then what the reaped init does."""
+
+    version: str
+    caller: str
+    ret: str
+    init_killed_by_call: bool
+    reaped_kb: int
+    init_fault: str
+    init_exited: bool
+    ns_worker_exited: bool
+
+
+def ns_init_after_reap(version: str, caller_inside: bool) -> NsInitRun:
+    """REAP_KILL against the init of a child pid namespace (case "ns init target, caller
+    inside/outside"), then the init's next write fault, then everyone runs.
+
+    From inside, the SIGKILL is dropped (SIGNAL_UNKILLABLE, ``sig_task_ignored()``), the
+    send returns 0 and the call reaps a task that is not dying. The init's next fault meets
+    MMF_UNSTABLE: a forced SIGBUS (``force_sig_info_to_task()`` clears
+    SIGNAL_UNKILLABLE) kills it, and its exit kills the namespace's other process
+    (``zap_pid_ns_processes()``). From the parent namespace the SIGKILL is forced and the
+    init dies with the call.
+    """
+    k = new_kernel(version)
+    ns = k.create_pid_ns()
+    init = k.spawn("ns-init", 10001, pid_ns=ns)
+    m = init.mmap(ANON_PAGES)
+    init.touch(m, write=True)
+    worker = init.spawn_child("ns-worker", 10001)
+    caller = _lmkd(k, pid_ns=ns if caller_inside else None)
+    fd = caller.pidfd_open(init.pid)
+    mm = init.task.mm
+    rss0 = _rss_kb(mm)
+    ret = _call(caller, fd, REAP_KILL)
+    killed = _dying(init.task)
+    reaped = rss0 - _rss_kb(mm)
+    fault = "not run (init dying)"
+    if not killed:
+        done = init.touch(m, write=True)  # stops at the first failed fault (SIGBUS sent)
+        fault = "SIGBUS" if done < ANON_PAGES else "no fault (pages still mapped)"
+    k.run()
+    return NsInitRun(version, "inside the init's namespace" if caller_inside else
+                     "parent namespace", ret, killed, reaped, fault,
+                     init.task.exit_state != 0, worker.task.exit_state != 0)

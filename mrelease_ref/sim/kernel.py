@@ -16,14 +16,14 @@ Configuration (all keyword-only except ``variant``):
   madvise(MADV_HUGEPAGE) asks (THP ``[madvise]``). False: every folio is a single page.
   Why the default: ext4 on these machines caches file pages in large folios; with
   ``read_ahead_kb`` 8192 a 1 GiB private mapping showed ~994 MiB FilePmdMapped on
-  2026-11-25 (the real-kernel lab), while realkernel.md §1.1 (an earlier 6.18 build) saw
+  2026-11-25 (the real-kernel lab), while docs/sources.md §M1.1 (an earlier 6.18 build) saw
   folios of ~80 pages on average (use ``file_folio_order=6`` to model that).
 * ``mm_id``: CONFIG_MM_ID exact per-mm tracking of large folios (default True; THP
   selects it). False makes ``folio_maybe_mapped_shared()`` conservative.
 * ``oom_reap_reverse``: the reaper walks VMAs last-to-first (default True, the
-  ``mas_for_each_rev`` walk of current kernels; kernel.md §1.4).
+  ``mas_for_each_rev`` walk of current kernels; docs/sources.md §K1.4).
 * ``nr_cpus`` (2), ``mem_mib`` (24105, MemTotal of these VMs), ``pcp_high`` (48307 pages,
-  the per-CPU ``high_max`` measured, realkernel.md §0 item 9), ``pcp_batch`` (63).
+  the per-CPU ``high_max`` measured, docs/sources.md §M0.9), ``pcp_batch`` (63).
 * ``seed``: seeds ``Kernel.rng`` (the model itself is deterministic; scenarios draw from
   the RNG).
 * ``fast_paths`` (default True): let the zap loop take an exact, inlined fast path for
@@ -35,14 +35,18 @@ Configuration (all keyword-only except ``variant``):
   REAP_KILL.
 * ``swapcache_fix`` (default False: the code as posted): v1 and draft D call
   ``free_swap_cache()`` only for anonymous folios, so a shmem folio left in the swap cache
-  is no longer dropped (acknowledged by the author, thread.md §4.1 #6). True applies the
+  is no longer dropped (acknowledged by the author, docs/sources.md §T4.1 #6). True applies the
   fix proposed on 2026-05-08 (swap-cache folios first, then eviction).
 * ``d_details`` (default ``"as_posted"``): draft D passes a zero-initialised
-  ``zap_details`` whose ``even_cows`` is false, so the reaper stops zapping anonymous COW
-  pages of private file mappings (thread.md §3.5, §6 #16). ``"intended"`` passes only the
-  ignore-access bit. Faithful default: the draft's code.
+  ``zap_details`` whose ``even_cows`` is false, so the reaper stops zapping PTE-mapped
+  anonymous folios; PMD-mapped THPs are still zapped (docs/sources.md §T3.5, §T6 #16).
+  ``"intended"`` passes only the ignore-access bit. Faithful default: the draft's code.
 * ``trace``: record a function-level trace. ``debug_vm``: run the invariant checker after
   every API call and every scheduler step (tests turn it on).
+* ``cost`` (default ``"calibrated"``): the prices of model time, fitted to this machine's
+  live reap times (``mrelease_ref/lab/data/calibration.json``); ``"estimated"`` takes the
+  hand-made round numbers of ``mrelease_ref.sim.cost``. ``cost_model=`` passes any
+  ``CostModel`` instead (``Kernel.cost`` then says ``"custom"``).
 
 Limitations:
 - One clock, one run queue; CPUs only choose per-CPU data (LRU batches, page lists).
@@ -92,7 +96,7 @@ from mrelease_ref.kernel.pid import (
 from mrelease_ref.kernel.sched import KernelGen
 from mrelease_ref.mm.swapfile import SwapInfoStruct
 from mrelease_ref.series.hooks import build_hooks
-from mrelease_ref.sim.cost import CostModel
+from mrelease_ref.sim.cost import COSTS, CostModel, cost_model_for
 from mrelease_ref.sim.trace import TraceEvent, format_trace
 from mrelease_ref.variants import VARIANTS
 
@@ -217,7 +221,7 @@ def _build_config(variant: object, kw: dict[str, Any]) -> KernelConfig:
     if variant == "d" and kw["arch"] == "s390":
         raise ValueError(
             "draft D does not build on s390: it removes free_pages_and_swap_cache(), which "
-            "arch/s390/include/asm/tlb.h still calls (D has no s390 hunk; thread.md §3.5)"
+            "arch/s390/include/asm/tlb.h still calls (D has no s390 hunk; docs/sources.md §T3.5)"
         )
     for name in ("swap", "large_folios", "mm_id", "oom_reap_reverse", "debug_vm", "trace",
                  "fast_paths", "swapcache_fix"):
@@ -264,6 +268,7 @@ class Kernel:
         swapcache_fix: bool = False,
         d_details: str = "as_posted",
         cost_model: CostModel | None = None,
+        cost: str = "calibrated",
     ) -> None:
         self.config = _build_config(variant, dict(
             swap=swap, arch=arch, large_folios=large_folios, file_folio_order=file_folio_order,
@@ -274,7 +279,11 @@ class Kernel:
         ))
         self.series = build_hooks(self.config)
         self.rng = random.Random(seed)
-        self.cost_model = cost_model or CostModel()
+        if cost not in COSTS:
+            raise ValueError(f"cost must be one of {COSTS} (or pass cost_model=), got {cost!r}")
+        self.cost_model = cost_model or cost_model_for(cost)
+        self.cost = "custom" if cost_model is not None else cost
+        """Which prices ``cost_model`` holds: "calibrated", "estimated" or "custom"."""
         self.clock_ns = 0
         self._boot_memory()
         self._boot_tasks()

@@ -7,7 +7,7 @@ figure again, in another process or on another day, gives the same bytes. CI rel
 nbval re-executes every notebook, the notebooks rewrite ``figures/``, and the figures gate
 fails if any byte changed (``tools/figures_gate.py``).
 
-What would otherwise change from run to run (toolchain.md §3.1):
+What would otherwise change from run to run (docs/conventions.md §C5):
 
 * SVG: ``<dc:date>`` and random element ids (clip paths). Fixed by
   ``rcParams["svg.hashsalt"]`` *and* ``metadata={"Date": None}``; the salt alone is not

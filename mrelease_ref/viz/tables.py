@@ -1,4 +1,6 @@
-"""pandas tables for notebooks: VMAs, meminfo/cachestat snapshots, traces (not kernel code).
+"""pandas tables for notebooks: VMAs, meminfo/cachestat snapshots, traces (not kernel code);
+and folded views of long tables and sources (:func:`collapsed`, :func:`source`), so a
+notebook shows a summary and keeps the full data one call away.
 
 Limitations:
 - Presentation only: every number comes from model state or Kernel reports.
@@ -6,9 +8,10 @@ Limitations:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import inspect
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -86,3 +89,88 @@ def trace_frame(k: Kernel, funcs: Sequence[str] | None = None) -> pd.DataFrame:
         if funcs is None or e.func in funcs
     ]
     return pd.DataFrame(rows, columns=["t_us", "task", "cpu", "function", "detail"])
+
+
+class Collapsed:
+    """A long table shown folded: the HTML view (report, GitHub, Jupyter) is a
+    ``<details>`` element with ``summary`` as its one visible line; the plain-text view
+    prints the summary and how to get the full data.
+
+    ``full`` names the one call that returns the whole table (e.g. ``"parity_frame(run)"``).
+    """
+
+    def __init__(self, frame: pd.DataFrame, summary: str, full: str = "") -> None:
+        self.frame = frame
+        self.summary = summary
+        self.full = full
+
+    def _title(self) -> str:
+        rows = f"{len(self.frame)} rows"
+        return f"{self.summary} ({rows}; full data: {self.full})" if self.full else \
+            f"{self.summary} ({rows})"
+
+    def _repr_html_(self) -> str:
+        import html
+
+        return (f"<details><summary>{html.escape(self._title())}</summary>"
+                f"{self.frame.to_html()}</details>")
+
+    def __repr__(self) -> str:
+        return self._title()
+
+
+def collapsed(frame: pd.DataFrame, summary: str, full: str = "") -> Collapsed:
+    """``frame`` folded behind a one-line ``summary`` (see :class:`Collapsed`)."""
+    return Collapsed(frame, summary, full)
+
+
+class Source:
+    """Functions' sources, folded: HTML shows one ``<details>`` per function with its code,
+    plain text the full code (what ``print(inspect.getsource(fn))`` printed)."""
+
+    def __init__(self, *fns: Callable[..., Any]) -> None:
+        self.parts = [(f"{fn.__module__.replace('mrelease_ref.', '')}.{fn.__qualname__}",
+                       inspect.getsource(fn)) for fn in fns]
+
+    def _repr_html_(self) -> str:
+        import html
+
+        return "".join(
+            f"<details><summary>source of <code>{html.escape(name)}</code> "
+            f"({code.count(chr(10))} lines)</summary><pre>{html.escape(code)}</pre></details>"
+            for name, code in self.parts)
+
+    def __repr__(self) -> str:
+        return "\n".join(code for _, code in self.parts)
+
+
+def source(*fns: Callable[..., Any]) -> Source:
+    """The source of each of ``fns`` (model functions), folded in HTML views."""
+    return Source(*fns)
+
+
+INFERRED_MARK = " [I]"
+_LABEL_COLUMNS = ("version", "kernel", "config", "call")
+
+
+def _mark(label: object, prefix: str) -> object:
+    if isinstance(label, tuple):
+        return tuple(_mark(x, prefix) for x in label)
+    if isinstance(label, str) and label.startswith(prefix) and not label.endswith(
+            INFERRED_MARK):
+        return label + INFERRED_MARK
+    return label
+
+
+def mark_inferred(frame: pd.DataFrame, prefix: str = "rfc") -> pd.DataFrame:
+    """``frame`` with every RFC row, column and version cell marked **[I]**: the RFC's
+    1/3 and 3/3 hunks were not retrieved, so its results rest on the model's reading
+    (docs/sources.md §T0, §T7). Labels starting with ``prefix`` get `` [I]`` appended, in
+    the index, the columns and the ``version``/``kernel``/``config``/``call`` columns."""
+    out = frame.copy()
+    out.index = out.index.map(lambda x: _mark(x, prefix))
+    out.columns = out.columns.map(lambda x: _mark(x, prefix))
+    for col in _LABEL_COLUMNS:
+        if col in out.columns:
+            out[col] = out[col].map(lambda x: _mark(x, prefix))
+    return out

@@ -6,7 +6,7 @@ mem_rw(), environ_read()), mm/memory.c (access_remote_vm())
 A ``/proc/<pid>/cmdline`` read holds ``mm_users`` (``get_task_mm()``) for the whole read,
 including a ``copy_to_user()`` that can block. If the victim runs ``exit_mm()`` meanwhile,
 its ``mmput()`` is not the last one: ``exit_mmap()`` runs later, in the reader, and
-``process_mrelease()`` gets ESRCH in between (realkernel.md §0 item 5, §4.4).
+``process_mrelease()`` gets ESRCH in between (docs/sources.md §M0.5, §M4.4).
 
 Opening ``/proc/<pid>/mem`` or ``environ`` only keeps ``mm_count`` (``mmgrab()`` +
 ``mmput()``); each read takes ``mm_users`` briefly with ``mmget_not_zero()``.

@@ -100,7 +100,7 @@ class MmFlags(enum.IntFlag):
     """``mm->flags`` bits, as masks of the kernel's bit numbers.
 
     Kernel: include/linux/mm_types.h (MMF_* defines; bit numbers 21, 22, 25, 26 are the
-    kernel's, see ../shared/reference/kernel.md §1.6).
+    kernel's, see docs/sources.md §K1.6).
     """
 
     MMF_OOM_SKIP = 1 << 21

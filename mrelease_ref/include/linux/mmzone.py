@@ -10,7 +10,7 @@ reclaim scans. Dicts give O(1) add/remove and a deterministic order.
 
 Limitations:
 - One zone, one node, one lruvec (no memcg). No MGLRU: these machines run the classic
-  active/inactive LRU (CONFIG_LRU_GEN is not set, ../shared/reference/realkernel.md §1.1).
+  active/inactive LRU (CONFIG_LRU_GEN is not set, docs/sources.md §M1.1).
 - Per-CPU page lists hold a page count, not page lists; ``high`` is fixed, the kernel adapts
   it between high_min and high_max.
 """
@@ -135,7 +135,7 @@ class PerCpuPages:
     """Kernel: include/linux/mmzone.h (struct per_cpu_pages): pages freed on this CPU.
 
     Pages here are free but not counted in NR_FREE_PAGES, which is why MemFree undercounts
-    freshly freed memory (../shared/reference/realkernel.md §0 item 9).
+    freshly freed memory (docs/sources.md §M0.9).
     """
 
     count: int = 0

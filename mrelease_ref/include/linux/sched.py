@@ -9,7 +9,7 @@ Signal sets are ``int`` bitmasks with bit ``sig - 1`` for signal ``sig``, as ``s
 
 Model-only task fields: ``kernel`` (owning Kernel), ``cpu`` (the CPU the task runs on),
 ``frozen`` (held by a cgroup freezer: not scheduled, not even by SIGKILL, as cgroup v1
-behaves per ../shared/reference/realkernel.md §2), ``work`` (the kernel code the task is
+behaves per docs/sources.md §M2), ``work`` (the kernel code the task is
 executing, a generator driven by :mod:`mrelease_ref.sim.sched`), ``user_sleeping`` (sleeping
 in user space, e.g. in ``nanosleep()``; a signal wakes it).
 

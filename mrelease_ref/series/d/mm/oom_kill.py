@@ -10,11 +10,12 @@ process_mrelease() passes ``reap_kill``.
 
 As posted, ``details`` is zero-initialised apart from ``ignore_access``, so its
 ``even_cows`` is false: ``should_zap_cows()`` is then false and ``should_zap_folio()``
-keeps every *anonymous* folio. Every reap -- process_mrelease() with or without the flag,
-and the kernel's OOM reaper -- stops freeing anonymous memory and swap entries (thread.md
-§6 #16 noticed the COW pages of private file mappings; the rule covers all anonymous
-memory). ``Kernel(d_details="intended")`` sets ``even_cows`` as the unchanged NULL details
-implied.
+keeps every *anonymous* folio in a PTE table. Every reap -- process_mrelease() with or
+without the flag, and the kernel's OOM reaper -- stops freeing PTE-mapped anonymous memory
+and swap entries (docs/sources.md §T6 #16 noticed the COW pages of private file mappings;
+the rule covers all PTE-mapped anonymous memory). PMD-mapped THPs are still freed:
+``zap_huge_pmd()`` does not read the details. ``Kernel(d_details="intended")`` sets
+``even_cows`` as the unchanged NULL details implied.
 
 Limitations:
 - David Hildenbrand's newer base (``zap_vma_for_reaping()``, ``skip_cows``) is not modelled.
@@ -74,7 +75,7 @@ def __oom_reap_task_mm(mm: MmStruct, try_evict_file_folios: bool) -> KernelGen[b
             tlb = tlb_gather_mmu(mm)
             tlb.try_evict_file_folios = try_evict_file_folios
             details = ZapDetails(ignore_access=try_evict_file_folios)
-            if k.config.d_details == "intended":
+            if k.config.d_details == "intended":  # model-only: Kernel(d_details=...)
                 details.even_cows = True
             if mmu_notifier_invalidate_range_start_nonblock(mm):
                 tlb_finish_mmu(tlb)

@@ -8,7 +8,7 @@ swap-cache miss of v1 is still there (``Kernel(swapcache_fix=True)`` applies the
 
 With the fix's swap-cache-first test, a non-swap-cache *anonymous* folio reaches
 ``free_file_cache()``: ``folio->mapping`` is then the anon_vma, not a page-cache mapping
-(thread.md §6 #4). The model refuses that eviction (``mapping_evict_folio()`` gets a
+(docs/sources.md §T6 #4). The model refuses that eviction (``mapping_evict_folio()`` gets a
 mapping that is not an address_space) and counts it as ``EVICT_ANON_MAPPING``: in the
 kernel it would hand ``__remove_mapping()`` an anon_vma.
 
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 def free_file_cache(folio: Folio) -> None:
     """Kernel: mm/swap.c:free_file_cache() (draft D: ``folio->mapping``)"""
     if folio_trylock(folio):
-        if folio.mapping is not None and not isinstance(folio.mapping, AddressSpace):
+        if folio.mapping is not None and not isinstance(folio.mapping, AddressSpace):  # model-only
             count_vm_event(folio.kernel, "EVICT_ANON_MAPPING")
         mapping_evict_folio(folio.mapping, folio)
         folio_unlock(folio)

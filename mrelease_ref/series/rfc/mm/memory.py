@@ -5,7 +5,7 @@ Kernel: mm/memory.c as patched by <20260413223948.556351-3-minchan@kernel.org>
 
 The same hunk as v1 2/3 except the exclusivity test: ``folio_mapcount(folio) < 2``. For
 a large folio that counts PTE mappings, so a large folio mapped by two PTEs of this very
-VMA already counts as shared (David Hildenbrand's review, thread.md §4.2 #1).
+VMA already counts as shared (David Hildenbrand's review, docs/sources.md §T4.2 #1).
 
 Limitations:
 - As in the baseline model: no uffd-wp markers.

@@ -6,7 +6,7 @@ validated, and with REAP_KILL the special SIGKILL is sent before the
 ``task_will_free_mem()`` decision, which the group exit it starts then satisfies.
 
 Limitations:
-- [I] The exact control flow is inferred (thread.md §3.1).
+- [I] The exact control flow is inferred (docs/sources.md §T3.1).
 """
 
 from __future__ import annotations

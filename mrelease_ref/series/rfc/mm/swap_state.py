@@ -2,7 +2,7 @@
 
 Kernel: mm/swap_state.c and include/linux/swap.h as patched by
 <20260413223948.556351-2-minchan@kernel.org> (RFC 1/3) -- [I] reconstructed: only the s390
-hunk and the diffstat were retrieved (thread.md §3.1).
+hunk and the diffstat were retrieved (docs/sources.md §T3.1).
 
 The RFC extended the batch free in place, in mm/swap_state.c, which is built only with
 CONFIG_SWAP; without it, include/linux/swap.h kept mapping the call to
@@ -27,7 +27,7 @@ def free_pages_and_caches(pages: Sequence[object], nr: int, try_evict_file_folio
     the include/linux/swap.h stub, ``release_pages(pages, nr)``."""
     if not nr:
         return
-    if not pages[0][0][0].kernel.config.swap:  # type: ignore[index]
+    if not pages[0][0][0].kernel.config.swap:  # type: ignore[index]  # model-only: the stub
         release_pages(pages, nr)
         return
     free_pages_and_caches_loop(pages, nr, try_evict_file_folios, free_file_cache)

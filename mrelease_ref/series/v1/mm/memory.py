@@ -8,7 +8,7 @@ is about to be freed, so moving it on the LRU is wasted work (the commit message
 ``folio_mark_accessed()`` at 55.75% of unmap time). The test runs after the PTE clear and
 the dirty handling, and *before* this mapping's rmap removal, so the mapping being zapped
 still counts. The gate is the per-mm MMF_UNSTABLE flag, which the kernel's own OOM reaper
-sets too (David Hildenbrand, thread.md §4.2 #7). The PMD path is unchanged.
+sets too (David Hildenbrand, docs/sources.md §T4.2 #7). The PMD path is unchanged.
 
 Limitations:
 - As in the baseline model: no uffd-wp markers.

@@ -12,7 +12,7 @@ permission-checked against the caller), and reaps. Without the flag the behaviou
 baseline's except that no mm reference is taken on the refusal path.
 
 The commit message says MMF_UNSTABLE is set before the SIGKILL; the code sets it only in
-``__oom_reap_task_mm()``, after the kill (thread.md §3.2, §6 #15). The model follows the
+``__oom_reap_task_mm()``, after the kill (docs/sources.md §T3.2, §T6 #15). The model follows the
 code.
 
 Limitations:

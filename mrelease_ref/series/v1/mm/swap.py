@@ -8,7 +8,7 @@ down has MMF_UNSTABLE (it is being reaped), each non-anonymous folio goes throug
 ``mapping_evict_folio()`` while the gather still holds its reference. Anonymous folios
 still go to ``free_swap_cache()``; non-anonymous ones no longer do, which misses shmem
 folios in the swap cache (the regression the author acknowledged on 2026-05-08,
-thread.md §4.1 #6; ``Kernel(swapcache_fix=True)`` applies the fix he proposed then).
+docs/sources.md §T4.1 #6; ``Kernel(swapcache_fix=True)`` applies the fix he proposed then).
 
 Limitations:
 - The kernel-doc comment that names a nonexistent ``@try_evict_file_folios`` parameter
@@ -71,14 +71,14 @@ def free_pages_and_caches_loop(
     """
     if not nr:
         return
-    swapcache_fix = pages[0][0][0].kernel.config.swapcache_fix  # type: ignore[index]
+    swapcache_fix = pages[0][0][0].kernel.config.swapcache_fix  # type: ignore[index]  # model-only
     folios = FolioBatch()
     batch = folios.folios
     refs: list[int] = []
     it = iter(pages[:nr])
     for enc in it:
         folio = enc[0][0]  # type: ignore[index]  # page_folio(encoded_page_ptr(enc))
-        if swapcache_fix:
+        if swapcache_fix:  # model-only: Kernel(swapcache_fix=True), the 2026-05-08 proposal
             if folio.flags & PG_swapcache:
                 free_swap_cache(folio)
             elif try_evict:

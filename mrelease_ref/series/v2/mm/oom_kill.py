@@ -6,7 +6,7 @@ Compared with v1 3/3: ``task_will_free_mem()`` is untouched and not even evaluat
 REAP_KILL; an mm marked MMF_MULTIPROCESS (ever shared with another thread group through
 CLONE_VM -- but not by a vfork child, see ``copy_oom_score_adj()``) is refused with EINVAL
 before any kill; the mm is pinned with ``mmgrab()`` (Suren Baghdasaryan's review), so the
-victim's own exit_mmap() can run beside the reaper. Consequences (thread.md §3.4): a
+victim's own exit_mmap() can run beside the reaper. Consequences (docs/sources.md §T3.4): a
 coredumping target is killed and reaped; an already-reaped (MMF_OOM_SKIP) mm gives 0 after
 the kill; a dying target still gets SIGKILL.
 

@@ -6,7 +6,7 @@ v2 without the MMF_MULTIPROCESS refusal: ``kill_all_shared_mm()`` walks every pr
 for each one sharing the mm -- the target included -- the global init counts as a failure,
 kernel threads are skipped, and every other gets a pidns- and permission-checked SIGKILL.
 Any failure gives **-EBUSY**, after the other kills were sent (partial kills), and nothing
-is reaped. Christian Brauner questioned both -EBUSY and counting init (thread.md §4.3 #12).
+is reaped. Christian Brauner questioned both -EBUSY and counting init (docs/sources.md §T4.3 #12).
 
 Limitations:
 - The ``victim`` argument is unused, as in the patch.

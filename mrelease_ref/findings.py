@@ -1,0 +1,335 @@
+"""The project's findings and the series timeline, as data.
+
+Not kernel code. One :class:`Finding` per result a reviewer should know: one sentence, the
+kind of evidence behind it, where it holds, and the notebook heading that shows it. The
+README's first screen and the HTML report's index page are generated from this module
+(``python -m mrelease_ref.findings --write README.md``; ``tools/render_report.py``), and
+``tests/test_findings.py`` keeps the README, the notebook headings and these entries in
+step.
+
+Adding a finding: put a ``### Finding: ...`` heading (and the cells that show it) in the
+notebook, add one :class:`Finding` to :data:`FINDINGS` whose ``heading`` is that heading's
+text, and run ``python -m mrelease_ref.findings --write README.md``.
+
+Evidence kinds (:data:`EVIDENCE`): ``live`` is a claim about the running kernel and names
+the parity scenarios (``mrelease_ref.scenarios.parity.SCENARIOS``) that check it;
+``model`` is what the model of v6.18 and of the posted code computes; ``inference`` marks a
+result that rests on code that was not retrieved ([I], docs/sources.md §T0).
+
+Limitations:
+- The sentences are prose: the tests check their form (one sentence, links, headings), and
+  the notebook's Checks section checks the numbers behind each one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import re
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+EVIDENCE: Final[dict[str, str]] = {
+    "live": "live kernel",
+    "model": "model",
+    "inference": "inference [I]",
+}
+"""Evidence kinds, with the label the README and the report print."""
+
+LORE: Final = "https://lore.kernel.org/r/"
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One finding: ``sentence`` (one sentence, Markdown inline code allowed), ``evidence``
+    (keys of :data:`EVIDENCE`), ``scope`` (variants and configurations where it holds),
+    ``notebook`` (file stem) and ``heading`` (the exact text of the heading that shows it,
+    without the leading ``#``), ``group`` (README sub-list), ``parity`` (the scenarios that
+    back a ``live`` claim)."""
+
+    sentence: str
+    evidence: tuple[str, ...]
+    scope: str
+    notebook: str
+    heading: str
+    group: str
+    parity: tuple[str, ...] = ()
+
+    @property
+    def anchor(self) -> str:
+        """The heading's anchor, the same on GitHub and in the HTML report."""
+        return github_slug(self.heading)
+
+    @property
+    def evidence_label(self) -> str:
+        """``"live kernel + model"`` etc."""
+        return " + ".join(EVIDENCE[e] for e in self.evidence)
+
+
+@dataclass(frozen=True, slots=True)
+class Version:
+    """One step of the series: what was posted, when, under which Message-ID, and its fate."""
+
+    name: str
+    date: str
+    message_id: str
+    what: str
+    fate: str
+
+    @property
+    def link(self) -> str:
+        """The lore link of the posting."""
+        return LORE + self.message_id
+
+
+TIMELINE: Final[tuple[Version, ...]] = (
+    Version("RFC 0/3", "2026-04-13", "20260413223948.556351-1-minchan@kernel.org",
+            "evict clean file folios in the reap, skip LRU aging, auto-kill via a "
+            "KILL_MRELEASE SIGKILL", "reviewed (Hocko, Hildenbrand, Brauner); replaced by v1"),
+    Version("v1 0/3", "2026-04-21", "20260421230239.172582-1-minchan@kernel.org",
+            "the same three patches, gated by MMF_UNSTABLE; REAP_KILL via kill_pid() and "
+            "mmget()", "patch 2 disputed (Hocko); patch 3 split out as v2"),
+    Version("draft D", "2026-04-29", "afFco71vwmpQy3pk@google.com",
+            "patches 1+2 inline, gated by REAP_KILL only", "an intent sketch, never posted "
+            "as a patch; no later version of patches 1 and 2 was found"),
+    Version("v2", "2026-04-29", "20260429211359.3829683-1-minchan@kernel.org",
+            "REAP_KILL alone: refuse MMF_MULTIPROCESS, mmgrab(), kill_pid(), reap",
+            "taken into mm-new on 2026-04-30; Hocko asked to kill every sharer instead"),
+    Version("v3", "2026-05-11", "20260511214226.937793-1-minchan@kernel.org",
+            "REAP_KILL kills every process sharing the mm (kill_all_shared_mm(), -EBUSY)",
+            "strongly opposed (Brauner, Torvalds); the author agreed to drop REAP_KILL if "
+            "the mm stays reachable after exit; nothing merged as of 2026-05-22"),
+)
+"""The versions the model implements, in order (docs/sources.md §T1.1)."""
+
+_B, _P1, _P2, _P3, _X = ("Baseline v6.18", "Patch 1: evict clean file folios",
+                         "Patch 2: skip LRU aging", "Patch 3: REAP_KILL", "Across the series")
+_NB0, _NB1, _NB2, _NB3 = ("00_overview", "01_patch1_free_pages_and_caches",
+                          "02_patch2_skip_lru_movement", "03_patch3_reap_kill")
+
+FINDINGS: Final[tuple[Finding, ...]] = (
+    Finding("Clean file pages survive the reap unmapped: v6.18 frees anonymous memory and "
+            "unmaps private file pages but evicts nothing, and only after the reap can "
+            "`POSIX_FADV_DONTNEED` drop them.",
+            ("live", "model"), "baseline, and every version without patch 1's gate on; "
+            "private file mappings", _NB0, "What `POSIX_FADV_DONTNEED` can drop after the reap",
+            _B, ("file-private", "dontneed-after-reap", "dontneed-without-reap")),
+    Finding("Once the victim has passed `exit_mm()` the call fails with `ESRCH` while all of its "
+            "memory is still allocated, and a /proc reader holding `mm_users` then frees it by "
+            "running `exit_mmap()` itself.",
+            ("live", "model"), "baseline and every version called without REAP_KILL", _NB0,
+            "The `ESRCH` outcome: the victim detaches its mm first", _B,
+            ("zombie", "holder-zombie")),
+    Finding("A default-action SIGTERM makes a frozen victim reapable at once only if it froze "
+            "in place (asleep in `nanosleep()` or a futex); frozen in `pause()`, `select()` or "
+            "while running, `wants_signal()` refuses it and `process_mrelease()` gives "
+            "`EINVAL`.",
+            ("live", "model"), "every version; cgroup-v1 freezer; a signal with the default "
+            "action, not blocked, caught or core-dumping",
+            _NB0, "Finding: a default-action SIGTERM is enough only for a victim frozen in "
+            "place", _B,
+            ("frozen-nanosleep-sigterm", "frozen-futex-sigterm", "frozen-pause-sigterm",
+             "frozen-select-sigterm", "frozen-busy-sigterm")),
+    Finding("A large file folio is evicted only when one gather entry holds its one "
+            "reference: PTE-mapped with two or more pages it never is, PMD-mapped it is on "
+            "x86_64 but not on s390.",
+            ("model",), "RFC, v1, D (patch 1); large page-cache folios", _NB1,
+            "Finding: large folios are evicted only when one entry maps them", _P1),
+    Finding("Without patch 2, patch 1 cannot evict already-referenced folios that the zap's "
+            "activation still holds in a per-CPU LRU batch when the gather frees them (up to "
+            "a batch of 31 per CPU).",
+            ("model",), "RFC, v1 with `patches=1`; small folios used by an earlier process",
+            _NB1, "Finding: patch 1 needs patch 2 for pages that were referenced before", _P1),
+    Finding("The shmem swap-cache miss of v1 and D costs nothing in the state a shmem "
+            "writeout leaves, where the baseline keeps the folio in the swap cache too, and "
+            "matters only in a hand-built state that no modelled path reaches.",
+            ("model",), "v1, D, not reaping; a zapped shmem folio in the swap cache (built "
+            "by hand)", _NB1,
+            "Finding: the shmem swap-cache miss changes nothing the zap path can reach", _P1),
+    Finding("With the proposed swap-cache-first fix, draft D passes an anonymous folio's "
+            "`anon_vma` to `mapping_evict_folio()` as if it were an `address_space`.",
+            ("model",), "D with `swapcache_fix=True`", _NB1,
+            "Finding: draft D hands an anon_vma to mapping_evict_folio() once the fix is "
+            "applied", _P1),
+    Finding("v1 and the RFC also evict for the kernel OOM reaper and in the victim's own "
+            "`exit_mmap()` after a reap, `MAP_SHARED` pages included, while D confines "
+            "eviction to the REAP_KILL reap.",
+            ("model",), "RFC, v1 (gate MMF_UNSTABLE)", _NB1,
+            "Finding: v1 evicts for the kernel's OOM reaper and in the victim's own exit", _P1),
+    Finding("Only PTE-mapped file folios lose their aging: anonymous memory is never aged on "
+            "zap, `MAP_SHARED` mappings are not reaped, and PMD-mapped file folios are marked "
+            "by every version.",
+            ("model",), "every version with patch 2", _NB2,
+            "Finding: only PTE-mapped file folios lose their aging", _P2),
+    Finding("v1 skips aging for exactly the folios no other address space maps, but for large "
+            "folios only with CONFIG_MM_ID; without it, and in the RFC, every large folio "
+            "keeps its aging.",
+            ("model",), "RFC, v1, D; CONFIG_MM_ID on (default) or off", _NB2,
+            "Finding: v1 skips exactly the folios no other address space maps -- with "
+            "CONFIG_MM_ID", _P2),
+    Finding("What patch 2 saves is the activation step for folios an earlier process used, "
+            "and how much time that is in the model follows from its prices, not from the "
+            "series' 55.75% profile.",
+            ("model",), "every version with patch 2; calibrated prices (notebook 05)", _NB2,
+            "Finding: the saving is the activation rung, and its size is the cost model's "
+            "assumption", _P2),
+    Finding("Activations lost at the reap become extra refaults only when the app is "
+            "relaunched before reclaim has had time to evict those pages anyway.",
+            ("model",), "patch 2 alone; small folios; kswapd on the classic LRU", _NB2,
+            "Finding: lost activations turn into refaults only when the kill beats reclaim",
+            _P2),
+    Finding("With patch 1 the relaunch reads the whole hot set again, and no refault is "
+            "counted because eviction leaves no shadow entry.",
+            ("model",), "v1 patches 1-2, D with REAP_KILL; small folios", _NB2,
+            "Finding: with patch 1, the relaunch reads everything and no refault is counted",
+            _P2),
+    Finding("With 64-page folios v1 evicts nothing at the reap yet still drops the "
+            "activation, so the relaunch refaults more than on the baseline.",
+            ("model",), "v1 with CONFIG_MM_ID; PTE-mapped 64-page folios", _NB2,
+            "Finding: with large folios, v1 keeps the pages cached but loses their activation",
+            _P2),
+    Finding("v1's aging skip also applies to the kernel OOM reaper and to the victim's own "
+            "later `exit_mmap()`, `MAP_SHARED` pages included, while D confines it to the "
+            "REAP_KILL reap.",
+            ("model",), "RFC, v1 (gate MMF_UNSTABLE)", _NB2,
+            "Finding: v1's gate also covers the kernel's OOM reaper and the victim's own exit",
+            _P2),
+    Finding("v1 3/3 sets MMF_UNSTABLE only in the reap after the SIGKILL, not before it as its "
+            "commit message says, so when the caller's reap is abandoned (`-EINTR`) the "
+            "victim's own exit neither evicts nor skips aging.",
+            ("model",), "v1 with REAP_KILL (the RFC set it at signal delivery [I])", _NB3,
+            "Finding: v1 3/3 sets MMF_UNSTABLE after the SIGKILL, not before it", _P3),
+    Finding("v2's MMF_MULTIPROCESS refusal misses vfork children and kernel threads using the "
+            "mm, so v2 kills the child and reaps the mm its parent still runs in.",
+            ("model",), "v2 with REAP_KILL", _NB3,
+            "Finding: v2's MMF_MULTIPROCESS refusal misses vfork sharers", _P3),
+    Finding("v3 returns `-EBUSY` after killing the sharers it may signal and leaves the "
+            "memory with the one it may not (outside the caller's pid namespace, or another "
+            "uid).",
+            ("model",), "v3 with REAP_KILL; shared mm", _NB3,
+            "Finding: v3 returns -EBUSY after killing part of the sharers", _P3),
+    Finding("When the REAP_KILL target is a pid-namespace init and the caller is inside its "
+            "namespace, v1, v2 and v3 return 0 and reap a task their SIGKILL did not kill, "
+            "and v3 does the same when the init only shares the target's mm.",
+            ("model",), "v1, v2, v3 with REAP_KILL (D too, reaping only file pages); caller "
+            "in the init's pid namespace", _NB3,
+            "Finding: REAP_KILL reaps a namespace init its SIGKILL did not kill", _P3),
+    Finding("The RFC's KILL_MRELEASE SIGKILL would skip the kill permission check, letting any "
+            "pidfd holder kill and reap the process.",
+            ("inference", "model"), "RFC with REAP_KILL", _NB3,
+            "Finding: the RFC's KILL_MRELEASE would skip the kill permission check [I]", _P3),
+    Finding("Draft D as posted frees no PTE-mapped anonymous memory in any reap, because its "
+            "zero-initialised `zap_details` turns off `even_cows`, but still frees PMD-mapped "
+            "anonymous THPs, whose `zap_huge_pmd()` ignores the details.",
+            ("model",), "D with `d_details=\"as_posted\"` (default), flags 0 or REAP_KILL",
+            _NB1, "Finding: draft D as posted frees anonymous THPs but no other anonymous "
+            "memory", _X),
+)
+"""Every finding, in README order."""
+
+
+def github_slug(heading: str) -> str:
+    """GitHub's anchor for a Markdown heading: lower case, punctuation other than ``-``
+    and ``_`` dropped, spaces to hyphens. ``tools/render_report.py`` adds the same anchor to
+    the HTML report, so one fragment lands in both."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def timeline_markdown() -> str:
+    """The series timeline as a Markdown table, with lore links."""
+    rows = ["| version | date | what it does | fate |", "|---|---|---|---|"]
+    rows += [f"| [{v.name}]({v.link}) | {v.date} | {_md_cell(v.what)} | {_md_cell(v.fate)} |"
+             for v in TIMELINE]
+    return "\n".join(rows)
+
+
+def _numbered() -> Iterator[tuple[str | None, int, Finding]]:
+    """(the group heading where a new group starts, else None; number; finding)."""
+    group = ""
+    for n, f in enumerate(FINDINGS, 1):
+        yield (f.group if f.group != group else None), n, f
+        group = f.group
+
+
+def findings_markdown() -> str:
+    """The findings as a Markdown table: number, sentence with its link, evidence, scope."""
+    rows = ["| # | finding | evidence | holds for |", "|---|---|---|---|"]
+    for group, n, f in _numbered():
+        if group is not None:
+            rows.append(f"| | **{group}** | | |")
+        link = f"notebooks/{f.notebook}.ipynb#{f.anchor}"
+        rows.append(f"| {n} | {_md_cell(f.sentence)} [→ {f.notebook[:2]}]({link}) | "
+                    f"{f.evidence_label} | {_md_cell(f.scope)} |")
+    return "\n".join(rows)
+
+
+_BLOCKS: Final = {"timeline": timeline_markdown, "findings": findings_markdown}
+
+
+def readme_with_blocks(readme: str) -> str:
+    """``readme`` with the text between ``<!-- NAME:start -->`` and ``<!-- NAME:end -->``
+    replaced by the generated block, for NAME in timeline, findings."""
+    for name, make in _BLOCKS.items():
+        start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+        if start not in readme or end not in readme:
+            raise ValueError(f"README has no {start} ... {end} block")
+        head, rest = readme.split(start, 1)
+        _, tail = rest.split(end, 1)
+        readme = f"{head}{start}\n{make()}\n{end}{tail}"
+    return readme
+
+
+def _html_inline(text: str) -> str:
+    """Markdown inline code to <code>, everything else escaped."""
+    parts = text.split("`")
+    return "".join(f"<code>{html.escape(p)}</code>" if i % 2 else html.escape(p)
+                   for i, p in enumerate(parts))
+
+
+def timeline_html() -> str:
+    """The timeline as an HTML table for the report's index page."""
+    rows = [f'<tr><td><a href="{html.escape(v.link)}">{html.escape(v.name)}</a></td>'
+            f"<td>{v.date}</td><td>{_html_inline(v.what)}</td><td>{_html_inline(v.fate)}</td>"
+            "</tr>" for v in TIMELINE]
+    return ("<table><tr><th>version</th><th>date</th><th>what it does</th><th>fate</th></tr>"
+            + "".join(rows) + "</table>")
+
+
+def findings_html() -> str:
+    """The findings as an HTML table for the report's index page (links to ``NN.html``)."""
+    rows: list[str] = []
+    for group, n, f in _numbered():
+        if group is not None:
+            rows.append(f'<tr><td></td><td colspan="3"><b>{html.escape(group)}</b></td></tr>')
+        rows.append(f'<tr><td>{n}</td><td>{_html_inline(f.sentence)} '
+                    f'<a href="{f.notebook}.html#{f.anchor}">→ {f.notebook[:2]}</a></td>'
+                    f"<td>{html.escape(f.evidence_label)}</td><td>{_html_inline(f.scope)}</td>"
+                    "</tr>")
+    return ("<table><tr><th>#</th><th>finding</th><th>evidence</th><th>holds for</th></tr>"
+            + "".join(rows) + "</table>")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the README blocks, or rewrite them in place with ``--write README.md``."""
+    ap = argparse.ArgumentParser(prog="python -m mrelease_ref.findings",
+                                 description="the README's timeline and findings blocks")
+    ap.add_argument("--write", type=Path, help="README to rewrite in place")
+    args = ap.parse_args(argv)
+    if args.write is None:
+        print(timeline_markdown(), findings_markdown(), sep="\n\n")
+        return 0
+    text = args.write.read_text(encoding="utf-8")
+    args.write.write_text(readme_with_blocks(text), encoding="utf-8")
+    print(f"rewrote the timeline and findings blocks of {args.write}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

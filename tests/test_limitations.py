@@ -1,0 +1,204 @@
+"""Each stated limitation of the model, shown to still hold.
+
+Every Limitations bullet in the README and the notebooks names a test (``tests/...py::test``)
+that would fail once the limit is lifted, so a limitation cannot go stale silently:
+whoever lifts it sees the test fail and removes the bullet with it
+(``tests/test_readme.py::test_every_limitation_names_an_existing_test`` checks the names).
+Rules and sources are the limitations themselves; kernel behaviour the model leaves out is
+cited per test.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import pkgutil
+import signal
+
+import pytest
+
+import mrelease_ref
+from mrelease_ref import Kernel
+from mrelease_ref.lab.calibration import load_calibration
+from mrelease_ref.scenarios import patch3
+from mrelease_ref.scenarios.parity import STORED_RUN
+from mrelease_ref.sim.cost import CostModel
+from mrelease_ref.sim.process import Process
+
+
+def _all_names() -> set[str]:
+    """Every top-level name defined in any module of the package."""
+    names: set[str] = set()
+    for info in pkgutil.walk_packages(mrelease_ref.__path__, "mrelease_ref."):
+        if info.name.endswith(("__main__", "_victim_main", "_holder_main")):
+            continue
+        mod = __import__(info.name, fromlist=["_"])
+        names |= set(vars(mod))
+    return names
+
+
+def test_one_clock_steps_are_atomic() -> None:
+    """One integer clock for the machine, advanced only by the scheduler; a task runs from
+    one ``yield`` to the next without interruption (no timing, no real concurrency)."""
+    k = Kernel(seed=0)
+    assert isinstance(k.clock_ns, int)
+    assert not any("thread" in n.lower() for n in vars(k) if n.startswith("_thread"))
+    src = inspect.getsource(mrelease_ref.sim.sched)
+    assert "import threading" not in src and "asyncio" not in src
+
+
+def test_no_memcg_numa_mglru_options() -> None:
+    """One node, no memcg, no MGLRU (CONFIG_LRU_GEN off, as on these machines: docs/sources.md
+    §M1.1): ``Kernel()`` takes no option for any of them, and nothing in the package models
+    ``lru_gen`` or a memcg."""
+    params = inspect.signature(Kernel).parameters
+    for opt in ("memcg", "numa", "nr_nodes", "lru_gen", "mglru"):
+        assert opt not in params
+    names = _all_names()
+    assert not {"lru_gen_inc_refs", "mem_cgroup", "lru_gen_enabled"} & names
+    assert mrelease_ref.KERNEL_VERSION == "v6.18"
+
+
+def test_no_fork_with_cow() -> None:
+    """Processes start with an empty address space; only ``CLONE_VM`` shares one: the
+    Process API has no ``fork()``."""
+    assert not hasattr(Process, "fork")
+    p = Kernel(seed=0).spawn("app", uid=10001)
+    assert p.status()["VmRSS"] == 0
+
+
+def test_hugetlb_vmas_hold_no_pages() -> None:
+    """A hugetlb VMA exists for the reaper's skip rule only: touching it is refused."""
+    p = Kernel(seed=0).spawn("app", uid=10001)
+    m = p.mmap(512, hugetlb=True)
+    with pytest.raises(NotImplementedError):
+        p.touch(m, write=True)
+
+
+def test_fault_reads_one_folio() -> None:
+    """A fault reads exactly one folio: no read-around, no fault-around (v6.18's
+    ``do_sync_mmap_readahead()`` would read more; docs/sources.md §M1.1)."""
+    k = Kernel(seed=0, large_folios=False)
+    p = k.spawn("app", uid=10001)
+    f = k.create_file("x", 64)
+    m = p.mmap(64, file=f, write=False)
+    p.touch(m, nr_pages=1)
+    assert k.cachestat(f).nr_cache == 1
+
+
+def test_no_lru_cost_balancing() -> None:
+    """Reclaim leaves out the anon/file cost balancing and the restore's
+    ``lru_note_cost_refault()`` (v6.18 mm/vmscan.c, mm/workingset.c)."""
+    assert not {"lru_note_cost", "lru_note_cost_refault"} & _all_names()
+
+
+def test_cost_model_prices_events() -> None:
+    """Model time is a price per vm event plus a fixed cost per scheduler step
+    (``CostModel``), not a simulation of caches, locks or CPU frequency: with every price
+    zero, a whole kill and reap takes no model time at all."""
+    k = Kernel(seed=0, cost_model=CostModel(prices_ns={}, step_ns=0))
+    lmkd = k.spawn("lmkd", uid=0)
+    app = k.spawn("app", uid=10001)
+    app.touch(app.mmap(256), write=True)
+    fd = lmkd.pidfd_open(app.pid)
+    lmkd.kill(app.pid, signal.SIGKILL)
+    lmkd.process_mrelease(fd, 0)
+    k.run()
+    assert k.clock_ns == 0
+
+
+def test_posted_code_not_retrieved_is_marked_inferred() -> None:
+    """The RFC's oom_kill.c, signal.c and free-loop hunks were not retrieved
+    (docs/sources.md §T0, §T7): the RFC's variant entry and its series package say [I]."""
+    from mrelease_ref import variants
+    from mrelease_ref.series import rfc
+
+    assert "[I]" in (rfc.__doc__ or "")
+    assert "[I]" in variants.VARIANTS["rfc"].free_path or "[I]" in (variants.__doc__ or "")
+
+
+def test_no_truncate_or_shmem_writeout() -> None:
+    """No truncate(2) of a disk-backed file (``ftruncate()`` sizes memfds only) and no
+    ``shmem_writeout()``: notebook 01's predicate conditions (d) and (h), and a shmem folio
+    reaching the swap cache, are built by hand or not at all."""
+    assert not hasattr(Process, "truncate")
+    k = Kernel(seed=0)
+    p = k.spawn("app", uid=10001)
+    fd = p.open(k.create_file("data", nr_pages=4))
+    with pytest.raises(ValueError, match="memfd"):
+        p.ftruncate(fd, 0)
+    assert "shmem_writeout" not in _all_names()
+
+
+def test_no_setns_unshare_and_a_vfork_parent_runs() -> None:
+    """The model has no ``setns()``/``unshare()``; a vfork parent is not blocked until its
+    child exits."""
+    assert not hasattr(Process, "setns") and not hasattr(Process, "unshare")
+    k = Kernel(seed=0)
+    parent = k.spawn("parent", uid=10001)
+    m = parent.mmap(4)
+    parent.clone_vm("child", vfork=True)
+    assert parent.touch(m, write=True) == 4
+
+
+def test_patch3_experiments_use_single_page_folios() -> None:
+    """Notebook 03 runs with single-page folios, so patch 1's reference rule for large
+    folios (docs/sources.md §T6 #5) does not hide eviction."""
+    assert not patch3.new_kernel("v1").config.large_folios
+
+
+def test_reaper_yields_only_between_vmas() -> None:
+    """The reaper is preemptible only between VMAs: one ``cond_resched()`` per VMA in
+    ``__oom_reap_task_mm()``, none inside ``zap_pte_range()``'s model."""
+    from mrelease_ref.mm import memory, oom_kill
+
+    assert inspect.getsource(oom_kill.__oom_reap_task_mm).count("yield") == 1
+    assert "yield" not in inspect.getsource(memory.zap_pte_range)
+
+
+def test_stored_lab_runs_name_one_machine() -> None:
+    """Each stored lab file comes from one machine, one kernel build and one day."""
+    cal = load_calibration()
+    assert cal.kernel and cal.date
+    meta = json.loads(STORED_RUN.read_text())["meta"]
+    assert meta["kernel"] == cal.kernel and meta["date"]
+
+
+def test_lab_victims_are_python_processes() -> None:
+    """The lab's victims are Python interpreters (their own image is measured and
+    subtracted, not avoided)."""
+    from mrelease_ref.lab import victim
+
+    assert "sys.executable" in inspect.getsource(victim)
+
+
+def test_model_reads_two_mib_file_folios_by_default() -> None:
+    """Folio sizes differ: the model reads 2 MiB page-cache folios (``file_folio_order=9``),
+    the kernel's grow with readahead."""
+    assert Kernel().config.file_folio_order == 9
+
+
+def test_parity_table_compares_the_baseline() -> None:
+    """The stored parity table is the baseline model against the unpatched kernel; a
+    patched variant is a model prediction (``parity --variant``)."""
+    data = json.loads(STORED_RUN.read_text())
+    assert data["rows"] and data["meta"].get("variant", "baseline") == "baseline"
+
+
+def test_a_task_in_kernel_work_freezes_in_place() -> None:
+    """kernel/freezer.c:freeze_task() freezes in place only a task in a TASK_FREEZABLE sleep;
+    the model freezes any task blocked inside kernel work at once (here a /proc/<pid>/cmdline
+    read stuck copying out), as if that wait were freezable."""
+    k = Kernel(seed=0)
+    app = k.spawn("app", uid=10001)
+    m = app.mmap(4)
+    app.touch(m, write=True)
+    reader = k.spawn("reader", uid=0)
+    held = reader.read_proc(app.pid, "cmdline", block=True)
+    assert not held.done and reader.state == "running"
+    reader.freeze()
+    assert reader.state == "frozen"
+    reader.thaw()
+    held.release()
+    k.run()
+    assert held.done
