@@ -111,6 +111,7 @@ class DeviceConfig:
     app_anon_factor: float = 1.0  # scales every app's anon and zram sizes (small devices)
     file_folio_order: int = 0  # page-cache folio order, in model pages
     pcp_high_kb: int = 1024  # per-CPU free lists (kept small: LMKD reads nr_free_pages)
+    debug_vm: bool = False  # run the model's invariant checker after every call and step
 
     def __post_init__(self) -> None:
         if self.scale < 1 or self.scale & (self.scale - 1):
@@ -265,7 +266,7 @@ def make_kernel(cfg: DeviceConfig, variant: str, patches: int | None, seed: int)
         variant, patches=patches, mem_mib=mem_mib, pcp_high=pcp_high,
         pcp_batch=max(1, pcp_high // 4), large_folios=True,
         file_folio_order=cfg.file_folio_order, seed=seed,
-        cost_model=calibrated_cost_model(),
+        cost_model=calibrated_cost_model(), debug_vm=cfg.debug_vm,
     )
 
 
