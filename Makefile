@@ -26,7 +26,7 @@ NBENV := env -u MPLBACKEND
 
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with nbval_sanitize.cfg
 
-.PHONY: help venv report test lint pairs executed pytest sync bench clean
+.PHONY: help venv report test lint pairs executed pytest sync bench bench-lmkd clean
 
 help:
 	@echo "make report  - sync + execute notebooks/NN_*.py (rewrites .ipynb, figures/), HTML in build/report/"
@@ -34,6 +34,7 @@ help:
 	@echo "make lint    - ruff + mypy only"
 	@echo "make sync    - jupytext --sync every notebook pair (newer file wins)"
 	@echo "make bench   - python -m mrelease_ref.bench.reap"
+	@echo "make bench-lmkd - python -m mrelease_ref.bench.lmkd (LMKD scenario, widget, reap)"
 	@echo "make clean   - remove build/ and caches (keeps .venv; rm -rf .venv to rebuild it)"
 
 # ---- environment ------------------------------------------------------------------------
@@ -91,6 +92,9 @@ sync: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m mrelease_ref.bench.reap
+
+bench-lmkd: $(STAMP)
+	$(PY) -m mrelease_ref.bench.lmkd
 
 clean:
 	rm -rf build .mypy_cache .ruff_cache .hypothesis *.egg-info

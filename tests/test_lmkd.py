@@ -260,3 +260,28 @@ def test_sweep_rows_and_paired_saving() -> None:
     table = summarise(rows, ["variant"])
     assert {t["variant"] for t in table} == {"baseline", "v1"}
     assert replace(base, p_esrch=0.5) == with_param(base, "p_esrch", 0.5)
+
+
+def _stored_point(name: str, variant: str) -> tuple[Scenario, dict[str, object]]:
+    from mrelease_ref.lmkd.sweeps import SWEEPS, load_sweeps
+
+    d = next(s for s in SWEEPS if s.name == name)
+    row = next(r for r in load_sweeps()["sweeps"][name] if r["variant"] == variant)
+    sc = replace(d.base, variant=variant, seed=row["seed"])
+    if len(d.params) == 1:
+        sc = with_param(sc, d.params[0], row["value"])
+    elif len(d.params) == 2:
+        sc = with_param(with_param(sc, d.params[0], row["x"]), d.params[1], row["y"])
+    return sc, row
+
+
+@pytest.mark.parametrize("name", ["variants", "excl_kswapd", "esrch", "folio", "ram"])
+def test_stored_sweeps_are_what_the_model_gives(name: str) -> None:
+    """Notebook 06 reads stored sweeps (mrelease_ref/lmkd/data/sweeps.json): the first
+    stored point of each, for the baseline and v1, must be what the model gives now. If
+    this fails after a model change, re-run ``python -m mrelease_ref.lmkd.sweeps`` and
+    notebook 06."""
+    for variant in ("baseline", "v1"):
+        sc, row = _stored_point(name, variant)
+        got = run(sc).summary()
+        assert {k: row[k] for k in got} == got, (name, variant)
