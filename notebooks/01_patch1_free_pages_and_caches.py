@@ -478,3 +478,10 @@ pd.DataFrame([patch1.predicate_outcome(mlocked, nr_pages=n) for n in (16, 100)])
 # after every call. The hand-built shmem state runs without it (its swap count has no
 # owner the checker knows). `tests/test_scenarios_patch1.py` checks each number narrated
 # here against the kernel rule it comes from.
+
+# %%
+# Try it: the overview victim reaped by another kernel, with 4 KiB or large page-cache folios
+# (mrelease_ref.widgets.reap.patch1_panel: each change is one fresh model run, shown as a table).
+from mrelease_ref.widgets.reap import patch1_panel
+
+patch1_panel().box

@@ -594,3 +594,10 @@ pd.DataFrame(p2.as_rows(p2.REVIEW_POINTS)).set_index("number")
 # experiments' parameters; the cells above assert the claims the prose makes about the
 # printed numbers. `tests/test_mm_vmscan_reclaim.py` and `tests/test_mm_workingset.py`
 # check the reclaim and workingset rules one by one.
+
+# %%
+# Try it: the relaunch under another kernel or pressure schedule
+# (mrelease_ref.widgets.reap.relaunch_panel: each change is one fresh model run, shown as a table).
+from mrelease_ref.widgets.reap import relaunch_panel
+
+relaunch_panel().box

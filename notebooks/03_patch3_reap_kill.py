@@ -541,3 +541,10 @@ pd.DataFrame([dataclasses.asdict(r) for r in patch3.REVIEW_POINTS]).set_index("n
 # Every experiment ran with `debug_vm=True`: refcounts, mapcounts, rss counters, LRU lists,
 # mm reference counts and page conservation were verified after every call and scheduler
 # step. `tests/test_scenarios_patch3.py` pins each number quoted above.
+
+# %%
+# Try it: one process_mrelease() call of any case, version and flags
+# (mrelease_ref.widgets.reap.reap_kill_panel: each change is one fresh model run, shown as a table).
+from mrelease_ref.widgets.reap import reap_kill_panel
+
+reap_kill_panel().box

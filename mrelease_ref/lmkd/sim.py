@@ -548,6 +548,7 @@ class _Run:
             excl_cached_mb=self.mb(app.excl_file.i_mapping.nrpages),
         )
         self.dev.apps.remove(app)
+        self.fills = [f for f in self.fills if f.proc is not p]  # a dead app allocates no more
         p.freeze()  # a cached app is frozen; it runs its exit when the race says so
         fd = self.lmkd.pidfd_open(p.pid)
         v = _Victim(app, rec, fd, mm)
