@@ -285,3 +285,26 @@ def test_stored_sweeps_are_what_the_model_gives(name: str) -> None:
         sc, row = _stored_point(name, variant)
         got = run(sc).summary()
         assert {k: row[k] for k in got} == got, (name, variant)
+
+
+@pytest.mark.parametrize("variant", ["v1 1+2", "v1"])
+def test_kill_paths_keep_the_models_invariants(variant: str) -> None:
+    """With the invariant checker on (refcounts, mapcounts, rss, LRU lists, page
+    conservation after every call and scheduler step), a 256 MiB device runs every kill
+    path the simulation has: reaps that evict, victims that win the race (ESRCH), pinned
+    mms torn down by a /proc reader, SIGKILL without a reap (both reapers busy) and
+    REAP_KILL."""
+    dev = DeviceConfig(
+        ram_mb=256, scale=16, base_mb=110, shared_file_mb=20, other_cache_mb=8,
+        shared_map_mb=6, n_cached=3, app_anon_factor=0.06, excl_frac=0.3, dirty_mb=0.25,
+        wmark_min_mb=1, wmark_low_mb=5, wmark_high_mb=9, kswapd_mb_s=30, direct_mb_s=36,
+        debug_vm=True,
+    )
+    r = run(Scenario(variant=variant, device=dev, launch_anon_mb=60, launch_file_mb=10,
+                     horizon_ms=1800, relaunch_ms=1500, p_esrch=0.5))
+    outcomes = {k.outcome for k in r.kills}
+    if variant == "v1":
+        assert outcomes == {"0"} and r.n_kills == 5
+    else:
+        assert {"0", ESRCH, NO_REAP} <= outcomes and any(k.pinned for k in r.kills)
+    assert r.relaunch is not None
