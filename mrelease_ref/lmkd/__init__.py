@@ -19,6 +19,7 @@ Modules:
 * :mod:`.sim` -- the run: launch workload, kswapd, PSI, LMKD's kill procedure with its
   reaper threads, relaunch of a killed app; per-run metrics.
 * :mod:`.stats` -- seeds, sweeps and t-intervals.
+* :mod:`.sweeps` -- notebook 06's stored sweeps (definitions, writer, loader).
 
 Limitations:
 - Every number of the device and workload is an estimate [E] or sourced value listed in

@@ -101,9 +101,14 @@ MAX_RECLAIM_RETRIES: Final = 16
 
 @dataclass(frozen=True, slots=True)
 class Scenario:
-    """One run's inputs (device, LMKD, race knobs, workload). Defaults: docs/sources.md
-    §L7.3 (launch of a 500 MiB + 150 MiB app over 1.5 s at t = 0.5 s; relaunch of the
-    first victim at t = 5 s) and §L4.2 (P(ESRCH) 0.2, 40 % of those pinned 5-500 ms) [E]."""
+    """One run's inputs (device, LMKD, race knobs, workload). Defaults after
+    docs/sources.md §L7.3 (an app launched at t = 0.5 s reading 150 MiB of files over
+    1.5 s, 30 % of them its own; the first victim relaunched at t = 5 s) and §L4.2
+    (P(ESRCH) 0.2, 40 % of those pinned 5-500 ms), all [E]. One departure: the launch
+    allocates 800 MiB of anonymous memory, not §L7.3's 500, which with reclaim at
+    200 MiB/s (``DeviceConfig.kswapd_mb_s``) puts the device where reclaim lags the
+    launch; the model has no refault-driven stall, so with 500 MiB at 600 MiB/s LMKD
+    never fires (notebook 06 sweeps both)."""
 
     variant: str = "baseline"
     seed: int = 0
