@@ -26,7 +26,7 @@ NBENV := env -u MPLBACKEND
 
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with nbval_sanitize.cfg
 
-.PHONY: help venv report test lint pairs executed pytest sync bench clean
+.PHONY: help venv report test lint pairs executed pytest sync bench bench-lmkd clean
 
 help:
 	@echo "make report  - sync + execute notebooks/NN_*.py (rewrites .ipynb, figures/), HTML in build/report/"
@@ -34,6 +34,7 @@ help:
 	@echo "make lint    - ruff + mypy only"
 	@echo "make sync    - jupytext --sync every notebook pair (newer file wins)"
 	@echo "make bench   - python -m mrelease_ref.bench.reap"
+	@echo "make bench-lmkd - python -m mrelease_ref.bench.lmkd (LMKD scenario, widget, reap)"
 	@echo "make clean   - remove build/ and caches (keeps .venv; rm -rf .venv to rebuild it)"
 
 # ---- environment ------------------------------------------------------------------------
@@ -48,13 +49,22 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# Debian's Chromium for the widget browser test (tests/test_browser_lmkd.py); never a
+# downloaded browser. Installed with apt where we are root and apt exists; elsewhere the
+# test skips and says why (.ci/run makes it fail instead).
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	else echo "note: $(CHROMIUM) missing and cannot be installed here (need root + apt)"; fi
+
 # ---- the two main commands ----------------------------------------------------------------
 report: $(STAMP)
 	$(NBENV) $(PY) tools/run_notebooks.py $(NOTEBOOKS_PY)
 	$(PY) tools/render_report.py --out build/report $(NOTEBOOKS_IPYNB)
 
 # Sequential on purpose (also under make -j): cheap static checks first, then one pytest run.
-test: $(STAMP)
+test: $(STAMP) $(CHROMIUM)
 	$(RUFF)
 	$(MYPY)
 	$(PY) tools/check_pairs.py
@@ -91,6 +101,9 @@ sync: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m mrelease_ref.bench.reap
+
+bench-lmkd: $(STAMP)
+	$(PY) -m mrelease_ref.bench.lmkd
 
 clean:
 	rm -rf build .mypy_cache .ruff_cache .hypothesis *.egg-info

@@ -520,6 +520,16 @@ mlocked = next(c for c in patch1.PREDICATE_CASES if c.case == "(f) mlocked")
 pd.DataFrame([patch1.predicate_outcome(mlocked, nr_pages=n) for n in (16, 100)])
 
 # %% [markdown]
+# ## Try it
+
+# %%
+# Try it: the overview victim reaped by another kernel, with 4 KiB or large page-cache folios
+# (mrelease_ref.widgets.reap.patch1_panel: each change is one fresh model run, shown as a table).
+from mrelease_ref.widgets.reap import patch1_panel
+
+patch1_panel().box
+
+# %% [markdown]
 # ## Limitations
 #
 # - The RFC's free path is inferred from v1 (only its s390 hunk was retrieved); D is an

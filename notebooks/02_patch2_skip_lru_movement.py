@@ -598,6 +598,16 @@ tables.collapsed(pd.DataFrame(p2.as_rows(p2.REVIEW_POINTS)).set_index("number"),
 #    which the model has no path for); the gate table shows what keying on it implies.
 
 # %% [markdown]
+# ## Try it
+
+# %%
+# Try it: the relaunch under another kernel or pressure schedule
+# (mrelease_ref.widgets.reap.relaunch_panel: each change is one fresh model run, shown as a table).
+from mrelease_ref.widgets.reap import relaunch_panel
+
+relaunch_panel().box
+
+# %% [markdown]
 # ## Limitations
 #
 # - The LRU is small (about a thousand pages), one node, no memcg, no MGLRU. With MGLRU

@@ -587,6 +587,16 @@ tables.collapsed(
 # [20260430074305.9d3389ed71af040acfe222de@linux-foundation.org]: https://lore.kernel.org/r/20260430074305.9d3389ed71af040acfe222de@linux-foundation.org
 
 # %% [markdown]
+# ## Try it
+
+# %%
+# Try it: one process_mrelease() call of any case, version and flags
+# (mrelease_ref.widgets.reap.reap_kill_panel: each change is one fresh model run, shown as a table).
+from mrelease_ref.widgets.reap import reap_kill_panel
+
+reap_kill_panel().box
+
+# %% [markdown]
 # ## Limitations
 # - The RFC's oom_kill.c and signal.c hunks were not retrieved: its control flow, the moment
 #   MMF_UNSTABLE is set and the missing permission check are the model's inference **[I]**

@@ -1,0 +1,355 @@
+"""The device: RAM, watermarks, an unkillable base, the zygote, and the apps at t = 0.
+
+Not kernel code. Sizes are in MiB of the *device*; the kernel model holds them in model
+pages, ``scale`` device pages (4 KiB each) per model page (:meth:`DeviceConfig.pages`).
+Tags: [S] sourced, [D] derived, [E] estimated (docs/sources.md §L7 gives the scenario
+these defaults follow; §L3 the app composition; §L1.6 the watermarks).
+
+What is on the device at t = 0 (:func:`build_device`):
+
+* the **unkillable base** (kernel, native daemons, system_server, systemui, persistent
+  apps; 1600 MiB [E]): anonymous memory of one process LMKD never picks. It is faulted in
+  as anonymous THPs where it can be (it is never reaped or reclaimed -- there is no swap
+  device -- so its folio size changes nothing but the model's speed);
+* the **zygote** (``zygote64``) with its preloaded framework files (boot image, framework
+  jars, shared .so; 300 MiB [E]) mapped and cached. Every app maps part of them
+  (:func:`mrelease_ref.lmkd.zygote.zygote_fork`), so those pages are mapped by two or
+  more address spaces and no kill frees them, with or without the series;
+* **other page cache** (file pages read by daemons, unmapped; the remainder, about 250 MiB
+  [E]) -- the first thing kswapd reclaims;
+* **apps**, one process each, in the oom_score_adj bands of ActivityManager (§L1.4 [S]):
+  foreground (0), two perceptible (200, 250), three services (500, 800, 800), home (600),
+  previous (700) and cached apps (905..999, the oldest highest). Each app has resident
+  anonymous memory, its zram footprint, an exclusive clean file (its own APK/dex/.so,
+  mapped private read-only), a slice of the zygote's files, and a small MAP_SHARED file it
+  has written to (a database: dirty page cache, which the reaper skips and nothing in the
+  scenario writes back);
+* free memory equal to the high watermark (§L7.2's rule: the page cache absorbs the
+  difference, and with ``n_cached=None`` cached apps are added while the page cache stays
+  above its target, so a larger RAM holds more cached apps).
+
+zram: there is no swap device. An app's swapped anonymous memory costs RAM only as
+compressed zram slots, ``swapped / zram_ratio``; the model holds that footprint as extra
+resident anonymous pages of the app, which a reap frees as it would free the slots.
+
+Limitations:
+- One zone, one node, no memcg; watermarks are the device's values, not derived from
+  ``min_free_kbytes`` (the model has none: LMKD and kswapd here compare against them).
+- No real zram: compressed anon is held as plain anon (see above); kswapd never swaps.
+- An app's exclusive file is fully resident and every PTE of it is young at t = 0
+  (the resident and young fractions of docs/sources.md §L7.2 are not modelled).
+- ``scale`` > 1 merges ``scale`` device pages into one model page, so folio sizes and
+  mapping granularity are in model pages: see :meth:`DeviceConfig.pages` and the
+  differential test (tests/test_lmkd_scale.py).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+from mrelease_ref.lab.calibration import calibrated_cost_model
+from mrelease_ref.sim.kernel import Kernel
+
+if TYPE_CHECKING:
+    from mrelease_ref.include.linux.fs import Inode
+    from mrelease_ref.sim.process import Mapping, Process
+
+PAGES_PER_MIB = 256
+HPAGE_PMD_NR = 512
+
+ROLES = ("foreground", "perceptible", "service", "home", "previous", "cached")
+CACHED_APP_MIN_ADJ, CACHED_APP_MAX_ADJ = 905, 999  # §L1.4 [S] (900..999; 905 as in §L7.2)
+
+
+@dataclass(frozen=True, slots=True)
+class AppSpec:
+    """One app at t = 0 (sizes in device MiB)."""
+
+    name: str
+    role: str
+    adj: int
+    anon_mb: float
+    swapped_mb: float
+    excl_mb: float
+    shared_mb: float
+    dirty_mb: float
+
+    def resident_mb(self, zram_ratio: float) -> float:
+        """RAM this app holds: anon, its zram footprint, exclusive and dirty file pages."""
+        return self.anon_mb + self.swapped_mb / zram_ratio + self.excl_mb + self.dirty_mb
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceConfig:
+    """The device and the apps' composition. Defaults: docs/sources.md §L7 ("4 GB" phone).
+
+    ``excl_frac`` is the exclusive clean share of an app's file RSS (§L3.3: 1-40 %, default
+    12 %); every app maps ``shared_map_mb`` of the zygote's files and an exclusive file of
+    ``shared_map_mb * excl_frac / (1 - excl_frac)`` times its role's factor (foreground 4,
+    perceptible 1, service 0.6, home 0.4, previous 2, cached a lognormal draw with
+    median 1), which gives §L7.2's 40/10/6/4/20/10 MiB at the default.
+    """
+
+    ram_mb: int = 3700  # usable MemTotal of a "4 GB" phone [S: Pixel 3 3665 MB]
+    scale: int = 16  # device pages per model page (1 = every 4 KiB page is modelled)
+    base_mb: int = 1600  # kernel, natives, system_server, systemui, persistent [E]
+    shared_file_mb: int = 300  # zygote-preloaded framework files [E]
+    other_cache_mb: int = 250  # target of unmapped page cache at t = 0 [E]
+    zram_ratio: float = 3.0  # [E; lz4 2.6 .. zstd 4.0 S]
+    wmark_min_mb: int = 8  # [D] §L1.6
+    wmark_low_mb: int = 41
+    wmark_high_mb: int = 74
+    kswapd_mb_s: int = 200  # clean file reclaim rate [E: 200-2,000; low end, see sim]
+    direct_mb_s: int = 240  # direct reclaim: kswapd + 20 % [E]
+    excl_frac: float = 0.125
+    shared_map_mb: int = 70  # zygote files an app maps [E; launcher3 61 MB shared clean S]
+    dirty_mb: float = 1.0  # dirty MAP_SHARED file pages per app [E]
+    n_cached: int | None = None  # None: as many cached apps as the RAM holds
+    app_anon_factor: float = 1.0  # scales every app's anon and zram sizes (small devices)
+    file_folio_order: int = 0  # page-cache folio order, in model pages
+    pcp_high_kb: int = 1024  # per-CPU free lists (kept small: LMKD reads nr_free_pages)
+    debug_vm: bool = False  # run the model's invariant checker after every call and step
+
+    def __post_init__(self) -> None:
+        if self.scale < 1 or self.scale & (self.scale - 1):
+            raise ValueError(f"scale must be a power of two >= 1, got {self.scale}")
+        if not self.wmark_min_mb < self.wmark_low_mb < self.wmark_high_mb:
+            raise ValueError("watermarks must satisfy min < low < high")
+        if not 0.0 < self.excl_frac < 1.0:
+            raise ValueError(f"excl_frac must be in (0, 1), got {self.excl_frac}")
+        if self.kswapd_mb_s < 0 or self.direct_mb_s <= 0:
+            raise ValueError("kswapd_mb_s must be >= 0 and direct_mb_s > 0")
+        if not 0 <= self.file_folio_order <= 9:
+            raise ValueError("file_folio_order must be between 0 and 9")
+
+    def pages(self, mb: float) -> int:
+        """Model pages for ``mb`` device MiB (rounded; at least 1 if ``mb`` > 0)."""
+        n = round(mb * PAGES_PER_MIB / self.scale)
+        return max(n, 1) if mb > 0 else 0
+
+    def mb(self, pages: int) -> float:
+        """Device MiB held by ``pages`` model pages."""
+        return pages * self.scale / PAGES_PER_MIB
+
+    @property
+    def excl_unit_mb(self) -> float:
+        """The exclusive file of a role factor of 1 (10 MiB at the defaults)."""
+        return self.shared_map_mb * self.excl_frac / (1.0 - self.excl_frac)
+
+
+ROLE_EXCL_FACTOR = {"foreground": 4.0, "perceptible": 1.0, "service": 0.6, "home": 0.4,
+                    "previous": 2.0}
+"""Exclusive file per role, relative to a median cached app (§L7.2: 40/10/6/4/20 vs 10)."""
+
+
+def _lognormal(rng: random.Random, median: float, lo: float, hi: float) -> float:
+    """A lognormal draw with ``median`` whose ±2σ span is about [lo, hi], clipped to it."""
+    sigma = math.log(hi / lo) / 4.0
+    return min(hi, max(lo, median * math.exp(rng.gauss(0.0, sigma))))
+
+
+def _cached_app(cfg: DeviceConfig, rng: random.Random, i: int) -> AppSpec:
+    """A cached app (§L7.2: anon median 40 MiB (15-150), swapped 40 (10-150), exclusive
+    file median 10 (1-45)); adj is set once the count is known."""
+    excl_factor = _lognormal(rng, 1.0, 0.1, 4.5)
+    return AppSpec(
+        name=f"cached{i:02d}", role="cached", adj=CACHED_APP_MAX_ADJ,
+        anon_mb=_lognormal(rng, 40.0, 15.0, 150.0) * cfg.app_anon_factor,
+        swapped_mb=_lognormal(rng, 40.0, 10.0, 150.0) * cfg.app_anon_factor,
+        excl_mb=cfg.excl_unit_mb * excl_factor,
+        shared_mb=cfg.shared_map_mb, dirty_mb=cfg.dirty_mb,
+    )
+
+
+def _fixed_apps(cfg: DeviceConfig) -> list[AppSpec]:
+    """The non-cached apps of §L7.2 (anon, swapped, role)."""
+    rows = [
+        ("music", "perceptible", 200, 50.0, 15.0),
+        ("keyboard", "perceptible", 250, 50.0, 15.0),
+        ("sync", "service", 500, 30.0, 25.0),
+        ("mail", "service", 800, 30.0, 25.0),
+        ("backup", "service", 800, 30.0, 25.0),
+        ("launcher", "home", 600, 70.0, 30.0),
+        ("camera", "previous", 700, 100.0, 60.0),
+        ("browser", "foreground", 0, 220.0, 0.0),
+    ]
+    return [
+        AppSpec(name, role, adj, anon * cfg.app_anon_factor, swapped * cfg.app_anon_factor,
+                cfg.excl_unit_mb * ROLE_EXCL_FACTOR[role],
+                cfg.shared_map_mb, cfg.dirty_mb)
+        for name, role, adj, anon, swapped in rows
+    ]
+
+
+def _free_for_cache(cfg: DeviceConfig, apps: list[AppSpec]) -> float:
+    used = cfg.base_mb + cfg.shared_file_mb + sum(a.resident_mb(cfg.zram_ratio) for a in apps)
+    return cfg.ram_mb - cfg.wmark_high_mb - used
+
+
+def default_apps(cfg: DeviceConfig, rng: random.Random) -> tuple[list[AppSpec], float]:
+    """The apps at t = 0, oldest first, and the unmapped page cache (MiB) that fills RAM
+    up to free = high watermark. Cached apps come first (they are the oldest)."""
+    fixed = _fixed_apps(cfg)
+    cached: list[AppSpec] = []
+    if cfg.n_cached is not None:
+        cached = [_cached_app(cfg, rng, i) for i in range(cfg.n_cached)]
+    else:
+        while True:
+            nxt = _cached_app(cfg, rng, len(cached))
+            if _free_for_cache(cfg, [*cached, nxt, *fixed]) < cfg.other_cache_mb:
+                break
+            cached.append(nxt)
+    n = len(cached)
+    for i, app in enumerate(cached):  # oldest highest: 999 down to 905
+        span = CACHED_APP_MAX_ADJ - CACHED_APP_MIN_ADJ
+        adj = CACHED_APP_MAX_ADJ - (span * i // max(n - 1, 1) if n > 1 else 0)
+        cached[i] = replace(app, adj=adj)
+    apps = cached + fixed
+    cache_mb = _free_for_cache(cfg, apps)
+    if cache_mb < 0:
+        raise ValueError(
+            f"the apps do not fit into {cfg.ram_mb} MiB: {-cache_mb:.0f} MiB short; "
+            "lower n_cached or base_mb, or raise ram_mb"
+        )
+    return apps, cache_mb
+
+
+@dataclass(slots=True, eq=False)
+class App:
+    """A running app: its process, files and mappings (model objects)."""
+
+    spec: AppSpec
+    process: Process
+    excl_file: Inode
+    dirty_file: Inode
+    anon: Mapping
+    excl: Mapping
+    dirty: Mapping
+    pool: Mapping
+    adj: int
+    born_ms: int = 0
+
+
+@dataclass(slots=True, eq=False)
+class Device:
+    """The built device: the Kernel and the processes and files on it."""
+
+    cfg: DeviceConfig
+    kernel: Kernel
+    base: Process
+    zygote: Process
+    pool_file: Inode
+    pool: Mapping
+    apps: list[App] = field(default_factory=list)
+    cache_mb: float = 0.0
+    seq: int = 0
+
+    def free_pages(self) -> int:
+        """What LMKD compares with the watermarks: zoneinfo ``nr_free_pages`` (buddy)."""
+        return self.kernel.zoneinfo()["nr_free_pages"]
+
+    def next_uid(self) -> int:
+        """A fresh app uid (10000 + n)."""
+        self.seq += 1
+        return 10000 + self.seq
+
+
+def make_kernel(cfg: DeviceConfig, variant: str, patches: int | None, seed: int) -> Kernel:
+    """The device's Kernel: RAM in model pages, calibrated prices, small per-CPU lists."""
+    model_pages = cfg.pages(cfg.ram_mb)
+    mem_mib = -(-model_pages // PAGES_PER_MIB)
+    pcp_high = max(2, cfg.pages(cfg.pcp_high_kb / 1024))
+    return Kernel(
+        variant, patches=patches, mem_mib=mem_mib, pcp_high=pcp_high,
+        pcp_batch=max(1, pcp_high // 4), large_folios=True,
+        file_folio_order=cfg.file_folio_order, seed=seed,
+        cost_model=calibrated_cost_model(), debug_vm=cfg.debug_vm,
+    )
+
+
+def _fault_in(p: Process, m: Mapping, write: bool) -> None:
+    done = p.touch(m, write=write)
+    if done != m.nr_pages:
+        raise RuntimeError(f"{p.comm}: faulted {done} of {m.nr_pages} pages (out of memory)")
+
+
+def _start_app(dev: Device, spec: AppSpec) -> App:
+    from mrelease_ref.lmkd.zygote import zygote_fork
+
+    k, cfg = dev.kernel, dev.cfg
+    proc, pool = zygote_fork(dev, spec.name, dev.next_uid())
+    anon_pages = cfg.pages(spec.anon_mb + spec.swapped_mb / cfg.zram_ratio)
+    excl_file = k.create_file(f"{spec.name}.apk", max(1, cfg.pages(spec.excl_mb)))
+    dirty_file = k.create_file(f"{spec.name}.db", max(1, cfg.pages(spec.dirty_mb)))
+    app = App(
+        spec=spec, process=proc, excl_file=excl_file, dirty_file=dirty_file,
+        anon=proc.mmap(max(1, anon_pages)),
+        excl=proc.mmap(excl_file.i_size, file=excl_file, write=False),
+        dirty=proc.mmap(dirty_file.i_size, file=dirty_file, shared=True),
+        pool=pool, adj=spec.adj,
+    )
+    return app
+
+
+def populate_app(dev: Device, app: App) -> None:
+    """Fault in everything the app holds at t = 0."""
+    p = app.process
+    _fault_in(p, app.anon, write=True)
+    _fault_in(p, app.excl, write=False)
+    _fault_in(p, app.dirty, write=True)
+    n = min(dev.cfg.pages(app.spec.shared_mb), app.pool.nr_pages)
+    if n:
+        done = p.touch(app.pool, nr_pages=n)
+        if done != n:
+            raise RuntimeError(f"{p.comm}: faulted {done} of {n} zygote pages")
+
+
+def _fill_base(dev: Device, nr_pages: int) -> None:
+    """Anonymous memory of the unkillable base: THPs, then 4 KiB pages for the rest."""
+    p = dev.base
+    thp, rest = divmod(nr_pages, HPAGE_PMD_NR)
+    if thp:
+        _fault_in(p, p.mmap(thp * HPAGE_PMD_NR, thp=True), write=True)
+    if rest:
+        _fault_in(p, p.mmap(rest), write=True)
+
+
+def _read_other_cache(dev: Device, nr_pages: int) -> None:
+    """Unmapped page cache: a daemon maps a file, reads it, unmaps it."""
+    if nr_pages <= 0:
+        return
+    k = dev.kernel
+    f = k.create_file("daemon.cache", nr_pages)
+    p = k.spawn("logd", uid=1036)
+    m = p.mmap(nr_pages, file=f, write=False)
+    _fault_in(p, m, write=False)
+    p.munmap(m)
+
+
+def build_device(
+    cfg: DeviceConfig, variant: str = "baseline", *, patches: int | None = None, seed: int = 0
+) -> Device:
+    """Build the device at t = 0 (see the module docstring)."""
+    rng = random.Random(seed)
+    apps, cache_mb = default_apps(cfg, rng)
+    k = make_kernel(cfg, variant, patches, seed)
+    base = k.spawn("system_server", uid=1000)
+    zygote = k.spawn("zygote64", uid=0)
+    pool_file = k.create_file("framework.art", max(1, cfg.pages(cfg.shared_file_mb)))
+    pool = zygote.mmap(pool_file.i_size, file=pool_file, write=False, locked=True)
+    dev = Device(cfg=cfg, kernel=k, base=base, zygote=zygote, pool_file=pool_file, pool=pool,
+                 cache_mb=cache_mb)
+    # the base also holds the model pages past the device's RAM (mem_mib rounds up)
+    extra = k.zone.managed_pages - cfg.pages(cfg.ram_mb)
+    _fill_base(dev, cfg.pages(cfg.base_mb) + extra)
+    _fault_in(zygote, pool, write=False)
+    _read_other_cache(dev, cfg.pages(cache_mb))
+    for spec in apps:
+        app = _start_app(dev, spec)
+        populate_app(dev, app)
+        dev.apps.append(app)
+    k.lru_add_drain_all()
+    return dev
