@@ -38,7 +38,7 @@
 # [The gate: who zaps, and does that zap evict?](#the-gate-who-zaps-and-does-that-zap-evict) ·
 # [Findings](#findings) ·
 # [Review points for patch 1](#review-points-for-patch-1-docssourcesmd-t41) ·
-# [Limitations](#limitations) · [Checks](#checks)
+# [Try it](#try-it) · [Limitations](#limitations) · [Checks](#checks)
 #
 # [20260413223948.556351-2-minchan@kernel.org]: https://lore.kernel.org/r/20260413223948.556351-2-minchan@kernel.org
 # [20260421230239.172582-2-minchan@kernel.org]: https://lore.kernel.org/r/20260421230239.172582-2-minchan@kernel.org

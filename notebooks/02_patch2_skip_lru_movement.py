@@ -44,7 +44,7 @@
 # [The gate's scope](#the-gates-scope) ·
 # [kswapd's reclaim in the model](#kswapds-reclaim-in-the-model) ·
 # [Review points for patch 2](#review-points-for-patch-2-docssourcesmd-t42) ·
-# [Limitations](#limitations) · [Checks](#checks)
+# [Try it](#try-it) · [Limitations](#limitations) · [Checks](#checks)
 #
 # [20260413223948.556351-3-minchan@kernel.org]: https://lore.kernel.org/r/20260413223948.556351-3-minchan@kernel.org
 # [20260421230239.172582-3-minchan@kernel.org]: https://lore.kernel.org/r/20260421230239.172582-3-minchan@kernel.org

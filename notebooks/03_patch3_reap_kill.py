@@ -38,7 +38,7 @@
 # [The race REAP_KILL closes](#the-race-reap_kill-closes) ·
 # [Who runs exit_mmap()](#who-runs-exit_mmap-mmget-v1-against-mmgrab-v2-v3) ·
 # [Findings](#findings) · [Review points for patch 3](#review-points-for-patch-3) ·
-# [Limitations](#limitations) · [Checks](#checks)
+# [Try it](#try-it) · [Limitations](#limitations) · [Checks](#checks)
 
 # %% tags=["hide-input"]
 import dataclasses

@@ -19,8 +19,7 @@
 # **The question.** The series exists because Android's low memory killer kills more apps
 # than it needs to: `process_mrelease()` unmaps a victim's clean file pages but leaves them
 # in the page cache, so free memory stays under LMKD's watermark and LMKD kills again
-# (the cover letters of RFC `<20260413223948.556351-1-minchan@kernel.org>` and v1
-# `<20260421230239.172582-1-minchan@kernel.org>`). Michal Hocko asked for data. User-space
+# (the cover letters of [RFC][rfc0] and [v1][v10]). Michal Hocko asked for data. User-space
 # killers report the same symptom (earlyoom issues rfjakob/earlyoom#309 and #121: it "kills
 # more than required when RAM isn't cleaned fast enough"). *On a phone-like device, how
 # many kills does each version of the series save, how fast is memory back, and what does
@@ -34,6 +33,17 @@
 # is a set of parameters: sourced where a source exists, estimated otherwise
 # (docs/sources.md §L7 gives the scenario the defaults follow). Findings below say which.
 # Evidence for every finding: **model**.
+#
+# **Contents.** [The device](#the-device) · [A kill, as LMKD makes it](#a-kill-as-lmkd-makes-it) ·
+# [The default scenario](#the-default-scenario-kernel-by-kernel) ·
+# [Redundant kills](#redundant-kills-kill-by-kill) ·
+# [How fast memory comes back](#how-fast-memory-comes-back) ·
+# [What a killed app pays](#what-a-killed-app-pays-when-it-comes-back) · [Sweeps](#sweeps) ·
+# [Calibrated or estimated](#what-is-calibrated-what-is-estimated) ·
+# [Try it](#try-it-the-panel) · [Limitations](#limitations) · [Checks](#checks)
+#
+# [rfc0]: https://lore.kernel.org/r/20260413223948.556351-1-minchan@kernel.org
+# [v10]: https://lore.kernel.org/r/20260421230239.172582-1-minchan@kernel.org
 
 # %%
 import inspect
@@ -452,20 +462,23 @@ panel.runs
 #
 # - The device is a parameter set, not a measured phone: app sizes, rates, the launch and
 #   the race probability are estimates; only the reap and exit times are calibrated, and
-#   on a 2-vCPU x86 VM, not a phone.
+#   on a 2-vCPU x86 VM, not a phone
+#   (`tests/test_lmkd.py::test_device_matches_the_scenario_defaults`).
 # - No zram: compressed anonymous memory is held as plain anonymous pages, and reclaim
 #   never swaps. No refault-driven stall or thrashing reason, so LMKD fires only when
 #   reclaim cannot keep up; the zygote's files are pinned (MAP_LOCKED) as the hot working
-#   set.
+#   set (`tests/test_limitations.py::test_lmkd_device_has_no_swap_and_a_race_probability`).
 # - One CPU's worth of kernel work per millisecond for all tasks; the victim's exit and the
-#   reaper do not run in parallel. The race is a probability, not timing.
+#   reaper do not run in parallel. The race is a probability, not timing
+#   (`tests/test_limitations.py::test_lmkd_device_has_no_swap_and_a_race_probability`).
 # - 1 model page = 64 KiB: folio sizes are in model pages, so PMD-mapped 2 MiB folios
 #   cannot be represented; the aggregation is checked against the full model on a small
-#   device only.
+#   device only (`tests/test_lmkd.py::test_aggregated_pages_give_the_full_models_results`).
 # - No fork: the zygote's sharing is built by mapping its files (see `zygote_fork()`), so
-#   no copy-on-write anonymous memory is shared.
+#   no copy-on-write anonymous memory is shared
+#   (`tests/test_limitations.py::test_lmkd_zygote_maps_files_instead_of_forking`).
 # - The relaunch measures one app, 3 s after the pressure; its read time is the MiB read
-#   at an assumed rate.
+#   at an assumed rate (`tests/test_limitations.py::test_lmkd_relaunch_measures_one_app`).
 #
 # ## Checks
 #
@@ -474,3 +487,11 @@ panel.runs
 # and ESRCH rules the kills go through, the relaunch reads, the aggregation against the full
 # model, and one point of every stored sweep. `tests/test_browser_lmkd.py` checks the panel
 # in a real browser.
+
+# %%
+# The findings' numbers, restated in one place (the cells above assert each one as it is shown).
+assert (runs["baseline"].n_kills, runs["v1"].n_kills) == (11, 9)  # finding: kills saved
+assert runs["v2"].n_kills == runs["v3"].n_kills == runs["baseline"].n_kills  # REAP_KILL alone
+assert runs["baseline"].n_redundant == 10 and runs["v1"].n_redundant == 0  # redundant kills
+assert rv.refault_mb == 0.0 < rv.read_mb  # relaunch: read again, no refault counted
+assert all(by_folio[o] == 0 for o in (1, 2, 4))  # large PTE-mapped folios: no saving

@@ -202,3 +202,34 @@ def test_a_task_in_kernel_work_freezes_in_place() -> None:
     held.release()
     k.run()
     assert held.done
+
+
+def test_lmkd_device_has_no_swap_and_a_race_probability() -> None:
+    """Notebook 06's device is a parameter set: its kernel has no swap device (no zram:
+    compressed memory is plain anon and reclaim never swaps), and the kill race is a
+    probability (``Scenario.p_esrch``), not timing."""
+    from dataclasses import fields
+
+    from mrelease_ref.lmkd.device import DeviceConfig, make_kernel
+    from mrelease_ref.lmkd.sim import Scenario
+
+    k = make_kernel(DeviceConfig(), "baseline", None, 0)
+    assert k.config.swap_mib == 0
+    assert {"p_esrch", "p_pin", "pin_ms"} <= {f.name for f in fields(Scenario)}
+
+
+def test_lmkd_zygote_maps_files_instead_of_forking() -> None:
+    """Notebook 06: ``zygote_fork()`` builds an app from a fresh process mapping the
+    zygote's files, so no copy-on-write anonymous memory is shared with the zygote."""
+    from mrelease_ref.lmkd import zygote
+
+    assert ".fork(" not in inspect.getsource(zygote.zygote_fork)
+
+
+def test_lmkd_relaunch_measures_one_app() -> None:
+    """Notebook 06: the relaunch is one app's (``RunResult.relaunch`` is one record), and
+    its read time is MiB read at an assumed rate (``Scenario.read_mb_s``)."""
+    from mrelease_ref.lmkd.sim import Relaunch, RunResult, Scenario
+
+    assert RunResult.__annotations__["relaunch"] in ("Relaunch | None", Relaunch | None)
+    assert Scenario().read_mb_s > 0
