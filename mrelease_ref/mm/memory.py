@@ -473,12 +473,15 @@ def do_swap_page(vma: VmAreaStruct, address: int, entry: SwpEntry, write: bool) 
     mm = vma.vm_mm
     k = mm.kernel
     folio = swap_cache_get_folio(k, entry)
+    new_folio = folio is None
     if folio is None:
         folio = folio_alloc(k, 0)
         if folio is None:
             return VM_FAULT_OOM
         folio.flags |= PG_anon | PG_swapbacked
-        folio.mapping = vma.anon_vma
+        # __folio_set_anon(): a page that may be shared gets the _oldest_ anon_vma, whose
+        # walks reach every process fork() gave it to (narrowed below if exclusive)
+        folio.mapping = vma.anon_vma.root if vma.anon_vma is not None else None
         folio.index = linear_page_index(vma, address)
         swapcache_prepare(k, entry, 1)  # the slot now has a cache folio: SWAP_HAS_CACHE
         swap_cache_add_folio(folio, entry)
@@ -509,6 +512,8 @@ def do_swap_page(vma: VmAreaStruct, address: int, entry: SwpEntry, write: bool) 
             write = False
     folio._refcount += 1  # the new PTE's reference
     folio_add_anon_rmap_ptes(folio, (folio, 0), 1, vma, exclusive=exclusive)
+    if exclusive and new_folio:
+        folio.mapping = vma.anon_vma  # RMAP_EXCLUSIVE: __folio_set_anon() keeps our own
     mm.rss_stat[MM_ANONPAGES] += 1
     pte = Pte(folio, 0, bits)
     table[(address >> PAGE_SHIFT) & (PTRS_PER_PTE - 1)] = pte

@@ -227,10 +227,11 @@ class Process:
     ) -> int:
         """Access pages of ``m`` (read, or write): fault them in, or set young/dirty bits.
 
-        A write stores one new content token in every page it reaches (see
-        :meth:`poke` for one page). Returns the number of pages accessed. A failing fault
-        (SIGBUS after the reaper set MMF_UNSTABLE, or out of memory) sends the signal the
-        kernel sends and stops.
+        A write stores one byte of a new token in every page it reaches: the rest of the
+        page stays, so the new content depends on the old (see
+        ``include.linux.highmem.partial_write_token``; :meth:`poke` for one page). Returns
+        the number of pages accessed. A failing fault (SIGBUS after the reaper set
+        MMF_UNSTABLE, or out of memory) sends the signal the kernel sends and stops.
         """
         from mrelease_ref.mm.memory import VM_FAULT_OOM, VM_FAULT_SIGBUS, handle_mm_fault
 
@@ -242,6 +243,7 @@ class Process:
         k = self.kernel
         done = 0
         token = k.next_token() if write else 0  # what this call writes (one token)
+        partial: dict[int, int] = {}  # old content -> new content, for this call
         with k.running(self.task), gc_paused():
             for addr in range(m.start + (start << PAGE_SHIFT),
                               m.start + ((start + count) << PAGE_SHIFT), 1 << PAGE_SHIFT):
@@ -250,7 +252,7 @@ class Process:
                     self._fault_signal(ret)
                     break
                 if write:
-                    _cpu_store(vma, addr, token)
+                    _cpu_store(vma, addr, token, partial)
                 done += 1
         k._after_api()
         return done
@@ -570,10 +572,13 @@ class Process:
             raise ValueError(f"page {page} is outside {m!r} (0..{m.nr_pages - 1})")
         return vma, m.start + (page << PAGE_SHIFT)
 
-    def poke(self, m: Mapping, page: int = 0, value: int | None = None) -> int:
+    def poke(self, m: Mapping, page: int = 0, value: int | None = None, *,
+             partial: bool = False) -> int:
         """Store to one page of ``m`` (a user-space write): fault it in for writing, then
-        give it ``value`` (default: a fresh token). Returns the token written, or raises
-        OSError(EFAULT) after the fault's signal (SIGBUS, or the OOM kill) was sent."""
+        fill it with ``value`` (default: a fresh token) -- or, with ``partial``, store
+        ``value`` into part of it, so the result depends on the old content
+        (``partial_write_token(old, value)``). Returns the page's new content token, or
+        raises OSError(EFAULT) after the fault's signal (SIGBUS, the OOM kill) was sent."""
         from mrelease_ref.mm.memory import handle_mm_fault
 
         if value is not None:
@@ -585,7 +590,7 @@ class Process:
         with k.running(self.task):
             ret = handle_mm_fault(vma, addr, True)
             if not ret:
-                _cpu_store(vma, addr, token)
+                token = _cpu_store(vma, addr, token, {} if partial else None)
         if ret:
             self._fault_signal(ret)
         k._after_api()
@@ -780,14 +785,29 @@ def _user_entry(vma: VmAreaStruct, addr: int) -> tuple[Folio | None, int, bool]:
     return pte.folio, pte.idx, bool(pte.bits & _PAGE_RW)
 
 
-def _cpu_store(vma: VmAreaStruct, addr: int, token: int) -> None:
-    """What the CPU does with a store once the fault handler made the entry writable."""
-    from mrelease_ref.include.linux.highmem import memcpy_to_page
+def _cpu_store(vma: VmAreaStruct, addr: int, token: int, partial: dict[int, int] | None
+               ) -> int:
+    """What the CPU does with a store once the fault handler made the entry writable: the
+    whole page becomes ``token``, or (``partial``, a memo of old -> new contents) a part
+    of it does. Returns the page's new content."""
+    from mrelease_ref.include.linux.highmem import (
+        memcpy_from_page,
+        memcpy_to_page,
+        partial_write_token,
+    )
 
     folio, idx, writable = _user_entry(vma, addr)
     assert writable, f"store through a read-only entry at {addr:#x}"
-    if folio is not None:
-        memcpy_to_page((folio, idx), token)
+    if folio is None:
+        return token
+    if partial is not None:
+        old = memcpy_from_page((folio, idx))
+        new = partial.get(old)
+        if new is None:
+            new = partial[old] = partial_write_token(old, token)
+        token = new
+    memcpy_to_page((folio, idx), token)
+    return token
 
 
 def _cpu_load(vma: VmAreaStruct, addr: int) -> int:

@@ -20,9 +20,13 @@ swap-out and swap-in copy it through ``swap_data``, copy-on-write copies it into
 folio. The invariant checker (``mrelease_ref.sim.invariants``) checks that a clean
 page-cache folio holds what its backing store holds.
 
-A program's write to one page gives that page one token; ``Process.touch(write=True)``
-writes the same new token to every page it touches (one int object shared by all the
-folios: eight bytes per folio), ``Process.poke()`` one page at a time.
+A store of a whole page gives the page the stored token (``Process.poke()``). A store to
+*part* of a page -- ``Process.touch(write=True)`` writes one byte per page, as the lab's
+victim does -- leaves the rest of the page as it was, so the new content depends on the
+old: :func:`partial_write_token`. That is what makes a copy-on-write copy observable: a
+copy that forgot the old content reads back differently. One ``touch()`` call computes the
+new token once per distinct old content (fresh anonymous pages all share one int: eight
+bytes per folio).
 
 Limitations:
 - Page granular: no partial-page writes, no byte offsets inside a page.
@@ -89,6 +93,16 @@ def folio_set_tokens(folio: Folio, tokens: list[int]) -> None:
     folio._data = first if all(t == first for t in tokens) else list(tokens)
 
 
+TOKEN_MOD = (1 << 61) - 1
+"""Tokens made by partial writes are kept below this (a Mersenne prime)."""
+
+
+def partial_write_token(old: int, token: int) -> int:
+    """Model helper: the content of a page that held ``old`` after a write of ``token`` to
+    part of it (deterministic; distinct old contents give distinct results)."""
+    return (old * 1_000_003 + token) % TOKEN_MOD
+
+
 def memcpy_from_page(page: Page) -> int:
     """Kernel: include/linux/highmem.h:memcpy_from_page(): read a (whole) page."""
     return folio_page_token(page[0], page[1])
@@ -147,4 +161,5 @@ __all__ = [
     "folio_tokens",
     "memcpy_from_page",
     "memcpy_to_page",
+    "partial_write_token",
 ]
