@@ -10,6 +10,7 @@ kernel/ptrace.c (__ptrace_may_access()), mm/memory.c (__access_remote_vm()), mm/
 from __future__ import annotations
 
 import errno
+import os
 import signal
 
 import pytest
@@ -148,3 +149,27 @@ def test_proc_mem_api_rejects_misuse() -> None:
     fh.close()
     with pytest.raises(ValueError):
         fh.read(m.start, 1)
+
+
+def test_reaped_private_file_page_reads_if_cached_eio_if_evicted() -> None:
+    """Rule: the reaper zaps private file mappings too, but a read fault on a page that is
+    still in the page cache is mapped by fault-around (do_fault_around() ->
+    filemap_map_pages()), which never checks MMF_UNSTABLE: the read returns the data. A
+    page that must be read in goes through finish_fault(), which does check: -EIO.
+    Source: mm/memory.c:do_read_fault(), finish_fault(); live kernel 2026-12-03."""
+    k = small_kernel("baseline")
+    lmkd, app, _ = _victim(k)
+    f = k.create_file("lib", 4)
+    ro = app.mmap(4, file=f, shared=False, write=False)
+    app.touch(ro)
+    data = app.peek(ro, 0)
+    fd = lmkd.pidfd_open(app.pid)
+    app.freeze()
+    lmkd.kill(app.pid, signal.SIGKILL)
+    lmkd.process_mrelease(fd)
+    ffd = lmkd.open(f, write=False)
+    lmkd.posix_fadvise(ffd, 4096, 4096, os.POSIX_FADV_DONTNEED)  # evict page 1 only
+    assert lmkd.proc_mem_read(app.pid, ro.start, 1) == [data]
+    assert _errno(lmkd.proc_mem_read, app.pid, ro.start + 4096, 1) == errno.EIO
+    app.thaw()
+    k.run()

@@ -22,7 +22,8 @@ Variants: patch 2 of the series changes the file branch of ``zap_present_folio_p
 
 Limitations:
 - Faults take no mmap_lock and never sleep; read I/O completes at once.
-- No fault-around: each touched page is one fault.
+- Fault-around maps only the faulting page (the kernel maps up to ``fault_around_bytes``,
+  64 KiB, of cached pages around it): each touched page is one fault.
 - No PMD splitting: a huge PMD is always zapped whole (the reaper and exit zap whole VMAs,
   and anon THPs are only placed in VMA-aligned 2 MiB ranges).
 - No uffd-wp markers, device-private entries, migration entries or KSM.
@@ -262,9 +263,13 @@ def _file_folio(vma: VmAreaStruct, address: int) -> tuple[Folio | None, int]:
 
 
 def finish_fault(vma: VmAreaStruct, address: int, folio: Folio, idx: int, bits: int) -> int:
-    """Kernel: mm/memory.c:finish_fault(): map a page-cache folio's page (ref transferred)."""
+    """Kernel: mm/memory.c:finish_fault(): map a page-cache folio's page (ref transferred).
+
+    A private mapping of a reaped mm (MMF_UNSTABLE) fails with SIGBUS ("check even for read
+    faults because we might have lost our CoWed page"); a VM_SHARED one is not checked.
+    """
     mm = vma.vm_mm
-    ret = check_stable_address_space(mm)
+    ret = 0 if vma.vm_flags & VM_SHARED else check_stable_address_space(mm)
     if ret:
         folio_put(folio)
         return ret
@@ -276,17 +281,50 @@ def finish_fault(vma: VmAreaStruct, address: int, folio: Folio, idx: int, bits: 
     return 0
 
 
+def do_fault_around(vma: VmAreaStruct, address: int) -> int | None:
+    """Kernel: mm/memory.c:do_fault_around() -> mm/filemap.c:filemap_map_pages()
+
+    Map an already cached, uptodate and unlocked page-cache page without I/O (a PMD-sized
+    folio by one PMD when the PMD is empty, ``filemap_map_pmd()``). This path does not
+    call ``check_stable_address_space()``: on a reaped mm a read fault on a private file
+    page that is still cached succeeds (seen on the live kernel, 2026-12-03). Returns 0 when
+    mapped, None to fall back to ``__do_fault()``.
+    """
+    from mrelease_ref.include.linux.page_flags import PG_uptodate
+    from mrelease_ref.mm.filemap import filemap_get_entry
+
+    assert vma.vm_file is not None and vma.vm_file.f_mapping is not None
+    pgoff = linear_page_index(vma, address)
+    folio = filemap_get_entry(vma.vm_file.f_mapping, pgoff)
+    if folio is None or not folio.flags & PG_uptodate or folio.flags & PG_locked:
+        return None
+    mm = vma.vm_mm
+    folio._refcount += 1  # the mapping's reference
+    if mm.pgd.get(address >> PMD_SHIFT) is None and do_set_pmd(vma, address, folio, False):
+        return 0
+    table = pte_offset_map(mm, address, alloc=True)
+    assert table is not None
+    folio_add_file_rmap_ptes(folio, (folio, pgoff - folio.index), 1, vma)
+    mm.rss_stat[mm_counter_file(folio)] += 1
+    _set_pte(table, (address >> PAGE_SHIFT) & (PTRS_PER_PTE - 1), folio, pgoff - folio.index,
+             _PAGE_ACCESSED)
+    return 0
+
+
 def do_read_fault(vma: VmAreaStruct, address: int) -> int:
     """Kernel: mm/memory.c:do_read_fault()
 
-    Map the page-cache page read-only; a PMD-order folio is mapped whole with one PMD when
-    the PMD is still empty (``finish_fault()`` -> ``do_set_pmd()``).
+    A cached page is mapped by fault-around (``do_fault_around()``). Otherwise read it in
+    (``__do_fault()``) and map it read-only; a PMD-order folio is mapped whole with one
+    PMD when the PMD is still empty (``finish_fault()`` -> ``do_set_pmd()``).
     """
+    if do_fault_around(vma, address) == 0:
+        return 0
     folio, idx = _file_folio(vma, address)
     if folio is None:
         return VM_FAULT_OOM
     if vma.vm_mm.pgd.get(address >> PMD_SHIFT) is None:
-        ret = check_stable_address_space(vma.vm_mm)
+        ret = 0 if vma.vm_flags & VM_SHARED else check_stable_address_space(vma.vm_mm)
         if ret:
             folio_put(folio)
             return ret
