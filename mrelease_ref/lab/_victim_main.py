@@ -5,8 +5,13 @@ in a fresh interpreter (stdlib only, never imports the package), so the child ca
 memory of the parent. It sets ``PR_SET_PDEATHSIG(SIGKILL)`` so it dies with its parent.
 
 Protocol: one JSON line on READY_FD, ``{"ok": true, "maps": [[start, length], ...],
-"sharer": PID or null}`` (one ``[start, length]`` per mapping, in spec order) or
-``{"ok": false, "error": ...}``.
+"sharer": PID or null, "forks": [PID, ...]}`` (one ``[start, length]`` per mapping, in spec
+order) or ``{"ok": false, "error": ...}``.
+
+With ``"forks": [[MAP, PAGES], ...]`` the child then fork()s one copy-on-write child per
+entry; child *i* writes one byte to each of the first PAGES pages of mapping MAP (a COW
+copy each), tells the victim it is done, and sleeps in ``pause()``. Fork children set
+``PR_SET_PDEATHSIG(SIGKILL)`` too, so they die when the victim exits.
 
 With ``"sharer": true`` the child also starts a second *process* that shares its mm
 (``clone(CLONE_VM|SIGCHLD)``, not a thread): the clone returns on a private one-page stack
@@ -170,6 +175,34 @@ def _start_sharer(keep: list[mmap.mmap]) -> int:
     return pid
 
 
+def _fork_children(keep: list[mmap.mmap], forks: list[list[int]]) -> list[int]:
+    """fork() one child per ``[map index, pages to write]``; return their pids once every
+    child has written its pages."""
+    pids = []
+    for idx, pages in forks:
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover (the child never returns)
+            code = 1
+            try:
+                os.close(r)
+                _libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+                _touch(keep[int(idx)], int(pages), write=True)
+                os.write(w, b"1")
+                os.close(w)
+                while True:
+                    signal.pause()
+            finally:
+                os._exit(code)
+        os.close(w)
+        ok = os.read(r, 1)
+        os.close(r)
+        if ok != b"1":
+            raise OSError(f"fork child {pid} failed before writing its pages")
+        pids.append(pid)
+    return pids
+
+
 def main(argv: list[str]) -> int:
     spec, ready_fd, ppid = json.loads(argv[1]), int(argv[2]), int(argv[3])
     _libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
@@ -184,7 +217,8 @@ def main(argv: list[str]) -> int:
             keep.append(m)
         maps = [[_address(m), len(m)] for m in keep]
         sharer = _start_sharer(keep) if spec.get("sharer") else None
-        msg: dict[str, Any] = {"ok": True, "maps": maps, "sharer": sharer}
+        forks = _fork_children(keep, spec.get("forks") or [])
+        msg: dict[str, Any] = {"ok": True, "maps": maps, "sharer": sharer, "forks": forks}
     except Exception as exc:  # reported to the parent, which raises
         msg = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
     os.write(ready_fd, (json.dumps(msg) + "\n").encode())
