@@ -284,3 +284,26 @@ def test_process_fork_api() -> None:
     k.run()
     p.waitpid(c.pid)
     p.waitpid(app.pid)
+
+
+def test_dontcopy_and_wipeonfork_vmas() -> None:
+    """Rule: dup_mmap() skips a VM_DONTCOPY VMA (the child has no such mapping); a
+    VM_WIPEONFORK VMA is copied empty, with no anon_vma, so the child reads zeros there.
+    The child's mm has one user (its own task). Source: mm/mmap.c:dup_mmap();
+    kernel/fork.c:dup_mm() -> mm_alloc()."""
+    from mrelease_ref.include.linux.mm_types import VM_DONTCOPY, VM_WIPEONFORK
+
+    k = small_kernel("baseline")
+    p = k.spawn("parent", uid=0)
+    keep, gone, wipe = p.mmap(2), p.mmap(2), p.mmap(2)
+    for m in (keep, gone, wipe):
+        p.touch(m, write=True)
+    vma_of(p, gone).vm_flags |= VM_DONTCOPY
+    vma_of(p, wipe).vm_flags |= VM_WIPEONFORK
+    users = mm_of(p).mm_users
+    c = p.fork("child")
+    assert mm_of(c).mm_users == 1 and mm_of(p).mm_users == users
+    assert [v.vm_start for v in mm_of(c).mm_mt] == [keep.start, wipe.start]
+    assert vma_of(c, wipe).anon_vma is None and c.peek(wipe, 0) == 0
+    assert c.peek(keep, 0) == p.peek(keep, 0) != 0
+    assert c.status()["RssAnon"] == 8

@@ -328,3 +328,14 @@ def test_proc_pid_mem_before_and_after_the_reap(parity: ParityRun) -> None:
     mm/memory.c:__access_remote_vm(), do_fault_around(), finish_fault().
     """
     check(parity, "proc-pid-mem")
+
+
+def test_a_write_to_a_shared_thp_splits_one_pmd_and_copies_4k(parity: ParityRun) -> None:
+    """fork() shares each anonymous THP by a PMD; a child's write splits only the child's
+    PMD and copies one 4 KiB page (AnonHugePages of the child drops by 2 MiB per THP
+    written, the parent keeps all of its THPs); the child's reap frees its copies.
+
+    Kernel: mm/huge_memory.c:copy_huge_pmd(), do_huge_pmd_wp_page() (split, then
+    VM_FAULT_FALLBACK to the PTE's wp_page_copy()).
+    """
+    check(parity, "fork-thp-cow")

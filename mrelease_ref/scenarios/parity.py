@@ -453,6 +453,37 @@ FORK_SCENARIOS: tuple[Scenario, ...] = (
         forks=((0, 0), (0, 1024)),
     ),
     Scenario(
+        "fork-thp-cow",
+        "a child's write to a THP fork() shares splits only its own PMD and copies 4 KiB",
+        "mm/huge_memory.c:copy_huge_pmd(), do_huge_pmd_wp_page(); live kernel 2026-12-03",
+        _anon(16384, "anon-thp", uid=0),
+        (
+            snapshot("forked"),
+            snapshot("forked.c0", "child0"),
+            freeze("child0"),
+            kill("child0"),
+            mrelease("reap_c0", fd="child0"),
+            snapshot("after_reap_c0"),
+            thaw("child0"),
+            Step("wait_exit", "exit_c0", "child0"),
+            freeze(),
+            kill(),
+            mrelease("reap"),
+            thaw(),
+            wait_exit(),
+            waitpid(),
+        ),
+        (
+            kb("forked", "AnonHugePages", expect=65536),
+            kb("forked.c0", "RssAnon", expect=65536),
+            kb("forked.c0", "AnonHugePages", expect=57344),
+            freed("reap_c0", what="the child's reap (its 2048 copies)"),
+            kb("after_reap_c0", "AnonHugePages", expect=65536),
+            freed("reap", what="the parent's reap (every THP)"),
+        ),
+        forks=((0, 2048),),  # 8 MiB: the child splits 4 of its 32 PMDs
+    ),
+    Scenario(
         "proc-pid-mem",
         "/proc/<pid>/mem of a live, killed, reaped and exited victim",
         _MEM_SRC,
@@ -1020,9 +1051,11 @@ class _ModelRun:
                            lambda: result.append(self._errno(caller, fd, step.flags)))
             self.obs[f"{step.label}.errno"] = _errno_name(result[0])
         elif op == "snapshot" and step.target in self.children:
-            status = self.children[step.target].status()
+            child = self.children[step.target]
+            status = child.status()
             for key in ("VmRSS", "RssAnon", "RssFile", "RssShmem"):
                 self.obs[f"{step.label}.{key}"] = status[key]
+            self.obs[f"{step.label}.AnonHugePages"] = _anon_huge_kb(child)
         elif op == "snapshot":
             self._snapshot(step.label)
         elif op == "mem_open":
@@ -1113,6 +1146,18 @@ class _ModelRun:
             break
         self.obs[f"{label}.verdict"] = "PASS" if err == 0 else f"FAIL ({_errno_name(err)})"
         self.obs[f"{label}.attempts"] = attempts
+
+
+def _anon_huge_kb(p: Process) -> int:
+    """kB of anonymous THPs ``p`` maps with a PMD (smaps' AnonHugePages of its mm)."""
+    from mrelease_ref.include.linux.mm_types import PMD_SIZE, Pmd
+    from mrelease_ref.include.linux.page_flags import PG_anon
+
+    mm = p.task.mm
+    if mm is None:
+        return 0
+    return sum(PMD_SIZE // 1024 for e in mm.pgd.values()
+               if isinstance(e, Pmd) and e.folio is not None and e.folio.flags & PG_anon)
 
 
 def _has_mem_reads(sc: Scenario) -> bool:
