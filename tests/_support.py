@@ -26,3 +26,13 @@ def mm_of(p: Process) -> MmStruct:
 def vma_of(p: Process, m: Mapping) -> VmAreaStruct:
     """The VMA behind a mapping."""
     return next(v for v in mm_of(p).mm_mt if v.vm_start == m.start)
+
+
+def errno_of(fn: Any, *args: Any) -> int:
+    """The errno of the OSError ``fn(*args)`` raises, 0 if it returns."""
+    try:
+        fn(*args)
+    except OSError as e:
+        assert e.errno is not None
+        return e.errno
+    return 0

@@ -16,8 +16,9 @@ import signal
 import pytest
 
 from mrelease_ref import Kernel
+from mrelease_ref.include.linux.fs import Inode
 from mrelease_ref.sim.process import Mapping, Process
-from tests._support import small_kernel
+from tests._support import errno_of, small_kernel
 
 
 def _victim(k: Kernel) -> tuple[Process, Process, Mapping]:
@@ -28,13 +29,20 @@ def _victim(k: Kernel) -> tuple[Process, Process, Mapping]:
     return lmkd, app, m
 
 
-def _errno(fn: object, *args: object) -> int:
-    try:
-        fn(*args)  # type: ignore[operator]
-    except OSError as e:
-        assert e.errno is not None
-        return e.errno
-    return 0
+def _read_only_file(k: Kernel, app: Process) -> tuple[Inode, Mapping]:
+    """A 4-page file mapped private and read-only by ``app``, every page read."""
+    f = k.create_file("lib", 4)
+    ro = app.mmap(4, file=f, shared=False, write=False)
+    app.touch(ro)
+    return f, ro
+
+
+def _reap(k: Kernel, lmkd: Process, app: Process) -> None:
+    """Freeze, SIGKILL and process_mrelease() the app (left frozen: thaw it to exit)."""
+    fd = lmkd.pidfd_open(app.pid)
+    app.freeze()
+    lmkd.kill(app.pid, signal.SIGKILL)
+    lmkd.process_mrelease(fd)
 
 
 def test_read_returns_the_pages_and_stops_short_at_the_end_of_the_vma() -> None:
@@ -46,7 +54,7 @@ def test_read_returns_the_pages_and_stops_short_at_the_end_of_the_vma() -> None:
     want = [app.peek(m, i) for i in range(8)]
     assert lmkd.proc_mem_read(app.pid, m.start, 8) == want
     assert lmkd.proc_mem_read(app.pid, m.start + 6 * 4096, 5) == want[6:]
-    assert _errno(lmkd.proc_mem_read, app.pid, m.end + 4096, 1) == errno.EIO
+    assert errno_of(lmkd.proc_mem_read, app.pid, m.end + 4096, 1) == errno.EIO
 
 
 def test_an_untouched_anon_page_reads_as_zeros() -> None:
@@ -69,9 +77,7 @@ def test_forced_write_to_a_read_only_private_file_mapping_copies() -> None:
     read-only *shared* mapping is refused (not a COW mapping): -EIO. Source: mm/gup.c."""
     k = small_kernel("baseline")
     lmkd, app, _ = _victim(k)
-    f = k.create_file("lib", 4)
-    ro = app.mmap(4, file=f, shared=False, write=False)
-    app.touch(ro)
+    f, ro = _read_only_file(k, app)
     orig = app.peek(ro, 1)
     assert lmkd.proc_mem_write(app.pid, ro.start + 4096, [77]) == 1
     assert app.peek(ro, 1) == 77
@@ -79,7 +85,7 @@ def test_forced_write_to_a_read_only_private_file_mapping_copies() -> None:
     assert lmkd.read(fd, 4096, 1) == [orig]
     assert app.status()["RssAnon"] == 8 * 4 + 4
     sh = app.mmap(4, file=f, shared=True, write=False, fd_write=False)
-    assert _errno(lmkd.proc_mem_write, app.pid, sh.start, [1]) == errno.EIO
+    assert errno_of(lmkd.proc_mem_write, app.pid, sh.start, [1]) == errno.EIO
 
 
 def test_open_needs_ptrace_access_and_an_mm() -> None:
@@ -91,12 +97,12 @@ def test_open_needs_ptrace_access_and_an_mm() -> None:
     lmkd, app, m = _victim(k)
     other = k.spawn("other", uid=10002)
     same = k.spawn("same", uid=10001)
-    assert _errno(other.proc_mem_open, app.pid) == errno.EACCES
+    assert errno_of(other.proc_mem_open, app.pid) == errno.EACCES
     assert same.proc_mem_read(app.pid, m.start, 1) == [app.peek(m, 0)]
     lmkd.kill(app.pid, signal.SIGKILL)
     k.run()
     assert app.state == "zombie"
-    assert _errno(lmkd.proc_mem_open, app.pid) == errno.ESRCH
+    assert errno_of(lmkd.proc_mem_open, app.pid) == errno.ESRCH
 
 
 def test_read_after_exit_is_end_of_file() -> None:
@@ -126,11 +132,8 @@ def test_reaped_anon_pages_read_as_eio_shared_file_pages_still_read() -> None:
     sh = app.mmap(4, file=f, shared=True)
     app.touch(sh, write=True)
     data = app.peek(sh, 2)
-    fd = lmkd.pidfd_open(app.pid)
-    app.freeze()
-    lmkd.kill(app.pid, signal.SIGKILL)
-    lmkd.process_mrelease(fd)
-    assert _errno(lmkd.proc_mem_read, app.pid, m.start, 1) == errno.EIO
+    _reap(k, lmkd, app)
+    assert errno_of(lmkd.proc_mem_read, app.pid, m.start, 1) == errno.EIO
     assert lmkd.proc_mem_read(app.pid, sh.start + 2 * 4096, 1) == [data]
     app.thaw()
     k.run()
@@ -159,17 +162,12 @@ def test_reaped_private_file_page_reads_if_cached_eio_if_evicted() -> None:
     Source: mm/memory.c:do_read_fault(), finish_fault(); live kernel 2026-12-03."""
     k = small_kernel("baseline")
     lmkd, app, _ = _victim(k)
-    f = k.create_file("lib", 4)
-    ro = app.mmap(4, file=f, shared=False, write=False)
-    app.touch(ro)
+    f, ro = _read_only_file(k, app)
     data = app.peek(ro, 0)
-    fd = lmkd.pidfd_open(app.pid)
-    app.freeze()
-    lmkd.kill(app.pid, signal.SIGKILL)
-    lmkd.process_mrelease(fd)
+    _reap(k, lmkd, app)
     ffd = lmkd.open(f, write=False)
     lmkd.posix_fadvise(ffd, 4096, 4096, os.POSIX_FADV_DONTNEED)  # evict page 1 only
     assert lmkd.proc_mem_read(app.pid, ro.start, 1) == [data]
-    assert _errno(lmkd.proc_mem_read, app.pid, ro.start + 4096, 1) == errno.EIO
+    assert errno_of(lmkd.proc_mem_read, app.pid, ro.start + 4096, 1) == errno.EIO
     app.thaw()
     k.run()

@@ -223,22 +223,29 @@ def mapping_rss(pid: int, ranges: Iterable[tuple[int, int]]) -> dict[str, int]:
     spans = [(start, start + length) for start, length in ranges]
     out: dict[str, int] = {}
     inside = False
+    for fields in _smaps(pid):
+        head = fields[0]
+        if "-" in head and not head.endswith(":"):
+            lo, hi = (int(x, 16) for x in head.split("-"))
+            inside = any(lo < end and start < hi for start, end in spans)
+            continue
+        if inside and len(fields) == 3 and fields[2] == "kB":
+            key = fields[0].rstrip(":")
+            out[key] = out.get(key, 0) + int(fields[1])
+    return out
+
+
+def _smaps(pid: int) -> Iterator[list[str]]:
+    """The whitespace-split lines of ``/proc/<pid>/smaps`` (ProcessLookupError if gone)."""
     try:
         f = open(f"/proc/{pid}/smaps", encoding="ascii", errors="replace")  # noqa: SIM115
     except FileNotFoundError:
         raise ProcessLookupError(3, f"/proc/{pid}/smaps: no such process") from None
     with f:
         for line in f:
-            head = line.split(maxsplit=1)[0]
-            if "-" in head and not head.endswith(":"):
-                lo, hi = (int(x, 16) for x in head.split("-"))
-                inside = any(lo < end and start < hi for start, end in spans)
-                continue
             fields = line.split()
-            if inside and len(fields) == 3 and fields[2] == "kB":
-                key = fields[0].rstrip(":")
-                out[key] = out.get(key, 0) + int(fields[1])
-    return out
+            if fields:
+                yield fields
 
 
 def private_anon_kb(pid: int, outside: Iterable[tuple[int, int]] = ()) -> int:
@@ -251,26 +258,20 @@ def private_anon_kb(pid: int, outside: Iterable[tuple[int, int]] = ()) -> int:
     spans = [(start, start + length) for start, length in outside]
     total = 0
     counted: tuple[str, ...] = ()
-    try:
-        f = open(f"/proc/{pid}/smaps", encoding="ascii", errors="replace")  # noqa: SIM115
-    except FileNotFoundError:
-        raise ProcessLookupError(3, f"/proc/{pid}/smaps: no such process") from None
-    with f:
-        for line in f:
-            fields = line.split()
-            head = fields[0]
-            if "-" in head and not head.endswith(":"):
-                lo, hi = (int(x, 16) for x in head.split("-"))
-                path = fields[5] if len(fields) > 5 else ""
-                anon = path == "" or path.startswith("[")
-                private_file = not anon and fields[1].endswith("p")
-                counted = ()
-                if not any(lo < end and start < hi for start, end in spans):
-                    counted = (("Private_Clean:", "Private_Dirty:") if anon else
-                               ("Private_Dirty:",) if private_file else ())
-                continue
-            if head in counted:
-                total += int(fields[1])
+    for fields in _smaps(pid):
+        head = fields[0]
+        if "-" in head and not head.endswith(":"):
+            lo, hi = (int(x, 16) for x in head.split("-"))
+            path = fields[5] if len(fields) > 5 else ""
+            anon = path == "" or path.startswith("[")
+            private_file = not anon and fields[1].endswith("p")
+            counted = ()
+            if not any(lo < end and start < hi for start, end in spans):
+                counted = (("Private_Clean:", "Private_Dirty:") if anon else
+                           ("Private_Dirty:",) if private_file else ())
+            continue
+        if head in counted:
+            total += int(fields[1])
     return total
 
 

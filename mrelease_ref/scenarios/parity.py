@@ -403,6 +403,16 @@ _FORK_SRC = ("mm/memory.c:copy_present_ptes(), vma_needs_copy(), wp_page_copy();
 _MEM_SRC = ("fs/proc/base.c:mem_rw(), __mem_open(); mm/memory.c:__access_remote_vm(), "
             "finish_fault(), do_fault_around(); include/linux/oom.h:"
             "check_stable_address_space(); live kernel 2026-12-03")
+def _reap_child(label: str, child: str) -> tuple[Step, ...]:
+    """freeze → SIGKILL → process_mrelease of one fork() child."""
+    return (freeze(child), kill(child), mrelease(label, fd=child))
+
+
+def _exit_parent() -> tuple[Step, ...]:
+    """Thaw the (killed) victim, let it exit, wait for it."""
+    return (thaw(), wait_exit(), waitpid())
+
+
 _ZYGOTE = VictimSpec((MappingSpec("anon", 4096), MappingSpec("file-private", 1024)), uid=0)
 
 FORK_SCENARIOS: tuple[Scenario, ...] = (
@@ -416,9 +426,7 @@ FORK_SCENARIOS: tuple[Scenario, ...] = (
             snapshot("forked"),
             snapshot("forked.c0", "child0"),
             snapshot("forked.c1", "child1"),
-            freeze("child1"),
-            kill("child1"),
-            mrelease("reap_c1", fd="child1"),
+            *_reap_child("reap_c1", "child1"),
             snapshot("after_reap_c1"),
             snapshot("after_reap_c1.c1", "child1"),
             thaw("child1"),
@@ -427,13 +435,9 @@ FORK_SCENARIOS: tuple[Scenario, ...] = (
             kill(),
             mrelease("reap_parent"),
             snapshot("after_reap_parent.c0", "child0"),
-            freeze("child0"),
-            kill("child0"),
-            mrelease("reap_c0", fd="child0"),
+            *_reap_child("reap_c0", "child0"),
             thaw("child0"),
-            thaw(),
-            wait_exit(),
-            waitpid(),
+            *_exit_parent(),
         ),
         (
             kb("forked", "RssAnon", expect=16384),
@@ -460,18 +464,14 @@ FORK_SCENARIOS: tuple[Scenario, ...] = (
         (
             snapshot("forked"),
             snapshot("forked.c0", "child0"),
-            freeze("child0"),
-            kill("child0"),
-            mrelease("reap_c0", fd="child0"),
+            *_reap_child("reap_c0", "child0"),
             snapshot("after_reap_c0"),
             thaw("child0"),
             Step("wait_exit", "exit_c0", "child0"),
             freeze(),
             kill(),
             mrelease("reap"),
-            thaw(),
-            wait_exit(),
-            waitpid(),
+            *_exit_parent(),
         ),
         (
             kb("forked", "AnonHugePages", expect=65536),
@@ -1203,9 +1203,9 @@ def _pidfd_exited(pidfd: int, timeout_s: float) -> bool:
     return bool(poller.poll(int(timeout_s * 1000)))
 
 
-def _mem_read_as(uid: int, pid: int, addr: int) -> bytes:
-    """One byte of /proc/<pid>/mem, opened by a forked child that dropped to ``uid``;
-    raises the OSError it got."""
+def _run_as(uid: int, fn: Callable[[], bytes]) -> bytes:
+    """Run ``fn`` in a forked child that dropped to ``uid`` (no groups, no capabilities);
+    return what it returned (empty if it failed)."""
     r, w = os.pipe()
     child = os.fork()
     if child == 0:  # pragma: no cover (child)
@@ -1214,12 +1214,7 @@ def _mem_read_as(uid: int, pid: int, addr: int) -> bytes:
             os.setgroups([])
             os.setgid(uid)
             os.setuid(uid)
-            try:
-                fd = os.open(f"/proc/{pid}/mem", os.O_RDONLY)
-                data = os.pread(fd, 1, addr)
-                os.write(w, b"ok " + data.hex().encode())
-            except OSError as exc:
-                os.write(w, f"err {exc.errno}".encode())
+            os.write(w, fn())
         finally:
             os._exit(0)
     os.close(w)
@@ -1230,7 +1225,21 @@ def _mem_read_as(uid: int, pid: int, addr: int) -> bytes:
     finally:
         os.close(r)
         os.waitpid(child, 0)
-    kind, _, value = out.decode().partition(" ")
+    return out
+
+
+def _mem_read_as(uid: int, pid: int, addr: int) -> bytes:
+    """One byte of /proc/<pid>/mem, opened by a process running as ``uid``; raises the
+    OSError it got."""
+
+    def read() -> bytes:
+        try:
+            fd = os.open(f"/proc/{pid}/mem", os.O_RDONLY)
+            return b"ok " + os.pread(fd, 1, addr).hex().encode()
+        except OSError as exc:
+            return f"err {exc.errno}".encode()
+
+    kind, _, value = _run_as(uid, read).decode().partition(" ")
     if kind == "err":
         err = int(value)
         raise OSError(err, os.strerror(err))
@@ -1243,30 +1252,13 @@ def _mrelease_as(uid: int, pidfd: int, flags: int) -> tuple[int, int]:
     """``process_mrelease`` from a forked child that dropped to ``uid`` (no capabilities)."""
     from mrelease_ref.lab.syscalls import process_mrelease_ns
 
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover (child)
-        code = 1
-        try:
-            os.close(r)
-            os.setgroups([])
-            os.setgid(uid)
-            os.setuid(uid)
-            err, ns = process_mrelease_ns(pidfd, flags)
-            os.write(w, f"{err} {ns}".encode())
-            code = 0
-        finally:
-            os._exit(code)
-    os.close(w)
-    try:
-        data = b""
-        while chunk := os.read(r, 64):
-            data += chunk
-    finally:
-        os.close(r)
-        _, status = os.waitpid(pid, 0)
+    def call() -> bytes:
+        err, ns = process_mrelease_ns(pidfd, flags)
+        return f"{err} {ns}".encode()
+
+    data = _run_as(uid, call)
     if not data:
-        raise OSError(f"unprivileged caller failed (wait status {status})")
+        raise OSError(f"unprivileged caller failed (uid {uid})")
     err, ns = (int(x) for x in data.split())
     return err, ns
 
@@ -1394,11 +1386,17 @@ class _KernelRun:
             anon_drop = (p0["anon_kb"] - p1["anon_kb"]) // KB_PER_PAGE
             interp1 = 0 if anon_drop >= interp0 // 2 else interp0
         self.interp_anon = interp1
+        self._record(label, p0, p1, ns if ns is not None else t1 - t0, interp0 - interp1)
+
+    def _record(self, label: str, p0: dict[str, int], p1: dict[str, int], ns: int,
+                interp_freed: int) -> None:
+        """Store what a measured step did: time, Free+pcp change net of page tables and of
+        the interpreter's own pages freed (``interp_freed``), MemFree and counters."""
         pt_freed = (p0["pagetables_kb"] - p1["pagetables_kb"]) // KB_PER_PAGE
         raw = p1["free"] - p0["free"]
-        self.obs[f"{label}.ns"] = ns if ns is not None else t1 - t0
+        self.obs[f"{label}.ns"] = ns
         self.obs[f"{label}.free_raw"] = raw
-        self.obs[f"{label}.freed"] = raw - pt_freed - (interp0 - interp1)
+        self.obs[f"{label}.freed"] = raw - pt_freed - interp_freed
         self.obs[f"{label}.memfree"] = p1["memfree"] - p0["memfree"]
         for key in ("pagetables_kb", "mlocked_kb"):
             self.obs[f"{label}.{key}"] = p1[key] - p0[key]
@@ -1415,14 +1413,7 @@ class _KernelRun:
         t1 = time.perf_counter_ns()
         p1 = self._probe()
         priv1 = self._private_anon(target)
-        pt_freed = (p0["pagetables_kb"] - p1["pagetables_kb"]) // KB_PER_PAGE
-        raw = p1["free"] - p0["free"]
-        self.obs[f"{label}.ns"] = ns if ns is not None else t1 - t0
-        self.obs[f"{label}.free_raw"] = raw
-        self.obs[f"{label}.freed"] = raw - pt_freed - (priv0 - priv1)
-        self.obs[f"{label}.memfree"] = p1["memfree"] - p0["memfree"]
-        for key in ("pagetables_kb", "mlocked_kb"):
-            self.obs[f"{label}.{key}"] = p1[key] - p0[key]
+        self._record(label, p0, p1, ns if ns is not None else t1 - t0, priv0 - priv1)
 
     def _child_freezer(self, target: str) -> Any:
         from mrelease_ref.lab import freezer

@@ -579,41 +579,34 @@ class Process:
         ``value`` into part of it, so the result depends on the old content
         (``partial_write_token(old, value)``). Returns the page's new content token, or
         raises OSError(EFAULT) after the fault's signal (SIGBUS, the OOM kill) was sent."""
-        from mrelease_ref.mm.memory import handle_mm_fault
-
         if value is not None:
             _int_arg("value", value)
-        self._check_can_call()
-        vma, addr = self._page_addr(m, page)
-        k = self.kernel
-        token = k.next_token() if value is None else value
-        with k.running(self.task):
-            ret = handle_mm_fault(vma, addr, True)
-            if not ret:
-                token = _cpu_store(vma, addr, token, {} if partial else None)
-        if ret:
-            self._fault_signal(ret)
-        k._after_api()
-        if ret:
-            raise OSError(errno.EFAULT, f"poke: the write faulted (vm_fault {ret:#x})")
-        return token
+        token = self.kernel.next_token() if value is None else value
+        return self._access(m, page, True, lambda vma, addr: _cpu_store(
+            vma, addr, token, {} if partial else None))
 
     def peek(self, m: Mapping, page: int = 0) -> int:
         """Load from one page of ``m`` (a user-space read): fault it in, return its token
         (0 for zeros). Raises OSError(EFAULT) after a failed fault's signal."""
+        return self._access(m, page, False, _cpu_load)
+
+    def _access(self, m: Mapping, page: int, write: bool,
+                cpu: Callable[[VmAreaStruct, int], int]) -> int:
+        """One user-space access to a page: the fault, then what the CPU does (``cpu``)."""
         from mrelease_ref.mm.memory import handle_mm_fault
 
         self._check_can_call()
         vma, addr = self._page_addr(m, page)
         k = self.kernel
         with k.running(self.task):
-            ret = handle_mm_fault(vma, addr, False)
-            token = 0 if ret else _cpu_load(vma, addr)
+            ret = handle_mm_fault(vma, addr, write)
+            token = 0 if ret else cpu(vma, addr)
         if ret:
             self._fault_signal(ret)
         k._after_api()
         if ret:
-            raise OSError(errno.EFAULT, f"peek: the read faulted (vm_fault {ret:#x})")
+            what = "poke: the write" if write else "peek: the read"
+            raise OSError(errno.EFAULT, f"{what} faulted (vm_fault {ret:#x})")
         return token
 
     def _file(self, fd: int, mode: int, what: str) -> File:
