@@ -307,3 +307,21 @@ def test_dontcopy_and_wipeonfork_vmas() -> None:
     assert vma_of(c, wipe).anon_vma is None and c.peek(wipe, 0) == 0
     assert c.peek(keep, 0) == p.peek(keep, 0) != 0
     assert c.status()["RssAnon"] == 8
+
+
+def test_a_file_pmd_is_never_copied() -> None:
+    """Rule: copy_huge_pmd() skips a PMD that maps a page-cache folio ("Skip if can be
+    re-fill on fault": the child's VMA is not anonymous), even in a private file VMA that
+    has an anon_vma and therefore gets its PTEs copied; the child faults the folio in again.
+    Source: mm/huge_memory.c:copy_huge_pmd(). (The live kernel's small test files are
+    read in folios below PMD size, so no parity row shows this.)"""
+    k = Kernel(debug_vm=True)  # 2 MiB page-cache folios, mapped by one PMD
+    f = k.create_file("big", 2 * HPAGE_PMD_NR)
+    p = k.spawn("parent", uid=0)
+    m = p.mmap(2 * HPAGE_PMD_NR, file=f, shared=False)
+    p.touch(m)
+    p.touch(m, write=True, nr_pages=HPAGE_PMD_NR)  # splits the first PMD, COWs its pages
+    assert isinstance(mm_of(p).pgd[(m.start >> 21) + 1], Pmd)
+    c = p.fork("child")
+    assert (m.start >> 21) + 1 not in mm_of(c).pgd
+    assert c.status()["RssFile"] == 0 and c.status()["RssAnon"] == p.status()["RssAnon"]

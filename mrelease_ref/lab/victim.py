@@ -42,6 +42,9 @@ Limitations:
     - Victims die with the parent thread that launched them (``PR_SET_PDEATHSIG``), so
       launch from a thread that outlives the victim.
     - The CLONE_VM sharer is x86_64 only (a machine-code stub, see ``_victim_main.py``).
+    - Fork children run Python after fork(), so they copy some interpreter pages of their
+      own (``private_anon_kb()`` measures them); they die with the victim
+      (``PR_SET_PDEATHSIG``), so the victim must stay alive while they are used.
     - ``make_test_file`` refuses tmpfs/ramfs by mount type only; it does not check for
       other page-cache-less filesystems.
 """

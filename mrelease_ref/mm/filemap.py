@@ -18,6 +18,8 @@ Limitations:
 - No read-ahead window or async read-ahead: one fault reads exactly one folio.
 - ``read()``/``write()`` are page granular; a write reads in the folio it writes to (as a
   partial-page write would), and a write past the end grows ``i_size`` page by page.
+- ``read()`` of a tmpfs hole allocates a folio (``shmem_file_read_iter()`` would copy the
+  zero page instead).
 - ``i_pages`` holds each folio once, at its first index; lookups try each order in use.
 - ``nr_recently_evicted`` uses ``workingset_test_recent()`` (mm/workingset.py).
 """
