@@ -111,3 +111,39 @@ def reap_zygote(z: Zygote) -> int:
     z.zygote.thaw()
     z.kernel.run()
     return freed
+
+
+def walkthrough(heap_pages: int = 1024, code_pages: int = 512, dirty: tuple[int, ...] = (0, 256),
+                debug_vm: bool = True) -> list[dict[str, object]]:
+    """The zygote story step by step on a ``Kernel(large_folios=False)``: fork one app per
+    ``dirty`` entry (each writes that many heap pages), reap the apps one by one, then the
+    zygote. One row per step: what it allocated (negative) or freed, and every process's
+    RssAnon/RssFile (kB; "-" once reaped)."""
+    from mrelease_ref.sim.kernel import Kernel
+
+    k = Kernel(large_folios=False, debug_vm=debug_vm)
+    z = build_zygote(k, heap_pages, code_pages)
+    rows: list[dict[str, object]] = []
+    gone: set[int] = set()
+
+    def row(step: str, freed: int) -> None:
+        r: dict[str, object] = {"step": step, "pages freed (-: allocated)": freed}
+        for name, p in [("zygote", z.zygote)] + [(a.comm, a) for a in z.apps]:
+            st = p.status()
+            for key in ("RssAnon", "RssFile"):
+                r[f"{name} {key}"] = "-" if p.pid in gone else st[key]
+        rows.append(r)
+
+    row("zygote built", 0)
+    for i, pages in enumerate(dirty):
+        before = free_pages(k)
+        fork_app(z, f"app{i}", dirty_pages=pages)
+        row(f"fork app{i}, it writes {pages} heap pages", free_pages(k) - before)
+    for app in list(z.apps):
+        freed = reap_child(z, app)
+        gone.add(app.pid)
+        row(f"reap {app.comm}", freed)
+    freed = reap_zygote(z)
+    gone.add(z.zygote.pid)
+    row("reap the zygote", freed)
+    return rows
