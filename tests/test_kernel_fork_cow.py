@@ -325,3 +325,25 @@ def test_a_file_pmd_is_never_copied() -> None:
     c = p.fork("child")
     assert (m.start >> 21) + 1 not in mm_of(c).pgd
     assert c.status()["RssFile"] == 0 and c.status()["RssAnon"] == p.status()["RssAnon"]
+
+
+def test_a_pinned_exclusive_page_is_copied_at_fork() -> None:
+    """Rule: an exclusive anonymous page that may be pinned (GUP, e.g. for DMA) cannot be
+    shared: folio_try_dup_anon_rmap_pte() refuses and fork() gives the child its own copy
+    at once (copy_present_page()), with the same contents; the parent's PTE stays writable
+    and its page exclusive. Source: mm/memory.c:copy_present_ptes(), copy_present_page();
+    include/linux/rmap.h:__folio_try_dup_anon_rmap()."""
+    k = small_kernel("baseline")
+    p, m = _parent(k, 2)
+    pinned = _folio(p, m, 0)
+    pinned._pincount += 1  # pin_user_pages(): one pin, one reference
+    pinned._refcount += 1
+    data = p.peek(m, 0)
+    free = _free(k)
+    c = p.fork("child")
+    assert _free(k) == free - 1
+    assert _folio(c, m, 0) is not pinned and c.peek(m, 0) == data
+    pte = _pte(p, m, 0)
+    assert isinstance(pte, Pte) and pte.bits & _PAGE_RW
+    assert pinned.flags & PG_anon_exclusive and pinned._mapcount == 1
+    assert _folio(c, m, 1) is _folio(p, m, 1)  # the unpinned page is shared as usual
