@@ -110,7 +110,8 @@ _B, _P1, _P2, _P3, _X = ("Baseline v6.18", "Patch 1: evict clean file folios",
 _LMKD = "LMKD on an Android-like device"
 _NB0, _NB1, _NB2, _NB3 = ("00_overview", "01_patch1_free_pages_and_caches",
                           "02_patch2_skip_lru_movement", "03_patch3_reap_kill")
-_NB6 = "06_lmkd_experiments"
+_NB6, _NB7 = "06_lmkd_experiments", "07_fork_cow"
+_FORK = "fork() and `/proc/<pid>/mem`"
 _LMKD_SCOPE = ("the default simulated device (estimated app sizes and reclaim rate, 4 KiB "
                "page-cache folios, calibrated reap prices)")
 
@@ -225,6 +226,13 @@ FINDINGS: Final[tuple[Finding, ...]] = (
             "pidfd holder kill and reap the process.",
             ("inference", "model"), "RFC with REAP_KILL", _NB3,
             "Finding: the RFC's KILL_MRELEASE would skip the kill permission check [I]", _P3),
+    Finding("After a reap, `/proc/<pid>/mem` still reads the victim's private file pages "
+            "that are cached, because fault-around maps them without "
+            "`check_stable_address_space()`, while anonymous and evicted pages give `EIO`.",
+            ("live", "model"), "baseline and every version (the series does not touch the "
+            "fault path); private file mappings", _NB7,
+            "Finding: reaped private file pages stay readable while they are cached", _FORK,
+            ("proc-pid-mem",)),
     Finding("Draft D as posted frees no PTE-mapped anonymous memory in any reap, because its "
             "zero-initialised `zap_details` turns off `even_cows`, but still frees PMD-mapped "
             "anonymous THPs, whose `zap_huge_pmd()` ignores the details.",

@@ -41,3 +41,11 @@ def require_parity_lab() -> None:
     backend, reason = freezer.find_backend()
     if backend is None or not backend.holds_sigkill:
         pytest.skip(f"needs the cgroup-v1 freezer to hold a SIGKILLed task; have {reason}")
+def errno_of(fn: Any, *args: Any) -> int:
+    """The errno of the OSError ``fn(*args)`` raises, 0 if it returns."""
+    try:
+        fn(*args)
+    except OSError as e:
+        assert e.errno is not None
+        return e.errno
+    return 0

@@ -328,3 +328,39 @@ def test_nothing_is_left_behind(parity: ParityRun, children_before: set[str]) ->
     prefix = f"{freezer.GROUP_PREFIX}.{os.getpid()}."
     assert [p.name for p in backend.root.iterdir() if p.name.startswith(prefix)] == []
     assert _children() <= children_before
+
+
+def test_fork_shares_anon_memory_and_reaps_free_only_private_pages(parity: ParityRun) -> None:
+    """fork() shares every anonymous page and copies no file PTEs; a child's reap frees only
+    the pages it wrote (its copies), the parent's reap frees nothing a sibling still maps,
+    the last mapper's reap frees the rest; RSS of the others never changes.
+
+    Kernel: mm/memory.c:copy_present_ptes(), vma_needs_copy(), wp_page_copy();
+    mm/rmap.c:folio_remove_rmap_ptes(). Source: the scenario's parity rows (live kernel).
+    """
+    check(parity, "fork-cow-reap")
+
+
+def test_proc_pid_mem_before_and_after_the_reap(parity: ParityRun) -> None:
+    """/proc/<pid>/mem: data from a live or killed victim; EIO for an address without a
+    VMA and for a reaped anonymous page (its fault gets SIGBUS on an MMF_UNSTABLE mm);
+    data from a reaped private file page still cached (fault-around does not check) and
+    from a MAP_SHARED page (not reaped); EIO for a reaped private file page that must be
+    read in; EACCES for uid nobody; ESRCH opening it after the exit; EOF through a file
+    opened before.
+
+    Kernel: fs/proc/base.c:mem_rw(), __mem_open(); kernel/fork.c:mm_access();
+    mm/memory.c:__access_remote_vm(), do_fault_around(), finish_fault().
+    """
+    check(parity, "proc-pid-mem")
+
+
+def test_a_write_to_a_shared_thp_splits_one_pmd_and_copies_4k(parity: ParityRun) -> None:
+    """fork() shares each anonymous THP by a PMD; a child's write splits only the child's
+    PMD and copies one 4 KiB page (AnonHugePages of the child drops by 2 MiB per THP
+    written, the parent keeps all of its THPs); the child's reap frees its copies.
+
+    Kernel: mm/huge_memory.c:copy_huge_pmd(), do_huge_pmd_wp_page() (split, then
+    VM_FAULT_FALLBACK to the PTE's wp_page_copy()).
+    """
+    check(parity, "fork-thp-cow")

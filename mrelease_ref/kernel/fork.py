@@ -1,8 +1,8 @@
 """``mm_struct`` reference counts and process creation.
 
 Kernel: kernel/fork.c (mm_alloc(), mmput(), __mmput(), get_task_mm(), copy_process(),
-copy_mm(), copy_oom_score_adj()), include/linux/sched/mm.h (mmget(), mmgrab(), mmdrop(),
-mmget_not_zero())
+copy_mm(), dup_mm(), copy_oom_score_adj()), include/linux/sched/mm.h (mmget(), mmgrab(),
+mmdrop(), mmget_not_zero())
 
 Two counters, two meanings:
 
@@ -13,15 +13,26 @@ Two counters, two meanings:
 
 ``mmput()`` may run ``exit_mmap()`` and therefore sleep: it is a generator.
 
+fork() (``copy_process()`` without CLONE_VM) gives the child a copy of the parent's address
+space: ``dup_mm()`` -> ``dup_mmap()`` (mm/mmap.py) -> ``copy_page_range()`` (mm/memory.py),
+which shares every anonymous page copy-on-write. ``copy_process()`` refuses while a signal is
+pending in the caller (-ERESTARTNOINTR: the signal is delivered and the call restarted, or
+the caller dies of it) and when a fatal signal arrived during the copy (-EINTR); either way
+the half-built child is torn down and the caller never returns to user space with a child.
+
 Limitations:
-- No fork() with copy-on-write: a new process starts with an empty address space (as after
-  execve); only CLONE_VM shares one.
+- ``Kernel.spawn()`` and ``Process.spawn_child()`` model fork()+execve(): an empty address
+  space. ``Process.fork()`` is the copy-on-write fork.
+- ``copy_process()`` models only the steps that decide memory and signals; credentials,
+  files (the child shares none of the parent's descriptors), namespaces and the rest are
+  as in ``Kernel.spawn()``.
 - ``__mmput()`` only runs exit_mmap() and drops mm_count; aio, ksm, khugepaged, uprobes and
   the exe file are not modelled.
 """
 
 from __future__ import annotations
 
+import errno
 from typing import TYPE_CHECKING, Final
 
 from mrelease_ref.include.linux.mm_types import MMF_MULTIPROCESS, MmStruct
@@ -121,6 +132,24 @@ def get_task_mm(task: TaskStruct) -> MmStruct | None:
     return mm
 
 
+def mm_access(task: TaskStruct, mode: int, current: TaskStruct) -> MmStruct | int:
+    """Kernel: kernel/fork.c:mm_access()
+
+    The task's mm with ``mm_users`` held, if ``current`` may access it
+    (``ptrace_may_access()``); -ESRCH without an mm (a zombie, a kernel thread), -EACCES
+    when not allowed.
+    """
+    from mrelease_ref.kernel.ptrace import ptrace_may_access
+
+    mm = get_task_mm(task)
+    if mm is None:
+        return -errno.ESRCH
+    if mm is not current.mm and not ptrace_may_access(task, mode, current):
+        mm.mm_users -= 1  # mmput() of a reference that cannot be the last one here
+        return -errno.EACCES
+    return mm
+
+
 def copy_oom_score_adj(clone_flags: int, tsk: TaskStruct) -> None:
     """Kernel: kernel/fork.c:copy_oom_score_adj()
 
@@ -141,3 +170,57 @@ def copy_mm(clone_flags: int, tsk: TaskStruct, oldmm: MmStruct | None) -> None:
         tsk.mm = oldmm
         return
     tsk.mm = mm_alloc(tsk.kernel)
+
+
+def dup_mm(tsk: TaskStruct, oldmm: MmStruct, current: TaskStruct) -> KernelGen[MmStruct | int]:
+    """Kernel: kernel/fork.c:dup_mm()
+
+    A new mm (``mm_users`` = ``mm_count`` = 1) filled by ``dup_mmap()``. If the copy fails
+    the new mm is torn down again (``mmput()`` runs ``exit_mmap()`` over what was copied)
+    and the error returned.
+    """
+    from mrelease_ref.mm.mmap import dup_mmap
+
+    mm = mm_alloc(tsk.kernel)
+    err = yield from dup_mmap(mm, oldmm, current)
+    if err:
+        yield from mmput(mm, current)  # free_pt: mm->binfmt = NULL; mmput(mm)
+        return err
+    return mm
+
+
+ERESTARTNOINTR: Final = 513
+"""include/linux/errno.h: restart the system call after the signal (never seen by users)."""
+
+
+def copy_process(current: TaskStruct, comm: str) -> KernelGen[TaskStruct | int]:
+    """Kernel: kernel/fork.c:copy_process() for fork() (clone flags 0, exit signal SIGCHLD)
+
+    In the kernel's order, as far as the model has the steps: a pending signal first
+    (-ERESTARTNOINTR: the signal is handled before the fork, which then restarts), then
+    ``copy_mm()`` -> ``dup_mm()`` (which stops with -EINTR on a fatal signal), then, under
+    the sighand lock, "Let kill terminate clone/fork in the middle": a fatal signal that
+    arrived meanwhile fails the fork with -EINTR and the copied mm is dropped. Only then
+    is the child made visible (pid attached, linked to its parent). Returns the child's
+    task or -errno.
+    """
+    from mrelease_ref.kernel.pid import task_active_pid_ns
+    from mrelease_ref.kernel.signal import fatal_signal_pending
+
+    if current.sigpending:  # task_sigpending(current)
+        return -ERESTARTNOINTR
+    oldmm = current.mm
+    if oldmm is None:
+        return -errno.EINVAL  # a kernel thread has nothing to fork here
+    mm = yield from dup_mm(current, oldmm, current)
+    if isinstance(mm, int):
+        return mm
+    if fatal_signal_pending(current):  # checked under current->sighand->siglock
+        yield from mmput(mm, current)  # bad_fork_cleanup_mm
+        return -errno.EINTR
+    k = current.kernel
+    t = k.new_task(comm, current.cred, parent=current.group_leader or current,
+                   kthread=False, pid_ns=task_active_pid_ns(current))
+    t.mm = mm
+    t.signal.oom_score_adj = current.signal.oom_score_adj  # copy_signal()
+    return t

@@ -5,9 +5,10 @@ in a fresh interpreter (stdlib only, never imports the package), so the child ca
 memory of the parent. It sets ``PR_SET_PDEATHSIG(SIGKILL)`` so it dies with its parent.
 
 Protocol: one JSON line on READY_FD, ``{"ok": true, "maps": [[start, length], ...],
-"sharer": PID or null, "ops": [[result, ...], ...], "threads": [TID, ...]}`` (one
-``[start, length]`` and one list of op results per mapping, in spec order; the extra threads'
-ids) or ``{"ok": false, "error": ...}``.
+"sharer": PID or null, "ops": [[result, ...], ...], "threads": [TID, ...],
+"forks": [PID, ...]}`` (one ``[start, length]`` and one list of op results per mapping, in
+spec order; the extra threads' ids; the fork children's pids) or
+``{"ok": false, "error": ...}``.
 
 Each mapping may carry ``ops`` run after every mapping is set up, as
 ``[name, arg, start_page, nr_pages]``: ``madvise`` (arg: advice), ``madvise_unaligned``
@@ -22,6 +23,11 @@ are the ones a later op (or ``drain``) empties.
 ``"sleep"`` says what the main thread then waits in (``pause`` by default, ``nanosleep``,
 ``futex``, ``select`` or ``busy``); ``"threads"`` extra threads wait in ``"thread_sleep"``
 (default: the same).
+
+With ``"forks": [[MAP, PAGES], ...]`` the child then fork()s one copy-on-write child per
+entry; child *i* writes one byte to each of the first PAGES pages of mapping MAP (a COW
+copy each), tells the victim it is done, and sleeps in ``pause()``. Fork children set
+``PR_SET_PDEATHSIG(SIGKILL)`` too, so they die when the victim exits.
 
 With ``"sharer": true`` the child also starts a second *process* that shares its mm
 (``clone(CLONE_VM|SIGCHLD)``, not a thread): the clone returns on a private one-page stack
@@ -352,6 +358,32 @@ def _start_threads(spec: dict[str, Any]) -> list[int]:
         threading.Thread(target=run, daemon=True).start()
         ready.acquire()
     return tids
+def _fork_children(keep: list[mmap.mmap], forks: list[list[int]]) -> list[int]:
+    """fork() one child per ``[map index, pages to write]``; return their pids once every
+    child has written its pages."""
+    pids = []
+    for idx, pages in forks:
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover (the child never returns)
+            code = 1
+            try:
+                os.close(r)
+                _libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+                _touch(keep[int(idx)], int(pages), write=True)
+                os.write(w, b"1")
+                os.close(w)
+                while True:
+                    signal.pause()
+            finally:
+                os._exit(code)
+        os.close(w)
+        ok = os.read(r, 1)
+        os.close(r)
+        if ok != b"1":
+            raise OSError(f"fork child {pid} failed before writing its pages")
+        pids.append(pid)
+    return pids
 
 
 def main(argv: list[str]) -> int:
@@ -379,8 +411,9 @@ def main(argv: list[str]) -> int:
         maps = [[_address(m), len(m)] for m in keep]
         results = _run_ops(spec, keep)
         sharer = _start_sharer(keep) if spec.get("sharer") else None
+        forks = _fork_children(keep, spec.get("forks") or [])
         msg: dict[str, Any] = {"ok": True, "maps": maps, "sharer": sharer, "ops": results,
-                               "threads": threads}
+                               "threads": threads, "forks": forks}
     except Exception as exc:  # reported to the parent, which raises
         msg = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
     os.write(ready_fd, (json.dumps(msg) + "\n").encode())

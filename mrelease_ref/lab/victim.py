@@ -31,6 +31,13 @@ applies ``MADV_NOHUGEPAGE`` first, which forces PTE mappings of the same folios.
 so 4 KiB folios for pages not cached yet) and restores ``MADV_NORMAL`` afterwards, so the
 zap still sees a VMA with recency (``vma_has_recency()``).
 
+``VictimSpec.forks`` fork()s copy-on-write children once everything is mapped: one per
+``(mapping index, pages)`` entry; the child writes one byte to each of the first ``pages``
+pages of that mapping (so exactly those pages are copied) and sleeps.
+:attr:`Victim.children` and :attr:`Victim.child_pidfds` reach them; they share the
+victim's mapping addresses, so :func:`mapping_rss` with :attr:`Victim.maps` measures them
+too, and :func:`private_anon_kb` says what of a process's memory only it maps.
+
 ``VictimSpec.sharer=True`` adds a second process sharing the victim's mm
 (``clone(CLONE_VM|SIGCHLD)``, docs/sources.md §M3.3); :attr:`Victim.sharer_pid` and
 :attr:`Victim.sharer_pidfd` reach it. The child reports where each mapping starts
@@ -42,6 +49,9 @@ Limitations:
     - Victims die with the parent thread that launched them (``PR_SET_PDEATHSIG``), so
       launch from a thread that outlives the victim.
     - The CLONE_VM sharer is x86_64 only (a machine-code stub, see ``_victim_main.py``).
+    - Fork children run Python after fork(), so they copy some interpreter pages of their
+      own (``private_anon_kb()`` measures them); they die with the victim
+      (``PR_SET_PDEATHSIG``), so the victim must stay alive while they are used.
     - ``make_test_file`` refuses tmpfs/ramfs by mount type only; it does not check for
       other page-cache-less filesystems.
 """
@@ -78,6 +88,7 @@ __all__ = (
     "make_test_file",
     "mapping_rss",
     "mapping_vmas",
+    "private_anon_kb",
     "read_status",
     "scratch_file",
     "wait_sleeping",
@@ -167,6 +178,8 @@ class VictimSpec:
                 raise ValueError(f"sleep must be one of {SLEEPS}, got {how!r}")
         if self.threads < 0:
             raise ValueError(f"threads must be >= 0, got {self.threads}")
+    forks: tuple[tuple[int, int], ...] = ()
+    """fork() children: ``(mapping index, pages the child writes)`` each."""
 
     @classmethod
     def of(
@@ -251,22 +264,56 @@ def mapping_rss(pid: int, ranges: Iterable[tuple[int, int]]) -> dict[str, int]:
     spans = [(start, start + length) for start, length in ranges]
     out: dict[str, int] = {}
     inside = False
+    for fields in _smaps(pid):
+        head = fields[0]
+        if "-" in head and not head.endswith(":"):
+            lo, hi = (int(x, 16) for x in head.split("-"))
+            inside = any(lo < end and start < hi for start, end in spans)
+            continue
+        if inside and len(fields) == 3 and fields[2] == "kB":
+            key = fields[0].rstrip(":")
+            out[key] = out.get(key, 0) + int(fields[1])
+    return out
+
+
+def _smaps(pid: int) -> Iterator[list[str]]:
+    """The whitespace-split lines of ``/proc/<pid>/smaps`` (ProcessLookupError if gone)."""
     try:
         f = open(f"/proc/{pid}/smaps", encoding="ascii", errors="replace")  # noqa: SIM115
     except FileNotFoundError:
         raise ProcessLookupError(3, f"/proc/{pid}/smaps: no such process") from None
     with f:
         for line in f:
-            head = line.split(maxsplit=1)[0]
-            if "-" in head and not head.endswith(":"):
-                lo, hi = (int(x, 16) for x in head.split("-"))
-                inside = any(lo < end and start < hi for start, end in spans)
-                continue
             fields = line.split()
-            if inside and len(fields) == 3 and fields[2] == "kB":
-                key = fields[0].rstrip(":")
-                out[key] = out.get(key, 0) + int(fields[1])
-    return out
+            if fields:
+                yield fields
+
+
+def private_anon_kb(pid: int, outside: Iterable[tuple[int, int]] = ()) -> int:
+    """kB of ``pid``'s anonymous memory that no other process maps: Private_Clean +
+    Private_Dirty of its VMAs without a backing file ([heap], [stack], anonymous mmaps)
+    and Private_Dirty of its private file VMAs (their copy-on-write pages: a shared
+    library's relocated data), skipping VMAs that overlap ``outside`` (``(start, length)``
+    pairs). What a reap of ``pid`` frees besides those ranges. 0 for a zombie; a reaped
+    pid raises ``ProcessLookupError``."""
+    spans = [(start, start + length) for start, length in outside]
+    total = 0
+    counted: tuple[str, ...] = ()
+    for fields in _smaps(pid):
+        head = fields[0]
+        if "-" in head and not head.endswith(":"):
+            lo, hi = (int(x, 16) for x in head.split("-"))
+            path = fields[5] if len(fields) > 5 else ""
+            anon = path == "" or path.startswith("[")
+            private_file = not anon and fields[1].endswith("p")
+            counted = ()
+            if not any(lo < end and start < hi for start, end in spans):
+                counted = (("Private_Clean:", "Private_Dirty:") if anon else
+                           ("Private_Dirty:",) if private_file else ())
+            continue
+        if head in counted:
+            total += int(fields[1])
+    return total
 
 
 def mapping_vmas(pid: int, start: int, length: int) -> int:
@@ -308,6 +355,9 @@ class Victim(Closing):
         """Per mapping, the result of each of its ``MappingSpec.ops`` (errno names)."""
         self.thread_tids: tuple[int, ...] = ()
         """Ids of the extra threads (``VictimSpec.threads``)."""
+        self.children: list[int] = []
+        """Pids of the fork() children (``VictimSpec.forks``), in spec order."""
+        self.child_pidfds: list[int] = []
 
     @property
     def pid(self) -> int:
@@ -342,6 +392,11 @@ class Victim(Closing):
                 signal.pidfd_send_signal(self.sharer_pidfd, signal.SIGKILL)
             os.close(self.sharer_pidfd)
             self.sharer_pidfd = -1
+        while self.child_pidfds:
+            fd = self.child_pidfds.pop()
+            with contextlib.suppress(ProcessLookupError):
+                signal.pidfd_send_signal(fd, signal.SIGKILL)
+            os.close(fd)
         if self.popen.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 self.kill(signal.SIGKILL)
@@ -428,6 +483,9 @@ def launch_victim(spec: VictimSpec, ready_timeout_s: float = 120.0) -> Victim:
         if msg.get("sharer") is not None:
             victim.sharer_pid = int(msg["sharer"])
             victim.sharer_pidfd = pidfd_open(victim.sharer_pid)
+        for pid in msg.get("forks") or ():
+            victim.children.append(int(pid))
+            victim.child_pidfds.append(pidfd_open(int(pid)))
     except BaseException:
         victim.close()
         raise

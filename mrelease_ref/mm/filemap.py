@@ -9,8 +9,17 @@ the page cache requires; otherwise it is order 0. Reads complete at once.
 
 The page cache holds ``folio_nr_pages()`` references on each folio it contains.
 
+``read()`` and ``write()`` on a file go through the page cache (``filemap_read()``,
+``generic_perform_write()``) and carry page contents
+(:mod:`mrelease_ref.include.linux.highmem`): a folio read in holds the backing store's
+contents, a write changes the page's token and dirties the folio.
+
 Limitations:
 - No read-ahead window or async read-ahead: one fault reads exactly one folio.
+- ``read()``/``write()`` are page granular; a write reads in the folio it writes to (as a
+  partial-page write would), and a write past the end grows ``i_size`` page by page.
+- ``read()`` of a tmpfs hole allocates a folio (``shmem_file_read_iter()`` would copy the
+  zero page instead).
 - ``i_pages`` holds each folio once, at its first index; lookups try each order in use.
 - ``nr_recently_evicted`` uses ``workingset_test_recent()`` (mm/workingset.py).
 """
@@ -21,6 +30,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from mrelease_ref.include.linux.fs import AddressSpace
+from mrelease_ref.include.linux.highmem import (
+    backing_token,
+    folio_page_token,
+    folio_set_tokens,
+    memcpy_from_page,
+    memcpy_to_page,
+)
 from mrelease_ref.include.linux.mmzone import (
     NR_FILE_DIRTY,
     NR_FILE_PAGES,
@@ -91,9 +107,28 @@ def __filemap_add_folio(mapping: AddressSpace, folio: Folio, index: int) -> int 
     return shadow
 
 
+def filemap_read_contents(mapping: AddressSpace, folio: Folio) -> None:
+    """Model helper for the read I/O (``mapping->a_ops->read_folio()``): a folio entering
+    the page cache holds what the backing store holds. Left at None (initial content)
+    unless a page of its range was written back; tmpfs starts with zeros."""
+    host = mapping.host
+    if host is None or not host.i_disk:
+        return
+    disk = host.i_disk
+    start = folio.index
+    nr = 1 << folio.order
+    if any(start + i in disk for i in range(nr)):
+        folio_set_tokens(folio, [backing_token(host, start + i) for i in range(nr)])
+
+
 def filemap_add_folio(mapping: AddressSpace, folio: Folio, index: int) -> int:
-    """Kernel: mm/filemap.c:filemap_add_folio(): add to the page cache and to the LRU."""
+    """Kernel: mm/filemap.c:filemap_add_folio(): add to the page cache and to the LRU.
+
+    The model's read I/O completes here: the folio gets the backing store's contents
+    (:func:`filemap_read_contents`).
+    """
     shadow = __filemap_add_folio(mapping, folio, index)
+    filemap_read_contents(mapping, folio)
     if shadow is not None:
         workingset_refault(folio, shadow)
     folio_add_lru(folio)
@@ -116,6 +151,12 @@ def __filemap_remove_folio(folio: Folio, shadow: int | None) -> None:
         k.data_loss.append(f"dirty {folio!r} dropped from {mapping!r}")
         folio.flags &= ~PG_dirty
         k.vmstat[NR_FILE_DIRTY] -= nr
+    elif folio._data is not None and mapping.a_ops != "shmem" and mapping.host is not None:
+        host = mapping.host  # a clean folio must hold what the disk holds
+        if any(folio_page_token(folio, i) != backing_token(host, folio.index + i)
+               for i in range(nr)):
+            k.data_loss.append(f"clean {folio!r} with unwritten contents dropped from "
+                               f"{mapping!r}")
     del mapping.i_pages[folio.index]
     if shadow is not None:  # a multi-index entry: every page of the folio was evicted
         for i in range(folio.index, folio.index + nr):
@@ -232,3 +273,60 @@ def filemap_cachestat(mapping: AddressSpace, first: int, last: int) -> Cachestat
             if workingset_test_recent(mapping.kernel, shadow, True)[0]:
                 recent += 1
     return Cachestat(nr_cache, nr_dirty, nr_wb, evicted, recent)
+
+
+def filemap_read(mapping: AddressSpace, index: int, nr_pages: int) -> list[int] | None:
+    """Kernel: mm/filemap.c:filemap_read()
+
+    ``read()`` of ``nr_pages`` pages from page ``index``: each folio is looked up or read
+    in (``filemap_get_pages()``), marked accessed once, and its pages copied out
+    (``copy_folio_to_iter()``). Stops at the end of the file. Returns the pages' tokens,
+    None if memory ran out before anything was read.
+    """
+    from mrelease_ref.mm.swap import folio_mark_accessed
+
+    host = mapping.host
+    size = host.i_size if host is not None else index + nr_pages
+    out: list[int] = []
+    last: Folio | None = None
+    for i in range(index, min(index + nr_pages, size)):
+        folio = filemap_get_entry(mapping, i)
+        if folio is None:
+            folio = page_cache_ra_order(mapping, i, swapbacked=mapping.a_ops == "shmem")
+            if folio is None:
+                break
+        if folio is not last:  # "mark the folio accessed if we read the beginning"
+            folio_mark_accessed(folio)
+            last = folio
+        out.append(memcpy_from_page((folio, i - folio.index)))
+    if not out and nr_pages and index < size:
+        return None
+    return out
+
+
+def generic_perform_write(mapping: AddressSpace, index: int, tokens: list[int]) -> int:
+    """Kernel: mm/filemap.c:generic_perform_write()
+
+    ``write()`` of one page per token from page ``index``: ``write_begin`` finds or reads in
+    the folio, the data is copied in
+    (``copy_folio_from_iter_atomic()``), ``write_end`` dirties the folio; a write past the
+    end grows the file (``i_size_write()``). Returns the pages written (fewer when memory
+    runs out).
+    """
+    from mrelease_ref.mm.page_writeback import folio_mark_dirty
+
+    host = mapping.host
+    done = 0
+    for i, token in enumerate(tokens):
+        pgoff = index + i
+        if host is not None and pgoff >= host.i_size:
+            host.i_size = pgoff + 1  # i_size_write() in write_end
+        folio = filemap_get_entry(mapping, pgoff)  # write_begin: __filemap_get_folio()
+        if folio is None:
+            folio = page_cache_ra_order(mapping, pgoff, swapbacked=mapping.a_ops == "shmem")
+            if folio is None:
+                break
+        memcpy_to_page((folio, pgoff - folio.index), token)
+        folio_mark_dirty(folio)  # write_end
+        done += 1
+    return done

@@ -13,9 +13,17 @@ Two kinds of PMD mappings matter here:
 
 A PMD mapping holds *one* folio reference, however many pages it covers.
 
+fork() shares an anonymous THP with the child by one more PMD, write-protected on both
+sides (``copy_huge_pmd()``); a file PMD is not copied (the child faults it in again). A
+write to a write-protected anonymous PMD reuses the THP when this mm is its only user, and
+otherwise splits the PMD into PTEs (``__split_huge_pmd()``), so that only the written page
+is copied (``do_huge_pmd_wp_page()``).
+
 Limitations:
-- Splitting is modelled for file PMDs only (the kernel just unmaps them); an anonymous THP
-  is never split, so it can only be zapped (or, lazyfree, discarded) whole.
+- A file PMD split just unmaps it (as the kernel does); an anonymous PMD is split only by a
+  COW write fault (the deposited table maps the THP with PTEs). The folio itself is never
+  split (no deferred split queue); ``zap_pmd_range()`` never splits an anonymous PMD for a
+  partial zap, and madvise/mprotect refuse a range boundary inside an anonymous THP.
 - No huge zero page folio: a read fault on a THP-eligible anon range maps a special PMD
   with no folio, as ``is_huge_zero_pmd()`` would see it.
 """
@@ -164,14 +172,17 @@ def __split_huge_pmd(vma: VmAreaStruct, pmd_idx: int) -> None:
     """Kernel: mm/huge_memory.c:__split_huge_pmd() -> __split_huge_pmd_locked()
 
     A file PMD is simply unmapped: its dirty and young bits go to the folio, the rmap and
-    the reference are dropped; later accesses fault the pages in with PTEs.
+    the reference are dropped; later accesses fault the pages in with PTEs. An anonymous
+    PMD becomes a PTE table (the deposited one) mapping every page of the THP with the
+    PMD's bits.
     """
     mm = vma.vm_mm
     pmd = mm.pgd[pmd_idx]
     assert isinstance(pmd, Pmd)
     folio = pmd.folio
     if folio is not None and folio.flags & PG_anon:
-        raise NotImplementedError("splitting an anonymous THP is not modelled")
+        __split_huge_pmd_anon(vma, pmd_idx, pmd, folio)
+        return
     del mm.pgd[pmd_idx]
     if folio is None:
         zap_deposited_table(mm)
@@ -242,3 +253,91 @@ def __discard_anon_folio_pmd_locked(vma: VmAreaStruct, pmd_idx: int, folio: Foli
 def unmap_huge_pmd_locked(vma: VmAreaStruct, addr: int, folio: Folio) -> bool:
     """Kernel: mm/huge_memory.c:unmap_huge_pmd_locked(): a lazyfree anonymous THP's PMD."""
     return __discard_anon_folio_pmd_locked(vma, addr >> PMD_SHIFT, folio)
+def __split_huge_pmd_anon(vma: VmAreaStruct, pmd_idx: int, pmd: Pmd, folio: Folio) -> None:
+    """Kernel: mm/huge_memory.c:__split_huge_pmd_locked() for an anonymous THP
+
+    The deposited PTE table replaces the PMD (``pgtable_trans_huge_withdraw()``) and maps
+    all ``HPAGE_PMD_NR`` pages with the PMD's bits: the entire mapping becomes
+    ``HPAGE_PMD_NR`` PTE mappings, each holding a reference. rss does not change.
+    """
+    from mrelease_ref.include.linux.mm_types import Pte
+    from mrelease_ref.include.linux.mmzone import NR_ANON_THPS
+    from mrelease_ref.mm.rmap import _add_mapcount
+
+    mm = vma.vm_mm
+    table: list[Pte | None] = [Pte(folio, i, pmd.bits) for i in range(HPAGE_PMD_NR)]
+    mm.pgd[pmd_idx] = table  # type: ignore[assignment]  # the deposited table, withdrawn
+    folio._refcount += HPAGE_PMD_NR - 1  # folio_ref_add()
+    folio._entire_mapcount -= 1
+    # folio_add_anon_rmap_ptes(HPAGE_PMD_NR) + folio_remove_rmap_pmd(), without the
+    # statistics moving through zero: the folio stays mapped throughout
+    _add_mapcount(folio, HPAGE_PMD_NR, vma)
+    from mrelease_ref.mm.rmap import _sub_mapcount
+
+    _sub_mapcount(folio, 1, vma)
+    if folio._entire_mapcount == 0:
+        mm.kernel.vmstat[NR_ANON_THPS] -= HPAGE_PMD_NR
+
+
+def copy_huge_pmd(
+    dst_mm: MmStruct, src_mm: MmStruct, addr: int, dst_vma: VmAreaStruct,
+    src_vma: VmAreaStruct,
+) -> int:
+    """Kernel: mm/huge_memory.c:copy_huge_pmd()
+
+    fork() of one huge PMD. A file PMD is skipped: the child faults it in again. The huge
+    zero page and an anonymous THP are shared: the child gets a write-protected, old PMD
+    and a deposited page table, the parent's PMD is write-protected too. A THP that may be
+    pinned is split instead and copied by PTEs (-EAGAIN). Returns 0 or -EAGAIN.
+    """
+    import errno
+
+    from mrelease_ref.mm.rmap import folio_try_dup_anon_rmap_pmd
+
+    if dst_vma.vm_ops is not None:  # !vma_is_anonymous(dst_vma): "Skip if can be re-fill"
+        return 0
+    idx = addr >> PMD_SHIFT
+    pmd = src_mm.pgd[idx]
+    assert isinstance(pmd, Pmd)
+    folio = pmd.folio
+    if folio is not None:
+        folio._refcount += 1  # folio_get()
+        if folio_try_dup_anon_rmap_pmd(folio, (folio, 0), dst_vma, src_vma):
+            folio._refcount -= 1
+            __split_huge_pmd(src_vma, idx)
+            return -errno.EAGAIN
+        dst_mm.rss_stat[MM_ANONPAGES] += HPAGE_PMD_NR
+    pgtable_trans_huge_deposit(dst_mm)
+    pmd.bits &= ~_PAGE_RW  # pmdp_set_wrprotect()
+    dst_mm.pgd[idx] = Pmd(folio, pmd.bits & ~_PAGE_ACCESSED)  # pmd_wrprotect(), pmd_mkold()
+    return 0
+
+
+def do_huge_pmd_wp_page(vma: VmAreaStruct, address: int, pmd: Pmd) -> int:
+    """Kernel: mm/huge_memory.c:do_huge_pmd_wp_page()
+
+    Write to a write-protected anonymous PMD. An exclusive THP, or one whose every
+    reference is a mapping of this mm, is reused (made writable and dirty, and marked
+    exclusive). Otherwise the PMD is split and the write falls back to the PTE that maps
+    the page (``VM_FAULT_FALLBACK``), where ``do_wp_page()`` copies one page.
+    Returns 0 when reused, ``VM_FAULT_FALLBACK`` after the split.
+    """
+    from mrelease_ref.include.linux.mm_types import folio_maybe_mapped_shared
+    from mrelease_ref.include.linux.page_flags import PG_anon_exclusive
+    from mrelease_ref.mm.rmap import folio_move_anon_rmap
+
+    folio = pmd.folio
+    assert folio is not None
+    if folio.flags & PG_anon_exclusive or (
+        not folio_maybe_mapped_shared(folio) and folio._refcount == folio._mapcount
+    ):
+        folio_move_anon_rmap(folio, vma)
+        folio.flags |= PG_anon_exclusive
+        pmd.bits |= _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_RW  # wp_huge_pmd reuse
+        return 0
+    __split_huge_pmd(vma, address >> PMD_SHIFT)
+    return VM_FAULT_FALLBACK
+
+
+VM_FAULT_FALLBACK = 0x000800
+"""include/linux/mm_types.h: vm_fault_t VM_FAULT_FALLBACK."""

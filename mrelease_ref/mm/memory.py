@@ -22,7 +22,8 @@ Variants: patch 2 of the series changes the file branch of ``zap_present_folio_p
 
 Limitations:
 - Faults take no mmap_lock and never sleep; read I/O completes at once.
-- No fault-around: each touched page is one fault.
+- Fault-around maps only the faulting page (the kernel maps up to ``fault_around_bytes``,
+  64 KiB, of cached pages around it): each touched page is one fault.
 - No PMD splitting: a huge PMD is always zapped whole (the reaper and exit zap whole VMAs,
   and anon THPs are only placed in VMA-aligned 2 MiB ranges).
 - No uffd-wp markers, device-private entries, migration entries or KSM.
@@ -44,6 +45,7 @@ from mrelease_ref.include.asm_generic.tlb import (
     tlb_flush_mmu_tlbonly,
     tlb_start_vma,
 )
+from mrelease_ref.include.linux.highmem import copy_mc_user_highpage, copy_user_highpage
 from mrelease_ref.include.linux.mm_inline import vma_has_recency
 from mrelease_ref.include.linux.mm_types import (
     _PAGE_ACCESSED,
@@ -61,6 +63,9 @@ from mrelease_ref.include.linux.mm_types import (
     PTRS_PER_PTE,
     VM_HUGETLB,
     VM_LOCKED,
+    VM_MAYSHARE,
+    VM_MAYWRITE,
+    VM_MIXEDMAP,
     VM_PFNMAP,
     VM_SHARED,
     VM_WRITE,
@@ -78,13 +83,20 @@ from mrelease_ref.include.linux.mm_types import (
 )
 from mrelease_ref.include.linux.mmzone import NR_ANON_MAPPED, NR_PAGETABLE
 from mrelease_ref.include.linux.oom import check_stable_address_space
-from mrelease_ref.include.linux.page_flags import PG_anon, PG_locked, PG_swapbacked
-from mrelease_ref.include.linux.vmstat import count_vm_events
+from mrelease_ref.include.linux.page_flags import (
+    PG_anon,
+    PG_anon_exclusive,
+    PG_locked,
+    PG_lru,
+    PG_swapbacked,
+)
 from mrelease_ref.kernel.sched import KernelGen, cond_resched
 from mrelease_ref.mm.filemap import filemap_grab_folio
 from mrelease_ref.mm.huge_memory import (
     __split_huge_pmd,
+    copy_huge_pmd,
     do_huge_pmd_anonymous_page,
+    do_huge_pmd_wp_page,
     do_set_pmd,
     thp_vma_allowable_anon,
     zap_deposited_table,
@@ -97,18 +109,23 @@ from mrelease_ref.mm.rmap import (
     folio_add_anon_rmap_ptes,
     folio_add_file_rmap_ptes,
     folio_add_new_anon_rmap,
+    folio_dup_file_rmap_ptes,
+    folio_move_anon_rmap,
     folio_remove_rmap_ptes,
+    folio_try_dup_anon_rmap_ptes,
 )
-from mrelease_ref.mm.swap import folio_add_lru_vma, folio_mark_accessed, folio_put
+from mrelease_ref.mm.swap import folio_add_lru_vma, folio_mark_accessed, folio_put, lru_add_drain
 from mrelease_ref.mm.swapfile import (
     folio_free_swap,
     free_swap_and_cache_nr,
+    swap_duplicate,
     swap_free_nr,
     swapcache_prepare,
 )
 
 if TYPE_CHECKING:
     from mrelease_ref.include.linux.mm_types import Page
+    from mrelease_ref.include.linux.sched import TaskStruct
 
 # vm_fault_t bits: include/linux/mm_types.h
 VM_FAULT_OOM: Final = 0x000001
@@ -224,11 +241,14 @@ def _map_new_anon_folio(
     vma: VmAreaStruct, address: int, table: PteTable, idx: int, folio: Folio
 ) -> None:
     """Model helper: what do_anonymous_page() and wp_page_copy() both do with a new folio:
-    make it anonymous, put it on the LRU, count it, map it writable and dirty."""
+    make it anonymous, put it on the LRU, count it, map it dirty and writable
+    (``maybe_mkwrite(pte_mkdirty())``: only in a VM_WRITE VMA -- a FOLL_FORCE write into a
+    read-only private mapping gets a read-only PTE)."""
     folio_add_new_anon_rmap(folio, vma, address, pmd=False)
     folio_add_lru_vma(folio, vma)
     vma.vm_mm.rss_stat[MM_ANONPAGES] += 1
-    _set_pte(table, idx, folio, 0, _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_RW)
+    bits = _PAGE_ACCESSED | (_PAGE_DIRTY | _PAGE_RW if vma.vm_flags & VM_WRITE else 0)
+    _set_pte(table, idx, folio, 0, bits)
 
 
 def _file_folio(vma: VmAreaStruct, address: int) -> tuple[Folio | None, int]:
@@ -243,9 +263,13 @@ def _file_folio(vma: VmAreaStruct, address: int) -> tuple[Folio | None, int]:
 
 
 def finish_fault(vma: VmAreaStruct, address: int, folio: Folio, idx: int, bits: int) -> int:
-    """Kernel: mm/memory.c:finish_fault(): map a page-cache folio's page (ref transferred)."""
+    """Kernel: mm/memory.c:finish_fault(): map a page-cache folio's page (ref transferred).
+
+    A private mapping of a reaped mm (MMF_UNSTABLE) fails with SIGBUS ("check even for read
+    faults because we might have lost our CoWed page"); a VM_SHARED one is not checked.
+    """
     mm = vma.vm_mm
-    ret = check_stable_address_space(mm)
+    ret = 0 if vma.vm_flags & VM_SHARED else check_stable_address_space(mm)
     if ret:
         folio_put(folio)
         return ret
@@ -257,17 +281,50 @@ def finish_fault(vma: VmAreaStruct, address: int, folio: Folio, idx: int, bits: 
     return 0
 
 
+def do_fault_around(vma: VmAreaStruct, address: int) -> int | None:
+    """Kernel: mm/memory.c:do_fault_around() -> mm/filemap.c:filemap_map_pages()
+
+    Map an already cached, uptodate and unlocked page-cache page without I/O (a PMD-sized
+    folio by one PMD when the PMD is empty, ``filemap_map_pmd()``). This path does not
+    call ``check_stable_address_space()``: on a reaped mm a read fault on a private file
+    page that is still cached succeeds (seen on the live kernel, 2026-12-03). Returns 0 when
+    mapped, None to fall back to ``__do_fault()``.
+    """
+    from mrelease_ref.include.linux.page_flags import PG_uptodate
+    from mrelease_ref.mm.filemap import filemap_get_entry
+
+    assert vma.vm_file is not None and vma.vm_file.f_mapping is not None
+    pgoff = linear_page_index(vma, address)
+    folio = filemap_get_entry(vma.vm_file.f_mapping, pgoff)
+    if folio is None or not folio.flags & PG_uptodate or folio.flags & PG_locked:
+        return None
+    mm = vma.vm_mm
+    folio._refcount += 1  # the mapping's reference
+    if mm.pgd.get(address >> PMD_SHIFT) is None and do_set_pmd(vma, address, folio, False):
+        return 0
+    table = pte_offset_map(mm, address, alloc=True)
+    assert table is not None
+    folio_add_file_rmap_ptes(folio, (folio, pgoff - folio.index), 1, vma)
+    mm.rss_stat[mm_counter_file(folio)] += 1
+    _set_pte(table, (address >> PAGE_SHIFT) & (PTRS_PER_PTE - 1), folio, pgoff - folio.index,
+             _PAGE_ACCESSED)
+    return 0
+
+
 def do_read_fault(vma: VmAreaStruct, address: int) -> int:
     """Kernel: mm/memory.c:do_read_fault()
 
-    Map the page-cache page read-only; a PMD-order folio is mapped whole with one PMD when
-    the PMD is still empty (``finish_fault()`` -> ``do_set_pmd()``).
+    A cached page is mapped by fault-around (``do_fault_around()``). Otherwise read it in
+    (``__do_fault()``) and map it read-only; a PMD-order folio is mapped whole with one
+    PMD when the PMD is still empty (``finish_fault()`` -> ``do_set_pmd()``).
     """
+    if do_fault_around(vma, address) == 0:
+        return 0
     folio, idx = _file_folio(vma, address)
     if folio is None:
         return VM_FAULT_OOM
     if vma.vm_mm.pgd.get(address >> PMD_SHIFT) is None:
-        ret = check_stable_address_space(vma.vm_mm)
+        ret = 0 if vma.vm_flags & VM_SHARED else check_stable_address_space(vma.vm_mm)
         if ret:
             folio_put(folio)
             return ret
@@ -279,37 +336,65 @@ def do_read_fault(vma: VmAreaStruct, address: int) -> int:
 def wp_page_copy(vma: VmAreaStruct, address: int, old: Pte | None) -> int:
     """Kernel: mm/memory.c:wp_page_copy()
 
-    Copy-on-write: allocate an anonymous folio, replace the PTE, and let go of the old page
-    (its rmap and the reference the PTE held).
+    Copy-on-write: allocate an anonymous folio, copy the old page into it
+    (``copy_user_highpage()``; the zero page needs no copy), replace the PTE with a
+    writable, dirty one, and let go of the old page: its rmap, its swap cache entry if
+    nothing maps it any more (``free_swap_cache()``), and the reference the PTE held. The
+    rss moves from file to anon for a page-cache page, grows by one for the zero page, and
+    stays for an anonymous page.
     """
+    from mrelease_ref.mm.swap_state import free_swap_cache
+
     mm = vma.vm_mm
+    if vma.anon_vma is None:  # vmf_anon_prepare() -> __anon_vma_prepare()
+        vma.anon_vma = AnonVma(vma)
     new = alloc_anon_folio(vma)
     if isinstance(new, int):
         return new
-    if vma.anon_vma is None:
-        vma.anon_vma = AnonVma(vma)
+    old_folio = old.folio if old is not None else None
+    if old_folio is not None:
+        assert old is not None
+        copy_user_highpage((new, 0), (old_folio, old.idx), address, vma)
     table = pte_offset_map(mm, address, alloc=True)
     assert table is not None
     idx = (address >> PAGE_SHIFT) & (PTRS_PER_PTE - 1)
-    if old is not None and old.folio is not None:
-        folio_remove_rmap_ptes(old.folio, (old.folio, old.idx), 1, vma)
-        mm.rss_stat[mm_counter_file(old.folio)] -= 1
-        folio_put(old.folio)
+    if old_folio is not None:
+        assert old is not None
+        if not old_folio.flags & PG_anon:
+            mm.rss_stat[mm_counter_file(old_folio)] -= 1
+        else:
+            mm.rss_stat[MM_ANONPAGES] -= 1  # _map_new_anon_folio() counts the copy again
+    table[idx] = None  # ptep_clear_flush()
     _map_new_anon_folio(vma, address, table, idx, new)
+    if old_folio is not None:
+        assert old is not None
+        folio_remove_rmap_ptes(old_folio, (old_folio, old.idx), 1, vma)
+        free_swap_cache(old_folio)
+        folio_put(old_folio)
     return 0
 
 
 def do_cow_fault(vma: VmAreaStruct, address: int) -> int:
     """Kernel: mm/memory.c:do_cow_fault()
 
-    Write to an unmapped page of a private file mapping: read the page cache, copy into a
-    new anonymous folio; the page-cache folio stays cached and unmapped.
+    Write to an unmapped page of a private file mapping: read the page cache, copy the page
+    into a new anonymous folio and map that; the page-cache folio stays cached and unmapped.
     """
-    folio, _ = _file_folio(vma, address)
+    folio, idx = _file_folio(vma, address)
     if folio is None:
         return VM_FAULT_OOM
+    if vma.anon_vma is None:  # vmf_anon_prepare()
+        vma.anon_vma = AnonVma(vma)
+    new = alloc_anon_folio(vma)
+    if isinstance(new, int):
+        folio_put(folio)
+        return new
+    copy_user_highpage((new, 0), (folio, idx), address, vma)
     folio_put(folio)  # the copy is done; drop the lookup reference
-    return wp_page_copy(vma, address, None)
+    table = pte_offset_map(vma.vm_mm, address, alloc=True)
+    assert table is not None
+    _map_new_anon_folio(vma, address, table, (address >> PAGE_SHIFT) & (PTRS_PER_PTE - 1), new)
+    return 0
 
 
 def do_shared_fault(vma: VmAreaStruct, address: int) -> int:
@@ -325,26 +410,87 @@ def do_shared_fault(vma: VmAreaStruct, address: int) -> int:
     return finish_fault(vma, address, folio, idx, _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_RW)
 
 
+def wp_can_reuse_anon_folio(folio: Folio, vma: VmAreaStruct) -> bool:
+    """Kernel: mm/memory.c:wp_can_reuse_anon_folio()
+
+    May a write fault reuse an anonymous page that is not marked exclusive? Only if this
+    mapping holds the only reference: no other mapping, no swap cache (dropped here if its
+    slot is unused), no pin. A folio still in a per-CPU LRU batch is drained first, as the
+    kernel does, so the batch's reference does not count. A large folio is reusable when
+    every reference is a mapping of this mm (``__wp_can_reuse_large_anon_folio()``).
+    """
+    from mrelease_ref.include.linux.mm_types import folio_maybe_mapped_shared
+    from mrelease_ref.include.linux.page_flags import PG_lru, PG_swapcache
+    from mrelease_ref.mm.swap import lru_add_drain
+    from mrelease_ref.mm.swap_state import folio_trylock, folio_unlock
+
+    if folio.order:
+        if folio_maybe_mapped_shared(folio) or folio._refcount != folio._mapcount:
+            return False
+        folio_move_anon_rmap(folio, vma)
+        return True
+    if folio._refcount > 3:
+        return False
+    if not folio.flags & PG_lru:
+        lru_add_drain(folio.kernel)
+    if folio._refcount > 1 + (1 if folio.flags & PG_swapcache else 0):
+        return False
+    if not folio_trylock(folio):
+        return False
+    if folio.flags & PG_swapcache:
+        folio_free_swap(folio)
+    if folio._refcount != 1:
+        folio_unlock(folio)
+        return False
+    folio_move_anon_rmap(folio, vma)
+    folio_unlock(folio)
+    return True
+
+
 def do_wp_page(vma: VmAreaStruct, address: int, pte: Pte) -> int:
     """Kernel: mm/memory.c:do_wp_page()
 
-    Write to a present read-only PTE: a shared mapping dirties the folio again
-    (``wp_page_shared``); an exclusive anonymous folio is reused; anything else (zero page,
-    page cache in a private mapping) is copied.
+    Write to a present read-only PTE. A shared mapping dirties the folio again and makes the
+    PTE writable (``wp_page_shared()``). In a private mapping an anonymous page is reused
+    (``wp_page_reuse()``) when it is PageAnonExclusive or ``wp_can_reuse_anon_folio()``
+    says nobody else can see it, and then marked exclusive; anything else -- a page fork()
+    left shared with another process, the zero page, a page-cache page -- is copied
+    (``wp_page_copy()``).
     """
     folio = pte.folio
-    if vma.vm_flags & VM_SHARED and folio is not None:
-        folio_mark_dirty(folio)
+    if vma.vm_flags & (VM_SHARED | VM_MAYSHARE):
+        if folio is not None:
+            folio_mark_dirty(folio)
         pte.bits |= _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_RW
         return 0
-    if folio is not None and folio.flags & PG_anon and folio._mapcount == 1:
-        if folio.flags & PG_locked == 0 and folio.swap is not None:
-            folio.flags |= PG_locked
-            folio_free_swap(folio)  # a reused swapped-in page no longer needs its slot
-            folio.flags &= ~PG_locked
-        pte.bits |= _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_RW
+    if (
+        folio is not None
+        and folio.flags & PG_anon
+        and (folio.flags & PG_anon_exclusive or wp_can_reuse_anon_folio(folio, vma))
+    ):
+        folio.flags |= PG_anon_exclusive
+        pte.bits |= _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_RW  # wp_page_reuse()
         return 0
     return wp_page_copy(vma, address, pte)
+
+
+def should_try_to_free_swap(folio: Folio, vma: VmAreaStruct, write: bool) -> bool:
+    """Kernel: mm/memory.c:should_try_to_free_swap()
+
+    Drop a swapped-in folio from the swap cache when swap is getting full or the VMA is
+    mlocked, and for a write fault when the swap cache's reference is the only other one
+    (then the page can be mapped writable without a copy).
+    """
+    from mrelease_ref.include.linux.page_flags import PG_mlocked, PG_swapcache
+    from mrelease_ref.mm.vmscan import mem_cgroup_swap_full
+
+    if not folio.flags & PG_swapcache:
+        return False
+    if mem_cgroup_swap_full(folio) or vma.vm_flags & VM_LOCKED or folio.flags & PG_mlocked:
+        return True
+    # the kernel's folio_ref_count() == 2 counts the fault's own lookup reference, which
+    # the model does not take: here only the swap cache's reference may remain
+    return write and folio._refcount == 1 << folio.order
 
 
 def do_swap_page(vma: VmAreaStruct, address: int, entry: SwpEntry, write: bool) -> int:
@@ -356,53 +502,78 @@ def do_swap_page(vma: VmAreaStruct, address: int, entry: SwpEntry, write: bool) 
     (``should_try_to_free_swap()``).
     """
     from mrelease_ref.mm.swap import folio_add_lru
-    from mrelease_ref.mm.swap_state import swap_cache_add_folio, swap_cache_get_folio
+    from mrelease_ref.mm.swap_state import (
+        swap_cache_add_folio,
+        swap_cache_get_folio,
+        swap_read_folio,
+    )
 
     mm = vma.vm_mm
     k = mm.kernel
     folio = swap_cache_get_folio(k, entry)
+    new_folio = folio is None
     if folio is None:
         folio = folio_alloc(k, 0)
         if folio is None:
             return VM_FAULT_OOM
         folio.flags |= PG_anon | PG_swapbacked
-        folio.mapping = vma.anon_vma
+        # __folio_set_anon(): a page that may be shared gets the _oldest_ anon_vma, whose
+        # walks reach every process fork() gave it to (narrowed below if exclusive)
+        folio.mapping = vma.anon_vma.root if vma.anon_vma is not None else None
         folio.index = linear_page_index(vma, address)
         swapcache_prepare(k, entry, 1)  # the slot now has a cache folio: SWAP_HAS_CACHE
         swap_cache_add_folio(folio, entry)
         folio_add_lru(folio)
         folio._refcount -= 1  # the allocation reference; the cache now holds the folio
-        count_vm_events(k, "PSWPIN", 1)
+        swap_read_folio(folio, entry)
+    if write and not folio.flags & PG_lru:
+        lru_add_drain(k)  # the batch's reference would hide that the page is exclusive
     ret = check_stable_address_space(mm)
     if ret:
         return ret
     table = pte_offset_map(mm, address, alloc=True)
     assert table is not None
-    folio._refcount += 1  # the new PTE's reference
-    folio_add_anon_rmap_ptes(folio, (folio, 0), 1, vma)
-    mm.rss_stat[MM_ANONPAGES] += 1
-    mm.rss_stat[MM_SWAPENTS] -= 1
     swap_free_nr(k, entry, 1)
-    bits = _PAGE_ACCESSED
-    if write:
-        bits |= _PAGE_DIRTY | _PAGE_RW
+    mm.rss_stat[MM_SWAPENTS] -= 1
+    if should_try_to_free_swap(folio, vma, write):
         folio.flags |= PG_locked
         folio_free_swap(folio)
         folio.flags &= ~PG_locked
-    _set_pte(table, (address >> PAGE_SHIFT) & (PTRS_PER_PTE - 1), folio, 0, bits)
+    bits = _PAGE_ACCESSED
+    # Nothing else references the folio (kernel: folio_ref_count() == 1, its own lookup
+    # reference): the page is this mm's alone and can be mapped writable at once.
+    exclusive = folio._refcount == 0
+    if exclusive and vma.vm_flags & VM_WRITE:
+        bits |= _PAGE_RW
+        if write:
+            bits |= _PAGE_DIRTY
+            write = False
+    folio._refcount += 1  # the new PTE's reference
+    folio_add_anon_rmap_ptes(folio, (folio, 0), 1, vma, exclusive=exclusive)
+    if exclusive and new_folio:
+        folio.mapping = vma.anon_vma  # RMAP_EXCLUSIVE: __folio_set_anon() keeps our own
+    mm.rss_stat[MM_ANONPAGES] += 1
+    pte = Pte(folio, 0, bits)
+    table[(address >> PAGE_SHIFT) & (PTRS_PER_PTE - 1)] = pte
+    if write:  # shared with another process (fork) or still in the swap cache: copy
+        return do_wp_page(vma, address, pte)
     return 0
 
 
-def handle_mm_fault(vma: VmAreaStruct, address: int, write: bool) -> int:
+def handle_mm_fault(vma: VmAreaStruct, address: int, write: bool, *, force: bool = False
+                    ) -> int:
     """Kernel: mm/memory.c:handle_mm_fault()
 
     Resolve one access. Present entries just get their young (and, for a writable PTE,
     dirty) bit set, as the MMU would. Returns a ``VM_FAULT_*`` mask, 0 on success.
+    ``force`` is a FOLL_FORCE write from GUP (``/proc/<pid>/mem``): the permission check
+    the arch fault handler makes (``access_error()``) was replaced by GUP's
+    ``check_vma_flags()``, which lets it write to a read-only private mapping (a COW).
     """
     mm = vma.vm_mm
     if vma.vm_flags & VM_HUGETLB:
         raise NotImplementedError("hugetlb faults are not modelled; the VMA exists for skips")
-    if write and not vma.vm_flags & VM_WRITE:
+    if write and not vma.vm_flags & VM_WRITE and not force:
         return VM_FAULT_SIGBUS
     entry = mm.pgd.get(address >> PMD_SHIFT)
     if isinstance(entry, Pmd):
@@ -411,9 +582,13 @@ def handle_mm_fault(vma: VmAreaStruct, address: int, write: bool) -> int:
             zap_deposited_table(mm)
             ret = do_huge_pmd_anonymous_page(vma, address, True)
             return ret if ret is not None else handle_mm_fault(vma, address, write)
-        if write and not entry.bits & _PAGE_RW:  # wp_huge_pmd(): split, retry with PTEs
-            __split_huge_pmd(vma, address >> PMD_SHIFT)
-            return handle_mm_fault(vma, address, write)
+        if write and not entry.bits & _PAGE_RW:  # wp_huge_pmd()
+            if entry.folio is not None and entry.folio.flags & PG_anon:
+                if do_huge_pmd_wp_page(vma, address, entry) == 0:
+                    return 0
+            else:  # a file PMD: split, retry with PTEs
+                __split_huge_pmd(vma, address >> PMD_SHIFT)
+            return handle_mm_fault(vma, address, write, force=force)
         entry.bits |= _PAGE_ACCESSED | (_PAGE_DIRTY if write else 0)
         return 0
     if entry is None and thp_vma_allowable_anon(vma, address):
@@ -441,7 +616,7 @@ def handle_mm_fault(vma: VmAreaStruct, address: int, write: bool) -> int:
     if write:
         if not pte.bits & _PAGE_RW:
             return do_wp_page(vma, address, pte)
-        pte.bits |= _PAGE_ACCESSED | _PAGE_DIRTY
+        pte.bits |= _PAGE_ACCESSED | _PAGE_DIRTY  # (a FOLL_FORCE write never gets here)
     else:
         pte.bits |= _PAGE_ACCESSED
     return 0
@@ -843,3 +1018,243 @@ def unmap_vmas(
     for vma in vmas:
         unmap_single_vma(tlb, vma, start_addr, end_addr, details)
         yield cond_resched("unmap_vmas")
+
+
+# ---------------------------------------------------------------------------------------
+# fork(): copying the page tables
+# ---------------------------------------------------------------------------------------
+
+
+def is_cow_mapping(flags: int) -> bool:
+    """Kernel: include/linux/mm.h:is_cow_mapping(): private and possibly writable."""
+    return flags & (VM_SHARED | VM_MAYWRITE) == VM_MAYWRITE
+
+
+def vma_needs_copy(dst_vma: VmAreaStruct, src_vma: VmAreaStruct) -> bool:
+    """Kernel: mm/memory.c:vma_needs_copy()
+
+    fork() copies page tables only where a fault could not rebuild them: PFN mappings and
+    VMAs with an anon_vma (they may hold anonymous pages). A file VMA without anonymous
+    pages -- shared, or private and never written -- is left for the child to fault in.
+    """
+    if src_vma.vm_flags & (VM_PFNMAP | VM_MIXEDMAP):
+        return True
+    return src_vma.anon_vma is not None
+
+
+def copy_nonpresent_pte(
+    dst_table: PteTable, src_table: PteTable, i: int, dst_vma: VmAreaStruct, rss: list[int]
+) -> int:
+    """Kernel: mm/memory.c:copy_nonpresent_pte() (swap entries)
+
+    The child's PTE gets the same swap entry; the slot gains a reference
+    (``swap_duplicate()``) and the entry is no longer exclusive to the parent.
+    """
+    entry = src_table[i]
+    assert isinstance(entry, SwpEntry)
+    swap_duplicate(dst_vma.vm_mm.kernel, entry)
+    rss[MM_SWAPENTS] += 1
+    dst_table[i] = entry
+    return 0
+
+
+def copy_present_page(
+    dst_vma: VmAreaStruct, src_vma: VmAreaStruct, dst_table: PteTable, i: int, addr: int,
+    rss: list[int], page: Page,
+) -> int:
+    """Kernel: mm/memory.c:copy_present_page()
+
+    The parent's page may be pinned (GUP) and is exclusive: give the child its own copy
+    now, mapped writable and dirty, instead of sharing it. Returns 0 or -ENOMEM.
+    """
+    import errno
+
+    new = folio_alloc(dst_vma.vm_mm.kernel, 0)  # folio_prealloc()
+    if new is None:
+        return -errno.ENOMEM
+    copy_mc_user_highpage((new, 0), page, addr, src_vma)
+    folio_add_new_anon_rmap(new, dst_vma, addr, pmd=False)
+    folio_add_lru_vma(new, dst_vma)
+    rss[MM_ANONPAGES] += 1
+    bits = _PAGE_ACCESSED | _PAGE_DIRTY | (_PAGE_RW if dst_vma.vm_flags & VM_WRITE else 0)
+    _set_pte(dst_table, i, new, 0, bits)  # maybe_mkwrite(pte_mkdirty(pte))
+    return 0
+
+
+def __copy_present_ptes(
+    dst_vma: VmAreaStruct, src_vma: VmAreaStruct, dst_table: PteTable, src_table: PteTable,
+    i: int, nr: int,
+) -> None:
+    """Kernel: mm/memory.c:__copy_present_ptes()
+
+    In a COW mapping a writable PTE is write-protected in the parent and the child alike,
+    so the first write on either side faults. A shared mapping's child PTE starts clean;
+    every child PTE starts old.
+    """
+    cow = is_cow_mapping(src_vma.vm_flags)
+    clean = bool(src_vma.vm_flags & VM_SHARED)
+    for j in range(i, i + nr):
+        src = src_table[j]
+        assert isinstance(src, Pte)
+        bits = src.bits
+        if cow and bits & _PAGE_RW:
+            src.bits &= ~_PAGE_RW  # wrprotect_ptes()
+            bits &= ~_PAGE_RW
+        if clean:
+            bits &= ~_PAGE_DIRTY  # pte_mkclean()
+        bits &= ~_PAGE_ACCESSED  # pte_mkold()
+        dst_table[j] = Pte(src.folio, src.idx, bits)
+
+
+def copy_present_ptes(
+    dst_vma: VmAreaStruct, src_vma: VmAreaStruct, dst_table: PteTable, src_table: PteTable,
+    i: int, pte: Pte, addr: int, max_nr: int, rss: list[int],
+) -> int:
+    """Kernel: mm/memory.c:copy_present_ptes()
+
+    Share one present PTE (or a batch of PTEs mapping consecutive pages of one large
+    folio) with the child: one more reference and mapping per PTE, the rss of the child,
+    then ``__copy_present_ptes()``. A pinned exclusive anonymous page is copied instead
+    (``copy_present_page()``). Returns the number of PTEs done, or -ENOMEM.
+    """
+    folio = pte.folio
+    if folio is None:  # vm_normal_page() == NULL: the zero page or a PFN mapping
+        __copy_present_ptes(dst_vma, src_vma, dst_table, src_table, i, 1)
+        return 1
+    nr = folio_pte_batch(folio, src_table, i, pte, max_nr) if folio.order and max_nr != 1 else 1
+    page = (folio, pte.idx)
+    folio._refcount += nr  # folio_ref_add()
+    if folio.flags & PG_anon:
+        if folio_try_dup_anon_rmap_ptes(folio, page, nr, dst_vma, src_vma):
+            folio._refcount -= nr
+            if folio.order:
+                raise NotImplementedError("fork of a pinned large anonymous folio")
+            ret = copy_present_page(dst_vma, src_vma, dst_table, i, addr, rss, page)
+            return ret if ret else 1
+        rss[MM_ANONPAGES] += nr
+    else:
+        folio_dup_file_rmap_ptes(folio, page, nr, dst_vma)
+        rss[mm_counter_file(folio)] += nr
+    __copy_present_ptes(dst_vma, src_vma, dst_table, src_table, i, nr)
+    return nr
+
+
+def copy_pte_range(
+    dst_vma: VmAreaStruct, src_vma: VmAreaStruct, src_table: PteTable, addr: int, end: int
+) -> int:
+    """Kernel: mm/memory.c:copy_pte_range(): copy one PTE table's part of the range into a
+    new table of the child; rss is added once at the end. Returns 0 or -ENOMEM."""
+    import errno
+
+    dst_mm = dst_vma.vm_mm
+    dst_table = pte_offset_map(dst_mm, addr, alloc=True)
+    if dst_table is None:
+        return -errno.ENOMEM
+    rss = [0] * 4
+    i = start_i = (addr >> PAGE_SHIFT) & (PTRS_PER_PTE - 1)
+    end_i = i + ((end - addr) >> PAGE_SHIFT)
+    ret = 0
+    while i < end_i:
+        ent = src_table[i]
+        if ent is None:
+            i += 1
+            continue
+        if type(ent) is SwpEntry:
+            copy_nonpresent_pte(dst_table, src_table, i, dst_vma, rss)
+            i += 1
+            continue
+        assert isinstance(ent, Pte)
+        nr = copy_present_ptes(dst_vma, src_vma, dst_table, src_table, i, ent,
+                               addr + ((i - start_i) << PAGE_SHIFT), end_i - i, rss)
+        if nr < 0:
+            ret = nr
+            break
+        i += nr
+    add_mm_rss_vec(dst_mm, rss)
+    return ret
+
+
+def copy_pmd_range(dst_vma: VmAreaStruct, src_vma: VmAreaStruct, addr: int, end: int) -> int:
+    """Kernel: mm/memory.c:copy_pmd_range() (copy_p4d_range()/copy_pud_range() folded in):
+    a huge PMD goes to ``copy_huge_pmd()`` (-EAGAIN: it split the PMD, copy the PTEs), a PTE
+    table to ``copy_pte_range()``."""
+    import errno
+
+    src_pgd = src_vma.vm_mm.pgd
+    while addr != end:
+        nxt = min((addr | (PMD_SIZE - 1)) + 1, end)
+        entry = src_pgd.get(addr >> PMD_SHIFT)
+        if type(entry) is Pmd:
+            err = copy_huge_pmd(dst_vma.vm_mm, src_vma.vm_mm, addr, dst_vma, src_vma)
+            if err and err != -errno.EAGAIN:
+                return err
+            if not err:
+                addr = nxt
+                continue
+            entry = src_pgd.get(addr >> PMD_SHIFT)
+        if isinstance(entry, list):
+            err = copy_pte_range(dst_vma, src_vma, entry, addr, nxt)
+            if err:
+                return err
+        addr = nxt
+    return 0
+
+
+def copy_page_range(dst_vma: VmAreaStruct, src_vma: VmAreaStruct) -> int:
+    """Kernel: mm/memory.c:copy_page_range()
+
+    fork()'s copy of one VMA's page tables into the child, when ``vma_needs_copy()`` says
+    a fault could not rebuild them. Returns 0 or -ENOMEM.
+    """
+    if not vma_needs_copy(dst_vma, src_vma):
+        return 0
+    if src_vma.vm_flags & VM_HUGETLB:
+        return 0  # copy_hugetlb_page_range(): hugetlb VMAs hold no pages in the model
+    return copy_pmd_range(dst_vma, src_vma, src_vma.vm_start, src_vma.vm_end)
+
+
+# ---------------------------------------------------------------------------------------
+# Access to another process's memory (/proc/<pid>/mem, ptrace)
+# ---------------------------------------------------------------------------------------
+
+
+def __access_remote_vm(
+    mm: MmStruct, addr: int, buf: list[int], nr_pages: int, gup_flags: int,
+    current: TaskStruct,
+) -> KernelGen[int]:
+    """Kernel: mm/memory.c:__access_remote_vm()
+
+    Copy ``nr_pages`` whole pages from (or, with FOLL_WRITE, the tokens in ``buf`` to)
+    ``mm`` at ``addr``, under its mmap read lock, one ``get_user_page_vma_remote()`` at a
+    time. No VMA at ``addr`` returns 0 at once; a page GUP cannot get (no VMA, a refused
+    access, a failed fault such as SIGBUS on a reaped mm) ends the copy. A write dirties
+    the page's folio (``folio_mark_dirty_lock()``). Returns the pages copied; a read
+    appends their tokens to ``buf``.
+    """
+    from mrelease_ref.include.linux.highmem import ZERO_TOKEN, memcpy_from_page, memcpy_to_page
+    from mrelease_ref.include.linux.mm_types import find_vma
+    from mrelease_ref.include.linux.rwsem import mmap_read_lock_killable, mmap_read_unlock
+    from mrelease_ref.mm.gup import FOLL_WRITE, get_user_page_vma_remote
+
+    if (yield from mmap_read_lock_killable(mm, current)):
+        return 0
+    if find_vma(mm, addr) is None:  # vma_lookup() (and no stack to expand)
+        mmap_read_unlock(mm)
+        return 0
+    write = bool(gup_flags & FOLL_WRITE)
+    done = 0
+    while done < nr_pages:
+        page, _vma = get_user_page_vma_remote(mm, addr + (done << PAGE_SHIFT), gup_flags)
+        if isinstance(page, int):
+            break  # no vm_ops->access in the model: stop here
+        folio, idx = page
+        if write:
+            if folio is None:
+                break  # the zero page is never written (GUP would have faulted)
+            memcpy_to_page((folio, idx), buf[done])
+            folio_mark_dirty(folio)
+        else:
+            buf.append(ZERO_TOKEN if folio is None else memcpy_from_page((folio, idx)))
+        done += 1
+    mmap_read_unlock(mm)
+    return done

@@ -170,7 +170,11 @@ def fput(file: File) -> None:
 
 
 def remove_vma(vma: VmAreaStruct) -> None:
-    """Kernel: mm/vma.c:remove_vma() (with unlink_file_vma() from free_pgtables())"""
+    """Kernel: mm/vma.c:remove_vma() (with unlink_anon_vmas() and unlink_file_vma() from
+    free_pgtables())"""
+    from mrelease_ref.mm.rmap import unlink_anon_vmas
+
+    unlink_anon_vmas(vma)
     f = vma.vm_file
     if f is not None:
         assert f.f_inode is not None
@@ -266,10 +270,61 @@ def fault_in(vma: VmAreaStruct, start: int, nr_pages: int, write: bool) -> int:
     return 0
 
 
+VM_LOCKONFAULT = 0x00080000
+VM_LOCKED_MASK = VM_LOCKED | VM_LOCKONFAULT
+
+
+def dup_mmap(mm: MmStruct, oldmm: MmStruct, current: TaskStruct) -> KernelGen[int]:
+    """Kernel: mm/mmap.c:dup_mmap()
+
+    fork()'s copy of the address space, under the parent's mmap write lock: every VMA
+    except VM_DONTCOPY ones is duplicated (without VM_LOCKED: mlock is not inherited),
+    linked into the parent's anon_vma chain with an anon_vma of its own
+    (``anon_vma_fork()``; a VM_WIPEONFORK VMA starts empty instead), added to its file's
+    i_mmap right after the parent's VMA, and its page tables copied where a fault could
+    not rebuild them (``copy_page_range()``). A fatal signal stops the copy with -EINTR
+    (the caller tears down what was copied). Returns 0 or -errno.
+    """
+    from mrelease_ref.include.linux.mm_types import VM_DONTCOPY, VM_WIPEONFORK
+    from mrelease_ref.kernel.signal import fatal_signal_pending
+    from mrelease_ref.mm.memory import copy_page_range
+    from mrelease_ref.mm.rmap import anon_vma_fork
+
+    if fatal_signal_pending(current):  # mmap_write_lock_killable(oldmm)
+        return -errno.EINTR
+    yield from mmap_write_lock(oldmm, current)
+    mm.mmap_next = oldmm.mmap_next
+    retval = 0
+    for mpnt in list(oldmm.mm_mt):
+        if mpnt.vm_flags & VM_DONTCOPY:
+            continue
+        if fatal_signal_pending(current):  # "Don't duplicate many vmas if we've been
+            retval = -errno.EINTR          # oom-killed"
+            break
+        tmp = VmAreaStruct(mm, mpnt.vm_start, mpnt.vm_end, mpnt.vm_flags & ~VM_LOCKED_MASK,
+                           mpnt.vm_pgoff, mpnt.vm_file, None, mpnt.vm_ops)  # vm_area_dup()
+        if not tmp.vm_flags & VM_WIPEONFORK:
+            anon_vma_fork(tmp, mpnt)
+        mm.mm_mt.append(tmp)  # vma_iter_bulk_store()
+        f = tmp.vm_file
+        if f is not None:
+            assert f.f_inode is not None
+            f.f_count += 1  # get_file()
+            i_mmap = f.f_inode.i_mapping.i_mmap
+            i_mmap.insert(i_mmap.index(mpnt) + 1, tmp)  # vma_interval_tree_insert_after()
+        if not tmp.vm_flags & VM_WIPEONFORK:
+            retval = copy_page_range(tmp, mpnt)
+        if retval:
+            break
+    mmap_write_unlock(oldmm)
+    return retval
+
+
 __all__ = [
     "VM_FAULT_SIGBUS",
     "do_mmap",
     "do_munmap",
+    "dup_mmap",
     "exit_mmap",
     "fault_in",
     "fput",

@@ -9,6 +9,9 @@ the Kernel's block-I/O worker next runs (see :mod:`mrelease_ref.sim.sched`). Tha
 ``posix_fadvise(POSIX_FADV_DONTNEED)`` on a dirty file leaves pages cached but under
 writeback (docs/sources.md §M5, row B3).
 
+Writeback carries the folio's page contents (:mod:`mrelease_ref.include.linux.highmem`)
+to the file's backing store, or to swap for a swap-cache folio.
+
 Limitations:
 - No dirty throttling (balance_dirty_pages), no periodic flusher: only explicit writeback
   (fadvise DONTNEED, fsync) cleans file folios.
@@ -71,8 +74,36 @@ def folio_clear_dirty_for_io(folio: Folio) -> bool:
     return True
 
 
+def folio_write_contents(folio: Folio) -> None:
+    """Model helper: what the I/O that writeback starts stores -- the folio's page tokens,
+    into the file's backing store (``Inode.i_disk``) or, for a swap-cache folio, into its
+    swap slots (``SwapInfoStruct.swap_data``). The model stores them when the I/O is
+    submitted: the folio is clean from then on, and a later write dirties it again."""
+    from mrelease_ref.include.linux.highmem import folio_page_token
+    from mrelease_ref.include.linux.page_flags import PG_swapcache
+
+    k = folio.kernel
+    nr = 1 << folio.order
+    if folio.flags & PG_swapcache:
+        si, entry = k.swap_info, folio.swap
+        assert si is not None and entry is not None
+        for i in range(nr):
+            si.swap_data[entry.offset + i] = folio_page_token(folio, i)
+        return
+    mapping = folio.mapping
+    if folio._data is None or not isinstance(mapping, AddressSpace) or mapping.host is None:
+        return  # initial contents: the backing store holds them already
+    disk = mapping.host.i_disk
+    for i in range(nr):
+        disk[folio.index + i] = folio_page_token(folio, i)
+
+
 def folio_start_writeback(folio: Folio) -> None:
-    """Kernel: mm/page-writeback.c:__folio_start_writeback()"""
+    """Kernel: mm/page-writeback.c:__folio_start_writeback()
+
+    The folio's contents go to its backing store (:func:`folio_write_contents`).
+    """
+    folio_write_contents(folio)
     folio.flags |= PG_writeback
     folio.kernel.vmstat[NR_WRITEBACK] += 1 << folio.order
     # No reference for the I/O: whoever could free the folio waits for PG_writeback

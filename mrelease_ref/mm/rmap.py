@@ -6,9 +6,18 @@ folio_sub_return_large_mapcount())
 Mapped-page statistics follow CONFIG_NO_PAGE_MAPCOUNT: a folio counts in full towards
 AnonPages/Mapped from its first mapping until its last mapping goes away.
 
+After fork(), an anonymous folio is mapped by the parent's VMA and by the child's copy of
+it: ``anon_vma_fork()`` links the child's VMA into every anon_vma of the parent's chain
+and gives it an anon_vma of its own (whose ``parent`` is the parent VMA's), so an rmap walk
+from the folio's anon_vma visits both. ``folio_try_dup_anon_rmap_ptes()`` is how fork adds
+the child's mappings; it clears PageAnonExclusive, and refuses (the caller copies the page
+instead) when the page may be pinned.
+
 Limitations:
 - No deferred split queue for partially unmapped anonymous large folios.
-- rmap walks know at most one VMA per anonymous folio (no fork with COW in the model).
+- ``anon_vma_clone()``'s reuse of an anon_vma without VMAs and the ``num_children`` /
+  ``num_active_vmas`` degree counts are not modelled: every forked VMA gets a new anon_vma.
+- The anon_vma interval tree is a list of VMAs; a walk visits each and looks for the folio.
 """
 
 from __future__ import annotations
@@ -35,7 +44,12 @@ from mrelease_ref.include.linux.mmzone import (
     NR_FILE_PMDMAPPED,
     NR_SHMEM_PMDMAPPED,
 )
-from mrelease_ref.include.linux.page_flags import PG_anon, PG_dirty, PG_swapbacked
+from mrelease_ref.include.linux.page_flags import (
+    PG_anon,
+    PG_anon_exclusive,
+    PG_dirty,
+    PG_swapbacked,
+)
 from mrelease_ref.mm.mlock import mlock_vma_folio, munlock_folio, munlock_vma_folio
 
 if TYPE_CHECKING:
@@ -120,11 +134,11 @@ def _sub_mapcount(folio: Folio, nr: int, vma: VmAreaStruct) -> bool:
 def folio_add_new_anon_rmap(folio: Folio, vma: VmAreaStruct, address: int, pmd: bool) -> None:
     """Kernel: mm/rmap.c:folio_add_new_anon_rmap()
 
-    Make a freshly allocated folio anonymous and map it once (by one PTE, or by a PMD when
-    ``pmd``).
+    Make a freshly allocated folio anonymous and exclusive to this mm, and map it once (by
+    one PTE, or by a PMD when ``pmd``).
     """
     assert vma.anon_vma is not None
-    folio.flags |= PG_anon | PG_swapbacked
+    folio.flags |= PG_anon | PG_swapbacked | PG_anon_exclusive  # RMAP_EXCLUSIVE
     folio.mapping = vma.anon_vma
     folio.index = linear_page_index(vma, address)
     nr = 1 << folio.order
@@ -135,10 +149,17 @@ def folio_add_new_anon_rmap(folio: Folio, vma: VmAreaStruct, address: int, pmd: 
     folio.kernel.vmstat[NR_ANON_MAPPED] += nr
 
 
-def folio_add_anon_rmap_ptes(folio: Folio, page: Page, nr: int, vma: VmAreaStruct) -> None:
-    """Kernel: mm/rmap.c:folio_add_anon_rmap_ptes() (an existing anon folio, e.g. swap-in)"""
+def folio_add_anon_rmap_ptes(
+    folio: Folio, page: Page, nr: int, vma: VmAreaStruct, exclusive: bool = False
+) -> None:
+    """Kernel: mm/rmap.c:folio_add_anon_rmap_ptes() (an existing anon folio, e.g. swap-in)
+
+    ``exclusive`` is RMAP_EXCLUSIVE: the pages are known to be this mm's alone.
+    """
     if _add_mapcount(folio, nr, vma):
         folio.kernel.vmstat[NR_ANON_MAPPED] += 1 << folio.order
+    if exclusive:
+        folio.flags |= PG_anon_exclusive
 
 
 def folio_add_file_rmap_ptes(folio: Folio, page: Page, nr: int, vma: VmAreaStruct) -> None:
@@ -193,14 +214,12 @@ def folio_remove_rmap_pmd(folio: Folio, page: Page, vma: VmAreaStruct) -> None:
 
 
 def rmap_vmas(folio: Folio) -> list[VmAreaStruct]:
-    """Model helper: the VMAs an rmap walk visits (what rmap_walk() iterates)."""
+    """Model helper: the VMAs an rmap walk visits (what rmap_walk() iterates): for an
+    anonymous folio every VMA linked to its anon_vma (``rmap_walk_anon()``), for a file
+    folio the mapping's i_mmap."""
     mapping = folio.mapping
     if isinstance(mapping, AnonVma):
-        if mapping.vma is None:
-            return []
-        # VMAs split from one mapping (mm/vma.c:__split_vma()) share its anon_vma
-        mt = mapping.vma.vm_mm.mm_mt
-        return [v for v in mt if v.anon_vma is mapping] or [mapping.vma]
+        return list(mapping.vmas)
     if isinstance(mapping, AddressSpace):
         return list(mapping.i_mmap)
     return []
@@ -458,3 +477,99 @@ def folio_referenced(folio: Folio, is_locked: bool) -> tuple[int, int]:
     if we_locked:
         folio_unlock(folio)
     return pra[1], pra[2]
+
+
+# --- fork(): anon_vma chains and duplicated mappings ----------------------------------
+
+
+def anon_vma_clone(dst: VmAreaStruct, src: VmAreaStruct) -> None:
+    """Kernel: mm/rmap.c:anon_vma_clone()
+
+    Link ``dst`` into every anon_vma ``src`` is linked to (one ``anon_vma_chain`` each),
+    so rmap walks from folios of any of them reach ``dst`` too.
+    """
+    for av in src.anon_vma_chain:
+        av.vmas.append(dst)  # anon_vma_chain_link() + anon_vma_interval_tree_insert()
+        dst.anon_vma_chain.append(av)
+
+
+def anon_vma_fork(vma: VmAreaStruct, pvma: VmAreaStruct) -> int:
+    """Kernel: mm/rmap.c:anon_vma_fork()
+
+    Give the child's ``vma`` the parent's anon_vma chain and an anon_vma of its own, whose
+    parent is ``pvma``'s. New anonymous folios of the child (its COW copies) point there,
+    so the parent's walks never visit them. Returns 0.
+    """
+    if pvma.anon_vma is None:  # nothing to copy: the child gets one at its first fault
+        return 0
+    vma.anon_vma = None
+    anon_vma_clone(vma, pvma)
+    parent = pvma.anon_vma
+    av = AnonVma(vma, parent=parent, root=parent.root)
+    vma.anon_vma = av
+    return 0
+
+
+def unlink_anon_vmas(vma: VmAreaStruct) -> None:
+    """Kernel: mm/rmap.c:unlink_anon_vmas(): take the VMA out of every anon_vma it is
+    linked to (the VMA is going away)."""
+    for av in vma.anon_vma_chain:
+        av.vmas.remove(vma)
+    vma.anon_vma_chain.clear()
+
+
+def folio_try_dup_anon_rmap_ptes(
+    folio: Folio, page: Page, nr: int, dst_vma: VmAreaStruct, src_vma: VmAreaStruct
+) -> int:
+    """Kernel: include/linux/rmap.h:folio_try_dup_anon_rmap_ptes()
+
+    Fork duplicates ``nr`` PTE mappings of an anonymous folio into the child. An exclusive
+    page that may be pinned cannot be shared (the pin's user would see the parent's later
+    writes go elsewhere): -EBUSY, and the caller copies it. Otherwise PageAnonExclusive is
+    cleared -- both mms now map the page -- and the mapcount grows. Returns 0 or -EBUSY.
+    """
+    ret = _dup_anon_exclusive(folio)
+    if not ret:
+        _add_mapcount(folio, nr, dst_vma)
+    return ret
+
+
+def _dup_anon_exclusive(folio: Folio) -> int:
+    """__folio_try_dup_anon_rmap()'s exclusivity rule: -EBUSY for an exclusive page that
+    may be pinned, else clear PageAnonExclusive (the page becomes shared) and return 0."""
+    import errno
+
+    if folio.flags & PG_anon_exclusive:
+        if folio._pincount > 0:  # folio_maybe_dma_pinned()
+            return -errno.EBUSY
+        folio.flags &= ~PG_anon_exclusive
+    return 0
+
+
+def folio_try_dup_anon_rmap_pmd(
+    folio: Folio, page: Page, dst_vma: VmAreaStruct, src_vma: VmAreaStruct
+) -> int:
+    """Kernel: include/linux/rmap.h:folio_try_dup_anon_rmap_pmd(): the same for a PMD
+    mapping of a THP (one more entire mapping)."""
+    ret = _dup_anon_exclusive(folio)
+    if ret:
+        return ret
+    folio._entire_mapcount += 1
+    _add_mapcount(folio, 1, dst_vma)
+    return 0
+
+
+def folio_dup_file_rmap_ptes(folio: Folio, page: Page, nr: int, dst_vma: VmAreaStruct) -> None:
+    """Kernel: include/linux/rmap.h:folio_dup_file_rmap_ptes(): fork adds the child's
+    mappings of a page-cache folio (no mlock: the child's VMA is never VM_LOCKED)."""
+    _add_mapcount(folio, nr, dst_vma)
+
+
+def folio_move_anon_rmap(folio: Folio, vma: VmAreaStruct) -> None:
+    """Kernel: mm/rmap.c:folio_move_anon_rmap()
+
+    A write fault reuses a page only this VMA maps: point the folio at the VMA's own
+    anon_vma, so later walks need not visit the other processes' VMAs.
+    """
+    assert vma.anon_vma is not None
+    folio.mapping = vma.anon_vma

@@ -8,6 +8,8 @@ maps it and nothing else uses its slot), then drops the gather's references in b
 ``folios_put_refs()``. It calls ``free_swap_cache()`` for *every* folio, anon or not;
 patch 1 of the series narrows that to anon folios (docs/sources.md §T3.2, §T4.1 #6).
 
+Swap-in (``swap_read_folio()``) reads a slot's contents back into the new folio.
+
 Limitations:
 - Swap cache entries are keyed by slot offset in one swap address space.
 - Swap-in read-ahead is not modelled.
@@ -72,6 +74,19 @@ def swap_cache_del_folio(folio: Folio) -> None:
     folio.swap = None
     put_swap_folio(folio, entry)
     folio._refcount -= nr
+
+
+def swap_read_folio(folio: Folio, entry: SwpEntry) -> None:
+    """Kernel: mm/page_io.c:swap_read_folio()
+
+    Read the slot into a new swap-cache folio (the I/O completes at once): its contents
+    are what was written to the slot, zeros if nothing was.
+    """
+    from mrelease_ref.include.linux.vmstat import count_vm_events
+
+    si = folio.kernel.swap_info
+    folio._data = si.swap_data.get(entry.offset) if si is not None else None
+    count_vm_events(folio.kernel, "PSWPIN", 1 << folio.order)
 
 
 def folio_trylock(folio: Folio) -> bool:

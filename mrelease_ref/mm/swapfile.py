@@ -6,6 +6,10 @@ Kernel: mm/swapfile.c, include/linux/swap.h (struct swap_info_struct, SWAP_HAS_C
 ``SWAP_HAS_CACHE`` while a folio for the slot sits in the swap cache. A slot is free again
 when its count drops to zero without the cache bit.
 
+The device's contents are ``swap_data``: the page-content token written to each slot
+(``folio_start_writeback()`` stores it, ``swap_read_folio()`` reads it back, a freed slot
+forgets it).
+
 Limitations:
 - One swap device (type 0), order-0 slots only, first-fit allocation; no clusters, no
   discard, no priorities, no zswap.
@@ -35,6 +39,8 @@ class SwapInfoStruct:
     swap_map: list[int] = field(default_factory=list)
     inuse_pages: int = 0
     next_offset: int = 1  # slot 0 holds the swap header
+    swap_data: dict[int, int] = field(default_factory=dict)
+    """Model-only: the device's contents, the token written to each slot (absent: zeros)."""
 
     def __repr__(self) -> str:
         return f"SwapInfo(type={self.type}, used={self.inuse_pages}/{self.max - 1})"
@@ -54,6 +60,7 @@ def _si(kernel: Kernel) -> SwapInfoStruct:
 
 
 def _free_slot(si: SwapInfoStruct, offset: int) -> None:
+    si.swap_data.pop(offset, None)  # the slot's contents are garbage now
     si.swap_map[offset] = 0
     si.inuse_pages -= 1
     si.next_offset = min(si.next_offset, offset)

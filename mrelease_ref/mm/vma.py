@@ -31,6 +31,7 @@ from mrelease_ref.include.linux.mm_types import (
     VmAreaStruct,
 )
 from mrelease_ref.include.linux.page_flags import PG_anon
+from mrelease_ref.mm.rmap import anon_vma_clone
 
 
 def find_vma(mm: MmStruct, addr: int) -> VmAreaStruct | None:
@@ -86,6 +87,7 @@ def __split_vma(vma: VmAreaStruct, addr: int, new_below: bool) -> VmAreaStruct:
         new.vm_start = addr
         new.vm_pgoff += (addr - vma.vm_start) >> PAGE_SHIFT
         vma.vm_end = addr
+    anon_vma_clone(new, vma)  # the new VMA is reached by every rmap walk that reached vma
     if new.vm_file is not None:
         new.vm_file.f_count += 1  # get_file()
         assert new.vm_file.f_inode is not None
@@ -117,9 +119,10 @@ def _merge_into_prev(prev: VmAreaStruct, vma: VmAreaStruct) -> VmAreaStruct:
     from mrelease_ref.mm.mmap import remove_vma
 
     prev.vm_end = vma.vm_end
-    if prev.anon_vma is None:
+    if prev.anon_vma is None and vma.anon_vma is not None:
         prev.anon_vma = vma.anon_vma
-        if prev.anon_vma is not None and prev.anon_vma.vma is vma:
+        anon_vma_clone(prev, vma)  # dup_anon_vma(): prev joins vma's anon_vma chain
+        if prev.anon_vma.vma is vma:
             prev.anon_vma.vma = prev
     vma.vm_mm.mm_mt.remove(vma)
     remove_vma(vma)

@@ -19,6 +19,9 @@ errno tables (§M3), the /proc holder (§M4.4), page cache after the reap (§M5)
 hold signals to threads and to frozen victims, per how the victim sleeps, and the OOM
 killer's thaw of a frozen victim (a memcg OOM on the kernel side). :data:`CALL_SCENARIOS`
 (``--calls``) hold the calls users make (madvise, mprotect, mlock, memfd, mincore, smaps).
+:data:`FORK_SCENARIOS` add fork() with
+copy-on-write (the lab's victim forks children that write part of its memory) and
+``/proc/<pid>/mem`` of a live, killed, reaped and exited victim.
 
 Measures are chosen to be exact on both sides where possible:
 
@@ -166,16 +169,19 @@ class Step:
     how: str = ""
     """``signal`` steps: ``kill``, ``tgkill``, ``tgkill-wrong-tgid``, ``tgkill-zero-tgid``
     or ``pidfd`` (see :func:`send`)."""
+    page: int = 0
+    """``mem_read``: the page of the mapping to read."""
 
 
-def freeze() -> Step:
-    """Put the victim (and its sharer) in the cgroup-v1 freezer."""
-    return Step("freeze")
+def freeze(target: str = "victim") -> Step:
+    """Put the victim (and its sharer) in the cgroup-v1 freezer; ``target="child0"`` freezes
+    only that fork() child (a freezer group of its own)."""
+    return Step("freeze", target=target)
 
 
-def thaw() -> Step:
-    """Thaw the victim (and its sharer)."""
-    return Step("thaw")
+def thaw(target: str = "victim") -> Step:
+    """Thaw the victim (and its sharer), or one fork() child."""
+    return Step("thaw", target=target)
 
 
 def kill(target: str = "victim") -> Step:
@@ -203,9 +209,10 @@ def mrelease(label: str, fd: str = "victim", flags: int = 0, uid: int | None = N
     return Step("mrelease", label, fd, flags, uid)
 
 
-def snapshot(label: str) -> Step:
-    """Record the victim's RSS (kB) and the page cache of its files (pages)."""
-    return Step("snapshot", label)
+def snapshot(label: str, target: str = "victim") -> Step:
+    """Record the victim's (or a fork() child's) RSS (kB) and the page cache of its files
+    (pages)."""
+    return Step("snapshot", label, target)
 
 
 def hold(what: str = "cmdline") -> Step:
@@ -216,6 +223,19 @@ def hold(what: str = "cmdline") -> Step:
 def release(label: str = "release") -> Step:
     """Let the holder's read finish; measured."""
     return Step("release", label)
+
+
+def mem_open(label: str = "held") -> Step:
+    """Open ``/proc/<victim>/mem`` and keep it open (``mem_read`` target ``held:N``)."""
+    return Step("mem_open", label)
+
+
+def mem_read(label: str, target: str = "0", page: int = 0, uid: int | None = None) -> Step:
+    """Read the first byte of page ``page`` of mapping ``target`` (an index, ``held:N``
+    through the handle of ``mem_open``, or ``unmapped``) from ``/proc/<victim>/mem``,
+    opened per read (as ``uid`` if given). Records ``data`` (what the victim stored),
+    ``EOF``, ``mismatch`` or the errno name."""
+    return Step("mem_read", label, target, uid=uid, page=page)
 
 
 def fadvise_dontneed(mapping: int = 0) -> Step:
@@ -377,6 +397,9 @@ class Scenario:
     memcg: bool = False
     """The kernel side launches the victim in a private cgroup-v1 memory group, so that an
     ``oom`` step can make the group's OOM killer pick it (:mod:`mrelease_ref.lab.memcg`)."""
+    forks: tuple[tuple[int, int], ...] = ()
+    """fork() children made after the victim is built: ``(mapping index, pages the child
+    writes)`` each; steps name them ``child0``, ``child1``, ..."""
 
 
 # --- measure helpers ----------------------------------------------------------------------
@@ -397,6 +420,11 @@ def cache(label: str, what: str, mapping: int = 0, fact: str = "6", expect: int 
     """A cachestat field (pages) of mapping ``mapping``'s file at snapshot ``label``."""
     return Measure(f"{what} at {label} (pages)", f"{label}.map{mapping}.{what}", fact,
                    expect=expect)
+
+
+def mem(label: str, expect: str, what: str = "") -> Measure:
+    """The outcome of the ``mem_read`` step ``label``."""
+    return Measure(f"/proc/pid/mem: {what or label}", f"{label}.mem", "", expect=expect)
 
 
 def freed(label: str, fact: str = "", what: str = "") -> Measure:
@@ -455,6 +483,147 @@ def _exit() -> tuple[Step, ...]:
 
 
 _S = "docs/sources.md"
+_FORK_SRC = ("mm/memory.c:copy_present_ptes(), vma_needs_copy(), wp_page_copy(); "
+             "mm/rmap.c:folio_remove_rmap_ptes(); live kernel 2026-12-03")
+_MEM_SRC = ("fs/proc/base.c:mem_rw(), __mem_open(); mm/memory.c:__access_remote_vm(), "
+            "finish_fault(), do_fault_around(); include/linux/oom.h:"
+            "check_stable_address_space(); live kernel 2026-12-03")
+
+
+def _reap_child(label: str, child: str) -> tuple[Step, ...]:
+    """freeze → SIGKILL → process_mrelease of one fork() child."""
+    return (freeze(child), kill(child), mrelease(label, fd=child))
+
+
+def _exit_parent() -> tuple[Step, ...]:
+    """Thaw the (killed) victim, let it exit, wait for it."""
+    return (thaw(), wait_exit(), waitpid())
+
+
+_ZYGOTE = VictimSpec((MappingSpec("anon", 4096), MappingSpec("file-private", 1024),
+                      MappingSpec("file-cow", 1024, dirty=256)), uid=0)
+"""The zygote-like victim: a written heap, read code, and a private file it wrote part of
+(so that VMA has an anon_vma and fork() copies its file PTEs too)."""
+
+FORK_SCENARIOS: tuple[Scenario, ...] = (
+    Scenario(
+        "fork-cow-reap",
+        "fork() shares anon pages copy-on-write and copies file PTEs only where the VMA has "
+        "anon pages: a child's reap frees only its copies, the parent's frees nothing a "
+        "sibling still maps, the last mapper's frees the rest",
+        _FORK_SRC,
+        _ZYGOTE,
+        (
+            snapshot("forked"),
+            snapshot("forked.c0", "child0"),
+            snapshot("forked.c1", "child1"),
+            *_reap_child("reap_c1", "child1"),
+            snapshot("after_reap_c1"),
+            snapshot("after_reap_c1.c1", "child1"),
+            thaw("child1"),
+            Step("wait_exit", "exit_c1", "child1"),
+            freeze(),
+            kill(),
+            mrelease("reap_parent"),
+            snapshot("after_reap_parent.c0", "child0"),
+            *_reap_child("reap_c0", "child0"),
+            thaw("child0"),
+            *_exit_parent(),
+        ),
+        (
+            kb("forked", "RssAnon", expect=17408),
+            kb("forked", "RssFile", expect=7168),
+            kb("forked.c0", "RssAnon", expect=17408),
+            kb("forked.c0", "RssFile", expect=3072),
+            kb("forked.c1", "RssAnon", expect=17408),
+            errno_is("reap_c1", "0", what="child that wrote 1024 pages"),
+            freed("reap_c1", what="the child's reap (its 1024 copies)"),
+            kb("after_reap_c1", "RssAnon", expect=17408),
+            kb("after_reap_c1.c1", "VmRSS", expect=0),
+            errno_is("reap_parent", "0", what="parent, a child still maps its pages"),
+            freed("reap_parent", what="the parent's reap (shared with child0: 0)"),
+            kb("after_reap_parent.c0", "RssAnon", expect=17408),
+            freed("reap_c0", what="the last mapper's reap (all 4352)"),
+        ),
+        forks=((0, 0), (0, 1024)),
+        small_file_folios=True,  # PTE-mapped file pages (copy_huge_pmd() never copies a
+                                 # file PMD: the child would fault it in again)
+    ),
+    Scenario(
+        "fork-thp-cow",
+        "a child's write to a THP fork() shares splits only its own PMD and copies 4 KiB",
+        "mm/huge_memory.c:copy_huge_pmd(), do_huge_pmd_wp_page(); live kernel 2026-12-03",
+        _anon(16384, "anon-thp", uid=0),
+        (
+            snapshot("forked"),
+            snapshot("forked.c0", "child0"),
+            *_reap_child("reap_c0", "child0"),
+            snapshot("after_reap_c0"),
+            thaw("child0"),
+            Step("wait_exit", "exit_c0", "child0"),
+            freeze(),
+            kill(),
+            mrelease("reap"),
+            *_exit_parent(),
+        ),
+        (
+            kb("forked", "AnonHugePages", expect=65536),
+            kb("forked.c0", "RssAnon", expect=65536),
+            kb("forked.c0", "AnonHugePages", expect=57344),
+            freed("reap_c0", what="the child's reap (its 2048 copies)"),
+            kb("after_reap_c0", "AnonHugePages", expect=65536),
+            freed("reap", what="the parent's reap (every THP)"),
+        ),
+        forks=((0, 2048),),  # 8 MiB: the child splits 4 of its 32 PMDs
+    ),
+    Scenario(
+        "proc-pid-mem",
+        "/proc/<pid>/mem of a live, killed, reaped and exited victim",
+        _MEM_SRC,
+        VictimSpec((MappingSpec("anon", 1024), MappingSpec("file-private", 256),
+                    MappingSpec("file-shared", 256, dirty=16))),
+        (
+            mem_read("live.anon", "0", 5),
+            mem_read("live.file", "1", 3),
+            mem_read("live.unmapped", "unmapped"),
+            mem_read("live.nobody", "0", uid=NOBODY),
+            mem_open("held"),
+            freeze(),
+            kill(),
+            mem_read("killed.anon", "0", 5),
+            mrelease("reap"),
+            mem_read("reaped.anon", "0", 5),
+            mem_read("reaped.file", "1", 3),
+            mem_read("reaped.shared", "2", 20),
+            # 4 KiB folios (small_file_folios): DONTNEED evicts page 100 although page 3
+            # was mapped again, and page 100 is outside the kernel's fault-around window
+            # (fault_around_bytes, 64 KiB) of that read
+            fadvise_dontneed(1),
+            mem_read("reaped.file.evicted", "1", 100),
+            thaw(),
+            wait_exit(),
+            mem_read("zombie.anon", "0", 5),
+            mem_read("held.anon", "held:0", 5),
+            waitpid(),
+        ),
+        (
+            mem("live.anon", "data", "anon page of a live victim"),
+            mem("live.file", "data", "private file page of a live victim"),
+            mem("live.unmapped", "EIO", "an address with no VMA"),
+            mem("live.nobody", "EACCES", "opened by uid nobody (PTRACE_MODE_ATTACH)"),
+            mem("killed.anon", "data", "anon page, frozen + SIGKILL, not reaped"),
+            errno_is("reap", "0"),
+            mem("reaped.anon", "EIO", "reaped anon page (fault: SIGBUS)"),
+            mem("reaped.file", "data", "reaped private file page, cached (fault-around)"),
+            mem("reaped.shared", "data", "MAP_SHARED page (VM_SHARED: not reaped)"),
+            mem("reaped.file.evicted", "EIO", "reaped private file page, evicted (SIGBUS)"),
+            mem("zombie.anon", "ESRCH", "open after exit (no mm)"),
+            mem("held.anon", "EOF", "read through a file opened before the exit"),
+        ),
+        small_file_folios=True,
+    ),
+)
+"""fork() with copy-on-write and /proc/<pid>/mem (added with the fork model)."""
 
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
@@ -769,6 +938,7 @@ SCENARIOS: tuple[Scenario, ...] = (
             Measure("selftest verdict", "selftest.verdict", "", expect="PASS"),
         ),
     ),
+    *FORK_SCENARIOS,
 )
 """Every scenario of the parity table (see the module docstring)."""
 
@@ -1396,6 +1566,7 @@ def to_lab_spec(
     sleep: str = "pause",
     threads: int = 0,
     thread_sleep: str = "",
+    forks: tuple[tuple[int, int], ...] = (),
 ) -> lab_victim.VictimSpec:
     """The lab's :class:`~mrelease_ref.lab.victim.VictimSpec` for the model's ``spec``.
 
@@ -1415,7 +1586,7 @@ def to_lab_spec(
         else:
             out.append(LabMapping(kind, m.nr_pages, m.dirty, ops=m.ops))
     return LabSpec(tuple(out), sharer=sharer, sleep=sleep, threads=threads,
-                   thread_sleep=thread_sleep)
+                   thread_sleep=thread_sleep, forks=forks)
 
 
 def _victim_mib(sc: Scenario) -> float:
@@ -1447,10 +1618,20 @@ class _ModelRun:
             for j, r in enumerate(results):
                 self.obs[f"ops.m{i}.{j}"] = r
         self.sharer: Process | None = self.v.process.clone_vm("sharer") if sc.sharer else None
+        self.children: dict[str, Process] = {}
+        for i, (idx, pages) in enumerate(sc.forks):  # as the lab's victim forks them
+            child = self.v.process.fork(f"child{i}")
+            if pages:
+                child.touch(self.v.mappings[idx], write=True, nr_pages=pages)
+            self.children[f"child{i}"] = child
+        self.stored = {i: [self.v.process.peek(m, j) for j in range(m.nr_pages)]
+                       for i, m in enumerate(self.v.mappings)} if _has_mem_reads(sc) else {}
         self.k.lru_add_drain_all()  # as on the real machines: batches long drained
         self.fds = {"victim": self.lmkd.pidfd_open(self.v.process.pid)}
         if self.sharer is not None:
             self.fds["sharer"] = self.lmkd.pidfd_open(self.sharer.pid)
+        for name, child in self.children.items():
+            self.fds[name] = self.lmkd.pidfd_open(child.pid)
         self.holder: ProcRead | None = None
         self.callers: dict[int, Process] = {}
         # signals and the freezer: the victim's extra threads, how they sleep, stored pidfds
@@ -1461,9 +1642,19 @@ class _ModelRun:
         if self.sharer is not None:
             self.sharer.sleep("pause")  # the lab's sharer stub loops on pause()
         self.pidfds: dict[str, int] = {}
+        self.mem_handles: dict[str, Any] = {}
 
-    def _procs(self) -> list[Process]:
+    def _procs(self, target: str = "victim") -> list[Process]:
+        if target in self.children:
+            return [self.children[target]]
         return [self.v.process] + ([self.sharer] if self.sharer is not None else [])
+
+    def _proc(self, target: str) -> Process:
+        if target in self.children:
+            return self.children[target]
+        proc = self.v.process if target == "victim" else self.sharer
+        assert proc is not None
+        return proc
 
     def _probe(self) -> dict[str, int]:
         zone, mem = self.k.zoneinfo(), self.k.meminfo()
@@ -1485,12 +1676,10 @@ class _ModelRun:
         target = step.target
         if target in self.pidfds:
             return self.pidfds[target]
-        if target in ("victim", "sharer"):
+        if target in ("victim", "sharer") or target in self.children:
             if caller is self.lmkd:
                 return self.fds[target]
-            proc = self.v.process if target == "victim" else self.sharer
-            assert proc is not None
-            return caller.pidfd_open(proc.pid)
+            return caller.pidfd_open(self._proc(target).pid)
         if target == "-1":
             return -1
         if target == "regular":
@@ -1521,22 +1710,21 @@ class _ModelRun:
         k, victim = self.k, self.v.process
         op = step.op
         if op == "freeze":
-            for p in self._procs():
+            for p in self._procs(step.target):
                 p.freeze()
         elif op == "thaw":
-            for p in self._procs():
+            for p in self._procs(step.target):
                 p.thaw()
         elif op == "kill":
-            proc = victim if step.target == "victim" else self.sharer
-            assert proc is not None
-            self.lmkd.kill(proc.pid, signal.SIGKILL)
+            self.lmkd.kill(self._proc(step.target).pid, signal.SIGKILL)
         elif op == "stop":
             self.lmkd.kill(victim.pid, signal.SIGSTOP)
             k.run()
             assert victim.state == "stopped", victim.state
         elif op == "wait_exit":
             self._measured(step.label, k.run)
-            assert victim.state == "zombie", victim.state
+            state = self._proc(step.target).state
+            assert state in ("zombie", "dead"), state
         elif op == "waitpid":
             self.lmkd.waitpid(victim.pid)
         elif op == "mrelease":
@@ -1546,8 +1734,18 @@ class _ModelRun:
             self._measured(step.label,
                            lambda: result.append(self._errno(caller, fd, step.flags)))
             self.obs[f"{step.label}.errno"] = _errno_name(result[0])
+        elif op == "snapshot" and step.target in self.children:
+            child = self.children[step.target]
+            status = child.status()
+            for key in ("VmRSS", "RssAnon", "RssFile", "RssShmem"):
+                self.obs[f"{step.label}.{key}"] = status[key]
+            self.obs[f"{step.label}.AnonHugePages"] = _anon_huge_kb(child)
         elif op == "snapshot":
             self._snapshot(step.label)
+        elif op == "mem_open":
+            self.mem_handles[step.label] = self.lmkd.proc_mem_open(victim.pid)
+        elif op == "mem_read":
+            self.obs[f"{step.label}.mem"] = self._mem_read(step)
         elif op == "hold":
             reader = k.spawn("reader", uid=0)
             self.holder = reader.read_proc(victim.pid, step.target, block=True)
@@ -1634,6 +1832,26 @@ class _ModelRun:
             lmkd.pidfd_send_signal(fd, step.sig, step.flags)
         else:
             raise ValueError(f"unknown way to send a signal {step.how!r}")
+    def _mem_read(self, step: Step) -> str:
+        """One page of /proc/<victim>/mem: "data" if it holds what the victim stored."""
+        victim = self.v.process
+        held = step.target.startswith("held:")
+        idx = int(step.target.split(":")[-1]) if step.target != "unmapped" else 0
+        if step.target == "unmapped":
+            addr = 0x1000  # below mmap_min_addr: never mapped
+        else:
+            addr = self.v.mappings[idx].start + (step.page << 12)
+        try:
+            if held:
+                got = self.mem_handles["held"].read(addr, 1)
+            else:
+                caller = self._caller(step.uid)
+                got = caller.proc_mem_read(victim.pid, addr, 1)
+        except OSError as exc:
+            return _errno_name(exc.errno or 0)
+        if not got:
+            return "EOF"
+        return "data" if got[0] == self.stored[idx][step.page] else "mismatch"
 
     def _snapshot(self, label: str) -> None:
         status = self.v.process.status()
@@ -1678,6 +1896,22 @@ class _ModelRun:
         self.obs[f"{label}.attempts"] = attempts
 
 
+def _anon_huge_kb(p: Process) -> int:
+    """kB of anonymous THPs ``p`` maps with a PMD (smaps' AnonHugePages of its mm)."""
+    from mrelease_ref.include.linux.mm_types import PMD_SIZE, Pmd
+    from mrelease_ref.include.linux.page_flags import PG_anon
+
+    mm = p.task.mm
+    if mm is None:
+        return 0
+    return sum(PMD_SIZE // 1024 for e in mm.pgd.values()
+               if isinstance(e, Pmd) and e.folio is not None and e.folio.flags & PG_anon)
+
+
+def _has_mem_reads(sc: Scenario) -> bool:
+    return any(step.op == "mem_read" for step in sc.steps)
+
+
 def run_model(sc: Scenario, variant: str = "baseline") -> Obs:
     """Run ``sc`` on ``Kernel(variant=variant)`` (the parity table uses the baseline; other
     variants give the model's prediction for a patched kernel); return what the steps
@@ -1705,34 +1939,74 @@ def _kthreadd_pid() -> int:
     return 2
 
 
-def _mrelease_as(uid: int, pidfd: int, flags: int) -> tuple[int, int]:
-    """``process_mrelease`` from a forked child that dropped to ``uid`` (no capabilities)."""
-    from mrelease_ref.lab.syscalls import process_mrelease_ns
+PAGE_SIZE_LAB = 4096
 
+
+def _pidfd_exited(pidfd: int, timeout_s: float) -> bool:
+    """Whether the process behind ``pidfd`` has exited (readable pidfd), within the time."""
+    import select
+
+    poller = select.poll()
+    poller.register(pidfd, select.POLLIN)
+    return bool(poller.poll(int(timeout_s * 1000)))
+
+
+def _run_as(uid: int, fn: Callable[[], bytes]) -> bytes:
+    """Run ``fn`` in a forked child that dropped to ``uid`` (no groups, no capabilities);
+    return what it returned (empty if it failed)."""
     r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover (child)
-        code = 1
+    child = os.fork()
+    if child == 0:  # pragma: no cover (child)
         try:
             os.close(r)
             os.setgroups([])
             os.setgid(uid)
             os.setuid(uid)
-            err, ns = process_mrelease_ns(pidfd, flags)
-            os.write(w, f"{err} {ns}".encode())
-            code = 0
+            os.write(w, fn())
         finally:
-            os._exit(code)
+            os._exit(0)
     os.close(w)
     try:
-        data = b""
+        out = b""
         while chunk := os.read(r, 64):
-            data += chunk
+            out += chunk
     finally:
         os.close(r)
-        _, status = os.waitpid(pid, 0)
+        os.waitpid(child, 0)
+    return out
+
+
+def _mem_read_as(uid: int, pid: int, addr: int) -> bytes:
+    """One byte of /proc/<pid>/mem, opened by a process running as ``uid``; raises the
+    OSError it got."""
+
+    def read() -> bytes:
+        try:
+            fd = os.open(f"/proc/{pid}/mem", os.O_RDONLY)
+            return b"ok " + os.pread(fd, 1, addr).hex().encode()
+        except OSError as exc:
+            return f"err {exc.errno}".encode()
+
+    kind, _, value = _run_as(uid, read).decode().partition(" ")
+    if kind == "err":
+        err = int(value)
+        raise OSError(err, os.strerror(err))
+    if kind != "ok":
+        raise OSError(f"reader as uid {uid} failed")
+    return bytes.fromhex(value)
+
+
+def _mrelease_as(uid: int, pidfd: int, flags: int) -> tuple[int, int]:
+    """``process_mrelease`` from a forked child that dropped to ``uid`` (no capabilities)."""
+    from mrelease_ref.lab.syscalls import process_mrelease_ns
+
+    def call() -> bytes:
+        err, ns = process_mrelease_ns(pidfd, flags)
+        return f"{err} {ns}".encode()
+
+    data = _run_as(uid, call)
     if not data:
-        raise OSError(f"unprivileged caller failed (wait status {status})")
+        raise OSError(f"unprivileged caller failed (uid {uid})")
     err, ns = (int(x) for x in data.split())
     return err, ns
 
@@ -1756,6 +2030,8 @@ class _KernelRun:
         self.interp_anon: int | None = None
         self.pidfds: dict[str, int] = {}
         self.memcg: Any = None
+        self.child_fz: dict[str, Any] = {}
+        self.mem_fds: dict[str, int] = {}
 
     def start(self) -> None:
         """Create the files and launch the victim (:meth:`close` undoes it, also partly)."""
@@ -1767,7 +2043,8 @@ class _KernelRun:
                 self.paths[i] = make_test_file(m.nr_pages, self.file_dir)
         spec = to_lab_spec(sc.victim, {i: str(p) for i, p in self.paths.items()},
                            small_file_folios=sc.small_file_folios, sharer=sc.sharer,
-                           sleep=sc.sleep, threads=sc.threads, thread_sleep=sc.thread_sleep)
+                           sleep=sc.sleep, threads=sc.threads, thread_sleep=sc.thread_sleep,
+                           forks=sc.forks)
         if sc.memcg:
             from mrelease_ref.lab.memcg import MemcgGroup
 
@@ -1782,19 +2059,21 @@ class _KernelRun:
 
     # -- probes
 
-    def _spec_rss(self) -> dict[str, int] | None:
-        """RSS (kB) of the spec's mappings; None once the pid is gone."""
+    def _spec_rss(self, pid: int | None = None) -> dict[str, int] | None:
+        """RSS (kB) of the spec's mappings in the victim (or ``pid``, a fork child, whose
+        mappings sit at the same addresses); None once the pid is gone."""
         from mrelease_ref.lab.victim import mapping_rss
 
         v = self.victim
         assert v is not None
+        pid = v.pid if pid is None else pid
         out = {"VmRSS": 0, "RssAnon": 0, "RssFile": 0, "RssShmem": 0, "AnonHugePages": 0}
         by_kind: dict[str, list[tuple[int, int]]] = {}
         for m, rng in zip(self.sc.victim.mappings, v.maps, strict=True):
             by_kind.setdefault(m.kind, []).append(rng)
         try:
             for kind, ranges in by_kind.items():
-                sm = mapping_rss(v.pid, ranges)
+                sm = mapping_rss(pid, ranges)
                 rss, anon = sm.get("Rss", 0), sm.get("Anonymous", 0)
                 out["VmRSS"] += rss
                 out["AnonHugePages"] += sm.get("AnonHugePages", 0)
@@ -1835,8 +2114,30 @@ class _KernelRun:
                 "pagetables_kb": mem["PageTables"], "mlocked_kb": mem["Mlocked"],
                 "anon_kb": mem["AnonPages"]}
 
-    def _measured(self, label: str, action: Callable[[], int | None]) -> None:
+    def _child_pid(self, target: str) -> int:
+        v = self.victim
+        assert v is not None
+        return v.children[int(target.removeprefix("child"))]
+
+    def _private_anon(self, target: str) -> int:
+        """Pages of ``target``'s anonymous memory outside the spec that no other process
+        maps (what its reap frees besides the spec); 0 once it has no mm."""
+        from mrelease_ref.lab.victim import private_anon_kb
+
+        v = self.victim
+        assert v is not None
+        pid = self._child_pid(target) if target.startswith("child") else v.pid
+        try:
+            return private_anon_kb(pid, v.maps) // KB_PER_PAGE
+        except ProcessLookupError:
+            return 0
+
+    def _measured(self, label: str, action: Callable[[], int | None],
+                  target: str = "victim") -> None:
         """Run ``action`` between two probes; ``action`` may return its own ns."""
+        if self.sc.forks:  # pages shared with a fork child are not freed: count private ones
+            self._measured_forked(label, action, target)
+            return
         interp0 = self.interp_anon or 0
         p0 = self._probe()
         t0 = time.perf_counter_ns()
@@ -1848,14 +2149,74 @@ class _KernelRun:
             anon_drop = (p0["anon_kb"] - p1["anon_kb"]) // KB_PER_PAGE
             interp1 = 0 if anon_drop >= interp0 // 2 else interp0
         self.interp_anon = interp1
+        self._record(label, p0, p1, ns if ns is not None else t1 - t0, interp0 - interp1)
+
+    def _record(self, label: str, p0: dict[str, int], p1: dict[str, int], ns: int,
+                interp_freed: int) -> None:
+        """Store what a measured step did: time, Free+pcp change net of page tables and of
+        the interpreter's own pages freed (``interp_freed``), MemFree and counters."""
         pt_freed = (p0["pagetables_kb"] - p1["pagetables_kb"]) // KB_PER_PAGE
         raw = p1["free"] - p0["free"]
-        self.obs[f"{label}.ns"] = ns if ns is not None else t1 - t0
+        self.obs[f"{label}.ns"] = ns
         self.obs[f"{label}.free_raw"] = raw
-        self.obs[f"{label}.freed"] = raw - pt_freed - (interp0 - interp1)
+        self.obs[f"{label}.freed"] = raw - pt_freed - interp_freed
         self.obs[f"{label}.memfree"] = p1["memfree"] - p0["memfree"]
         for key in ("pagetables_kb", "mlocked_kb"):
             self.obs[f"{label}.{key}"] = p1[key] - p0[key]
+
+    def _measured_forked(self, label: str, action: Callable[[], int | None],
+                         target: str) -> None:
+        """:meth:`_measured` for scenarios with fork children: the interpreter's share of
+        what the step frees is the target's *private* anonymous memory outside the spec
+        (pages a sibling still maps are not freed)."""
+        priv0 = self._private_anon(target)
+        p0 = self._probe()
+        t0 = time.perf_counter_ns()
+        ns = action()
+        t1 = time.perf_counter_ns()
+        p1 = self._probe()
+        priv1 = self._private_anon(target)
+        self._record(label, p0, p1, ns if ns is not None else t1 - t0, priv0 - priv1)
+
+    def _child_freezer(self, target: str) -> Any:
+        from mrelease_ref.lab import freezer
+
+        if target not in self.child_fz:
+            backend, reason = freezer.find_backend()
+            if backend is None or not backend.holds_sigkill:
+                raise OSError(f"parity needs the cgroup-v1 freezer; have {reason}")
+            self.child_fz[target] = freezer.FreezerGroup(self._child_pid(target), backend)
+        return self.child_fz[target]
+
+    def _mem_read(self, step: Step) -> str:
+        """First byte of one page of /proc/<victim>/mem: "data" if it is what the victim
+        stored (1 in written anon and shared pages, the test file's pattern otherwise)."""
+        v = self.victim
+        assert v is not None
+        if step.target == "unmapped":
+            addr, want = 0x1000, -1  # below mmap_min_addr: never mapped
+        else:
+            idx = int(step.target.split(":")[-1])
+            addr = v.maps[idx][0] + step.page * PAGE_SIZE_LAB
+            m = self.sc.victim.mappings[idx]
+            written = not m.kind.startswith("file") or step.page < m.dirty
+            want = 1 if written else (step.page * PAGE_SIZE_LAB) % 255 + 1
+        try:
+            if step.target.startswith("held:"):
+                got = os.pread(self.mem_fds["held"], 1, addr)
+            elif step.uid is not None:
+                got = _mem_read_as(step.uid, v.pid, addr)
+            else:
+                fd = os.open(f"/proc/{v.pid}/mem", os.O_RDONLY)
+                try:
+                    got = os.pread(fd, 1, addr)
+                finally:
+                    os.close(fd)
+        except OSError as exc:
+            return _errno_name(exc.errno or 0)
+        if not got:
+            return "EOF"
+        return "data" if got[0] == want else "mismatch"
 
     # -- steps
 
@@ -1871,6 +2232,8 @@ class _KernelRun:
             return v.pidfd
         if target == "sharer":
             return v.sharer_pidfd
+        if target.startswith("child"):
+            return v.child_pidfds[int(target.removeprefix("child"))]
         if target == "-1":
             return -1
         if target == "regular":
@@ -1909,13 +2272,31 @@ class _KernelRun:
         v = self.victim
         assert v is not None
         op = step.op
+        child = step.target.startswith("child")
         if op == "freeze":
-            self._freezer().freeze()
+            (self._child_freezer(step.target) if child else self._freezer()).freeze()
         elif op == "thaw":
-            self._freezer().thaw()
+            (self._child_freezer(step.target) if child else self._freezer()).thaw()
         elif op == "kill":
-            fd = v.pidfd if step.target == "victim" else v.sharer_pidfd
+            fd = v.pidfd if step.target == "victim" else self._fd(step)
             signal.pidfd_send_signal(fd, signal.SIGKILL)
+        elif op == "wait_exit" and child:
+            cfd = self._fd(step)
+
+            def wait_child() -> None:
+                if not _pidfd_exited(cfd, 30.0):
+                    raise TimeoutError(f"{step.target} did not exit")
+
+            self._measured(step.label, wait_child, step.target)
+        elif op == "snapshot" and child:
+            rss = self._spec_rss(self._child_pid(step.target)) or dict.fromkeys(
+                ("VmRSS", "RssAnon", "RssFile", "RssShmem", "AnonHugePages"), 0)
+            for key, val in rss.items():
+                self.obs[f"{step.label}.{key}"] = val
+        elif op == "mem_open":
+            self.mem_fds[step.label] = os.open(f"/proc/{v.pid}/mem", os.O_RDONLY)
+        elif op == "mem_read":
+            self.obs[f"{step.label}.mem"] = self._mem_read(step)
         elif op == "stop":
             v.kill(signal.SIGSTOP)
             deadline = time.monotonic() + 10
@@ -1944,7 +2325,7 @@ class _KernelRun:
                 result.append(err)
                 return ns
 
-            self._measured(step.label, call)
+            self._measured(step.label, call, step.target)
             self.obs[f"{step.label}.errno"] = _errno_name(result[0])
         elif op == "snapshot":
             rss = self._spec_rss() or dict.fromkeys(
@@ -2099,8 +2480,10 @@ class _KernelRun:
         with contextlib.ExitStack() as stack:
             for path in (*self.paths.values(), *self.extra_paths):
                 stack.callback(path.unlink, missing_ok=True)
-            for fd in self.extra_fds:
+            for fd in (*self.extra_fds, *self.mem_fds.values()):
                 stack.callback(os.close, fd)
+            for group in self.child_fz.values():
+                stack.callback(group.close)
             if self.holder is not None:
                 stack.callback(self.holder.close)
             if v is not None:

@@ -24,6 +24,13 @@ What it checks:
    alive (held by the page or swap cache) and keep PG_writeback until the I/O ends.
 10. **Conservation.** Free pages (buddy + per-CPU lists) plus the pages of every live folio
     equal the managed pages: nothing leaks, nothing is counted twice.
+11. **Contents.** A clean page-cache folio of a disk-backed file holds what the file's
+    backing store holds; a clean swap-cache folio holds what its swap slots hold; every
+    swap PTE's slot holds written data or has its folio in the swap cache (nothing a
+    process could fault back in was lost).
+12. **Copy-on-write.** An anonymous folio mapped writable, or marked PageAnonExclusive, is
+    mapped by one mm only; every VMA mapping an anonymous folio is reachable from the
+    folio's anon_vma (an rmap walk finds every mapping); anon_vma chains are symmetric.
 
 Limitations:
 - References held transiently *inside* a step (a lookup's reference) are invisible; the
@@ -53,6 +60,7 @@ from mrelease_ref.include.linux.mm_types import (
     Pmd,
     Pte,
     SwpEntry,
+    VmAreaStruct,
     mm_counter,
 )
 from mrelease_ref.include.linux.mmzone import NR_FREE_PAGES, NR_FREE_PCP, NR_LRU_BASE
@@ -216,6 +224,101 @@ def _check_writeback(k: Kernel) -> list[str]:
     ]
 
 
+def _check_contents(k: Kernel) -> list[str]:
+    """Clean cached folios equal their backing store; swapped-out data is somewhere."""
+    from mrelease_ref.include.linux.highmem import backing_token, folio_page_token
+    from mrelease_ref.include.linux.page_flags import PG_dirty
+
+    errors: list[str] = []
+    for inode in k.inodes:
+        if inode.kind != "ext4":
+            continue
+        for folio in inode.i_mapping.i_pages.values():
+            if folio.flags & PG_dirty or folio._data is None:
+                continue
+            for i in range(1 << folio.order):
+                if folio_page_token(folio, i) != backing_token(inode, folio.index + i):
+                    errors.append(f"clean {folio!r} of {inode!r} page {folio.index + i} "
+                                  "differs from the backing store")
+                    break
+    si = k.swap_info
+    if si is None:
+        return errors
+    cache = k.swapper_space.i_pages
+    for off, folio in cache.items():
+        if not folio.flags & PG_dirty and off in si.swap_data:
+            first = folio.swap.offset if folio.swap is not None else off
+            if folio_page_token(folio, off - first) != si.swap_data[off]:
+                errors.append(f"clean swap-cache {folio!r} differs from swap slot {off}")
+    for mm in k.mms:
+        for entry in mm.pgd.values():
+            if not isinstance(entry, list):
+                continue
+            for pte in entry:
+                if type(pte) is SwpEntry and pte.offset not in si.swap_data \
+                        and pte.offset not in cache:
+                    errors.append(f"swap PTE of {mm!r} -> slot {pte.offset}: no data written "
+                                  "and no swap-cache folio (data lost)")
+    return errors
+
+
+def _anon_entries(mm: MmStruct) -> list[tuple[VmAreaStruct, Folio, int, int]]:
+    """(vma, folio, entry bits, address) of every PTE/PMD of ``mm`` mapping an anonymous
+    folio, walked VMA by VMA."""
+    from mrelease_ref.include.linux.mm_types import PAGE_SHIFT, PMD_SHIFT
+    from mrelease_ref.include.linux.page_flags import PG_anon
+
+    out: list[tuple[VmAreaStruct, Folio, int, int]] = []
+    for vma in mm.mm_mt:
+        for idx in range(vma.vm_start >> PMD_SHIFT, ((vma.vm_end - 1) >> PMD_SHIFT) + 1):
+            entry = mm.pgd.get(idx)
+            if isinstance(entry, Pmd):
+                if entry.folio is not None and entry.folio.flags & PG_anon:
+                    out.append((vma, entry.folio, entry.bits, idx << PMD_SHIFT))
+                continue
+            if entry is None:
+                continue
+            base = idx << PMD_SHIFT
+            lo = max(0, (vma.vm_start - base) >> PAGE_SHIFT)
+            hi = min(512, (vma.vm_end - base) >> PAGE_SHIFT)
+            for j in range(lo, hi):
+                pte = entry[j]
+                if type(pte) is Pte and pte.folio is not None and pte.folio.flags & PG_anon:
+                    out.append((vma, pte.folio, pte.bits, base + (j << PAGE_SHIFT)))
+    return out
+
+
+def _check_cow(k: Kernel) -> list[str]:
+    """Writable or PageAnonExclusive anonymous folios belong to one mm; rmap reaches every
+    mapping of an anonymous folio; anon_vma chains are symmetric."""
+    from mrelease_ref.include.linux.mm_types import _PAGE_RW, AnonVma
+    from mrelease_ref.include.linux.page_flags import PG_anon_exclusive
+
+    errors: list[str] = []
+    owners: dict[Folio, set[int]] = {}
+    writable: dict[Folio, int] = {}
+    for mm in k.mms:
+        for vma in mm.mm_mt:
+            for av in vma.anon_vma_chain:
+                if vma not in av.vmas:
+                    errors.append(f"{vma!r} chains {av!r}, which does not list it")
+        for vma, folio, bits, addr in _anon_entries(mm):
+            owners.setdefault(folio, set()).add(mm.mm_id)
+            if bits & _PAGE_RW:
+                writable[folio] = mm.mm_id
+            root = folio.mapping
+            if not isinstance(root, AnonVma) or vma not in root.vmas:
+                errors.append(f"{folio!r} mapped at {addr:#x} in {mm!r} is not reachable "
+                              "from its anon_vma")
+    for folio, mms in owners.items():
+        if len(mms) > 1 and folio in writable:
+            errors.append(f"{folio!r} is mapped writable by mm {writable[folio]} and shared "
+                          f"with {len(mms) - 1} other mm(s): a missed copy-on-write")
+        if len(mms) > 1 and folio.flags & PG_anon_exclusive:
+            errors.append(f"{folio!r} is PageAnonExclusive but mapped by {len(mms)} mms")
+    return errors
+
+
 def check_invariants(k: Kernel) -> list[str]:
     """Every violated invariant, as one message each (empty when all hold)."""
     refs: Counter[Folio] = Counter()
@@ -229,6 +332,8 @@ def check_invariants(k: Kernel) -> list[str]:
     errors += _check_swap_map(k)
     errors += _check_writeback(k)
     errors += [f"data lost: {d}" for d in k.data_loss]
+    errors += _check_contents(k)
+    errors += _check_cow(k)
     return errors
 
 

@@ -106,9 +106,8 @@ if TYPE_CHECKING:
     from mrelease_ref.sim.process import Process
 
 ARCHES = ("x86_64", "s390")
-ALL_CAPS = frozenset(
-    {"CAP_IPC_LOCK", "CAP_KILL", "CAP_SYS_ADMIN", "CAP_SYS_NICE", "CAP_SYS_RESOURCE"}
-)
+ALL_CAPS = frozenset({"CAP_IPC_LOCK", "CAP_KILL", "CAP_SYS_ADMIN", "CAP_SYS_NICE",
+                      "CAP_SYS_PTRACE", "CAP_SYS_RESOURCE"})
 
 
 class Deadlock(RuntimeError):
@@ -320,6 +319,7 @@ class Kernel:
         self.data_loss: list[str] = []
         self.hold_coredumps = False
         self.hold_io = False  # a hung device: block I/O does not complete while True
+        self.content_seq = 0  # the last page-content token handed out (next_token())
 
     def _boot_tasks(self) -> None:
         self.tracing = self.config.trace
@@ -431,6 +431,11 @@ class Kernel:
             t.work_label = "get_signal"
         if t.work is not None and t not in self.runqueue:
             self.runqueue.append(t)
+
+    def next_token(self) -> int:
+        """A fresh page-content token for a write (see mrelease_ref.include.linux.highmem)."""
+        self.content_seq += 1
+        return self.content_seq
 
     def add_timer(self, expires_ns: int, fn: Callable[[], None]) -> None:
         """``add_timer()``: run ``fn`` once the clock reaches ``expires_ns``."""

@@ -8,20 +8,25 @@ errno the kernel returns, as the ``os`` module does; misuse of this Python API r
 Limitations:
 - A process is single-threaded unless ``clone_thread()`` adds threads; threads can make
   the same calls through their own :class:`Process` handle.
-- Memory accesses (``touch``) are page-granular; there is no data.
+- Memory accesses (``touch``, ``peek``, ``poke``), ``read``/``write`` and
+  ``/proc/<pid>/mem`` are page-granular; data are content tokens
+  (:mod:`mrelease_ref.include.linux.highmem`), not bytes.
+- ``fork(uid=...)`` is fork() followed by the child's setuid(): the model has no exec.
 """
 
 from __future__ import annotations
 
 import errno
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mrelease_ref.include.linux.fs import FMODE_READ, FMODE_WRITE, File, Inode
 from mrelease_ref.include.linux.mm_types import (
     PAGE_SHIFT,
+    Folio,
+    SwpEntry,
     VmAreaStruct,
 )
 from mrelease_ref.include.linux.sched import (
@@ -220,7 +225,10 @@ class Process:
     ) -> int:
         """Access pages of ``m`` (read, or write): fault them in, or set young/dirty bits.
 
-        Returns the number of pages accessed. A failing fault (SIGBUS after the reaper set
+        A write stores one byte of a new token in every page it reaches: the rest of the
+        page stays, so the new content depends on the old (see
+        ``include.linux.highmem.partial_write_token``; :meth:`poke` for one page). Returns
+        the number of pages accessed. A failing fault (SIGBUS after the reaper set
         MMF_UNSTABLE, or out of memory) sends the signal the kernel sends and stops.
         """
         from mrelease_ref.include.linux.mm_types import find_vma
@@ -235,6 +243,8 @@ class Process:
             raise ValueError(f"pages {start}..{start + count} are outside {m!r}")
         k = self.kernel
         done = 0
+        token = k.next_token() if write else 0  # what this call writes (one token)
+        partial: dict[int, int] = {}  # old content -> new content, for this call
         with k.running(self.task), gc_paused():
             for addr in range(m.start + (start << PAGE_SHIFT),
                               m.start + ((start + count) << PAGE_SHIFT), 1 << PAGE_SHIFT):
@@ -250,6 +260,8 @@ class Process:
                 if ret & (VM_FAULT_SIGBUS | VM_FAULT_OOM):
                     self._fault_signal(ret)
                     break
+                if write:
+                    _cpu_store(vma, addr, token, partial)
                 done += 1
         k._after_api()
         return done
@@ -765,6 +777,301 @@ class Process:
         _int_arg("tid", tid)
         _int_arg("sig", int(sig))
         self._syscall(_as_gen(sys_tkill, self.task, tid, int(sig)), "tkill")
+
+    # --- fork with copy-on-write, page contents, read()/write(), /proc/<pid>/mem ----------
+    # (added together; the kernel side is kernel/fork.py, mm/memory.py, mm/filemap.py,
+    # mm/gup.py and fs/proc/base.py)
+
+    def fork(self, name: str | None = None, *, uid: int | None = None) -> Process:
+        """``fork()``: a child with a copy-on-write copy of this address space.
+
+        Every private page is shared write-protected until one side writes it; shared
+        mappings stay shared. ``name`` defaults to this process's name. ``uid`` runs
+        setuid() in the child (root only drops its capabilities with a new uid). The
+        child is this process's child: reap it with ``waitpid()``. Raises OSError(EINTR)
+        when a signal is pending in this process (the kernel restarts the call after
+        delivering it, or the process dies of it).
+        """
+        from mrelease_ref.include.linux.sched import Cred
+        from mrelease_ref.kernel.fork import ERESTARTNOINTR, copy_process
+
+        comm = self.comm if name is None else name
+        if not isinstance(comm, str) or not comm:
+            raise TypeError("name must be a non-empty str (or None for the parent's)")
+        if uid is not None:
+            _int_arg("uid", uid)
+            if uid < 0:
+                raise ValueError("uid must be >= 0")
+            if self.task.cred.uid != 0 and uid != self.task.cred.uid:
+                raise ValueError("only root may fork a child with another uid (setuid)")
+        self._check_can_call()
+        if self.task.mm is None:
+            raise ValueError(f"{self.comm} has no address space to fork")
+        child: list[TaskStruct] = []
+
+        def call() -> KernelGen[int]:
+            t = yield from copy_process(self.task, comm)
+            if isinstance(t, int):
+                return t
+            child.append(t)
+            return t.tgid
+
+        k = self.kernel
+        ret = k.syscall(self.task, call())
+        k._after_api()
+        if ret == -ERESTARTNOINTR:
+            raise OSError(errno.EINTR, "fork: a signal is pending (copy_process() returned "
+                                       "-ERESTARTNOINTR; the signal is handled first)")
+        _raise(ret, "fork")
+        t = child[0]
+        if uid is not None and uid != t.cred.uid:
+            t.cred = Cred(uid, t.cred.caps if uid == 0 else frozenset())
+        return Process(k, t)
+
+    def _page_addr(self, m: Mapping, page: int) -> tuple[VmAreaStruct, int]:
+        vma = self._vma(m)
+        _int_arg("page", page)
+        if not 0 <= page < m.nr_pages:
+            raise ValueError(f"page {page} is outside {m!r} (0..{m.nr_pages - 1})")
+        return vma, m.start + (page << PAGE_SHIFT)
+
+    def poke(self, m: Mapping, page: int = 0, value: int | None = None, *,
+             partial: bool = False) -> int:
+        """Store to one page of ``m`` (a user-space write): fault it in for writing, then
+        fill it with ``value`` (default: a fresh token) -- or, with ``partial``, store
+        ``value`` into part of it, so the result depends on the old content
+        (``partial_write_token(old, value)``). Returns the page's new content token, or
+        raises OSError(EFAULT) after the fault's signal (SIGBUS, the OOM kill) was sent."""
+        if value is not None:
+            _int_arg("value", value)
+        token = self.kernel.next_token() if value is None else value
+        return self._access(m, page, True, lambda vma, addr: _cpu_store(
+            vma, addr, token, {} if partial else None))
+
+    def peek(self, m: Mapping, page: int = 0) -> int:
+        """Load from one page of ``m`` (a user-space read): fault it in, return its token
+        (0 for zeros). Raises OSError(EFAULT) after a failed fault's signal."""
+        return self._access(m, page, False, _cpu_load)
+
+    def _access(self, m: Mapping, page: int, write: bool,
+                cpu: Callable[[VmAreaStruct, int], int]) -> int:
+        """One user-space access to a page: the fault, then what the CPU does (``cpu``)."""
+        from mrelease_ref.mm.memory import handle_mm_fault
+
+        self._check_can_call()
+        vma, addr = self._page_addr(m, page)
+        k = self.kernel
+        with k.running(self.task):
+            ret = handle_mm_fault(vma, addr, write)
+            token = 0 if ret else cpu(vma, addr)
+        if ret:
+            self._fault_signal(ret)
+        k._after_api()
+        if ret:
+            what = "poke: the write" if write else "peek: the read"
+            raise OSError(errno.EFAULT, f"{what} faulted (vm_fault {ret:#x})")
+        return token
+
+    def _file(self, fd: int, mode: int, what: str) -> File:
+        _int_arg("fd", fd)
+        files = self.task.files
+        f = files.fdt.get(fd) if files is not None else None
+        if f is None or f.f_inode is None or f.f_inode.kind not in ("ext4", "shmem"):
+            raise OSError(errno.EBADF, f"{what}: Bad file descriptor")
+        if not f.f_mode & mode:
+            raise OSError(errno.EBADF, f"{what}: file not open for {what}ing")
+        return f
+
+    @staticmethod
+    def _page_offset(offset: int) -> int:
+        _int_arg("offset", offset)
+        if offset < 0 or offset & ((1 << PAGE_SHIFT) - 1):
+            raise ValueError(f"offset must be a non-negative multiple of 4096, got {offset}")
+        return offset >> PAGE_SHIFT
+
+    def write(self, fd: int, offset: int, nr_pages: int | None = None,
+              data: Sequence[int] | None = None) -> int:
+        """``pwrite()`` whole pages at byte ``offset`` (page aligned): either ``nr_pages``
+        pages of fresh tokens or the tokens in ``data``. The pages go to the page cache,
+        dirty (``generic_perform_write()``). Returns the bytes written."""
+        from mrelease_ref.mm.filemap import generic_perform_write
+
+        if (nr_pages is None) == (data is None):
+            raise TypeError("pass exactly one of nr_pages= and data=")
+        index = self._page_offset(offset)
+        k = self.kernel
+        if data is None:
+            assert nr_pages is not None
+            _int_arg("nr_pages", nr_pages)
+            if nr_pages < 0:
+                raise ValueError("nr_pages must be >= 0")
+            tokens = [k.next_token() for _ in range(nr_pages)]
+        else:
+            tokens = list(data)
+            for t in tokens:
+                _int_arg("data item", t)
+        self._check_can_call()
+        f = self._file(fd, FMODE_WRITE, "write")
+        assert f.f_mapping is not None
+        with k.running(self.task):
+            done = generic_perform_write(f.f_mapping, index, tokens)
+        k._after_api()
+        if tokens and not done:
+            raise OSError(errno.ENOMEM, "write: Cannot allocate memory")
+        return done << PAGE_SHIFT
+
+    def read(self, fd: int, offset: int, nr_pages: int) -> list[int]:
+        """``pread()`` of whole pages at byte ``offset`` (page aligned): the pages' tokens
+        (fewer at the end of the file), through the page cache (``filemap_read()``)."""
+        from mrelease_ref.mm.filemap import filemap_read
+
+        index = self._page_offset(offset)
+        _int_arg("nr_pages", nr_pages)
+        if nr_pages < 0:
+            raise ValueError("nr_pages must be >= 0")
+        self._check_can_call()
+        f = self._file(fd, FMODE_READ, "read")
+        assert f.f_mapping is not None
+        k = self.kernel
+        with k.running(self.task):
+            out = filemap_read(f.f_mapping, index, nr_pages)
+        k._after_api()
+        if out is None:
+            raise OSError(errno.ENOMEM, "read: Cannot allocate memory")
+        return out
+
+    def proc_mem_open(self, pid: int) -> ProcMem:
+        """Open ``/proc/<pid>/mem``: raises OSError(ESRCH) when the task has no mm (a
+        zombie), OSError(EACCES) without ptrace access; the handle keeps the mm struct
+        (``mm_count``), not its memory."""
+        _int_arg("pid", pid)
+        self._check_can_call()
+        target = self.kernel.process(pid).task
+        with self.kernel.running(self.task):
+            mm = _mem_open(self.task, target)
+        _raise(mm if isinstance(mm, int) else 0, f"open /proc/{pid}/mem")
+        assert not isinstance(mm, int)
+        return ProcMem(self, pid, mm)
+
+    def proc_mem_read(self, pid: int, addr: int, nr_pages: int) -> list[int]:
+        """Open ``/proc/<pid>/mem``, read ``nr_pages`` pages at ``addr``, close it."""
+        fh = self.proc_mem_open(pid)
+        try:
+            return fh.read(addr, nr_pages)
+        finally:
+            fh.close()
+
+    def proc_mem_write(self, pid: int, addr: int, data: Sequence[int]) -> int:
+        """Open ``/proc/<pid>/mem``, write one page per token at ``addr``, close it;
+        returns the pages written."""
+        fh = self.proc_mem_open(pid)
+        try:
+            return fh.write(addr, data)
+        finally:
+            fh.close()
+
+
+@dataclass(slots=True, eq=False)
+class ProcMem:
+    """An open ``/proc/<pid>/mem``: reads and writes at an address, page granular."""
+
+    process: Process
+    pid: int
+    mm: Any
+    closed: bool = False
+
+    def _rw(self, addr: int, buf: list[int], nr_pages: int, write: bool) -> int:
+        from mrelease_ref.fs.proc.base import mem_rw_pages
+
+        if self.closed:
+            raise ValueError("this /proc/<pid>/mem handle is closed")
+        _int_arg("addr", addr)
+        if addr < 0 or addr & ((1 << PAGE_SHIFT) - 1):
+            raise ValueError(f"addr must be a page-aligned address, got {addr:#x}")
+        p = self.process
+        what = f"{'write' if write else 'read'} /proc/{self.pid}/mem"
+        return p._syscall(mem_rw_pages(p.task, self.mm, addr, buf, nr_pages, write), what)
+
+    def read(self, addr: int, nr_pages: int) -> list[int]:
+        """``pread()``: the tokens of up to ``nr_pages`` pages at ``addr`` (fewer on a short
+        read, none at end of file); OSError(EIO) when the first page cannot be read."""
+        _int_arg("nr_pages", nr_pages)
+        if nr_pages < 0:
+            raise ValueError("nr_pages must be >= 0")
+        buf: list[int] = []
+        self._rw(addr, buf, nr_pages, write=False)
+        return buf
+
+    def write(self, addr: int, data: Sequence[int]) -> int:
+        """``pwrite()`` of one page per token at ``addr``; returns the pages written
+        (OSError(EIO) when not even the first one could be)."""
+        buf = list(data)
+        for t in buf:
+            _int_arg("data item", t)
+        return self._rw(addr, buf, len(buf), write=True)
+
+    def close(self) -> None:
+        """``close()``: drop the mm_count the open took."""
+        from mrelease_ref.fs.proc.base import mem_release
+
+        if not self.closed:
+            self.closed = True
+            mem_release(self.mm)
+
+
+def _mem_open(current: TaskStruct, target: TaskStruct) -> Any:
+    """``open("/proc/<pid>/mem")``: fs/proc/base.c:mem_open() -> __mem_open() (module level:
+    inside the class body the name would be mangled)."""
+    from mrelease_ref.fs.proc.base import __mem_open
+    from mrelease_ref.kernel.ptrace import PTRACE_MODE_ATTACH
+
+    return __mem_open(current, target, PTRACE_MODE_ATTACH)
+
+
+def _user_entry(vma: VmAreaStruct, addr: int) -> tuple[Folio | None, int, bool]:
+    """The page a present entry maps at ``addr``: (folio or None for the zero page / a PFN,
+    index in the folio, writable?)."""
+    from mrelease_ref.include.linux.mm_types import _PAGE_RW, PMD_SHIFT, Pmd
+
+    entry = vma.vm_mm.pgd[addr >> PMD_SHIFT]
+    if isinstance(entry, Pmd):
+        return entry.folio, (addr >> PAGE_SHIFT) & 511, bool(entry.bits & _PAGE_RW)
+    pte = entry[(addr >> PAGE_SHIFT) & 511]
+    assert pte is not None and not isinstance(pte, SwpEntry)
+    return pte.folio, pte.idx, bool(pte.bits & _PAGE_RW)
+
+
+def _cpu_store(vma: VmAreaStruct, addr: int, token: int, partial: dict[int, int] | None
+               ) -> int:
+    """What the CPU does with a store once the fault handler made the entry writable: the
+    whole page becomes ``token``, or (``partial``, a memo of old -> new contents) a part
+    of it does. Returns the page's new content."""
+    from mrelease_ref.include.linux.highmem import (
+        memcpy_from_page,
+        memcpy_to_page,
+        partial_write_token,
+    )
+
+    folio, idx, writable = _user_entry(vma, addr)
+    assert writable, f"store through a read-only entry at {addr:#x}"
+    if folio is None:
+        return token
+    if partial is not None:
+        old = memcpy_from_page((folio, idx))
+        new = partial.get(old)
+        if new is None:
+            new = partial[old] = partial_write_token(old, token)
+        token = new
+    memcpy_to_page((folio, idx), token)
+    return token
+
+
+def _cpu_load(vma: VmAreaStruct, addr: int) -> int:
+    """What the CPU reads through a present entry (the zero page and PFN maps read 0)."""
+    from mrelease_ref.include.linux.highmem import memcpy_from_page
+
+    folio, idx, _ = _user_entry(vma, addr)
+    return 0 if folio is None else memcpy_from_page((folio, idx))
 
 
 def _deliver_fault_signal(task: TaskStruct, ret: int, sig: int | None = None) -> None:

@@ -11,12 +11,23 @@ its ``mmput()`` is not the last one: ``exit_mmap()`` runs later, in the reader, 
 Opening ``/proc/<pid>/mem`` or ``environ`` only keeps ``mm_count`` (``mmgrab()`` +
 ``mmput()``); each read takes ``mm_users`` briefly with ``mmget_not_zero()``.
 
+``/proc/<pid>/mem`` with data (``__mem_open()``, ``mem_rw_pages()``): opening it checks
+PTRACE_MODE_ATTACH and keeps ``mm_count`` only (-ESRCH once the task has no mm, -EACCES
+without permission); each read or write pins ``mm_users`` with ``mmget_not_zero()`` -- 0
+bytes (end of file) once the mm has been torn down -- and copies page by page with
+``__access_remote_vm()``, FOLL_FORCE on (CONFIG_PROC_MEM_ALWAYS_FORCE, as on these
+machines). A copy that gets no page at all fails with -EIO; one that stops part-way
+returns what it copied (a short read). On a reaped mm (MMF_UNSTABLE) every page the reaper
+zapped faults with SIGBUS, so such a read fails with EIO.
+
 Limitations:
-- No contents are copied; the read's blocking point is a Wait the caller releases.
+- The cmdline/environ reads copy no contents; their blocking point is a Wait the caller
+  releases. ``mem`` reads and writes copy whole pages (tokens), never bytes.
 """
 
 from __future__ import annotations
 
+import errno
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -87,3 +98,50 @@ def mem_rw(current: TaskStruct, mm: MmStruct, buf: UserBuffer) -> KernelGen[int]
 def mem_release(mm: MmStruct) -> None:
     """Kernel: fs/proc/base.c:mem_release(): closing the file drops mm_count."""
     mmdrop(mm)
+
+
+def __mem_open(current: TaskStruct, tsk: TaskStruct, mode: int) -> MmStruct | int:
+    """Kernel: fs/proc/base.c:__mem_open() -> proc_mem_open() -> mm_access()
+
+    Keep the target's mm by ``mm_count`` only (``mmgrab()`` + ``mmput()``); -ESRCH when the
+    task has no mm any more, -EACCES when ``current`` may not access it.
+    """
+    from mrelease_ref.kernel.fork import mm_access
+
+    mm = mm_access(tsk, mode, current)
+    if isinstance(mm, int):
+        return mm
+    mmgrab(mm)
+    mm.mm_users -= 1  # mmput() of a reference that can never be the last one here
+    return mm
+
+
+def mem_rw_pages(
+    current: TaskStruct, mm: MmStruct, addr: int, buf: list[int], nr_pages: int, write: bool
+) -> KernelGen[int]:
+    """Kernel: fs/proc/base.c:mem_rw() (page granular)
+
+    Read (or write) ``nr_pages`` pages at ``addr`` of the mm the file holds: 0 (end of
+    file) if its users are gone (``mmget_not_zero()`` fails), else page by page through
+    ``access_remote_vm()`` with FOLL_FORCE; -EIO if the first page cannot be copied, the
+    pages copied otherwise. Reads append tokens to ``buf``; writes take them from it.
+    """
+    from mrelease_ref.include.linux.mm_types import PAGE_SHIFT
+    from mrelease_ref.mm.gup import FOLL_FORCE, FOLL_WRITE
+    from mrelease_ref.mm.memory import __access_remote_vm
+
+    if not mmget_not_zero(mm):
+        return 0
+    flags = (FOLL_WRITE if write else 0) | FOLL_FORCE  # proc_mem_foll_force(): "always"
+    copied = 0
+    while copied < nr_pages:
+        chunk = buf[copied:] if write else buf
+        n = yield from __access_remote_vm(mm, addr + (copied << PAGE_SHIFT), chunk, 1, flags,
+                                          current)
+        if not n:
+            break
+        copied += n
+    yield from mmput(mm, current)
+    if not copied and nr_pages:
+        return -errno.EIO
+    return copied

@@ -9,8 +9,10 @@ finds the folio covering any index by trying each order in use. ``shadows`` hold
 workingset shadow entries that reclaim leaves behind (``cachestat()`` counts them as
 evicted).
 
-Model-only fields: ``kernel``, ``orders`` (folio orders present, for lookup), ``disk``
-(how many pages of the file have ever been written back; used by the data-loss invariant).
+Model-only fields: ``kernel``, ``orders`` (folio orders present, for lookup);
+``Inode.i_disk`` is the backing store: the content token of every page written back (see
+:mod:`mrelease_ref.include.linux.highmem`; pages never written back hold the file's
+initial content).
 
 Limitations:
 - No buffer heads or filesystem private data beyond a ``private`` object the tests can set.
@@ -71,6 +73,7 @@ class Inode:
     i_mapping: AddressSpace = field(init=False)
     i_count: int = 0
     private_data_on_read: bool = False
+    i_disk: dict[int, int] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         return f"Inode({self.name}, {self.kind}, pages={self.i_size})"

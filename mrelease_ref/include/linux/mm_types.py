@@ -73,7 +73,9 @@ class VmFlags(enum.IntFlag):
     VM_IO = 0x00004000
     VM_SEQ_READ = 0x00008000
     VM_RAND_READ = 0x00010000
+    VM_DONTCOPY = 0x00020000
     VM_HUGETLB = 0x00400000
+    VM_WIPEONFORK = 0x02000000
     VM_MIXEDMAP = 0x10000000
     VM_HUGEPAGE = 0x20000000
     VM_NOHUGEPAGE = 0x40000000
@@ -92,6 +94,9 @@ VM_LOCKED: Final = int(VmFlags.VM_LOCKED)
 VM_SEQ_READ: Final = int(VmFlags.VM_SEQ_READ)
 VM_RAND_READ: Final = int(VmFlags.VM_RAND_READ)
 VM_HUGETLB: Final = int(VmFlags.VM_HUGETLB)
+VM_DONTCOPY: Final = int(VmFlags.VM_DONTCOPY)
+VM_WIPEONFORK: Final = int(VmFlags.VM_WIPEONFORK)
+VM_MIXEDMAP: Final = int(VmFlags.VM_MIXEDMAP)
 VM_HUGEPAGE: Final = int(VmFlags.VM_HUGEPAGE)
 VM_NOHUGEPAGE: Final = int(VmFlags.VM_NOHUGEPAGE)
 
@@ -139,14 +144,27 @@ class MmIds:
 class AnonVma:
     """Anonymous reverse-map root. Kernel: include/linux/rmap.h (struct anon_vma).
 
-    The model never forks with COW, so an anon_vma serves exactly one VMA; it exists so that
-    ``folio->mapping`` of an anonymous folio points somewhere, as in the kernel.
+    ``folio->mapping`` of an anonymous folio points at the anon_vma of the VMA that created
+    it. ``vmas`` stands in for the anon_vma's interval tree of ``anon_vma_chain`` entries:
+    every VMA an rmap walk from this anon_vma must visit -- the VMA it was made for and,
+    after fork(), the children's copies of it (``anon_vma_fork()``). ``parent``/``root``
+    are the kernel's fields; ``vma`` is the VMA it was made for (model-only).
     """
 
     vma: VmAreaStruct | None = None
+    vmas: list[VmAreaStruct] = field(default_factory=list)
+    parent: AnonVma | None = None
+    root: AnonVma | None = None
+
+    def __post_init__(self) -> None:
+        if self.vma is not None and not self.vmas:
+            self.vmas.append(self.vma)  # anon_vma_chain_link() of the VMA it serves
+            self.vma.anon_vma_chain.append(self)
+        if self.root is None:
+            self.root = self
 
     def __repr__(self) -> str:
-        return "AnonVma()"
+        return f"AnonVma(vmas={len(self.vmas)})"
 
 
 @dataclass(slots=True, eq=False)
@@ -156,7 +174,10 @@ class Folio:
     Kernel: include/linux/mm_types.h (struct folio)
 
     Model-only fields: ``kernel`` (owning Kernel), ``pfn`` (identity; never reused),
-    ``_pincount`` (GUP pins, each also holding one reference).
+    ``_pincount`` (GUP pins, each also holding one reference), ``_data`` (the pages'
+    contents as tokens, see :mod:`mrelease_ref.include.linux.highmem`: None while every
+    page still holds its initial content, one int for all pages of the folio, or one int
+    per page).
     """
 
     kernel: Kernel
@@ -173,6 +194,7 @@ class Folio:
     private: object | None = None
     swap: SwpEntry | None = None
     _mm_ids: MmIds | None = None
+    _data: int | list[int] | None = None
 
     def __repr__(self) -> str:
         return (
@@ -237,6 +259,7 @@ class VmAreaStruct:
     vm_file: File | None = None
     anon_vma: AnonVma | None = None
     vm_ops: str | None = None
+    anon_vma_chain: list[AnonVma] = field(default_factory=list)
 
     def __repr__(self) -> str:
         f = self.vm_flags

@@ -12,6 +12,11 @@ Two bits are not page flags in the kernel and are marked as such:
   (``PAGE_MAPPING_ANON``); the model keeps it as a flag so ``folio->mapping`` can stay ``None``.
 * ``PG_freed``: model-only; set when the folio has gone back to the page allocator, so the
   invariant checker can prove that no freed folio is still reachable.
+* ``PG_anon_exclusive``: the kernel's ``PageAnonExclusive()`` is a *page* flag (aliasing
+  PG_mappedtodisk); the model keeps one bit per folio. That is exact for small folios and
+  for PMD-mapped THPs (the flag lives on the head page); for a PTE-mapped THP it says
+  "every page", which is enough because the model sets it only while a single mm maps
+  the folio (new anonymous folios, reuse on a write fault) and fork clears it.
 
 Limitations:
 - Bits that nothing in the process_mrelease() path reads (PG_error, PG_arch_*, PG_hwpoison,
@@ -52,6 +57,7 @@ class PageFlags(enum.IntFlag):
     PG_dropbehind = 1 << 17
     PG_anon = 1 << 18
     PG_freed = 1 << 19
+    PG_anon_exclusive = 1 << 20
 
 
 PG_locked: Final = int(PageFlags.PG_locked)
@@ -73,6 +79,7 @@ PG_swapcache: Final = int(PageFlags.PG_swapcache)
 PG_dropbehind: Final = int(PageFlags.PG_dropbehind)
 PG_anon: Final = int(PageFlags.PG_anon)
 PG_freed: Final = int(PageFlags.PG_freed)
+PG_anon_exclusive: Final = int(PageFlags.PG_anon_exclusive)
 
 
 def flags_str(flags: int) -> str:
