@@ -1,7 +1,8 @@
 """get_user_pages(): find (faulting in if needed) the page behind a user address of any mm.
 
 Kernel: mm/gup.c (check_vma_flags(), follow_page_mask() -> follow_page_pte(),
-can_follow_write_pte(), faultin_page(), __get_user_pages(), get_user_page_vma_remote())
+can_follow_write_pte(), faultin_page(), __get_user_pages()),
+include/linux/mm.h:get_user_page_vma_remote()
 
 What ``/proc/<pid>/mem`` and ptrace use: look the page up in the page tables; if it is not
 there, or a write needs a writable page that is not, fault it in with ``handle_mm_fault()``
