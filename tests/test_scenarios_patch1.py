@@ -102,11 +102,25 @@ def test_v1_exit_after_reap_evicts_the_clean_shared_pages_the_reaper_skipped() -
     assert rows[("d, REAP_KILL", "file-shared (cached)")]["after exit"] == shared.nr_pages
 
 
+def test_realistic_folios_of_the_overview_victim_are_all_small() -> None:
+    """With the default (readahead chooses the order), the overview victim's files (1, 2
+    and 4 MiB, read through mmap) are read around in order-0 folios: the measured kernel
+    reads a 2 MiB and an 8 MiB file touched through mmap entirely in 4 KiB folios
+    (lab/data/folios.json, 2048KiB/seq and 8192KiB/seq; mm/filemap.c:
+    do_sync_mmap_readahead() sets ``ra->order = 0`` and a window of ``ra_pages`` = 2048).
+    So large folios on or off gives the same fates."""
+    on = _fate(patch1.reap_outcomes((V1_1,), large_folios=True))
+    off = _fate(patch1.reap_outcomes((V1_1,), large_folios=False))
+    assert on == off
+
+
 def test_large_folios_keep_the_cow_and_shared_mappings_cached() -> None:
-    """With large folios the private read-only mapping is PMD-mapped (one reference per
-    folio) and evicted; COW splits its PMD and the smaller shared file is PTE-mapped, so
-    their folios carry one reference per mapped page and mapping_evict_folio() refuses."""
-    rows = _fate(patch1.reap_outcomes((V1_1,), large_folios=True))
+    """With every file in 2 MiB folios (the fixed-order model, ``file_folio_order=9``: what
+    a file read in PMD-order folios gets, e.g. under MADV_HUGEPAGE) the private read-only
+    mapping is PMD-mapped (one reference per folio) and evicted; COW splits its PMD and the
+    smaller shared file is PTE-mapped, so their folios carry one reference per mapped page
+    and mapping_evict_folio() refuses."""
+    rows = _fate(patch1.reap_outcomes((V1_1,), large_folios=True, file_folio_order=9))
     assert rows[("v1 1/3", "file-private (cached)")]["removed by reap"] == (
         _spec("file-private").nr_pages)
     for kind in ("file-cow", "file-shared"):

@@ -12,6 +12,8 @@ writes a fresh file on a disk-backed filesystem, drops its page cache
 * ``seq``: touches every page of a private read-only mmap in order;
 * ``rand``: touches every page of that mapping in a seeded random order
   (``random.Random(seed).shuffle``, the same permutation :func:`touch_order` gives the model);
+* ``stride``: touches every 64th page of the mapping, in order (sparse access: the RSS
+  shows what fault-around and whole-folio mapping add);
 * ``read``: ``read()`` s the whole file in ``chunk`` -byte requests (no mapping).
 
 ``advice`` (``normal``, ``hugepage``, ``sequential``, ``random``) is applied with
@@ -74,7 +76,8 @@ __all__ = (
 )
 
 FOLIOS_PATH = Path(__file__).with_name("data") / "folios.json"
-PATTERNS = ("seq", "rand", "read")
+PATTERNS = ("seq", "rand", "stride", "read")
+STRIDE = 64
 ADVICES = ("normal", "hugepage", "sequential", "random")
 _MADV = {"hugepage": mmap.MADV_HUGEPAGE, "sequential": mmap.MADV_SEQUENTIAL,
          "random": mmap.MADV_RANDOM}
@@ -101,7 +104,7 @@ class Case:
         if self.advice not in ADVICES:
             raise ValueError(f"advice must be one of {ADVICES}, not {self.advice!r}")
         if self.pattern == "read" and self.advice != "normal":
-            raise ValueError("madvise() advice needs a mapping: use pattern 'seq' or 'rand'")
+            raise ValueError("madvise() advice needs a mapping: use a pattern other than 'read'")
         if self.size_kib <= 0 or self.size_kib % 4:
             raise ValueError("size_kib must be a positive multiple of 4")
 
@@ -143,6 +146,8 @@ def runs_to_orders(runs: Sequence[Sequence[int]]) -> dict[int, int]:
 
 def touch_order(nr_pages: int, pattern: str, seed: int = 0) -> list[int]:
     """Page indices in the order a case touches them (shared with the model's scenarios)."""
+    if pattern == "stride":
+        return list(range(0, nr_pages, STRIDE))
     order = list(range(nr_pages))
     if pattern == "rand":
         random.Random(seed).shuffle(order)
@@ -156,10 +161,11 @@ def _read_text(path: str, default: str = "?") -> str:
         return default
 
 
-def _read_ahead_kb(directory: str) -> int | None:
+def _queue_value(directory: str, name: str) -> int | None:
+    """/sys/.../queue/``name`` of the block device holding ``directory``."""
     dev = os.stat(directory).st_dev
     base = Path(f"/sys/dev/block/{os.major(dev)}:{os.minor(dev)}")
-    for cand in (base / "queue" / "read_ahead_kb", base / ".." / "queue" / "read_ahead_kb"):
+    for cand in (base / "queue" / name, base / ".." / "queue" / name):
         if cand.exists():
             return int(cand.read_text())
     return None
@@ -176,11 +182,12 @@ def machine_settings(directory: str = "/var/tmp") -> dict[str, Any]:
         "machine": platform.machine(),
         "directory": directory,
         "filesystem": _fstype(Path(directory)),
-        "read_ahead_kb": _read_ahead_kb(directory),
+        "read_ahead_kb": _queue_value(directory, "read_ahead_kb"),
         "thp_enabled": _read_text(f"{thp}/enabled"),
         "thp_defrag": _read_text(f"{thp}/defrag"),
         "thp_shmem_enabled": _read_text(f"{thp}/shmem_enabled"),
         "hpage_pmd_size": int(_read_text(f"{thp}/hpage_pmd_size", "0")),
+        "max_sectors_kb": _queue_value(directory, "max_sectors_kb"),
         "fault_around_bytes": int(fab) if fab else 65536,
         "fault_around_bytes_source": "debugfs" if fab else "assumed kernel default",
     }
@@ -313,7 +320,9 @@ _SIZES_KIB = (16, 256, 2048, 8192, 65536, 1048576)
 CASES: tuple[Case, ...] = (
     *(Case(s, "seq") for s in _SIZES_KIB),
     *(Case(s, "rand") for s in (256, 8192, 65536)),
+    *(Case(s, "stride") for s in (8192, 65536, 1048576)),
     *(Case(s, "read") for s in (16, 2048, 65536, 1048576)),
+    Case(65536, "read", chunk=4096),
     *(Case(s, "seq", "hugepage") for s in (16, 256, 8192, 65536)),
     Case(65536, "rand", "hugepage"),
     *(Case(s, "seq", "sequential") for s in (2048, 65536)),

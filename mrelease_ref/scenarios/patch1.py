@@ -209,14 +209,18 @@ def reap_outcome(
     large_folios: bool = False,
     arch: str = "x86_64",
     swap: bool = True,
+    file_folio_order: int | None = None,
 ) -> ReapOutcome:
     """Build ``spec`` on ``choice``'s kernel, drain the per-CPU batches (a victim that has
     been running for a while: its faults have left them), SIGKILL it,
     ``process_mrelease()`` it (with ``choice.flags``), then let it exit.
 
+    ``file_folio_order`` None lets readahead choose the folio sizes (the Kernel default);
+    an int is the fixed-order model (every file in folios of that order).
     Anonymous pages are ``AnonPages`` in pages; file pages are per file the victim maps.
     """
-    k = choice.kernel(large_folios=large_folios, arch=arch, swap=swap, debug_vm=True)
+    k = choice.kernel(large_folios=large_folios, arch=arch, swap=swap, debug_vm=True,
+                      file_folio_order=file_folio_order)
     killer = k.spawn("lmkd", uid=0)
     v = build_victim(k, spec)
     k.lru_add_drain_all()
