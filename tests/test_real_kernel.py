@@ -22,7 +22,14 @@ from pathlib import Path
 import pytest
 
 from mrelease_ref.lab import freezer, syscalls
-from mrelease_ref.scenarios.parity import SCENARIOS, ParityRun, Row, parity_frame, run_parity
+from mrelease_ref.scenarios.parity import (
+    FOLIO_CASES,
+    SCENARIOS,
+    ParityRun,
+    Row,
+    parity_frame,
+    run_parity,
+)
 
 pytestmark = pytest.mark.realkernel
 
@@ -303,3 +310,17 @@ def test_nothing_is_left_behind(parity: ParityRun, children_before: set[str]) ->
     prefix = f"{freezer.GROUP_PREFIX}.{os.getpid()}."
     assert [p.name for p in backend.root.iterdir() if p.name.startswith(prefix)] == []
     assert _children() <= children_before
+
+
+def test_page_cache_folio_sizes_match_the_kernel(parity: ParityRun) -> None:
+    """Every folio case (file size x access pattern x madvise() hint) leaves the same
+    page-cache layout, FilePmdMapped and mapping RSS on the model as on the live kernel.
+
+    Rule: v6.18 readahead (mm/readahead.c: page_cache_sync_ra(), page_cache_async_ra(),
+    page_cache_ra_order()) and the mmap fault paths (mm/filemap.c:
+    do_sync_mmap_readahead(), filemap_map_pages(); mm/memory.c: finish_fault(),
+    do_set_pmd()). Source: the kernel itself, measured by mrelease_ref.lab.folios.
+    """
+    names = tuple(f"folios/{c.name}" for c in FOLIO_CASES)
+    rows = check(parity, *names)
+    assert len(rows) >= 30

@@ -115,7 +115,8 @@ class Case:
     @property
     def name(self) -> str:
         adv = "" if self.advice == "normal" else f"+{self.advice}"
-        return f"{self.size_kib}KiB/{self.pattern}{adv}"
+        chunk = "" if self.pattern != "read" or self.chunk == 131072 else f"@{self.chunk}"
+        return f"{self.size_kib}KiB/{self.pattern}{adv}{chunk}"
 
 
 @dataclass(frozen=True, slots=True)

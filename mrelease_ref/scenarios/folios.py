@@ -77,10 +77,11 @@ def layout_of(inode: Inode) -> tuple[tuple[int, int, int], ...]:
     return tuple((a, b, c) for a, b, c in runs)
 
 
-def read_file(k: Kernel, inode: Inode, chunk: int) -> None:
+def read_file(k: Kernel, inode: Inode, chunk: int) -> File:
     """``read()`` the whole file in ``chunk``-byte calls through one open file: the
     page-cache side of mm/filemap.c:filemap_read() (each call loops over
-    ``filemap_get_pages()`` batches and then sets ``ra->prev_pos`` to the last byte read)."""
+    ``filemap_get_pages()`` batches and then sets ``ra->prev_pos`` to the last byte read).
+    Returns the open file."""
     from mrelease_ref.mm.filemap import filemap_get_pages
 
     file = File(inode.kind, inode, f_mode=FMODE_READ)
@@ -99,6 +100,7 @@ def read_file(k: Kernel, inode: Inode, chunk: int) -> None:
                 pos = min(folio_end, end, size)
         file.f_ra.prev_pos = pos
     k._after_api()
+    return file
 
 
 def _pmd_kb(k: Kernel, start: int, end: int) -> int:

@@ -15,8 +15,9 @@ Model-only fields: ``kernel``, ``orders`` (folio orders present, for lookup), ``
 
 Limitations:
 - No buffer heads or filesystem private data beyond a ``private`` object the tests can set.
-- One file system behaviour for regular files ("ext4"): read-ahead creates folios of the
-  kernel's configured order, writeback completes when the kernel's I/O worker runs.
+- One file system behaviour for regular files ("ext4"): large folios up to order 9
+  (readahead chooses, mm/readahead.py), writeback completes when the kernel's I/O worker
+  runs.
 """
 
 from __future__ import annotations
