@@ -56,7 +56,11 @@ tables.glossary()
 # `OVERVIEW_VICTIM` is data: 2048 pages of anonymous memory, a 1024-page private read-only file
 # mapping, a 512-page private file mapping of which 128 pages were written (copy-on-write), and
 # a 256-page `MAP_SHARED` mapping of a read-write file with 32 dirtied pages. The Kernel uses
-# these machines' defaults (x86_64, 2 CPUs, CONFIG_SWAP, large page-cache folios).
+# these machines' defaults (x86_64, 2 CPUs, CONFIG_SWAP, page-cache folio sizes as v6.18's
+# readahead makes them). Folio distribution: these 1-4 MiB files, read through mmap, are all
+# 4 KiB folios (the first fault reads around it, 2048 order-0 pages: the live kernel does
+# the same for files up to 8 MiB, `lab/data/folios.json`), so the 32 dirtied pages are
+# 128 kB of `Dirty`, and every file page is PTE-mapped.
 
 # %%
 k = Kernel(variant="baseline", seed=0, trace=True, debug_vm=True)

@@ -185,8 +185,11 @@ scope.pivot(index=["mapping", "folios"], columns="config", values="mark_accessed
 #   so the reap neither marks nor skips; their fate is decided by the victim's own exit (see
 #   the gate's scope below).
 # - **A PMD-mapped 2 MiB folio is still marked by every version**: only the PTE path is
-#   patched. With these machines' default of PMD-sized page-cache folios (README,
-#   "Configuration choices"), a private file mapping of large aligned files keeps its aging.
+#   patched. But with the folio sizes the kernel makes (last row: a 64 MiB file read in
+#   order, laid out as the live kernel lays it out, `lab/data/folios.json`), only the 24 MiB
+#   past the readahead ramp is PMD-mapped and keeps its aging (12 calls); v1 and D skip the
+#   other 2728 folios (40 MiB), the RFC the 2048 4 KiB ones. Files up to 8 MiB read through
+#   mmap are 4 KiB folios throughout.
 # - **4 KiB folios** are skipped by every version; **64-page folios** (PTE-mapped) only by v1
 #   and D, and only with CONFIG_MM_ID -- next section.
 
@@ -305,7 +308,9 @@ params
 # are protected for being referenced), so at any moment part of the hot set sits on the
 # inactive list with PG_referenced. Then the app is frozen, killed and reaped; 2 more
 # pressure rounds run; the app is relaunched and touches its hot pages again. 4 KiB
-# folios; every CPU's LRU batches are drained just before the kill.
+# folios (as the kernel reads a 4 MiB file through mmap), in the fixed-order model
+# (`file_folio_order`: no read-around, so each round reads exactly its 128 pages); every
+# CPU's LRU batches are drained just before the kill.
 
 # %%
 runs = [p2.relaunch(c, params) for c in ("baseline", "2 alone", "v1 1", "v1 1-2")]
@@ -454,7 +459,8 @@ v1_sweep[["pages_read", "refaults", "refault_activations"]].unstack("idle_rounds
 # ### Large folios keep patch 2's side effect under v1
 #
 # The same experiment with 64-page page-cache folios (the ~80-page average realkernel.md
-# §1.1 saw on an earlier 6.18 build). A 64-page folio is zapped as one batch of 64 PTEs,
+# §1.1 saw on an earlier 6.18 build; on these machines 64-page folios are one window of the
+# readahead ramp of a file read in order, see the scope table's last row). A 64-page folio is zapped as one batch of 64 PTEs,
 # which hands the gather 64 references; patch 1's `mapping_evict_folio()` allows only one
 # extra reference, so it evicts none of them (thread.md §6 #5). Patch 2 still skips their
 # aging (with CONFIG_MM_ID).
@@ -473,10 +479,20 @@ large.pivot(index="post_rounds", columns="config", values="refaults")
 # (`activated_at_reap` below: one 64-page folio here), so after four pressure rounds the
 # relaunch refaults that folio's pages on top of the baseline's -- as restores, like every
 # refault in this run. Without CONFIG_MM_ID, v1 matches the baseline: every large folio
-# counts as shared and keeps its aging. So on these machines' page-cache folio sizes the
-# side effect Michal Hocko described is what v1 delivers, while the speed-up it buys is per
-# folio batch rather than per page. The granularity is coarse (a 64-page folio is one LRU
-# entry), so the size of the effect here is one folio; its direction is the point.
+# counts as shared and keeps its aging. So for PTE-mapped large folios the side effect
+# Michal Hocko described is what v1 delivers, while the speed-up it buys is per folio batch
+# rather than per page. The granularity is coarse (a 64-page folio is one LRU entry), so the
+# size of the effect here is one folio; its direction is the point.
+#
+# Folio distribution assumed: every folio of the 4 MiB app file is a 64-page folio (the
+# fixed-order model, `file_folio_order=6`). The kernel reads a file that small through
+# mmap in 4 KiB folios (`lab/data/folios.json`: up to 8 MiB), which is the first relaunch
+# experiment: there patch 1 evicts the pages (previous finding). Where the kernel does make
+# PTE-mapped large folios -- the readahead ramp of a file read in order beyond its first
+# 8 MiB, orders 2 to 8, 32 MiB of every file above 40 MiB -- this finding holds for them:
+# v1 keeps them cached (notebook 01, "large folios are evicted only when one entry maps
+# them") and skips their aging (the scope table's last row). Evidence: model, on folio
+# sizes measured on the live kernel.
 
 # %%
 four = large[large.post_rounds == 4].set_index("config")[

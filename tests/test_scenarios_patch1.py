@@ -331,3 +331,23 @@ def test_experiments_are_deterministic() -> None:
     """Same seeds, same rows: the notebook's outputs can be compared by strict nbval."""
     assert patch1.predicate_table() == patch1.predicate_table()
     assert patch1.referenced_table(((8, 16),)) == patch1.referenced_table(((8, 16),))
+
+
+def test_v1_keeps_the_readahead_ramp_of_a_file_read_in_order() -> None:
+    """Folio sizes as readahead makes them (a 64 MiB file read in order: 2048 order-0
+    pages, then 2048-page windows of order 2, 4, 6, 8, then 12 PMD-mapped order-9 folios;
+    mm/readahead.c:page_cache_async_ra() raises ``ra->order`` by 2 per window, measured in
+    lab/data/folios.json). mapping_evict_folio() admits one reference beyond the page
+    cache's: an order-0 folio (one PTE) and a PMD-mapped folio (one PMD reference) pass on
+    x86_64, a ramp folio mapped whole by 2^order PTEs does not; on s390 the PMD path
+    (__tlb_remove_page_size()) never evicts. So v1 keeps 4 x 2048 pages on x86_64 and
+    16384 - 2048 on s390; the baseline keeps everything."""
+    rows = patch1.readahead_file_rows()
+    left = {(r["arch"], r["kernel"]): 0 for r in rows}
+    for r in rows:
+        left[(r["arch"], r["kernel"])] += r["pages cached after reap"]
+    assert left == {("x86_64", "baseline"): 16384, ("x86_64", "v1 1/3"): 4 * 2048,
+                    ("s390", "baseline"): 16384, ("s390", "v1 1/3"): 16384 - 2048}
+    orders = {r["folio order"]: r["mapped by"] for r in rows}
+    assert orders == {0: "1 PTE", 2: "4 PTEs", 4: "16 PTEs", 6: "64 PTEs", 8: "256 PTEs",
+                      9: "PMD"}

@@ -55,21 +55,27 @@ def test_skip_scope(config: str) -> None:
     MAP_SHARED mapping is not reaped (__oom_reap_task_mm() skips it); the PMD path
     (zap_huge_pmd()) is unchanged in every version (Baolin Wang's point, thread.md §4.2
     #2); the RFC's mapcount test and v1 without CONFIG_MM_ID keep aging 64-page folios.
-    Expected counts are computed from the mapping size and folio orders."""
+    Expected counts are computed from the mapping size and folio orders. The last kind is a
+    64 MiB file read in order with readahead's folio sizes (2048 order-0 folios, 2048 pages
+    each of order 2, 4, 6, 8, then 12 PMD-mapped order-9 folios: mm/readahead.c, measured
+    in lab/data/folios.json): the 4 KiB folios follow the 4 KiB rule, the ramp folios (all
+    PTE-mapped whole) the 64-page rule, the PMD-mapped ones are always marked."""
     n = SCOPE_PAGES
     rows = [p2.skip_scope(config, kind, n, debug_vm=True) for kind in p2.MAPPING_KINDS]
-    folios = [n, n, n >> ORDER_64, n >> ORDER_PMD, n]
+    ramp = [2048 >> o for o in (2, 4, 6, 8)]
+    folios = [n, n, n >> ORDER_64, n >> ORDER_PMD, n, 2048 + sum(ramp) + 12]
     expected = [
         0,
         0 if config in SKIPS_4K else folios[1],
         0 if config in SKIPS_LARGE else folios[2],
         folios[3],
         0,
+        (0 if config in SKIPS_4K else 2048) + (0 if config in SKIPS_LARGE else sum(ramp)) + 12,
     ]
     assert [r.mark_accessed for r in rows] == expected
     assert [r.folios for r in rows] == folios
     # every page touched once: every PTE young, and one young PMD for the huge folio
-    assert [r.young_entries for r in rows] == [n, n, n, n >> ORDER_PMD, n]
+    assert [r.young_entries for r in rows] == [n, n, n, n >> ORDER_PMD, n, 5 * 2048 + 12]
 
 
 # --- exclusivity ----------------------------------------------------------------------------

@@ -247,8 +247,15 @@ MAPPING_KINDS: Final = (
     "file, 64-page folios, PTE-mapped",
     "file, 2 MiB folio, PMD-mapped",
     "file, MAP_SHARED",
+    "file, 64 MiB read in order (readahead's folios)",
 )
-"""The mappings :func:`skip_scope` reaps, one per Kernel."""
+"""The mappings :func:`skip_scope` reaps, one per Kernel. All but the last use the
+fixed-order model (``file_folio_order``) to isolate one folio shape; the last is a 64 MiB
+file (:data:`READAHEAD_FILE_PAGES`) with folio sizes as v6.18's readahead makes them
+(2048 order-0 pages, then 8 MiB windows of order 2, 4, 6, 8, then 12 PMD-mapped 2 MiB
+folios, as measured on the live kernel: lab/data/folios.json ``65536KiB/seq``)."""
+
+READAHEAD_FILE_PAGES: Final = 16384
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,8 +281,12 @@ def skip_scope(config: str, kind: str, nr_pages: int = 512, *, debug_vm: bool = 
     if kind not in MAPPING_KINDS:
         raise ValueError(f"kind must be one of {MAPPING_KINDS}")
     order = {"file, 64-page folios, PTE-mapped": 6, "file, 2 MiB folio, PMD-mapped": 9}
-    k = make_kernel(config, large_folios=kind in order, file_folio_order=order.get(kind, 9),
-                    debug_vm=debug_vm)
+    if kind == MAPPING_KINDS[-1]:
+        nr_pages = READAHEAD_FILE_PAGES
+        k = make_kernel(config, debug_vm=debug_vm)  # readahead chooses the folio sizes
+    else:
+        k = make_kernel(config, large_folios=kind in order,
+                        file_folio_order=order.get(kind, 9), debug_vm=debug_vm)
     lmkd = k.spawn("lmkd")
     app = k.spawn("app", uid=10001)
     if kind.startswith("anonymous"):
