@@ -243,7 +243,7 @@ pd.DataFrame(patch1.fate_totals(small)).set_index("kernel")
 
 # %%
 default = patch1.reap_outcomes(large_folios=True)
-patch1.fate_rows(default) == patch1.fate_rows(small)
+{"fates identical to the 4 KiB table": patch1.fate_rows(default) == patch1.fate_rows(small)}
 
 # %% [markdown]
 # Large folios reach a victim's files when a stream has ramped up (beyond the first 40 MiB

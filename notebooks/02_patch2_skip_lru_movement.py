@@ -460,10 +460,10 @@ v1_sweep[["pages_read", "refaults", "refault_activations"]].unstack("idle_rounds
 #
 # The same experiment with 64-page page-cache folios (the ~80-page average realkernel.md
 # §1.1 saw on an earlier 6.18 build; on these machines 64-page folios are one window of the
-# readahead ramp of a file read in order, see the scope table's last row). A 64-page folio is zapped as one batch of 64 PTEs,
-# which hands the gather 64 references; patch 1's `mapping_evict_folio()` allows only one
-# extra reference, so it evicts none of them (thread.md §6 #5). Patch 2 still skips their
-# aging (with CONFIG_MM_ID).
+# readahead ramp of a file read in order, see the scope table's last row). A 64-page folio
+# is zapped as one batch of 64 PTEs, which hands the gather 64 references; patch 1's
+# `mapping_evict_folio()` allows only one extra reference, so it evicts none of them
+# (thread.md §6 #5). Patch 2 still skips their aging (with CONFIG_MM_ID).
 
 # %%
 large = pd.DataFrame(p2.as_rows(p2.relaunch_sweep(
