@@ -7,6 +7,8 @@ rules step by step in each docstring, and held to the live kernel's stored measu
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
 from mrelease_ref import Kernel
@@ -15,11 +17,22 @@ from mrelease_ref.lab.folios import Case, _runs
 from mrelease_ref.mm.readahead import get_init_ra_size, get_next_ra_size
 from mrelease_ref.scenarios import parity
 from mrelease_ref.scenarios.folios import layout_of, read_file, run_model_case, stored_cases
-from mrelease_ref.sim.process import MADV_RANDOM
+from mrelease_ref.sim.process import MADV_RANDOM, Mapping, Process
+
+if TYPE_CHECKING:
+    from mrelease_ref.include.linux.fs import Inode
 
 
 def _layout(case: Case, **kw: object) -> str:
-    return run_model_case(case, **kw).layout  # type: ignore[arg-type]
+    return run_model_case(case, **kw).layout
+
+
+def _mapped(nr_pages: int, **kernel_kw: object) -> tuple[Inode, Process, Mapping]:
+    """A fresh Kernel with one cold ``nr_pages`` file mapped privately, read-only."""
+    k = Kernel(seed=0, **kernel_kw)  # type: ignore[arg-type]
+    f = k.create_file("a.dat", nr_pages)
+    p = k.spawn("p")
+    return f, p, p.mmap(nr_pages, file=f, write=False)
 
 
 @pytest.mark.parametrize(("pages", "window"), [(1, 4), (2, 4), (3, 8), (4, 8), (5, 16),
@@ -71,10 +84,7 @@ def test_madv_random_reads_only_the_faulting_page() -> None:
     """``(vm_flags & (VM_RAND_READ | VM_EXEC)) == VM_RAND_READ``: no readahead; the fault
     reads one order-0 folio (``__filemap_get_folio(FGP_CREAT)``). Touching 3 pages of a
     64-page file caches 3 pages."""
-    k = Kernel(seed=0)
-    f = k.create_file("a.dat", 64)
-    p = k.spawn("p")
-    m = p.mmap(64, file=f, write=False)
+    f, p, m = _mapped(64)
     p.madvise(m, MADV_RANDOM)
     for i in (0, 10, 40):
         p.touch(m, start=i, nr_pages=1)
@@ -84,10 +94,7 @@ def test_madv_random_reads_only_the_faulting_page() -> None:
 def test_mmap_miss_above_lotsamiss_stops_read_around() -> None:
     """mm/filemap.c:do_sync_mmap_readahead(): ``mmap_miss > MMAP_LOTSAMISS`` (100): no
     read-around; the fault reads just its page."""
-    k = Kernel(seed=0)
-    f = k.create_file("a.dat", 64)
-    p = k.spawn("p")
-    m = p.mmap(64, file=f, write=False)
+    f, p, m = _mapped(64)
     vma = next(v for v in p.task.mm.mm_mt if v.vm_start == m.start)  # type: ignore[union-attr]
     assert vma.vm_file is not None
     vma.vm_file.f_ra.ra_pages = 2048
@@ -99,10 +106,7 @@ def test_mmap_miss_above_lotsamiss_stops_read_around() -> None:
 def test_read_ahead_kb_zero_reads_single_pages() -> None:
     """``!ra->ra_pages``: the mmap fault reads no window (do_sync_mmap_readahead()
     returns), so each fault reads its own order-0 page; fault-around maps nothing else."""
-    k = Kernel(seed=0, read_ahead_kb=0)
-    f = k.create_file("a.dat", 64)
-    p = k.spawn("p")
-    m = p.mmap(64, file=f, write=False)
+    f, p, m = _mapped(64, read_ahead_kb=0)
     p.touch(m, nr_pages=2)
     assert layout_of(f) == ((0, 0, 2),)
 
@@ -122,10 +126,7 @@ def test_sequential_read_ramps_from_the_request_size() -> None:
 def test_fixed_order_model_is_kept_for_earlier_experiments() -> None:
     """``Kernel(file_folio_order=9)``: the earlier model, one 2 MiB folio per miss, mapped
     by one PMD; no readahead window."""
-    k = Kernel(seed=0, file_folio_order=9)
-    f = k.create_file("a.dat", 1024)
-    p = k.spawn("p")
-    m = p.mmap(1024, file=f, write=False)
+    f, p, m = _mapped(1024, file_folio_order=9)
     p.touch(m, nr_pages=1)
     assert layout_of(f) == ((0, 9, 1),)
 

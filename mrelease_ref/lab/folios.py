@@ -114,7 +114,7 @@ class Case:
 
     @property
     def name(self) -> str:
-        adv = "" if self.advice == "normal" else f"+{self.advice}"
+        adv = "" if self.advice == "normal" else f":{self.advice}"  # no "+": parity joins
         chunk = "" if self.pattern != "read" or self.chunk == 131072 else f"@{self.chunk}"
         return f"{self.size_kib}KiB/{self.pattern}{adv}{chunk}"
 
