@@ -182,3 +182,13 @@ def test_read_file_advances_prev_pos() -> None:
     f = k.create_file("a.dat", 8)
     assert read_file(k, f, 4096).f_ra.prev_pos == 8 * 4096
     assert File("ext4", f, f_mode=FMODE_READ).f_ra.prev_pos == -1
+
+
+@pytest.mark.parametrize("case", [Case(2048, "rand"), Case(8192, "stride"),
+                                  Case(8192, "seq", "hugepage"), Case(65536, "seq")],
+                         ids=lambda c: c.name)
+def test_readahead_and_fault_around_keep_the_invariants(case: Case) -> None:
+    """The CONFIG_DEBUG_VM-style checker (refcounts: one per page-cache page, one per PTE,
+    one per PMD; mapcounts; rss; LRU) holds after every call while readahead, fault-around,
+    whole-folio mapping and retried faults build the page cache and the page tables."""
+    run_model_case(case, debug_vm=True)
