@@ -36,6 +36,7 @@
 # cells only call them and show what they return.
 
 # %%
+import dataclasses
 import inspect
 
 import matplotlib.pyplot as plt
@@ -367,6 +368,35 @@ assert base.refaults - base.refault_restores == base.hot_pages - base.workingset
 assert v1_both.pages_read == v1_both.hot_pages and v1_only.refaults == v1_both.refaults == 0
 
 # %% [markdown]
+# The same run with v6.18's readahead and fault paths (`readahead=True`; the streamer reads
+# under MADV_RANDOM so a round still brings exactly 128 pages). The 4 MiB app file is 4 KiB
+# folios either way (read-around reads it whole at launch), so the state at the kill is the
+# same. What changes is the relaunch: its first miss reads around, 2048 pages, so it reads
+# the whole file again -- also the 256 pages the app does not use, which reclaim had taken
+# with shadow entries during the pressure rounds -- and every config counts those as extra
+# refaults. The hot pages cached at the relaunch are the same as above, so patch 2 alone
+# still costs the relaunch the same hot pages; only one of its 256 cold pages happened to
+# be still cached. v1 1-2 reads all 1024 pages, and the refaults it counts are cold pages
+# reclaim evicted before the kill, none of the hot pages patch 1 evicted.
+
+# %%
+ra_runs = [p2.relaunch(c, dataclasses.replace(params, readahead=True))
+           for c in ("baseline", "2 alone", "v1 1", "v1 1-2")]
+ra = pd.DataFrame(p2.as_rows(ra_runs)).set_index("config")
+ra_base, ra_alone, _, ra_v1 = ra_runs
+kill_state = ["young_at_kill", "active_at_kill", "activatable_at_kill", "workingset_at_kill",
+              "marked_at_reap", "activated_at_reap", "cached_after_reap"]
+assert all(getattr(a, f) == getattr(b, f) for a, b in zip(runs, ra_runs, strict=True)
+           for f in kill_state)
+assert ra_v1.pages_read == params.app_pages and ra_v1.refault_activations == 0
+cold = params.app_pages - params.hot_pages
+assert ra_base.cached_at_relaunch == base.cached_at_relaunch
+assert ra_alone.cached_at_relaunch == alone.cached_at_relaunch
+assert ra_base.refaults - base.refaults == cold and ra_alone.refaults - alone.refaults == cold - 1
+ra.drop(columns=["idle_rounds", "post_rounds", "folio_order", "readahead"],
+        errors="ignore").T
+
+# %% [markdown]
 # Now the same experiment over the amount of pressure after the kill (0-6 rounds), and with
 # one pressure round between the app's last use and the kill (`idle_rounds=1`: the app sat
 # in the background while reclaim ran once).
@@ -446,6 +476,9 @@ print(f"one idle round: young at the kill {sorted(set(idle1.young_at_kill))}, "
 # shadow, before the kill -- every config counts it (the sweep at 0 rounds after the kill).
 # It is not even *recent* (`refault_activations` 0): v6.18 measures the workingset of a
 # file refault by the active file list, and patch 1 evicted the app's active pages too.
+# With the kernel's read-around at the relaunch (the `readahead=True` run above) the
+# relaunch also reads back the app's cold pages, and those that reclaim evicted before the
+# kill are counted -- still none of the pages patch 1 evicted.
 
 # %%
 by_run = sweep.set_index(["config", "idle_rounds", "post_rounds"])

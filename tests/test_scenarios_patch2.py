@@ -285,3 +285,19 @@ def test_as_rows_gives_plain_dicts() -> None:
     row = p2.GateRow("baseline", "normal exit", 64, 64)
     assert p2.as_rows([row]) == [
         {"config": "baseline", "event": "normal exit", "young": 64, "aged": 64}]
+
+
+def test_relaunch_with_readahead_keeps_the_kill_state_and_reads_the_whole_file() -> None:
+    """With v6.18's readahead (``RelaunchParams(readahead=True)``) the 4 MiB app file is
+    still 4 KiB folios (read-around of 2048 pages covers it: mm/filemap.c:
+    do_sync_mmap_readahead()) and the app touches every page at launch either way, so the
+    hot set's state at the kill is unchanged. At the relaunch the first miss reads around
+    the whole file: v1 1-2 reads all ``app_pages`` again, and counts no refault activation
+    for them (patch 1's remove_mapping() leaves no shadow)."""
+    fields = ("young_at_kill", "active_at_kill", "activatable_at_kill", "workingset_at_kill",
+              "marked_at_reap", "activated_at_reap", "cached_after_reap")
+    for config in ("baseline", "v1 1-2"):
+        fixed = p2.relaunch(config)
+        ra = p2.relaunch(config, p2.RelaunchParams(readahead=True))
+        assert [getattr(fixed, f) for f in fields] == [getattr(ra, f) for f in fields]
+    assert ra.pages_read == p2.RelaunchParams().app_pages and ra.refault_activations == 0

@@ -64,6 +64,7 @@ from mrelease_ref.include.linux.page_flags import PG_active, PG_referenced, PG_w
 from mrelease_ref.include.uapi.linux.mman import PROCESS_MRELEASE_REAP_KILL
 from mrelease_ref.scenarios.review import ReviewPoint
 from mrelease_ref.sim.kernel import Kernel
+from mrelease_ref.sim.process import MADV_RANDOM
 
 if TYPE_CHECKING:
     from mrelease_ref.include.linux.fs import Inode
@@ -449,7 +450,10 @@ class RelaunchParams:
     it is killed and reaped; ``post_rounds`` rounds later it is relaunched and touches its
     hot pages again. A round streams ``pressure_pages`` pages of another file through the
     page cache and reclaims as many. ``folio_order`` is the page-cache folio order (0: 4 KiB
-    folios).
+    folios) of the fixed-order model (no read-around, no fault-around). ``readahead=True``
+    instead lets v6.18's readahead and fault paths choose (the Kernel default): the app's
+    launch and relaunch read around their faults and fault around; the streamer reads its
+    chunks under MADV_RANDOM, so a round still brings exactly ``pressure_pages`` pages.
     """
 
     app_pages: int = 1024
@@ -459,6 +463,7 @@ class RelaunchParams:
     idle_rounds: int = 0
     post_rounds: int = 2
     folio_order: int = 0
+    readahead: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -514,8 +519,11 @@ def relaunch(
     within the workingset size is a restore (WORKINGSET_RESTORE_FILE).
     """
     p = params
-    k = make_kernel(config, large_folios=p.folio_order > 0,
-                    file_folio_order=max(p.folio_order, 1), debug_vm=debug_vm)
+    if p.readahead:
+        k = make_kernel(config, debug_vm=debug_vm)
+    else:
+        k = make_kernel(config, large_folios=p.folio_order > 0,
+                        file_folio_order=max(p.folio_order, 1), debug_vm=debug_vm)
     lmkd = k.spawn("lmkd")
     apk = k.create_file("app.apk", p.app_pages)
     rounds = p.use_rounds + p.idle_rounds + p.post_rounds
@@ -529,6 +537,8 @@ def relaunch(
     def pressure_round() -> None:
         nonlocal pos
         chunk = streamer.mmap(p.pressure_pages, file=media, write=False, offset=pos)
+        if p.readahead:
+            streamer.madvise(chunk, MADV_RANDOM)  # exactly pressure_pages per round
         pos += p.pressure_pages
         streamer.touch(chunk)
         streamer.munmap(chunk)
