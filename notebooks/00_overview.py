@@ -66,10 +66,12 @@ tables.collapsed(tables.glossary(), "kernel term → Python name → kernel file
 # ## A victim with anonymous, private-file, copy-on-write and shared-file memory
 # `OVERVIEW_VICTIM` is data: 2048 pages of anonymous memory, a 1024-page private read-only file
 # mapping, a 512-page private file mapping of which 128 pages were written (copy-on-write), and
-# a 256-page `MAP_SHARED` mapping of a read-write file of which 32 pages were written. The
-# Kernel uses these machines' defaults (x86_64, 2 CPUs, CONFIG_SWAP, large page-cache
-# folios): the shared file sits in one 256-page folio, and a folio is dirty as a whole, so
-# `Dirty` and `nr_dirty` below count all 256 pages (1024 kB).
+# a 256-page `MAP_SHARED` mapping of a read-write file with 32 dirtied pages. The Kernel uses
+# these machines' defaults (x86_64, 2 CPUs, CONFIG_SWAP, page-cache folio sizes as v6.18's
+# readahead makes them). Folio distribution: these 1-4 MiB files, read through mmap, are all
+# 4 KiB folios (the first fault reads around it, 2048 order-0 pages: the live kernel does
+# the same for files up to 8 MiB, `lab/data/folios.json`), so the 32 dirtied pages are
+# 128 kB of `Dirty`, and every file page is PTE-mapped.
 
 # %%
 k = Kernel(variant="baseline", seed=0, trace=True, debug_vm=True)

@@ -258,16 +258,28 @@ tables.mark_inferred(pd.DataFrame(patch1.fate_totals(small)).set_index("kernel")
 #   `even_cows` problem: all of it sits in 4 KiB folios in PTE tables); the victim's exit
 #   frees it later.
 #
-# Now with these machines' defaults (large page-cache folios, 2 MiB folios PMD-mapped where
-# aligned):
+# With these machines' defaults (large folios on, folio sizes as v6.18's readahead makes
+# them) the table is the same: this victim's files are 1-4 MiB, and a file that small, read
+# through mmap, is read around in 4 KiB folios (2048 order-0 pages from the first fault; the
+# live kernel does exactly this for files up to 8 MiB, `lab/data/folios.json`):
 
 # %%
-large = patch1.reap_outcomes(large_folios=True)
+default = patch1.reap_outcomes(large_folios=True)
+{"fates identical to the 4 KiB table": patch1.fate_rows(default) == patch1.fate_rows(small)}
+
+# %% [markdown]
+# Large folios reach a victim's files when a stream has ramped up (beyond the first 40 MiB
+# of a file read in order) or under MADV_HUGEPAGE. To see what 2 MiB folios change, put
+# *every* file of the same victim in them (`file_folio_order=9`, the fixed-order model:
+# one 2 MiB folio per cache miss, PMD-mapped where aligned):
+
+# %%
+large = patch1.reap_outcomes(large_folios=True, file_folio_order=9)
 large_totals = tables.mark_inferred(pd.DataFrame(patch1.fate_totals(large)).set_index("kernel"))
 display(tables.collapsed(
     tables.mark_inferred(pd.DataFrame(patch1.fate_rows(large)).set_index(["kernel", "memory"])),
-    "pages freed, evicted and kept, per kernel and mapping (large folios)",
-    "patch1.fate_rows(patch1.reap_outcomes(large_folios=True))"))
+    "pages freed, evicted and kept, per kernel and mapping (every file in 2 MiB folios)",
+    "patch1.fate_rows(patch1.reap_outcomes(large_folios=True, file_folio_order=9))"))
 large_totals
 
 # %% [markdown]
@@ -277,8 +289,8 @@ large_totals
 
 # %% tags=["hide-input"]
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), sharey=True)
-for ax, (title, outs) in zip(axes, [("4 KiB folios", small),
-                                    ("large folios (these machines' default)", large)],
+for ax, (title, outs) in zip(axes, [("these machines' default (4 KiB folios here)", small),
+                                    ("every file in 2 MiB folios", large)],
                               strict=True):
     table = pd.DataFrame(patch1.cached_after_reap(outs)).set_index("kernel")
     table.plot.bar(stacked=True, ax=ax, title=title, rot=15, ylabel="pages cached after reap")
@@ -352,21 +364,44 @@ tables.mark_inferred(pd.DataFrame(patch1.zap_pause_table()).set_index(["kernel",
 # `mapping_evict_folio()` allows exactly one reference beyond the page cache's. A PTE-mapped
 # large folio hands the free path one reference *per mapped page*, all in one gather entry
 # (or one s390 call), so with two or more pages mapped it can never be evicted. A PMD mapping
-# holds one reference for the whole 2 MiB: evicted on x86_64. These machines PMD-map aligned
-# 2 MiB ext4 folios by default, so on x86 the common case works, by the PMD path. On s390 the
-# PMD path is `__tlb_remove_page_size()`, which no version changed: never evicted. Nobody
-# raised this in the thread (docs/sources.md §T6 #5); Baolin Wang's PMD remark
+# holds one reference for the whole 2 MiB: evicted on x86_64. On s390 the PMD path is
+# `__tlb_remove_page_size()`, which no version changed: never evicted. Nobody raised this in
+# the thread (docs/sources.md §T6 #5); Baolin Wang's PMD remark
 # ([b6a6eead-cfd2-4459-9c6d-384dc6cd72d8@linux.alibaba.com]) was about patch 2's aging.
+# Evidence: model (v1/RFC/D are not on the live kernel); the folio sizes below are the live
+# kernel's.
 #
 # [b6a6eead-cfd2-4459-9c6d-384dc6cd72d8@linux.alibaba.com]: https://lore.kernel.org/r/b6a6eead-cfd2-4459-9c6d-384dc6cd72d8@linux.alibaba.com
+#
+# The mechanism, one folio shape at a time (fixed-order model: `file_folio_order=9`, `6`;
+# the shapes occur on these machines: 2 MiB folios PMD-mapped, or PTE-mapped under
+# MADV_NOHUGEPAGE; the 64-page folio is a readahead ramp folio):
 
 # %%
 pd.DataFrame(patch1.large_folio_table())
 
 # %% [markdown]
 # A written-to private file mapping loses its PMD (copy-on-write splits it), and smaller
-# files get smaller folios; both end up PTE-mapped and stay cached. That is why, with large
-# folios, the COW mapping above kept every page, and so did the shared mapping after exit.
+# files get smaller folios; both end up PTE-mapped and stay cached. That is why, with every
+# file in 2 MiB folios, the COW mapping above kept every page, and so did the shared mapping
+# after exit.
+#
+# With the folio sizes the kernel actually makes, the rule bites where readahead ramps up.
+# Folio distribution assumed: a 64 MiB file read in order through a private mapping, laid
+# out as on the live kernel (`lab/data/folios.json` case `65536KiB/seq`, parity rows
+# `folios/65536KiB/seq`): 8 MiB of 4 KiB folios, then one 8 MiB window each of order 2, 4,
+# 6 and 8, then 24 MiB of PMD-mapped 2 MiB folios. Fault-around and `finish_fault()` map
+# each ramp folio whole with PTEs:
+
+# %%
+ramp = pd.DataFrame(patch1.readahead_file_rows()).set_index(["arch", "kernel", "folio order"])
+ramp
+
+# %% [markdown]
+# On x86_64 v1 evicts the 4 KiB and the PMD-mapped folios and keeps the whole ramp: 32 MiB
+# of every file read in order that is larger than 40 MiB (any file above 8 MiB keeps
+# its ramp folios of order 2 and up). On s390 it evicts only the first 8 MiB. Files up to
+# 8 MiB read through mmap (4 KiB folios) are evicted whole on both.
 #
 # ### Finding: patch 1 needs patch 2 for pages that were referenced before
 #

@@ -51,6 +51,7 @@
 # [afFco71vwmpQy3pk@google.com]: https://lore.kernel.org/r/afFco71vwmpQy3pk@google.com
 
 # %% tags=["hide-input"]
+import dataclasses
 
 import matplotlib.pyplot as plt
 import pandas as pd
@@ -202,8 +203,11 @@ tables.mark_inferred(scope.pivot(
 #   so the reap neither marks nor skips; their fate is decided by the victim's own exit (see
 #   the gate's scope below).
 # - **A PMD-mapped 2 MiB folio is still marked by every version**: only the PTE path is
-#   patched. With these machines' default of PMD-sized page-cache folios (README,
-#   "Configuration choices"), a private file mapping of large aligned files keeps its aging.
+#   patched. But with the folio sizes the kernel makes (last row: a 64 MiB file read in
+#   order, laid out as the live kernel lays it out, `lab/data/folios.json`), only the 24 MiB
+#   past the readahead ramp is PMD-mapped and keeps its aging (12 calls); v1 and D skip the
+#   other 2728 folios (40 MiB), the RFC the 2048 4 KiB ones. Files up to 8 MiB read through
+#   mmap are 4 KiB folios throughout.
 # - **4 KiB folios** are skipped by every version; **64-page folios** (PTE-mapped) only by v1
 #   and D, and only with CONFIG_MM_ID -- next section.
 
@@ -332,7 +336,9 @@ params
 # are protected for being referenced), so at any moment part of the hot set sits on the
 # inactive list with PG_referenced. Then the app is frozen, killed and reaped; 2 more
 # pressure rounds run; the app is relaunched and touches its hot pages again. 4 KiB
-# folios; every CPU's LRU batches are drained just before the kill.
+# folios (as the kernel reads a 4 MiB file through mmap), in the fixed-order model
+# (`file_folio_order`: no read-around, so each round reads exactly its 128 pages); every
+# CPU's LRU batches are drained just before the kill.
 
 # %%
 runs = [p2.relaunch(c, params) for c in ("baseline", "2 alone", "v1 1", "v1 1-2")]
@@ -387,6 +393,35 @@ assert base.refaults == base.hot_pages - base.active_at_kill - base.activated_at
 assert alone.refault_restores == alone.refaults
 assert base.refaults - base.refault_restores == base.hot_pages - base.workingset_at_kill
 assert v1_both.pages_read == v1_both.hot_pages and v1_only.refaults == v1_both.refaults == 0
+
+# %% [markdown]
+# The same run with v6.18's readahead and fault paths (`readahead=True`; the streamer reads
+# under MADV_RANDOM so a round still brings exactly 128 pages). The 4 MiB app file is 4 KiB
+# folios either way (read-around reads it whole at launch), so the state at the kill is the
+# same. What changes is the relaunch: its first miss reads around, 2048 pages, so it reads
+# the whole file again -- also the 256 pages the app does not use, which reclaim had taken
+# with shadow entries during the pressure rounds -- and every config counts those as extra
+# refaults. The hot pages cached at the relaunch are the same as above, so patch 2 alone
+# still costs the relaunch the same hot pages; only one of its 256 cold pages happened to
+# be still cached. v1 1-2 reads all 1024 pages, and the refaults it counts are cold pages
+# reclaim evicted before the kill, none of the hot pages patch 1 evicted.
+
+# %%
+ra_runs = [p2.relaunch(c, dataclasses.replace(params, readahead=True))
+           for c in ("baseline", "2 alone", "v1 1", "v1 1-2")]
+ra = pd.DataFrame(p2.as_rows(ra_runs)).set_index("config")
+ra_base, ra_alone, _, ra_v1 = ra_runs
+kill_state = ["young_at_kill", "active_at_kill", "activatable_at_kill", "workingset_at_kill",
+              "marked_at_reap", "activated_at_reap", "cached_after_reap"]
+assert all(getattr(a, f) == getattr(b, f) for a, b in zip(runs, ra_runs, strict=True)
+           for f in kill_state)
+assert ra_v1.pages_read == params.app_pages and ra_v1.refault_activations == 0
+cold = params.app_pages - params.hot_pages
+assert ra_base.cached_at_relaunch == base.cached_at_relaunch
+assert ra_alone.cached_at_relaunch == alone.cached_at_relaunch
+assert ra_base.refaults - base.refaults == cold and ra_alone.refaults - alone.refaults == cold - 1
+ra.drop(columns=["idle_rounds", "post_rounds", "folio_order", "readahead"],
+        errors="ignore").T
 
 # %% [markdown]
 # Now the same experiment over the amount of pressure after the kill (0-6 rounds), and with
@@ -468,6 +503,9 @@ print(f"one idle round: young at the kill {sorted(set(idle1.young_at_kill))}, "
 # shadow, before the kill -- every config counts it (the sweep at 0 rounds after the kill).
 # It is not even *recent* (`refault_activations` 0): v6.18 measures the workingset of a
 # file refault by the active file list, and patch 1 evicted the app's active pages too.
+# With the kernel's read-around at the relaunch (the `readahead=True` run above) the
+# relaunch also reads back the app's cold pages, and those that reclaim evicted before the
+# kill are counted -- still none of the pages patch 1 evicted.
 
 # %%
 by_run = sweep.set_index(["config", "idle_rounds", "post_rounds"])
@@ -481,10 +519,11 @@ v1_sweep[["pages_read", "refaults", "refault_activations"]].unstack("idle_rounds
 # ### Large folios keep patch 2's side effect under v1
 #
 # The same experiment with 64-page page-cache folios (the ~80-page average docs/sources.md
-# §M1.1 saw on an earlier 6.18 build). A 64-page folio is zapped as one batch of 64 PTEs,
-# which hands the gather 64 references; patch 1's `mapping_evict_folio()` allows only one
-# extra reference, so it evicts none of them (docs/sources.md §T6 #5). Patch 2 still skips their
-# aging (with CONFIG_MM_ID).
+# §M1.1 saw on an earlier 6.18 build; on these machines 64-page folios are one window of the
+# readahead ramp of a file read in order, see the scope table's last row). A 64-page folio
+# is zapped as one batch of 64 PTEs, which hands the gather 64 references; patch 1's
+# `mapping_evict_folio()` allows only one extra reference, so it evicts none of them
+# (docs/sources.md §T6 #5). Patch 2 still skips their aging (with CONFIG_MM_ID).
 
 # %%
 large = pd.DataFrame(p2.as_rows(p2.relaunch_sweep(
@@ -500,10 +539,20 @@ large.pivot(index="post_rounds", columns="config", values="refaults")
 # (`activated_at_reap` below: one 64-page folio here), so after four pressure rounds the
 # relaunch refaults that folio's pages on top of the baseline's -- as restores, like every
 # refault in this run. Without CONFIG_MM_ID, v1 matches the baseline: every large folio
-# counts as shared and keeps its aging. So on these machines' page-cache folio sizes the
-# side effect Michal Hocko described is what v1 delivers, while the speed-up it buys is per
-# folio batch rather than per page. The granularity is coarse (a 64-page folio is one LRU
-# entry), so the size of the effect here is one folio; its direction is the point.
+# counts as shared and keeps its aging. So for PTE-mapped large folios the side effect
+# Michal Hocko described is what v1 delivers, while the speed-up it buys is per folio batch
+# rather than per page. The granularity is coarse (a 64-page folio is one LRU entry), so the
+# size of the effect here is one folio; its direction is the point.
+#
+# Folio distribution assumed: every folio of the 4 MiB app file is a 64-page folio (the
+# fixed-order model, `file_folio_order=6`). The kernel reads a file that small through
+# mmap in 4 KiB folios (`lab/data/folios.json`: up to 8 MiB), which is the first relaunch
+# experiment: there patch 1 evicts the pages (previous finding). Where the kernel does make
+# PTE-mapped large folios -- the readahead ramp of a file read in order beyond its first
+# 8 MiB, orders 2 to 8, 32 MiB of every file above 40 MiB -- this finding holds for them:
+# v1 keeps them cached (notebook 01, "large folios are evicted only when one entry maps
+# them") and skips their aging (the scope table's last row). Evidence: model, on folio
+# sizes measured on the live kernel.
 
 # %%
 four = large[large.post_rounds == 4].set_index("config")[
@@ -628,9 +677,9 @@ relaunch_panel().box
 # - "2 alone" and "v1 1-2, no MM_ID" are constructions for measurement; the RFC's patch 1 is
 #   inferred; D is an intention-only draft, reaped here with REAP_KILL
 #   (`tests/test_limitations.py::test_posted_code_not_retrieved_is_marked_inferred`).
-# - A fault reads exactly one folio (no mmap read-around, no fault-around), so "pages read"
-#   is the number of hot pages read again, not the I/O a kernel with read-around issues
-#   (`tests/test_limitations.py::test_fault_reads_one_folio`).
+# - Reads complete at once (no fault-around skip of a folio under I/O), so the relaunch's
+#   reads are the model's readahead windows without the kernel's timing
+#   (`tests/test_limitations.py::test_reads_complete_at_once`).
 #
 # ## Checks
 #

@@ -85,9 +85,12 @@ report.steps_table({s.name: s for s in parity.SCENARIOS}["holder-zombie"])
 # page counts. Two kinds of kernel values are noisy and carry a tolerance:
 # *pages freed* (Δ(nr_free_pages + Σ pcp count) over the step, net of page tables and the
 # interpreter's own anonymous pages, ±256 pages) and global meminfo counters (±16 kB); timing is
-# compared only through predicates. `expect` is what docs/sources.md reports. The stored run
-# has one row per measure (folded below; the full table is one call away), summarised per
-# fact after it:
+# compared only through predicates. `expect` is what docs/sources.md reports. The `folios/*`
+# rows compare page-cache folio sizes: for one file size, access pattern and madvise() hint
+# each (`mrelease_ref.lab.folios`), the exact layout of the file's page cache (runs of
+# folios by order, read from `/proc/kpageflags`), the mapping's `FilePmdMapped` and its RSS.
+# The stored run has one row per measure (folded below; the full table is one call away),
+# summarised per fact after it:
 
 # %%
 rows = parity.parity_frame(
@@ -132,6 +135,12 @@ report.live_agreement(stored)
 # - **Page tables.** The model counts page-table pages (`PageTables`) but never takes them
 #   from the free pool, while the kernel does. The *pages freed* measure subtracts
 #   ΔPageTables on the kernel side; THP's deposited tables (-4 kB per 2 MiB) agree exactly.
+# - **Folio sizes.** The model's readahead gives the kernel's page-cache layout exactly in
+#   every `folios/*` case: files up to 8 MiB read through mmap are 4 KiB folios, a stream
+#   ramps its order 0, 2, 4, 6, 8, 9 per 8 MiB window (a 1 GiB file: 984 MiB PMD-mapped),
+#   MADV_HUGEPAGE reads 2 MiB folios at once, random access stays at 4 KiB. Only the RSS of
+#   a sparse touch carries a tolerance: the kernel's fault-around skips folios whose read is
+#   still in flight.
 # - **Speed.** The table compares only ratios. The model's prices are, by default, the ones
 #   calibrated on this kernel (next section), so its *simulated* reap times follow this
 #   kernel's; the round-number estimates (`Kernel(cost="estimated")`, derived from the first
@@ -147,9 +156,12 @@ report.live_agreement(stored)
 # first, so their folios are `PG_referenced`. *cleared* means `/proc/<pid>/clear_refs` was
 # written with "1" just before the freeze, which clears the young bits and `PG_referenced`.
 # *cold* (4 KiB file folios only) means young PTEs on folios that are not referenced.
-# Private file mappings are PMD-mapped 2 MiB folios by default here (ext4, `read_ahead_kb`
-# 8192). `MADV_NOHUGEPAGE` maps the same folios with PTEs, and faulting under `MADV_RANDOM`
-# gives 4 KiB folios.
+# Folio distribution: a 256 MiB file warmed by 1 MiB `read()`s is 226 MiB of 2 MiB folios
+# (PMD-mapped by the private mapping) after a 30 MiB readahead ramp of smaller folios
+# (v6.18 readahead as modelled, which reproduces the live kernel's layouts exactly, see the
+# `folios/*` rows), so the *PMD* rows price a mapping that is 88 % PMD-mapped.
+# `MADV_NOHUGEPAGE` maps the same folios with PTEs, and faulting under `MADV_RANDOM` gives
+# 4 KiB folios.
 
 # %%
 cal = load_calibration()
@@ -220,19 +232,18 @@ cache
 # Its patch 1 evicts clean file folios from
 # the mmu_gather while the reaper holds MMF_UNSTABLE (`free_pages_and_caches()`, see notebook 01).
 # The model predicts the following for the same victims:
-# - **The page cache goes with the mapping, where the folio layout lets it.** In the model
-#   every page of the 16384-page private mapping sits in PMD-mapped 2 MiB folios, and all of
-#   them are evicted by the call itself and counted as freed. The kernel keeps them. On this
-#   kernel, though, part of a file sits in *PTE-mapped* large folios, which v1 never evicts
-#   (notebook 01, first finding: each mapped page hands the free path its own reference).
-#   The calibration measured, for a fresh 256 MiB file, the shares printed below; a v1
-#   kernel laid out like that would evict only the PMD-mapped and small-folio share. The
-#   64 MiB files of these scenarios were not measured, and ramp up through smaller folios.
+# - **Half of the page cache goes with the mapping.** The 64 MiB private mapping was read in
+#   order, so its folios are the kernel's (8 MiB of 4 KiB folios, a 32 MiB readahead ramp of
+#   order 2-8 folios, 24 MiB of PMD-mapped 2 MiB folios). v1 evicts the 8192 pages in 4 KiB
+#   and PMD-mapped folios and counts them as freed; each ramp folio is mapped by 4-256 PTEs,
+#   one reference each, and stays (notebook 01, "large folios are evicted only when one entry
+#   maps them"). The kernel keeps all 16384.
 # - **DONTNEED has nothing left to drop** after the reap.
 # - **Without a reap, nothing changes.** The frozen, killed victim still maps its pages.
-# - **COW pages keep their file pages.** Only the file folios the victim still mapped are
-#   evicted (3072 of 4096). The 1024 under copy-on-write copies were not mapped by the victim,
-#   so they stay cached.
+# - **COW pages keep their file pages.** The 16 MiB COW file is 8 MiB of 4 KiB folios, then
+#   8 MiB of order-2 folios. The 1024 pages under copy-on-write copies are no longer mapped
+#   by the victim and stay cached; of the rest v1 evicts the 1024 mapped 4 KiB pages and
+#   keeps the 2048 in order-2 folios: 3072 of 4096 stay.
 #
 # These are predictions of the model, not measurements: no patched kernel ran here.
 # `python -m mrelease_ref.scenarios.parity --variant v1` runs the same scenarios with v1's
@@ -264,10 +275,10 @@ plt.show()
 # - The lab's victims are Python processes. Their own image (about 10 MB, 0.2-0.4 ms of reap) is
 #   measured and subtracted, not avoided. The CLONE_VM sharer exists on x86_64 only
 #   (`tests/test_limitations.py::test_lab_victims_are_python_processes`).
-# - Folio sizes differ. The model reads 2 MiB page-cache folios, while the kernel's folio size
-#   ramps up with readahead. Measures that depend on folio size (`nr_dirty` of a shared mapping)
-#   run with 4 KiB folios on both sides
-#   (`tests/test_limitations.py::test_model_reads_two_mib_file_folios_by_default`).
+# - Folio sizes: the model's reads complete at once, so fault-around never skips a folio
+#   still under I/O and a sparse touch maps up to ~220 kB more than the kernel (toleranced).
+#   `nr_dirty` of a shared mapping runs with 4 KiB folios on both sides
+#   (`tests/test_limitations.py::test_reads_complete_at_once`).
 # - The parity table compares the baseline only. Patched variants appear here as model
 #   predictions (`parity --variant`), until someone runs a patched kernel
 #   (`tests/test_limitations.py::test_parity_table_compares_the_baseline`).

@@ -155,8 +155,10 @@ contents
 # ## Limitations
 # - Contents are page-granular tokens, not bytes; `touch(write=True)` is a one-byte store
 #   (`tests/test_limitations.py::test_page_contents_are_page_tokens`).
-# - Fault-around maps only the faulting page (the kernel maps up to 64 KiB of cached pages)
-#   (`tests/test_limitations.py::test_fault_around_maps_only_the_faulting_page`).
+# - In the fixed-order model (`file_folio_order=N`, used by the parity scenarios with
+#   `small_file_folios`), fault-around maps only the faulting page; with readahead-chosen
+#   folios it maps the 64 KiB window
+#   (`tests/test_limitations.py::test_fixed_order_model_faults_around_one_page`).
 # - The lab's victims are Python processes: children copy some interpreter pages of their
 #   own, netted out of *pages freed* through their private anonymous memory
 #   (`tests/test_limitations.py::test_lab_victims_are_python_processes`).

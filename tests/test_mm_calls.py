@@ -86,10 +86,12 @@ def test_pageout_of_a_pmd_mapped_file_folio() -> None:
     """mm/madvise.c:madvise_cold_or_pageout_pte_range(), PMD branch: an exclusive PMD-mapped
     file folio the range covers whole is isolated and reclaimed (split with
     TTU_SPLIT_HUGE_PMD, evicted); one another mm maps too (folio_maybe_mapped_shared()) is
-    left alone. FilePmdMapped in smaps and meminfo follows."""
+    left alone. FilePmdMapped in smaps and meminfo follows. MADV_HUGEPAGE makes the faults
+    read PMD-order folios (mm/filemap.c:do_sync_mmap_readahead())."""
     k, p = _kernel()
     f = k.create_file("big", 1024)
     m = p.mmap(1024, file=f)
+    p.madvise(m, madv.MADV_HUGEPAGE)
     p.touch(m)
     assert k.meminfo()["FilePmdMapped"] == 4096
     assert p.smaps()[-1]["FilePmdMapped"] == 4096
@@ -250,8 +252,10 @@ def test_pageout_of_part_of_a_large_file_folio_unmaps_all_of_it() -> None:
     """mm/madvise.c:madvise_cold_or_pageout_pte_range(): a large folio only partly in the
     range is split first; a split page-cache folio is unmapped everywhere
     (mm/huge_memory.c:unmap_folio()) and not mapped back, so the whole 2 MiB leaves RSS and
-    nothing is evicted (live: tests/test_calls_parity.py, pageout-file-pmd-partial)."""
-    k, p = _kernel()
+    nothing is evicted (live: tests/test_calls_parity.py, pageout-file-pmd-partial). The
+    fixed-order model (``file_folio_order=9``) reads the file as one 2 MiB folio."""
+    k = Kernel(variant="baseline", seed=0, debug_vm=True, file_folio_order=9)
+    p = k.spawn("app", uid=0)
     f = k.create_file("big", 512)
     m = p.mmap(512, file=f)
     p.madvise(m, madv.MADV_NOHUGEPAGE)  # PTE-mapped

@@ -118,7 +118,10 @@ def test_anon_write_fault_allocates_an_anonymous_folio() -> None:
 def test_private_file_read_maps_the_page_cache_folio_read_only() -> None:
     """Kernel: mm/memory.c:do_read_fault() -> finish_fault(): a read of a private file
     mapping maps the page-cache folio itself, read-only (a later write must copy), counted
-    in MM_FILEPAGES and NR_FILE_MAPPED."""
+    in MM_FILEPAGES and NR_FILE_MAPPED. The one read maps all 8 pages: the miss reads
+    around it (mm/filemap.c:do_sync_mmap_readahead(), ``ra_pages`` 2048 clamped to the
+    8-page file), the fault is retried after the I/O, and the retry's fault-around
+    (mm/memory.c:do_fault_around(), 16 pages clamped to the 8-page VMA) maps them."""
     k = Kernel(large_folios=False, debug_vm=True)
     f = k.create_file("lib.so", nr_pages=8)
     app = k.spawn("app", uid=1000)
@@ -128,21 +131,22 @@ def test_private_file_read_maps_the_page_cache_folio_read_only() -> None:
     assert pte is not None and pte.folio is f.i_mapping.i_pages[0]
     assert not pte.bits & _PAGE_RW
     assert not pte.folio.flags & PG_anon
-    assert _mm(app).rss_stat[MM_FILEPAGES] == 1
-    assert k.meminfo()["Mapped"] == KB_PER_PAGE
+    assert _mm(app).rss_stat[MM_FILEPAGES] == 8
+    assert k.meminfo()["Mapped"] == 8 * KB_PER_PAGE
 
 
 def test_write_to_private_file_mapping_copies_on_write() -> None:
     """Kernel: mm/memory.c:do_cow_fault() (write to an unmapped page) and do_wp_page() ->
     wp_page_copy() (write to a read-only mapped page): the process gets a private anonymous
-    copy; the page-cache folio stays cached, unmapped and clean."""
+    copy; the page-cache folio stays cached, unmapped and clean. Reading page 1 maps
+    pages 1-7 (fault-around over the 8-page VMA skips page 0, whose PTE is the copy)."""
     k = Kernel(large_folios=False, debug_vm=True)
     f = k.create_file("data.bin", nr_pages=8)
     app = k.spawn("app", uid=1000)
     m = app.mmap(8, file=f, shared=False)
     app.touch(m, write=True, nr_pages=1)  # page 0: never read, written at once
     app.touch(m, start=1, nr_pages=1)  # page 1: read first...
-    assert _mm(app).rss_stat[MM_FILEPAGES] == 1
+    assert _mm(app).rss_stat[MM_FILEPAGES] == 7
     app.touch(m, write=True, start=1, nr_pages=1)  # ...then written
     for page in (0, 1):
         copy = _folio(app, m, page)
@@ -150,8 +154,8 @@ def test_write_to_private_file_mapping_copies_on_write() -> None:
         assert copy is not cached and copy.flags & PG_anon
         assert cached._mapcount == 0 and not cached.flags & PG_dirty
     rss = _mm(app).rss_stat
-    assert (rss[MM_ANONPAGES], rss[MM_FILEPAGES]) == (2, 0)
-    assert k.cachestat(f).nr_cache == 2 and k.cachestat(f).nr_dirty == 0
+    assert (rss[MM_ANONPAGES], rss[MM_FILEPAGES]) == (2, 6)  # pages 2-7 stay mapped
+    assert k.cachestat(f).nr_cache == 8 and k.cachestat(f).nr_dirty == 0  # read-around: all 8
 
 
 def test_shared_file_write_dirties_the_folio() -> None:
@@ -187,13 +191,32 @@ def _fault(k: Kernel, p: Process, m: Mapping, write: bool) -> int:
         return handle_mm_fault(_vma(p, m), m.start, write)
 
 
+def test_fault_around_maps_cached_file_pages_in_an_unstable_mm() -> None:
+    """Kernel: mm/memory.c:do_read_fault() -> do_fault_around() -> mm/filemap.c:
+    filemap_map_pages(): fault-around maps cached pages without
+    ``check_stable_address_space()``. A read of a cold private file page after the reaper
+    set MMF_UNSTABLE reads the file in (the fault is then retried, VM_FAULT_RETRY after
+    the I/O) and the retry's fault-around maps it: no SIGBUS, the page-cache data is
+    correct. Only ``finish_fault()`` checks, for faults fault-around could not map."""
+    k = Kernel(large_folios=False, debug_vm=True)
+    f = k.create_file("data.bin", nr_pages=4)
+    app = k.spawn("app", uid=1000)
+    m = app.mmap(4, file=f, shared=False)
+    _mm(app).flags |= MMF_UNSTABLE
+    assert _fault(k, app, m, write=False) == 0
+    assert app.status()["RssFile"] == 4 * KB_PER_PAGE
+    k.check()
+
+
 @pytest.mark.parametrize("kind", ["anon write", "file read", "file write"])
 def test_faults_fail_with_sigbus_once_the_mm_is_unstable(kind: str) -> None:
     """Kernel: include/linux/oom.h:check_stable_address_space(): after the reaper set
     MMF_UNSTABLE, a fault that would map new memory returns VM_FAULT_SIGBUS instead of
     silently handing out zero-filled or stale pages; nothing is mapped and a folio allocated
     for the fault is released (docs/sources.md §K1.4)."""
-    k = Kernel(large_folios=False, debug_vm=True)
+    # the fixed-order model (file_folio_order=0) has no fault-around: "file read" reaches
+    # finish_fault(), as a kernel read fault does when fault-around maps nothing
+    k = Kernel(large_folios=False, file_folio_order=0, debug_vm=True)
     f = k.create_file("data.bin", nr_pages=4)
     app = k.spawn("app", uid=1000)
     m = app.mmap(4) if kind == "anon write" else app.mmap(4, file=f, shared=False)

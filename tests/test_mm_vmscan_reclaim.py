@@ -149,11 +149,13 @@ def test_folio_referenced_of_a_contended_file_folio_counts_as_referenced() -> No
 
 def test_folio_referenced_harvests_a_pmd_mapping() -> None:
     """A PMD-mapped folio is referenced through its PMD's young bit
-    (pmdp_clear_flush_young_notify()). Kernel: mm/rmap.c:folio_referenced_one()."""
+    (pmdp_clear_flush_young_notify()). Kernel: mm/rmap.c:folio_referenced_one(). The
+    mapping asks for MADV_HUGEPAGE, so the fault reads a PMD-order folio
+    (mm/filemap.c:do_sync_mmap_readahead()) and maps it with one PMD."""
     k = _kernel(large_folios=True)
     f = k.create_file("big.dat", 512)
     p = k.spawn("app", uid=10001)
-    m = p.mmap(512, file=f, write=False)
+    m = p.mmap(512, file=f, write=False, thp=True)
     p.touch(m, nr_pages=1)
     mm = p.task.mm
     assert mm is not None
@@ -252,7 +254,9 @@ def test_reclaimed_file_folios_leave_shadows_and_refault() -> None:
     a shadow entry (workingset_eviction()); reading the page again finds it and counts
     WORKINGSET_REFAULT_FILE, and, the refault distance being short,
     WORKINGSET_ACTIVATE_FILE with the new folio activated. Kernel:
-    mm/vmscan.c:__remove_mapping(), mm/workingset.c:workingset_refault()."""
+    mm/vmscan.c:__remove_mapping(), mm/workingset.c:workingset_refault(). Touching 4
+    pages refaults all 16: the miss reads around it (mm/filemap.c:do_sync_mmap_readahead(),
+    ``ra_pages`` clamped to the 16-page file)."""
     k = _kernel()
     other, _, _ = _mapped_file(k, 256, "other.dat")
     # workingset_test_recent() compares the distance with the *active* file list (v6.18):
@@ -270,9 +274,9 @@ def test_reclaimed_file_folios_leave_shadows_and_refault() -> None:
     again = k.spawn("again", uid=10001)
     m2 = again.mmap(16, file=f, write=False)
     again.touch(m2, nr_pages=4)
-    assert k.vm_events["WORKINGSET_REFAULT_FILE"] == 4
-    assert k.vm_events["WORKINGSET_ACTIVATE_FILE"] == 4
-    assert all(_folio(f, i).flags & PG_active for i in range(4))
+    assert k.vm_events["WORKINGSET_REFAULT_FILE"] == 16
+    assert k.vm_events["WORKINGSET_ACTIVATE_FILE"] == 16
+    assert all(_folio(f, i).flags & PG_active for i in range(16))
 
 
 def test_dirty_file_folios_are_activated_for_the_flusher() -> None:

@@ -24,6 +24,7 @@ from _support import require_parity_lab
 
 from mrelease_ref.lab import freezer
 from mrelease_ref.scenarios.parity import (
+    FOLIO_CASES,
     SCENARIOS,
     SIGNAL_SCENARIOS,
     ParityRun,
@@ -364,3 +365,17 @@ def test_a_write_to_a_shared_thp_splits_one_pmd_and_copies_4k(parity: ParityRun)
     VM_FAULT_FALLBACK to the PTE's wp_page_copy()).
     """
     check(parity, "fork-thp-cow")
+
+
+def test_page_cache_folio_sizes_match_the_kernel(parity: ParityRun) -> None:
+    """Every folio case (file size x access pattern x madvise() hint) leaves the same
+    page-cache layout, FilePmdMapped and mapping RSS on the model as on the live kernel.
+
+    Rule: v6.18 readahead (mm/readahead.c: page_cache_sync_ra(), page_cache_async_ra(),
+    page_cache_ra_order()) and the mmap fault paths (mm/filemap.c:
+    do_sync_mmap_readahead(), filemap_map_pages(); mm/memory.c: finish_fault(),
+    do_set_pmd()). Source: the kernel itself, measured by mrelease_ref.lab.folios.
+    """
+    names = tuple(f"folios/{c.name}" for c in FOLIO_CASES)
+    rows = check(parity, *names)
+    assert len(rows) >= 30

@@ -102,11 +102,25 @@ def test_v1_exit_after_reap_evicts_the_clean_shared_pages_the_reaper_skipped() -
     assert rows[("d, REAP_KILL", "file-shared (cached)")]["after exit"] == shared.nr_pages
 
 
+def test_realistic_folios_of_the_overview_victim_are_all_small() -> None:
+    """With the default (readahead chooses the order), the overview victim's files (1, 2
+    and 4 MiB, read through mmap) are read around in order-0 folios: the measured kernel
+    reads a 2 MiB and an 8 MiB file touched through mmap entirely in 4 KiB folios
+    (lab/data/folios.json, 2048KiB/seq and 8192KiB/seq; mm/filemap.c:
+    do_sync_mmap_readahead() sets ``ra->order = 0`` and a window of ``ra_pages`` = 2048).
+    So large folios on or off gives the same fates."""
+    on = _fate(patch1.reap_outcomes((V1_1,), large_folios=True))
+    off = _fate(patch1.reap_outcomes((V1_1,), large_folios=False))
+    assert on == off
+
+
 def test_large_folios_keep_the_cow_and_shared_mappings_cached() -> None:
-    """With large folios the private read-only mapping is PMD-mapped (one reference per
-    folio) and evicted; COW splits its PMD and the smaller shared file is PTE-mapped, so
-    their folios carry one reference per mapped page and mapping_evict_folio() refuses."""
-    rows = _fate(patch1.reap_outcomes((V1_1,), large_folios=True))
+    """With every file in 2 MiB folios (the fixed-order model, ``file_folio_order=9``: what
+    a file read in PMD-order folios gets, e.g. under MADV_HUGEPAGE) the private read-only
+    mapping is PMD-mapped (one reference per folio) and evicted; COW splits its PMD and the
+    smaller shared file is PTE-mapped, so their folios carry one reference per mapped page
+    and mapping_evict_folio() refuses."""
+    rows = _fate(patch1.reap_outcomes((V1_1,), large_folios=True, file_folio_order=9))
     assert rows[("v1 1/3", "file-private (cached)")]["removed by reap"] == (
         _spec("file-private").nr_pages)
     for kind in ("file-cow", "file-shared"):
@@ -317,3 +331,23 @@ def test_experiments_are_deterministic() -> None:
     """Same seeds, same rows: the notebook's outputs can be compared by strict nbval."""
     assert patch1.predicate_table() == patch1.predicate_table()
     assert patch1.referenced_table(((8, 16),)) == patch1.referenced_table(((8, 16),))
+
+
+def test_v1_keeps_the_readahead_ramp_of_a_file_read_in_order() -> None:
+    """Folio sizes as readahead makes them (a 64 MiB file read in order: 2048 order-0
+    pages, then 2048-page windows of order 2, 4, 6, 8, then 12 PMD-mapped order-9 folios;
+    mm/readahead.c:page_cache_async_ra() raises ``ra->order`` by 2 per window, measured in
+    lab/data/folios.json). mapping_evict_folio() admits one reference beyond the page
+    cache's: an order-0 folio (one PTE) and a PMD-mapped folio (one PMD reference) pass on
+    x86_64, a ramp folio mapped whole by 2^order PTEs does not; on s390 the PMD path
+    (__tlb_remove_page_size()) never evicts. So v1 keeps 4 x 2048 pages on x86_64 and
+    16384 - 2048 on s390; the baseline keeps everything."""
+    rows = patch1.readahead_file_rows()
+    left = {(r["arch"], r["kernel"]): 0 for r in rows}
+    for r in rows:
+        left[(r["arch"], r["kernel"])] += r["pages cached after reap"]
+    assert left == {("x86_64", "baseline"): 16384, ("x86_64", "v1 1/3"): 4 * 2048,
+                    ("s390", "baseline"): 16384, ("s390", "v1 1/3"): 16384 - 2048}
+    orders = {r["folio order"]: r["mapped by"] for r in rows}
+    assert orders == {0: "1 PTE", 2: "4 PTEs", 4: "16 PTEs", 6: "64 PTEs", 8: "256 PTEs",
+                      9: "PMD"}

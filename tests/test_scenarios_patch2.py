@@ -55,21 +55,27 @@ def test_skip_scope(config: str) -> None:
     MAP_SHARED mapping is not reaped (__oom_reap_task_mm() skips it); the PMD path
     (zap_huge_pmd()) is unchanged in every version (Baolin Wang's point, docs/sources.md §T4.2
     #2); the RFC's mapcount test and v1 without CONFIG_MM_ID keep aging 64-page folios.
-    Expected counts are computed from the mapping size and folio orders."""
+    Expected counts are computed from the mapping size and folio orders. The last kind is a
+    64 MiB file read in order with readahead's folio sizes (2048 order-0 folios, 2048 pages
+    each of order 2, 4, 6, 8, then 12 PMD-mapped order-9 folios: mm/readahead.c, measured
+    in lab/data/folios.json): the 4 KiB folios follow the 4 KiB rule, the ramp folios (all
+    PTE-mapped whole) the 64-page rule, the PMD-mapped ones are always marked."""
     n = SCOPE_PAGES
     rows = [p2.skip_scope(config, kind, n, debug_vm=True) for kind in p2.MAPPING_KINDS]
-    folios = [n, n, n >> ORDER_64, n >> ORDER_PMD, n]
+    ramp = [2048 >> o for o in (2, 4, 6, 8)]
+    folios = [n, n, n >> ORDER_64, n >> ORDER_PMD, n, 2048 + sum(ramp) + 12]
     expected = [
         0,
         0 if config in SKIPS_4K else folios[1],
         0 if config in SKIPS_LARGE else folios[2],
         folios[3],
         0,
+        (0 if config in SKIPS_4K else 2048) + (0 if config in SKIPS_LARGE else sum(ramp)) + 12,
     ]
     assert [r.mark_accessed for r in rows] == expected
     assert [r.folios for r in rows] == folios
     # every page touched once: every PTE young, and one young PMD for the huge folio
-    assert [r.young_entries for r in rows] == [n, n, n, n >> ORDER_PMD, n]
+    assert [r.young_entries for r in rows] == [n, n, n, n >> ORDER_PMD, n, 5 * 2048 + 12]
 
 
 # --- exclusivity ----------------------------------------------------------------------------
@@ -279,3 +285,19 @@ def test_as_rows_gives_plain_dicts() -> None:
     row = p2.GateRow("baseline", "normal exit", 64, 64)
     assert p2.as_rows([row]) == [
         {"config": "baseline", "event": "normal exit", "young": 64, "aged": 64}]
+
+
+def test_relaunch_with_readahead_keeps_the_kill_state_and_reads_the_whole_file() -> None:
+    """With v6.18's readahead (``RelaunchParams(readahead=True)``) the 4 MiB app file is
+    still 4 KiB folios (read-around of 2048 pages covers it: mm/filemap.c:
+    do_sync_mmap_readahead()) and the app touches every page at launch either way, so the
+    hot set's state at the kill is unchanged. At the relaunch the first miss reads around
+    the whole file: v1 1-2 reads all ``app_pages`` again, and counts no refault activation
+    for them (patch 1's remove_mapping() leaves no shadow)."""
+    fields = ("young_at_kill", "active_at_kill", "activatable_at_kill", "workingset_at_kill",
+              "marked_at_reap", "activated_at_reap", "cached_after_reap")
+    for config in ("baseline", "v1 1-2"):
+        fixed = p2.relaunch(config)
+        ra = p2.relaunch(config, p2.RelaunchParams(readahead=True))
+        assert [getattr(fixed, f) for f in fields] == [getattr(ra, f) for f in fields]
+    assert ra.pages_read == p2.RelaunchParams().app_pages and ra.refault_activations == 0

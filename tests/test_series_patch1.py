@@ -329,12 +329,13 @@ def test_folio_mapped_by_another_process_is_not_evicted(
     """(f) "Completely unmapped" is implemented only through the refcount: another
     process's PTE holds a reference, so ``refcount > nr_pages + 1`` (docs/sources.md §T3.2, Minchan
     on 05-08: shared folios are skipped by the refcount check). It stays cached after the
-    other process exits too: its own exit has no MMF_UNSTABLE."""
+    other process exits too: its own exit has no MMF_UNSTABLE. The other process maps 3
+    pages: fault-around (mm/memory.c:do_fault_around()) stays inside its VMA."""
     k = _kernel(variant, **kw)
     app, f, _ = _file_victim(k)
     other = k.spawn("other", uid=10002)
-    om = other.mmap(N, file=f)
-    other.touch(om, nr_pages=3)
+    om = other.mmap(3, file=f)
+    other.touch(om)
     k.lru_add_drain_all()
     _reap(k, app, flags)
     assert _cached(k, f) == 3
@@ -404,11 +405,12 @@ def test_pmd_mapped_folio_carries_one_ref(variant: str, arch: str, flags: int, l
     """(f) A PMD-mapped 2 MiB file folio gives the gather one reference
     (``tlb_remove_page_size()``): 512 + 1 passes, so x86_64 evicts it. On s390 the PMD path
     is ``__tlb_remove_page_size()`` -> ``free_folio_and_swap_cache()``, which no version
-    changes: never evicted (docs/sources.md §T2.5, §T3.2 hunk 1, §T6 #8)."""
+    changes: never evicted (docs/sources.md §T2.5, §T3.2 hunk 1, §T6 #8). MADV_HUGEPAGE makes the
+    fault read a PMD-order folio (mm/filemap.c:do_sync_mmap_readahead())."""
     k = _kernel(variant, large_folios=True, arch=arch)
     f = k.create_file("big.apk", 512)
     app = k.spawn("app", uid=10001)
-    m = app.mmap(512, file=f)
+    m = app.mmap(512, file=f, thp=True)
     app.touch(m)
     assert [type(e) for e in _mm(app).pgd.values()] == [Pmd]
     k.lru_add_drain_all()

@@ -37,10 +37,14 @@ def _marks(k: Kernel) -> int:
     return k.vm_events.get("MARK_ACCESSED", 0)
 
 
-def _reader(k: Kernel, f: Inode, name: str = "app", nr: int | None = None) -> Process:
-    """A process that maps ``f`` privately and reads ``nr`` pages (default: all)."""
+def _reader(
+    k: Kernel, f: Inode, name: str = "app", nr: int | None = None, *, vma: int | None = None,
+    thp: bool = False,
+) -> Process:
+    """A process that maps ``vma`` pages of ``f`` privately (default: all, with
+    MADV_HUGEPAGE if ``thp``) and reads ``nr`` pages of them (default: all)."""
     p = k.spawn(name, uid=10001)
-    m = p.mmap(f.i_size, file=f)
+    m = p.mmap(vma or f.i_size, file=f, thp=thp)
     p.touch(m, nr_pages=nr)
     return p
 
@@ -96,11 +100,13 @@ def test_exclusivity_is_tested_before_this_mappings_rmap_removal(
     """The test runs after the PTE clear and *before* ``folio_remove_rmap_ptes()``, so the
     mapping being zapped still counts (docs/sources.md §T3.2 v1 2/3, §T6 #6): a small folio also
     mapped by one other process has mapcount 2 there -- shared for every version -- and is
-    marked. Tested after the removal it would have been 1, exclusive, and skipped."""
+    marked. Tested after the removal it would have been 1, exclusive, and skipped. The other
+    process maps only 4 pages: fault-around (mm/memory.c:do_fault_around()) stays inside
+    its VMA."""
     k = _kernel(variant)
     f = k.create_file("lib.so", N)
     app = _reader(k, f)
-    _reader(k, f, "other", nr=4)
+    _reader(k, f, "other", vma=4)
     assert _reap(k, app, flags) == 4
     k.run()
 
@@ -149,10 +155,11 @@ def test_large_folio_exclusivity_per_version(
 def test_pmd_path_still_marks_accessed(variant: str, flags: int) -> None:
     """Only the PTE path changes; ``zap_huge_pmd()`` still calls ``folio_mark_accessed()``
     for a young PMD-mapped file folio, exclusive or not (Baolin's request, promised, never
-    done: docs/sources.md §T3.2 v1 2/3, §T3.7, §T4.2 #2, §T6 #7)."""
+    done: docs/sources.md §T3.2 v1 2/3, §T3.7, §T4.2 #2, §T6 #7). MADV_HUGEPAGE makes the fault read
+    a PMD-order folio (mm/filemap.c:do_sync_mmap_readahead())."""
     k = _kernel(variant, large_folios=True)
     f = k.create_file("big.apk", 512)
-    app = _reader(k, f)
+    app = _reader(k, f, thp=True)
     assert [type(e) for e in _mm(app).pgd.values()] == [Pmd]
     assert _reap(k, app, flags) == 1
     k.run()

@@ -126,8 +126,9 @@ def faultin_page(vma: VmAreaStruct, address: int, gup_flags: int) -> int:
     fault is -ENOMEM (VM_FAULT_OOM) or -EFAULT (VM_FAULT_SIGBUS and the rest)."""
     from mrelease_ref.mm.memory import VM_FAULT_OOM, handle_mm_fault
 
+    # get_user_page_vma_remote() passes no ``locked``: no FAULT_FLAG_ALLOW_RETRY
     ret = handle_mm_fault(vma, address, bool(gup_flags & FOLL_WRITE),
-                          force=bool(gup_flags & FOLL_FORCE))
+                          force=bool(gup_flags & FOLL_FORCE), allow_retry=False)
     if ret & VM_FAULT_OOM:
         return -errno.ENOMEM
     if ret:

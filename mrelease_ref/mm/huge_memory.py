@@ -8,8 +8,11 @@ Two kinds of PMD mappings matter here:
   THP in ``[madvise]`` mode); each keeps a deposited PTE table, freed when the PMD is
   zapped (the only page tables a reap frees, docs/sources.md §M0.7);
 * page-cache folios of PMD order, which ``do_set_pmd()`` maps with one PMD whatever the
-  THP mode says (ext4 on these machines builds 2 MiB folios; on 2026-11-25 ~994 of a
-  1024 MiB private file mapping showed as FilePmdMapped).
+  THP mode says (``vma_thp_disabled(..., forced_collapse=true)``: only MADV_NOHUGEPAGE
+  refuses). Readahead builds them once a sequential stream has ramped up, or at once
+  under MADV_HUGEPAGE (mm/readahead.py): a 1 GiB private file read in order showed
+  1007616 kB (492 PMDs) FilePmdMapped on 2026-12-03 (lab/data/folios.json), exactly as
+  the model maps it.
 
 A PMD mapping holds *one* folio reference, however many pages it covers.
 

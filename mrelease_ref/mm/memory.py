@@ -22,8 +22,11 @@ Variants: patch 2 of the series changes the file branch of ``zap_present_folio_p
 
 Limitations:
 - Faults take no mmap_lock and never sleep; read I/O completes at once.
-- Fault-around maps only the faulting page (the kernel maps up to ``fault_around_bytes``,
-  64 KiB, of cached pages around it): each touched page is one fault.
+- Fault-around and whole-folio mapping (``finish_fault()``) run for ext4 read faults
+  with readahead-chosen folios only; tmpfs and the fixed-order model
+  (``file_folio_order=N``) map one page per fault, as the earlier model did.
+- Fault-around does not check ``MMF_UNSTABLE`` (neither does the kernel's
+  ``filemap_map_pages()``); the fault's own ``finish_fault()`` does.
 - No PMD splitting: a huge PMD is always zapped whole (the reaper and exit zap whole VMAs,
   and anon THPs are only placed in VMA-aligned 2 MiB ranges).
 - No uffd-wp markers, device-private entries, migration entries or KSM.
@@ -33,6 +36,7 @@ Limitations:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
@@ -52,6 +56,7 @@ from mrelease_ref.include.linux.mm_types import (
     _PAGE_DIRTY,
     _PAGE_RW,
     _PAGE_SPECIAL,
+    HPAGE_PMD_ORDER,
     MM_ANONPAGES,
     MM_FILEPAGES,
     MM_SHMEMPAGES,
@@ -80,6 +85,8 @@ from mrelease_ref.include.linux.mm_types import (
     add_mm_rss_vec,
     linear_page_index,
     mm_counter_file,
+    vma_address,
+    vma_pages,
 )
 from mrelease_ref.include.linux.mmzone import NR_ANON_MAPPED, NR_PAGETABLE
 from mrelease_ref.include.linux.oom import check_stable_address_space
@@ -91,7 +98,7 @@ from mrelease_ref.include.linux.page_flags import (
     PG_swapbacked,
 )
 from mrelease_ref.kernel.sched import KernelGen, cond_resched
-from mrelease_ref.mm.filemap import filemap_grab_folio
+from mrelease_ref.mm.filemap import filemap_fault, filemap_grab_folio, filemap_map_pages
 from mrelease_ref.mm.huge_memory import (
     __split_huge_pmd,
     copy_huge_pmd,
@@ -131,6 +138,9 @@ if TYPE_CHECKING:
 VM_FAULT_OOM: Final = 0x000001
 VM_FAULT_SIGBUS: Final = 0x000002
 VM_FAULT_MAJOR: Final = 0x000004
+VM_FAULT_RETRY: Final = 0x000400
+FAULT_FLAG_ALLOW_RETRY: Final = 1 << 2
+FAULT_FLAG_TRIED: Final = 1 << 5
 
 # zap_details flags: include/linux/mm.h
 ZAP_FLAG_DROP_MARKER: Final = 1 << 0
@@ -251,28 +261,132 @@ def _map_new_anon_folio(
     _set_pte(table, idx, folio, 0, bits)
 
 
-def _file_folio(vma: VmAreaStruct, address: int) -> tuple[Folio | None, int]:
-    """Look up or read in the page-cache folio for ``address``: (folio with a ref, idx)."""
+def _fixed_order_model(vma: VmAreaStruct) -> bool:
+    """Model helper: does this fault use the fixed-order model (no readahead, no
+    fault-around)? tmpfs (``shmem_fault()``) and ``Kernel(file_folio_order=N)`` do."""
+    assert vma.vm_file is not None and vma.vm_file.f_mapping is not None
+    return (vma.vm_file.f_mapping.a_ops == "shmem"
+            or vma.vm_mm.kernel.config.file_folio_order is not None)
+
+
+def _file_folio(vma: VmAreaStruct, address: int, flags: int = 0) -> tuple[Folio | None, int]:
+    """Kernel: mm/memory.c:__do_fault() -> ``vma->vm_ops->fault()``: the page-cache folio
+    for ``address`` with a reference, and the page's index in it (``filemap_fault()``, or
+    the fixed-order model's lookup for tmpfs and ``file_folio_order=N``). A folio of None
+    with index ``VM_FAULT_RETRY`` asks for the fault to be retried; (None, 0) is OOM."""
     assert vma.vm_file is not None and vma.vm_file.f_mapping is not None
     pgoff = linear_page_index(vma, address)
     mapping = vma.vm_file.f_mapping
-    folio = filemap_grab_folio(mapping, pgoff, swapbacked=mapping.a_ops == "shmem")
+    if _fixed_order_model(vma):
+        folio = filemap_grab_folio(mapping, pgoff, swapbacked=mapping.a_ops == "shmem")
+    else:
+        folio, ret = filemap_fault(vma, pgoff, flags)
+        if ret & VM_FAULT_RETRY:
+            return None, ret
     if folio is None:
         return None, 0
     return folio, pgoff - folio.index
 
 
+def fault_with_retry(fault: Callable[[VmAreaStruct, int, int], int], vma: VmAreaStruct,
+                     address: int, allow_retry: bool = True) -> int:
+    """Kernel: arch/x86/mm/fault.c:do_user_addr_fault() (its retry loop): a fault that
+    returns ``VM_FAULT_RETRY`` runs again, with ``FAULT_FLAG_TRIED`` after a major fault
+    (the per-VMA-lock attempt) and after any retry under mmap_lock. ``allow_retry`` False
+    is a GUP fault without a ``locked`` pointer (``get_user_pages_remote(..., NULL)``, as
+    ``/proc/<pid>/mem`` makes): no FAULT_FLAG_ALLOW_RETRY, so I/O is waited for in place."""
+    if not allow_retry:
+        return fault(vma, address, 0) & ~VM_FAULT_MAJOR
+    flags = FAULT_FLAG_ALLOW_RETRY
+    ret = fault(vma, address, flags)
+    if ret & VM_FAULT_RETRY:
+        if ret & VM_FAULT_MAJOR:
+            flags |= FAULT_FLAG_TRIED
+        ret = fault(vma, address, flags)
+        if ret & VM_FAULT_RETRY:
+            ret = fault(vma, address, FAULT_FLAG_ALLOW_RETRY | FAULT_FLAG_TRIED)
+    return ret & ~(VM_FAULT_RETRY | VM_FAULT_MAJOR)
+
+
+def set_pte_range(
+    vma: VmAreaStruct, folio: Folio, first: int, nr: int, address: int, bits: int
+) -> None:
+    """Kernel: mm/memory.c:set_pte_range(): map ``nr`` pages of ``folio`` from page index
+    ``first``, starting at virtual ``address`` (one PTE table), and add their rmap. The
+    caller accounts rss and references. x86_64 PTEs are made young, prefaulted ones too
+    (``arch_wants_old_prefaulted_pte()`` is false; ``PAGE_READONLY`` has ``_PAGE_ACCESSED``)."""
+    table = pte_offset_map(vma.vm_mm, address, alloc=False)
+    assert table is not None
+    folio_add_file_rmap_ptes(folio, (folio, first), nr, vma)
+    base = (address >> PAGE_SHIFT) & (PTRS_PER_PTE - 1)
+    for j in range(nr):
+        table[base + j] = Pte(folio, first + j, bits)
+
+
+def map_file_ptes(
+    vma: VmAreaStruct, folio: Folio, first: int, last: int, fault_pgoff: int, bits: int
+) -> bool:
+    """Model helper, the loop of mm/filemap.c:filemap_map_folio_range(): map the pages
+    ``first..last`` (file indices) of ``folio`` whose PTEs are empty, run by run, one folio
+    reference and one rss page per PTE. True when ``fault_pgoff`` was among them."""
+    table = pte_offset_map(vma.vm_mm, vma_address(vma, first), alloc=False)
+    assert table is not None
+    hit = False
+    run = 0
+    pgoff = first
+    total = 0
+    while pgoff <= last + 1:
+        addr = vma_address(vma, pgoff) if pgoff <= last else 0
+        if pgoff <= last and table[(addr >> PAGE_SHIFT) & (PTRS_PER_PTE - 1)] is None:
+            run += 1
+        else:
+            if run:
+                start = pgoff - run
+                set_pte_range(vma, folio, start - folio.index, run, vma_address(vma, start), bits)
+                total += run
+                hit |= start <= fault_pgoff < pgoff
+            run = 0
+        pgoff += 1
+    folio._refcount += total
+    vma.vm_mm.rss_stat[mm_counter_file(folio)] += total
+    return hit
+
+
 def finish_fault(vma: VmAreaStruct, address: int, folio: Folio, idx: int, bits: int) -> int:
-    """Kernel: mm/memory.c:finish_fault(): map a page-cache folio's page (ref transferred).
+    """Kernel: mm/memory.c:finish_fault(): map a page-cache folio (reference transferred).
 
     A private mapping of a reaped mm (MMF_UNSTABLE) fails with SIGBUS ("check even for read
     faults because we might have lost our CoWed page"); a VM_SHARED one is not checked.
+    With an empty PMD a PMD-order folio is mapped by one PMD (``do_set_pmd()``). Otherwise
+    the whole folio is mapped with PTEs when it lies inside the VMA and one PTE table and
+    all its PTEs are empty, else just the faulting page. The fixed-order model
+    (``file_folio_order=N``, tmpfs) maps just the page, as before.
     """
     mm = vma.vm_mm
     ret = 0 if vma.vm_flags & VM_SHARED else check_stable_address_space(mm)
     if ret:
         folio_put(folio)
         return ret
+    pmd_none = mm.pgd.get(address >> PMD_SHIFT) is None
+    if not _fixed_order_model(vma):
+        if pmd_none and folio.order >= HPAGE_PMD_ORDER and do_set_pmd(
+            vma, address, folio, write=bool(bits & _PAGE_RW)
+        ):
+            return 0
+        table = pte_offset_map(mm, address, alloc=True)
+        assert table is not None
+        nr = 1 << folio.order
+        pgoff = linear_page_index(vma, address)
+        vma_off = pgoff - vma.vm_pgoff
+        pte_off = (address >> PAGE_SHIFT) & (PTRS_PER_PTE - 1)
+        if nr > 1 and not (vma_off < idx or vma_off + nr - idx > vma_pages(vma)
+                           or pte_off < idx or pte_off + nr - idx > PTRS_PER_PTE) \
+                and all(table[pte_off - idx + j] is None for j in range(nr)):
+            map_file_ptes(vma, folio, folio.index, folio.index + nr - 1, pgoff, bits)
+        else:
+            map_file_ptes(vma, folio, pgoff, pgoff, pgoff, bits)
+        folio_put(folio)  # the fault's reference; each PTE took its own
+        return 0
     table = pte_offset_map(mm, address, alloc=True)
     assert table is not None
     folio_add_file_rmap_ptes(folio, (folio, idx), 1, vma)
@@ -281,8 +395,10 @@ def finish_fault(vma: VmAreaStruct, address: int, folio: Folio, idx: int, bits: 
     return 0
 
 
-def do_fault_around(vma: VmAreaStruct, address: int) -> int | None:
-    """Kernel: mm/memory.c:do_fault_around() -> mm/filemap.c:filemap_map_pages()
+def _fault_around_one(vma: VmAreaStruct, address: int) -> int | None:
+    """Model helper: fault-around in the fixed-order model (``file_folio_order=N``, tmpfs),
+    one page wide -- what mm/memory.c:do_fault_around() -> mm/filemap.c:filemap_map_pages()
+    does for the faulting page.
 
     Map an already cached, uptodate and unlocked page-cache page without I/O (a PMD-sized
     folio by one PMD when the PMD is empty, ``filemap_map_pmd()``). This path does not
@@ -311,19 +427,47 @@ def do_fault_around(vma: VmAreaStruct, address: int) -> int | None:
     return 0
 
 
-def do_read_fault(vma: VmAreaStruct, address: int) -> int:
+FAULT_AROUND_PAGES: Final = 65536 >> PAGE_SHIFT  # fault_around_bytes (debugfs) default
+
+
+def should_fault_around(vma: VmAreaStruct) -> bool:
+    """Kernel: mm/memory.c:should_fault_around(): file VMAs with ``->map_pages`` (ext4;
+    the model's tmpfs and fixed-order model do not fault around)."""
+    return vma.vm_file is not None and not _fixed_order_model(vma) and FAULT_AROUND_PAGES > 1
+
+
+def do_fault_around(vma: VmAreaStruct, address: int) -> bool:
+    """Kernel: mm/memory.c:do_fault_around()
+
+    Map the cached pages of the ``fault_around_bytes`` window (aligned, clamped to the VMA
+    and the PTE table) around ``address`` with ``filemap_map_pages()``. True when the
+    faulting page got mapped.
+    """
+    nr_pages = FAULT_AROUND_PAGES
+    pgoff = linear_page_index(vma, address)
+    pte_off = (address >> PAGE_SHIFT) & (PTRS_PER_PTE - 1)
+    vma_off = pgoff - vma.vm_pgoff
+    from_pte = max(pte_off & ~(nr_pages - 1), pte_off - min(pte_off, vma_off))
+    to_pte = min(from_pte + nr_pages, PTRS_PER_PTE, pte_off + vma_pages(vma) - vma_off) - 1
+    return filemap_map_pages(vma, address, pgoff + from_pte - pte_off, pgoff + to_pte - pte_off)
+
+
+def do_read_fault(vma: VmAreaStruct, address: int, flags: int = 0) -> int:
     """Kernel: mm/memory.c:do_read_fault()
 
-    A cached page is mapped by fault-around (``do_fault_around()``). Otherwise read it in
-    (``__do_fault()``) and map it read-only; a PMD-order folio is mapped whole with one
-    PMD when the PMD is still empty (``finish_fault()`` -> ``do_set_pmd()``).
+    Fault around first (no I/O); if that did not map the page, ``__do_fault()`` reads it
+    (with readahead) and ``finish_fault()`` maps it: by one PMD for an aligned PMD-order
+    folio, else the whole folio's PTEs where it fits. May return ``VM_FAULT_RETRY``.
     """
-    if do_fault_around(vma, address) == 0:
+    if should_fault_around(vma):
+        if do_fault_around(vma, address):
+            return 0
+    elif _fault_around_one(vma, address) == 0:
         return 0
-    folio, idx = _file_folio(vma, address)
+    folio, idx = _file_folio(vma, address, flags)
     if folio is None:
-        return VM_FAULT_OOM
-    if vma.vm_mm.pgd.get(address >> PMD_SHIFT) is None:
+        return idx if idx & VM_FAULT_RETRY else VM_FAULT_OOM
+    if _fixed_order_model(vma) and vma.vm_mm.pgd.get(address >> PMD_SHIFT) is None:
         ret = 0 if vma.vm_flags & VM_SHARED else check_stable_address_space(vma.vm_mm)
         if ret:
             folio_put(folio)
@@ -374,15 +518,15 @@ def wp_page_copy(vma: VmAreaStruct, address: int, old: Pte | None) -> int:
     return 0
 
 
-def do_cow_fault(vma: VmAreaStruct, address: int) -> int:
+def do_cow_fault(vma: VmAreaStruct, address: int, flags: int = 0) -> int:
     """Kernel: mm/memory.c:do_cow_fault()
 
     Write to an unmapped page of a private file mapping: read the page cache, copy the page
     into a new anonymous folio and map that; the page-cache folio stays cached and unmapped.
     """
-    folio, idx = _file_folio(vma, address)
+    folio, idx = _file_folio(vma, address, flags)
     if folio is None:
-        return VM_FAULT_OOM
+        return idx if idx & VM_FAULT_RETRY else VM_FAULT_OOM
     if vma.anon_vma is None:  # vmf_anon_prepare()
         vma.anon_vma = AnonVma(vma)
     new = alloc_anon_folio(vma)
@@ -397,15 +541,15 @@ def do_cow_fault(vma: VmAreaStruct, address: int) -> int:
     return 0
 
 
-def do_shared_fault(vma: VmAreaStruct, address: int) -> int:
+def do_shared_fault(vma: VmAreaStruct, address: int, flags: int = 0) -> int:
     """Kernel: mm/memory.c:do_shared_fault()
 
     Write to a shared mapping: ``page_mkwrite`` dirties the folio, the PTE is mapped
     writable and dirty.
     """
-    folio, idx = _file_folio(vma, address)
+    folio, idx = _file_folio(vma, address, flags)
     if folio is None:
-        return VM_FAULT_OOM
+        return idx if idx & VM_FAULT_RETRY else VM_FAULT_OOM
     folio_mark_dirty(folio)  # filemap_page_mkwrite() / shmem
     return finish_fault(vma, address, folio, idx, _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_RW)
 
@@ -560,8 +704,8 @@ def do_swap_page(vma: VmAreaStruct, address: int, entry: SwpEntry, write: bool) 
     return 0
 
 
-def handle_mm_fault(vma: VmAreaStruct, address: int, write: bool, *, force: bool = False
-                    ) -> int:
+def handle_mm_fault(vma: VmAreaStruct, address: int, write: bool, *, force: bool = False,
+                    allow_retry: bool = True) -> int:
     """Kernel: mm/memory.c:handle_mm_fault()
 
     Resolve one access. Present entries just get their young (and, for a writable PTE,
@@ -569,6 +713,7 @@ def handle_mm_fault(vma: VmAreaStruct, address: int, write: bool, *, force: bool
     ``force`` is a FOLL_FORCE write from GUP (``/proc/<pid>/mem``): the permission check
     the arch fault handler makes (``access_error()``) was replaced by GUP's
     ``check_vma_flags()``, which lets it write to a read-only private mapping (a COW).
+    ``allow_retry`` False: no FAULT_FLAG_ALLOW_RETRY (see :func:`fault_with_retry`).
     """
     mm = vma.vm_mm
     if vma.vm_flags & VM_HUGETLB:
@@ -588,7 +733,7 @@ def handle_mm_fault(vma: VmAreaStruct, address: int, write: bool, *, force: bool
                     return 0
             else:  # a file PMD: split, retry with PTEs
                 __split_huge_pmd(vma, address >> PMD_SHIFT)
-            return handle_mm_fault(vma, address, write, force=force)
+            return handle_mm_fault(vma, address, write, force=force, allow_retry=allow_retry)
         entry.bits |= _PAGE_ACCESSED | (_PAGE_DIRTY if write else 0)
         return 0
     if entry is None and thp_vma_allowable_anon(vma, address):
@@ -607,10 +752,10 @@ def handle_mm_fault(vma: VmAreaStruct, address: int, write: bool, *, force: bool
         if vma.vm_ops is None:
             return do_anonymous_page(vma, address, write)
         if not write:
-            return do_read_fault(vma, address)
+            return fault_with_retry(do_read_fault, vma, address, allow_retry)
         if vma.vm_flags & VM_SHARED:
-            return do_shared_fault(vma, address)
-        return do_cow_fault(vma, address)
+            return fault_with_retry(do_shared_fault, vma, address, allow_retry)
+        return fault_with_retry(do_cow_fault, vma, address, allow_retry)
     if isinstance(pte, SwpEntry):
         return do_swap_page(vma, address, pte, write)
     if write:

@@ -12,7 +12,11 @@ observed. Two runners interpret the same steps:
   process, the cgroup-v1 freezer, ``/proc/<pid>/smaps``, ``cachestat(2)``, Free+pcp).
 
 :func:`run_parity` runs every scenario on both and returns one :class:`Row` per
-(scenario, measure): model value, kernel value, agree or not; :func:`parity_frame` makes it
+(scenario, measure): model value, kernel value, agree or not; it then runs the page-cache
+folio cases :data:`FOLIO_CASES` (:mod:`mrelease_ref.lab.folios`, one file size, access
+pattern and madvise() hint each) on both and adds ``folios/<case>`` rows: the exact layout
+of the file's page cache (runs of folios by order), the mapping's FilePmdMapped and its
+RSS; :func:`parity_frame` makes it
 a pandas table. :data:`SCENARIOS` covers every fact of docs/sources.md §M0 (items 1-9), the
 errno tables (§M3), the /proc holder (§M4.4), page cache after the reap (§M5), memory released
 (§M6) and the kernel selftest's flow (§M7). :data:`SIGNAL_SCENARIOS` (run with ``--signals``)
@@ -62,10 +66,9 @@ Limitations:
     - Kernel victims are Python processes run as the lab's user (root): the spec's ``uid``
       only reaches the model; the no-permission scenario makes the *caller* unprivileged.
     - The CLONE_VM sharer exists on x86_64 only (see ``mrelease_ref.lab._victim_main``).
-    - Folio sizes differ: the model reads 2 MiB page-cache folios, the kernel's ramp up
-      with readahead. Measures are chosen not to depend on it; the one that does
-      (``nr_dirty`` of a shared mapping) runs with 4 KiB folios on both sides
-      (``Scenario.small_file_folios``).
+    - Folio sizes: both sides choose them by readahead (the model's default since the
+      ``folios/*`` rows, :data:`FOLIO_CASES`); ``nr_dirty`` of a shared mapping still runs
+      with 4 KiB folios on both sides (``Scenario.small_file_folios``).
     - Timings are compared only as ratios (predicates): the model's prices are one
       machine's (mrelease_ref.sim.cost), see mrelease_ref.lab.calibration.
 """
@@ -102,6 +105,8 @@ __all__ = (
     "CALL_SCENARIOS",
     "COUNTER_TOL",
     "CROSS_MEASURES",
+    "FOLIO_CASES",
+    "FOLIO_RSS_TOL",
     "FREED_TOL",
     "SCENARIOS",
     "SIGNAL_SCENARIOS",
@@ -114,10 +119,12 @@ __all__ = (
     "Step",
     "Tolerance",
     "expected_changes",
+    "folio_rows",
     "load_run",
     "machine_facts",
     "main",
     "parity_frame",
+    "run_folio_parity",
     "run_kernel",
     "run_model",
     "run_parity",
@@ -2562,6 +2569,75 @@ def _cross_rows(model: Mapping[str, Obs], kernel: Mapping[str, Obs]) -> list[Row
     return rows
 
 
+# --- page-cache folio sizes -----------------------------------------------------------------
+
+FOLIO_RSS_TOL = Tolerance(
+    256,
+    "kB",
+    "sparse touches only: fault-around skips folios whose read I/O is still in flight "
+    "(next_uptodate_folio() skips locked, !uptodate folios), the model's I/O completes at "
+    "once; kernel RSS 0..220 kB below the model in 4 runs on 2026-12-03",
+)
+_SRC_FOLIOS = "lab/folios.py; lab/data/folios.json (6.18.44, ext4, read_ahead_kb 8192)"
+
+
+def _folio_cases() -> tuple[Any, ...]:
+    from mrelease_ref.lab.folios import Case
+
+    return (
+        Case(16, "seq"), Case(2048, "seq"), Case(65536, "seq"), Case(1048576, "seq"),
+        Case(65536, "rand"), Case(65536, "stride"), Case(2048, "read"), Case(65536, "read"),
+        Case(256, "seq", "hugepage"), Case(8192, "seq", "hugepage"),
+        Case(65536, "seq", "sequential"), Case(8192, "seq", "random"),
+    )
+
+
+FOLIO_CASES: tuple[Any, ...] = _folio_cases()
+"""The :class:`mrelease_ref.lab.folios.Case` s compared by :func:`run_folio_parity`."""
+
+
+def folio_rows(case: Any, model: Any, kernel: Any, attempts: int = 1) -> list[Row]:
+    """Rows of one folio case (:class:`mrelease_ref.scenarios.folios.FolioObs` per side):
+    the page-cache layout (exact), and for a mapping its FilePmdMapped (exact) and RSS
+    (exact, or :data:`FOLIO_RSS_TOL` for the sparse ``stride`` touch)."""
+    name = f"folios/{case.name}"
+    rows = [Row(name, "page-cache layout (first+count x order)", "", model.layout,
+                kernel.layout, model.layout == kernel.layout, "exact", None, _SRC_FOLIOS,
+                attempts)]
+    if case.pattern != "read":
+        rows.append(Row(name, "FilePmdMapped kB", "", model.file_pmd_mapped_kb,
+                        kernel.file_pmd_mapped_kb,
+                        model.file_pmd_mapped_kb == kernel.file_pmd_mapped_kb, "exact", None,
+                        _SRC_FOLIOS, attempts))
+        tol = FOLIO_RSS_TOL if case.pattern == "stride" else None
+        agree = (abs(model.rss_kb - kernel.rss_kb) <= tol.abs if tol
+                 else model.rss_kb == kernel.rss_kb)
+        rows.append(Row(name, "mapping RSS kB", "", model.rss_kb, kernel.rss_kb, agree,
+                        str(tol) if tol else "exact", None,
+                        tol.source if tol else _SRC_FOLIOS, attempts, tol is not None,
+                        tol.abs if tol else 0))
+    return rows
+
+
+def run_folio_parity(
+    cases: Sequence[Any] = FOLIO_CASES, *, retries: int = 2, file_dir: str = "/var/tmp"
+) -> list[Row]:
+    """Each folio case on the model and on the live kernel (root); a case whose only
+    disagreements are toleranced rows is measured again, up to ``retries`` times."""
+    from mrelease_ref.scenarios.folios import run_kernel_case, run_model_case
+
+    rows: list[Row] = []
+    for case in cases:
+        model = run_model_case(case)
+        for attempt in range(1, retries + 2):
+            got = folio_rows(case, model, run_kernel_case(case, file_dir), attempt)
+            bad = [r for r in got if not r.agree]
+            if not bad or any(not r.noisy for r in bad):
+                break
+        rows.extend(got)
+    return rows
+
+
 @dataclass(slots=True)
 class ParityRun:
     """The rows of one parity run plus where and when it ran."""
@@ -2604,8 +2680,10 @@ def run_parity(
     retries: int = 2,
     file_dir: str = "/var/tmp",
     variant: str = "baseline",
+    folio_cases: Sequence[Any] = FOLIO_CASES,
 ) -> ParityRun:
-    """Run every scenario on the model and the live kernel and compare.
+    """Run every scenario on the model and the live kernel and compare, then the page-cache
+    folio cases (``folio_cases``, :func:`run_folio_parity`).
 
     ``variant`` picks the model side: the baseline (the parity table), or a version of the
     series, whose prediction is then held against whatever kernel is running (a patched
@@ -2616,11 +2694,12 @@ def run_parity(
     from mrelease_ref.lab.lock import realkernel_lock
 
     with realkernel_lock():
-        return _run_parity(scenarios, retries, file_dir, variant)
+        return _run_parity(scenarios, retries, file_dir, variant, folio_cases)
 
 
 def _run_parity(
-    scenarios: Sequence[Scenario], retries: int, file_dir: str, variant: str
+    scenarios: Sequence[Scenario], retries: int, file_dir: str, variant: str,
+    folio_cases: Sequence[Any],
 ) -> ParityRun:
     t0 = time.monotonic()
     run = ParityRun([], meta=machine_facts(file_dir))
@@ -2644,6 +2723,7 @@ def _run_parity(
         run.model_obs[sc.name], run.kernel_obs[sc.name] = model, kernel
         run.rows.extend(rows)
     run.rows.extend(_cross_rows(run.model_obs, run.kernel_obs))
+    run.rows.extend(run_folio_parity(folio_cases, retries=retries, file_dir=file_dir))
     run.meta["retried"] = retried
     run.meta["skipped"] = skipped
     run.meta["date"] = datetime.datetime.now(datetime.UTC).date().isoformat()
@@ -2763,7 +2843,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not ok:
         print(f"lab unavailable: {reason}", file=sys.stderr)
         return 2
-    run = run_parity(chosen, file_dir=args.file_dir, variant=args.variant)
+    only = args.only.split(",") if args.only else None
+    folio_cases = [c for c in FOLIO_CASES if pool is SCENARIOS
+                   and (only is None or f"folios/{c.name}" in only)]
+    run = run_parity(chosen, file_dir=args.file_dir, variant=args.variant,
+                     folio_cases=folio_cases)
     for r in run.rows:
         mark = "ok " if r.agree else "BAD"
         change = " [expected to change]" if (r.scenario, r.measure) in expected else ""

@@ -210,14 +210,18 @@ def reap_outcome(
     large_folios: bool = False,
     arch: str = "x86_64",
     swap: bool = True,
+    file_folio_order: int | None = None,
 ) -> ReapOutcome:
     """Build ``spec`` on ``choice``'s kernel, drain the per-CPU batches (a victim that has
     been running for a while: its faults have left them), SIGKILL it,
     ``process_mrelease()`` it (with ``choice.flags``), then let it exit.
 
+    ``file_folio_order`` None lets readahead choose the folio sizes (the Kernel default);
+    an int is the fixed-order model (every file in folios of that order).
     Anonymous pages are ``AnonPages`` in pages; file pages are per file the victim maps.
     """
-    k = choice.kernel(large_folios=large_folios, arch=arch, swap=swap, debug_vm=True)
+    k = choice.kernel(large_folios=large_folios, arch=arch, swap=swap, debug_vm=True,
+                      file_folio_order=file_folio_order)
     killer = k.spawn("lmkd", uid=0)
     v = build_victim(k, spec)
     k.lru_add_drain_all()
@@ -761,6 +765,48 @@ def large_folio_table(choice: KernelChoice = V1_1) -> list[Row]:
     """:func:`large_folio_outcome` for every case, on x86_64 and on s390."""
     return [large_folio_outcome(c, arch, choice)
             for arch in ("x86_64", "s390") for c in LARGE_FOLIO_CASES]
+
+
+READAHEAD_FILE_PAGES = 16384
+"""A 64 MiB file read in order through a private mapping: readahead ramps its folio order
+0, 2, 4, 6, 8 over the first five 8 MiB windows and reads the last three in 2 MiB folios
+(the live kernel's layout, lab/data/folios.json case 65536KiB/seq)."""
+
+
+def readahead_file_rows(
+    choices: tuple[KernelChoice, ...] = (BASELINE, V1_1),
+    nr_pages: int = READAHEAD_FILE_PAGES,
+    arches: tuple[str, ...] = ("x86_64", "s390"),
+) -> list[Row]:
+    """Reap a victim that read one ``nr_pages`` private file mapping in order, with folio
+    sizes as readahead makes them (the Kernel default). One row per kernel, arch and folio
+    order: folios, how one of them is mapped, pages cached before and after the reap."""
+    rows: list[Row] = []
+    for arch in arches:
+        for choice in choices:
+            if choice.variant == "d" and arch == "s390":
+                continue  # draft D does not build on s390 (Kernel refuses it)
+            k = choice.kernel(arch=arch, debug_vm=True)
+            killer = k.spawn("lmkd", uid=0)
+            f = k.create_file("app.apk", nr_pages)
+            app = k.spawn("app", uid=10001)
+            app.touch(app.mmap(nr_pages, file=f))
+            k.lru_add_drain_all()
+            before: dict[int, list[Folio]] = {}
+            for folio in sorted(f.i_mapping.i_pages.values(), key=lambda x: x.index):
+                before.setdefault(folio.order, []).append(folio)
+            mapped = {o: "PMD" if fs[0]._entire_mapcount else
+                      f"{folio_mapcount(fs[0])} PTE" + ("s" if o else "")
+                      for o, fs in before.items()}
+            _mrelease(killer, app, choice.flags)
+            for order, folios in sorted(before.items()):
+                left = sum(1 for x in folios if x.mapping is f.i_mapping)
+                rows.append({"arch": arch, "kernel": choice.label, "folio order": order,
+                             "folios": len(folios), "mapped by": mapped[order],
+                             "pages cached before": len(folios) << order,
+                             "pages cached after reap": left << order})
+            k.run()
+    return rows
 
 
 # ---------------------------------------------------------------------------------------

@@ -65,6 +65,7 @@ from mrelease_ref.include.uapi.linux.mman import PROCESS_MRELEASE_REAP_KILL
 from mrelease_ref.scenarios.review import ReviewPoint
 from mrelease_ref.scenarios.stalls import stall_in_fsync
 from mrelease_ref.sim.kernel import Kernel
+from mrelease_ref.sim.process import MADV_RANDOM
 
 if TYPE_CHECKING:
     from mrelease_ref.include.linux.fs import Inode
@@ -248,8 +249,15 @@ MAPPING_KINDS: Final = (
     "file, 64-page folios, PTE-mapped",
     "file, 2 MiB folio, PMD-mapped",
     "file, MAP_SHARED",
+    "file, 64 MiB read in order (readahead's folios)",
 )
-"""The mappings :func:`skip_scope` reaps, one per Kernel."""
+"""The mappings :func:`skip_scope` reaps, one per Kernel. All but the last use the
+fixed-order model (``file_folio_order``) to isolate one folio shape; the last is a 64 MiB
+file (:data:`READAHEAD_FILE_PAGES`) with folio sizes as v6.18's readahead makes them
+(2048 order-0 pages, then 8 MiB windows of order 2, 4, 6, 8, then 12 PMD-mapped 2 MiB
+folios, as measured on the live kernel: lab/data/folios.json ``65536KiB/seq``)."""
+
+READAHEAD_FILE_PAGES: Final = 16384
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,8 +283,12 @@ def skip_scope(config: str, kind: str, nr_pages: int = 512, *, debug_vm: bool = 
     if kind not in MAPPING_KINDS:
         raise ValueError(f"kind must be one of {MAPPING_KINDS}")
     order = {"file, 64-page folios, PTE-mapped": 6, "file, 2 MiB folio, PMD-mapped": 9}
-    k = make_kernel(config, large_folios=kind in order, file_folio_order=order.get(kind, 9),
-                    debug_vm=debug_vm)
+    if kind == MAPPING_KINDS[-1]:
+        nr_pages = READAHEAD_FILE_PAGES
+        k = make_kernel(config, debug_vm=debug_vm)  # readahead chooses the folio sizes
+    else:
+        k = make_kernel(config, large_folios=kind in order,
+                        file_folio_order=order.get(kind, 9), debug_vm=debug_vm)
     lmkd = k.spawn("lmkd")
     app = k.spawn("app", uid=10001)
     if kind.startswith("anonymous"):
@@ -440,7 +452,10 @@ class RelaunchParams:
     it is killed and reaped; ``post_rounds`` rounds later it is relaunched and touches its
     hot pages again. A round streams ``pressure_pages`` pages of another file through the
     page cache and reclaims as many. ``folio_order`` is the page-cache folio order (0: 4 KiB
-    folios).
+    folios) of the fixed-order model (no read-around, no fault-around). ``readahead=True``
+    instead lets v6.18's readahead and fault paths choose (the Kernel default): the app's
+    launch and relaunch read around their faults and fault around; the streamer reads its
+    chunks under MADV_RANDOM, so a round still brings exactly ``pressure_pages`` pages.
     """
 
     app_pages: int = 1024
@@ -450,6 +465,7 @@ class RelaunchParams:
     idle_rounds: int = 0
     post_rounds: int = 2
     folio_order: int = 0
+    readahead: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -505,8 +521,11 @@ def relaunch(
     within the workingset size is a restore (WORKINGSET_RESTORE_FILE).
     """
     p = params
-    k = make_kernel(config, large_folios=p.folio_order > 0,
-                    file_folio_order=max(p.folio_order, 1), debug_vm=debug_vm)
+    if p.readahead:
+        k = make_kernel(config, debug_vm=debug_vm)
+    else:
+        k = make_kernel(config, large_folios=p.folio_order > 0,
+                        file_folio_order=max(p.folio_order, 1), debug_vm=debug_vm)
     lmkd = k.spawn("lmkd")
     apk = k.create_file("app.apk", p.app_pages)
     rounds = p.use_rounds + p.idle_rounds + p.post_rounds
@@ -520,6 +539,8 @@ def relaunch(
     def pressure_round() -> None:
         nonlocal pos
         chunk = streamer.mmap(p.pressure_pages, file=media, write=False, offset=pos)
+        if p.readahead:
+            streamer.madvise(chunk, MADV_RANDOM)  # exactly pressure_pages per round
         pos += p.pressure_pages
         streamer.touch(chunk)
         streamer.munmap(chunk)

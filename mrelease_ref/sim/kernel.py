@@ -11,13 +11,20 @@ Configuration (all keyword-only except ``variant``):
 * ``swap``: CONFIG_SWAP (default True). ``swap_mib`` sizes a swap device (default 0: these
   machines have none; swap-out then fails, as without a device).
 * ``arch``: ``"x86_64"`` (generic mmu_gather) or ``"s390"`` (no gather, immediate free).
-* ``large_folios`` (default True): page-cache folios of up to ``file_folio_order`` pages
-  (default 9, 2 MiB, mapped by one PMD when aligned), and anon THP where
-  madvise(MADV_HUGEPAGE) asks (THP ``[madvise]``). False: every folio is a single page.
-  Why the default: ext4 on these machines caches file pages in large folios; with
-  ``read_ahead_kb`` 8192 a 1 GiB private mapping showed ~994 MiB FilePmdMapped on
-  2026-11-25 (the real-kernel lab), while docs/sources.md §M1.1 (an earlier 6.18 build) saw
-  folios of ~80 pages on average (use ``file_folio_order=6`` to model that).
+* ``large_folios`` (default True): ext4 mappings support large page-cache folios
+  (``mapping_max_folio_order()`` 9) and anon THP is allowed where madvise(MADV_HUGEPAGE)
+  asks (THP ``[madvise]``). False: every folio is a single page.
+* ``file_folio_order`` (default None): None lets v6.18's readahead and fault paths choose
+  each page-cache folio's order (:mod:`mrelease_ref.mm.readahead`: read-around, the order
+  ramp of async readahead, MADV_HUGEPAGE's PMD-order reads, fault-around). The live kernel
+  is the judge: every layout in ``lab/data/folios.json`` (2026-12-03, 6.18.44, ext4,
+  ``read_ahead_kb`` 8192) is reproduced exactly (parity ``folios/*`` rows). An int 0..9 is
+  the earlier fixed-order model, kept so earlier experiments stay expressible: every cache
+  miss reads one folio of that order (shrunk to be aligned and inside the file), with no
+  readahead window and no fault-around (``file_folio_order=6`` is docs/sources.md §M1.1's
+  ~80-page folios of an earlier 6.18 build).
+* ``read_ahead_kb`` (default 8192, the measured ``/sys/block/vda/queue/read_ahead_kb``):
+  the backing device's readahead window, ``bdi->ra_pages``.
 * ``mm_id``: CONFIG_MM_ID exact per-mm tracking of large folios (default True; THP
   selects it). False makes ``folio_maybe_mapped_shared()`` conservative.
 * ``oom_reap_reverse``: the reaper walks VMAs last-to-first (default True, the
@@ -122,7 +129,7 @@ class KernelConfig:
     swap: bool
     arch: str
     large_folios: bool
-    file_folio_order: int
+    file_folio_order: int | None
     mm_id: bool
     oom_reap_reverse: bool
     nr_cpus: int
@@ -137,6 +144,7 @@ class KernelConfig:
     patches: int
     swapcache_fix: bool
     d_details: str
+    read_ahead_kb: int = 8192
 
 
 @dataclass(slots=True)
@@ -225,13 +233,18 @@ def _build_config(variant: object, kw: dict[str, Any]) -> KernelConfig:
     for name in ("swap", "large_folios", "mm_id", "oom_reap_reverse", "debug_vm", "trace",
                  "fast_paths", "swapcache_fix"):
         _check_type(name, kw[name], bool, "True or False")
-    for name in ("file_folio_order", "nr_cpus", "mem_mib", "swap_mib", "pcp_high",
-                 "pcp_batch", "seed"):
+    if kw["file_folio_order"] is not None:
+        _check_type("file_folio_order", kw["file_folio_order"], int, "an int or None")
+        if not 0 <= kw["file_folio_order"] <= 9:
+            raise ValueError("file_folio_order must be None (readahead chooses) or between 0 "
+                             "and 9 (MAX_PAGECACHE_ORDER)")
+    for name in ("nr_cpus", "mem_mib", "swap_mib", "pcp_high", "pcp_batch", "seed",
+                 "read_ahead_kb"):
         _check_type(name, kw[name], int, "an int")
     if kw["arch"] not in ARCHES:
         raise ValueError(f"arch must be one of {ARCHES}, got {kw['arch']!r}")
-    if not 0 <= kw["file_folio_order"] <= 9:
-        raise ValueError("file_folio_order must be between 0 and 9 (MAX_PAGECACHE_ORDER)")
+    if kw["read_ahead_kb"] < 0 or kw["read_ahead_kb"] % 4:
+        raise ValueError("read_ahead_kb must be a multiple of 4 (pages), >= 0")
     if kw["nr_cpus"] < 1 or kw["mem_mib"] < 16 or kw["swap_mib"] < 0:
         raise ValueError("need nr_cpus >= 1, mem_mib >= 16 and swap_mib >= 0")
     if kw["swap_mib"] and not kw["swap"]:
@@ -251,7 +264,7 @@ class Kernel:
         swap: bool = True,
         arch: str = "x86_64",
         large_folios: bool = True,
-        file_folio_order: int = 9,
+        file_folio_order: int | None = None,
         mm_id: bool = True,
         oom_reap_reverse: bool = True,
         nr_cpus: int = 2,
@@ -268,13 +281,14 @@ class Kernel:
         d_details: str = "as_posted",
         cost_model: CostModel | None = None,
         cost: str = "calibrated",
+        read_ahead_kb: int = 8192,
     ) -> None:
         self.config = _build_config(variant, dict(
             swap=swap, arch=arch, large_folios=large_folios, file_folio_order=file_folio_order,
             mm_id=mm_id, oom_reap_reverse=oom_reap_reverse, nr_cpus=nr_cpus, mem_mib=mem_mib,
             swap_mib=swap_mib, pcp_high=pcp_high, pcp_batch=pcp_batch, seed=seed,
             debug_vm=debug_vm, trace=trace, fast_paths=fast_paths, patches=patches,
-            swapcache_fix=swapcache_fix, d_details=d_details,
+            swapcache_fix=swapcache_fix, d_details=d_details, read_ahead_kb=read_ahead_kb,
         ))
         self.series = build_hooks(self.config)
         self.rng = random.Random(seed)

@@ -934,7 +934,7 @@ class Process:
         assert f.f_mapping is not None
         k = self.kernel
         with k.running(self.task):
-            out = filemap_read(f.f_mapping, index, nr_pages)
+            out = filemap_read(f, index, nr_pages)
         k._after_api()
         if out is None:
             raise OSError(errno.ENOMEM, "read: Cannot allocate memory")

@@ -1,6 +1,7 @@
 """Files, inodes and the page cache (``struct address_space``).
 
-Kernel: include/linux/fs.h (struct file, struct inode, struct address_space, FMODE_*),
+Kernel: include/linux/fs.h (struct file, struct file_ra_state, struct inode, struct
+address_space, FMODE_*),
 include/linux/pagemap.h, include/linux/xarray.h (only as a mapping index -> entry).
 
 ``AddressSpace.i_pages`` maps a page index to the folio whose *first* index it is; folios in
@@ -16,8 +17,9 @@ initial content).
 
 Limitations:
 - No buffer heads or filesystem private data beyond a ``private`` object the tests can set.
-- One file system behaviour for regular files ("ext4"): read-ahead creates folios of the
-  kernel's configured order, writeback completes when the kernel's I/O worker runs.
+- One file system behaviour for regular files ("ext4"): large folios up to order 9
+  (readahead chooses, mm/readahead.py), writeback completes when the kernel's I/O worker
+  runs.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
 
 FMODE_READ: Final = 0x1
 FMODE_WRITE: Final = 0x2
+FMODE_RANDOM: Final = 0x1000
 FMODE_NOREUSE: Final = 0x800000
 
 # address_space flags: include/linux/pagemap.h
@@ -80,6 +83,24 @@ class Inode:
 
 
 @dataclass(slots=True, eq=False)
+class FileRaState:
+    """Kernel: include/linux/fs.h (struct file_ra_state): one open file's readahead window.
+
+    ``ra_pages`` is -1 until :func:`mrelease_ref.mm.readahead.file_ra_state_init` copies the
+    device's ``read_ahead_kb`` in (the model does it at the first read, the kernel at open).
+    ``prev_pos`` is in bytes, -1 before the first read.
+    """
+
+    start: int = 0
+    size: int = 0
+    async_size: int = 0
+    ra_pages: int = -1
+    order: int = 0
+    mmap_miss: int = 0
+    prev_pos: int = -1
+
+
+@dataclass(slots=True, eq=False)
 class File:
     """Kernel: include/linux/fs.h (struct file)
 
@@ -93,6 +114,7 @@ class File:
     f_flags: int = 0
     f_mode: int = FMODE_READ | FMODE_WRITE
     f_count: int = 1
+    f_ra: FileRaState = field(default_factory=FileRaState)
 
     @property
     def f_mapping(self) -> AddressSpace | None:

@@ -72,6 +72,7 @@ PG_private: Final = int(PageFlags.PG_private)
 PG_private_2: Final = int(PageFlags.PG_private_2)
 PG_writeback: Final = int(PageFlags.PG_writeback)
 PG_reclaim: Final = int(PageFlags.PG_reclaim)
+PG_readahead: Final = PG_reclaim  # one bit: reads use it as PG_readahead, writes as PG_reclaim
 PG_swapbacked: Final = int(PageFlags.PG_swapbacked)
 PG_unevictable: Final = int(PageFlags.PG_unevictable)
 PG_mlocked: Final = int(PageFlags.PG_mlocked)
