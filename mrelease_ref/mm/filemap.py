@@ -322,7 +322,7 @@ def _file_rsize(file: File) -> int:
 
 
 def maybe_unlock_mmap_for_io(flags: int) -> bool:
-    """Kernel: mm/filemap.c:maybe_unlock_mmap_for_io(): a first attempt that may retry
+    """Kernel: mm/internal.h:maybe_unlock_mmap_for_io(): a first attempt that may retry
     (``fault_flag_allow_retry_first()``: FAULT_FLAG_ALLOW_RETRY without FAULT_FLAG_TRIED)
     drops the fault lock before I/O, and the fault will be retried; a retried one, or a GUP
     fault without a ``locked`` pointer (``/proc/<pid>/mem``), keeps it."""
