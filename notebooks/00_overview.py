@@ -229,7 +229,7 @@ after = snapshots["after reap"]
 assert app.status()["RssAnon"] == 0 and after["AnonPages"] == 0  # anonymous memory freed
 assert {n: c.nr_cache for n, c in cache_after.items()} == \
     {n: c.nr_cache for n, c in cache_before.items()}  # nothing evicted
-assert cache_before["file-shared-3"].nr_dirty == 256  # one folio, dirty as a whole
+assert cache_before["file-shared-3"].nr_dirty == 32  # 4 KiB folios: the 32 written pages
 assert snapshots["before kill"]["MemFree"] == after["MemFree"]  # the per-CPU lists took it
 freed_pages = (snapshots["before kill"]["AnonPages"] - after["AnonPages"]) // 4
 assert free_after_reap - free_before_kill == freed_pages  # ... where free_with_pcp sees it

@@ -11,7 +11,6 @@ Limitations:
 
 from __future__ import annotations
 
-import fcntl
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
@@ -26,9 +25,6 @@ from mrelease_ref.lab.calibration import (
 )
 from mrelease_ref.scenarios import parity
 from mrelease_ref.sim.cost import DEFAULT_PRICES_NS, CostModel
-
-REALKERNEL_LOCK = "/tmp/mrelease_ref-realkernel.lock"
-"""The flock that serialises live-kernel runs across checkouts (tests/conftest.py's)."""
 
 __all__ = (
     "calibration_figure",
@@ -125,10 +121,8 @@ def live_agreement(stored: parity.ParityRun) -> pd.DataFrame:
     ok, _ = available()
     if not ok:
         rows = stored.rows
-    else:  # hold the lock realkernel tests take (tests/conftest.py), as they do
-        with open(REALKERNEL_LOCK, "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            rows = parity.run_parity().rows
+    else:  # run_parity() holds lab.lock.realkernel_lock(), as the realkernel tests do
+        rows = parity.run_parity().rows
     frame = parity.parity_frame(rows)
     return frame.groupby("scenario", sort=False).agg(
         rows=("agree", "size"), all_agree=("agree", "all"))
