@@ -521,8 +521,9 @@ pd.DataFrame([dataclasses.asdict(r) for r in patch3.REVIEW_POINTS]).set_index("n
 #   MMF_UNSTABLE is set and the missing permission check are the model's inference **[I]**.
 # - Schedules are chosen, not measured: "victim first", round robin and "a writer holds the
 #   mmap lock" are possible orders; the model says what happens in each, not how often.
-# - A step between two `yield`s is atomic; the reaper can be overtaken only between VMAs,
-#   `exit_mmap()` only between VMAs and at its locks.
+# - A step between two `yield`s is atomic; the reaper and `exit_mmap()` can be overtaken
+#   at the kernel's preemption points: after every PMD of the zap (`zap_pmd_range()`), at
+#   their locks, and after each `remove_vma()`.
 # - pidfds across pid namespaces are opened by root-namespace number (standing in for
 #   SCM_RIGHTS). CLONE_VM sharers in one namespace come from the model's own `clone_vm()`,
 #   which puts the child in its parent's pid namespace. The model has no `setns()` or
