@@ -197,6 +197,7 @@ class TaskStruct:
     waiting: Wait | None = None
     dead: bool = False
     autoreap: bool = False
+    exit_mm: MmStruct | None = None  # only the exit_mm_field variant sets it (Brauner's patch)
 
     def __repr__(self) -> str:
         return f"Task({self.comm}:{self.pid})"
