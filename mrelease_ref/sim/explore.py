@@ -105,6 +105,8 @@ class _Canon:
             return ("folio", obj.pfn)  # type: ignore[attr-defined]
         if name == "Kernel":
             return ("kernel",)
+        if name == "Process":
+            return ("process", obj.task.pid)  # type: ignore[attr-defined]
         if name in ("Inode", "AddressSpace"):
             inode = obj if name == "Inode" else obj.host  # type: ignore[attr-defined]
             return ("inode", getattr(inode, "ino", None))
