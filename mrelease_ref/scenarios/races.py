@@ -118,6 +118,7 @@ class RaceOutcome:
     left_at_return: int
     left_at_end: int
     exit_mmap_by: str
+    users_at_return: int = 0
 
     def freed(self, actor: str) -> int:
         """Pages ``actor`` freed."""
@@ -125,9 +126,12 @@ class RaceOutcome:
 
     @property
     def trapped(self) -> int:
-        """Pages only a holder freed: kept allocated until its ``mmput()`` (or still there
-        at the end, if the holder never lets go)."""
-        return sum(n for a, n in self.freed_by if a in HOLDERS) + self.left_at_end
+        """Pages trapped by a holder: the call returned with them allocated while the
+        address space still had users (its teardown had not begun), and the last
+        ``mmput()`` -- the one that ran ``exit_mmap()`` -- was a holder's, or never came."""
+        if self.users_at_return > 0 and (self.exit_mmap_by in HOLDERS or self.left_at_end):
+            return self.left_at_return
+        return 0
 
 
 def errname(ret: int) -> str:
@@ -180,6 +184,7 @@ class RaceWorld:
     rc: str | None = field(init=False, default=None)
     left_at_return: int = field(init=False, default=-1)
     returned_ns: int = field(init=False, default=-1)
+    users_at_return: int = field(init=False, default=0)
     exit_mmap_by: str = field(init=False, default="")
     _free0: int = field(init=False, default=0)
     _woken: bool = field(init=False, default=False)
@@ -282,6 +287,7 @@ class RaceWorld:
             self.rc = errname(self.result.value)
             self.left_at_return = self.spec.victim_pages - self._freed_total()
             self.returned_ns = k.clock_ns
+            self.users_at_return = mm.mm_users
 
     def _freed_total(self) -> int:
         return self.kernel.zoneinfo()["free_with_pcp"] - self._free0
@@ -289,8 +295,8 @@ class RaceWorld:
     def observations(self) -> Hashable:
         """Path facts the outcome depends on (part of the explorer's state key)."""
         return (tuple(sorted(self.freed_by.items())), self.rc, self.left_at_return,
-                self.exit_mmap_by, tuple(h.started for h in self.holders.values()),
-                self._woken)
+                self.users_at_return, self.exit_mmap_by,
+                tuple(h.started for h in self.holders.values()), self._woken)
 
     def outcome(self) -> RaceOutcome:
         """The finished schedule's :class:`RaceOutcome`."""
@@ -298,7 +304,8 @@ class RaceWorld:
             raise RuntimeError("the schedule ended before process_mrelease() returned")
         left = self.spec.victim_pages - self._freed_total()
         return RaceOutcome(self.rc, tuple(sorted(self.freed_by.items())),
-                           self.left_at_return, left, self.exit_mmap_by or "(nobody)")
+                           self.left_at_return, left, self.exit_mmap_by or "(nobody)",
+                           self.users_at_return)
 
 
 def world(spec: RaceSpec) -> Callable[[], RaceWorld]:
@@ -346,6 +353,7 @@ def as_records(rows: list[OutcomeRow]) -> list[dict[str, object]]:
             "freed by victim": o.freed("victim"),
             "freed by holder": sum(n for a, n in o.freed_by if a in HOLDERS),
             "left at return": o.left_at_return,
+            "trapped": o.trapped,
             "left at end": o.left_at_end,
             "exit_mmap() by": o.exit_mmap_by,
             "schedules": r.schedules,
