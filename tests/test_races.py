@@ -138,12 +138,23 @@ def test_write_locked_exit_mmap_never_overlaps_the_reaper() -> None:
     assert all(r.outcome.left_at_return == 0 for r in wlock if r.outcome.rc == "0")
 
 
-def test_exit_mm_fallback_traps_memory_only_in_a_torn_down_race() -> None:
-    """Suren's fallback (§T4.3 #14): a reader that still holds mm_users no longer makes
-    the call fail; what a 0 return can leave behind is only what an exit_mmap() already
-    running (MMF_OOM_SKIP set) had batched, never an untouched address space."""
-    for r in _rows("exit_mm_field", ("reader",)):
-        o = r.outcome
-        if o.rc == "0" and o.left_at_return:
-            assert o.exit_mmap_by in ("victim", "reader")
-            assert o.left_at_end == 0
+def test_exit_mm_fallback_traps_memory_only_after_the_task_is_released() -> None:
+    """Suren's fallback (§T4.3 #14, SUREN) on Brauner's task->exit_mm (§T1.4, BRAUNER):
+    while the pidfd still resolves to the task, the call reaps through task->exit_mm, so
+    memory is trapped by the reader only in schedules where the call came after the victim
+    was released (pidfd_get_task() -> ESRCH), and in fewer schedules than on v6.18."""
+    fallback = _rows("exit_mm_field", ("reader",))
+    assert all(r.outcome.rc == "ESRCH" for r in fallback if r.outcome.trapped)
+    trapped = sum(r.schedules for r in fallback if r.outcome.trapped)
+    base = sum(r.schedules for r in _rows("baseline", ("reader",)) if r.outcome.trapped)
+    assert 0 < trapped < base
+
+
+def test_smaps_esrch_closes_only_the_window_after_exit_mm() -> None:
+    """Linus's m_start() test (§T3.7, LINUS_ESRCH) refuses readers that start after the
+    victim's exit_mm(): fewer schedules trap memory than on v6.18, but a read that pinned
+    mm_users before exit_mm() still does."""
+    def trapped(variant: str) -> int:
+        return sum(r.schedules for r in _rows(variant, ("smaps",)) if r.outcome.trapped)
+
+    assert 0 < trapped("smaps_esrch") < trapped("baseline")
