@@ -41,18 +41,24 @@ Limitations:
 from __future__ import annotations
 
 import errno
+import random
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Final
 
 from mrelease_ref.fs.proc.base import UserBuffer
-from mrelease_ref.fs.proc.task_mmu import ProcMapsPrivate, proc_map_release, proc_maps_open, smaps_read
+from mrelease_ref.fs.proc.task_mmu import (
+    ProcMapsPrivate,
+    proc_map_release,
+    proc_maps_open,
+    smaps_read,
+)
 from mrelease_ref.include.linux.mm_types import MmStruct
 from mrelease_ref.include.uapi.linux.mman import PROCESS_MRELEASE_REAP_KILL
 from mrelease_ref.kernel.sched import KernelGen, cond_resched, schedule_timeout
 from mrelease_ref.kernel.signal import SIGKILL, sys_kill
 from mrelease_ref.sim.cost import CostModel
-from mrelease_ref.sim.explore import Exploration, World, explore, replay, sample
+from mrelease_ref.sim.explore import Exploration, explore, replay, run_out, sample
 from mrelease_ref.sim.kernel import Kernel, WorkResult
 from mrelease_ref.sim.process import Process
 from mrelease_ref.sim.sched import _advance_clock
@@ -174,6 +180,7 @@ class RaceWorld:
 
     spec: RaceSpec
     cost_model: CostModel | None = None
+    trace: bool = False
     kernel: Kernel = field(init=False)
     victim: Process = field(init=False)
     mm: MmStruct = field(init=False)
@@ -186,12 +193,13 @@ class RaceWorld:
     returned_ns: int = field(init=False, default=-1)
     users_at_return: int = field(init=False, default=0)
     exit_mmap_by: str = field(init=False, default="")
+    kill_ns: int = field(init=False, default=-1)
+    freed_ns: int = field(init=False, default=-1)
     _free0: int = field(init=False, default=0)
-    _woken: bool = field(init=False, default=False)
 
     def __post_init__(self) -> None:
         s = self.spec
-        k = Kernel(s.variant, seed=0, debug_vm=True, large_folios=False)
+        k = Kernel(s.variant, seed=0, debug_vm=True, large_folios=False, trace=self.trace)
         if self.cost_model is not None:
             k.cost_model = self.cost_model
         self.kernel = k
@@ -253,11 +261,31 @@ class RaceWorld:
             return True  # the faulting copy_to_user() resolves: the read's next step
         return _runnable(t)
 
+    def _victim_awake(self) -> bool:
+        """The victim runs only ``wakeup_ns`` after the kill (sampling's wake-up latency)."""
+        k = self.kernel
+        return not self.spec.wakeup_ns or (
+            self.kill_ns >= 0 and k.clock_ns >= self.kill_ns + self.spec.wakeup_ns)
+
     def enabled(self) -> list[str]:
-        """Actors that can take a step (victim, caller, then holders in spec order)."""
+        """Actors that can take a step (victim, caller, then holders in spec order). When
+        none can, the clock moves to the next timed sleep or the victim's wake-up."""
+        k = self.kernel
         while True:
-            names = [a for a in ("victim", "caller", *self.spec.holders) if self._can_run(a)]
-            if names or not _advance_clock(self.kernel):
+            names = [a for a in ("victim", "caller", *self.spec.holders)
+                     if self._can_run(a) and (a != "victim" or self._victim_awake())]
+            if names:
+                return names
+            wake = self.kill_ns + self.spec.wakeup_ns
+            victim_waits = self.spec.wakeup_ns and self._can_run("victim") and (
+                self.kill_ns >= 0 and k.clock_ns < wake)
+            if victim_waits:
+                timed = [t.waiting.deadline_ns for t in k.runqueue if t.waiting is not None
+                         and t.waiting.deadline_ns is not None and t.waiting.deadline_ns
+                         > k.clock_ns]
+                k.clock_ns = min([wake, *timed])
+                continue
+            if not _advance_clock(k):
                 return names
 
     def step(self, actor: str) -> None:
@@ -268,9 +296,8 @@ class RaceWorld:
         before = k.zoneinfo()["free_with_pcp"]
         h = self.holders.get(actor)
         t = self._task_of(actor).task
-        if actor == "victim" and not self._woken:
-            self._woken = True
-            k.clock_ns += self.spec.wakeup_ns
+        if actor == "caller" and self.kill_ns < 0:
+            self.kill_ns = k.clock_ns
         if h is not None and h.start is not None and not h.started:
             h.started = True
             k.start(t, h.start(), f"{actor} read")
@@ -283,6 +310,8 @@ class RaceWorld:
             self.freed_by[actor] = self.freed_by.get(actor, 0) + freed
         if users > 0 and mm.mm_users == 0:
             self.exit_mmap_by = actor
+        if self.freed_ns < 0 and self._freed_total() >= self.spec.victim_pages:
+            self.freed_ns = k.clock_ns
         if self.rc is None and self.result.done:
             self.rc = errname(self.result.value)
             self.left_at_return = self.spec.victim_pages - self._freed_total()
@@ -296,7 +325,7 @@ class RaceWorld:
         """Path facts the outcome depends on (part of the explorer's state key)."""
         return (tuple(sorted(self.freed_by.items())), self.rc, self.left_at_return,
                 self.users_at_return, self.exit_mmap_by,
-                tuple(h.started for h in self.holders.values()), self._woken)
+                tuple(h.started for h in self.holders.values()), self.kill_ns >= 0)
 
     def outcome(self) -> RaceOutcome:
         """The finished schedule's :class:`RaceOutcome`."""
@@ -386,7 +415,7 @@ def summarise(rows: list[OutcomeRow]) -> Summary:
 def timeline(spec: RaceSpec, schedule: tuple[str, ...]) -> list[dict[str, object]]:
     """Replay ``schedule`` and list each step: who ran, where it stopped, victim ``->mm``,
     ``mm_users``, pages freed so far (for the timeline figure of notebook 04)."""
-    w = RaceWorld(spec)
+    w = RaceWorld(spec, trace=True)
     rows: list[dict[str, object]] = []
     mm = w.mm
     for i, a in enumerate(schedule):
@@ -401,7 +430,24 @@ def timeline(spec: RaceSpec, schedule: tuple[str, ...]) -> list[dict[str, object
     return rows
 
 
+def compare(variants: tuple[str, ...], holders: tuple[str, ...]) -> list[Summary]:
+    """:func:`summarise` of :func:`outcome_table` for each variant, same holders."""
+    return [summarise(outcome_table(RaceSpec(v, holders))[0]) for v in variants]
+
+
 # --- sampling --------------------------------------------------------------------------------
+
+
+def distribution(spec: RaceSpec, runs: int = 100, seed: int = 0,
+                 cost_model: CostModel | None = None) -> list[tuple[RaceOutcome, int]]:
+    """Seeded sampling of ``spec`` (with its delay and the cost model's clock): how many of
+    ``runs`` random schedules end in each outcome, most frequent first."""
+    counts: dict[RaceOutcome, int] = {}
+    for _s, w in sample(lambda: RaceWorld(spec, cost_model), runs, seed):
+        assert isinstance(w, RaceWorld)
+        o = w.outcome()
+        counts[o] = counts.get(o, 0) + 1
+    return sorted(counts.items(), key=lambda kv: (-kv[1], repr(kv[0])))
 
 
 @dataclass(frozen=True, slots=True)
@@ -420,23 +466,43 @@ class CurvePoint:
 
 
 def esrch_curve(delays_ns: list[int], runs: int, *, variant: str = "baseline",
-                cost_model: CostModel | None = None, wakeup_ns: int = 0,
+                cost_model: CostModel | None = None,
+                wakeup: Callable[[random.Random], int] | None = None,
                 nr_pmds: int = 2, pages_per_pmd: int = 64, seed: int = 0) -> list[CurvePoint]:
     """Seeded sampling: for each delay, ``runs`` random schedules (uniform choice among
-    the runnable actors at every step, with the cost model's clock) of a caller that kills,
-    sleeps ``delay_ns`` and calls ``process_mrelease(fd, 0)``."""
+    the runnable actors at every step, the cost model's clock) of a caller that kills,
+    sleeps ``delay_ns`` and calls ``process_mrelease(fd, 0)``. ``wakeup`` draws the
+    victim's wake-up latency per run (time from the kill to its first kernel step; the
+    model has none of its own)."""
+    rng = random.Random(seed)
     out = []
     for d in delays_ns:
-        spec = RaceSpec(variant, (), nr_pmds, pages_per_pmd, 0, d, wakeup_ns)
         esrch = 0
-        freed_at: list[int] = []
-        for _s, w in sample(lambda spec=spec: RaceWorld(spec, cost_model), runs, seed + d):
-            assert isinstance(w, RaceWorld)
+        freed: list[int] = []
+        for _ in range(runs):
+            spec = RaceSpec(variant, (), nr_pmds, pages_per_pmd, 0, d,
+                            wakeup(rng) if wakeup is not None else 0)
+            w = RaceWorld(spec, cost_model)
+            run_out(w, (), rng.choice)
             esrch += w.rc == "ESRCH"
-            freed_at.append(w.kernel.clock_ns)
-        freed_at.sort()
-        out.append(CurvePoint(d, runs, esrch, freed_at[len(freed_at) // 2]))
+            freed.append(w.freed_ns - w.kill_ns)
+        freed.sort()
+        out.append(CurvePoint(d, runs, esrch, freed[len(freed) // 2]))
     return out
+
+
+def predict_trial(do_exit_us: float, call_us: float, variant: str = "baseline",
+                  cost_model: CostModel | None = None) -> str:
+    """The model's return code for one live trial of ``mrelease_ref.lab.race``: the victim
+    starts its exit ``do_exit_us`` after the kill (the kernel's tracepoint time), the caller
+    enters ``process_mrelease(fd, 0)`` ``call_us`` after it. Where both could run at the
+    same model time the victim goes first."""
+    spec = RaceSpec(variant, (), 1, 1, 0, max(0, int(call_us * 1000)),
+                    max(1, int(do_exit_us * 1000)))
+    w = RaceWorld(spec, cost_model)
+    run_out(w, (), lambda en: en[0])
+    assert w.rc is not None
+    return w.rc
 
 
 __all__ = [
@@ -450,8 +516,11 @@ __all__ = [
     "RaceWorld",
     "Summary",
     "as_records",
+    "compare",
+    "distribution",
     "esrch_curve",
     "outcome_table",
+    "predict_trial",
     "replay",
     "summarise",
     "timeline",
