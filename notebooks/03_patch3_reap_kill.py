@@ -530,11 +530,11 @@ pd.DataFrame([dataclasses.asdict(r) for r in patch3.REVIEW_POINTS]).set_index("n
 #   `unshare()`, so a sharer in *another* namespace (`setns()` + `clone(CLONE_VM)`) is built
 #   from model primitives in `scenarios/patch3.py`, as are `setuid()` and `kthread_use_mm()`.
 #   The model's vfork parent is not blocked.
-# - The global init sharing an mm (v3 counts it as a failure) is not modelled;
-#   `task->exit_mm` (Suren's and Christian's proposal) is, in notebook 04. A namespace init is, but not what it does
-#   after its memory was reaped. The model's fault-time SIGBUS does not clear
-#   SIGNAL_UNKILLABLE (the kernel's `force_sig_info_to_task()` does), and the model has no
-#   `zap_pid_ns_processes()`.
+# - The global init sharing an mm (v3 counts it as a failure) is not modelled
+#   (`task->exit_mm`, Suren's and Christian's proposal, is: notebook 04). A namespace init
+#   is, but not what it does after its memory was reaped. The model's fault-time SIGBUS
+#   does not clear SIGNAL_UNKILLABLE (the kernel's `force_sig_info_to_task()` does), and
+#   the model has no `zap_pid_ns_processes()`.
 # - Single-page folios throughout, so that patch 1's refcount rule does not hide eviction
 #   (thread.md §6 #5); draft D runs as posted (`d_details="as_posted"`).
 #

@@ -57,11 +57,14 @@ import mrelease_ref
 from mrelease_ref import variants
 from mrelease_ref.lab.calibration import calibrated_cost_model
 from mrelease_ref.lab.race import crossing, load_race_esrch
+from mrelease_ref.mm import oom_kill as base_oom
 from mrelease_ref.scenarios import races
 from mrelease_ref.scenarios.races import RaceSpec
+from mrelease_ref.series.exit_mm_field.mm import oom_kill as exit_mm_oom
 from mrelease_ref.sim.explore import replay
 from mrelease_ref.viz import figures
 from mrelease_ref.viz import races as rviz
+from mrelease_ref.viz.diff import source_diff
 
 pd.set_option("display.max_colwidth", 90)
 pd.set_option("display.width", 160)
@@ -211,10 +214,6 @@ plt.show()
 # The exit_mm fallback, side by side with the baseline's `process_mrelease()`:
 
 # %%
-from mrelease_ref.mm import oom_kill as base_oom  # noqa: E402
-from mrelease_ref.series.exit_mm_field.mm import oom_kill as exit_mm_oom  # noqa: E402
-from mrelease_ref.viz.diff import source_diff  # noqa: E402
-
 print(source_diff(base_oom.process_mrelease, exit_mm_oom.process_mrelease))
 
 # %% [markdown]
@@ -306,7 +305,7 @@ pd.DataFrame([{"delay µs": p.delay_ns / 1000, "ESRCH %": round(100 * p.esrch_ra
 # model's reader lets go after one more step; a reader blocked in `copy_to_user()` keeps it
 # as long as it likes.
 #
-# ### Finding: REAP_KILL removes ESRCH and trapped memory in every schedule, and only v1 can bill the teardown to the caller
+# ### Finding: REAP_KILL removes ESRCH and trapped memory; only v1 can bill exit_mmap() to LMKD
 # *Evidence: model, exhaustive; v1, v2, v3 with a cmdline reader.* The mm is found before
 # the kill, so no order returns ESRCH, and the reaper frees all anonymous memory whatever the
 # reader does. v1's `mmget()` lets the caller's `mmput()` be the last (it runs
@@ -319,7 +318,7 @@ pd.DataFrame([{"delay µs": p.delay_ns / 1000, "ESRCH %": round(100 * p.esrch_ra
 # the baseline, v1 and v2 (EINVAL or ESRCH); v3 kills it and reaps. A vfork child escapes
 # v2's MMF_MULTIPROCESS test.
 #
-# ### Finding: of the thread's alternatives only the exit_mm fallback removes both ESRCH and trapped memory, and only until the task is reaped
+# ### Finding: of the alternatives only the exit_mm fallback removes ESRCH and trapped memory
 # *Evidence: model, exhaustive, for proposals made in prose (model's readings, [I]) and
 # Brauner's posted `task->exit_mm`; cmdline reader (smaps reader for smaps_esrch).*
 # Section 5:
@@ -391,7 +390,8 @@ assert s_by["proc_mm_count", ("reader",)].trapped_share == 0
 assert s_by["proc_mm_count", ("reader",)].esrch_share > 0
 assert all(r.outcome.rc == "ESRCH" for r in alt[RaceSpec("exit_mm_field", ("reader",))]
            if r.outcome.trapped)
-assert 0 < s_by["smaps_esrch", ("smaps",)].trapped_share < s_by["baseline", ("smaps",)].trapped_share
+smaps_base = s_by["baseline", ("smaps",)].trapped_share
+assert 0 < s_by["smaps_esrch", ("smaps",)].trapped_share < smaps_base
 assert s_by["linus_exit_mmap_wlock", ("reader",)].esrch_share > 0
 for row in agreement:  # both cross 50% (or both already at 0 µs), within a factor of 2
     lo, hi = sorted((row["model 50% at µs"] + 10, row["live 50% at µs"] + 10))
