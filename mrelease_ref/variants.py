@@ -9,8 +9,8 @@ The series is "mm: process_mrelease: expedite clean file folio reclaim and add a
 to infer because the code was not retrieved (the RFC's oom_kill.c and signal.c hunks).
 
 Limitations:
-- A variant is a name plus the functions it replaces (``series.hooks.PATCHED_BY``); there
-  is no patch-application machinery.
+- A variant is a name plus the functions it replaces (``series.hooks.PATCHED_BY``, and
+  ``ALTERNATIVES_PATCH`` for the alternatives); there is no patch-application machinery.
 """
 
 from __future__ import annotations

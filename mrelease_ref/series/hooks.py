@@ -48,6 +48,9 @@ PATCHED_BY: dict[str, dict[str, int]] = {
           "oom_reap_task_mm": 1},
     "v2": {"process_mrelease": 1},
     "v3": {"process_mrelease": 1},
+}
+
+ALTERNATIVES_PATCH: dict[str, dict[str, int]] = {
     # the thread's alternatives to REAP_KILL (proposals; see mrelease_ref.variants)
     "linus_exit_mmap_wlock": {"exit_mmap": 1},
     "proc_mm_count": {"exit_mmap": 1, "get_task_cmdline": 1},
@@ -137,7 +140,8 @@ def build_hooks(config: KernelConfig) -> SeriesHooks:
     table = _baseline()
     applied: list[str] = []
     valid = 0
-    for hook, patch in PATCHED_BY.get(config.variant, {}).items():
+    patched = PATCHED_BY.get(config.variant) or ALTERNATIVES_PATCH.get(config.variant, {})
+    for hook, patch in patched.items():
         if patch <= config.patches:
             table[hook] = _variant(config.variant, hook)
             applied.append(f"{hook}: series/{config.variant}")

@@ -148,21 +148,18 @@ def outcome_widget(runs: int = 100, seed: int = 0, cost_model: CostModel | None 
     """An ipywidgets box: kernel, holders and delay controls above the outcome table of
     ``runs`` seeded random schedules; it recomputes when a control changes."""
     import ipywidgets as widgets
-    from IPython.display import display
 
     pick = widgets.Dropdown(options=list(COMPARED), value=variant, description="kernel")
     hold = widgets.SelectMultiple(options=list(HOLDERS), value=tuple(holders),
                                   description="holders")
     delay = widgets.IntSlider(value=delay_us, min=0, max=50, step=1,
                               description="delay µs")
-    out = widgets.Output()
+    out = widgets.HTML()  # widget state only: no display messages, stable under nbval
 
     def update(_change: object = None) -> None:
         frame = distribution_frame(pick.value, hold.value, delay.value, runs, seed,
                                    cost_model)
-        out.clear_output()
-        with out:
-            display(frame)
+        out.value = frame.to_html(index=False)
 
     for w in (pick, hold, delay):
         w.observe(update, names="value")
