@@ -189,6 +189,15 @@ VARIANTS: dict[str, Variant] = {
                     "task_will_free_mem()'s tests (fallback from "
                     "CAJuCfpE_Kew9+umy2=7hzPdAe6yT23y=sk0BB=4BQpMZCJUvpA@mail.gmail.com, [I])",
         ),
+        Variant(
+            "expedite",
+            "PIDFD_SIGNAL_PROCESS_GROUP_EXPEDITE: SIGKILL and reap in one pidfd_send_signal() "
+            "(Minchan Kim, idea in prose) [I]",
+            "agzNyXKIirm1zOob@google.com", "2026-05-19", True, (), _BASE_FREE, "never",
+            _NO_FLAGS, kind="alternative", posted=False,
+            changes="kernel/signal.c pidfd_send_signal(): new flag [I]: mmgrab() the mm, "
+                    "SIGKILL as usual, then reap if task_will_free_mem() [I]",
+        ),
     )
 }
 

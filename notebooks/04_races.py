@@ -174,7 +174,8 @@ pd.DataFrame(sharers)
 # ## 5. The alternatives, side by side with REAP_KILL
 # The thread's alternatives as variants (patched copies under `mrelease_ref/series/<name>/`;
 # only Brauner's `task->exit_mm` was posted as code, the rest is the model's reading of
-# prose, marked [I]):
+# prose, marked [I]; `expedite` is Minchan Kim's PIDFD_SIGNAL_PROCESS_GROUP_EXPEDITE idea,
+# of which not even a flag value was posted):
 
 # %%
 pd.DataFrame(variants.alternatives_table())[["variant", "posted as a patch", "changes", "lore"]]
@@ -189,7 +190,7 @@ alt_specs = [RaceSpec("baseline", ("reader",)), RaceSpec("baseline", ("smaps",))
              RaceSpec("v3", ("reader",)),
              RaceSpec("linus_exit_mmap_wlock", ("reader",)),
              RaceSpec("proc_mm_count", ("reader",)), RaceSpec("smaps_esrch", ("smaps",)),
-             RaceSpec("exit_mm_field", ("reader",))]
+             RaceSpec("exit_mm_field", ("reader",)), RaceSpec("expedite", ("reader",))]
 alt = {spec: races.outcome_table(spec)[0] for spec in alt_specs}
 summaries = [races.summarise(rows) for rows in alt.values()]
 side = pd.DataFrame([{
@@ -318,7 +319,7 @@ pd.DataFrame([{"delay µs": p.delay_ns / 1000, "ESRCH %": round(100 * p.esrch_ra
 # the baseline, v1 and v2 (EINVAL or ESRCH); v3 kills it and reaps. A vfork child escapes
 # v2's MMF_MULTIPROCESS test.
 #
-# ### Finding: of the alternatives only the exit_mm fallback removes ESRCH and trapped memory
+# ### Finding: without a new kill API, only the exit_mm fallback removes ESRCH and trapped memory
 # *Evidence: model, exhaustive, for proposals made in prose (model's readings, [I]) and
 # Brauner's posted `task->exit_mm`; cmdline reader (smaps reader for smaps_esrch).*
 # Section 5:
@@ -336,6 +337,9 @@ pd.DataFrame([{"delay µs": p.delay_ns / 1000, "ESRCH %": round(100 * p.esrch_ra
 # - **`linus_exit_mmap_wlock`** alone changes neither ESRCH nor trapped memory; it removes
 #   the "returns 0 while `exit_mmap()`'s gather still holds pages" rows, since the reaper can
 #   no longer overlap the teardown.
+# - **`expedite`** [I] (SIGKILL and the zap in one `pidfd_send_signal()`) behaves like
+#   REAP_KILL v2 with a reader -- no ESRCH, nothing trapped -- because it too pins the mm
+#   before the kill; with a live CLONE_VM sharer it kills only the target and reaps nothing.
 #
 # ### Finding: on the live kernel a call made right after kill() mostly arrives too late
 # *Evidence: live kernel (704 trials stored in `race_esrch.json`, kernel and date in
@@ -360,8 +364,7 @@ pd.DataFrame([{"delay µs": p.delay_ns / 1000, "ESRCH %": round(100 * p.esrch_ra
 # - Shares count schedules (orders), not probabilities; sampling (widget, section 7) picks
 #   uniformly among runnable actors, which is not the kernel's scheduler either.
 # - The alternatives other than `task->exit_mm` exist as prose only; the code is the model's
-#   reading [I] (each variant's docstring says how). PIDFD_SIGNAL_PROCESS_GROUP_EXPEDITE is
-#   not modelled.
+#   reading [I] (each variant's docstring says how); `expedite` has no process-group scope.
 # - The victim is released at once when it exits (a child of init in the model); a parent
 #   that leaves it a zombie longer widens the exit_mm fallback's window.
 # - Live: a shared VM whose load moves the curve; the model borrows the measured wake-up
@@ -393,6 +396,7 @@ assert all(r.outcome.rc == "ESRCH" for r in alt[RaceSpec("exit_mm_field", ("read
 smaps_base = s_by["baseline", ("smaps",)].trapped_share
 assert 0 < s_by["smaps_esrch", ("smaps",)].trapped_share < smaps_base
 assert s_by["linus_exit_mmap_wlock", ("reader",)].esrch_share > 0
+assert s_by["expedite", ("reader",)].esrch_share == s_by["expedite", ("reader",)].trapped_share == 0
 for row in agreement:  # both cross 50% (or both already at 0 µs), within a factor of 2
     lo, hi = sorted((row["model 50% at µs"] + 10, row["live 50% at µs"] + 10))
     assert hi / lo <= 2, row

@@ -29,6 +29,7 @@ LINUS_ESRCH = LORE + "CAHk-=whqfr-M9ip9OWAUR1X6aOEy2P4gSWYDkbkTCc3E=jCz_A@mail.g
 MINCHAN_0519 = LORE + "agzNyXKIirm1zOob@google.com"
 BRAUNER = LORE + "20260516-work-exit_mm-v1-1-76bcc7c2439d@kernel.org"
 SUREN = LORE + "CAJuCfpE_Kew9+umy2=7hzPdAe6yT23y=sk0BB=4BQpMZCJUvpA@mail.gmail.com"
+EXPEDITE = LORE + "agzNyXKIirm1zOob@google.com"
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +97,13 @@ TABLE = (
         "§T1.4 (Brauner's patch) and §T4.3 #14 (Suren's fallback): process_mrelease() uses "
         "task->exit_mm after exit_mm(); ESRCH only once the task is released. "
         + BRAUNER + " " + SUREN),
+    Row("expedite", ("reader",), frozenset({"0"}), False, False,
+        frozenset({"victim", "reader"}),
+        "§T3.7 (Minchan, prose): SIGKILL and the zap in one pidfd_send_signal() while "
+        "task->mm is valid: the mm is pinned before the kill, as with REAP_KILL. " + EXPEDITE),
+    Row("expedite", ("sharer",), frozenset({"0"}), False, True, frozenset(),
+        "§T3.7 [I]: only the target is killed; task_will_free_mem() forbids reaping the mm a "
+        "live sharer runs in, so the sharer keeps the memory. " + EXPEDITE),
 )
 
 

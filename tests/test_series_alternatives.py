@@ -37,7 +37,7 @@ def test_alternatives_are_registered_and_kept_out_of_the_series_table() -> None:
     """Each alternative is a Kernel variant with a Message-ID and a lore link; the README's
     variant table (variant_table()) lists only the versions of the series."""
     assert set(ALTERNATIVES) == {"linus_exit_mmap_wlock", "proc_mm_count", "smaps_esrch",
-                                 "exit_mm_field"}
+                                 "exit_mm_field", "expedite"}
     assert [r["variant"] for r in variant_table()] == list(SERIES)
     rows = alternatives_table()
     assert [r["variant"] for r in rows] == list(ALTERNATIVES)

@@ -17,7 +17,8 @@ Its actors, each a task whose kernel steps the explorer orders:
 * ``victim`` -- once killed: signal delivery, PF_EXITING, ``exit_mm()`` (``->mm = NULL``
   under the task lock), ``mmput()``, and ``exit_mmap()`` PMD by PMD if it is the last user;
 * ``caller`` -- LMKD: ``kill()``, back to user space, ``process_mrelease(fd, 0)``; or one
-  ``process_mrelease(fd, REAP_KILL)`` for the REAP_KILL versions;
+  ``process_mrelease(fd, REAP_KILL)`` for the REAP_KILL versions; or (``expedite``) one
+  ``pidfd_send_signal(fd, SIGKILL, PIDFD_SIGNAL_PROCESS_GROUP_EXPEDITE)``;
 * ``reader`` -- ``/proc/<pid>/cmdline``: ``get_task_mm()``, the read, a ``copy_to_user()``
   that faults (the read's second step), ``mmput()`` (through ``Kernel.series``:
   ``proc_mm_count`` changes it);
@@ -71,7 +72,7 @@ HOLDERS: Final = ("reader", "smaps", "sharer", "vfork")
 """The holders a world may have (see the module docstring)."""
 
 COMPARED: Final = ("baseline", "v1", "v2", "v3", "linus_exit_mmap_wlock", "proc_mm_count",
-                   "smaps_esrch", "exit_mm_field")
+                   "smaps_esrch", "exit_mm_field", "expedite")
 """The kernels notebook 04 compares: the baseline, the REAP_KILL versions and the
 alternatives."""
 
@@ -216,7 +217,13 @@ class RaceWorld:
         k.lru_add_drain_all()
         fd = self.caller.pidfd_open(v.pid)
         k.run()  # the kernel threads go to sleep
-        if s.call_flags & REAP_KILL:
+        if s.variant == "expedite":
+            from mrelease_ref.series.expedite.kernel.signal import (
+                PIDFD_SIGNAL_PROCESS_GROUP_EXPEDITE as EXPEDITE,
+            )
+
+            gen = k.series.sys_pidfd_send_signal(self.caller.task, fd, SIGKILL, EXPEDITE)
+        elif s.call_flags & REAP_KILL:
             gen = k.series.process_mrelease(self.caller.task, fd, s.call_flags)
         else:
             gen = _kill_then_mrelease(k, self.caller, v.pid, fd, s.delay_ns)

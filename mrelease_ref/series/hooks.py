@@ -19,9 +19,10 @@ kernel/exit.c do_exit()         ``exit_mm``                            exit_mm_f
 kernel/fork.c __put_task_struct ``free_task``                          exit_mm_field
 fs/proc/base.c cmdline read     ``get_task_cmdline``                   proc_mm_count
 fs/proc/task_mmu.c seq read     ``m_start``                            smaps_esrch
+SYSCALL pidfd_send_signal       ``sys_pidfd_send_signal`` (generator)  expedite
 ==============================  =====================================  ===================
 
-The last five call sites exist for the thread's alternatives to REAP_KILL (variants whose
+The last six call sites exist for the thread's alternatives to REAP_KILL (variants whose
 ``Variant.kind`` is ``"alternative"``, :data:`mrelease_ref.variants.VARIANTS`).
 
 Limitations:
@@ -56,11 +57,12 @@ ALTERNATIVES_PATCH: dict[str, dict[str, int]] = {
     "proc_mm_count": {"exit_mmap": 1, "get_task_cmdline": 1},
     "smaps_esrch": {"m_start": 1},
     "exit_mm_field": {"exit_mm": 1, "free_task": 1, "process_mrelease": 1},
+    "expedite": {"sys_pidfd_send_signal": 1},
 }
 
 NR_PATCHES: dict[str, int] = {"baseline": 0, "rfc": 3, "v1": 3, "d": 1, "v2": 1, "v3": 1,
                               "linus_exit_mmap_wlock": 1, "proc_mm_count": 1,
-                              "smaps_esrch": 1, "exit_mm_field": 1}
+                              "smaps_esrch": 1, "exit_mm_field": 1, "expedite": 1}
 
 NO_NEW_FLAGS: frozenset[str] = frozenset({"exit_mm_field"})
 """Variants that replace ``process_mrelease`` but accept no flag (Suren's fallback keeps the
@@ -85,6 +87,7 @@ class SeriesHooks:
     free_task: Callable[..., None]
     get_task_cmdline: Callable[..., Any]
     m_start: Callable[..., Any]
+    sys_pidfd_send_signal: Callable[..., Any]
     valid_flags: int
     applied: tuple[str, ...]
 
@@ -109,7 +112,17 @@ def _baseline() -> dict[str, Any]:
         "free_task": fork.free_task,
         "get_task_cmdline": base.get_task_cmdline,
         "m_start": task_mmu.m_start,
+        "sys_pidfd_send_signal": _pidfd_send_signal,
     }
+
+
+def _pidfd_send_signal(current: Any, pidfd: int, sig: int, flags: int) -> Any:
+    """v6.18's ``pidfd_send_signal()`` as a generator (the hook's calling convention: the
+    ``expedite`` variant's version may sleep)."""
+    from mrelease_ref.kernel.signal import sys_pidfd_send_signal
+
+    return sys_pidfd_send_signal(current, pidfd, sig, flags)
+    yield  # pragma: no cover  (makes this a generator function)
 
 
 def _variant(variant: str, hook: str) -> Callable[..., Any]:
@@ -126,6 +139,7 @@ def _variant(variant: str, hook: str) -> Callable[..., Any]:
         "free_task": "kernel.fork",
         "get_task_cmdline": "fs.proc.base",
         "m_start": "fs.proc.task_mmu",
+        "sys_pidfd_send_signal": "kernel.signal",
     }[hook]
     name = {"s390_tlb_remove_folio_pages": "__tlb_remove_folio_pages"}.get(hook, hook)
     mod = importlib.import_module(f"mrelease_ref.series.{variant}.{module}")
