@@ -189,6 +189,7 @@ def _all_tasks(k: Kernel) -> list[Any]:
 def kernel_digest(k: Kernel, canon: _Canon | None = None) -> Hashable:
     """The canonical state of ``k`` (see the module docstring for what it covers)."""
     c = canon or _Canon()
+    c.aliases = {}  # ids are only meaningful within this kernel, and only right now
     mms: dict[int, Any] = {mm.mm_id: mm for mm in k.mms}
     for t in _all_tasks(k):
         for m in (t.mm, getattr(t, "exit_mm", None), t.signal.oom_mm):
