@@ -33,7 +33,7 @@ help:
 	@echo "make test    - ruff, mypy, pair/executed checks, pytest tests+notebooks (nbval), figures gate"
 	@echo "make lint    - ruff + mypy only"
 	@echo "make sync    - jupytext --sync every notebook pair (newer file wins)"
-	@echo "make bench   - python -m mrelease_ref.bench.reap"
+	@echo "make bench   - python -m mrelease_ref.bench.reap, then mrelease_ref.bench.explore"
 	@echo "make bench-lmkd - python -m mrelease_ref.bench.lmkd (LMKD scenario, widget, reap)"
 	@echo "make clean   - remove build/ and caches (keeps .venv; rm -rf .venv to rebuild it)"
 
@@ -101,6 +101,7 @@ sync: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m mrelease_ref.bench.reap
+	$(PY) -m mrelease_ref.bench.explore
 
 bench-lmkd: $(STAMP)
 	$(PY) -m mrelease_ref.bench.lmkd

@@ -41,6 +41,13 @@ EVIDENCE: Final[dict[str, str]] = {
 
 LORE: Final = "https://lore.kernel.org/r/"
 
+LIVE_COMPARISONS: Final[dict[str, str]] = {
+    "race_esrch": "tests/test_lab_race.py (lab/data/race_esrch.json: the kill/process_mrelease "
+                  "race timed on the live kernel, trial by trial against the model)",
+}
+"""Live-kernel evidence that is not a parity-table scenario: a ``live`` finding may name
+these in ``parity`` besides scenarios (each is held to the model by the test it names)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Finding:
@@ -110,7 +117,8 @@ _B, _P1, _P2, _P3, _X = ("Baseline v6.18", "Patch 1: evict clean file folios",
 _LMKD = "LMKD on an Android-like device"
 _NB0, _NB1, _NB2, _NB3 = ("00_overview", "01_patch1_free_pages_and_caches",
                           "02_patch2_skip_lru_movement", "03_patch3_reap_kill")
-_NB6, _NB7 = "06_lmkd_experiments", "07_fork_cow"
+_NB4, _NB6, _NB7 = "04_races", "06_lmkd_experiments", "07_fork_cow"
+_RACES = "Races and the thread's alternatives to REAP_KILL"
 _FORK = "fork() and `/proc/<pid>/mem`"
 _LMKD_SCOPE = ("the default simulated device (estimated app sizes and reclaim rate, 4 KiB "
                "page-cache folios, calibrated reap prices)")
@@ -226,6 +234,41 @@ FINDINGS: Final[tuple[Finding, ...]] = (
             "pidfd holder kill and reap the process.",
             ("inference", "model"), "RFC with REAP_KILL", _NB3,
             "Finding: the RFC's KILL_MRELEASE would skip the kill permission check [I]", _P3),
+    Finding("v6.18 returns `ESRCH` while every page of the victim is still allocated: "
+            "between `exit_mm()` clearing `->mm` and the victim's own `exit_mmap()`, the call "
+            "finds no mm.",
+            ("model",), "baseline; every schedule of the explored world, no holder needed",
+            _NB4, "Finding: v6.18 returns ESRCH while every page is still allocated", _RACES),
+    Finding("With a `/proc/<pid>/cmdline` or smaps reader holding `mm_users`, the call returns "
+            "`ESRCH` with everything allocated and the teardown runs in the reader's "
+            "`mmput()`.",
+            ("model",), "baseline; cmdline and smaps readers", _NB4,
+            "Finding: with a /proc reader the memory waits for the reader, and exit_mmap() "
+            "runs in it", _RACES),
+    Finding("REAP_KILL finds the mm before the kill, so no schedule returns `ESRCH` or traps "
+            "memory; only v1's `mmget()` can make the caller run `exit_mmap()`.",
+            ("model",), "v1, v2, v3 with REAP_KILL and a cmdline reader", _NB4,
+            "Finding: REAP_KILL removes ESRCH and trapped memory; only v1 can bill "
+            "exit_mmap() to LMKD", _RACES),
+    Finding("With a live CLONE_VM sharer only v3 frees the memory (it kills the sharer), and "
+            "v2 reaps the mm of a vfork child that is still running.",
+            ("model",), "baseline, v1, v2, v3; a CLONE_VM sharer or a vfork child", _NB4,
+            "Finding: with sharers only v3 frees the memory, and v2 reaps a live vfork "
+            "child's memory", _RACES),
+    Finding("Of the thread's alternatives that add no kill API, only the `task->exit_mm` "
+            "fallback removes both `ESRCH` and trapped memory; readers holding only "
+            "`mm_count` remove the trap but keep `ESRCH` [I].",
+            ("model", "inference"), "exit_mm_field (posted), proc_mm_count, smaps_esrch, "
+            "linus_exit_mmap_wlock (prose, the model's readings)", _NB4,
+            "Finding: of the no-new-API fixes, only the exit_mm fallback removes ESRCH and "
+            "trapping [I]", _RACES),
+    Finding("On the live kernel a call made right after `kill()` mostly arrives too late: the "
+            "victim usually preempts its killer and 62-69 % of immediate calls return "
+            "`ESRCH`, a rate the model predicts trial by trial (99.7 %).",
+            ("live", "model"), "baseline; 1 and 64 MiB anonymous victims, a Python caller "
+            "on a 2-vCPU VM, default policy (94-100 % under SCHED_FIFO)", _NB4,
+            "Finding: on the live kernel a call made right after kill() mostly arrives too "
+            "late", _RACES, ("race_esrch",)),
     Finding("After a reap, `/proc/<pid>/mem` still reads the victim's private file pages "
             "that are cached, because fault-around maps them without "
             "`check_stable_address_space()`, while anonymous and evicted pages give `EIO`.",

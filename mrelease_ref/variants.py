@@ -9,8 +9,8 @@ The series is "mm: process_mrelease: expedite clean file folio reclaim and add a
 to infer because the code was not retrieved (the RFC's oom_kill.c and signal.c hunks).
 
 Limitations:
-- A variant is a name plus the functions it replaces (``series.hooks.PATCHED_BY``); there
-  is no patch-application machinery.
+- A variant is a name plus the functions it replaces (``series.hooks.PATCHED_BY``, and
+  ``ALTERNATIVES_PATCH`` for the alternatives); there is no patch-application machinery.
 """
 
 from __future__ import annotations
@@ -40,9 +40,13 @@ class Variant:
     free_path: str
     skip_mark_accessed: str
     reap_kill: str
+    kind: str = "series"
+    posted: bool = True
+    changes: str = ""
 
 
 _NO_FLAGS = "no flags: flags != 0 -> EINVAL"
+_LINUS_WLOCK = "CAHk-=wg08=sZb=hVa22KjN2pD3aNk-diGmKQnizCgmoMMfrvwQ@mail.gmail.com"
 _BASE_FREE = "free_pages_and_swap_cache(): free_swap_cache() on every folio; nothing evicted"
 
 VARIANTS: dict[str, Variant] = {
@@ -142,12 +146,74 @@ VARIANTS: dict[str, Variant] = {
             "kill_all_shared_mm(): pidns- and permission-checked SIGKILL to every sharer; "
             "init counts as a failure; any failure -> EBUSY (partial kills), no reap",
         ),
+        # --- the thread's alternatives to REAP_KILL (docs/sources.md §T3.7, §T4.3) ---
+        Variant(
+            "linus_exit_mmap_wlock",
+            "exit_mmap() under mmap_write_lock() for the whole teardown (Linus Torvalds, "
+            "proposal in prose)",
+            _LINUS_WLOCK, "2026-05-16", True, (), _BASE_FREE, "never", _NO_FLAGS,
+            kind="alternative", posted=False,
+            changes="mm/mmap.c exit_mmap(): zap, MMF_OOM_SKIP, free_pgtables() and "
+                    "remove_vma() all under the write lock [I]; a reaper never runs beside it",
+        ),
+        Variant(
+            "proc_mm_count",
+            "/proc readers hold only mm_count, exit_mmap() write-locked (Linus Torvalds, "
+            "proposal in prose)",
+            _LINUS_WLOCK, "2026-05-16", True, (), _BASE_FREE, "never", _NO_FLAGS,
+            kind="alternative", posted=False,
+            changes="fs/proc/base.c get_task_cmdline(): mmgrab() + read lock, no mm_users "
+                    "[I]; plus linus_exit_mmap_wlock's exit_mmap()",
+        ),
+        Variant(
+            "smaps_esrch",
+            "smaps m_start() returns ESRCH once task->mm is gone (Linus Torvalds, proposal "
+            "in prose)",
+            "CAHk-=whqfr-M9ip9OWAUR1X6aOEy2P4gSWYDkbkTCc3E=jCz_A@mail.gmail.com",
+            "2026-05-22", True, (), _BASE_FREE, "never", _NO_FLAGS,
+            kind="alternative", posted=False,
+            changes="fs/proc/task_mmu.c m_start(): task->mm == NULL -> ESRCH before "
+                    "mmget_not_zero() [I]",
+        ),
+        Variant(
+            "exit_mm_field",
+            "task->exit_mm (Christian Brauner's posted patch) + process_mrelease() "
+            "fallback (Suren Baghdasaryan, prose)",
+            "20260516-work-exit_mm-v1-1-76bcc7c2439d@kernel.org", "2026-05-16", True,
+            (Patch(1, "ptrace: keep task's mm around in separate exit_mm field post-exit",
+                   "20260516-work-exit_mm-v1-1-76bcc7c2439d@kernel.org"),),
+            _BASE_FREE, "never", _NO_FLAGS,
+            kind="alternative", posted=True,
+            changes="kernel/exit.c exit_mm(): mmgrab() into task->exit_mm; free_task() "
+                    "drops it; process_mrelease(): no task->mm -> task->exit_mm, with "
+                    "task_will_free_mem()'s tests (fallback from "
+                    "CAJuCfpE_Kew9+umy2=7hzPdAe6yT23y=sk0BB=4BQpMZCJUvpA@mail.gmail.com, [I])",
+        ),
+        Variant(
+            "expedite",
+            "PIDFD_SIGNAL_PROCESS_GROUP_EXPEDITE: SIGKILL and reap in one pidfd_send_signal() "
+            "(Minchan Kim, idea in prose) [I]",
+            "agzNyXKIirm1zOob@google.com", "2026-05-19", True, (), _BASE_FREE, "never",
+            _NO_FLAGS, kind="alternative", posted=False,
+            changes="kernel/signal.c pidfd_send_signal(): new flag [I]: mmgrab() the mm, "
+                    "SIGKILL as usual, then reap if task_will_free_mem() [I]",
+        ),
     )
 }
 
+SERIES: tuple[str, ...] = tuple(v.name for v in VARIANTS.values() if v.kind == "series")
+"""The versions of the series itself (the README's variant table)."""
+
+ALTERNATIVES: tuple[str, ...] = tuple(
+    v.name for v in VARIANTS.values() if v.kind == "alternative"
+)
+"""The thread's alternatives to REAP_KILL, modelled as variants (proposals, mostly in
+prose: ``Variant.posted`` says which were posted as patches)."""
+
 
 def variant_table() -> list[dict[str, str]]:
-    """The variants as rows (for pandas or the README)."""
+    """The versions of the series as rows (for pandas or the README); the alternatives
+    have :func:`alternatives_table`."""
     return [
         {
             "variant": v.name,
@@ -157,6 +223,25 @@ def variant_table() -> list[dict[str, str]]:
             "status in the model": "implemented" if v.implemented else "planned",
         }
         for v in VARIANTS.values()
+        if v.kind == "series"
+    ]
+
+
+def alternatives_table() -> list[dict[str, str]]:
+    """The thread's alternatives to REAP_KILL as rows: what each changes, where it was
+    proposed (Message-ID, lore link) and whether code was posted."""
+    return [
+        {
+            "variant": v.name,
+            "title": v.title,
+            "date": v.date,
+            "Message-ID": v.message_id,
+            "posted as a patch": "yes" if v.posted else "no (prose; model's reading [I])",
+            "changes": v.changes,
+            "lore": f"https://lore.kernel.org/r/{v.message_id}",
+        }
+        for v in VARIANTS.values()
+        if v.kind == "alternative"
     ]
 
 
@@ -170,4 +255,5 @@ def changes_table() -> list[dict[str, str]]:
             "PROCESS_MRELEASE_REAP_KILL (patch 3)": v.reap_kill,
         }
         for v in VARIANTS.values()
+        if v.kind == "series"
     ]

@@ -604,9 +604,10 @@ reap_kill_panel().box
 # - Schedules are chosen, not measured: "victim first", round robin and "a writer holds the
 #   mmap lock" are possible orders; the model says what happens in each, not how often
 #   (`tests/test_limitations.py::test_one_clock_steps_are_atomic`).
-# - A step between two `yield`s is atomic; the reaper can be overtaken only between VMAs,
-#   `exit_mmap()` only between VMAs and at its locks
-#   (`tests/test_limitations.py::test_reaper_yields_only_between_vmas`).
+# - A step between two `yield`s is atomic; the reaper and `exit_mmap()` can be overtaken
+#   at the kernel's preemption points: after every PMD of the zap (`zap_pmd_range()`), at
+#   their locks, and after each `remove_vma()`
+#   (`tests/test_preemption_in_vma.py::test_one_preemption_point_per_pmd_not_per_page`).
 # - pidfds across pid namespaces are opened by root-namespace number (standing in for
 #   SCM_RIGHTS). CLONE_VM sharers in one namespace come from the model's own `clone_vm()`,
 #   which puts the child in its parent's pid namespace. The model has no `setns()` or
@@ -615,9 +616,9 @@ reap_kill_panel().box
 #   The model's vfork parent is not blocked
 #   (`tests/test_limitations.py::test_no_setns_unshare_and_a_vfork_parent_runs`).
 # - The global init sharing an mm (v3 counts it as a failure;
-#   `tests/test_findings.py::test_global_init_has_no_mm_in_the_model`) and `task->exit_mm`
-#   (Suren's and Christian's proposal;
-#   `tests/test_findings.py::test_no_exit_mm_fallback_in_the_model`) are not modelled.
+#   `tests/test_findings.py::test_global_init_has_no_mm_in_the_model`) is not modelled;
+#   `task->exit_mm` (Suren's and Christian's proposal) is, as the `exit_mm_field`
+#   alternative of notebook 04.
 # - Single-page folios throughout, so that patch 1's refcount rule does not hide eviction
 #   (docs/sources.md §T6 #5); draft D runs as posted (`d_details="as_posted"`)
 #   (`tests/test_limitations.py::test_patch3_experiments_use_single_page_folios`).

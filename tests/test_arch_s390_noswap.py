@@ -20,6 +20,7 @@ from mrelease_ref.arch.s390 import tlb as s390_tlb
 from mrelease_ref.include.linux import swap as swap_h
 from mrelease_ref.include.linux.mm_types import HPAGE_PMD_NR, Folio
 from mrelease_ref.include.linux.page_flags import PG_freed, PG_locked, PG_swapcache
+from mrelease_ref.kernel.sched import run_to_completion
 from mrelease_ref.mm import swap, swap_state
 from mrelease_ref.mm.memory import unmap_page_range
 from mrelease_ref.mm.mmu_gather import tlb_finish_mmu, tlb_gather_mmu
@@ -62,7 +63,7 @@ def test_s390_frees_pages_inside_the_zap(arch: str, freed_inside_zap: bool) -> N
     pgfree = _ev(k, "PGFREE")
     with k.running(app.task):
         tlb = tlb_gather_mmu(_mm(app))
-        unmap_page_range(tlb, vma, vma.vm_start, vma.vm_end, None)
+        run_to_completion(unmap_page_range(tlb, vma, vma.vm_start, vma.vm_end, None))
         during = _ev(k, "PGFREE") - pgfree
         batched = tlb.local.nr
         tlb_finish_mmu(tlb)
@@ -111,7 +112,7 @@ def test_s390_pmd_path_uses_free_folio_and_swap_cache(monkeypatch: pytest.Monkey
     pgfree = _ev(k, "PGFREE")
     with k.running(app.task):
         tlb = tlb_gather_mmu(_mm(app))
-        unmap_page_range(tlb, vma, vma.vm_start, vma.vm_end, None)
+        run_to_completion(unmap_page_range(tlb, vma, vma.vm_start, vma.vm_end, None))
         assert _ev(k, "PGFREE") == pgfree + HPAGE_PMD_NR  # already freed
         tlb_finish_mmu(tlb)
     [folio] = seen

@@ -18,7 +18,7 @@ import signal
 import pytest
 
 from mrelease_ref import Kernel
-from mrelease_ref.include.linux.sched import SIGNAL_GROUP_EXIT, TaskStruct, is_global_init
+from mrelease_ref.include.linux.sched import TaskStruct, is_global_init
 from mrelease_ref.include.uapi.linux.mman import PROCESS_MRELEASE_REAP_KILL
 from mrelease_ref.scenarios import patch3
 from mrelease_ref.sim.process import Process
@@ -110,20 +110,3 @@ def test_global_init_has_no_mm_in_the_model() -> None:
     assert len(inits) == 1
     assert inits[0].mm is None
     assert all(not is_global_init(t) for t in _user_tasks(k))
-
-
-def test_no_exit_mm_fallback_in_the_model() -> None:
-    """Limitation (notebook 03): ``task->exit_mm`` (Jann Horn's and Christian Brauner's
-    proposal, docs/sources.md §K2.3) is not modelled: a task past ``exit_mm()`` keeps no mm
-    reference, and the call still answers ESRCH."""
-    assert "exit_mm" not in TaskStruct.__slots__
-    k = Kernel(seed=0)
-    lmkd = k.spawn("lmkd", uid=0)
-    app = k.spawn("app", uid=10001)
-    app.touch(app.mmap(8), write=True)
-    fd = lmkd.pidfd_open(app.pid)
-    lmkd.kill(app.pid, signal.SIGKILL)
-    k.run_until(lambda: app.task.mm is None, app.task)
-    assert app.task.signal.flags & SIGNAL_GROUP_EXIT
-    with pytest.raises(ProcessLookupError):
-        lmkd.process_mrelease(fd, 0)

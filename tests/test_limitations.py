@@ -144,15 +144,6 @@ def test_patch3_experiments_use_single_page_folios() -> None:
     assert not patch3.new_kernel("v1").config.large_folios
 
 
-def test_reaper_yields_only_between_vmas() -> None:
-    """The reaper is preemptible only between VMAs: one ``cond_resched()`` per VMA in
-    ``__oom_reap_task_mm()``, none inside ``zap_pte_range()``'s model."""
-    from mrelease_ref.mm import memory, oom_kill
-
-    assert inspect.getsource(oom_kill.__oom_reap_task_mm).count("yield") == 1
-    assert "yield" not in inspect.getsource(memory.zap_pte_range)
-
-
 def test_stored_lab_runs_name_one_machine() -> None:
     """Each stored lab file comes from one machine, one kernel build and one day, and says
     which (files may come from different builds of the same 6.18 kernel)."""
@@ -272,3 +263,30 @@ def test_fixed_order_model_faults_around_one_page() -> None:
 
     assert rss_after_one_fault(file_folio_order=0) == 4
     assert rss_after_one_fault(file_folio_order=None) == 64
+
+
+def test_race_worlds_are_small() -> None:
+    """Notebook 04 and README: the exhaustive race worlds default to one VMA of 2 PMDs (a few
+    pages each) and at most four actors (victim, caller and two of the holders)."""
+    from mrelease_ref.scenarios.races import HOLDERS, RaceSpec
+
+    spec = RaceSpec()
+    assert (spec.nr_pmds, spec.pages_per_pmd) == (2, 2)
+    assert len(HOLDERS) == 4
+
+
+def test_race_sampling_picks_uniformly() -> None:
+    """Notebook 04: seeded sampling of schedules picks uniformly among the runnable actors
+    (``random.Random.choice``), not as the kernel's scheduler would."""
+    from mrelease_ref.sim import explore
+
+    assert "r.choice(en)" in inspect.getsource(explore.sample)
+
+
+def test_alternatives_are_readings_of_prose() -> None:
+    """Notebook 04: of the thread's alternatives to REAP_KILL only ``exit_mm_field``
+    (Brauner's ``task->exit_mm`` patch) was posted as code; the others are the model's
+    readings of prose [I]."""
+    from mrelease_ref.variants import ALTERNATIVES, VARIANTS
+
+    assert [a for a in ALTERNATIVES if VARIANTS[a].posted] == ["exit_mm_field"]

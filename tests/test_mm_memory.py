@@ -47,6 +47,7 @@ from mrelease_ref.include.linux.page_flags import (
     PG_swapbacked,
 )
 from mrelease_ref.include.linux.sched import sigmask
+from mrelease_ref.kernel.sched import run_to_completion
 from mrelease_ref.mm.fadvise import POSIX_FADV_NOREUSE, generic_fadvise
 from mrelease_ref.mm.memory import VM_FAULT_SIGBUS, handle_mm_fault, unmap_page_range
 from mrelease_ref.mm.mmu_gather import tlb_finish_mmu, tlb_gather_mmu
@@ -363,7 +364,7 @@ def _gathered(k: Kernel, p: Process, m: Mapping) -> list[tuple[Folio, int, int]]
     vma = _vma(p, m)
     with k.running(p.task):
         tlb = tlb_gather_mmu(_mm(p))
-        unmap_page_range(tlb, vma, vma.vm_start, vma.vm_end, None)
+        run_to_completion(unmap_page_range(tlb, vma, vma.vm_start, vma.vm_end, None))
         slots = list(tlb.local.encoded_pages)
         tlb_finish_mmu(tlb)
     out = []

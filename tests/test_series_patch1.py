@@ -158,7 +158,7 @@ def test_draft_d_gate_is_the_gather_bit(variant: str, evicts: bool) -> None:
     with k.running(app.task):
         tlb = tlb_gather_mmu(_mm(app))
         tlb.try_evict_file_folios = True
-        unmap_page_range(tlb, vma, vma.vm_start, vma.vm_end, None)
+        run_to_completion(unmap_page_range(tlb, vma, vma.vm_start, vma.vm_end, None))
         tlb_finish_mmu(tlb)
     assert _cached(k, f) == (0 if evicts else N)
     k.check()
@@ -269,7 +269,7 @@ def test_truncated_folio_is_not_evicted_but_freed(
     with k.running(app.task):
         tlb = tlb_gather_mmu(mm)
         tlb.try_evict_file_folios = bool(flags)  # draft D's reaper would set it
-        unmap_page_range(tlb, vma, vma.vm_start, vma.vm_end, None)
+        run_to_completion(unmap_page_range(tlb, vma, vma.vm_start, vma.vm_end, None))
         assert folio_trylock(victim)
         __filemap_remove_folio(victim, None)  # truncate_inode_folio()
         filemap_free_folio(f.i_mapping, victim)
@@ -600,7 +600,7 @@ def test_s390_evicts_inside_the_zap(variant: str, left_during_zap: int) -> None:
     mm.flags |= MMF_UNSTABLE
     with k.running(app.task):
         tlb = tlb_gather_mmu(mm)
-        unmap_page_range(tlb, vma, vma.vm_start, vma.vm_end, None)
+        run_to_completion(unmap_page_range(tlb, vma, vma.vm_start, vma.vm_end, None))
         assert _cached(k, f) == left_during_zap
         tlb_finish_mmu(tlb)
     assert _cached(k, f) == left_during_zap
@@ -712,7 +712,7 @@ def test_shmem_swap_cache_folio_while_evicting(
     with k.running(app.task):
         tlb = tlb_gather_mmu(mm)
         tlb.try_evict_file_folios = True  # draft D's reaper would set it
-        unmap_page_range(tlb, vma, vma.vm_start, vma.vm_end, None)
+        run_to_completion(unmap_page_range(tlb, vma, vma.vm_start, vma.vm_end, None))
         assert folio_trylock(folio)
         __filemap_remove_folio(folio, None)
         filemap_free_folio(shmem, folio)  # type: ignore[arg-type]

@@ -194,7 +194,7 @@ def do_exit(tsk: TaskStruct, code: int) -> KernelGen[None]:
     tsk.signal.live -= 1
     group_dead = tsk.signal.live == 0
     tsk.exit_code = code
-    yield from exit_mm(tsk)
+    yield from k.series.exit_mm(tsk)  # exit_mm(), or a variant's
     exit_files(tsk)
     yield cond_resched("do_exit:exit_files")
     exit_notify(tsk, group_dead)

@@ -100,12 +100,10 @@ def mmdrop(mm: MmStruct) -> None:
 
 def __mmput(mm: MmStruct, current: TaskStruct) -> KernelGen[None]:
     """Kernel: kernel/fork.c:__mmput(): the last user is gone; tear down, then mmdrop."""
-    from mrelease_ref.mm.mmap import exit_mmap
-
     k = mm.kernel
     if k.tracing:
         k.trace_event("__mmput", f"mm={mm.mm_id} by {current.comm}:{current.pid}")
-    yield from exit_mmap(mm, current)
+    yield from k.series.exit_mmap(mm, current)  # mm/mmap.c:exit_mmap(), or a variant's
     mmdrop(mm)
 
 
@@ -120,6 +118,15 @@ def mmput(mm: MmStruct, current: TaskStruct) -> KernelGen[None]:
         raise KernelBug(f"mm_users underflow: {mm!r}")
     if mm.mm_users == 0:
         yield from __mmput(mm, current)
+
+
+def free_task(tsk: TaskStruct) -> None:
+    """Kernel: kernel/fork.c:free_task(): the last reference to the task struct is gone.
+
+    Nothing to release in the baseline model (stack, security blobs and the struct itself
+    are not modelled). Variants: ``exit_mm_field`` drops the ``task->exit_mm`` reference
+    here, as Christian Brauner's patch does.
+    """
 
 
 def get_task_mm(task: TaskStruct) -> MmStruct | None:

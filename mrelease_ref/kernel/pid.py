@@ -119,6 +119,7 @@ def put_task_struct(t: TaskStruct) -> None:
         from mrelease_ref.kernel.exit import put_signal_struct
 
         put_signal_struct(t.signal)
+        t.kernel.series.free_task(t)
 
 
 def task_tgid(task: TaskStruct) -> Pid:

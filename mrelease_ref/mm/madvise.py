@@ -454,11 +454,14 @@ def madvise_dontneed_single_vma(mb: MadviseBehavior) -> int:
     ``reclaim_pt``: every page is unmapped, COWed private pages included; anonymous folios
     are freed through the gather, page-cache folios stay cached.
     """
+    from mrelease_ref.kernel.sched import run_to_completion
     from mrelease_ref.mm.memory import ZapDetails, unmap_single_vma
 
     assert mb.vma is not None and mb.tlb is not None
-    unmap_single_vma(mb.tlb, mb.vma, mb.start, mb.end,
-                     ZapDetails(even_cows=True, reclaim_pt=True))
+    # the zap's per-PMD cond_resched() points do not interleave with anything here: madvise()
+    # is one atomic call in the model (module Limitations)
+    run_to_completion(unmap_single_vma(mb.tlb, mb.vma, mb.start, mb.end,
+                                       ZapDetails(even_cows=True, reclaim_pt=True)))
     return 0
 
 

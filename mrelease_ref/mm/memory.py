@@ -1060,13 +1060,13 @@ def zap_pte_range(
     addr: int,
     end: int,
     details: ZapDetails | None,
-) -> int:
+) -> KernelGen[int]:
     """Kernel: mm/memory.c:zap_pte_range()
 
     Zap one PTE table's part of ``[addr, end)``. Counters are folded into the mm once per
     pass. If a dirty file folio delayed its rmap, or the gather filled up, flush the TLB
-    (and the delayed rmaps) before "dropping the PTE lock", free the batch, and retry the
-    rest.
+    (and the delayed rmaps) before "dropping the PTE lock", free the batch, reschedule
+    (``cond_resched()``, a preemption point) and retry the rest.
     """
     mm = tlb.mm
     zf = ZapFlags()
@@ -1099,13 +1099,22 @@ def zap_pte_range(
             tlb_flush_mmu(tlb)
         if addr == end:
             return addr
+        yield cond_resched("zap_pte_range")
         zf.force_flush = zf.force_break = False
 
 
 def zap_pmd_range(
     tlb: MmuGather, vma: VmAreaStruct, addr: int, end: int, details: ZapDetails | None
-) -> int:
-    """Kernel: mm/memory.c:zap_pmd_range() (zap_p4d_range()/zap_pud_range() folded in)"""
+) -> KernelGen[int]:
+    """Kernel: mm/memory.c:zap_pmd_range() (zap_p4d_range()/zap_pud_range() folded in)
+
+    One PMD-sized step at a time: a huge PMD is zapped whole (a partly covered one is
+    split, which unmaps it in the model), a PTE table goes to ``zap_pte_range()``, an empty
+    entry is skipped. After every step v6.18 calls ``cond_resched()`` (the loop condition
+    ``pmd++, cond_resched(), addr != end``); the model yields there, so a reaper,
+    ``exit_mmap()`` and faulting threads interleave inside one large VMA -- once per 2 MiB
+    of address range, never per page.
+    """
     pgd = tlb.mm.pgd
     while addr != end:
         nxt = min((addr | (PMD_SIZE - 1)) + 1, end)
@@ -1116,29 +1125,32 @@ def zap_pmd_range(
             else:
                 zap_huge_pmd(tlb, vma, addr >> PMD_SHIFT, addr)
         elif entry is not None:
-            zap_pte_range(tlb, vma, entry, addr, nxt, details)  # type: ignore[arg-type]
+            yield from zap_pte_range(tlb, vma, entry, addr, nxt, details)  # type: ignore[arg-type]
         addr = nxt
+        yield cond_resched("zap_pmd_range")
     return addr
 
 
 def unmap_page_range(
     tlb: MmuGather, vma: VmAreaStruct, addr: int, end: int, details: ZapDetails | None
-) -> None:
+) -> KernelGen[None]:
     """Kernel: mm/memory.c:unmap_page_range()
 
     Zap ``[addr, end)`` of one VMA into ``tlb``, bracketed by ``tlb_start_vma()`` and
-    ``tlb_end_vma()`` (which flushes the TLB for the VMA; the pages stay batched).
+    ``tlb_end_vma()`` (which flushes the TLB for the VMA; the pages stay batched). It may
+    sleep (``zap_pmd_range()`` reschedules after every PMD): callers ``yield from`` it, or
+    drive it with ``kernel.sched.run_to_completion()`` where nothing else may run.
     """
     if addr >= end:
         raise ValueError("unmap_page_range: empty range")
     tlb_start_vma(tlb, vma)
-    zap_pmd_range(tlb, vma, addr, end, details)
+    yield from zap_pmd_range(tlb, vma, addr, end, details)
     tlb_end_vma(tlb, vma)
 
 
 def unmap_single_vma(
     tlb: MmuGather, vma: VmAreaStruct, start_addr: int, end_addr: int, details: ZapDetails
-) -> None:
+) -> KernelGen[None]:
     """Kernel: mm/memory.c:unmap_single_vma() (hugetlb VMAs hold no pages in the model)"""
     start = max(vma.vm_start, start_addr)
     if start >= vma.vm_end:
@@ -1148,7 +1160,7 @@ def unmap_single_vma(
         return
     if vma.vm_flags & VM_HUGETLB:
         return
-    unmap_page_range(tlb, vma, start, end, details)
+    yield from unmap_page_range(tlb, vma, start, end, details)
 
 
 def unmap_vmas(
@@ -1156,13 +1168,13 @@ def unmap_vmas(
 ) -> KernelGen[None]:
     """Kernel: mm/memory.c:unmap_vmas()
 
-    Zap every VMA, COWed private pages included (``even_cows``). The kernel reschedules
-    inside the walk; the model offers a preemption point after each VMA.
+    Zap every VMA, COWed private pages included (``even_cows``). The VMA walk itself has
+    no preemption point in v6.18: the kernel reschedules per PMD inside
+    ``zap_pmd_range()`` (and before a gather-full retry in ``zap_pte_range()``).
     """
     details = ZapDetails(even_cows=True, zap_flags=ZAP_FLAG_DROP_MARKER | ZAP_FLAG_UNMAP)
     for vma in vmas:
-        unmap_single_vma(tlb, vma, start_addr, end_addr, details)
-        yield cond_resched("unmap_vmas")
+        yield from unmap_single_vma(tlb, vma, start_addr, end_addr, details)
 
 
 # ---------------------------------------------------------------------------------------

@@ -53,7 +53,7 @@ from mrelease_ref.include.linux.rwsem import (
     mmap_write_lock,
     mmap_write_unlock,
 )
-from mrelease_ref.kernel.sched import KernelGen
+from mrelease_ref.kernel.sched import KernelGen, cond_resched
 from mrelease_ref.mm.memory import VM_FAULT_SIGBUS, handle_mm_fault, unmap_vmas
 from mrelease_ref.mm.mmu_gather import tlb_finish_mmu, tlb_gather_mmu, tlb_gather_mmu_fullmm
 from mrelease_ref.mm.truncate import truncate_inode_pages
@@ -217,9 +217,21 @@ def free_pgd_range(mm: MmStruct, addr: int, end: int, floor: int, ceiling: int) 
 def exit_mmap(mm: MmStruct, current: TaskStruct) -> KernelGen[None]:
     """Kernel: mm/mmap.c:exit_mmap()
 
-    Tear down the whole address space when its last user is gone. v6.18 no longer calls
-    ``lru_add_drain()`` first (older kernels did), so folios the victim faulted in just
-    before may still sit in its CPU's LRU batch while they are zapped.
+    Tear down the whole address space when its last user is gone, in v6.18's phases:
+
+    1. under ``mmap_read_lock()``: ``unmap_vmas()`` zaps everything into one full-mm
+       gather, rescheduling after every PMD (a reaper holding the read lock zaps beside
+       it; pages batched in the gather are not freed yet);
+    2. ``mmap_read_unlock()``, then MMF_OOM_SKIP: a reaper that gets the lock from now on
+       backs off;
+    3. ``mmap_write_lock()`` -- waits for a reaper still inside its read-side section --
+       then ``free_pgtables()`` and ``tlb_finish_mmu()``, which frees what the gather holds;
+    4. still under the write lock, ``remove_vma()`` for each VMA with ``cond_resched()``
+       after each one.
+
+    v6.18 no longer calls ``lru_add_drain()`` first (older kernels did), so folios the
+    victim faulted in just before may still sit in its CPU's LRU batch while they are
+    zapped.
     """
     yield from mmap_read_lock(mm, current)
     vmas = list(mm.mm_mt)
@@ -237,7 +249,8 @@ def exit_mmap(mm: MmStruct, current: TaskStruct) -> KernelGen[None]:
         tlb_finish_mmu(tlb)
         for vma in vmas:
             remove_vma(vma)
-        mm.mm_mt.clear()
+            mm.mm_mt.remove(vma)  # vma_mark_detached()
+            yield cond_resched("exit_mmap:remove_vma")
     mmap_write_unlock(mm)
 
 

@@ -69,7 +69,7 @@ from mrelease_ref.include.linux.sched import (
 )
 from mrelease_ref.kernel.fork import mmdrop, mmgrab
 from mrelease_ref.kernel.pid import pidfd_get_task, put_task_struct
-from mrelease_ref.kernel.sched import KernelGen, cond_resched, schedule_timeout, wait_event
+from mrelease_ref.kernel.sched import KernelGen, schedule_timeout, wait_event
 from mrelease_ref.mm.memory import unmap_page_range
 from mrelease_ref.mm.mmu_gather import tlb_finish_mmu, tlb_gather_mmu
 
@@ -173,9 +173,8 @@ def __oom_reap_task_mm(mm: MmStruct) -> KernelGen[bool]:
                 continue
             if k.tracing:
                 k.trace_event("__oom_reap_task_mm", f"zap {vma!r}")
-            unmap_page_range(tlb, vma, vma.vm_start, vma.vm_end, None)
+            yield from unmap_page_range(tlb, vma, vma.vm_start, vma.vm_end, None)
             tlb_finish_mmu(tlb)
-            yield cond_resched("__oom_reap_task_mm")
         elif k.tracing:
             k.trace_event("__oom_reap_task_mm", f"skip {vma!r}")
     return ret

@@ -73,6 +73,7 @@ from mrelease_ref.include.linux.page_flags import (
 )
 from mrelease_ref.include.linux.rwsem import mmap_read_trylock, mmap_read_unlock
 from mrelease_ref.include.uapi.linux.mman import PROCESS_MRELEASE_REAP_KILL
+from mrelease_ref.kernel.sched import run_to_completion
 from mrelease_ref.mm.filemap import __filemap_remove_folio
 from mrelease_ref.mm.memory import ZapDetails, unmap_page_range
 from mrelease_ref.mm.mmu_gather import tlb_finish_mmu, tlb_gather_mmu
@@ -525,8 +526,8 @@ def zap_pause_probe(s: _Setup, try_evict: bool = True) -> dict[str, Any]:
         tlb = tlb_gather_mmu(mm)
         tlb.try_evict_file_folios = try_evict and k.config.variant == "d"
         details = ZapDetails(ignore_access=tlb.try_evict_file_folios, even_cows=True)
-        unmap_page_range(tlb, vma, vma.vm_start, vma.vm_end,
-                         details if k.config.variant == "d" else None)
+        run_to_completion(unmap_page_range(tlb, vma, vma.vm_start, vma.vm_end,
+                                           details if k.config.variant == "d" else None))
         paused = _cached(k, s.file)
         ref = first._refcount if first is not None and not first.flags & PG_freed else None
         limit = _limit(first) if ref is not None and first is not None else None
@@ -915,7 +916,7 @@ def shmem_swapcache_outcome(choice: KernelChoice, *, reaping: bool, shmem_holds_
             mm_flags_set(MMF_UNSTABLE, mm)
         tlb = tlb_gather_mmu(mm)
         tlb.try_evict_file_folios = reaping and k.config.variant == "d"
-        unmap_page_range(tlb, vma, vma.vm_start, vma.vm_end, None)
+        run_to_completion(unmap_page_range(tlb, vma, vma.vm_start, vma.vm_end, None))
         assert folio._refcount == 2 and not folio._mapcount  # page cache + gather
         assert not folio_alloc_swap(folio)
         entry = folio.swap

@@ -10,9 +10,20 @@ call site (baseline)            hook                                   patched b
 mm/memory.c zap_present_ptes()  ``zap_present_folio_ptes``             patch 2 (rfc, v1), d
 mm/mmu_gather.c flush           ``tlb_batch_pages_flush``              patch 1 (rfc, v1), d
 arch/s390 tlb.h                 ``s390_tlb_remove_folio_pages``        patch 1 (rfc, v1)
-SYSCALL process_mrelease        ``process_mrelease``                   patch 3, v2, v3, d
+SYSCALL process_mrelease        ``process_mrelease``                   patch 3, v2, v3, d,
+                                                                       exit_mm_field
 mm/oom_kill.c oom_reaper        ``oom_reap_task_mm``                   d
+mm/mmap.c __mmput()             ``exit_mmap``                          linus_exit_mmap_wlock,
+                                                                       proc_mm_count
+kernel/exit.c do_exit()         ``exit_mm``                            exit_mm_field
+kernel/fork.c __put_task_struct ``free_task``                          exit_mm_field
+fs/proc/base.c cmdline read     ``get_task_cmdline``                   proc_mm_count
+fs/proc/task_mmu.c seq read     ``m_start``                            smaps_esrch
+SYSCALL pidfd_send_signal       ``sys_pidfd_send_signal`` (generator)  expedite
 ==============================  =====================================  ===================
+
+The last six call sites exist for the thread's alternatives to REAP_KILL (variants whose
+``Variant.kind`` is ``"alternative"``, :data:`mrelease_ref.variants.VARIANTS`).
 
 Limitations:
 - A hook replaces a whole function; hunks that only touch comments or kernel-doc are not
@@ -40,7 +51,22 @@ PATCHED_BY: dict[str, dict[str, int]] = {
     "v3": {"process_mrelease": 1},
 }
 
-NR_PATCHES: dict[str, int] = {"baseline": 0, "rfc": 3, "v1": 3, "d": 1, "v2": 1, "v3": 1}
+ALTERNATIVES_PATCH: dict[str, dict[str, int]] = {
+    # the thread's alternatives to REAP_KILL (proposals; see mrelease_ref.variants)
+    "linus_exit_mmap_wlock": {"exit_mmap": 1},
+    "proc_mm_count": {"exit_mmap": 1, "get_task_cmdline": 1},
+    "smaps_esrch": {"m_start": 1},
+    "exit_mm_field": {"exit_mm": 1, "free_task": 1, "process_mrelease": 1},
+    "expedite": {"sys_pidfd_send_signal": 1},
+}
+
+NR_PATCHES: dict[str, int] = {"baseline": 0, "rfc": 3, "v1": 3, "d": 1, "v2": 1, "v3": 1,
+                              "linus_exit_mmap_wlock": 1, "proc_mm_count": 1,
+                              "smaps_esrch": 1, "exit_mm_field": 1, "expedite": 1}
+
+NO_NEW_FLAGS: frozenset[str] = frozenset({"exit_mm_field"})
+"""Variants that replace ``process_mrelease`` but accept no flag (Suren's fallback keeps the
+UAPI unchanged)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +82,12 @@ class SeriesHooks:
     s390_tlb_remove_folio_pages: Callable[..., bool]
     process_mrelease: Callable[..., Any]
     oom_reap_task_mm: Callable[..., Any]
+    exit_mmap: Callable[..., Any]
+    exit_mm: Callable[..., Any]
+    free_task: Callable[..., None]
+    get_task_cmdline: Callable[..., Any]
+    m_start: Callable[..., Any]
+    sys_pidfd_send_signal: Callable[..., Any]
     valid_flags: int
     applied: tuple[str, ...]
 
@@ -65,7 +97,9 @@ class SeriesHooks:
 
 def _baseline() -> dict[str, Any]:
     from mrelease_ref.arch.s390 import tlb as s390_tlb
-    from mrelease_ref.mm import memory, mmu_gather, oom_kill
+    from mrelease_ref.fs.proc import base, task_mmu
+    from mrelease_ref.kernel import exit, fork
+    from mrelease_ref.mm import memory, mmap, mmu_gather, oom_kill
 
     return {
         "zap_present_folio_ptes": memory.zap_present_folio_ptes,
@@ -73,7 +107,22 @@ def _baseline() -> dict[str, Any]:
         "s390_tlb_remove_folio_pages": getattr(s390_tlb, "__tlb_remove_folio_pages"),
         "process_mrelease": oom_kill.process_mrelease,
         "oom_reap_task_mm": oom_kill.oom_reap_task_mm,
+        "exit_mmap": mmap.exit_mmap,
+        "exit_mm": exit.exit_mm,
+        "free_task": fork.free_task,
+        "get_task_cmdline": base.get_task_cmdline,
+        "m_start": task_mmu.m_start,
+        "sys_pidfd_send_signal": _pidfd_send_signal,
     }
+
+
+def _pidfd_send_signal(current: Any, pidfd: int, sig: int, flags: int) -> Any:
+    """v6.18's ``pidfd_send_signal()`` as a generator (the hook's calling convention: the
+    ``expedite`` variant's version may sleep)."""
+    from mrelease_ref.kernel.signal import sys_pidfd_send_signal
+
+    return sys_pidfd_send_signal(current, pidfd, sig, flags)
+    yield  # pragma: no cover  (makes this a generator function)
 
 
 def _variant(variant: str, hook: str) -> Callable[..., Any]:
@@ -85,6 +134,12 @@ def _variant(variant: str, hook: str) -> Callable[..., Any]:
         "s390_tlb_remove_folio_pages": "arch.s390.tlb",
         "process_mrelease": "mm.oom_kill",
         "oom_reap_task_mm": "mm.oom_kill",
+        "exit_mmap": "mm.mmap",
+        "exit_mm": "kernel.exit",
+        "free_task": "kernel.fork",
+        "get_task_cmdline": "fs.proc.base",
+        "m_start": "fs.proc.task_mmu",
+        "sys_pidfd_send_signal": "kernel.signal",
     }[hook]
     name = {"s390_tlb_remove_folio_pages": "__tlb_remove_folio_pages"}.get(hook, hook)
     mod = importlib.import_module(f"mrelease_ref.series.{variant}.{module}")
@@ -99,10 +154,11 @@ def build_hooks(config: KernelConfig) -> SeriesHooks:
     table = _baseline()
     applied: list[str] = []
     valid = 0
-    for hook, patch in PATCHED_BY.get(config.variant, {}).items():
+    patched = PATCHED_BY.get(config.variant) or ALTERNATIVES_PATCH.get(config.variant, {})
+    for hook, patch in patched.items():
         if patch <= config.patches:
             table[hook] = _variant(config.variant, hook)
             applied.append(f"{hook}: series/{config.variant}")
-            if hook == "process_mrelease":
+            if hook == "process_mrelease" and config.variant not in NO_NEW_FLAGS:
                 valid = PROCESS_MRELEASE_VALID_FLAGS
     return SeriesHooks(valid_flags=valid, applied=tuple(applied), **table)

@@ -667,7 +667,7 @@ class Process:
         With ``block=True`` the read stops inside copy_to_user() holding the target's
         ``mm_users`` until ``ProcRead.release()``; the reader then finishes when it runs.
         """
-        from mrelease_ref.fs.proc.base import UserBuffer, get_task_cmdline, proc_mem_open
+        from mrelease_ref.fs.proc.base import UserBuffer, proc_mem_open
 
         if name not in ("cmdline", "environ", "mem"):
             raise ValueError("name must be 'cmdline', 'environ' or 'mem'")
@@ -676,7 +676,7 @@ class Process:
         buf = UserBuffer(faulting=block)
         k = self.kernel
         if name == "cmdline":
-            gen = get_task_cmdline(self.task, target, buf)
+            gen = k.series.get_task_cmdline(self.task, target, buf)
         else:
             with k.running(self.task):
                 mm = proc_mem_open(target)

@@ -1,15 +1,26 @@
-"""/proc/<pid>/smaps: per-VMA memory statistics.
+"""/proc/<pid>/smaps: per-VMA memory statistics, and the reader's walk with its mm pins.
 
 Kernel: fs/proc/task_mmu.c (show_smap(), smap_gather_stats(), smaps_pte_range(),
 smaps_pte_entry(), smaps_pmd_entry(), smaps_account(), smaps_page_accumulate(),
-__show_smap())
+__show_smap(); proc_maps_open(), m_start(), m_stop(), proc_map_release()),
+fs/seq_file.c (seq_read_iter())
 
-``smap_gather_stats()`` walks a VMA's page tables. Each present PTE or huge PMD adds its
-size to Rss; anonymous folios to Anonymous (and to LazyFree while MADV_FREE left them
-clean); PMD mappings to AnonHugePages, ShmemPmdMapped or FilePmdMapped. A page is Private
-when its folio is mapped by this mm alone (or only the mapping holds it), Shared
+**Statistics.** ``smap_gather_stats()`` walks a VMA's page tables. Each present PTE or huge
+PMD adds its size to Rss; anonymous folios to Anonymous (and to LazyFree while MADV_FREE
+left them clean); PMD mappings to AnonHugePages, ShmemPmdMapped or FilePmdMapped. A page is
+Private when its folio is mapped by this mm alone (or only the mapping holds it), Shared
 otherwise; Dirty when its PTE or its folio is dirty. Locked is the proportional size of the
 pages of a VM_LOCKED VMA. Swap entries add to Swap.
+
+**The reader.** Opening the file keeps only ``mm_count`` (``proc_mem_open()``: ``mmgrab()``
++ ``mmput()``). Each ``read()`` runs ``m_start()`` -- look the task up again
+(``get_proc_task()``, ESRCH once it is released), ``mmget_not_zero()`` the mm, take its
+mmap lock for read --, shows VMAs, and ``m_stop()`` unlocks and ``mmput()``s, which runs
+``exit_mmap()`` in the *reader* if the victim's own ``exit_mm()`` came in between: the
+"/proc reader holds mm_users" case of the v1 cover letter (docs/sources.md §T4.3 #13, #15).
+
+Variants: ``smaps_esrch`` (Linus Torvalds's proposal, 2026-05-22) makes ``m_start()``
+return ESRCH when the task's ``->mm`` is already gone.
 
 Limitations:
 - Pss is computed with the folio's total mapcount spread evenly over its pages
@@ -17,12 +28,19 @@ Limitations:
   CONFIG_PAGE_MAPCOUNT, which differs only for partly shared large folios.
 - No KSM, hugetlb, SwapPss, THPeligible or VmFlags lines; shmem pages swapped out of a
   shmem VMA (``smaps_pte_hole()``) are not counted.
+- The reader's ``read()`` shows every VMA (no buffer-full restart, no ``m_next()``
+  position); the walk of one VMA is one step, with a preemption point after it, and
+  counts nothing (:func:`show_smap` gives the numbers).
 """
+
 
 from __future__ import annotations
 
+import errno
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from mrelease_ref.fs.proc.base import proc_mem_open
 from mrelease_ref.include.linux.mm_types import (
     _PAGE_ACCESSED,
     _PAGE_DIRTY,
@@ -50,6 +68,15 @@ from mrelease_ref.include.linux.page_flags import (
     PG_referenced,
     PG_swapbacked,
 )
+from mrelease_ref.include.linux.rwsem import mmap_read_lock_killable, mmap_read_unlock
+from mrelease_ref.include.linux.sched import PIDTYPE_PID
+from mrelease_ref.kernel.fork import mmdrop, mmget_not_zero, mmput
+from mrelease_ref.kernel.pid import get_pid_task, put_task_struct
+from mrelease_ref.kernel.sched import KernelGen, cond_resched
+
+if TYPE_CHECKING:
+    from mrelease_ref.include.linux.mm_types import MmStruct
+    from mrelease_ref.include.linux.sched import Pid, TaskStruct
 
 PSS_SHIFT = 12
 
@@ -225,3 +252,97 @@ def show_smap(vma: VmAreaStruct) -> dict[str, int | str]:
     row.update(__show_smap(smap_gather_stats(vma)))
     return row
 
+
+# --- the reader: open, m_start(), show, m_stop(), release -----------------------------
+
+
+@dataclass(slots=True, eq=False)
+class ProcMapsPrivate:
+    """Kernel: fs/proc/internal.h (struct proc_maps_private): the open file's state.
+
+    ``pid`` stands for the proc inode (``proc_pid(inode)``); ``mm`` is ``lock_ctx.mm``,
+    pinned by ``mm_count`` while the file is open; ``task`` is set between ``m_start()`` and
+    ``m_stop()``.
+    """
+
+    pid: Pid
+    mm: MmStruct | None
+    task: TaskStruct | None = None
+
+
+def proc_maps_open(tsk: TaskStruct) -> ProcMapsPrivate:
+    """Kernel: fs/proc/task_mmu.c:proc_maps_open(): remember the mm, holding mm_count."""
+    return ProcMapsPrivate(tsk.thread_pid, proc_mem_open(tsk))
+
+
+def m_start(current: TaskStruct, priv: ProcMapsPrivate) -> KernelGen[int]:
+    """Kernel: fs/proc/task_mmu.c:m_start()
+
+    Returns 0 with ``mm_users`` held and the mmap lock taken for read, 1 when there is
+    nothing to show (``NULL``: no mm, or its last user is gone), or ``-errno``: ESRCH when
+    the task is released, EINTR when a fatal signal interrupts the lock.
+
+    Variants: ``smaps_esrch`` also returns ESRCH when ``task->mm`` is NULL.
+    """
+    priv.task = get_pid_task(priv.pid, PIDTYPE_PID)  # get_proc_task()
+    if priv.task is None:
+        return -errno.ESRCH
+    mm = priv.mm
+    if mm is None or not mmget_not_zero(mm):
+        put_task_struct(priv.task)
+        priv.task = None
+        return 1
+    if (yield from mmap_read_lock_killable(mm, current)):  # lock_vma_range()
+        yield from mmput(mm, current)
+        put_task_struct(priv.task)
+        priv.task = None
+        return -errno.EINTR
+    return 0
+
+
+def _show_each_smap(mm: MmStruct) -> KernelGen[int]:
+    """Model helper: ``seq_read_iter()``'s loop of ``show_smap()`` over every VMA
+    (``m_next()`` folded in), one step per VMA's page-table walk, rescheduling after each
+    one. Returns the number of VMAs shown."""
+    shown = 0
+    for _vma in list(mm.mm_mt):
+        shown += 1
+        yield cond_resched("show_smap")
+    return shown
+
+
+def m_stop(current: TaskStruct, priv: ProcMapsPrivate) -> KernelGen[None]:
+    """Kernel: fs/proc/task_mmu.c:m_stop(): unlock, drop mm_users -- the last user runs
+    ``exit_mmap()`` here, in the reader -- and the task reference."""
+    if priv.task is None:
+        return
+    mm = priv.mm
+    assert mm is not None
+    mmap_read_unlock(mm)  # unlock_vma_range()
+    yield from mmput(mm, current)
+    put_task_struct(priv.task)
+    priv.task = None
+
+
+def smaps_read(current: TaskStruct, priv: ProcMapsPrivate) -> KernelGen[int]:
+    """Kernel: fs/seq_file.c:seq_read_iter() over fs/proc/task_mmu.c:proc_pid_smaps_op
+
+    One ``read()``: ``m_start()`` (through ``Kernel.series``: a variant may patch it),
+    the VMAs, ``m_stop()``. Returns the VMAs shown, 0 at the end, or ``-errno``.
+    """
+    ret = yield from current.kernel.series.m_start(current, priv)
+    if ret < 0:
+        return int(ret)
+    if ret == 1:
+        return 0
+    assert priv.mm is not None
+    shown = yield from _show_each_smap(priv.mm)
+    yield from m_stop(current, priv)
+    return shown
+
+
+def proc_map_release(priv: ProcMapsPrivate) -> None:
+    """Kernel: fs/proc/task_mmu.c:proc_map_release(): closing drops mm_count."""
+    if priv.mm is not None:
+        mmdrop(priv.mm)
+        priv.mm = None

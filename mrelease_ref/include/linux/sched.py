@@ -238,6 +238,7 @@ class TaskStruct:
     saved_state: int = TASK_RUNNING
     freezer: object | None = None
     memdie: bool = False
+    exit_mm: MmStruct | None = None  # only the exit_mm_field variant sets it (Brauner's patch)
 
     def __repr__(self) -> str:
         return f"Task({self.comm}:{self.pid})"

@@ -49,7 +49,7 @@ from mrelease_ref.include.uapi.linux.mman import (
 )
 from mrelease_ref.kernel.fork import mmdrop, mmgrab
 from mrelease_ref.kernel.pid import pidfd_get_task, put_task_struct, task_tgid
-from mrelease_ref.kernel.sched import KernelGen, cond_resched
+from mrelease_ref.kernel.sched import KernelGen
 from mrelease_ref.kernel.signal import SIGKILL, kill_pid
 from mrelease_ref.mm.memory import ZapDetails, unmap_page_range
 from mrelease_ref.mm.mmu_gather import tlb_finish_mmu, tlb_gather_mmu
@@ -83,9 +83,8 @@ def __oom_reap_task_mm(mm: MmStruct, try_evict_file_folios: bool) -> KernelGen[b
                 continue
             if k.tracing:
                 k.trace_event("__oom_reap_task_mm", f"zap {vma!r}")
-            unmap_page_range(tlb, vma, vma.vm_start, vma.vm_end, details)
+            yield from unmap_page_range(tlb, vma, vma.vm_start, vma.vm_end, details)
             tlb_finish_mmu(tlb)
-            yield cond_resched("__oom_reap_task_mm")
         elif k.tracing:
             k.trace_event("__oom_reap_task_mm", f"skip {vma!r}")
     return ret

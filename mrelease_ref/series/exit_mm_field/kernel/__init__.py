@@ -1,0 +1,1 @@
+"""Package marker: see the modules inside (series/<variant>/ mirrors the kernel tree)."""
