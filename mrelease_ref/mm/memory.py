@@ -32,6 +32,8 @@ Limitations:
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
@@ -393,6 +395,34 @@ def do_swap_page(vma: VmAreaStruct, address: int, entry: SwpEntry, write: bool) 
     return 0
 
 
+def lru_gen_fault(
+    fault: Callable[[VmAreaStruct, int, bool], int],
+) -> Callable[[VmAreaStruct, int, bool], int]:
+    """Kernel: mm/memory.c:lru_gen_enter_fault() / lru_gen_exit_fault(), which
+    ``handle_mm_fault()`` calls around ``__handle_mm_fault()``
+
+    With the multi-gen LRU, the faulting task's ``in_lru_fault`` says whether this VMA has
+    recency (``vma_has_recency()``) for the duration of the fault: folios added to the LRU
+    meanwhile join a young generation (``folio_add_lru()``). Without it, a plain call.
+    """
+
+    @functools.wraps(fault)
+    def wrapper(vma: VmAreaStruct, address: int, write: bool) -> int:
+        k = vma.vm_mm.kernel
+        cur = k.current
+        if not k.config.lru_gen or cur is None:
+            return fault(vma, address, write)
+        outer = cur.in_lru_fault
+        cur.in_lru_fault = vma_has_recency(vma)
+        try:
+            return fault(vma, address, write)
+        finally:
+            cur.in_lru_fault = outer
+
+    return wrapper
+
+
+@lru_gen_fault
 def handle_mm_fault(vma: VmAreaStruct, address: int, write: bool) -> int:
     """Kernel: mm/memory.c:handle_mm_fault()
 

@@ -197,6 +197,7 @@ class TaskStruct:
     waiting: Wait | None = None
     dead: bool = False
     autoreap: bool = False
+    in_lru_fault: bool = False  # CONFIG_LRU_GEN: set by lru_gen_enter_fault() (mm/memory.c)
 
     def __repr__(self) -> str:
         return f"Task({self.comm}:{self.pid})"
