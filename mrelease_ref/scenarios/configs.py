@@ -286,10 +286,26 @@ def _notebook02() -> list[FindingByConfig]:
     return rows
 
 
-def finding_by_config() -> list[FindingByConfig]:
-    """Every finding of notebooks 01 and 02, in notebook order, on the default
-    configuration and under the multi-gen LRU (see the module docstring)."""
-    return _notebook01() + _notebook02()
+def finding_by_config(notebook: str | None = None) -> list[FindingByConfig]:
+    """Every finding of notebooks 01 and 02 (or of ``notebook`` "01"/"02" only), in
+    notebook order, on the default configuration and under the multi-gen LRU (see the
+    module docstring)."""
+    if notebook not in (None, "01", "02"):
+        raise ValueError(f"notebook must be '01', '02' or None, got {notebook!r}")
+    rows: list[FindingByConfig] = []
+    if notebook in (None, "01"):
+        rows += _notebook01()
+    if notebook in (None, "02"):
+        rows += _notebook02()
+    return rows
+
+
+def as_table(rows: list[FindingByConfig]) -> list[Row]:
+    """Rows for ``pandas.DataFrame``: finding, measure, both results, verdict, how it
+    differs."""
+    return [{"finding": r.finding, "measure": r.measure, "default (classic LRU)": r.default,
+             "MGLRU": r.mglru, "verdict": r.verdict, "how it differs": r.differs}
+            for r in rows]
 
 
 FINDINGS: Final[tuple[str, ...]] = (
