@@ -1085,6 +1085,24 @@ def _harvest_young(entry: object) -> tuple[Folio, bool] | None:
     return folio, bool(entry.bits & _PAGE_DIRTY)
 
 
+def _update_young_run(entries: list[object], gen: int) -> None:
+    """The loop ``walk_pte_range()`` (and ``walk_pmd_range_locked()``) and
+    ``lru_gen_look_around()`` share: harvest each young entry and promote its folio with
+    ``walk_update_folio()``, once per run of entries mapping the same folio (with the
+    run's dirty bit)."""
+    last: Folio | None = None
+    dirty = False
+    for entry in entries:
+        young = _harvest_young(entry)
+        if young is None:
+            continue
+        if young[0] is not last:
+            walk_update_folio(last, gen, dirty)
+            last, dirty = young[0], False
+        dirty |= young[1]
+    walk_update_folio(last, gen, dirty)
+
+
 def walk_mm(mm: MmStruct, lruvec: Lruvec, swappiness: int) -> None:
     """Kernel: mm/vmscan.c:walk_mm() → walk_pmd_range() → walk_pte_range() /
     walk_pmd_range_locked() (simplified)
@@ -1102,8 +1120,6 @@ def walk_mm(mm: MmStruct, lruvec: Lruvec, swappiness: int) -> None:
         if should_skip_vma(vma, swappiness):
             continue
         addr = vma.vm_start
-        last: Folio | None = None
-        dirty = False
         while addr < vma.vm_end:
             entry = mm.pgd.get(addr >> PMD_SHIFT)
             nxt = ((addr >> PMD_SHIFT) + 1) << PMD_SHIFT
@@ -1118,15 +1134,7 @@ def walk_mm(mm: MmStruct, lruvec: Lruvec, swappiness: int) -> None:
                 end = min(nxt, vma.vm_end)
                 items = [entry[(a >> PAGE_SHIFT) & 511] for a in range(addr, end, 1 << PAGE_SHIFT)]
                 addr = end
-            for item in items:
-                young = _harvest_young(item)
-                if young is None:
-                    continue
-                if young[0] is not last:
-                    walk_update_folio(last, gen, dirty)
-                    last, dirty = young[0], False
-                dirty |= young[1]
-        walk_update_folio(last, gen, dirty)
+            _update_young_run(items, gen)
 
 
 def lru_gen_look_around(vma: VmAreaStruct, table: list[object], idx: int) -> bool:
@@ -1163,17 +1171,7 @@ def lru_gen_look_around(vma: VmAreaStruct, table: list[object], idx: int) -> boo
         else:
             start, end = addr - half, addr + half
     gen = lru_gen_from_seq(_lrugen(vma.vm_mm.kernel.lruvec).max_seq)
-    last: Folio | None = None
-    dirty = False
-    for a in range(start, end, page):
-        young = _harvest_young(table[(a >> PAGE_SHIFT) & 511])
-        if young is None:
-            continue
-        if young[0] is not last:
-            walk_update_folio(last, gen, dirty)
-            last, dirty = young[0], False
-        dirty |= young[1]
-    walk_update_folio(last, gen, dirty)
+    _update_young_run([table[(a >> PAGE_SHIFT) & 511] for a in range(start, end, page)], gen)
     return True
 
 

@@ -79,12 +79,15 @@ def mglru(choice: KernelChoice) -> KernelChoice:
     return dataclasses.replace(choice, options=(*choice.options, ("lru_gen", True)))
 
 
-def _same(name: str, make: Callable[[bool], object]) -> tuple[str, str, bool]:
-    """Run an evidence table on both configurations; (default text, MGLRU text, equal)."""
-    a, b = make(False), make(True)
-    same = a == b
-    return (f"{name}: as in notebook", f"{name}: {'identical' if same else 'differs'}",
-            same)
+def _unchanged(notebook: str, finding: str, measure: str, name: str,
+               make: Callable[[bool], object]) -> FindingByConfig:
+    """A finding whose evidence runs no LRU code: run its evidence table (``name``) on
+    both configurations; it holds under MGLRU when the table is identical."""
+    same = make(False) == make(True)
+    return FindingByConfig(
+        notebook, finding, measure, f"{name}: as in notebook",
+        f"{name}: {'identical' if same else 'differs'}", True, same,
+        "" if same else "the evidence table changes under MGLRU")
 
 
 # --- notebook 01 ------------------------------------------------------------------------
@@ -121,11 +124,10 @@ def _gate(lru_gen: bool) -> object:
 
 def _notebook01() -> list[FindingByConfig]:
     rows: list[FindingByConfig] = []
-    d, m, same = _same("large_folio_table(v1 1/3)", _large_folios)
-    rows.append(FindingByConfig(
+    rows.append(_unchanged(
         "01", "large folios are evicted only when one entry maps them",
-        "pages evicted per large-folio case (refcount rule, no LRU code)", d, m, True, same,
-        "" if same else "the evidence table changes under MGLRU"))
+        "pages evicted per large-folio case (refcount rule, no LRU code)",
+        "large_folio_table(v1 1/3)", _large_folios))
     fd, rd, bd = _referenced(False)
     fm, rm, bm = _referenced(True)
     rows.append(FindingByConfig(
@@ -137,21 +139,17 @@ def _notebook01() -> list[FindingByConfig]:
         "MGLRU's folio_mark_accessed() is lru_gen_inc_refs(): no lru_activate batch, no "
         "extra reference at the flush, so patch 1 alone evicts every page"
         if not rm < fm else ""))
-    d, m, same = _same("shmem_swapcache_table()", _shmem)
-    rows.append(FindingByConfig(
+    rows.append(_unchanged(
         "01", "the shmem swap-cache miss changes nothing the zap path can reach",
-        "shmem swap-cache folio at the flush, per kernel (no LRU code)", d, m, True, same,
-        "" if same else "the evidence table changes under MGLRU"))
-    d, m, same = _same("anon_mapping_table()", _anon_mapping)
-    rows.append(FindingByConfig(
+        "shmem swap-cache folio at the flush, per kernel (no LRU code)",
+        "shmem_swapcache_table()", _shmem))
+    rows.append(_unchanged(
         "01", "draft D hands an anon_vma to mapping_evict_folio() once the fix is applied",
-        "anonymous folios reaching mapping_evict_folio() (no LRU code)", d, m, True, same,
-        "" if same else "the evidence table changes under MGLRU"))
-    d, m, same = _same("gate_table()", _gate)
-    rows.append(FindingByConfig(
+        "anonymous folios reaching mapping_evict_folio() (no LRU code)",
+        "anon_mapping_table()", _anon_mapping))
+    rows.append(_unchanged(
         "01", "v1 evicts for the kernel's OOM reaper and in the victim's own exit",
-        "pages evicted per teardown path (MMF_UNSTABLE gate, no LRU code)", d, m, True, same,
-        "" if same else "the evidence table changes under MGLRU"))
+        "pages evicted per teardown path (MMF_UNSTABLE gate, no LRU code)", "gate_table()", _gate))
     return rows
 
 
@@ -194,16 +192,12 @@ def _notebook02() -> list[FindingByConfig]:
     from mrelease_ref.scenarios.patch2 import FIRST_USE, USED_BEFORE, RelaunchParams, relaunch
 
     rows: list[FindingByConfig] = []
-    d, m, same = _same("skip_scope()", _scope)
-    rows.append(FindingByConfig(
+    rows.append(_unchanged(
         "02", "only PTE-mapped file folios lose their aging",
-        "folio_mark_accessed() calls per mapping kind and version", d, m, True, same,
-        "" if same else "the evidence table changes under MGLRU"))
-    d, m, same = _same("exclusivity()", _exclusivity)
-    rows.append(FindingByConfig(
+        "folio_mark_accessed() calls per mapping kind and version", "skip_scope()", _scope))
+    rows.append(_unchanged(
         "02", "v1 skips exactly the folios no other address space maps -- with CONFIG_MM_ID",
-        "folio_mark_accessed() calls per sharing case and version", d, m, True, same,
-        "" if same else "the evidence table changes under MGLRU"))
+        "folio_mark_accessed() calls per sharing case and version", "exclusivity()", _exclusivity))
     cd, cm = saving_by_history(False), saving_by_history(True)
 
     def rung(c: dict[str, patch2.ReapCost]) -> bool:
@@ -278,11 +272,9 @@ def _notebook02() -> list[FindingByConfig]:
         "" if loses(True) else
         "v1 keeps the large folios cached on both, but under MGLRU there is no activation "
         "to lose: v1 1-2 refaults as the baseline"))
-    d, m, same = _same("gate_scope()", _gate_scope)
-    rows.append(FindingByConfig(
+    rows.append(_unchanged(
         "02", "v1's gate also covers the kernel's OOM reaper and the victim's own exit",
-        "folio_mark_accessed() calls per teardown path and version", d, m, True, same,
-        "" if same else "the evidence table changes under MGLRU"))
+        "folio_mark_accessed() calls per teardown path and version", "gate_scope()", _gate_scope))
     return rows
 
 
