@@ -206,9 +206,9 @@ def test_refault_token_recent_within_max_nr_gens() -> None:
     (refs - 1) with PG_workingset; lru_gen_test_recent() calls the refault recent while
     |max_seq - (token >> LRU_REFS_WIDTH)| < MAX_NR_GENS (4). A page evicted from seq 0 with
     one access (refs 1: low bits 0) refaults recent at max_seq 3 (reclaiming two pages from
-    four generations needs no aging); at max_seq 4 it would not be. A recent refault read outside a fault counts
-    WORKINGSET_REFAULT_FILE but not WORKINGSET_ACTIVATE_FILE (that needs
-    lru_gen_in_fault()); a refault in a fault counts both."""
+    four generations needs no aging); at max_seq 4 it would not be. A recent refault read
+    outside a fault counts WORKINGSET_REFAULT_FILE but not WORKINGSET_ACTIVATE_FILE (that
+    needs lru_gen_in_fault()); a refault in a fault counts both."""
     k = _kernel()
     f = _read_without_fault(k, 2)
     for folio in _folios(f):
@@ -351,3 +351,72 @@ def test_process_mrelease_under_mglru_keeps_the_invariants() -> None:
     k.run()
     assert k.vmstat[NR_LRU_BASE + int(LruList.LRU_ACTIVE_ANON)] == 0
     k.check()
+
+
+def test_a_folio_promoted_by_the_walk_can_leave_the_lru() -> None:
+    """folio_update_gen() changes only the generation in the flags: the folio stays on its
+    old list until eviction sorts it. lru_gen_del_folio() must still take it off the list
+    it is on (list_del(&folio->lru)) and subtract its pages from the generation its flags
+    name. Freeing such a folio (munmap, then dropping the page cache) leaves consistent
+    lists and sizes."""
+    k = _kernel()
+    p, f, m = _mapped(k, 4)
+    assert try_to_inc_max_seq(k, 3, 0)  # second chance: PG_referenced
+    p.touch(m)
+    assert try_to_inc_max_seq(k, 4, 0)  # promoted in the flags to seq 4's generation (0)
+    lrugen = k.lruvec.lrugen
+    assert lrugen is not None
+    folio = _folios(f)[0]
+    assert folio_lru_gen(folio) == 0 and folio in lrugen.folios[2][1]  # still on gen 2
+    k.check()
+    p.munmap(m)
+    k.drop_caches()
+    assert k.cachestat(f).nr_cache == 0
+    assert all(not lst for lists in lrugen.folios for lst in lists)
+    k.check()
+
+
+def test_the_aging_walk_skips_an_mm_that_did_not_run() -> None:
+    """mm/vmscan.c:get_next_mm(): a walk takes an mm only if its lru_gen bitmap bit is set
+    (lru_gen_use_mm(), when a task of it was switched in; the model: when it accessed
+    memory) and clears the bit; a new mm is force-scanned once. After a first walk of two
+    mms, only the one that touched its page again is walked: the other's young bit (set
+    by hand here) survives the second walk."""
+    k = _kernel()
+    a, _, ma = _mapped(k, 1, "a")
+    b, _, _ = _mapped(k, 1, "b")
+    assert try_to_inc_max_seq(k, 3, 0)
+    a.touch(ma)
+    _set_young(b, True)
+    assert try_to_inc_max_seq(k, 4, 0)
+    assert _young(a) == [False] and _young(b) == [True]
+    k.check()
+
+
+def test_the_bloom_filter_drops_sparse_pte_tables() -> None:
+    """mm/vmscan.c:walk_pmd_range() walks a PTE table only if the Bloom filter of this
+    sequence holds it (once a filter exists); walk_pte_range() puts a table into the next
+    sequence's filter when suitable_to_scan(): at least one young PTE per 8 scanned
+    (cache_line_size() / sizeof(pte_t)). 64 mapped pages with 4 young: 4 * 8 < 64, so the
+    next walk skips the table and a young bit set in between survives it."""
+    k = _kernel()
+    f = k.create_file("f", 64)
+    p = k.spawn("user", uid=10001)
+    m = p.mmap(64, file=f, write=False)
+    p.touch(m)
+    k.lru_add_drain_all()
+    assert try_to_inc_max_seq(k, 3, 0)  # first walk, no filter: every table; all young
+    p.touch(m, nr_pages=4)  # 4 of 64 young
+    assert try_to_inc_max_seq(k, 4, 0)  # table dense at seq 3 (64 young): walked
+    assert not any(_young(p))
+    p.touch(m, nr_pages=4)
+    assert try_to_inc_max_seq(k, 5, 0)  # only 4 young at seq 4: not in seq 5's filter
+    assert _young(p)[:4] == [True] * 4
+    k.check()
+
+
+def _young(p: Process) -> list[bool]:
+    mm = p.task.mm
+    assert mm is not None
+    return [bool(pte.bits & _PAGE_ACCESSED) for table in mm.pgd.values()
+            if isinstance(table, list) for pte in table if isinstance(pte, Pte)]

@@ -46,7 +46,7 @@ from mrelease_ref.include.asm_generic.tlb import (
     tlb_flush_mmu_tlbonly,
     tlb_start_vma,
 )
-from mrelease_ref.include.linux.mm_inline import vma_has_recency
+from mrelease_ref.include.linux.mm_inline import lru_gen_use_mm, vma_has_recency
 from mrelease_ref.include.linux.mm_types import (
     _PAGE_ACCESSED,
     _PAGE_DIRTY,
@@ -403,7 +403,8 @@ def lru_gen_fault(
 
     With the multi-gen LRU, the faulting task's ``in_lru_fault`` says whether this VMA has
     recency (``vma_has_recency()``) for the duration of the fault: folios added to the LRU
-    meanwhile join a young generation (``folio_add_lru()``). Without it, a plain call.
+    meanwhile join a young generation (``folio_add_lru()``). The mm is also marked used
+    for the aging walk (``lru_gen_use_mm()``). Without the multi-gen LRU, a plain call.
     """
 
     @functools.wraps(fault)
@@ -412,6 +413,7 @@ def lru_gen_fault(
         cur = k.current
         if not k.config.lru_gen or cur is None:
             return fault(vma, address, write)
+        lru_gen_use_mm(vma.vm_mm)
         outer = cur.in_lru_fault
         cur.in_lru_fault = vma_has_recency(vma)
         try:

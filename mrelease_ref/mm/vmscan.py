@@ -52,19 +52,21 @@ and dirty/writeback ones; the rest are isolated and go through ``shrink_folio_li
 whose ``folio_check_references()`` now asks ``lru_gen_set_refs()``: a mapped folio found
 young is kept the first time and promoted (PG_workingset, then PG_active on putback) the
 second; an unreferenced one is reclaimed -- whatever ``folio_mark_accessed()`` counted.
-When only two or three generations are left, aging (``try_to_inc_max_seq()``) walks every
-mm's page tables, clears young bits and promotes those folios to the current youngest
-generation (the first young sighting only sets PG_referenced), then opens a new
-generation, retiring the oldest if four exist.
+When only two or three generations are left, aging (``try_to_inc_max_seq()``) walks the
+page tables of the mms that ran since their last walk (PTE tables the previous walk or
+look-around found dense in young entries, per the Bloom filter), clears young bits and
+promotes those folios to the current youngest generation (the first young sighting only
+sets PG_referenced), then opens a new generation, retiring the oldest if four exist.
 
 Limitations:
-- Multi-gen LRU simplifications: no ``lru_gen_mm_state`` (the aging walks every live mm
-  and every PTE table: no mm list, no Bloom filters, no skipping of mms that have not run
-  since the last walk); generation sizes are updated at once, not batched per walk;
-  look-around does not feed a Bloom filter; no min_ttl/``lru_gen_age_node()`` OOM
-  trigger, no memcg LRU, no proactive reclaim or debugfs interface; one zone, so no
-  "ineligible" folios; the PID controller keeps one history generation
-  (CONFIG_LRU_GEN_STATS off), as the kernel does by default.
+- Multi-gen LRU simplifications: the aging's mm list is the Kernel's list of mms, and an
+  mm counts as "used" (``lru_gen_use_mm()``) when it accesses memory, not when its task
+  is switched in; the Bloom filters are exact sets (no false positives); one walker at a
+  time (no mmap_lock trylock, no racing ``inc_max_seq()``), no PMD-young shortcut
+  (``should_clear_pmd_young()``); generation sizes are updated at once, not batched per
+  walk; no min_ttl/``lru_gen_age_node()`` OOM trigger, no memcg LRU, no proactive
+  reclaim or debugfs interface; one zone, so no "ineligible" folios; the PID controller
+  keeps one history generation (CONFIG_LRU_GEN_STATS off), as the kernel does by default.
 - One node, one lruvec, no memcg, no watermarks: ``Kernel.reclaim(nr_pages)``
   stands in for a kswapd wake-up that has to free ``nr_pages``. The priority loop of
   ``balance_pgdat()`` is folded into ``shrink_node()`` and runs down to priority 0 (kswapd
@@ -97,6 +99,7 @@ Limitations:
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
@@ -105,6 +108,7 @@ from mrelease_ref.include.linux.mm_inline import (
     folio_is_file_lru,
     folio_lru_gen,
     folio_lru_refs,
+    lru_gen_del_folio,
     lru_gen_folio_seq,
     lru_gen_from_seq,
     lru_gen_update_size,
@@ -138,6 +142,7 @@ from mrelease_ref.include.linux.mmzone import (
     NR_LRU_BASE,
     NR_LRU_LISTS,
     LruGenFolio,
+    LruGenMmState,
     LruList,
     Lruvec,
 )
@@ -885,8 +890,10 @@ VM_SWAPPINESS: Final = 60  # /proc/sys/vm/swappiness default
 
 def lru_gen_init_lruvec(lruvec: Lruvec) -> None:
     """Kernel: mm/vmscan.c:lru_gen_init_lruvec(): ``max_seq`` MIN_NR_GENS + 1, every
-    ``min_seq`` 0, so four generations exist from the start."""
+    ``min_seq`` 0, so four generations exist from the start; the mm walk state's ``seq``
+    MIN_NR_GENS."""
     lruvec.lrugen = LruGenFolio()
+    lruvec.mm_state = LruGenMmState()
 
 
 def _lrugen(lruvec: Lruvec) -> LruGenFolio:
@@ -925,10 +932,7 @@ def _list_move(lrugen: LruGenFolio, folio: Folio, gen: int, type_: int, tail: bo
     """``list_move()``/``list_move_tail()`` of a folio onto ``folios[gen][type]``: off
     whichever generation list it physically sits on (which may lag behind the generation
     in its flags, see ``folio_update_gen()``)."""
-    for lists in lrugen.folios:
-        if folio in lists[type_]:
-            lists[type_].remove(folio)
-            break
+    lrugen.list_of(folio, type_).remove(folio)
     dst = lrugen.folios[gen][type_]
     if tail:
         dst.add_tail(folio)
@@ -1085,56 +1089,75 @@ def _harvest_young(entry: object) -> tuple[Folio, bool] | None:
     return folio, bool(entry.bits & _PAGE_DIRTY)
 
 
-def _update_young_run(entries: list[object], gen: int) -> None:
+def _update_young_run(entries: Sequence[object], gen: int) -> int:
     """The loop ``walk_pte_range()`` (and ``walk_pmd_range_locked()``) and
     ``lru_gen_look_around()`` share: harvest each young entry and promote its folio with
     ``walk_update_folio()``, once per run of entries mapping the same folio (with the
-    run's dirty bit)."""
+    run's dirty bit). Returns the young entries found."""
     last: Folio | None = None
     dirty = False
+    nr_young = 0
     for entry in entries:
         young = _harvest_young(entry)
         if young is None:
             continue
+        nr_young += 1
         if young[0] is not last:
             walk_update_folio(last, gen, dirty)
             last, dirty = young[0], False
         dirty |= young[1]
     walk_update_folio(last, gen, dirty)
+    return nr_young
+
+
+def suitable_to_scan(total: int, young: int) -> bool:
+    """Kernel: mm/vmscan.c:suitable_to_scan(): at least one young PTE per cache line on
+    average (64-byte lines of 8-byte PTEs: 8 entries)."""
+    return young * 8 >= total
+
+
+def _update_bloom_filter(kernel: Kernel, seq: int, key: tuple[int, int]) -> None:
+    """Kernel: mm/vmscan.c:update_bloom_filter() (an exact set; nothing without a filter)"""
+    state = kernel.lruvec.mm_state
+    if state is not None and seq in state.filters:
+        state.filters[seq].add(key)
 
 
 def walk_mm(mm: MmStruct, lruvec: Lruvec, swappiness: int) -> None:
     """Kernel: mm/vmscan.c:walk_mm() → walk_pmd_range() → walk_pte_range() /
-    walk_pmd_range_locked() (simplified)
+    walk_pmd_range_locked()
 
-    The aging's page-table walk: every young PTE or huge PMD of a VMA the walk does not
-    skip has its accessed bit cleared and its folio promoted to the current ``max_seq``'s
-    generation (``walk_update_folio()``). Simplified: every PTE table is walked (the
-    kernel skips tables its Bloom filter found sparse in the previous walk, and whole mms
-    that have not run since), and there is no mmap_lock trylock.
+    The aging's page-table walk: in every VMA ``should_skip_vma()`` lets through, each
+    young huge PMD and each young PTE of a PTE table the Bloom filter for this ``max_seq``
+    holds (every table when there is no filter yet) has its accessed bit cleared and its
+    folio promoted to the current ``max_seq``'s generation (``walk_update_folio()``). A PTE
+    table with at least one young entry per cache line goes into the next sequence's
+    filter. (No mmap_lock trylock, no PMD-young shortcut of ``should_clear_pmd_young()``.)
     """
     from mrelease_ref.include.linux.mm_types import Pmd
 
-    gen = lru_gen_from_seq(_lrugen(lruvec).max_seq)
+    kernel = mm.kernel
+    seq = _lrugen(lruvec).max_seq
+    gen = lru_gen_from_seq(seq)
+    state = lruvec.mm_state
+    filt = state.filters.get(seq) if state is not None else None
     for vma in list(mm.mm_mt):
         if should_skip_vma(vma, swappiness):
             continue
         addr = vma.vm_start
         while addr < vma.vm_end:
-            entry = mm.pgd.get(addr >> PMD_SHIFT)
-            nxt = ((addr >> PMD_SHIFT) + 1) << PMD_SHIFT
-            if entry is None:
-                addr = nxt
-                continue
-            items: list[object] = []
+            pmd_index = addr >> PMD_SHIFT
+            entry = mm.pgd.get(pmd_index)
+            nxt = (pmd_index + 1) << PMD_SHIFT
+            end = min(nxt, vma.vm_end)
             if isinstance(entry, Pmd):
-                items = [entry]
-                addr = nxt
-            else:
-                end = min(nxt, vma.vm_end)
+                _update_young_run([entry], gen)
+            elif entry is not None and (filt is None or (mm.mm_id, pmd_index) in filt):
                 items = [entry[(a >> PAGE_SHIFT) & 511] for a in range(addr, end, 1 << PAGE_SHIFT)]
-                addr = end
-            _update_young_run(items, gen)
+                young = _update_young_run(items, gen)
+                if suitable_to_scan(len(items), young):
+                    _update_bloom_filter(kernel, seq + 1, (mm.mm_id, pmd_index))
+            addr = end
 
 
 def lru_gen_look_around(vma: VmAreaStruct, table: list[object], idx: int) -> bool:
@@ -1143,8 +1166,8 @@ def lru_gen_look_around(vma: VmAreaStruct, table: list[object], idx: int) -> boo
     Called by ``folio_referenced_one()`` for each PTE mapping the folio under reclaim:
     test and clear that PTE's young bit (False if it was not young). If it was, also scan
     up to MIN_LRU_BATCH neighbouring PTEs in the same page table and VMA and promote the
-    folios they find young (``walk_update_folio()``), exploiting spatial locality. The
-    feedback into the page-table walk's Bloom filter is not modelled.
+    folios they find young (``walk_update_folio()``), exploiting spatial locality. A dense
+    table goes into the Bloom filter of the next walk.
     """
     from mrelease_ref.include.linux.mm_types import _PAGE_ACCESSED, Pte
     from mrelease_ref.mm.madvise import VM_SPECIAL
@@ -1170,8 +1193,12 @@ def lru_gen_look_around(vma: VmAreaStruct, table: list[object], idx: int) -> boo
             start = end - MIN_LRU_BATCH * page
         else:
             start, end = addr - half, addr + half
-    gen = lru_gen_from_seq(_lrugen(vma.vm_mm.kernel.lruvec).max_seq)
-    _update_young_run([table[(a >> PAGE_SHIFT) & 511] for a in range(start, end, page)], gen)
+    kernel = vma.vm_mm.kernel
+    max_seq = _lrugen(kernel.lruvec).max_seq
+    entries = [table[(a >> PAGE_SHIFT) & 511] for a in range(start, end, page)]
+    young = 1 + _update_young_run(entries, lru_gen_from_seq(max_seq))
+    if suitable_to_scan(len(entries), young):  # feedback from rmap walkers to the aging
+        _update_bloom_filter(kernel, max_seq, (vma.vm_mm.mm_id, addr >> PMD_SHIFT))
     return True
 
 
@@ -1274,17 +1301,42 @@ def inc_max_seq(kernel: Kernel, seq: int, swappiness: int) -> bool:
     return True
 
 
-def try_to_inc_max_seq(kernel: Kernel, seq: int, swappiness: int) -> bool:
-    """Kernel: mm/vmscan.c:try_to_inc_max_seq() (CONFIG_LRU_GEN_WALKS_MMU; no mm list)
+def reset_bloom_filter(state: LruGenMmState, seq: int) -> None:
+    """Kernel: mm/vmscan.c:reset_bloom_filter(): an empty filter for ``seq``, reusing the
+    buffer of ``seq - NR_BLOOM_FILTERS`` (the kernel has two)."""
+    state.filters.pop(seq - 2, None)
+    state.filters[seq] = set()
 
-    The aging: walk the page tables of every live mm (``walk_mm()``), promoting the folios
-    found young, then ``inc_max_seq()``. Simplified: no ``lru_gen_mm_state`` (no mm-list
-    iteration bookkeeping, so no skipping of mms already walked for this ``seq``).
+
+def try_to_inc_max_seq(kernel: Kernel, seq: int, swappiness: int) -> bool:
+    """Kernel: mm/vmscan.c:try_to_inc_max_seq() → iterate_mm_list() → get_next_mm() →
+    walk_mm(), then inc_max_seq() (CONFIG_LRU_GEN_WALKS_MMU: x86_64 and arm64 have
+    hardware young bits)
+
+    The aging: unless a walk for ``seq`` already happened, walk the page tables of every
+    live mm that ran since it was last walked (``lru_gen_use_mm()``; a never-walked mm is
+    force-scanned), with a fresh Bloom filter for ``seq + 1``; then ``inc_max_seq()``.
+    The mm list is the Kernel's list of mms, in creation order.
     """
     lruvec = kernel.lruvec
+    state = lruvec.mm_state
+    assert state is not None
+    if seq <= state.seq:
+        return False
+    first = True
     for mm in list(kernel.mms):
-        if mm.mm_users > 0:  # mmget_not_zero()
-            walk_mm(mm, lruvec, swappiness)
+        force = mm.mm_id not in state.walked
+        if not force and mm.mm_id not in state.used:
+            continue
+        state.used.discard(mm.mm_id)
+        if mm.mm_users <= 0:  # mmget_not_zero()
+            continue
+        if first:
+            reset_bloom_filter(state, seq + 1)
+            first = False
+        state.walked.add(mm.mm_id)
+        walk_mm(mm, lruvec, swappiness)
+    state.seq += 1
     return inc_max_seq(kernel, seq, swappiness)
 
 
@@ -1323,9 +1375,7 @@ def sort_folio(lruvec: Lruvec, folio: Folio, sc: ScanControl, tier_idx: int) -> 
     workingset = bool(folio.flags & PG_workingset)
     tier = lru_tier_from_refs(refs, workingset)
     if not folio_evictable(folio):
-        _list_unlink(lrugen, folio, type_)
-        folio.flags = (folio.flags & ~LRU_GEN_MASK)
-        lru_gen_update_size(lruvec, folio, gen, -1)
+        lru_gen_del_folio(lruvec, folio, True)
         folio.flags |= PG_unevictable
         lruvec_add_folio(lruvec, folio)
         count_vm_events(sc.kernel, "UNEVICTABLE_PGCULLED", delta)
@@ -1348,15 +1398,6 @@ def sort_folio(lruvec: Lruvec, folio: Folio, sc: ScanControl, tier_idx: int) -> 
     return False
 
 
-def _list_unlink(lrugen: LruGenFolio, folio: Folio, type_: int) -> None:
-    """``list_del()`` of a folio from whichever generation list holds it."""
-    for lists in lrugen.folios:
-        if folio in lists[type_]:
-            lists[type_].remove(folio)
-            return
-    raise KernelBug(f"{folio!r} is on no generation list")
-
-
 def isolate_folio(lruvec: Lruvec, folio: Folio, sc: ScanControl) -> bool:
     """Kernel: mm/vmscan.c:isolate_folio()
 
@@ -1373,11 +1414,7 @@ def isolate_folio(lruvec: Lruvec, folio: Folio, sc: ScanControl) -> bool:
     if not folio.flags & PG_referenced:
         folio.flags &= ~LRU_REFS_MASK
     folio.flags &= ~PG_reclaim
-    lrugen = _lrugen(lruvec)
-    gen = folio_lru_gen(folio)
-    _list_unlink(lrugen, folio, int(folio_is_file_lru(folio)))
-    folio.flags &= ~LRU_GEN_MASK  # lru_gen_del_folio(lruvec, folio, true)
-    lru_gen_update_size(lruvec, folio, gen, -1)
+    lru_gen_del_folio(lruvec, folio, True)
     return True
 
 

@@ -50,7 +50,7 @@ from mrelease_ref.include.linux.page_flags import (
 )
 
 if TYPE_CHECKING:
-    from mrelease_ref.include.linux.mm_types import Folio, VmAreaStruct
+    from mrelease_ref.include.linux.mm_types import Folio, MmStruct, VmAreaStruct
     from mrelease_ref.sim.kernel import Kernel
 
 _INACTIVE_ANON = int(LruList.LRU_INACTIVE_ANON)
@@ -280,8 +280,21 @@ def lru_gen_del_folio(lruvec: Lruvec, folio: Folio, reclaiming: bool) -> bool:
     active = not reclaiming and lru_gen_is_active(lruvec, gen)
     folio.flags = (folio.flags & ~LRU_GEN_MASK) | (PG_active if active else 0)
     lru_gen_update_size(lruvec, folio, gen, -1)
-    lrugen.folios[gen][int(folio_is_file_lru(folio))].remove(folio)
+    lrugen.list_of(folio, int(folio_is_file_lru(folio))).remove(folio)  # list_del()
     return True
+
+
+def lru_gen_use_mm(mm: MmStruct) -> None:
+    """Kernel: include/linux/mm_types.h:lru_gen_use_mm()
+
+    Mark the mm as used since the last page-table walk, so the next aging walks it. The
+    kernel calls it when a task with this mm is switched in; the model calls it when the
+    mm takes a page fault or touches a page (``handle_mm_fault()``), the only way its
+    page tables gain young bits here.
+    """
+    state = mm.kernel.lruvec.mm_state
+    if state is not None:
+        state.used.add(mm.mm_id)
 
 
 def folio_test_active_lru(folio: Folio) -> bool:

@@ -13,7 +13,8 @@ Limitations:
   active/inactive LRU (CONFIG_LRU_GEN is not set, ../shared/reference/realkernel.md §1.1);
   ``Kernel(lru_gen=True)`` adds the multi-gen LRU's ``struct lru_gen_folio``
   (:class:`LruGenFolio`) with one zone per generation and type, NR_HIST_GENS 1
-  (CONFIG_LRU_GEN_STATS off), and no ``lru_gen_mm_state`` (no Bloom filters, no mm list).
+  (CONFIG_LRU_GEN_STATS off), and a ``lru_gen_mm_state`` (:class:`LruGenMmState`) whose
+  Bloom filters are exact sets and whose mm list is the Kernel's list of mms.
 - Per-CPU page lists hold a page count, not page lists; ``high`` is fixed, the kernel adapts
   it between high_min and high_max.
 """
@@ -248,6 +249,34 @@ class LruGenFolio:
                                  for _ in range(NR_HIST_GENS)])
     enabled: bool = True
 
+    def list_of(self, folio: Folio, type_: int) -> GenList:
+        """Model helper: the generation list the folio physically sits on (the kernel's
+        ``folio->lru`` knows its neighbours; after ``folio_update_gen()`` the generation in
+        the flags may be ahead of it). Raises LookupError if it is on none."""
+        for lists in self.folios:
+            if folio in lists[type_]:
+                return lists[type_]
+        raise LookupError(f"{folio!r} is on no generation list")
+
+
+@dataclass(slots=True, eq=False)
+class LruGenMmState:
+    """Kernel: include/linux/mmzone.h (struct lru_gen_mm_state), plus what the kernel keeps
+    per mm in ``mm->lru_gen`` (one node).
+
+    ``seq`` is synced with ``max_seq`` after each walk of the mm list; ``filters[seq]`` is
+    the set of PTE tables (by (mm_id, PMD index)) the walk for ``seq`` visits: the model's
+    Bloom filters are exact sets (no false positives), two of them as in the kernel
+    (NR_BLOOM_FILTERS), and no filter means "walk every table". ``used`` stands in for
+    ``mm->lru_gen.bitmap`` (set when the mm runs, cleared when a walk takes it);
+    ``walked`` marks mms a walk has taken before (a new mm is force-scanned once).
+    """
+
+    seq: int = MIN_NR_GENS
+    filters: dict[int, set[tuple[int, int]]] = field(default_factory=dict)
+    used: set[int] = field(default_factory=set)
+    walked: set[int] = field(default_factory=set)
+
 
 @dataclass(slots=True, eq=False)
 class Lruvec:
@@ -263,6 +292,7 @@ class Lruvec:
     )
     nonresident_age: int = 0
     lrugen: LruGenFolio | None = None
+    mm_state: LruGenMmState | None = None
 
 
 @dataclass(slots=True, eq=False)
