@@ -662,9 +662,17 @@ both.T
 #   the two youngest generations.
 # - **Patch 2 alone changes nothing at the relaunch:** the baseline's reap marks the few
 #   young pages accessed, which only counts accesses (no activation: `activated_at_reap`
-#   is 0), and too few refaults reach the PID controller for those counts to protect
-#   anything. Baseline and patch 2 alone refault exactly the same pages. Michal Hocko's
-#   objection -- lost activations come back as refaults -- has nothing to act on here.
+#   is 0). Baseline and patch 2 alone refault exactly the same pages -- here and, run
+#   separately, for 0 to 6 pressure rounds after the kill with 0 or 1 idle rounds before
+#   it. Michal Hocko's objection -- lost activations come back as refaults -- has nothing
+#   to act on in this workload.
+# - **Where a difference could remain:** the access count the reap adds can move a folio
+#   up a *tier* (two accesses: tier 1). Eviction protects the tiers whose refault rate the
+#   PID controller finds above the first tier's (`get_tier_idx()`), which needs at least
+#   MIN_LRU_BATCH (64) refaults per tier; this workload never gets there (every eviction
+#   here ran with no tier protected), a busy device may. Then a hot page the reap marked
+#   would survive one more eviction pass without patch 2 [I: from the v6.18 rules; not
+#   produced by this experiment].
 # - **Patch 1 still evicts the whole hot set** (`pages_read` is every hot page), and the
 #   refaults counted are only the hot pages reclaim had evicted before the kill, as on the
 #   classic LRU: patch 1's evictions leave no shadow. Unlike the classic LRU, v1 1/3 alone

@@ -420,3 +420,29 @@ def _young(p: Process) -> list[bool]:
     assert mm is not None
     return [bool(pte.bits & _PAGE_ACCESSED) for table in mm.pgd.values()
             if isinstance(table, list) for pte in table if isinstance(pte, Pte)]
+
+
+def test_pid_controller_protects_a_tier_that_refaults_more() -> None:
+    """mm/vmscan.c:get_tier_idx() compares each tier's refaulted / (evicted + protected)
+    with tier 0's (gains 3 : 2), via positive_ctrl_err(): a tier with at least
+    MIN_LRU_BATCH (64) refaults and a higher rate stops the search, and sort_folio()
+    protects every tier above the one before it. With tier 0 at 0 refaults of 1000 and
+    tier 1 at 100 of 100 (100 * (1000 + 64) * 2 > (0 + 1) * 100 * 3), tier_idx is 0: of 8
+    read pages, the one accessed twice (refs 2: tier 1) is protected -- folio_inc_gen()
+    moves it to min_seq + 1 and clears its count -- while the seven accessed once (tier 0)
+    are evicted; with three generations left, the last priority round ages instead of
+    evicting (get_nr_to_scan()), so the reclaim of 8 ends at 7."""
+    k = _kernel()
+    f = _read_without_fault(k, 8)
+    lrugen = k.lruvec.lrugen
+    assert lrugen is not None
+    lrugen.avg_total[1][0], lrugen.avg_refaulted[1][1], lrugen.avg_total[1][1] = 1000, 100, 100
+    twice = _folios(f)[5]
+    for folio in _folios(f):
+        folio_mark_accessed(folio)
+    folio_mark_accessed(twice)
+    assert folio_lru_refs(twice) == 2
+    assert k.reclaim(8) == 7
+    assert list(f.i_mapping.i_pages.values()) == [twice]
+    assert folio_lru_gen(twice) == 1 and folio_lru_refs(twice) == 0
+    k.check()
