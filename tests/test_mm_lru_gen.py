@@ -446,3 +446,26 @@ def test_pid_controller_protects_a_tier_that_refaults_more() -> None:
     assert list(f.i_mapping.i_pages.values()) == [twice]
     assert folio_lru_gen(twice) == 1 and folio_lru_refs(twice) == 0
     k.check()
+
+
+def test_lazyfree_folios_join_the_oldest_file_generation() -> None:
+    """mm/swap.c:lru_lazyfree() under the multi-gen LRU: the folio is deleted (it sat in
+    a young anon generation, so lru_gen_del_folio() sets PG_active), PG_active is cleared,
+    lru_gen_clear_refs() finds no generation (already deleted: nothing cleared) and
+    PG_swapbacked is cleared, so lru_gen_folio_seq() puts it, now a *file* folio, in the
+    oldest file generation (seq 0). kswapd then reclaims the 32 lazyfree pages first,
+    without swap I/O (PGLAZYFREED 32)."""
+    from mrelease_ref.mm.madvise import MADV_FREE
+
+    k = _kernel(swap_mib=64)
+    p = k.spawn("a", uid=10001)
+    m = p.mmap(64)
+    p.touch(m, write=True)
+    k.lru_add_drain_all()
+    p.madvise(m, MADV_FREE, start=0, nr_pages=32)
+    k.lru_add_drain_all()
+    lrugen = k.lruvec.lrugen
+    assert lrugen is not None and lrugen.nr_pages[0] == [0, 32]
+    assert k.reclaim(32) == 32
+    assert k.vm_events["PGLAZYFREED"] == 32 and k.vm_events.get("PSWPOUT", 0) == 0
+    k.check()

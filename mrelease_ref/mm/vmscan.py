@@ -67,6 +67,10 @@ Limitations:
   walk; no min_ttl/``lru_gen_age_node()`` OOM trigger, no memcg LRU, no proactive
   reclaim or debugfs interface; one zone, so no "ineligible" folios; the PID controller
   keeps one history generation (CONFIG_LRU_GEN_STATS off), as the kernel does by default.
+- Multi-gen LRU: only kswapd's reclaim exists, which always has a walk set up, so
+  look-around promotes with ``folio_update_gen()``; direct reclaim's variant (no walk:
+  ``lru_gen_set_refs()`` + ``folio_activate()``, the one remaining user of the
+  ``lru_activate`` batch under MGLRU) is not modelled.
 - One node, one lruvec, no memcg, no watermarks: ``Kernel.reclaim(nr_pages)``
   stands in for a kswapd wake-up that has to free ``nr_pages``. The priority loop of
   ``balance_pgdat()`` is folded into ``shrink_node()`` and runs down to priority 0 (kswapd
