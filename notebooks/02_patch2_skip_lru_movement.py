@@ -682,6 +682,24 @@ both.T
 #   with less aging; this section does not model that variant.
 
 # %%
+fig, ax = plt.subplots(figsize=(7, 3.2))
+labels = [r.config for r in runs]
+width = 0.38
+for i, (lru, rs) in enumerate((("classic LRU", runs), ("MGLRU", mg_runs))):
+    xs = [j + (i - 0.5) * width for j in range(len(rs))]
+    ax.bar(xs, [r.pages_read for r in rs], width, label=f"{lru}: hot pages read again",
+           color=("tab:blue", "tab:orange")[i])
+    ax.scatter(xs, [r.refaults for r in rs], marker="_", s=400, color="black",
+               label="refaults counted" if i else None, zorder=3)
+ax.set_xticks(range(len(labels)), labels)
+ax.set_ylabel(f"pages (of {params.hot_pages} hot)")
+ax.set_title("Relaunch after 2 pressure rounds, classic LRU vs MGLRU", fontsize=9)
+ax.legend(frameon=False, fontsize=7)
+fig.tight_layout()
+_ = figures.save(fig, "02_relaunch_mglru")
+plt.show()
+
+# %%
 mg_base, mg_alone, mg_v1_only, mg_v1_both = mg_runs
 assert mg_base.activated_at_reap == mg_alone.activated_at_reap == 0
 assert (mg_base.refaults, mg_base.pages_read) == (mg_alone.refaults, mg_alone.pages_read)
