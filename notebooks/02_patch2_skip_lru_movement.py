@@ -43,7 +43,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 import mrelease_ref
-from mrelease_ref.lab.calibration import calibrated_cost_model
+from mrelease_ref.lab.calibration import calibrated_cost_model, load_calibration
 from mrelease_ref.mm import memory, oom_kill, swap, vmscan
 from mrelease_ref.scenarios import configs as lru_configs
 from mrelease_ref.scenarios import patch2 as p2
@@ -627,6 +627,23 @@ saving.join(lru_cost[lru_cost.config == "baseline"].set_index(["LRU", "history"]
 # reaches `folio_activate()` (`mm/swap.c`), so that call graph was recorded on the classic
 # path, with MGLRU off on the profiled kernel [I: read from the source; the thread does not
 # give the profiled kernel's configuration].
+
+# %% [markdown]
+# Baolin Wang's PMD-mapped folios (review point 2) are aged by every version, on both LRUs
+# (the scope table). On this machine the lab measured what that aging costs a reap of
+# PMD-mapped private file pages, read first so the folios are PG_referenced (notebook 05,
+# young minus cleared):
+
+# %%
+pmd_share = load_calibration().mark_accessed_share("file_pmd")
+f"folio_mark_accessed() share of a PMD-mapped file reap, this machine: {pmd_share:.0%}"
+
+# %% [markdown]
+# That share is the classic LRU's activation of a referenced 2 MiB folio (a large folio
+# skips the per-CPU batch and is moved under the LRU lock at once). Under MGLRU the same
+# call is one flag update per 2 MiB folio, so on the device the series targets the
+# PMD-mapped case that patch 2 leaves alone costs the reap far less than this measurement
+# suggests [I: from the v6.18 source; MGLRU cannot be measured on this machine].
 
 # %%
 mg = saving.loc["MGLRU"]
