@@ -214,8 +214,9 @@ dontneed
 # ## Limitations
 # - The model is single-clock and step-atomic: real races are explored by choosing step
 #   orders, not by timing (`tests/test_limitations.py::test_one_clock_steps_are_atomic`).
-# - No memcg, NUMA, MGLRU or hugetlb contents; mmu notifiers only as "refuses to start"
-#   (`tests/test_limitations.py::test_no_memcg_numa_mglru_options`).
+# - No memcg or NUMA; mmu notifiers only as "refuses to start"
+#   (`tests/test_limitations.py::test_no_memcg_numa_options`). The overview runs the classic
+#   LRU these machines run; `Kernel(lru_gen=True)` is the multi-gen LRU (notebooks 01, 02).
 # - Each module lists its own limitations in its docstring
 #   (`tests/test_docstrings.py::test_module_docstring_ends_with_limitations`).
 #

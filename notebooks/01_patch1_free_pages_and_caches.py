@@ -38,7 +38,8 @@
 # [The gate: who zaps, and does that zap evict?](#the-gate-who-zaps-and-does-that-zap-evict) ·
 # [Findings](#findings) ·
 # [Review points for patch 1](#review-points-for-patch-1-docssourcesmd-t41) ·
-# [Try it](#try-it) · [Limitations](#limitations) · [Checks](#checks)
+# [Under MGLRU](#under-mglru) · [Try it](#try-it) · [Limitations](#limitations) ·
+# [Checks](#checks)
 #
 # [20260413223948.556351-2-minchan@kernel.org]: https://lore.kernel.org/r/20260413223948.556351-2-minchan@kernel.org
 # [20260421230239.172582-2-minchan@kernel.org]: https://lore.kernel.org/r/20260421230239.172582-2-minchan@kernel.org
@@ -54,6 +55,8 @@ import mrelease_ref
 from mrelease_ref.arch.s390 import tlb as s390_tlb
 from mrelease_ref.include.linux import swap as swap_h
 from mrelease_ref.mm import mmu_gather, oom_kill, swap_state, truncate
+from mrelease_ref.mm import swap as swap_mod
+from mrelease_ref.scenarios import configs as lru_configs
 from mrelease_ref.scenarios import patch1
 from mrelease_ref.series.d.mm import mmu_gather as d_gather
 from mrelease_ref.series.d.mm import oom_kill as d_oom_kill
@@ -555,6 +558,80 @@ mlocked = next(c for c in patch1.PREDICATE_CASES if c.case == "(f) mlocked")
 pd.DataFrame([patch1.predicate_outcome(mlocked, nr_pages=n) for n in (16, 100)])
 
 # %% [markdown]
+# ## Under MGLRU
+#
+# Android kernels run the multi-gen LRU (CONFIG_LRU_GEN, enabled at run time); these
+# machines do not, so everything above is the classic two-list LRU. `Kernel(lru_gen=True)`
+# models v6.18's multi-gen paths (`mm/swap.py`, `mm/vmscan.py`, `mm/workingset.py`,
+# `include/linux/mm_inline.py`). On the zap path one thing changes: `folio_mark_accessed()`
+# ends in `lru_gen_inc_refs()`, which counts the access in the folio's flags and returns --
+# no activation, no `lru_activate` batch, no reference held until a drain
+# (v6.18 `mm/swap.c:folio_mark_accessed()`):
+
+# %%
+tables.source(swap_mod.lru_gen_inc_refs)
+
+# %% [markdown]
+# So the reference that kept pages "referenced before" cached under patch 1 alone never
+# exists. The referenced-before experiment again, classic LRU and multi-gen LRU side by
+# side (pages evicted by the reap):
+
+# %%
+classic = pd.DataFrame(patch1.referenced_table()).set_index("files x pages")
+multigen = pd.DataFrame(patch1.referenced_table(lru_gen=True)).set_index("files x pages")
+side = pd.concat({"classic LRU": classic.drop(columns="mapped"),
+                  "MGLRU": multigen.drop(columns="mapped")}, axis=1)
+side
+
+# %% [markdown]
+# Under MGLRU, v1 1/3 alone evicts every page whether or not an earlier instance used
+# them: the "lost by 1/3 alone" column is 0 for every layout. The reference read between
+# zap and flush confirms it: `refcount after zap` is 2 (the page cache's and the
+# gather's), at `mapping_evict_folio()`'s limit, for v1 1/3 as for v1 1/3+2/3 -- where
+# the classic LRU showed 3 for v1 1/3 (the batch's reference, earlier in this notebook):
+
+# %%
+probe = pd.DataFrame(patch1.referenced_probe(lru_gen=True))
+probe
+
+# %%
+assert (probe["refcount after zap"] == probe["limit"]).all()
+assert (probe["cached after flush"] == 0).all()
+assert (multigen["lost by 1/3 alone"] == 0).all()
+assert (multigen["v1 1/3, referenced before"] == multigen["mapped"]).all()
+assert (classic["lost by 1/3 alone"] > 0).all()
+
+# %% [markdown]
+# ### This notebook's findings by configuration
+#
+# Each finding re-run on both configurations (`mrelease_ref.scenarios.configs`, which a
+# README table can be tested against). Findings whose evidence runs no LRU code are
+# tested by re-running their evidence table; the rest by the finding's own claim.
+
+# %%
+by_config = lru_configs.finding_by_config("01")
+pd.DataFrame(lru_configs.as_table(by_config)).set_index("finding")
+
+# %% [markdown]
+# - **Holds on both:** the large-folio rule (a refcount test on the gather's references),
+#   the shmem swap-cache result, draft D's anon_vma hand-off and v1's gate reaching the OOM
+#   reaper and the victim's exit: none of them goes through LRU code, and their evidence
+#   tables are identical under MGLRU.
+# - **Classic LRU only:** "patch 1 needs patch 2 for pages that were referenced before".
+#   On the device the series targets, patch 1 alone evicts those pages; patch 2 is not
+#   needed for patch 1's eviction there. (Patch 2's own effect under MGLRU is in notebook
+#   02, "Under MGLRU".)
+# - **arm64** changes nothing here: it takes the same generic `mmu_gather` path as x86_64
+#   (no `__tlb_remove_folio_pages()` hook as on s390; only `tlb_flush()` differs, which
+#   frees nothing), so `Kernel(arch="arm64")` evicts and keeps exactly what x86_64 does
+#   (`tests/test_mm_lru_gen.py`). 16 KiB pages are not modelled.
+
+# %%
+assert [r.finding for r in by_config if not r.holds_mglru] == [
+    "patch 1 needs patch 2 for pages that were referenced before"]
+assert all(r.holds_default for r in by_config)
+
+# %% [markdown]
 # ## Try it
 
 # %%
@@ -580,9 +657,9 @@ patch1_panel().box
 #   up to 30 folios per CPU in the `lru_add` batch, which the reap then cannot evict (the
 #   "(f) lru_add batch" row); how often LMKD kills such a victim is not modelled
 #   (`tests/test_scenarios_patch1.py::test_mlock_batch_only_blocks_the_folios_still_in_it`).
-# - MGLRU is not modelled: with it, `folio_mark_accessed()` only updates flag bits and takes
-#   no batch reference, so the second finding is a classic-LRU result
-#   (`tests/test_limitations.py::test_no_memcg_numa_mglru_options`).
+# - The multi-gen LRU is modelled from v6.18's source only (these machines run the classic
+#   LRU), so "Under MGLRU" has no live-kernel check
+#   (`tests/test_limitations.py::test_mglru_is_source_only_with_exact_filters`).
 #
 # ## Checks
 #

@@ -47,15 +47,14 @@ def test_one_clock_steps_are_atomic() -> None:
     assert "import threading" not in src and "asyncio" not in src
 
 
-def test_no_memcg_numa_mglru_options() -> None:
-    """One node, no memcg, no MGLRU (CONFIG_LRU_GEN off, as on these machines: docs/sources.md
-    §M1.1): ``Kernel()`` takes no option for any of them, and nothing in the package models
-    ``lru_gen`` or a memcg."""
+def test_no_memcg_numa_options() -> None:
+    """One node, no memcg: ``Kernel()`` takes no option for either, and nothing in the
+    package models a memcg (the multi-gen LRU is an option, ``lru_gen``)."""
     params = inspect.signature(Kernel).parameters
-    for opt in ("memcg", "numa", "nr_nodes", "lru_gen", "mglru"):
+    for opt in ("memcg", "numa", "nr_nodes"):
         assert opt not in params
-    names = _all_names()
-    assert not {"lru_gen_inc_refs", "mem_cgroup", "lru_gen_enabled"} & names
+    assert "lru_gen" in params
+    assert "mem_cgroup" not in _all_names()
     assert mrelease_ref.KERNEL_VERSION == "v6.18"
 
 
@@ -290,3 +289,23 @@ def test_alternatives_are_readings_of_prose() -> None:
     from mrelease_ref.variants import ALTERNATIVES, VARIANTS
 
     assert [a for a in ALTERNATIVES if VARIANTS[a].posted] == ["exit_mm_field"]
+
+
+def test_mglru_is_source_only_with_exact_filters() -> None:
+    """README: the multi-gen LRU is off by default (these machines run the classic LRU, so
+    no parity scenario can check it) and its Bloom filters are exact sets."""
+    from dataclasses import fields
+
+    from mrelease_ref.include.linux.mmzone import LruGenMmState
+
+    assert Kernel().config.lru_gen is False
+    assert {f.name: f.type for f in fields(LruGenMmState)}["filters"] == \
+        "dict[int, set[tuple[int, int]]]"
+
+
+def test_page_size_is_4k() -> None:
+    """README: one page size, 4 KiB (arm64's 16 KiB pages are not modelled)."""
+    from mrelease_ref.include.linux.mm_types import PAGE_SHIFT
+
+    assert PAGE_SHIFT == 12
+    assert "page_size" not in inspect.signature(Kernel).parameters

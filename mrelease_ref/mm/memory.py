@@ -50,7 +50,7 @@ from mrelease_ref.include.asm_generic.tlb import (
     tlb_start_vma,
 )
 from mrelease_ref.include.linux.highmem import copy_mc_user_highpage, copy_user_highpage
-from mrelease_ref.include.linux.mm_inline import vma_has_recency
+from mrelease_ref.include.linux.mm_inline import lru_gen_use_mm, vma_has_recency
 from mrelease_ref.include.linux.mm_types import (
     _PAGE_ACCESSED,
     _PAGE_DIRTY,
@@ -707,6 +707,29 @@ def do_swap_page(vma: VmAreaStruct, address: int, entry: SwpEntry, write: bool) 
 def handle_mm_fault(vma: VmAreaStruct, address: int, write: bool, *, force: bool = False,
                     allow_retry: bool = True) -> int:
     """Kernel: mm/memory.c:handle_mm_fault()
+
+    ``__handle_mm_fault()`` between ``lru_gen_enter_fault()`` and ``lru_gen_exit_fault()``:
+    with the multi-gen LRU, the faulting task's ``in_lru_fault`` says whether this VMA has
+    recency (``vma_has_recency()``) for the duration of the fault, so folios added to the
+    LRU meanwhile join a young generation (``folio_add_lru()``), and the mm is marked used
+    for the aging walk (``lru_gen_use_mm()``). Without the multi-gen LRU, a plain call.
+    """
+    k = vma.vm_mm.kernel
+    cur = k.current
+    if not k.config.lru_gen or cur is None:
+        return __handle_mm_fault(vma, address, write, force=force, allow_retry=allow_retry)
+    lru_gen_use_mm(vma.vm_mm)
+    outer = cur.in_lru_fault
+    cur.in_lru_fault = vma_has_recency(vma)
+    try:
+        return __handle_mm_fault(vma, address, write, force=force, allow_retry=allow_retry)
+    finally:
+        cur.in_lru_fault = outer
+
+
+def __handle_mm_fault(vma: VmAreaStruct, address: int, write: bool, *, force: bool = False,
+                    allow_retry: bool = True) -> int:
+    """Kernel: mm/memory.c:__handle_mm_fault() (and the fault handlers it dispatches to)
 
     Resolve one access. Present entries just get their young (and, for a writable PTE,
     dirty) bit set, as the MMU would. Returns a ``VM_FAULT_*`` mask, 0 on success.

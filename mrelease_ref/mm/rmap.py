@@ -405,7 +405,8 @@ def folio_referenced_one(folio: Folio, vma: VmAreaStruct, pra: list[int]) -> boo
     ``referenced`` and its flags to ``vm_flags``. A VM_LOCKED VMA mapping the whole folio
     restores the mlock and stops the walk (``vm_flags`` gets VM_LOCKED); a non-shared
     anonymous folio of an exiting or OOM-reaped mm stops it with ``referenced = -1``.
-    Returns False to stop the walk.
+    Returns False to stop the walk. With the multi-gen LRU each PTE goes through
+    ``lru_gen_look_around()`` (mm/vmscan.py), which also promotes young neighbours.
     """
     from mrelease_ref.include.linux.mm_types import _PAGE_ACCESSED, Pmd, folio_maybe_mapped_shared
     from mrelease_ref.include.linux.oom import check_stable_address_space
@@ -440,10 +441,16 @@ def folio_referenced_one(folio: Folio, vma: VmAreaStruct, pra: list[int]) -> boo
         pra[1] = -1  # skip the folio of an exiting or OOM-reaped process
         return False
     referenced = 0
-    for entry in entries:  # ptep_clear_flush_young_notify() / pmdp_clear_flush_young_notify()
-        if entry.bits & _PAGE_ACCESSED:
-            entry.bits &= ~_PAGE_ACCESSED
-            referenced += 1
+    if mm.kernel.config.lru_gen and not isinstance(entries[0], Pmd):  # lru_gen_enabled()
+        from mrelease_ref.mm.vmscan import lru_gen_look_around
+
+        for table, idx in folio_ptes(folio, vma):
+            referenced += lru_gen_look_around(vma, table, idx)
+    else:
+        for entry in entries:  # ptep_/pmdp_clear_flush_young_notify()
+            if entry.bits & _PAGE_ACCESSED:
+                entry.bits &= ~_PAGE_ACCESSED
+                referenced += 1
     if referenced:
         pra[1] += 1
         pra[2] |= vma.vm_flags & ~VM_LOCKED

@@ -14,9 +14,20 @@ can be evicted later:
 Variants: the series' ``free_pages_and_caches()`` lands in this file (patch 1); the baseline
 has no such function.
 
+Multi-gen LRU (``Kernel(lru_gen=True)``): ``folio_mark_accessed()`` returns after
+``lru_gen_inc_refs()``, which only counts the access in the folio's flags (PG_referenced,
+then the LRU_REFS counter, then PG_workingset): no activation, no per-CPU batch, no
+reference taken. ``folio_add_lru()`` marks a folio added during a page fault with recency
+PG_active, so it joins one of the two youngest generations. ``lru_gen_clear_refs()`` is what
+``folio_deactivate()``, ``deactivate_file_folio()`` and ``lru_lazyfree()`` use to forget the
+accesses (v6.18, after the 6.14 rework of the refs bits).
+
 Limitations:
 - Only the lru_add and lru_activate batches (plus mlock's); lru_deactivate, lru_lazyfree
   and lru_move_tail are not needed on this path.
+- Multi-gen LRU: ``lru_deactivate_file()``/``deactivate_file_folio()`` and
+  ``folio_rotate_reclaimable()`` are not modelled (no path of the model calls them); the
+  ``PF_MEMALLOC`` exception in ``folio_add_lru()`` does not arise (reclaim never faults).
 - ``lru_cache_disabled()`` is always false.
 - Follows v6.18 after "mm: revert mm/gup: clear the LRU flag of a page before adding to LRU
   batch" and ``folio_may_be_lru_cached()``: a batched folio keeps PG_lru until the drain.
@@ -28,10 +39,18 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from mrelease_ref.include.linux.mm_inline import (
+    folio_is_file_lru,
+    folio_lru_gen,
+    lru_gen_enabled,
+    lru_gen_from_seq,
+    lru_gen_in_fault,
     lruvec_add_folio,
     lruvec_del_folio,
 )
 from mrelease_ref.include.linux.mmzone import (
+    LRU_REFS_FLAGS,
+    LRU_REFS_MASK,
+    LRU_REFS_PGOFF,
     PAGEVEC_SIZE,
     FolioBatch,
     Lruvec,
@@ -48,6 +67,7 @@ from mrelease_ref.include.linux.page_flags import (
     PG_swapbacked,
     PG_swapcache,
     PG_unevictable,
+    PG_workingset,
     folio_test_clear_lru,
 )
 from mrelease_ref.include.linux.vmstat import count_vm_events
@@ -151,10 +171,16 @@ def __folio_batch_add_and_move(fbatch: FolioBatch, folio: Folio, move_fn: MoveFn
 
 
 def folio_add_lru(folio: Folio) -> None:
-    """Kernel: mm/swap.c:folio_add_lru()"""
+    """Kernel: mm/swap.c:folio_add_lru()
+
+    Multi-gen LRU: a folio added during a page fault of a VMA with recency is marked
+    PG_active, so it joins a young generation (see ``lru_gen_folio_seq()``).
+    """
     if folio.flags & PG_lru:
         raise KernelBug(f"folio_add_lru of a folio on the LRU: {folio!r}")
     k = folio.kernel
+    if lru_gen_enabled(k) and not folio.flags & PG_unevictable and lru_gen_in_fault(k):
+        folio.flags |= PG_active
     __folio_batch_add_and_move(k.this_cpu_fbatches().lru_add, folio, lru_add)
 
 
@@ -192,12 +218,49 @@ def __lru_cache_activate_folio(folio: Folio) -> None:
             return
 
 
+def lru_gen_inc_refs(folio: Folio) -> None:
+    """Kernel: mm/swap.c:lru_gen_inc_refs()
+
+    Count one more access through a file descriptor (or an unmap with a young PTE): the
+    first sets PG_referenced (and clears the counter), each later one adds to the
+    LRU_REFS counter, and once the counter is full PG_workingset is set. Nothing moves
+    between lists; eviction reads the count later (the folio's tier) and may protect it.
+    """
+    flags = folio.flags
+    if flags & PG_unevictable:
+        return
+    if not flags & PG_referenced:
+        folio.flags = (flags & ~LRU_REFS_MASK) | PG_referenced  # set_mask_bits()
+        return
+    if flags & LRU_REFS_MASK == LRU_REFS_MASK:
+        folio.flags = flags | PG_workingset
+        return
+    folio.flags = flags + (1 << LRU_REFS_PGOFF)
+
+
+def lru_gen_clear_refs(folio: Folio) -> bool:
+    """Kernel: mm/swap.c:lru_gen_clear_refs()
+
+    Forget the folio's accesses (LRU_REFS_FLAGS and PG_workingset). Returns True when the
+    folio has no generation, or is already in the oldest one of its type: then there is
+    nothing to move and the caller's deactivation batch is skipped.
+    """
+    gen = folio_lru_gen(folio)
+    if gen < 0:
+        return True
+    folio.flags &= ~(LRU_REFS_FLAGS | PG_workingset)
+    lrugen = folio.kernel.lruvec.lrugen
+    assert lrugen is not None
+    return gen == lru_gen_from_seq(lrugen.min_seq[int(folio_is_file_lru(folio))])
+
+
 def folio_mark_accessed(folio: Folio) -> None:
     """Kernel: mm/swap.c:folio_mark_accessed()
 
     Classic LRU aging: inactive,unreferenced -> inactive,referenced -> active,unreferenced
     -> active,referenced. The activation step queues the folio on a per-CPU batch, which
-    holds a reference until drained.
+    holds a reference until drained. With the multi-gen LRU the call ends in
+    ``lru_gen_inc_refs()``: a flag update, no activation and no batch.
 
     Variants: patch 2 of the series skips the call from the zap path for exclusive file
     folios; the function itself never changes.
@@ -206,6 +269,9 @@ def folio_mark_accessed(folio: Folio) -> None:
     k.vm_events["MARK_ACCESSED"] = k.vm_events.get("MARK_ACCESSED", 0) + 1
     flags = folio.flags
     if flags & PG_dropbehind:
+        return
+    if k.config.lru_gen:  # lru_gen_enabled()
+        lru_gen_inc_refs(folio)
         return
     if not flags & PG_referenced:
         folio.flags = flags | PG_referenced
@@ -288,8 +354,13 @@ def release_pages(arg: Sequence[object], nr: int) -> None:
 
 
 def lru_deactivate(lruvec: Lruvec, folio: Folio) -> None:
-    """Kernel: mm/swap.c:lru_deactivate(): active -> inactive list, referenced cleared."""
-    if folio.flags & PG_unevictable or not folio.flags & PG_active:
+    """Kernel: mm/swap.c:lru_deactivate(): active -> inactive list, referenced cleared.
+
+    Multi-gen LRU: every folio is moved (deleted and re-added without PG_active, which
+    puts a file folio in the oldest generation).
+    """
+    if folio.flags & PG_unevictable or not (folio.flags & PG_active or lru_gen_enabled(
+            folio.kernel)):
         return
     lruvec_del_folio(lruvec, folio)
     folio.flags &= ~(PG_active | PG_referenced)
@@ -301,11 +372,14 @@ def folio_deactivate(folio: Folio) -> None:
     """Kernel: mm/swap.c:folio_deactivate()
 
     Queue an active folio for deactivation. The model's lru_deactivate batch is drained
-    at once (there is no per-CPU lru_deactivate batch in CpuFbatches).
+    at once (there is no per-CPU lru_deactivate batch in CpuFbatches). Multi-gen LRU: the
+    accesses are forgotten (``lru_gen_clear_refs()``), and the folio is moved only if it
+    is not in the oldest generation already.
     """
-    if folio.flags & PG_unevictable or not folio.flags & PG_active:
+    if folio.flags & PG_unevictable or not folio.flags & PG_lru:
         return
-    if not folio.flags & PG_lru:
+    if lru_gen_clear_refs(folio) if lru_gen_enabled(folio.kernel) else not (
+            folio.flags & PG_active):
         return
     fbatch = FolioBatch()
     __folio_batch_add_and_move(fbatch, folio, lru_deactivate)
@@ -323,7 +397,12 @@ def lru_lazyfree(lruvec: Lruvec, folio: Folio) -> None:
             or folio.flags & (PG_swapcache | PG_unevictable)):
         return
     lruvec_del_folio(lruvec, folio)
-    folio.flags &= ~(PG_active | PG_referenced | PG_swapbacked)
+    folio.flags &= ~PG_active
+    if lru_gen_enabled(folio.kernel):
+        lru_gen_clear_refs(folio)
+    else:
+        folio.flags &= ~PG_referenced
+    folio.flags &= ~PG_swapbacked
     lruvec_add_folio(lruvec, folio)
     count_vm_events(folio.kernel, "PGLAZYFREE", 1 << folio.order)
 
@@ -388,5 +467,7 @@ __all__ = [
     "lru_add_drain_all",
     "lru_add_drain_cpu",
     "lru_deactivate",
+    "lru_gen_clear_refs",
+    "lru_gen_inc_refs",
     "release_pages",
 ]

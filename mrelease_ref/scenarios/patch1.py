@@ -816,13 +816,15 @@ def readahead_file_rows(
 
 
 def referenced_outcome(
-    choice: KernelChoice, nr_files: int, pages_per_file: int, *, referenced: bool
+    choice: KernelChoice, nr_files: int, pages_per_file: int, *, referenced: bool,
+    lru_gen: bool = False,
 ) -> int:
     """Pages evicted by ``process_mrelease()`` from a victim that privately maps and reads
     ``nr_files`` files of ``pages_per_file`` pages each (small folios). With
     ``referenced``, an earlier instance of the app read the same files and exited first,
-    so every folio starts PG_referenced (see :func:`_earlier_instance`)."""
-    k = choice.kernel(large_folios=False, debug_vm=True)
+    so every folio starts PG_referenced (see :func:`_earlier_instance`). ``lru_gen``: on a
+    multi-gen LRU kernel."""
+    k = choice.kernel(large_folios=False, debug_vm=True, lru_gen=lru_gen)
     killer = k.spawn("lmkd", uid=0)
     files = [k.create_file(f"lib{i}.so", pages_per_file) for i in range(nr_files)]
     if referenced:
@@ -841,32 +843,36 @@ REFERENCED_LAYOUTS: tuple[tuple[int, int], ...] = ((1, 16), (1, 100), (1, 1000),
 """(files, pages per file) of the victims in :func:`referenced_table`."""
 
 
-def referenced_table(layouts: tuple[tuple[int, int], ...] = REFERENCED_LAYOUTS) -> list[Row]:
+def referenced_table(layouts: tuple[tuple[int, int], ...] = REFERENCED_LAYOUTS, *,
+                     lru_gen: bool = False) -> list[Row]:
     """Pages evicted per victim layout: v1 1/3 on first use, v1 1/3 and v1 1/3+2/3 when an
     earlier instance had referenced the pages; the last column is what patch 1 alone loses
-    to the earlier reference (first use minus referenced before)."""
+    to the earlier reference (first use minus referenced before). ``lru_gen``: on
+    multi-gen LRU kernels."""
     rows: list[Row] = []
     for nr_files, per_file in layouts:
-        first = referenced_outcome(V1_1, nr_files, per_file, referenced=False)
-        again = referenced_outcome(V1_1, nr_files, per_file, referenced=True)
+        first = referenced_outcome(V1_1, nr_files, per_file, referenced=False, lru_gen=lru_gen)
+        again = referenced_outcome(V1_1, nr_files, per_file, referenced=True, lru_gen=lru_gen)
         rows.append({
             "files x pages": f"{nr_files} x {per_file}",
             "mapped": nr_files * per_file,
             "v1 1/3, first use": first,
             "v1 1/3, referenced before": again,
             "v1 1/3+2/3, referenced before": referenced_outcome(V1_2, nr_files, per_file,
-                                                                referenced=True),
+                                                                referenced=True,
+                                                                lru_gen=lru_gen),
             "lost by 1/3 alone": first - again,
         })
     return rows
 
 
-def referenced_probe(nr_pages: int = 16) -> list[Row]:
+def referenced_probe(nr_pages: int = 16, *, lru_gen: bool = False) -> list[Row]:
     """The reference that blocks eviction, read between the zap and the flush: v1 with
-    patch 1 alone and with patches 1+2, on a victim whose pages were referenced before."""
+    patch 1 alone and with patches 1+2, on a victim whose pages were referenced before
+    (``lru_gen``: on multi-gen LRU kernels)."""
     rows: list[Row] = []
     for choice in (V1_1, V1_2):
-        s = _case_referenced(choice.kernel(large_folios=False), nr_pages)
+        s = _case_referenced(choice.kernel(large_folios=False, lru_gen=lru_gen), nr_pages)
         s.killer.kill(s.victim.pid, signal.SIGKILL)
         rows.append({"kernel": choice.label, **zap_pause_probe(s)})
     return rows
@@ -1082,7 +1088,9 @@ D_ANON_KERNELS: tuple[KernelChoice, ...] = (BASELINE, D, D_INTENDED)
 """Baseline (kill, then flags 0) and D with REAP_KILL, as posted and as intended."""
 
 
-def d_anon_table(nr_pages: int = 1024) -> list[Row]:
+def d_anon_table(
+    nr_pages: int = 1024, kernels: tuple[KernelChoice, ...] | None = None
+) -> list[Row]:
     """Anonymous pages freed by one reap, per kernel, for 4 KiB folios (PTE-mapped) and
     for THPs (``MADV_HUGEPAGE``, PMD-mapped 2 MiB folios).
 
@@ -1092,7 +1100,7 @@ def d_anon_table(nr_pages: int = 1024) -> list[Row]:
     details, so it is freed all the same (docs/sources.md §K3.6, §T3.5).
     """
     rows: list[Row] = []
-    for choice in D_ANON_KERNELS:
+    for choice in kernels if kernels is not None else D_ANON_KERNELS:
         row: Row = {"kernel": choice.label}
         for label, thp in (("4 KiB anon pages freed", False), ("THP anon pages freed", True)):
             k = choice.kernel(debug_vm=True)

@@ -59,6 +59,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
+from mrelease_ref.include.linux.mm_inline import folio_test_active_lru
 from mrelease_ref.include.linux.mm_types import _PAGE_ACCESSED, PAGE_SHIFT, PMD_SHIFT, Pmd, Pte
 from mrelease_ref.include.linux.page_flags import PG_active, PG_referenced, PG_workingset
 from mrelease_ref.include.uapi.linux.mman import PROCESS_MRELEASE_REAP_KILL
@@ -69,6 +70,7 @@ from mrelease_ref.sim.process import MADV_RANDOM
 
 if TYPE_CHECKING:
     from mrelease_ref.include.linux.fs import Inode
+    from mrelease_ref.sim.cost import CostModel
     from mrelease_ref.sim.process import Mapping, Process
 
 CONFIGS: Final[dict[str, str]] = {
@@ -273,7 +275,8 @@ class ScopeRow:
     mark_accessed: int
 
 
-def skip_scope(config: str, kind: str, nr_pages: int = 512, *, debug_vm: bool = False) -> ScopeRow:
+def skip_scope(config: str, kind: str, nr_pages: int = 512, *, debug_vm: bool = False,
+               lru_gen: bool = False) -> ScopeRow:
     """Reap a victim holding one mapping of ``kind`` (:data:`MAPPING_KINDS`, every page
     touched once, so every entry is young) and count ``folio_mark_accessed()`` calls.
 
@@ -285,10 +288,10 @@ def skip_scope(config: str, kind: str, nr_pages: int = 512, *, debug_vm: bool = 
     order = {"file, 64-page folios, PTE-mapped": 6, "file, 2 MiB folio, PMD-mapped": 9}
     if kind == MAPPING_KINDS[-1]:
         nr_pages = READAHEAD_FILE_PAGES
-        k = make_kernel(config, debug_vm=debug_vm)  # readahead chooses the folio sizes
+        k = make_kernel(config, debug_vm=debug_vm, lru_gen=lru_gen)  # readahead's folio sizes
     else:
         k = make_kernel(config, large_folios=kind in order,
-                        file_folio_order=order.get(kind, 9), debug_vm=debug_vm)
+                        file_folio_order=order.get(kind, 9), debug_vm=debug_vm, lru_gen=lru_gen)
     lmkd = k.spawn("lmkd")
     app = k.spawn("app", uid=10001)
     if kind.startswith("anonymous"):
@@ -339,7 +342,8 @@ class ExclusivityRow:
 
 
 def exclusivity(
-    config: str, case: str, nr_pages: int = 256, *, debug_vm: bool = False
+    config: str, case: str, nr_pages: int = 256, *, debug_vm: bool = False,
+    lru_gen: bool = False,
 ) -> ExclusivityRow:
     """Reap a victim whose file folios are mapped as ``case`` (:data:`EXCLUSIVITY_CASES`)
     says, and count the ``folio_mark_accessed()`` calls left.
@@ -350,14 +354,17 @@ def exclusivity(
     """
     if case not in EXCLUSIVITY_CASES:
         raise ValueError(f"case must be one of {EXCLUSIVITY_CASES}")
-    ev = _exclusivity_run(config, case, nr_pages, debug_vm)
-    young = ev if config == "baseline" else _exclusivity_run("baseline", case, nr_pages, debug_vm)
+    ev = _exclusivity_run(config, case, nr_pages, debug_vm, lru_gen)
+    young = ev if config == "baseline" else _exclusivity_run("baseline", case, nr_pages,
+                                                             debug_vm, lru_gen)
     return ExclusivityRow(config, case, young, ev)
 
 
-def _exclusivity_run(config: str, case: str, nr_pages: int, debug_vm: bool) -> int:
+def _exclusivity_run(config: str, case: str, nr_pages: int, debug_vm: bool,
+                     lru_gen: bool = False) -> int:
     large = case.startswith("64-page")
-    k = make_kernel(config, large_folios=large, file_folio_order=6, debug_vm=debug_vm)
+    k = make_kernel(config, large_folios=large, file_folio_order=6, debug_vm=debug_vm,
+                    lru_gen=lru_gen)
     lmkd = k.spawn("lmkd")
     f = k.create_file("app.dat", nr_pages)
     app = k.spawn("app", uid=10001)
@@ -401,7 +408,8 @@ class ReapCost:
 
 
 def reap_cost(
-    config: str, history: str, nr_pages: int = 4096, *, debug_vm: bool = False
+    config: str, history: str, nr_pages: int = 4096, *, debug_vm: bool = False,
+    lru_gen: bool = False, cost_model: CostModel | None = None,
 ) -> ReapCost:
     """Reap a victim's private file mapping of ``nr_pages`` 4 KiB pages, each touched once,
     whose folios have ``history`` (:data:`HISTORIES`):
@@ -412,10 +420,15 @@ def reap_cost(
       zap marked them accessed (inactive, PG_referenced): a young PTE activates them
       (a per-CPU lru_activate batch, PGACTIVATE when it drains);
     * ``"active"``: that happened twice, so they are already active: flag only.
+
+    ``lru_gen``: on a multi-gen LRU kernel, where every ``folio_mark_accessed()`` is a flag
+    update and nothing is activated. ``cost_model``: the prices (default: the Kernel's
+    default ``CostModel``).
     """
     if history not in HISTORIES:
         raise ValueError(f"history must be one of {HISTORIES}")
-    k = make_kernel(config, large_folios=False, debug_vm=debug_vm)
+    k = make_kernel(config, large_folios=False, debug_vm=debug_vm, lru_gen=lru_gen,
+                    cost_model=cost_model)
     lmkd = k.spawn("lmkd")
     f = k.create_file("app.dat", nr_pages)
     for i in range(HISTORIES.index(history)):
@@ -506,7 +519,8 @@ class Relaunch:
 
 
 def relaunch(
-    config: str, params: RelaunchParams = RelaunchParams(), *, debug_vm: bool = False
+    config: str, params: RelaunchParams = RelaunchParams(), *, debug_vm: bool = False,
+    lru_gen: bool = False,
 ) -> Relaunch:
     """Run the relaunch experiment (see :class:`RelaunchParams`) on ``config``.
 
@@ -519,13 +533,19 @@ def relaunch(
     one must be deactivated first. The relaunch then refaults what reclaim took; a page
     that had been active before its eviction (PG_workingset in its shadow) and refaults
     within the workingset size is a restore (WORKINGSET_RESTORE_FILE).
+
+    ``lru_gen``: the same on a multi-gen LRU kernel. "Active" then means one of the two
+    youngest generations; the reap's ``folio_mark_accessed()`` counts accesses and
+    activates nothing; reclaim is ``lru_gen_shrink_node()`` and a refault is recent when
+    its generation is within MAX_NR_GENS of ``max_seq`` (mm/vmscan.py, mm/workingset.py).
     """
     p = params
     if p.readahead:
-        k = make_kernel(config, debug_vm=debug_vm)
+        k = make_kernel(config, debug_vm=debug_vm, lru_gen=lru_gen)
     else:
         k = make_kernel(config, large_folios=p.folio_order > 0,
-                        file_folio_order=max(p.folio_order, 1), debug_vm=debug_vm)
+                        file_folio_order=max(p.folio_order, 1), debug_vm=debug_vm,
+                        lru_gen=lru_gen)
     lmkd = k.spawn("lmkd")
     apk = k.create_file("app.apk", p.app_pages)
     rounds = p.use_rounds + p.idle_rounds + p.post_rounds
@@ -555,7 +575,7 @@ def relaunch(
     young = _young_entries(app, code, p.hot_pages)
     young_at = _young_offsets(app, code, p.hot_pages)  # the mapping starts at file index 0
     hot = [folio for folio in apk.i_mapping.i_pages.values() if folio.index < p.hot_pages]
-    active = sum(1 << folio.order for folio in hot if folio.flags & PG_active)
+    active = sum(1 << folio.order for folio in hot if folio_test_active_lru(folio))
     workingset = sum(1 << folio.order for folio in hot if folio.flags & PG_workingset)
     activatable = sum(
         1 << folio.order for folio in hot
@@ -593,10 +613,13 @@ def relaunch_sweep(
     post_rounds: Sequence[int],
     idle_rounds: Sequence[int] = (0,),
     base: RelaunchParams = RelaunchParams(),
+    *,
+    lru_gen: bool = False,
 ) -> list[Relaunch]:
     """:func:`relaunch` for every config, post-kill pressure and idle time given."""
     return [
-        relaunch(c, dataclasses.replace(base, post_rounds=post, idle_rounds=idle))
+        relaunch(c, dataclasses.replace(base, post_rounds=post, idle_rounds=idle),
+                 lru_gen=lru_gen)
         for idle in idle_rounds
         for post in post_rounds
         for c in configs
@@ -629,7 +652,8 @@ class GateRow:
 
 
 def gate_scope(
-    config: str, event: str, nr_pages: int = 64, *, debug_vm: bool = False
+    config: str, event: str, nr_pages: int = 64, *, debug_vm: bool = False,
+    lru_gen: bool = False,
 ) -> GateRow:
     """Zap a victim's ``nr_pages`` young file pages (4 KiB folios) through ``event``
     (:data:`GATE_EVENTS`) and count ``folio_mark_accessed()`` calls.
@@ -641,7 +665,7 @@ def gate_scope(
     """
     if event not in GATE_EVENTS:
         raise ValueError(f"event must be one of {GATE_EVENTS}")
-    k = make_kernel(config, large_folios=False, debug_vm=debug_vm)
+    k = make_kernel(config, large_folios=False, debug_vm=debug_vm, lru_gen=lru_gen)
     lmkd = k.spawn("lmkd")
     f = k.create_file("app.dat", nr_pages)
     app = k.spawn("app", uid=10001)

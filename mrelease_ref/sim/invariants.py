@@ -15,6 +15,10 @@ What it checks:
 4. **rss counters** of every live mm equal what its page tables map.
 5. **LRU.** A folio with PG_lru sits on the list ``folio_lru_list()`` names; a folio on a
    list without PG_lru is held by a per-CPU batch; list sizes equal the vmstat counters.
+   Multi-gen LRU (``lru_gen_check()`` in mm/vmscan.py): a folio on a generation list has
+   a live generation in its flags and no PG_active, the generation sizes equal the pages
+   whose flags name them, and the active/inactive counters split them at the two
+   youngest generations.
 6. **No lost data.** No dirty folio was dropped from a writeback-capable mapping.
 7. **mm counts.** ``mm_users`` is at least the number of tasks using the mm; a live mm
    has ``mm_count >= 1``; no task points at a freed mm.
@@ -139,6 +143,11 @@ def _check_folios(k: Kernel, refs: Counter[Folio], maps: Counter[Folio],
                   where: dict[Folio, str], in_batch: set[int]) -> list[str]:
     errors: list[str] = []
     lru_folios: list[Folio] = [f for lst in k.lruvec.lists for f in lst]
+    if k.lruvec.lrugen is not None:  # the multi-gen LRU's lists (mm/vmscan.py)
+        from mrelease_ref.mm.vmscan import lru_gen_check, lru_gen_folios
+
+        lru_folios += lru_gen_folios(k.lruvec)
+        errors += lru_gen_check(k, in_batch)
     everything: dict[Folio, None] = dict.fromkeys(list(refs) + lru_folios)
     for folio in everything:
         if folio.flags & PG_freed:
@@ -153,6 +162,8 @@ def _check_folios(k: Kernel, refs: Counter[Folio], maps: Counter[Folio],
         if folio._mapcount != maps[folio]:
             errors.append(f"{folio!r}: mapcount {folio._mapcount}, mapped {maps[folio]} times")
     for lru, lst in enumerate(k.lruvec.lists):
+        if k.lruvec.lrugen is not None and lst is not k.lruvec.lists[-1]:
+            continue  # evictable folios are on generations: lru_gen_check() did these
         pages = 0
         for folio in lst:
             pages += 1 << folio.order

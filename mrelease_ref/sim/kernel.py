@@ -10,7 +10,22 @@ Configuration (all keyword-only except ``variant``):
 * ``variant``: which kernel, see :mod:`mrelease_ref.variants`.
 * ``swap``: CONFIG_SWAP (default True). ``swap_mib`` sizes a swap device (default 0: these
   machines have none; swap-out then fails, as without a device).
-* ``arch``: ``"x86_64"`` (generic mmu_gather) or ``"s390"`` (no gather, immediate free).
+* ``arch``: ``"x86_64"`` (generic mmu_gather), ``"arm64"`` (generic mmu_gather too, the
+  architecture of the Android devices the series is for) or ``"s390"`` (no gather,
+  immediate free). What differs between x86_64 and arm64 on the modelled paths at v6.18:
+  only how the TLB is flushed (arm64's ``tlb_flush()`` issues range TLBIs itself,
+  ``arch/arm64/include/asm/tlb.h``; x86 overrides ``tlb_flush()`` to
+  ``flush_tlb_mm_range()``). Both select MMU_GATHER_RCU_TABLE_FREE and use the generic
+  ``tlb_remove_table()``; neither has an s390-style ``__tlb_remove_folio_pages()`` hook, so
+  the free path (the one the series patches) is the same generic code. The model has no
+  TLB timing, so ``"arm64"`` behaves exactly as ``"x86_64"``: it is a label that says which
+  device a result is about. (Page size stays 4 KiB; arm64's 16 KiB pages are not modelled.)
+* ``lru_gen`` (default False): CONFIG_LRU_GEN with the multi-gen LRU enabled, as Android
+  kernels run it (``/sys/kernel/mm/lru_gen/enabled``). ``folio_mark_accessed()`` then
+  counts accesses in the folio's flags (``lru_gen_inc_refs()``) instead of activating;
+  folios live on generations (mm/vmscan.py, "The multi-gen LRU"); kswapd ages and evicts
+  generations; refaults are judged by generation (mm/workingset.py). False is the classic
+  two-list LRU these machines run (CONFIG_LRU_GEN is not set).
 * ``large_folios`` (default True): ext4 mappings support large page-cache folios
   (``mapping_max_folio_order()`` 9) and anon THP is allowed where madvise(MADV_HUGEPAGE)
   asks (THP ``[madvise]``). False: every folio is a single page.
@@ -112,7 +127,7 @@ if TYPE_CHECKING:
     from mrelease_ref.mm.filemap import Cachestat
     from mrelease_ref.sim.process import Process
 
-ARCHES = ("x86_64", "s390")
+ARCHES = ("x86_64", "arm64", "s390")
 ALL_CAPS = frozenset({"CAP_IPC_LOCK", "CAP_KILL", "CAP_SYS_ADMIN", "CAP_SYS_NICE",
                       "CAP_SYS_PTRACE", "CAP_SYS_RESOURCE"})
 
@@ -145,6 +160,7 @@ class KernelConfig:
     swapcache_fix: bool
     d_details: str
     read_ahead_kb: int = 8192
+    lru_gen: bool = False
 
 
 @dataclass(slots=True)
@@ -231,7 +247,7 @@ def _build_config(variant: object, kw: dict[str, Any]) -> KernelConfig:
             "arch/s390/include/asm/tlb.h still calls (D has no s390 hunk; docs/sources.md §T3.5)"
         )
     for name in ("swap", "large_folios", "mm_id", "oom_reap_reverse", "debug_vm", "trace",
-                 "fast_paths", "swapcache_fix"):
+                 "fast_paths", "swapcache_fix", "lru_gen"):
         _check_type(name, kw[name], bool, "True or False")
     if kw["file_folio_order"] is not None:
         _check_type("file_folio_order", kw["file_folio_order"], int, "an int or None")
@@ -282,6 +298,7 @@ class Kernel:
         cost_model: CostModel | None = None,
         cost: str = "calibrated",
         read_ahead_kb: int = 8192,
+        lru_gen: bool = False,
     ) -> None:
         self.config = _build_config(variant, dict(
             swap=swap, arch=arch, large_folios=large_folios, file_folio_order=file_folio_order,
@@ -289,6 +306,7 @@ class Kernel:
             swap_mib=swap_mib, pcp_high=pcp_high, pcp_batch=pcp_batch, seed=seed,
             debug_vm=debug_vm, trace=trace, fast_paths=fast_paths, patches=patches,
             swapcache_fix=swapcache_fix, d_details=d_details, read_ahead_kb=read_ahead_kb,
+            lru_gen=lru_gen,
         ))
         self.series = build_hooks(self.config)
         self.rng = random.Random(seed)
@@ -316,6 +334,10 @@ class Kernel:
             ],
         )
         self.lruvec = Lruvec()
+        if cfg.lru_gen:
+            from mrelease_ref.mm.vmscan import lru_gen_init_lruvec
+
+            lru_gen_init_lruvec(self.lruvec)
         self.cpu_fbatches = [CpuFbatches() for _ in range(cfg.nr_cpus)]
         self.next_pfn = 0x1000
         self.last_mm_id = 0

@@ -9,8 +9,12 @@ recently added, ``lruvec_add_folio()`` adds at the head) and the *first* key is 
 reclaim scans. Dicts give O(1) add/remove and a deterministic order.
 
 Limitations:
-- One zone, one node, one lruvec (no memcg). No MGLRU: these machines run the classic
-  active/inactive LRU (CONFIG_LRU_GEN is not set, docs/sources.md §M1.1).
+- One zone, one node, one lruvec (no memcg). These machines run the classic
+  active/inactive LRU (CONFIG_LRU_GEN is not set, docs/sources.md §M1.1);
+  ``Kernel(lru_gen=True)`` adds the multi-gen LRU's ``struct lru_gen_folio``
+  (:class:`LruGenFolio`) with one zone per generation and type, NR_HIST_GENS 1
+  (CONFIG_LRU_GEN_STATS off), and a ``lru_gen_mm_state`` (:class:`LruGenMmState`) whose
+  Bloom filters are exact sets and whose mm list is the Kernel's list of mms.
 - Per-CPU page lists hold a page count, not page lists; ``high`` is fixed, the kernel adapts
   it between high_min and high_max.
 """
@@ -18,8 +22,11 @@ Limitations:
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
+
+from mrelease_ref.include.linux.page_flags import PG_referenced
 
 if TYPE_CHECKING:
     from mrelease_ref.include.linux.mm_types import Folio
@@ -120,14 +127,172 @@ class CpuFbatches:
         return [self.lru_add, self.lru_activate, self.mlock]
 
 
+# ---------------------------------------------------------------------------------------
+# The multi-gen LRU (CONFIG_LRU_GEN): include/linux/mmzone.h, kernel/bounds.c
+# ---------------------------------------------------------------------------------------
+
+MIN_NR_GENS: Final = 2
+MAX_NR_GENS: Final = 4
+MAX_NR_TIERS: Final = 4
+NR_HIST_GENS: Final = 1  # CONFIG_LRU_GEN_STATS off
+LRU_GEN_ANON: Final = 0
+LRU_GEN_FILE: Final = 1
+ANON_AND_FILE: Final = 2
+MIN_LRU_BATCH: Final = 64  # BITS_PER_LONG
+MAX_LRU_BATCH: Final = MIN_LRU_BATCH * 64
+# kernel/bounds.c: LRU_GEN_WIDTH = order_base_2(MAX_NR_GENS + 1), __LRU_REFS_WIDTH =
+# MAX_NR_TIERS - 2. Where the fields sit in folio->flags is the model's choice (above the
+# page-flag bits of include/linux/page_flags.py), as page-flags-layout.h chooses for the
+# kernel.
+LRU_GEN_WIDTH: Final = 3
+LRU_REFS_WIDTH: Final = 2
+LRU_GEN_PGOFF: Final = 24
+LRU_REFS_PGOFF: Final = LRU_GEN_PGOFF + LRU_GEN_WIDTH
+LRU_GEN_MASK: Final = ((1 << LRU_GEN_WIDTH) - 1) << LRU_GEN_PGOFF
+LRU_REFS_MASK: Final = ((1 << LRU_REFS_WIDTH) - 1) << LRU_REFS_PGOFF
+LRU_REFS_FLAGS: Final = LRU_REFS_MASK | PG_referenced
+
+
+class GenList:
+    """Kernel: include/linux/list.h (a ``struct list_head`` of folios), for the multi-gen
+    lists, which add at both ends (``list_add()``, ``list_add_tail()``,
+    ``list_move_tail()``).
+
+    A doubly linked list over a dict: O(1) insertion at the head or the tail, removal, and
+    ``last()`` (``lru_to_folio(head)``: the tail, where eviction and aging start).
+    Iteration runs from the head (newest) to the tail.
+    """
+
+    __slots__ = ("_next", "_prev")
+
+    def __init__(self) -> None:
+        self._next: dict[object, object] = {self: self}
+        self._prev: dict[object, object] = {self: self}
+
+    def _link(self, folio: Folio, prev: object, nxt: object) -> None:
+        if folio in self._next:
+            raise ValueError(f"{folio!r} is already on this list")
+        self._next[prev] = folio
+        self._prev[folio] = prev
+        self._next[folio] = nxt
+        self._prev[nxt] = folio
+
+    def add(self, folio: Folio) -> None:
+        """``list_add()``: insert at the head."""
+        self._link(folio, self, self._next[self])
+
+    def add_tail(self, folio: Folio) -> None:
+        """``list_add_tail()``: insert at the tail."""
+        self._link(folio, self._prev[self], self)
+
+    def remove(self, folio: Folio) -> None:
+        """``list_del()``"""
+        prev = self._prev.pop(folio)
+        nxt = self._next.pop(folio)
+        self._next[prev] = nxt
+        self._prev[nxt] = prev
+
+    def last(self) -> Folio:
+        """``lru_to_folio(head)``: the tail entry. Raises IndexError on an empty list."""
+        tail = self._prev[self]
+        if tail is self:
+            raise IndexError("empty list")
+        return tail  # type: ignore[return-value]
+
+    def __contains__(self, folio: object) -> bool:
+        return folio is not self and folio in self._next
+
+    def __len__(self) -> int:
+        return len(self._next) - 1
+
+    def __bool__(self) -> bool:
+        return self._next[self] is not self
+
+    def __iter__(self) -> Iterator[Folio]:
+        node = self._next[self]
+        while node is not self:
+            nxt = self._next[node]
+            yield node  # type: ignore[misc]
+            node = nxt
+
+
+@dataclass(slots=True, eq=False)
+class LruGenFolio:
+    """Kernel: include/linux/mmzone.h (struct lru_gen_folio), for one zone.
+
+    ``folios[gen][type]`` are the per-generation lists, ``nr_pages[gen][type]`` their
+    sizes; ``max_seq`` is the youngest generation's sequence number, ``min_seq[type]`` the
+    oldest's per type. The PID controller's counters are indexed ``[type][tier]`` (and
+    ``[hist]`` first for the current-generation ones, NR_HIST_GENS of them).
+    """
+
+    max_seq: int = MIN_NR_GENS + 1  # lru_gen_init_lruvec()
+    min_seq: list[int] = field(default_factory=lambda: [0, 0])
+    timestamps: list[int] = field(default_factory=lambda: [0] * MAX_NR_GENS)
+    folios: list[list[GenList]] = field(
+        default_factory=lambda: [[GenList() for _ in range(ANON_AND_FILE)]
+                                 for _ in range(MAX_NR_GENS)])
+    nr_pages: list[list[int]] = field(
+        default_factory=lambda: [[0] * ANON_AND_FILE for _ in range(MAX_NR_GENS)])
+    avg_refaulted: list[list[int]] = field(
+        default_factory=lambda: [[0] * MAX_NR_TIERS for _ in range(ANON_AND_FILE)])
+    avg_total: list[list[int]] = field(
+        default_factory=lambda: [[0] * MAX_NR_TIERS for _ in range(ANON_AND_FILE)])
+    protected: list[list[list[int]]] = field(
+        default_factory=lambda: [[[0] * MAX_NR_TIERS for _ in range(ANON_AND_FILE)]
+                                 for _ in range(NR_HIST_GENS)])
+    evicted: list[list[list[int]]] = field(
+        default_factory=lambda: [[[0] * MAX_NR_TIERS for _ in range(ANON_AND_FILE)]
+                                 for _ in range(NR_HIST_GENS)])
+    refaulted: list[list[list[int]]] = field(
+        default_factory=lambda: [[[0] * MAX_NR_TIERS for _ in range(ANON_AND_FILE)]
+                                 for _ in range(NR_HIST_GENS)])
+    enabled: bool = True
+
+    def list_of(self, folio: Folio, type_: int) -> GenList:
+        """Model helper: the generation list the folio physically sits on (the kernel's
+        ``folio->lru`` knows its neighbours; after ``folio_update_gen()`` the generation in
+        the flags may be ahead of it). Raises LookupError if it is on none."""
+        for lists in self.folios:
+            if folio in lists[type_]:
+                return lists[type_]
+        raise LookupError(f"{folio!r} is on no generation list")
+
+
+@dataclass(slots=True, eq=False)
+class LruGenMmState:
+    """Kernel: include/linux/mmzone.h (struct lru_gen_mm_state), plus what the kernel keeps
+    per mm in ``mm->lru_gen`` (one node).
+
+    ``seq`` is synced with ``max_seq`` after each walk of the mm list; ``filters[seq]`` is
+    the set of PTE tables (by (mm_id, PMD index)) the walk for ``seq`` visits: the model's
+    Bloom filters are exact sets (no false positives), two of them as in the kernel
+    (NR_BLOOM_FILTERS), and no filter means "walk every table". ``used`` stands in for
+    ``mm->lru_gen.bitmap`` (set when the mm runs, cleared when a walk takes it);
+    ``walked`` marks mms a walk has taken before (a new mm is force-scanned once).
+    """
+
+    seq: int = MIN_NR_GENS
+    filters: dict[int, set[tuple[int, int]]] = field(default_factory=dict)
+    used: set[int] = field(default_factory=set)
+    walked: set[int] = field(default_factory=set)
+
+
 @dataclass(slots=True, eq=False)
 class Lruvec:
-    """Kernel: include/linux/mmzone.h (struct lruvec)"""
+    """Kernel: include/linux/mmzone.h (struct lruvec)
+
+    ``lrugen`` exists only on a ``Kernel(lru_gen=True)`` (CONFIG_LRU_GEN with the multi-gen
+    LRU enabled); then evictable folios sit on its generation lists and ``lists`` holds only
+    the unevictable ones.
+    """
 
     lists: list[dict[Folio, None]] = field(
         default_factory=lambda: [{} for _ in range(NR_LRU_LISTS)]
     )
     nonresident_age: int = 0
+    lrugen: LruGenFolio | None = None
+    mm_state: LruGenMmState | None = None
 
 
 @dataclass(slots=True, eq=False)

@@ -239,6 +239,7 @@ class TaskStruct:
     freezer: object | None = None
     memdie: bool = False
     exit_mm: MmStruct | None = None  # only the exit_mm_field variant sets it (Brauner's patch)
+    in_lru_fault: bool = False  # CONFIG_LRU_GEN: set by lru_gen_enter_fault() (mm/memory.c)
 
     def __repr__(self) -> str:
         return f"Task({self.comm}:{self.pid})"

@@ -1,0 +1,83 @@
+"""Findings by kernel configuration (``mrelease_ref.scenarios.configs``).
+
+Rules checked: every finding of notebooks 01 and 02 is covered, in order; on the default
+configuration every finding holds (the notebooks assert it); under the multi-gen LRU
+(v6.18 mm/swap.c:folio_mark_accessed() -> lru_gen_inc_refs(): no activation, no per-CPU
+batch, no reference) exactly the findings that rest on the activation or its batch
+reference stop holding, and those whose evidence runs no LRU code are unchanged.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from pathlib import Path
+
+from mrelease_ref.scenarios import configs
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+HEADING = re.compile(r"^# ### Finding: (.+)$", re.MULTILINE)
+
+
+@functools.cache
+def _rows() -> tuple[configs.FindingByConfig, ...]:
+    return tuple(configs.finding_by_config())
+
+
+def _headings(stem: str) -> list[str]:
+    path = next(NOTEBOOKS.glob(f"{stem}_*.py"))
+    return HEADING.findall(path.read_text(encoding="utf-8"))
+
+
+def test_findings_are_the_notebooks_headings_in_order() -> None:
+    """FINDINGS lists the ``### Finding:`` headings of notebooks 01 and 02, in order, and
+    finding_by_config() returns one row per finding in that order."""
+    assert list(configs.FINDINGS) == _headings("01") + _headings("02")
+    assert [r.finding for r in _rows()] == list(configs.FINDINGS)
+    assert [r.notebook for r in _rows()] == ["01"] * len(_headings("01")) + ["02"] * len(
+        _headings("02"))
+
+
+def test_every_finding_holds_on_the_default_configuration() -> None:
+    """The notebooks' findings were established on the classic LRU: each predicate holds
+    there (otherwise the predicate, not the finding, is wrong)."""
+    assert all(r.holds_default for r in _rows())
+
+
+def test_mglru_breaks_exactly_the_activation_findings() -> None:
+    """Under the multi-gen LRU, folio_mark_accessed() never activates, so the findings
+    built on an activation (the lru_activate batch's reference blocking patch 1, the
+    activation rung as patch 2's saving, lost activations as refaults, large folios losing
+    theirs) do not hold; every other finding does. Each one that does not hold says how it
+    differs."""
+    broken = {r.finding for r in _rows() if not r.holds_mglru}
+    assert broken == {
+        "patch 1 needs patch 2 for pages that were referenced before",
+        "the saving is the activation rung, and its size is the cost model's assumption",
+        "lost activations turn into refaults only when the kill beats reclaim",
+        "with large folios, v1 keeps the pages cached but loses their activation",
+    }
+    assert all(r.differs for r in _rows() if not r.holds_mglru)
+    assert all(r.verdict == ("holds on both" if r.holds_mglru else "holds on default only")
+               for r in _rows())
+
+
+def test_patch1_alone_evicts_everything_under_mglru() -> None:
+    """The 8 x 16 victim of notebook 01: under the multi-gen LRU v1 1/3 alone evicts all
+    128 pages in each case (no batch reference), on the classic LRU it loses some when the
+    pages were referenced before."""
+    row = next(r for r in _rows() if r.finding.startswith("patch 1 needs patch 2"))
+    assert row.mglru == "128 / 128 / 128"
+    first, again, both = (int(x) for x in row.default.split(" / "))
+    assert first == both == 128 and again < 128
+
+
+def test_patch2_saving_under_mglru_is_the_first_use_share_for_every_history() -> None:
+    """With calibrated prices, the baseline's reap under the multi-gen LRU activates
+    nothing in any history, so the aging patch 2 removes is the same share of the reap
+    for every history: the classic LRU's first-use share."""
+    on = configs.saving_by_history(True)
+    off = configs.saving_by_history(False)
+    assert all(c.pgactivate == 0 for c in on.values())
+    assert {c.aging_pct for c in on.values()} == {off["first use"].aging_pct}
+    assert off["used before"].aging_pct > off["first use"].aging_pct
