@@ -315,7 +315,7 @@ def test_a_file_pmd_is_never_copied() -> None:
     has an anon_vma and therefore gets its PTEs copied; the child faults the folio in again.
     Source: mm/huge_memory.c:copy_huge_pmd(). (The live kernel's small test files are
     read in folios below PMD size, so no parity row shows this.)"""
-    k = Kernel(debug_vm=True)  # 2 MiB page-cache folios, mapped by one PMD
+    k = Kernel(debug_vm=True, file_folio_order=9)  # 2 MiB page-cache folios, one PMD each
     f = k.create_file("big", 2 * HPAGE_PMD_NR)
     p = k.spawn("parent", uid=0)
     m = p.mmap(2 * HPAGE_PMD_NR, file=f, shared=False)
