@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import os
 import platform
 import statistics
@@ -43,10 +42,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from mrelease_ref.lab._cli import lab_unavailable, write_json
 from mrelease_ref.lab.calibration import CALIBRATION_PATH, KINDS, PAGES_PER_MIB
 from mrelease_ref.lab.measure import large_folio_fraction
 from mrelease_ref.lab.reap import ReapResult, timed_reap
-from mrelease_ref.lab.syscalls import PAGE_SIZE, available, posix_fadvise, process_mrelease_ns
+from mrelease_ref.lab.syscalls import PAGE_SIZE, posix_fadvise, process_mrelease_ns
 from mrelease_ref.lab.victim import Victim, VictimSpec, clear_refs, scratch_file, warm_file
 
 __all__ = ("STATES", "main", "measure")
@@ -216,15 +216,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--file-dir", default="/var/tmp")
     p.add_argument("--out", type=Path, default=CALIBRATION_PATH)
     args = p.parse_args(argv)
-    ok, reason = available()
-    if not ok:
-        print(f"lab unavailable: {reason}", file=sys.stderr)
+    if lab_unavailable():
         return 2
     kinds = [k for k in args.kinds.split(",") if k]
     data = measure(args.size_mib, args.reps, kinds, args.file_dir)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    print(f"written {args.out}")
+    write_json(args.out, data)
     return 0
 
 

@@ -58,6 +58,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from mrelease_ref.lab._cli import write_json
 from mrelease_ref.lab.syscalls import PAGE_SIZE, file_mincore, posix_fadvise
 
 __all__ = (
@@ -370,9 +371,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     only = {s for s in args.only.split(",") if s}
     cases = [c for c in CASES if not only or c.name in only]
     data = measure(cases, args.file_dir)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
-    print(f"written {args.out}")
+    write_json(args.out, data, sort_keys=False)
     return 0
 
 

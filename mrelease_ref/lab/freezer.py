@@ -96,6 +96,20 @@ def _write(path: Path, text: str) -> None:
         os.close(fd)
 
 
+def _try_rmdir(path: Path, deadline: float) -> bool:
+    """Remove a cgroup directory: True once it is gone, False while it is still busy
+    (EBUSY: tasks or children left) and ``deadline`` (time.monotonic()) has not passed."""
+    try:
+        path.rmdir()
+    except FileNotFoundError:
+        return True
+    except OSError as exc:
+        if exc.errno != errno.EBUSY or time.monotonic() > deadline:
+            raise
+        return False
+    return True
+
+
 def _own_cgroup(pid: int, backend: Backend) -> Path:
     """The group of ``pid`` in ``backend``'s hierarchy (the mount root if unknown)."""
     want = "" if backend.kind == "v2" else "freezer"
@@ -197,15 +211,7 @@ class FreezerGroup(Closing):
 
     def _rmdir(self, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                self.path.rmdir()
-                return
-            except FileNotFoundError:
-                return
-            except OSError as exc:
-                if exc.errno != errno.EBUSY or time.monotonic() > deadline:
-                    raise
+        while not _try_rmdir(self.path, deadline):
             time.sleep(0.002)
 
     def close(self, timeout_s: float = 5.0) -> None:

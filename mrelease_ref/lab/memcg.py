@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mrelease_ref.lab._closing import Closing
-from mrelease_ref.lab.freezer import _mounts, _write  # the same cgroupfs plumbing
+from mrelease_ref.lab.freezer import _mounts, _try_rmdir, _write  # the same cgroupfs plumbing
 
 __all__ = ("MemcgGroup", "OomResult", "find_memcg_root", "provoke_oom")
 
@@ -91,14 +91,8 @@ class MemcgGroup(Closing):
                 for pid in (self.path / "cgroup.procs").read_text().split():
                     with contextlib.suppress(OSError):
                         _write(self.root / "cgroup.procs", pid)
-            try:
-                self.path.rmdir()
+            if _try_rmdir(self.path, deadline):
                 return
-            except FileNotFoundError:
-                return
-            except OSError as exc:
-                if exc.errno != errno.EBUSY or time.monotonic() > deadline:
-                    raise
             time.sleep(0.005)
 
     def __repr__(self) -> str:

@@ -48,8 +48,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mrelease_ref.lab._cli import lab_unavailable, write_json
 from mrelease_ref.lab._closing import Closing
-from mrelease_ref.lab.syscalls import available, process_mrelease
+from mrelease_ref.lab.syscalls import process_mrelease
 from mrelease_ref.lab.victim import VictimSpec, launch_victim
 
 __all__ = ("RACE_PATH", "RaceEsrch", "Trial", "load_race_esrch", "main", "measure", "trial")
@@ -273,16 +274,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--reps", type=int, default=30)
     p.add_argument("--out", type=Path, default=RACE_PATH)
     args = p.parse_args(argv)
-    ok, reason = available()
-    if not ok:
-        print(f"lab unavailable: {reason}", file=sys.stderr)
+    if lab_unavailable():
         return 2
     sizes = [int(s) for s in args.sizes.split(",") if s]
     delays = [float(d) for d in args.delays.split(",") if d]
     data = measure(sizes, delays, args.reps, [x for x in args.policies.split(",") if x])
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    print(f"written {args.out}")
+    write_json(args.out, data)
     return 0
 
 
