@@ -264,3 +264,18 @@ def test_pageout_of_part_of_a_large_file_folio_unmaps_all_of_it() -> None:
     p.madvise(m, madv.MADV_PAGEOUT, start=0, nr_pages=16)
     assert p.status()["RssFile"] == 0
     assert k.cachestat(f).nr_cache == 512 and k.cachestat(f).nr_evicted == 0
+
+
+def test_munmap_of_zero_pages_is_einval_and_unmaps_nothing() -> None:
+    """mm/vma.c:do_vmi_munmap() (v6.18): ``end = start + PAGE_ALIGN(len)``; ``end == start``
+    returns -EINVAL before any VMA is looked at. Found by a random walk: the model split the
+    VMA at its own start and died on an assertion."""
+    _k, p = _kernel()
+    m = p.mmap(nr_pages=8)
+    p.touch(m, write=True)
+    rss = p.status()["VmRSS"]
+    for start in (0, 3):
+        assert _errno(p.munmap, m, start=start, nr_pages=0) == errno.EINVAL
+    assert p.status()["VmRSS"] == rss
+    p.munmap(m, start=3, nr_pages=1)  # a one-page hole still works after the refusals
+    assert p.status()["VmRSS"] == rss - 4

@@ -306,6 +306,8 @@ class Process:
         from mrelease_ref.mm.vma import split_vma, vmas_in_range
 
         addr, size = self._range(m, start, nr_pages, None)
+        if size == 0:  # mm/vma.c:do_vmi_munmap(): an empty range is EINVAL
+            raise OSError(errno.EINVAL, "munmap: zero length")
         mm = self.task.mm
         assert mm is not None
         end = addr + size
