@@ -1,8 +1,8 @@
 """``mm_struct`` reference counts and process creation.
 
-Kernel: kernel/fork.c (mm_alloc(), mmput(), __mmput(), get_task_mm(), copy_process(),
-copy_mm(), copy_oom_score_adj()), include/linux/sched/mm.h (mmget(), mmgrab(), mmdrop(),
-mmget_not_zero())
+Kernel: kernel/fork.c (mm_alloc(), mmput(), __mmput(), get_task_mm(), mm_access(),
+copy_process(), copy_mm(), copy_oom_score_adj()), include/linux/sched/mm.h (mmget(),
+mmgrab(), mmdrop(), mmget_not_zero())
 
 Two counters, two meanings:
 
@@ -22,6 +22,7 @@ Limitations:
 
 from __future__ import annotations
 
+import errno
 from typing import TYPE_CHECKING, Final
 
 from mrelease_ref.include.linux.mm_types import MMF_MULTIPROCESS, MmStruct
@@ -118,6 +119,26 @@ def get_task_mm(task: TaskStruct) -> MmStruct | None:
     mm = task.mm
     if mm is not None:
         mmget(mm)
+    return mm
+
+
+def mm_access(task: TaskStruct, current: TaskStruct | None, mode: int) -> MmStruct | int:
+    """Kernel: kernel/fork.c:mm_access()
+
+    Pin ``task``'s mm (``mm_users``) if ``current`` may inspect it: ``-ESRCH`` without an
+    mm, ``-EACCES`` (after dropping the pin again) when ``ptrace_may_access()`` says no.
+    ``current=None`` is an in-kernel caller that skips the check.
+    """
+    from mrelease_ref.kernel.ptrace import ptrace_may_access
+
+    mm = get_task_mm(task)
+    if mm is None:
+        return -errno.ESRCH
+    if current is not None and mm is not current.mm and not ptrace_may_access(
+        task, current, mode
+    ):
+        mm.mm_users -= 1  # mmput() of a reference that is never the last one here
+        return -errno.EACCES
     return mm
 
 

@@ -6,7 +6,12 @@ condition. ``run_until_idle()`` runs runnable tasks round-robin in wake-up order
 to the next timed sleep. Each step is priced by the Kernel's cost model.
 
 A system call made through the API runs on the caller's behalf with ``run_syscall()``: it
-keeps the CPU until it finishes, and while it sleeps the other runnable tasks run.
+keeps the CPU until it finishes, and while it sleeps the other runnable tasks run. The
+caller is deadlocked only when *no other* task can make progress (none runnable, no timer,
+no timed sleep): a caller that also sits on the run queue (a pending signal) is never
+picked to unblock itself, so a runnable lock holder further down the queue (the OOM reaper,
+say) runs first. On a real deadlock the call's generator is closed, so no waiter is left
+queued on a lock (:class:`~mrelease_ref.sim.kernel.Deadlock` is raised).
 
 Limitations:
 - No preemption inside a step, no priorities, no affinity; the order is FIFO by wake-up.
@@ -53,10 +58,10 @@ def _runnable(t: TaskStruct) -> bool:
     return w is None or w.cond()
 
 
-def pick_next(k: Kernel) -> TaskStruct | None:
-    """The first runnable task in wake-up order."""
+def pick_next(k: Kernel, exclude: TaskStruct | None = None) -> TaskStruct | None:
+    """The first runnable task in wake-up order (other than ``exclude``)."""
     for t in k.runqueue:
-        if _runnable(t):
+        if t is not exclude and _runnable(t):
             return t
     return None
 
@@ -156,8 +161,12 @@ def _run_until_idle(k: Kernel, max_steps: int | None) -> int:
 
 def run_syscall(k: Kernel, task: TaskStruct, gen: KernelGen[Any]) -> Any:
     """Run ``gen`` as ``task`` to completion, letting others run only while it sleeps."""
-    with gc_paused():
-        return _run_syscall(k, task, gen)
+    k._syscall_tasks.append(task)
+    try:
+        with gc_paused():
+            return _run_syscall(k, task, gen)
+    finally:
+        k._syscall_tasks.remove(task)
 
 
 def _run_syscall(k: Kernel, task: TaskStruct, gen: KernelGen[Any]) -> Any:
@@ -167,10 +176,11 @@ def _run_syscall(k: Kernel, task: TaskStruct, gen: KernelGen[Any]) -> Any:
         if waiting is not None and not waiting.cond():
             if _fire_timers(k):
                 continue
-            other = pick_next(k)
-            if other is None or other is task:
+            other = pick_next(k, exclude=task)  # the caller is busy in this syscall
+            if other is None:
                 if _advance_clock(k):
                     continue
+                gen.close()  # unwind: a queued lock waiter removes itself (rwsem _down)
                 raise Deadlock(f"{task!r} would sleep forever on {waiting.label!r}")
             run_step(k, other)
             continue

@@ -85,16 +85,32 @@ def _down(sem: RwSemaphore, task: TaskStruct, write: bool, killable: bool) -> Ke
     waiter = _Waiter(task, write)
     sem.wait_list.append(waiter)
     _wake(sem)
-    while not waiter.granted:
-        if killable and fatal_signal_pending(task):
-            sem.wait_list.remove(waiter)
-            _wake(sem)
-            return -errno.EINTR
-        yield wait_event(
-            "mmap_lock",
-            lambda: waiter.granted or (killable and fatal_signal_pending(task)),
-        )
+    try:
+        while not waiter.granted:
+            if killable and fatal_signal_pending(task):
+                sem.wait_list.remove(waiter)
+                _wake(sem)
+                return -errno.EINTR
+            yield wait_event(
+                "mmap_lock",
+                lambda: waiter.granted or (killable and fatal_signal_pending(task)),
+            )
+    except GeneratorExit:  # the sleeper was abandoned (model Deadlock): leave no trace
+        _abandon(sem, waiter)
+        raise
     return 0
+
+
+def _abandon(sem: RwSemaphore, waiter: _Waiter) -> None:
+    """Undo a waiter whose sleep will never resume: dequeue it, or give back what it was
+    granted in the meantime, then wake whoever is next."""
+    if not waiter.granted:
+        sem.wait_list.remove(waiter)
+    elif waiter.write:
+        sem.writer = None
+    else:
+        sem.readers -= 1
+    _wake(sem)
 
 
 def mmap_read_trylock(mm: MmStruct) -> bool:
