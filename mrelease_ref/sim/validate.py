@@ -138,6 +138,7 @@ def api_entry(*, gate: bool = False, check: bool = True) -> Callable[[F], F]:
                     k.check()
 
         wrapper.__api_entry__ = True  # type: ignore[attr-defined]
+        wrapper.__api_gate__ = gate  # type: ignore[attr-defined]
         return cast(F, wrapper)
 
     return deco
@@ -148,6 +149,11 @@ def is_api_entry(fn: object) -> bool:
     return bool(getattr(fn, "__api_entry__", False))
 
 
+def is_gated(fn: object) -> bool:
+    """Whether ``fn`` applies the entry gate (:func:`check_can_call`)."""
+    return bool(getattr(fn, "__api_gate__", False))
+
+
 __all__ = [
     "EXIT_WORK_LABELS",
     "api_entry",
@@ -155,6 +161,7 @@ __all__ = [
     "check_can_call",
     "int_arg",
     "is_api_entry",
+    "is_gated",
     "nonneg_int_arg",
     "positive_int_arg",
     "signal_number_arg",
