@@ -173,25 +173,38 @@ def test_hugetlb_pages_are_reserved_faulted_skipped_by_the_reaper_and_returned()
 
 
 @pytest.mark.parametrize("name", ["mem", "environ"])
-def test_refused_proc_reads_drop_every_reference(name: str) -> None:
-    """Kernel: kernel/fork.c:mm_access(): a reader that may not ptrace the target
-    (another uid, no CAP_SYS_PTRACE) gets EACCES and holds nothing; a reader already busy
-    is refused before the open. Either way, once everyone has exited no mm is left."""
+def test_a_refused_proc_read_keeps_no_mm(name: str) -> None:
+    """Kernel: fs/proc/base.c:proc_mem_open()/mem_release(): the open's mm_count goes with
+    the file. A reader already busy in a read is refused before anything is opened, so
+    once everyone has exited no mm is left (before the fix the refused call had opened the
+    file and kept its mm_count: the mm struct leaked)."""
     k = small_kernel("baseline")
     app = k.spawn("app", uid=10001)
     app.touch(app.mmap(8), write=True)
-    stranger = k.spawn("stranger", uid=10002)
-    assert _errno(stranger.read_proc, app.pid, name) == errno.EACCES
     root = k.spawn("root")
     held = root.read_proc(app.pid, name, block=True)
-    with pytest.raises(ValueError, match="busy"):
+    with pytest.raises(ValueError):  # busy: it must finish its read first
         root.read_proc(app.pid, name)
     held.release()
     k.run()  # the reader finishes its read
-    for p in (app, stranger, root):
+    for p in (app, root):
         p.exit(0)
     k.run()
     assert k.mms == [] and k.proc_mem_files == []
+
+
+@pytest.mark.parametrize("name", ["mem", "environ"])
+def test_proc_mem_needs_ptrace_access(name: str) -> None:
+    """Kernel: kernel/fork.c:mm_access() -> kernel/ptrace.c:ptrace_may_access(): another
+    uid without CAP_SYS_PTRACE gets EACCES and holds no reference; the same uid may read."""
+    k = small_kernel("baseline")
+    app = k.spawn("app", uid=10001)
+    mm = mm_of(app)
+    users, count = mm.mm_users, mm.mm_count
+    stranger, peer = k.spawn("stranger", uid=10002), k.spawn("peer", uid=10001)
+    assert _errno(stranger.read_proc, app.pid, name) == errno.EACCES
+    assert (mm.mm_users, mm.mm_count) == (users, count)
+    assert peer.read_proc(app.pid, name).done
 
 
 def test_a_missing_proc_entry_is_enoent() -> None:
@@ -224,8 +237,8 @@ def test_a_runnable_lock_holder_behind_the_caller_runs() -> None:
     k.run()  # the kernel threads go to sleep on their queues
     app.sigaction(signal.SIGUSR1, lambda sig: None)
     holder.kill(app.pid, signal.SIGUSR1)  # app: on the run queue first, with get_signal
-    k.start(holder, _hold_read_lock(holder.task, app), "hold")
-    k.step(holder)
+    k.start(holder.task, _hold_read_lock(holder.task, app), "hold")
+    k.step(holder.task)
     assert mm_of(app).mmap_lock.readers == 1 and pick_next(k) is app.task
     app.munmap(m)
     assert mm_of(app).mm_mt == [] and mm_of(app).mmap_lock.readers == 0
@@ -238,8 +251,8 @@ def test_a_real_deadlock_leaves_no_waiter_behind() -> None:
     k = small_kernel("baseline")
     app, holder = k.spawn("app"), k.spawn("holder")
     m = app.mmap(8)
-    k.start(holder, _hold_read_lock(holder.task, app), "hold")
-    k.step(holder)
+    k.start(holder.task, _hold_read_lock(holder.task, app), "hold")
+    k.step(holder.task)
     holder.freeze()
     with pytest.raises(Deadlock):
         app.munmap(m)
