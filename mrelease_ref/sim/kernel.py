@@ -487,8 +487,15 @@ class Kernel:
                        self.this_cpu(), func, detail)
         )
 
+    @api_entry()
     def trace_text(self, funcs: tuple[str, ...] | None = None) -> str:
         """The trace as text, optionally filtered by function name."""
+        if funcs is not None and (
+            isinstance(funcs, str)
+            or not isinstance(funcs, (tuple, list))
+            or not all(isinstance(f, str) for f in funcs)
+        ):
+            raise TypeError(f"funcs must be a tuple of function names or None, got {funcs!r}")
         return format_trace(self.trace, funcs)
 
     # --- scheduler (see mrelease_ref.sim.sched) ------------------------------------------
