@@ -218,7 +218,8 @@ def render_markdown(cells: list[Cell]) -> str:
 
 
 def main() -> None:
-    """Regenerate ``docs/permission_matrix.md``: ``python -m mrelease_ref.scenarios.permissions``."""
+    """Regenerate ``docs/permission_matrix.md``
+    (``python -m mrelease_ref.scenarios.permissions``)."""
     from pathlib import Path
 
     out = Path(__file__).resolve().parents[2] / "docs" / "permission_matrix.md"
