@@ -80,21 +80,7 @@ from mrelease_ref.include.linux.mm_types import (
     SwpEntry,
     mm_counter,
 )
-from mrelease_ref.include.linux.mmzone import (
-    NR_ANON_MAPPED,
-    NR_ANON_THPS,
-    NR_FILE_DIRTY,
-    NR_FILE_MAPPED,
-    NR_FILE_PAGES,
-    NR_FREE_PAGES,
-    NR_FREE_PCP,
-    NR_LRU_BASE,
-    NR_MLOCK,
-    NR_SHMEM,
-    NR_SWAPCACHE,
-    NR_WRITEBACK,
-    NodeStat,
-)
+from mrelease_ref.include.linux.mmzone import NR_FREE_PAGES, NR_FREE_PCP, NR_LRU_BASE, NodeStat
 from mrelease_ref.include.linux.page_flags import (
     PG_anon,
     PG_dirty,
@@ -332,34 +318,35 @@ def check_ptes_in_vmas(k: Kernel) -> list[str]:
 
 def check_vmstat(k: Kernel, c: Census) -> list[str]:
     """The node counters equal what the page caches, page tables and flags hold."""
+    S = NodeStat  # a short name for the counters
     want = Counter[int]()
     for inode in k.inodes:
         for folio in inode.i_mapping.i_pages.values():
             nr = 1 << folio.order
-            want[NR_FILE_PAGES] += nr
+            want[S.NR_FILE_PAGES] += nr
             if folio.flags & PG_swapbacked:
-                want[NR_SHMEM] += nr
+                want[S.NR_SHMEM] += nr
             if folio.flags & PG_dirty and inode.i_mapping.a_ops == "ext4":
-                want[NR_FILE_DIRTY] += nr
+                want[S.NR_FILE_DIRTY] += nr
     for folio in k.swapper_space.i_pages.values():
-        want[NR_FILE_PAGES] += 1 << folio.order
-        want[NR_SWAPCACHE] += 1 << folio.order
+        want[S.NR_FILE_PAGES] += 1 << folio.order
+        want[S.NR_SWAPCACHE] += 1 << folio.order
     seen = dict.fromkeys(list(c.refs) + [f for lst in k.lruvec.lists for f in lst])
     for folio in seen:
         nr = 1 << folio.order
         if folio.flags & PG_freed or folio.pfn in k.hstate.pool:
             continue
         if folio.flags & PG_mlocked:
-            want[NR_MLOCK] += nr
+            want[S.NR_MLOCK] += nr
         if folio._mapcount > 0:
-            want[NR_ANON_MAPPED if folio.flags & PG_anon else NR_FILE_MAPPED] += nr
+            want[S.NR_ANON_MAPPED if folio.flags & PG_anon else S.NR_FILE_MAPPED] += nr
         if folio.flags & PG_anon and folio._entire_mapcount > 0:
-            want[NR_ANON_THPS] += nr
-    want[NR_WRITEBACK] = sum(1 << f.order for f in k.io_pending)  # folios with I/O in flight
-    items = (NR_FILE_PAGES, NR_SWAPCACHE, NR_SHMEM, NR_FILE_DIRTY, NR_WRITEBACK,
-             NR_ANON_MAPPED, NR_FILE_MAPPED, NR_ANON_THPS, NR_MLOCK)
+            want[S.NR_ANON_THPS] += nr
+    want[S.NR_WRITEBACK] = sum(1 << f.order for f in k.io_pending)  # I/O in flight
+    items = (S.NR_FILE_PAGES, S.NR_SWAPCACHE, S.NR_SHMEM, S.NR_FILE_DIRTY, S.NR_WRITEBACK,
+             S.NR_ANON_MAPPED, S.NR_FILE_MAPPED, S.NR_ANON_THPS, S.NR_MLOCK)
     return [
-        f"vmstat {NodeStat(item).name} is {k.vmstat[item]}, the pages say {want[item]}"
+        f"vmstat {item.name} is {k.vmstat[item]}, the pages say {want[item]}"
         for item in items
         if k.vmstat[item] != want[item]
     ]
