@@ -90,6 +90,22 @@ def test_every_call_by_a_dying_task_is_refused() -> None:
     assert app.state == "dead" and check_invariants(k) == []
 
 
+def test_a_killed_task_waiting_for_munmap_gets_eintr() -> None:
+    """Kernel: mm/vma.c:__vm_munmap() takes mmap_write_lock_killable(): a caller with a
+    fatal signal pending that would have to wait for the lock gives up with -EINTR (and
+    dies on its way out); the mapping stays until its exit tears it down."""
+    k = small_kernel("baseline")
+    app, holder = k.spawn("app"), k.spawn("holder")
+    m = app.mmap(8)
+    k.start(holder.task, _hold_read_lock(holder.task, app), "hold")
+    k.step(holder.task)
+    holder.kill(app.pid, signal.SIGKILL)
+    assert _errno(app.munmap, m) == errno.EINTR
+    assert len(mm_of(app).mm_mt) == 1 and mm_of(app).mmap_lock.wait_list == []
+    k.run()
+    assert app.state == "dead"
+
+
 # --- 2. a Mapping is resolved against the caller's own VMAs ------------------------------------
 
 

@@ -54,6 +54,7 @@ from mrelease_ref.include.linux.rwsem import (
     mmap_read_lock,
     mmap_read_unlock,
     mmap_write_lock,
+    mmap_write_lock_killable,
     mmap_write_unlock,
 )
 from mrelease_ref.kernel.sched import KernelGen
@@ -282,9 +283,11 @@ def do_munmap(mm: MmStruct, vma: VmAreaStruct, current: TaskStruct) -> KernelGen
     """Kernel: mm/vma.c:do_vmi_munmap() (one whole VMA)
 
     Zap, then free the page tables no neighbouring VMA shares (``vms_clear_ptes()``;
-    like ``exit_mmap()`` in v6.18, no ``lru_add_drain()`` first).
+    like ``exit_mmap()`` in v6.18, no ``lru_add_drain()`` first). The lock is taken
+    killable (``__vm_munmap()``): -EINTR when a fatal signal arrives while it waits.
     """
-    yield from mmap_write_lock(mm, current)
+    if (yield from mmap_write_lock_killable(mm, current)):
+        return -errno.EINTR
     tlb = tlb_gather_mmu(mm)
     yield from unmap_vmas(tlb, [vma], vma.vm_start, vma.vm_end)
     i = mm.mm_mt.index(vma)  # vms_clear_ptes() -> free_pgtables() between the neighbours

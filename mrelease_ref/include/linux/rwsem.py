@@ -152,6 +152,17 @@ def mmap_write_lock(mm: MmStruct, task: TaskStruct) -> KernelGen[None]:
         yield from _down(mm.mmap_lock, task, write=True, killable=False)
 
 
+def mmap_write_lock_killable(mm: MmStruct, task: TaskStruct) -> KernelGen[int]:
+    """Kernel: include/linux/mmap_lock.h:mmap_write_lock_killable()
+
+    Returns 0 with the lock held, or -EINTR when ``current`` has a fatal signal pending
+    while it would have to wait (an uncontended lock is taken whatever is pending).
+    """
+    if down_write_trylock(mm.mmap_lock, task):
+        return 0
+    return (yield from _down(mm.mmap_lock, task, write=True, killable=True))
+
+
 def mmap_write_unlock(mm: MmStruct) -> None:
     """Kernel: include/linux/mmap_lock.h:mmap_write_unlock()"""
     sem = mm.mmap_lock
