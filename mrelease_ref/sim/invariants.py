@@ -56,6 +56,7 @@ Limitations:
 
 from __future__ import annotations
 
+import inspect
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -384,8 +385,13 @@ def at_rest(k: Kernel) -> bool:
 
     if k._syscall_tasks or k.live_gathers or k.timers:  # a pending timer holds its task
         return False
-    return all(t.work is None or (t.flags & PF_KTHREAD and t.waiting is not None)
-               for t in _all_tasks(k))
+    return all(t.work is None or (t.flags & PF_KTHREAD and _idle(t)) for t in _all_tasks(k))
+
+
+def _idle(t: TaskStruct) -> bool:
+    """A kernel thread asleep in its loop, or not started yet: it holds nothing."""
+    assert t.work is not None
+    return t.waiting is not None or inspect.getgeneratorstate(t.work) == "GEN_CREATED"
 
 
 def _all_tasks(k: Kernel) -> list[TaskStruct]:
