@@ -33,8 +33,12 @@ What it checks:
 13. **hugetlb pool.** Free list, reservations and per-mm ``hugetlb_usage`` add up.
 14. **Lifetimes.** No released task is still reachable (run queue, thread list, pid, parent);
     no live task points at a signal struct whose count says it is gone; every pid has a
-    reference per pidfd; at rest (no system call or user work in flight) ``mm_users`` and
-    ``mm_count`` equal their holders exactly, so a leaked mm is caught.
+    reference per pidfd. At rest (no system call or user work in flight, no timer) the
+    counts equal their holders exactly: ``mm_users`` (the tasks using the mm),
+    ``mm_count`` (users, OOM victims' ``signal->oom_mm``, open /proc mem files, kernel
+    threads' ``kthread_use_mm()``), task ``usage`` (itself until released, plus the OOM
+    reaper's queue), signal ``sigcnt`` (its live task structs) and pid counts (the task,
+    plus one per pidfd), so a leak or an early free is caught.
 15. **rwsem.** No writer together with readers; nobody queued on a free lock; every queued
     waiter is a live sleeping task; no exited writer; at rest no reader and no waiter.
 16. **Reaped while in use.** An mm marked MMF_UNSTABLE (reaped) that a live task, neither
@@ -436,6 +440,20 @@ def check_lifetimes(k: Kernel) -> list[str]:
             errors.append(f"{pid!r}: count {pid.count} below 1 + {pidfds[id(pid)]} pidfds")
     if not at_rest(k):
         return errors
+    queued = Counter(id(t) for t in k.oom_reaper_list)  # queue_oom_reaper()'s reference
+    sigcnt: Counter[int] = Counter()
+    for t in tasks:
+        own = 0 if t.exit_state == EXIT_DEAD else 1  # released: its own reference is gone
+        if t.usage != own + queued[id(t)]:
+            errors.append(f"{t!r}: usage {t.usage} at rest, held by itself ({own}) and the "
+                          f"OOM reaper's list ({queued[id(t)]})")
+        if t.usage > 0:
+            sigcnt[id(t.signal)] += 1
+    for t in tasks:
+        if t.signal.sigcnt != sigcnt[id(t.signal)]:
+            errors.append(f"{t!r}: signal sigcnt {t.signal.sigcnt} at rest, "
+                          f"{sigcnt[id(t.signal)]} live task structs use it")
+            break
     for pid in k.pid_hash.values():
         if pid.count != 1 + pidfds[id(pid)]:
             errors.append(f"{pid!r}: count {pid.count} at rest, held by 1 + "
