@@ -10,7 +10,9 @@ so there ``Kernel.findings`` stays empty. Teardown: every process killed and rea
 caches written back and dropped: every page is back in the free pool.
 
 ``MRELEASE_STATEMACHINE_EXAMPLES`` sets the number of walks (default small for
-``make test``; try 2000 for a long run).
+``make test``; 2000 walks take about 7 minutes), ``MRELEASE_STATEMACHINE_STEPS`` their
+length (default 30) and ``MRELEASE_STATEMACHINE_SEED`` makes them random from that seed
+(default: hypothesis' fixed derandomized walks, the same in every run).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from __future__ import annotations
 import os
 import signal
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, seed, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     Bundle,
@@ -35,6 +37,8 @@ from mrelease_ref.sim.invariants import check_invariants, leaked_pages
 from mrelease_ref.sim.process import Process, ProcRead
 
 EXAMPLES = int(os.environ.get("MRELEASE_STATEMACHINE_EXAMPLES", "12"))
+STEPS = int(os.environ.get("MRELEASE_STATEMACHINE_STEPS", "30"))
+SEED = os.environ.get("MRELEASE_STATEMACHINE_SEED")  # set: random walks from this seed
 EXPECTED = (OSError, ValueError, TypeError, Deadlock)
 KINDS = ("anon", "file", "file-shared", "shmem", "thp", "locked", "hugetlb")
 
@@ -64,17 +68,27 @@ class ApiWalk(RuleBasedStateMachine):
 
     @initialize(target=procs,
                 variant=st.sampled_from(("baseline", "rfc", "v1", "d", "v2", "v3")),
-                large=st.booleans())
-    def boot(self, variant: str, large: bool) -> Process:
+                large=st.booleans(), s390=st.booleans(), swap=st.sampled_from((0, 16)),
+                overcommit=st.sampled_from((0, 1, 2)), patches=st.sampled_from((None, 1, 2)),
+                order=st.sampled_from((9, 6, 0)), options=st.booleans())
+    def boot(self, variant: str, large: bool, s390: bool, swap: int, overcommit: int,
+             patches: int | None, order: int, options: bool) -> Process:
+        arch = "s390" if s390 and variant != "d" else "x86_64"  # D does not build on s390
         self.k = Kernel(variant, large_folios=large, debug_vm=True, nr_hugepages=1,
-                        mem_mib=64)
+                        mem_mib=64, arch=arch, swap_mib=swap, overcommit_memory=overcommit,
+                        patches=patches if variant in ("rfc", "v1") else None,
+                        file_folio_order=order, fast_paths=not options,
+                        swapcache_fix=options, d_details="intended" if options else "as_posted")
         self.files = [self.k.create_file(f"f{i}", 64) for i in range(2)]
         return self.k.spawn("root0")
 
-    @rule(target=procs, uid=st.sampled_from((0, 10001, 10002)), parent=st.none() | procs)
-    def spawn(self, uid: int, parent: Process | None) -> Process:
+    @rule(target=procs, uid=st.sampled_from((0, 10001, 10002)), parent=st.none() | procs,
+          new_ns=st.booleans())
+    def spawn(self, uid: int, parent: Process | None, new_ns: bool) -> Process:
         if parent is not None:
             got = self._try(parent.spawn_child, "child", uid)
+        elif new_ns:  # the first process of a new pid namespace is its init
+            got = self._try(self.kern.spawn, "nsinit", uid, pid_ns=self.kern.create_pid_ns())
         else:
             got = self._try(self.kern.spawn, "app", uid)
         return got if isinstance(got, Process) else self.kern.spawn("spare", uid)
@@ -127,10 +141,16 @@ class ApiWalk(RuleBasedStateMachine):
     def kill(self, sender: Process, victim: Process, sig: int) -> None:
         self._try(sender.kill, victim.pid, int(sig))
 
-    @rule(target=fds, caller=procs, p=procs, flags=st.sampled_from((0, 0o4000, 0o200)))
-    def pidfd_open(self, caller: Process, p: Process, flags: int) -> tuple[Process, int]:
-        got = self._try(caller.pidfd_open, p.pid, flags)
+    @rule(target=fds, caller=procs, p=procs, flags=st.sampled_from((0, 0o4000, 0o200)),
+          by_tid=st.booleans())
+    def pidfd_open(self, caller: Process, p: Process, flags: int,
+                   by_tid: bool) -> tuple[Process, int]:
+        got = self._try(caller.pidfd_open, p.tid if by_tid else p.pid, flags)
         return caller, got if isinstance(got, int) else -1
+
+    @rule(cf=fds, sig=st.integers(0, 65))
+    def pidfd_send_signal(self, cf: tuple[Process, int], sig: int) -> None:
+        self._try(cf[0].pidfd_send_signal, cf[1], sig)
 
     @rule(cf=fds, caller=st.none() | procs, flags=st.sampled_from((0, 1, 2, -1)))
     def process_mrelease(self, cf: tuple[Process, int], caller: Process | None,
@@ -163,9 +183,9 @@ class ApiWalk(RuleBasedStateMachine):
     def exit(self, p: Process, thread: bool) -> None:
         self._try(p.thread_exit if thread else p.exit, 0)
 
-    @rule(parent=procs, child=procs)
-    def waitpid(self, parent: Process, child: Process) -> None:
-        self._try(parent.waitpid, child.pid, 1)
+    @rule(parent=procs, child=procs, block=st.booleans())
+    def waitpid(self, parent: Process, child: Process, block: bool) -> None:
+        self._try(parent.waitpid, child.pid, 0 if block else 1)
 
     @rule(steps=st.integers(1, 30))
     def run(self, steps: int) -> None:
@@ -180,6 +200,15 @@ class ApiWalk(RuleBasedStateMachine):
         k = self.kern
         {"sync": k.sync, "drop": k.drop_caches, "drain": k.lru_add_drain_all,
          "reclaim": lambda: k.reclaim(32)}[what]()
+
+    @rule(p=procs, i=st.integers(0, 1), n=st.integers(1, 64))
+    def reports(self, p: Process, i: int, n: int) -> None:
+        k = self.kern
+        k.meminfo()
+        k.zoneinfo()
+        k.cachestat(self.files[i], 0, n << 12)
+        p.status()
+        self._try(k.create_file, f"new{n}", n)
 
     @rule(p=procs, i=st.integers(0, 1), advice=st.integers(0, 5))
     def fadvise(self, p: Process, i: int, advice: int) -> None:
@@ -225,7 +254,9 @@ class ApiWalk(RuleBasedStateMachine):
 
 
 ApiWalk.TestCase.settings = settings(
-    max_examples=EXAMPLES, stateful_step_count=30, deadline=None, derandomize=True,
-    suppress_health_check=list(HealthCheck),
+    max_examples=EXAMPLES, stateful_step_count=STEPS, deadline=None, derandomize=SEED is None,
+    suppress_health_check=list(HealthCheck), database=None,
 )
 TestApiWalk = ApiWalk.TestCase
+if SEED is not None:
+    TestApiWalk = seed(int(SEED))(TestApiWalk)
