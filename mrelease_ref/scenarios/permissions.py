@@ -11,8 +11,9 @@ same caller kills the same target (run on another fresh Kernel). Axes:
 * caller (:data:`CALLERS`): root; the target's uid without CAP_KILL; another uid without
   and with CAP_KILL; root inside the target's child pid namespace;
 * target (:data:`TARGETS`): an ordinary process; a process in a child pid namespace; that
-  namespace's init (SIGNAL_UNKILLABLE for signals from inside it); the global init; a
-  kernel thread;
+  namespace's init (SIGNAL_UNKILLABLE for signals from inside it); a process whose vfork
+  child shares its mm (no MMF_MULTIPROCESS); a process with a plain CLONE_VM sharer
+  (MMF_MULTIPROCESS); the global init; a kernel thread;
 * pidfd: plain, or opened with PIDFD_THREAD on the leader (``pidfd_get_task()`` looks the
   task up by thread group either way, so the flag changes nothing here);
 * kernel: baseline v6.18 (the flag is unknown: EINVAL) and rfc, v1, d, v2, v3.
@@ -28,7 +29,8 @@ resolves the number in the caller's namespace, and the model resolves numbers gl
 so those cells are left out ("-").
 
 Limitations:
-- One target process per cell, no sharers (the shared-mm cases are notebook 03's).
+- The sharers (a vfork child, a CLONE_VM child) share the target's uid and namespace; the
+  mixed cases (another uid, another namespace) are notebook 03's.
 - The global init and kernel threads have no mm in the model, so every version answers
   ESRCH for them once the kill is decided; what matters there is whether they were
   signalled.
@@ -50,8 +52,8 @@ from mrelease_ref.sim.kernel import ALL_CAPS, Kernel
 from mrelease_ref.sim.process import Process
 
 CALLERS: Final = ("root", "uid 10001", "uid 10002", "uid 10002 + CAP_KILL", "root in child ns")
-TARGETS: Final = ("process", "process in child ns", "namespace init", "global init",
-                  "kernel thread")
+TARGETS: Final = ("process", "process in child ns", "namespace init", "vfork parent",
+                  "CLONE_VM owner", "global init", "kernel thread")
 PIDFDS: Final = ("plain", "PIDFD_THREAD")
 TARGET_UID: Final = 10001
 ANON_PAGES: Final = 64
@@ -94,13 +96,17 @@ def _build(variant: str, caller: str, target: str) -> _World:
     nsinit = k.spawn("nsinit", TARGET_UID, pid_ns=ns)
     nschild = k.spawn("nschild", TARGET_UID, pid_ns=ns)
     app = k.spawn("app", TARGET_UID)
-    for p in (nsinit, nschild, app):
+    vparent, owner = k.spawn("vparent", TARGET_UID), k.spawn("owner", TARGET_UID)
+    for p in (nsinit, nschild, app, vparent, owner):
         p.touch(p.mmap(ANON_PAGES), write=True)
+    vparent.clone_vm("vchild", vfork=True)
+    owner.clone_vm("sharer")
     uid = {"root": 0, "uid 10001": 10001, "root in child ns": 0}.get(caller, 10002)
     caps = ALL_CAPS if uid == 0 else ({"CAP_KILL"} if caller.endswith("CAP_KILL") else set())
     who = k.spawn("caller", uid, caps=caps, pid_ns=ns if caller == "root in child ns" else None)
     tasks = {"process": app.task, "process in child ns": nschild.task,
-             "namespace init": nsinit.task, "global init": k.init_task,
+             "namespace init": nsinit.task, "vfork parent": vparent.task,
+             "CLONE_VM owner": owner.task, "global init": k.init_task,
              "kernel thread": k.kthreadd}
     return _World(k, who, tasks[target])
 

@@ -511,6 +511,11 @@ def check_rwsems(k: Kernel) -> list[str]:
 # --- reaped while a live task uses the mm ----------------------------------------------------
 
 
+REASON_NS_INIT = "a namespace init that ignored the SIGKILL runs on a reaped (MMF_UNSTABLE) mm"
+REASON_SHARER = ("a live CLONE_VM/vfork sharer runs on a reaped (MMF_UNSTABLE) mm; its next "
+                 "faults get SIGBUS")
+
+
 def reaped_in_use(k: Kernel) -> list[tuple[MmStruct, TaskStruct, str]]:
     """Each (mm, task, reason) where a reaped mm (MMF_UNSTABLE) is still used by a live
     task that is neither exiting nor killed. ``reason`` names the known series case, or is
@@ -535,9 +540,9 @@ def reaped_in_use(k: Kernel) -> list[tuple[MmStruct, TaskStruct, str]]:
                 continue
             reason = ""
             if t.signal.flags & SIGNAL_UNKILLABLE:
-                reason = "REAP_KILL reaped a namespace init that ignores the SIGKILL"
+                reason = REASON_NS_INIT
             elif any(o.mm is mm and o.signal is not t.signal for o in _all_tasks(k)):
-                reason = "reaped an mm a live CLONE_VM/vfork sharer still uses"
+                reason = REASON_SHARER
             out.append((mm, t, reason))
     return out
 
