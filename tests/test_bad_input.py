@@ -335,6 +335,8 @@ def test_every_kernel_keyword_is_checked(keyword: str, bad: object) -> None:
         ({"nr_hugepages": 1 << 20}, "nr_hugepages"),
         ({"variant": "v2", "patches": 1}, "single patch"),
         ({"mem_mib": 8}, "mem_mib"),
+        ({"nr_cpus": 1 << 20}, "nr_cpus"),
+        ({"swap_mib": 1 << 30}, "swap_mib"),
     ],
 )
 def test_kernel_values_out_of_range(kw: dict[str, Any], match: str) -> None:

@@ -264,6 +264,10 @@ def _check_vm_sysctls(kw: dict[str, Any]) -> None:
 
     for name in ("overcommit_memory", "overcommit_ratio", "nr_hugepages"):
         _check_type(name, kw[name], int, "an int")
+    # the model keeps per-CPU lists and one swap_map entry per slot: absurd sizes would
+    # take the host's memory before the first call (CONFIG_NR_CPUS is at most 8192)
+    if kw["nr_cpus"] > 8192 or kw["swap_mib"] > 1 << 16 or kw["mem_mib"] > 1 << 24:
+        raise ValueError("need nr_cpus <= 8192, swap_mib <= 65536 and mem_mib <= 16 TiB")
     if kw["overcommit_memory"] not in (0, 1, 2):
         raise ValueError("overcommit_memory must be 0 (guess), 1 (always) or 2 (never)")
     if kw["overcommit_ratio"] < 0:
