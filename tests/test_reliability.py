@@ -148,6 +148,19 @@ def test_a_forged_mapping_gets_the_kernels_answers() -> None:
     assert check_invariants(k) == []
 
 
+def test_a_write_to_a_read_only_mapping_is_sigsegv() -> None:
+    """Kernel: arch/x86/mm/fault.c:do_user_addr_fault(): access_error() for a write to a
+    VMA without VM_WRITE -> bad_area_access_error() -> SIGSEGV (SEGV_ACCERR); nothing is
+    faulted in."""
+    k = small_kernel("baseline")
+    p = k.spawn("p")
+    f = k.create_file("ro", 8)
+    m = p.mmap(8, file=f, write=False)
+    assert p.touch(m, write=True) == 0
+    assert p.task.pending & (1 << (signal.SIGSEGV - 1))
+    assert not p.task.pending & (1 << (signal.SIGBUS - 1))
+
+
 # --- 3. hugetlb ------------------------------------------------------------------------------
 
 

@@ -37,6 +37,7 @@ from mrelease_ref.include.linux.mm_types import (
     PAGE_SHIFT,
     VM_HUGEPAGE,
     VM_NOHUGEPAGE,
+    VM_WRITE,
     VmAreaStruct,
 )
 from mrelease_ref.include.linux.sched import (
@@ -662,8 +663,9 @@ def _force_sig_fault(task: TaskStruct, sig: int) -> None:
 
 def _access_range(task: TaskStruct, mm: Any, addr: int, nr_pages: int, write: bool) -> int:
     """User accesses to ``nr_pages`` pages from ``addr``, each resolved against ``mm``'s
-    VMAs as the MMU and ``do_user_addr_fault()`` would: a fault in a VMA, or SIGSEGV
-    (``bad_area()``) at the first address no VMA covers. Returns the pages accessed."""
+    VMAs as the MMU and ``do_user_addr_fault()`` would: a fault in a VMA, or SIGSEGV at
+    the first address no VMA covers (``bad_area()``) or a write to a VMA without
+    VM_WRITE (``access_error()``). Returns the pages accessed."""
     from mrelease_ref.kernel.signal import SIGSEGV
     from mrelease_ref.mm.memory import VM_FAULT_OOM, VM_FAULT_SIGBUS, handle_mm_fault
 
@@ -673,6 +675,9 @@ def _access_range(task: TaskStruct, mm: Any, addr: int, nr_pages: int, write: bo
         vma = next((v for v in mm.mm_mt if v.vm_start <= addr < v.vm_end), None)
         if vma is None:
             _force_sig_fault(task, SIGSEGV)  # bad_area(): SEGV_MAPERR
+            break
+        if write and not vma.vm_flags & VM_WRITE:
+            _force_sig_fault(task, SIGSEGV)  # access_error() -> bad_area_access_error()
             break
         stop = min(end, vma.vm_end)
         for a in range(addr, stop, 1 << PAGE_SHIFT):
