@@ -69,6 +69,9 @@ BAD: dict[str, list[Case]] = {
         ("not a generator", lambda e: e.k.start(e.app, [], "x"), TypeError, "generator"),
         ("another kernel's task", lambda e: e.k.start(e.alien, iter(()), "x"),
          ValueError, "another Kernel"),
+        ("work yielding junk", lambda e: (e.k.start(e.lmkd, (x for x in [1]), "junk"),
+                                          e.k.step(e.lmkd)), TypeError, "markers"),
+
     ],
     "Kernel.step": [
         ("a pid", lambda e: e.k.step(5), TypeError, "Process"),
@@ -356,3 +359,14 @@ def test_calls_on_a_dead_process_are_value_errors() -> None:
     with pytest.raises(OSError) as info:
         e.lmkd.kill(e.app.pid, 9)
     assert info.value.errno == errno.ESRCH
+
+
+def test_broken_kernel_work_is_dropped() -> None:
+    """Work that yields something other than a scheduler marker is refused when it runs,
+    and the task is left idle, able to make calls again."""
+    e = _env()
+    e.k.start(e.lmkd, (x for x in [1]), "junk")
+    with pytest.raises(TypeError, match="markers"):
+        e.k.step(e.lmkd)
+    assert e.lmkd.task.work is None and e.lmkd.task not in e.k.runqueue
+    assert e.lmkd.pidfd_open(e.app.pid) >= 0

@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from mrelease_ref.kernel.sched import KernelGen, Wait
+from mrelease_ref.kernel.sched import KernelGen, Resched, Wait
 from mrelease_ref.sim.kernel import Deadlock, StepRecord
 
 if TYPE_CHECKING:
@@ -98,7 +98,14 @@ def run_step(k: Kernel, t: TaskStruct) -> bool:
     with k.running(t):
         assert t.work is not None
         try:
-            marker = t.work.send(None)
+            try:
+                marker = _marker(t.work.send(None), t.work_label)
+            except TypeError:
+                t.work.close()  # broken work is dropped, not left queued
+                t.work, t.waiting = None, None
+                if t in k.runqueue:
+                    k.runqueue.remove(t)
+                raise
             t.waiting = marker if isinstance(marker, Wait) else None
             label = marker.label
             if t in k.runqueue:  # round robin
@@ -110,6 +117,14 @@ def run_step(k: Kernel, t: TaskStruct) -> bool:
     if k.config.debug_vm:
         k.check()
     return True
+
+
+def _marker(marker: object, label: str) -> Resched | Wait:
+    """What kernel work yielded must be a preemption point or a sleep."""
+    if not isinstance(marker, (Resched, Wait)):
+        raise TypeError(f"kernel work {label!r} yielded {marker!r}; model code yields "
+                        "cond_resched(...) or wait_event(...) markers only")
+    return marker
 
 
 def _fire_timers(k: Kernel) -> bool:
@@ -190,7 +205,7 @@ def _run_syscall(k: Kernel, task: TaskStruct, gen: KernelGen[Any]) -> Any:
             entry = False
         with k.running(task):
             try:
-                marker = gen.send(None)
+                marker = _marker(gen.send(None), "syscall")
             except StopIteration as stop:
                 _charge(k, before, task, "syscall")
                 return stop.value
