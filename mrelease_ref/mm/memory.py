@@ -739,10 +739,12 @@ def __handle_mm_fault(vma: VmAreaStruct, address: int, write: bool, *, force: bo
     ``allow_retry`` False: no FAULT_FLAG_ALLOW_RETRY (see :func:`fault_with_retry`).
     """
     mm = vma.vm_mm
-    if vma.vm_flags & VM_HUGETLB:
-        raise NotImplementedError("hugetlb faults are not modelled; the VMA exists for skips")
     if write and not vma.vm_flags & VM_WRITE and not force:
         return VM_FAULT_SIGBUS
+    if vma.vm_flags & VM_HUGETLB:
+        from mrelease_ref.mm.hugetlb import hugetlb_fault
+
+        return hugetlb_fault(vma, address, write)
     entry = mm.pgd.get(address >> PMD_SHIFT)
     if isinstance(entry, Pmd):
         if entry.folio is None and write:  # write to the huge zero page
@@ -1174,7 +1176,7 @@ def unmap_page_range(
 def unmap_single_vma(
     tlb: MmuGather, vma: VmAreaStruct, start_addr: int, end_addr: int, details: ZapDetails
 ) -> KernelGen[None]:
-    """Kernel: mm/memory.c:unmap_single_vma() (hugetlb VMAs hold no pages in the model)"""
+    """Kernel: mm/memory.c:unmap_single_vma() (hugetlb VMAs: __unmap_hugepage_range())"""
     start = max(vma.vm_start, start_addr)
     if start >= vma.vm_end:
         return
@@ -1182,6 +1184,9 @@ def unmap_single_vma(
     if end <= vma.vm_start or start == end:
         return
     if vma.vm_flags & VM_HUGETLB:
+        from mrelease_ref.mm.hugetlb import __unmap_hugepage_range
+
+        __unmap_hugepage_range(vma, start, end)
         return
     yield from unmap_page_range(tlb, vma, start, end, details)
 

@@ -1,8 +1,13 @@
 """Creating and destroying VMAs, and ``exit_mmap()``.
 
 Kernel: mm/mmap.c (do_mmap(), exit_mmap()), mm/vma.c (mmap_region(), remove_vma(),
-do_vmi_munmap()), mm/memory.c (free_pgtables()), mm/shmem.c (shmem_zero_setup()),
-mm/gup.c (populate for mlock)
+do_vmi_munmap(), accountable_mapping()), mm/memory.c (free_pgtables()), mm/shmem.c
+(shmem_zero_setup(), shmem_acct_size()), mm/gup.c (populate for mlock)
+
+A private writable mapping, and a shared anonymous one, are charged to the commit limit
+at mmap() (``__vm_enough_memory()`` in :mod:`mrelease_ref.mm.util`; ENOMEM when refused)
+and uncharged when the VMA (or the shmem object) goes. A hugetlb mapping reserves pool
+pages instead (:mod:`mrelease_ref.mm.hugetlb`).
 
 ``exit_mmap()`` is where a victim's own teardown meets a reaper. It zaps everything under
 the *read* lock, sets MMF_OOM_SKIP, then takes the *write* lock, which waits for any reaper
@@ -14,7 +19,7 @@ Limitations:
   MiB-aligned when it is at least 2 MiB long; only mprotect/mlock/madvise split and merge
   VMAs (mm/vma.py).
 - munmap() only removes whole VMAs.
-- No mmu notifiers, uprobes, khugepaged, or accounting of committed memory.
+- No mmu notifiers, uprobes, khugepaged; no RLIMIT_AS (``may_expand_vm()``).
 """
 
 from __future__ import annotations
@@ -51,12 +56,21 @@ from mrelease_ref.include.linux.rwsem import (
     mmap_read_lock,
     mmap_read_unlock,
     mmap_write_lock,
+    mmap_write_lock_killable,
     mmap_write_unlock,
 )
 from mrelease_ref.kernel.sched import KernelGen, cond_resched
+from mrelease_ref.mm.hugetlb import (
+    HPAGE_NR,
+    hugetlb_nr_pages,
+    hugetlb_reserve_pages,
+    hugetlb_vm_op_close,
+    set_vma_resv_map,
+)
 from mrelease_ref.mm.memory import VM_FAULT_SIGBUS, handle_mm_fault, unmap_vmas
 from mrelease_ref.mm.mmu_gather import tlb_finish_mmu, tlb_gather_mmu, tlb_gather_mmu_fullmm
 from mrelease_ref.mm.truncate import truncate_inode_pages
+from mrelease_ref.mm.util import security_vm_enough_memory_mm, vm_unacct_memory
 
 if TYPE_CHECKING:
     from mrelease_ref.include.linux.sched import TaskStruct
@@ -64,6 +78,7 @@ if TYPE_CHECKING:
 
 VM_IO = 0x00004000
 VM_DONTEXPAND = 0x00040000
+VM_ACCOUNT = 0x00100000  # include/linux/mm.h: charged to vm_committed_as
 
 
 def shmem_zero_setup(kernel: Kernel, nr_pages: int) -> File:
@@ -119,6 +134,16 @@ def do_mmap(
         vm_flags |= VM_PFNMAP | VM_IO | VM_DONTEXPAND
     if hugetlb:
         vm_flags |= VM_HUGETLB
+        nr_pages = hugetlb_nr_pages(nr_pages) * HPAGE_NR  # ALIGN(len, huge_page_size())
+        if hugetlb_reserve_pages(mm.kernel, nr_pages // HPAGE_NR):
+            return -errno.ENOMEM
+    charged = 0
+    if accountable_mapping(file, vm_flags) or (file is None and shared):
+        charged = nr_pages  # accountable_mapping(), or shmem_acct_size() for shared anon
+        if security_vm_enough_memory_mm(mm, charged, mm.kernel.current):
+            return -errno.ENOMEM
+        if not shared:
+            vm_flags |= VM_ACCOUNT
     if file is None and shared:
         file = shmem_zero_setup(mm.kernel, nr_pages)
         pgoff = 0
@@ -126,6 +151,8 @@ def do_mmap(
         file.f_count += 1  # the VMA's reference: get_file()
     start = get_unmapped_area(mm, nr_pages << PAGE_SHIFT)
     vma = VmAreaStruct(mm, start, start + (nr_pages << PAGE_SHIFT), vm_flags, pgoff, file)
+    if hugetlb:
+        set_vma_resv_map(vma, nr_pages // HPAGE_NR)
     if file is not None:
         assert file.f_inode is not None
         vma.vm_ops = "pfnmap" if pfnmap else ("hugetlb" if hugetlb else file.f_inode.kind)
@@ -136,9 +163,17 @@ def do_mmap(
         vma.anon_vma = AnonVma(vma)
     mm.mm_mt.append(vma)
     mm.mm_mt.sort(key=lambda v: v.vm_start)
+    mm.total_vm += nr_pages
     if locked:
         populate_vma_page_range(vma)
     return vma
+
+
+def accountable_mapping(file: File | None, vm_flags: int) -> bool:
+    """Kernel: mm/vma.c:accountable_mapping(): private writable, not hugetlb."""
+    if vm_flags & VM_HUGETLB:
+        return False
+    return vm_flags & (VM_SHARED | VM_WRITE) == VM_WRITE
 
 
 def populate_vma_page_range(vma: VmAreaStruct) -> int:
@@ -167,14 +202,23 @@ def fput(file: File) -> None:
     inode.i_count -= 1
     if inode.kind == "shmem" and inode.i_count <= 0 and inode.name.endswith("(deleted)"):
         truncate_inode_pages(inode.i_mapping)
+        vm_unacct_memory(inode.kernel, inode.i_size)  # shmem_evict_inode(): shmem_unacct_size()
 
 
 def remove_vma(vma: VmAreaStruct) -> None:
     """Kernel: mm/vma.c:remove_vma() (with unlink_anon_vmas() and unlink_file_vma() from
-    free_pgtables())"""
+    free_pgtables()), and the uncharging of ``vms_complete_munmap_vmas()``/``exit_mmap()``
+    (``vm_unacct_memory()``)."""
     from mrelease_ref.mm.rmap import unlink_anon_vmas
 
     unlink_anon_vmas(vma)
+    mm = vma.vm_mm
+    nr_pages = (vma.vm_end - vma.vm_start) >> PAGE_SHIFT
+    mm.total_vm -= nr_pages
+    if vma.vm_flags & VM_ACCOUNT:
+        vm_unacct_memory(mm.kernel, nr_pages)
+    if vma.vm_flags & VM_HUGETLB:
+        hugetlb_vm_op_close(vma)  # vma->vm_ops->close()
     f = vma.vm_file
     if f is not None:
         assert f.f_inode is not None
@@ -258,9 +302,11 @@ def do_munmap(mm: MmStruct, vma: VmAreaStruct, current: TaskStruct) -> KernelGen
     """Kernel: mm/vma.c:do_vmi_munmap() (one whole VMA)
 
     Zap, then free the page tables no neighbouring VMA shares (``vms_clear_ptes()``;
-    like ``exit_mmap()`` in v6.18, no ``lru_add_drain()`` first).
+    like ``exit_mmap()`` in v6.18, no ``lru_add_drain()`` first). The lock is taken
+    killable (``__vm_munmap()``): -EINTR when a fatal signal arrives while it waits.
     """
-    yield from mmap_write_lock(mm, current)
+    if (yield from mmap_write_lock_killable(mm, current)):
+        return -errno.EINTR
     tlb = tlb_gather_mmu(mm)
     yield from unmap_vmas(tlb, [vma], vma.vm_start, vma.vm_end)
     i = mm.mm_mt.index(vma)  # vms_clear_ptes() -> free_pgtables() between the neighbours
