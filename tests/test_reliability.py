@@ -130,22 +130,28 @@ def test_a_foreign_mapping_means_the_callers_own_addresses() -> None:
 
 def test_a_forged_mapping_gets_the_kernels_answers() -> None:
     """A Mapping nobody mmap()ed: touch() -> SIGSEGV (nothing faulted), madvise() ->
-    ENOMEM ("addresses in the range are not mapped", mm/madvise.c), munmap() -> success
-    with nothing to unmap; a range cutting a VMA in two is refused (no VMA split in the
-    model) and a Mapping with a bad size cannot be built."""
+    ENOMEM ("addresses in the range are not mapped", mm/madvise.c:madvise_walk_vmas()),
+    munmap() -> success with nothing to unmap (mm/vma.c:do_vmi_munmap()), peek() ->
+    SIGSEGV (EFAULT); a range cutting a VMA in two splits it (mm/vma.c:__split_vma(),
+    reached from do_vmi_align_munmap()) and a Mapping with a bad size cannot be built."""
     k = small_kernel("baseline")
     p = k.spawn("p")
     m = p.mmap(8)
+    p.touch(m, write=True)
     forged = Mapping(m.end + (64 << 12), 4, "forged")
     assert _errno(p.madvise, forged, 0) == errno.ENOMEM
     p.munmap(forged)
-    with pytest.raises(ValueError, match="does not split VMAs"):
-        p.munmap(Mapping(m.start, 4, "half"))
+    p.munmap(Mapping(m.start, 4, "half"))
+    assert [(v.vm_start, v.vm_end) for v in mm_of(p).mm_mt] == [(m.start + (4 << 12), m.end)]
+    assert p.status()["RssAnon"] == 4 * 4
     with pytest.raises(ValueError, match="positive int"):
         Mapping(m.start, 0, "empty")
     assert p.touch(forged) == 0
     assert p.task.pending & (1 << (signal.SIGSEGV - 1))
     assert check_invariants(k) == []
+    q = k.spawn("q")
+    assert _errno(q.peek, forged) == errno.EFAULT
+    assert q.task.pending & (1 << (signal.SIGSEGV - 1))
 
 
 def test_a_write_to_a_read_only_mapping_is_sigsegv() -> None:

@@ -2,8 +2,8 @@
 
 Kernel: mm/util.c (folio_mapping(), __vm_enough_memory(), vm_commit_limit(),
 vm_memory_committed()), include/linux/mman.h (vm_acct_memory(), vm_unacct_memory()),
-security/commoncap.c (cap_vm_enough_memory()), mm/util.c's init_admin_reserve() and
-init_user_reserve()
+security/commoncap.c (cap_vm_enough_memory()), mm/mmap.c (init_admin_reserve(),
+init_user_reserve())
 
 ``__vm_enough_memory()`` decides whether a new commitment of ``pages`` may be made: every
 private writable mapping (``accountable_mapping()``) and every shared anonymous one
@@ -55,12 +55,12 @@ def total_swap_pages(k: Kernel) -> int:
 
 
 def sysctl_admin_reserve_kbytes(k: Kernel) -> int:
-    """Kernel: mm/util.c:init_admin_reserve(): min(3% of free memory, 8 MiB) at boot."""
+    """Kernel: mm/mmap.c:init_admin_reserve(): min(3% of free memory, 8 MiB) at boot."""
     return min(totalram_pages(k) << PAGE_SHIFT_KB >> 5, 1 << 13)
 
 
 def sysctl_user_reserve_kbytes(k: Kernel) -> int:
-    """Kernel: mm/util.c:init_user_reserve(): min(3% of free memory, 128 MiB) at boot."""
+    """Kernel: mm/mmap.c:init_user_reserve(): min(3% of free memory, 128 MiB) at boot."""
     return min(totalram_pages(k) << PAGE_SHIFT_KB >> 5, 1 << 17)
 
 

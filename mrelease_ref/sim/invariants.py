@@ -603,6 +603,9 @@ def check_lifetimes(k: Kernel) -> list[str]:
             grabs[id(sig.oom_mm)] += 1
     for mm in k.proc_mem_files:  # an open /proc/<pid>/mem or environ: proc_mem_open()
         grabs[id(mm)] += 1
+    for t in k.exit_mm_tasks:  # exit_mm_field: exit_mm()'s mmgrab(), dropped by free_task()
+        if t.exit_mm is not None:
+            grabs[id(t.exit_mm)] += 1
     for mm in k.mms:
         want_count = (1 if mm.mm_users else 0) + grabs[id(mm)]
         count_ok = want_count <= mm.mm_count <= want_count + kgrabs[id(mm)]

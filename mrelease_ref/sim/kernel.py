@@ -345,6 +345,7 @@ class Kernel:
         self._syscall_tasks: list[TaskStruct] = []  # callers inside run_syscall()
         self.findings: list[str] = []  # expected series findings the checker recorded
         self.proc_mem_files: list[MmStruct] = []  # open /proc/<pid>/{mem,environ}: mmgrab()
+        self.exit_mm_tasks: list[TaskStruct] = []  # exit_mm_field: task->exit_mm's mmgrab()
         if cost_model is not None and not isinstance(cost_model, CostModel):
             raise TypeError("cost_model must be a mrelease_ref.sim.cost.CostModel or None")
         self.config = _build_config(variant, dict(
@@ -524,6 +525,7 @@ class Kernel:
         if t.work is not None and t not in self.runqueue:
             self.runqueue.append(t)
 
+    @api_entry(check=False)
     def next_token(self) -> int:
         """A fresh page-content token for a write (see mrelease_ref.include.linux.highmem)."""
         self.content_seq += 1

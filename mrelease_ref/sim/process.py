@@ -16,7 +16,7 @@ Since each mm hands out the same addresses, another process's Mapping means what
 addresses mean in the caller. An access to an address no VMA of the caller covers gets the
 kernel's answer: ``touch()`` faults what is mapped and then takes SIGSEGV (``bad_area()``),
 ``madvise()`` fails with ENOMEM, ``munmap()`` unmaps nothing there and succeeds. A range
-that covers only part of a VMA is refused with ValueError (no VMA splitting in the model).
+that covers only part of a VMA splits it, as the kernel does (:mod:`mrelease_ref.mm.vma`).
 
 Limitations:
 - A process is single-threaded unless ``clone_thread()`` adds threads; threads can make
@@ -229,8 +229,8 @@ class Process:
             raise ValueError("offset applies to file mappings only")
         if file is not None and offset + nr_pages > file.i_size:
             raise ValueError(f"mapping pages {offset}..{offset + nr_pages} exceeds {file!r}")
-        if file is not None and file.kind != "ext4":
-            raise ValueError("file must be a disk-backed file from Kernel.create_file()")
+        if file is not None and file.kind not in ("ext4", "shmem"):
+            raise ValueError("file must come from Kernel.create_file() or be a memfd's")
         if hugetlb and (file is not None or shared or pfnmap):
             raise ValueError("hugetlb=True models MAP_PRIVATE|MAP_ANONYMOUS|MAP_HUGETLB only "
                              "(no hugetlbfs files, shared or PFN-mapped hugetlb)")
@@ -255,33 +255,6 @@ class Process:
         )
         self.kernel._after_api()
         return Mapping(vma.vm_start, nr_pages, kind)
-
-    def _vma(self, m: Mapping) -> VmAreaStruct:
-        """The caller's VMA that is exactly ``m`` (ValueError if there is none)."""
-        vmas = self._vmas_in(m)
-        if len(vmas) == 1 and (vmas[0].vm_start, vmas[0].vm_end) == (m.start, m.end):
-            return vmas[0]
-        raise ValueError(
-            f"{m!r} is not exactly one mapping of {self.comm} (pid {self.pid}): pass the "
-            "Mapping this process's mmap() returned"
-        )
-
-    def _vmas_in(self, m: Mapping) -> list[VmAreaStruct]:
-        """The caller's VMAs inside ``m``; ValueError if one lies only partly inside it
-        (the model does not split VMAs). Empty when nothing of ``m`` is mapped."""
-        if not isinstance(m, Mapping):
-            raise TypeError("pass the Mapping that mmap() returned")
-        mm = self.task.mm
-        if mm is None:
-            raise ValueError(f"{self.comm} has no address space")
-        vmas = [v for v in mm.mm_mt if v.vm_start < m.end and v.vm_end > m.start]
-        for v in vmas:
-            if v.vm_start < m.start or v.vm_end > m.end:
-                raise ValueError(
-                    f"{m!r} covers only part of a mapping of {self.comm} (pid {self.pid}); "
-                    "the model does not split VMAs: pass the Mapping mmap() returned"
-                )
-        return vmas
 
     @api_entry(gate=True)
     def touch(
@@ -435,9 +408,10 @@ class Process:
         if isinstance(m, Mapping):
             if length is not None:
                 raise TypeError("with a Mapping, give start= and nr_pages= (pages), not length")
-            self._vma(m)
-            count = m.nr_pages - start if nr_pages is None else nr_pages
-            if start < 0 or count < 0 or start + count > m.nr_pages:
+            nonneg_int_arg("start", start)
+            count = m.nr_pages - start if nr_pages is None else nonneg_int_arg("nr_pages",
+                                                                              nr_pages)
+            if start + count > m.nr_pages:
                 raise ValueError(f"pages {start}..{start + count} are outside {m!r}")
             return m.start + (start << PAGE_SHIFT), count << PAGE_SHIFT
         if isinstance(m, bool) or not isinstance(m, int):
@@ -469,6 +443,7 @@ class Process:
         _deliver_fault_signal(self.task, 0, SIGSEGV)
         return True
 
+    @api_entry(gate=True)
     def mprotect(
         self,
         m: Mapping | int,
@@ -490,6 +465,7 @@ class Process:
         assert mm is not None
         self._syscall(_as_gen(do_mprotect_pkey, mm, addr, size, prot), "mprotect")
 
+    @api_entry(gate=True)
     def mlock(
         self,
         m: Mapping | int,
@@ -507,6 +483,7 @@ class Process:
         addr, size = self._range(m, start, nr_pages, length)
         self._syscall(_as_gen(do_mlock, self.task, addr, size, VM_LOCKED), "mlock")
 
+    @api_entry(gate=True)
     def munlock(
         self,
         m: Mapping | int,
@@ -522,6 +499,7 @@ class Process:
         addr, size = self._range(m, start, nr_pages, length)
         self._syscall(_as_gen(sys_munlock, self.task, addr, size), "munlock")
 
+    @api_entry(gate=True)
     def mlockall(self, flags: int) -> None:
         """``mlockall(MCL_CURRENT[|MCL_ONFAULT])`` (MCL_FUTURE is not modelled)."""
         from mrelease_ref.mm.mlock import sys_mlockall
@@ -529,6 +507,7 @@ class Process:
         _int_arg("flags", flags)
         self._syscall(_as_gen(sys_mlockall, self.task, flags), "mlockall")
 
+    @api_entry(gate=True)
     def memfd_create(self, name: str, flags: int = 0) -> int:
         """``memfd_create()``: a descriptor for a new, empty shmem file; size it with
         :meth:`ftruncate`, map it with :meth:`mmap_fd`."""
@@ -539,6 +518,7 @@ class Process:
         _int_arg("flags", flags)
         return self._syscall(_as_gen(sys_memfd_create, self.task, name, flags), "memfd_create")
 
+    @api_entry(gate=True)
     def ftruncate(self, fd: int, length: int) -> None:
         """``ftruncate()`` of a memfd (bytes; the model keeps whole pages)."""
         from mrelease_ref.mm.memfd import do_ftruncate
@@ -547,6 +527,7 @@ class Process:
         _int_arg("length", length)
         self._syscall(_as_gen(do_ftruncate, self.task, fd, length), "ftruncate")
 
+    @api_entry(gate=True)
     def mmap_fd(
         self, fd: int, nr_pages: int, shared: bool, *, write: bool = True, offset: int = 0
     ) -> Mapping:
@@ -554,11 +535,15 @@ class Process:
         _int_arg("fd", fd)
         files = self.task.files
         f = files.fdt.get(fd) if files is not None else None
-        if f is None or f.f_inode is None:
+        if f is None:
             raise OSError(errno.EBADF, "mmap: Bad file descriptor")
+        if f.f_inode is None:  # a tty or a pidfd: no ->mmap (do_mmap())
+            raise OSError(errno.ENODEV, "mmap: No such device")
+        bool_arg("shared", shared)
         return self.mmap(nr_pages, f.f_inode, shared, write=write,
                          fd_write=bool(f.f_mode & FMODE_WRITE), offset=offset)
 
+    @api_entry(gate=True)
     def mincore(
         self,
         m: Mapping | int,
@@ -580,6 +565,7 @@ class Process:
             return []
         return vec
 
+    @api_entry()
     def smaps(self) -> list[dict[str, int | str]]:
         """``/proc/<pid>/smaps``: one dict per VMA (start, end, perms, name, Size and the
         kB fields of ``mrelease_ref.fs.proc.task_mmu.SMAPS_FIELDS``); [] without an mm."""
@@ -770,7 +756,7 @@ class Process:
             raise ValueError("name must be 'cmdline', 'environ' or 'mem'")
         bool_arg("block", block)
         k = self.kernel
-        target = next((t for t in k.tasks if t.pid == pid), None)
+        target = _proc_task(k, pid)
         if target is None:
             raise OSError(errno.ENOENT, f"open /proc/{pid}/{name}: No such file or directory")
         if self.task.work is not None:
@@ -819,6 +805,7 @@ class Process:
 
     # --- signals to threads, freezer sleeps (kernel/signal.c, kernel/freezer.c) ------------
 
+    @api_entry(gate=True)
     def sleep(self, how: str) -> None:
         """Say what this thread's user space waits in: ``"nanosleep"`` (the default),
         ``"futex"``, ``"sigtimedwait"`` (TASK_FREEZABLE sleeps), ``"pause"``,
@@ -827,7 +814,7 @@ class Process:
         signal then does (:mod:`mrelease_ref.kernel.freezer`)."""
         from mrelease_ref.kernel.freezer import USER_SLEEPS
 
-        if how not in USER_SLEEPS:
+        if not isinstance(how, str) or how not in USER_SLEEPS:
             raise ValueError(f"how must be one of {sorted(USER_SLEEPS)}, got {how!r}")
         self._check_can_call()
         if self.task.work is not None:
@@ -843,6 +830,7 @@ class Process:
         fz = task_freezer(self.task)
         return "THAWED" if fz is None else freezer_read(fz)
 
+    @api_entry(gate=True)
     def tgkill(self, tgid: int, tid: int, sig: int) -> None:
         """``tgkill()``: signal thread ``tid`` of process ``tgid`` only (PIDTYPE_PID);
         raises OSError(EINVAL/ESRCH/EPERM) like the kernel."""
@@ -850,9 +838,10 @@ class Process:
 
         _int_arg("tgid", tgid)
         _int_arg("tid", tid)
-        _int_arg("sig", int(sig))
+        _int_arg("sig", sig)
         self._syscall(_as_gen(sys_tgkill, self.task, tgid, tid, int(sig)), "tgkill")
 
+    @api_entry(gate=True)
     def fsync(self, fd: int, *, background: bool = False) -> WorkResult | None:
         """``fsync()`` of a file: write back its dirty pages and wait for the I/O
         (``file_write_and_wait_range()``, an uninterruptible wait).
@@ -865,6 +854,7 @@ class Process:
         from mrelease_ref.mm.page_writeback import file_write_and_wait_range
 
         _int_arg("fd", fd)
+        bool_arg("background", background)
         self._check_can_call()
         files = self.task.files
         f = files.fdt.get(fd) if files is not None else None
@@ -882,18 +872,20 @@ class Process:
         self._syscall(gen, "fsync")
         return None
 
+    @api_entry(gate=True)
     def tkill(self, tid: int, sig: int) -> None:
         """``tkill()``: signal thread ``tid`` only; raises OSError like the kernel."""
         from mrelease_ref.kernel.signal import sys_tkill
 
         _int_arg("tid", tid)
-        _int_arg("sig", int(sig))
+        _int_arg("sig", sig)
         self._syscall(_as_gen(sys_tkill, self.task, tid, int(sig)), "tkill")
 
     # --- fork with copy-on-write, page contents, read()/write(), /proc/<pid>/mem ----------
     # (added together; the kernel side is kernel/fork.py, mm/memory.py, mm/filemap.py,
     # mm/gup.py and fs/proc/base.py)
 
+    @api_entry(gate=True)
     def fork(self, name: str | None = None, *, uid: int | None = None) -> Process:
         """``fork()``: a child with a copy-on-write copy of this address space.
 
@@ -940,13 +932,15 @@ class Process:
             t.cred = Cred(uid, t.cred.caps if uid == 0 else frozenset())
         return Process(k, t)
 
-    def _page_addr(self, m: Mapping, page: int) -> tuple[VmAreaStruct, int]:
-        vma = self._vma(m)
+    def _page_addr(self, m: Mapping, page: int) -> int:
+        if not isinstance(m, Mapping):
+            raise TypeError("pass the Mapping that mmap() returned")
         _int_arg("page", page)
         if not 0 <= page < m.nr_pages:
             raise ValueError(f"page {page} is outside {m!r} (0..{m.nr_pages - 1})")
-        return vma, m.start + (page << PAGE_SHIFT)
+        return m.start + (page << PAGE_SHIFT)
 
+    @api_entry(gate=True)
     def poke(self, m: Mapping, page: int = 0, value: int | None = None, *,
              partial: bool = False) -> int:
         """Store to one page of ``m`` (a user-space write): fault it in for writing, then
@@ -956,10 +950,12 @@ class Process:
         raises OSError(EFAULT) after the fault's signal (SIGBUS, the OOM kill) was sent."""
         if value is not None:
             _int_arg("value", value)
+        bool_arg("partial", partial)
         token = self.kernel.next_token() if value is None else value
         return self._access(m, page, True, lambda vma, addr: _cpu_store(
             vma, addr, token, {} if partial else None))
 
+    @api_entry(gate=True)
     def peek(self, m: Mapping, page: int = 0) -> int:
         """Load from one page of ``m`` (a user-space read): fault it in, return its token
         (0 for zeros). Raises OSError(EFAULT) after a failed fault's signal."""
@@ -968,11 +964,23 @@ class Process:
     def _access(self, m: Mapping, page: int, write: bool,
                 cpu: Callable[[VmAreaStruct, int], int]) -> int:
         """One user-space access to a page: the fault, then what the CPU does (``cpu``)."""
+        from mrelease_ref.include.linux.mm_types import find_vma
+        from mrelease_ref.kernel.signal import SIGSEGV
         from mrelease_ref.mm.memory import handle_mm_fault
+        from mrelease_ref.mm.mprotect import access_error
 
         self._check_can_call()
-        vma, addr = self._page_addr(m, page)
+        addr = self._page_addr(m, page)
         k = self.kernel
+        mm = self.task.mm
+        assert mm is not None
+        vma = find_vma(mm, addr)
+        if vma is None or vma.vm_start > addr or access_error(write, vma):
+            # do_user_addr_fault(): bad_area() / bad_area_access_error() -> SIGSEGV
+            _force_sig_fault(self.task, SIGSEGV)
+            k._after_api()
+            what = "poke: the write" if write else "peek: the read"
+            raise OSError(errno.EFAULT, f"{what} took SIGSEGV at {addr:#x}")
         with k.running(self.task):
             ret = handle_mm_fault(vma, addr, write)
             token = 0 if ret else cpu(vma, addr)
@@ -1001,6 +1009,7 @@ class Process:
             raise ValueError(f"offset must be a non-negative multiple of 4096, got {offset}")
         return offset >> PAGE_SHIFT
 
+    @api_entry(gate=True)
     def write(self, fd: int, offset: int, nr_pages: int | None = None,
               data: Sequence[int] | None = None) -> int:
         """``pwrite()`` whole pages at byte ``offset`` (page aligned): either ``nr_pages``
@@ -1032,6 +1041,7 @@ class Process:
             raise OSError(errno.ENOMEM, "write: Cannot allocate memory")
         return done << PAGE_SHIFT
 
+    @api_entry(gate=True)
     def read(self, fd: int, offset: int, nr_pages: int) -> list[int]:
         """``pread()`` of whole pages at byte ``offset`` (page aligned): the pages' tokens
         (fewer at the end of the file), through the page cache (``filemap_read()``)."""
@@ -1052,19 +1062,23 @@ class Process:
             raise OSError(errno.ENOMEM, "read: Cannot allocate memory")
         return out
 
+    @api_entry(gate=True)
     def proc_mem_open(self, pid: int) -> ProcMem:
         """Open ``/proc/<pid>/mem``: raises OSError(ESRCH) when the task has no mm (a
         zombie), OSError(EACCES) without ptrace access; the handle keeps the mm struct
         (``mm_count``), not its memory."""
         _int_arg("pid", pid)
         self._check_can_call()
-        target = self.kernel.process(pid).task
+        target = _proc_task(self.kernel, pid)
+        if target is None:
+            raise OSError(errno.ENOENT, f"open /proc/{pid}/mem: No such file or directory")
         with self.kernel.running(self.task):
             mm = _mem_open(self.task, target)
         _raise(mm if isinstance(mm, int) else 0, f"open /proc/{pid}/mem")
         assert not isinstance(mm, int)
         return ProcMem(self, pid, mm)
 
+    @api_entry(gate=True)
     def proc_mem_read(self, pid: int, addr: int, nr_pages: int) -> list[int]:
         """Open ``/proc/<pid>/mem``, read ``nr_pages`` pages at ``addr``, close it."""
         fh = self.proc_mem_open(pid)
@@ -1073,6 +1087,7 @@ class Process:
         finally:
             fh.close()
 
+    @api_entry(gate=True)
     def proc_mem_write(self, pid: int, addr: int, data: Sequence[int]) -> int:
         """Open ``/proc/<pid>/mem``, write one page per token at ``addr``, close it;
         returns the pages written."""
@@ -1247,6 +1262,16 @@ def _read_then_close(current: TaskStruct, mm: Any, buf: Any) -> KernelGen[int]:
     n = yield from mem_rw(current, mm, buf)
     mem_release(mm)
     return n
+
+
+def _proc_task(k: Kernel, pid: int) -> TaskStruct | None:
+    """The task ``/proc/<pid>`` names: a process (a zombie too) or one of its threads
+    (fs/proc/base.c:proc_pid_lookup() finds thread ids as well); None: ENOENT."""
+    for t in k.tasks:
+        for th in t.signal.threads if t.pid != pid else (t,):
+            if th.pid == pid:
+                return th
+    return None
 
 
 def _int_arg(name: str, value: object) -> None:
