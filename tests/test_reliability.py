@@ -22,7 +22,7 @@ from mrelease_ref.include.linux.rwsem import mmap_read_lock, mmap_read_unlock
 from mrelease_ref.include.linux.sched import TaskStruct
 from mrelease_ref.kernel.sched import KernelGen, cond_resched
 from mrelease_ref.mm.hugetlb import HPAGE_NR
-from mrelease_ref.sim.invariants import check_invariants
+from mrelease_ref.sim.invariants import check_invariants, leaked_pages
 from mrelease_ref.sim.process import WNOHANG, Process
 from mrelease_ref.sim.sched import pick_next
 from mrelease_ref.sim.validate import is_gated
@@ -372,3 +372,114 @@ def test_overcommit_modes_always_and_never() -> None:
     p.exit(0)
     k.run()
     assert k.vm_committed_as == 0
+
+
+# --- found by the walk (tests/test_state_machine.py) -------------------------------------------
+
+
+def test_an_orphan_goes_to_init_and_is_reaped_when_it_exits() -> None:
+    """Kernel: kernel/exit.c:forget_original_parent() -> find_new_reaper(): when a parent
+    exits, its children go to another live thread of its group, else to the pid
+    namespace's child_reaper (init), which reaps them (here: at once, do_notify_parent()).
+    Before the fix a child outlived its parent as a zombie nobody could wait for."""
+    k = small_kernel("baseline")
+    parent = k.spawn("parent")
+    child = parent.spawn_child("child")
+    parent.exit(0)
+    k.run()
+    assert child.task.real_parent is k.init_task
+    assert child.task in k.init_task.children
+    child.exit(0)
+    k.run()
+    assert child.task not in k.tasks and parent.task not in k.tasks
+    assert check_invariants(k) == []
+
+
+def test_a_zombie_orphan_is_released_by_its_new_parent() -> None:
+    """Kernel: kernel/exit.c:reparent_leader(): a child that already is a zombie when its
+    parent exits is notified to the new parent (do_notify_parent()); init does not keep
+    it, so it is released (EXIT_DEAD, release_task()) instead of staying a zombie."""
+    k = small_kernel("baseline")
+    parent = k.spawn("parent")
+    child = parent.spawn_child("child")
+    child.exit(0)
+    k.run()
+    assert child.task in k.tasks  # a zombie waiting for parent.waitpid()
+    parent.exit(0)
+    k.run()
+    assert child.task not in k.tasks and parent.task not in k.tasks
+
+
+def test_an_orphan_goes_to_a_live_thread_of_its_parent() -> None:
+    """Kernel: kernel/exit.c:find_new_reaper(): find_alive_thread() first: a thread of
+    the exiting parent's group that is not exiting adopts the children, and can wait for
+    them (a threaded reparent notifies nobody)."""
+    k = small_kernel("baseline")
+    parent = k.spawn("parent")
+    thread = parent.clone_thread()
+    child = parent.spawn_child("child")
+    parent.thread_exit(0)
+    k.run()
+    assert child.task.real_parent is thread.task
+    child.exit(0)
+    k.run()
+    assert child.task in k.tasks  # the thread's group still waits for it
+    assert thread.waitpid(child.pid) == child.pid
+    assert child.task not in k.tasks
+
+
+def test_a_dying_namespace_init_ignores_sigchld_and_its_children_reap_themselves() -> None:
+    """Kernel: kernel/pid_namespace.c:zap_pid_ns_processes(): the exiting init of a child
+    pid namespace sets SIGCHLD to SIG_IGN and SIGKILLs the namespace; the killed children,
+    re-parented to the init (find_child_reaper() returns the dying init), reap themselves
+    (do_notify_parent() with SIG_IGN), so no zombie is left."""
+    k = small_kernel("baseline")
+    init = k.spawn("nsinit", pid_ns=k.create_pid_ns())
+    mid = init.spawn_child("mid")
+    grandchild = mid.spawn_child("grandchild")
+    init.exit(0)
+    k.run()
+    left = [t for t in (init.task, mid.task, grandchild.task) if t in k.tasks]
+    assert left == []
+    assert check_invariants(k) == []
+
+
+def test_a_memfd_charges_no_commit_and_its_eviction_uncharges_none() -> None:
+    """Kernel: mm/memfd.c:memfd_create() -> shmem_file_setup(name, 0, VM_NORESERVE):
+    shmem_acct_size() charges nothing for a memfd, so shmem_evict_inode() uncharges
+    nothing; a private writable mapping of it is charged at mmap() (accountable_mapping())
+    and uncharged at munmap(). Before the fix the memfd's eviction uncharged its size and
+    vm_committed_as went negative."""
+    k = small_kernel("baseline", overcommit_memory=2)
+    p = k.spawn("p")
+    fd = p.memfd_create("m")
+    p.ftruncate(fd, 8 << 12)
+    m = p.mmap_fd(fd, 8, False)
+    assert k.vm_committed_as == 8
+    p.close(fd)
+    p.munmap(m)
+    assert k.vm_committed_as == 0
+    assert [i for i in k.inodes if i.kind == "shmem"] == []
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_a_write_to_a_pfn_map_is_a_store_or_a_copy(shared: bool) -> None:
+    """Kernel: mm/memory.c:remap_pfn_range() installs special PTEs with vm_page_prot:
+    writable in a shared writable mapping; in a private one a write faults into
+    do_wp_page(), which copies (wp_page_copy(): vm_normal_page() is NULL, a new anonymous
+    page counted in MM_ANONPAGES). The copy is freed at munmap(). Before the fix a write to
+    a PFN map stored through a read-only PTE (an assertion in the model)."""
+    k = small_kernel("baseline")
+    f = k.create_file("dev", 8)
+    p = k.spawn("p")
+    m = p.mmap(8, file=f, shared=shared, pfnmap=True)
+    assert p.touch(m, True) == 8
+    assert p.poke(m, 3, 77) == 77
+    if not shared:  # the copy holds the store (a raw PFN's own contents are not modelled)
+        assert p.peek(m, 3) == 77
+    assert check_invariants(k) == []
+    assert leaked_pages(k) == (0 if shared else 8)  # only a private map copies
+    p.munmap(m)
+    k.lru_add_drain_all()  # the copies' last references sat in the per-CPU LRU batch
+    assert leaked_pages(k) == 0
+    assert check_invariants(k) == []

@@ -19,11 +19,15 @@ from mrelease_ref.kernel.pid import pid_nr_ns
 def zap_pid_ns_processes(pid_ns: PidNamespace, current: TaskStruct) -> int:
     """Kernel: kernel/pid_namespace.c:zap_pid_ns_processes()
 
-    SIGKILL (kernel-originated, so forced past SIGNAL_UNKILLABLE) every thread group with
-    a pid in ``pid_ns`` or below, other than the exiting init's own. Returns how many.
+    Ignore SIGCHLD in the dying init (its children then reap themselves), and SIGKILL
+    (kernel-originated, so forced past SIGNAL_UNKILLABLE) every thread group with a pid in
+    ``pid_ns`` or below, other than the exiting init's own. Returns how many.
     """
-    from mrelease_ref.kernel.signal import SIGKILL, __send_signal_locked
+    from mrelease_ref.include.linux.sched import SIG_IGN
+    from mrelease_ref.kernel.signal import SIGCHLD, SIGKILL, __send_signal_locked
 
+    # ignore SIGCHLD: the namespace's children reap themselves as they die
+    current.sighand.action[SIGCHLD] = SIG_IGN
     nr = 0
     for t in list(current.kernel.tasks):
         if t.signal is current.signal or t.exit_state or t is not (t.group_leader or t):

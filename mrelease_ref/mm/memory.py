@@ -768,8 +768,17 @@ def __handle_mm_fault(vma: VmAreaStruct, address: int, write: bool, *, force: bo
     if vma.vm_flags & VM_PFNMAP:
         table = pte_offset_map(mm, address, alloc=True)
         assert table is not None
-        _set_pte(table, (address >> PAGE_SHIFT) & 511, None, 0, _PAGE_SPECIAL | _PAGE_ACCESSED)
-        return 0
+        idx = (address >> PAGE_SHIFT) & 511
+        if table[idx] is None:
+            # the driver's remap_pfn_range(): a special PTE with vm_page_prot, writable only
+            # in a shared mapping (a private one copies on write: do_wp_page() ->
+            # wp_page_copy() with no old page, below)
+            shared_write = write and vma.vm_flags & VM_SHARED
+            _set_pte(table, idx, None, 0, _PAGE_SPECIAL | _PAGE_ACCESSED
+                     | (_PAGE_RW | _PAGE_DIRTY if shared_write else 0))
+            if not write or shared_write:
+                return 0
+        entry = table
     # pte_none() also when no PTE table exists yet: the fault handlers allocate it, which
     # leaves do_read_fault() the chance to map a PMD-sized folio with one PMD first.
     pte = entry[(address >> PAGE_SHIFT) & (PTRS_PER_PTE - 1)] if entry is not None else None

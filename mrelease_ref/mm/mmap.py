@@ -202,7 +202,9 @@ def fput(file: File) -> None:
     inode.i_count -= 1
     if inode.kind == "shmem" and inode.i_count <= 0 and inode.name.endswith("(deleted)"):
         truncate_inode_pages(inode.i_mapping)
-        vm_unacct_memory(inode.kernel, inode.i_size)  # shmem_evict_inode(): shmem_unacct_size()
+        if not inode.noreserve:  # shmem_evict_inode(): shmem_unacct_size()
+            vm_unacct_memory(inode.kernel, inode.i_size)
+        inode.kernel.inodes.remove(inode)  # evict() -> destroy_inode(): the inode is gone
 
 
 def remove_vma(vma: VmAreaStruct) -> None:

@@ -40,7 +40,8 @@ What it checks:
     reference per pidfd. At rest (no system call or user work in flight, no timer) the
     counts equal their holders exactly: ``mm_users`` (the tasks using the mm),
     ``mm_count`` (users, OOM victims' ``signal->oom_mm``, open /proc mem files, kernel
-    threads' ``kthread_use_mm()``), task ``usage`` (itself until released, plus the OOM
+    threads' ``kthread_use_mm()``, the ``exit_mm_field`` variant's ``task->exit_mm``),
+    task ``usage`` (itself until released, plus the OOM
     reaper's queue), signal ``sigcnt`` (its live task structs) and pid counts (the task,
     plus one per pidfd), so a leak or an early free is caught.
 15. **rwsem.** No writer together with readers; nobody queued on a free lock; every queued
