@@ -483,3 +483,44 @@ def test_a_write_to_a_pfn_map_is_a_store_or_a_copy(shared: bool) -> None:
     k.lru_add_drain_all()  # the copies' last references sat in the per-CPU LRU batch
     assert leaked_pages(k) == 0
     assert check_invariants(k) == []
+
+
+def test_a_dying_namespace_init_reaps_the_zombies_it_had() -> None:
+    """Kernel: kernel/pid_namespace.c:zap_pid_ns_processes(): after ignoring SIGCHLD the
+    dying init loops on kernel_wait4() ("Reap the EXIT_ZOMBIE children we had before we
+    ignored SIGCHLD"), so a child that was already a zombie does not outlive it. Before
+    the fix such a zombie stayed forever (its parent was gone, nobody could wait)."""
+    k = small_kernel("baseline")
+    init = k.spawn("nsinit", pid_ns=k.create_pid_ns())
+    child = init.spawn_child("child")
+    child.exit(0)
+    k.run()
+    assert child.task in k.tasks  # a zombie: init has not waited
+    init.exit(0)
+    k.run()
+    assert child.task not in k.tasks and init.task not in k.tasks
+
+
+def test_fork_charges_the_childs_copy_of_an_accounted_mapping() -> None:
+    """Kernel: mm/mmap.c:dup_mmap(): each VM_ACCOUNT VMA the child copies is charged again
+    (security_vm_enough_memory_mm(oldmm, len)), ENOMEM when the commit limit refuses it;
+    the copy is uncharged when the child unmaps it. Before the fix the copy was never
+    charged and its unmap drove vm_committed_as negative."""
+    k = small_kernel("baseline", overcommit_memory=2, mem_mib=64)
+    p = k.spawn("p")
+    p.mmap(100)
+    assert k.vm_committed_as == 100
+    child = p.fork()
+    assert k.vm_committed_as == 200
+    child.exit(0)
+    k.run()
+    p.waitpid(child.pid)
+    assert k.vm_committed_as == 100
+    big = p.mmap(5000)  # more than half of what OVERCOMMIT_NEVER allows here
+    assert _errno(p.fork) == errno.ENOMEM
+    assert k.vm_committed_as == 5100
+    p.munmap(big)
+    p.exit(0)
+    k.run()
+    assert k.vm_committed_as == 0
+    assert check_invariants(k) == []

@@ -112,8 +112,9 @@ ERRNOS: dict[str, frozenset[int]] = {
                               E.ENOMEM}),
     # fs/proc/base.c:proc_pid_cmdline_read(), environ_read(), mem_read() and their opens
     "read_proc": frozenset({E.ENOENT, E.EACCES, E.ESRCH, E.EPERM, E.EIO}),
-    # kernel/pid.c:SYSCALL_DEFINE2(pidfd_open), pidfd_create()
-    "pidfd_open": frozenset({E.EINVAL, E.ESRCH, E.EMFILE, E.ENFILE, E.ENOMEM}),
+    # kernel/pid.c:SYSCALL_DEFINE2(pidfd_open), pidfd_create(); kernel/fork.c:pidfd_prepare()
+    # (ENOENT: a thread's pid without PIDFD_THREAD)
+    "pidfd_open": frozenset({E.EINVAL, E.ESRCH, E.ENOENT, E.EMFILE, E.ENFILE, E.ENOMEM}),
     # kernel/signal.c:kill_something_info(), check_kill_permission(), group_send_sig_info()
     "kill": frozenset({E.EINVAL, E.EPERM, E.ESRCH}),
     # kernel/signal.c:do_send_specific(), SYSCALL_DEFINE3(tgkill), SYSCALL_DEFINE2(tkill)

@@ -343,8 +343,9 @@ def dup_mmap(mm: MmStruct, oldmm: MmStruct, current: TaskStruct) -> KernelGen[in
     linked into the parent's anon_vma chain with an anon_vma of its own
     (``anon_vma_fork()``; a VM_WIPEONFORK VMA starts empty instead), added to its file's
     i_mmap right after the parent's VMA, and its page tables copied where a fault could
-    not rebuild them (``copy_page_range()``). A fatal signal stops the copy with -EINTR
-    (the caller tears down what was copied). Returns 0 or -errno.
+    not rebuild them (``copy_page_range()``). Each VM_ACCOUNT VMA is charged again
+    (``security_vm_enough_memory_mm()``, -ENOMEM when refused). A fatal signal stops the
+    copy with -EINTR (the caller tears down what was copied). Returns 0 or -errno.
     """
     from mrelease_ref.include.linux.mm_types import VM_DONTCOPY, VM_WIPEONFORK
     from mrelease_ref.kernel.signal import fatal_signal_pending
@@ -355,12 +356,21 @@ def dup_mmap(mm: MmStruct, oldmm: MmStruct, current: TaskStruct) -> KernelGen[in
         return -errno.EINTR
     yield from mmap_write_lock(oldmm, current)
     mm.mmap_next = oldmm.mmap_next
+    mm.total_vm = oldmm.total_vm
     retval = 0
     for mpnt in list(oldmm.mm_mt):
+        nr_pages = (mpnt.vm_end - mpnt.vm_start) >> PAGE_SHIFT
         if mpnt.vm_flags & VM_DONTCOPY:
+            mm.total_vm -= nr_pages  # vm_stat_account(mm, flags, -vma_pages(mpnt))
             continue
         if fatal_signal_pending(current):  # "Don't duplicate many vmas if we've been
             retval = -errno.EINTR          # oom-killed"
+            break
+        # the child's copy of a VM_ACCOUNT VMA is a commitment of its own (charged to
+        # oldmm, "sic" in the kernel); the copy keeps VM_ACCOUNT and uncharges at unmap
+        if mpnt.vm_flags & VM_ACCOUNT and security_vm_enough_memory_mm(oldmm, nr_pages,
+                                                                       current):
+            retval = -errno.ENOMEM  # fail_nomem
             break
         tmp = VmAreaStruct(mm, mpnt.vm_start, mpnt.vm_end, mpnt.vm_flags & ~VM_LOCKED_MASK,
                            mpnt.vm_pgoff, mpnt.vm_file, None, mpnt.vm_ops)  # vm_area_dup()
