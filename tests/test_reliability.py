@@ -524,3 +524,22 @@ def test_fork_charges_the_childs_copy_of_an_accounted_mapping() -> None:
     k.run()
     assert k.vm_committed_as == 0
     assert check_invariants(k) == []
+
+
+def test_a_vma_merge_keeps_the_commit_charge() -> None:
+    """Kernel: mm/vma.c:vma_complete(): a VMA merged into its neighbour is freed without
+    vm_unacct_memory() (its range stays mapped and committed); only munmap's remove_vma()
+    path uncharges. An mlock() of one page splits a private writable mapping, munlock()
+    merges it back: vm_committed_as is unchanged. Before the fix the merge uncharged the
+    merged-away VMA's pages (found by the walk: vm_committed_as -1 at teardown)."""
+    k = small_kernel("baseline")
+    f = k.create_file("f", 32)
+    p = k.spawn("p")
+    m = p.mmap(32, file=f)
+    assert k.vm_committed_as == 32
+    p.mlock(m, start=31)
+    assert len(mm_of(p).mm_mt) == 2
+    p.munlock(m, start=1)
+    assert len(mm_of(p).mm_mt) == 1 and k.vm_committed_as == 32
+    p.munmap(m)
+    assert k.vm_committed_as == 0

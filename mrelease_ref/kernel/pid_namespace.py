@@ -5,8 +5,8 @@ Kernel: kernel/pid_namespace.c (zap_pid_ns_processes()), kernel/exit.c
 
 Limitations:
 - The dying init does not wait for the namespace to empty (the kernel's
-  ``zap_pid_ns_processes()`` sleeps until every other pid is gone); it only sends the
-  SIGKILLs.
+  ``zap_pid_ns_processes()`` sleeps until every other pid is gone); it sends the SIGKILLs
+  and reaps the zombies it already had, the others reap themselves as they die.
 - No reboot(2) from inside a namespace, no ``pid_ns->pid_allocated`` accounting.
 """
 
