@@ -74,12 +74,20 @@ def test_fork_of_a_pinned_large_anon_folio_is_not_modelled() -> None:
         p.fork("child")
 
 
-def test_hugetlb_vmas_hold_no_pages() -> None:
-    """A hugetlb VMA exists for the reaper's skip rule only: touching it is refused."""
+def test_hugetlb_is_anonymous_private_only() -> None:
+    """Hugetlb: the pool is empty by default (mmap(MAP_HUGETLB) fails with ENOMEM, as on
+    these machines) and a hugetlb mapping is anonymous and private only."""
+    import errno
+
     p = Kernel(seed=0).spawn("app", uid=10001)
-    m = p.mmap(512, hugetlb=True)
-    with pytest.raises(NotImplementedError):
-        p.touch(m, write=True)
+    with pytest.raises(OSError) as e:
+        p.mmap(512, hugetlb=True)
+    assert e.value.errno == errno.ENOMEM
+    k = Kernel(seed=0, nr_hugepages=1)
+    q = k.spawn("app", uid=10001)
+    f = k.create_file("data", nr_pages=512)
+    with pytest.raises((ValueError, OSError)):
+        q.mmap(512, file=f, hugetlb=True)
 
 
 def test_no_lru_cost_balancing() -> None:

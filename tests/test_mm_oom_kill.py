@@ -24,6 +24,7 @@ from mrelease_ref.include.linux.mm_types import (
     PMD_SHIFT,
     PTRS_PER_PTE,
     MmStruct,
+    Pmd,
     Pte,
 )
 from mrelease_ref.include.linux.rwsem import mmap_write_lock, mmap_write_unlock
@@ -59,14 +60,15 @@ def _mm(p: Process) -> MmStruct:
 
 
 def _present(p: Process, m: Mapping) -> int:
-    """Present PTEs (any kind, zero page and PFN entries included) in ``m``."""
+    """Present pages (PTEs of any kind, zero page and PFN entries included, and the pages
+    of PMD-level entries) in ``m``."""
     n = 0
     for page in range(m.nr_pages):
         addr = m.start + (page << PAGE_SHIFT)
         table = _mm(p).pgd.get(addr >> PMD_SHIFT)
-        if isinstance(table, list) and isinstance(
+        if isinstance(table, Pmd) or (isinstance(table, list) and isinstance(
             table[(addr >> PAGE_SHIFT) & (PTRS_PER_PTE - 1)], Pte
-        ):
+        )):
             n += 1
     return n
 
@@ -219,9 +221,7 @@ def _victim_with_every_vma_kind(k: Kernel) -> tuple[Process, dict[str, Mapping]]
         "hugetlb": app.mmap(16, hugetlb=True),
     }
     for name, m in maps.items():
-        if name == "hugetlb":
-            continue  # hugetlb faults are not modelled; the VMA exists for the skip rule
-        app.touch(m, write=name in ("anon", "shared file", "shmem"))
+        app.touch(m, write=name in ("anon", "shared file", "shmem", "hugetlb"))
     return app, maps
 
 
@@ -231,15 +231,15 @@ def test_reap_zaps_private_and_anonymous_vmas_only() -> None:
     anonymous, private file, mlocked, and MAP_SHARED of a read-only fd (VM_MAYSHARE without
     VM_SHARED); VM_SHARED file and shmem mappings keep their pages (docs/sources.md §K1.4,
     docs/sources.md §M0.7)."""
-    k = Kernel(large_folios=False, debug_vm=True)
+    k = Kernel(large_folios=False, debug_vm=True, nr_hugepages=1)
     app, maps = _victim_with_every_vma_kind(k)
     lmkd = k.spawn("lmkd")
     before = {name: _present(app, m) for name, m in maps.items()}
-    assert all(before[name] == m.nr_pages for name, m in maps.items() if name != "hugetlb")
+    assert all(before[name] == m.nr_pages for name, m in maps.items())
     _kill_and_release(lmkd, app)
     after = {name: _present(app, m) for name, m in maps.items()}
     reaped = {"anon", "private file", "mlocked anon", "shared ro-fd file"}
-    kept = {"shared file", "shmem", "pfnmap"}
+    kept = {"shared file", "shmem", "pfnmap", "hugetlb"}
     assert {name for name in reaped if after[name] == 0} == reaped
     assert {name for name in kept if after[name] == before[name]} == kept
     status = app.status()
@@ -271,7 +271,7 @@ def test_reap_walks_vmas_in_reverse_and_marks_the_mm_unstable() -> None:
     """Kernel: mm/oom_kill.c:__oom_reap_task_mm(): set MMF_UNSTABLE first, then walk the VMAs
     from the top of the address space down (mas_for_each_rev), one gather per VMA;
     process_mrelease() itself never sets MMF_OOM_SKIP (docs/sources.md §K1.1, §K1.4)."""
-    k = Kernel(large_folios=False, debug_vm=True, trace=True)
+    k = Kernel(large_folios=False, debug_vm=True, trace=True, nr_hugepages=1)
     app, maps = _victim_with_every_vma_kind(k)
     lmkd = k.spawn("lmkd")
     _kill_and_release(lmkd, app)

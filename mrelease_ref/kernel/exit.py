@@ -1,7 +1,8 @@
 """Process exit as explicit steps, and reaping zombies.
 
 Kernel: kernel/exit.c (do_exit(), do_group_exit(), exit_mm(), exit_notify(),
-release_task(), wait_task_zombie()), kernel/signal.c (exit_signals())
+forget_original_parent(), find_new_reaper(), find_alive_thread(), release_task(),
+wait_task_zombie()), kernel/signal.c (exit_signals(), do_notify_parent())
 
 ``do_exit()`` is a generator; each ``yield`` is a point where another task may run. The
 steps that matter to ``process_mrelease()``:
@@ -14,9 +15,9 @@ steps that matter to ``process_mrelease()``:
 3. ``exit_files()``, then ``exit_notify()``: zombie (or released at once when autoreaped).
 
 Limitations:
-- No ptrace, no vfork completion, no orphan re-parenting (children of an exiting process
-  are re-parented to init and autoreaped). A namespace init's exit kills the namespace
-  but does not wait for it (kernel/pid_namespace.py).
+- No ptrace, no vfork completion, no child subreapers: orphans go to another thread of
+  their parent's group or to the namespace's init. A namespace init's exit kills the
+  namespace but does not wait for it (kernel/pid_namespace.py).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from mrelease_ref.include.linux.sched import (
     PF_EXITING,
     PIDTYPE_PID,
     PIDTYPE_TGID,
+    SIG_IGN,
     SIGNAL_GROUP_EXIT,
     SignalStruct,
     TaskStruct,
@@ -140,46 +142,105 @@ def release_task(p: TaskStruct) -> None:
         and leader is not p
         and leader.exit_state == EXIT_ZOMBIE
         and thread_group_empty(leader)
-        and leader.autoreap
+        and do_notify_parent(leader)
     ):
         release_task(leader)
 
 
-def find_child_reaper(father: TaskStruct) -> None:
+def find_child_reaper(father: TaskStruct) -> TaskStruct | None:
     """Kernel: kernel/exit.c:find_child_reaper() (from forget_original_parent())
 
-    When the last thread of a child namespace's init exits, nobody is left to reap the
-    namespace: every process in it is killed (``zap_pid_ns_processes()``).
+    The pid namespace's reaper of ``father``'s orphans. When the last thread of a child
+    namespace's init exits, nobody is left to reap the namespace: every process in it is
+    killed (``zap_pid_ns_processes()``) and the dying init stays the reaper.
     """
     from mrelease_ref.kernel.pid import task_active_pid_ns
     from mrelease_ref.kernel.pid_namespace import zap_pid_ns_processes
 
     pid_ns = task_active_pid_ns(father)
     leader = father.group_leader or father
-    if pid_ns.parent is None or pid_ns.child_reaper is not leader:
+    if pid_ns.child_reaper is not leader:
+        return pid_ns.child_reaper
+    alive = find_alive_thread(father)
+    if alive is not None:  # another thread of init takes over (the model keeps the leader)
+        return pid_ns.child_reaper
+    if pid_ns.parent is not None:
+        zap_pid_ns_processes(pid_ns, father)
+    return father
+
+
+def find_alive_thread(p: TaskStruct) -> TaskStruct | None:
+    """Kernel: kernel/exit.c:find_alive_thread(): a thread of ``p``'s group not exiting."""
+    for t in for_each_thread(p):
+        if not t.flags & PF_EXITING:
+            return t
+    return None
+
+
+def find_new_reaper(father: TaskStruct, child_reaper: TaskStruct | None) -> TaskStruct | None:
+    """Kernel: kernel/exit.c:find_new_reaper(): a live thread of the same group, else the
+    namespace's reaper (no child subreapers in the model)."""
+    thread = find_alive_thread(father)
+    return thread if thread is not None else child_reaper
+
+
+def do_notify_parent(tsk: TaskStruct) -> bool:
+    """Kernel: kernel/signal.c:do_notify_parent(): whether the zombie reaps itself, because
+    its parent ignores SIGCHLD (SIG_IGN, as ``zap_pid_ns_processes()`` sets for a dying
+    namespace init) or is init, which the model lets reap at once."""
+    from mrelease_ref.kernel.signal import SIGCHLD
+
+    parent = tsk.real_parent
+    if parent is None or parent is tsk.kernel.init_task:
+        return True
+    return parent.sighand.action.get(SIGCHLD) == SIG_IGN
+
+
+def forget_original_parent(father: TaskStruct, dead: list[TaskStruct]) -> None:
+    """Kernel: kernel/exit.c:forget_original_parent() with reparent_leader()
+
+    ``father``'s children go to a live thread of its group, else to the namespace's reaper;
+    a child that already is a zombie is released at once when its new parent does not wait
+    for it (``do_notify_parent()``), else it waits for the new parent's ``wait()``.
+    """
+    reaper = find_child_reaper(father)
+    if not father.children:
         return
-    zap_pid_ns_processes(pid_ns, father)
+    reaper = find_new_reaper(father, reaper)
+    if reaper is None:
+        return
+    for p in list(father.children):
+        for t in for_each_thread(p):
+            t.real_parent = reaper
+        if reaper.signal is not father.signal:  # reparent_leader()
+            if p.exit_state == EXIT_ZOMBIE and thread_group_empty(p) and do_notify_parent(p):
+                dead.append(p)
+    reaper.children.extend(father.children)
+    father.children.clear()
 
 
 def exit_notify(tsk: TaskStruct, group_dead: bool) -> None:
     """Kernel: kernel/exit.c:exit_notify()
 
-    Become a zombie. A non-leader thread reaps itself; a leader whose parent does not wait
-    (init here) is reaped at once when its group is dead; otherwise it waits for
-    ``wait()``.
+    Hand the children to a new parent (``forget_original_parent()``) and become a zombie.
+    A non-leader thread reaps itself; a leader whose parent does not wait (init, or a
+    parent ignoring SIGCHLD: ``do_notify_parent()``) is reaped at once when its group is
+    dead; otherwise it waits for ``wait()``.
     """
-    if group_dead:
-        find_child_reaper(tsk)
+    dead: list[TaskStruct] = []
+    forget_original_parent(tsk, dead)
     tsk.exit_state = EXIT_ZOMBIE
     if not thread_group_leader(tsk):
         autoreap = True
     else:
-        autoreap = tsk.autoreap and thread_group_empty(tsk)
+        autoreap = thread_group_empty(tsk) and do_notify_parent(tsk)
     k = tsk.kernel
     if k.tracing:
         k.trace_event("exit_notify", f"pid={tsk.pid} zombie autoreap={autoreap}")
     if autoreap:
-        release_task(tsk)
+        dead.append(tsk)
+    for p in dead:
+        release_task(p)
 
 
 def do_exit(tsk: TaskStruct, code: int) -> KernelGen[None]:

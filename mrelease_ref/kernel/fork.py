@@ -1,8 +1,8 @@
 """``mm_struct`` reference counts and process creation.
 
-Kernel: kernel/fork.c (mm_alloc(), mmput(), __mmput(), get_task_mm(), copy_process(),
-copy_mm(), dup_mm(), copy_oom_score_adj()), include/linux/sched/mm.h (mmget(), mmgrab(),
-mmdrop(), mmget_not_zero())
+Kernel: kernel/fork.c (mm_alloc(), mmput(), __mmput(), get_task_mm(), mm_access(),
+copy_process(), copy_mm(), dup_mm(), copy_oom_score_adj()), include/linux/sched/mm.h
+(mmget(), mmgrab(), mmdrop(), mmget_not_zero())
 
 Two counters, two meanings:
 
@@ -139,20 +139,23 @@ def get_task_mm(task: TaskStruct) -> MmStruct | None:
     return mm
 
 
-def mm_access(task: TaskStruct, mode: int, current: TaskStruct) -> MmStruct | int:
+def mm_access(task: TaskStruct, mode: int, current: TaskStruct | None) -> MmStruct | int:
     """Kernel: kernel/fork.c:mm_access()
 
-    The task's mm with ``mm_users`` held, if ``current`` may access it
-    (``ptrace_may_access()``); -ESRCH without an mm (a zombie, a kernel thread), -EACCES
-    when not allowed.
+    Pin ``task``'s mm (``mm_users``) if ``current`` may inspect it (``may_access_mm()``:
+    its own mm, or ``ptrace_may_access()``): ``-ESRCH`` without an mm (a zombie, a kernel
+    thread), ``-EACCES`` (after dropping the pin again) when not allowed. ``current=None``
+    is an in-kernel caller that skips the check.
     """
     from mrelease_ref.kernel.ptrace import ptrace_may_access
 
     mm = get_task_mm(task)
     if mm is None:
         return -errno.ESRCH
-    if mm is not current.mm and not ptrace_may_access(task, mode, current):
-        mm.mm_users -= 1  # mmput() of a reference that cannot be the last one here
+    if current is not None and mm is not current.mm and not ptrace_may_access(
+        task, mode, current
+    ):
+        mm.mm_users -= 1  # mmput() of a reference that is never the last one here
         return -errno.EACCES
     return mm
 

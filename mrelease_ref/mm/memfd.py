@@ -58,6 +58,7 @@ def sys_memfd_create(current: TaskStruct, uname: str, flags: int) -> int:
     files = current.files
     assert files is not None
     inode = current.kernel.new_inode(f"{MFD_NAME_PREFIX}{uname} (deleted)", 0, "shmem")
+    inode.noreserve = True  # shmem_file_setup(name, 0, VM_NORESERVE)
     fd = get_unused_fd(current)
     files.fdt[fd] = File("shmem", inode, f_mode=FMODE_READ | FMODE_WRITE)  # alloc_file()
     return fd

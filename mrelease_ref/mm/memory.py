@@ -739,10 +739,12 @@ def __handle_mm_fault(vma: VmAreaStruct, address: int, write: bool, *, force: bo
     ``allow_retry`` False: no FAULT_FLAG_ALLOW_RETRY (see :func:`fault_with_retry`).
     """
     mm = vma.vm_mm
-    if vma.vm_flags & VM_HUGETLB:
-        raise NotImplementedError("hugetlb faults are not modelled; the VMA exists for skips")
     if write and not vma.vm_flags & VM_WRITE and not force:
         return VM_FAULT_SIGBUS
+    if vma.vm_flags & VM_HUGETLB:
+        from mrelease_ref.mm.hugetlb import hugetlb_fault
+
+        return hugetlb_fault(vma, address, write)
     entry = mm.pgd.get(address >> PMD_SHIFT)
     if isinstance(entry, Pmd):
         if entry.folio is None and write:  # write to the huge zero page
@@ -766,8 +768,17 @@ def __handle_mm_fault(vma: VmAreaStruct, address: int, write: bool, *, force: bo
     if vma.vm_flags & VM_PFNMAP:
         table = pte_offset_map(mm, address, alloc=True)
         assert table is not None
-        _set_pte(table, (address >> PAGE_SHIFT) & 511, None, 0, _PAGE_SPECIAL | _PAGE_ACCESSED)
-        return 0
+        idx = (address >> PAGE_SHIFT) & 511
+        if table[idx] is None:
+            # the driver's remap_pfn_range(): a special PTE with vm_page_prot, writable only
+            # in a shared mapping (a private one copies on write: do_wp_page() ->
+            # wp_page_copy() with no old page, below)
+            shared_write = write and vma.vm_flags & VM_SHARED
+            _set_pte(table, idx, None, 0, _PAGE_SPECIAL | _PAGE_ACCESSED
+                     | (_PAGE_RW | _PAGE_DIRTY if shared_write else 0))
+            if not write or shared_write:
+                return 0
+        entry = table
     # pte_none() also when no PTE table exists yet: the fault handlers allocate it, which
     # leaves do_read_fault() the chance to map a PMD-sized folio with one PMD first.
     pte = entry[(address >> PAGE_SHIFT) & (PTRS_PER_PTE - 1)] if entry is not None else None
@@ -1174,7 +1185,7 @@ def unmap_page_range(
 def unmap_single_vma(
     tlb: MmuGather, vma: VmAreaStruct, start_addr: int, end_addr: int, details: ZapDetails
 ) -> KernelGen[None]:
-    """Kernel: mm/memory.c:unmap_single_vma() (hugetlb VMAs hold no pages in the model)"""
+    """Kernel: mm/memory.c:unmap_single_vma() (hugetlb VMAs: __unmap_hugepage_range())"""
     start = max(vma.vm_start, start_addr)
     if start >= vma.vm_end:
         return
@@ -1182,6 +1193,9 @@ def unmap_single_vma(
     if end <= vma.vm_start or start == end:
         return
     if vma.vm_flags & VM_HUGETLB:
+        from mrelease_ref.mm.hugetlb import __unmap_hugepage_range
+
+        __unmap_hugepage_range(vma, start, end)
         return
     yield from unmap_page_range(tlb, vma, start, end, details)
 

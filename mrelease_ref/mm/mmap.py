@@ -1,8 +1,13 @@
 """Creating and destroying VMAs, and ``exit_mmap()``.
 
 Kernel: mm/mmap.c (do_mmap(), exit_mmap()), mm/vma.c (mmap_region(), remove_vma(),
-do_vmi_munmap()), mm/memory.c (free_pgtables()), mm/shmem.c (shmem_zero_setup()),
-mm/gup.c (populate for mlock)
+do_vmi_munmap(), accountable_mapping()), mm/memory.c (free_pgtables()), mm/shmem.c
+(shmem_zero_setup(), shmem_acct_size()), mm/gup.c (populate for mlock)
+
+A private writable mapping, and a shared anonymous one, are charged to the commit limit
+at mmap() (``__vm_enough_memory()`` in :mod:`mrelease_ref.mm.util`; ENOMEM when refused)
+and uncharged when the VMA (or the shmem object) goes. A hugetlb mapping reserves pool
+pages instead (:mod:`mrelease_ref.mm.hugetlb`).
 
 ``exit_mmap()`` is where a victim's own teardown meets a reaper. It zaps everything under
 the *read* lock, sets MMF_OOM_SKIP, then takes the *write* lock, which waits for any reaper
@@ -16,7 +21,7 @@ Limitations:
 - munmap() only removes whole VMAs, one gather each (the kernel's ``vms_clear_ptes()``
   zaps every VMA of the range into one gather; x86_64's CONFIG_MMU_GATHER_MERGE_VMAS then
   flushes the TLB once for all of them).
-- No mmu notifiers, uprobes, khugepaged, or accounting of committed memory.
+- No mmu notifiers, uprobes, khugepaged; no RLIMIT_AS (``may_expand_vm()``).
 """
 
 from __future__ import annotations
@@ -53,12 +58,21 @@ from mrelease_ref.include.linux.rwsem import (
     mmap_read_lock,
     mmap_read_unlock,
     mmap_write_lock,
+    mmap_write_lock_killable,
     mmap_write_unlock,
 )
 from mrelease_ref.kernel.sched import KernelGen, cond_resched
+from mrelease_ref.mm.hugetlb import (
+    HPAGE_NR,
+    hugetlb_nr_pages,
+    hugetlb_reserve_pages,
+    hugetlb_vm_op_close,
+    set_vma_resv_map,
+)
 from mrelease_ref.mm.memory import VM_FAULT_SIGBUS, handle_mm_fault, unmap_vmas
 from mrelease_ref.mm.mmu_gather import tlb_finish_mmu, tlb_gather_mmu, tlb_gather_mmu_fullmm
 from mrelease_ref.mm.truncate import truncate_inode_pages
+from mrelease_ref.mm.util import security_vm_enough_memory_mm, vm_unacct_memory
 
 if TYPE_CHECKING:
     from mrelease_ref.include.linux.sched import TaskStruct
@@ -66,6 +80,7 @@ if TYPE_CHECKING:
 
 VM_IO = 0x00004000
 VM_DONTEXPAND = 0x00040000
+VM_ACCOUNT = 0x00100000  # include/linux/mm.h: charged to vm_committed_as
 
 
 def shmem_zero_setup(kernel: Kernel, nr_pages: int) -> File:
@@ -121,6 +136,16 @@ def do_mmap(
         vm_flags |= VM_PFNMAP | VM_IO | VM_DONTEXPAND
     if hugetlb:
         vm_flags |= VM_HUGETLB
+        nr_pages = hugetlb_nr_pages(nr_pages) * HPAGE_NR  # ALIGN(len, huge_page_size())
+        if hugetlb_reserve_pages(mm.kernel, nr_pages // HPAGE_NR):
+            return -errno.ENOMEM
+    charged = 0
+    if accountable_mapping(file, vm_flags) or (file is None and shared):
+        charged = nr_pages  # accountable_mapping(), or shmem_acct_size() for shared anon
+        if security_vm_enough_memory_mm(mm, charged, mm.kernel.current):
+            return -errno.ENOMEM
+        if not shared:
+            vm_flags |= VM_ACCOUNT
     if file is None and shared:
         file = shmem_zero_setup(mm.kernel, nr_pages)
         pgoff = 0
@@ -128,6 +153,8 @@ def do_mmap(
         file.f_count += 1  # the VMA's reference: get_file()
     start = get_unmapped_area(mm, nr_pages << PAGE_SHIFT)
     vma = VmAreaStruct(mm, start, start + (nr_pages << PAGE_SHIFT), vm_flags, pgoff, file)
+    if hugetlb:
+        set_vma_resv_map(vma, nr_pages // HPAGE_NR)
     if file is not None:
         assert file.f_inode is not None
         vma.vm_ops = "pfnmap" if pfnmap else ("hugetlb" if hugetlb else file.f_inode.kind)
@@ -138,9 +165,17 @@ def do_mmap(
         vma.anon_vma = AnonVma(vma)
     mm.mm_mt.append(vma)
     mm.mm_mt.sort(key=lambda v: v.vm_start)
+    mm.total_vm += nr_pages
     if locked:
         populate_vma_page_range(vma)
     return vma
+
+
+def accountable_mapping(file: File | None, vm_flags: int) -> bool:
+    """Kernel: mm/vma.c:accountable_mapping(): private writable, not hugetlb."""
+    if vm_flags & VM_HUGETLB:
+        return False
+    return vm_flags & (VM_SHARED | VM_WRITE) == VM_WRITE
 
 
 def populate_vma_page_range(vma: VmAreaStruct) -> int:
@@ -169,14 +204,25 @@ def fput(file: File) -> None:
     inode.i_count -= 1
     if inode.kind == "shmem" and inode.i_count <= 0 and inode.name.endswith("(deleted)"):
         truncate_inode_pages(inode.i_mapping)
+        if not inode.noreserve:  # shmem_evict_inode(): shmem_unacct_size()
+            vm_unacct_memory(inode.kernel, inode.i_size)
+        inode.kernel.inodes.remove(inode)  # evict() -> destroy_inode(): the inode is gone
 
 
 def remove_vma(vma: VmAreaStruct) -> None:
     """Kernel: mm/vma.c:remove_vma() (with unlink_anon_vmas() and unlink_file_vma() from
-    free_pgtables())"""
+    free_pgtables()), and the uncharging of ``vms_complete_munmap_vmas()``/``exit_mmap()``
+    (``vm_unacct_memory()``)."""
     from mrelease_ref.mm.rmap import unlink_anon_vmas
 
     unlink_anon_vmas(vma)
+    mm = vma.vm_mm
+    nr_pages = (vma.vm_end - vma.vm_start) >> PAGE_SHIFT
+    mm.total_vm -= nr_pages
+    if vma.vm_flags & VM_ACCOUNT:
+        vm_unacct_memory(mm.kernel, nr_pages)
+    if vma.vm_flags & VM_HUGETLB:
+        hugetlb_vm_op_close(vma)  # vma->vm_ops->close()
     f = vma.vm_file
     if f is not None:
         assert f.f_inode is not None
@@ -260,9 +306,11 @@ def do_munmap(mm: MmStruct, vma: VmAreaStruct, current: TaskStruct) -> KernelGen
     """Kernel: mm/vma.c:do_vmi_munmap() (one whole VMA)
 
     Zap, then free the page tables no neighbouring VMA shares (``vms_clear_ptes()``;
-    like ``exit_mmap()`` in v6.18, no ``lru_add_drain()`` first).
+    like ``exit_mmap()`` in v6.18, no ``lru_add_drain()`` first). The lock is taken
+    killable (``__vm_munmap()``): -EINTR when a fatal signal arrives while it waits.
     """
-    yield from mmap_write_lock(mm, current)
+    if (yield from mmap_write_lock_killable(mm, current)):
+        return -errno.EINTR
     tlb = tlb_gather_mmu(mm)
     yield from unmap_vmas(tlb, [vma], vma.vm_start, vma.vm_end)
     i = mm.mm_mt.index(vma)  # vms_clear_ptes() -> free_pgtables() between the neighbours
@@ -297,8 +345,9 @@ def dup_mmap(mm: MmStruct, oldmm: MmStruct, current: TaskStruct) -> KernelGen[in
     linked into the parent's anon_vma chain with an anon_vma of its own
     (``anon_vma_fork()``; a VM_WIPEONFORK VMA starts empty instead), added to its file's
     i_mmap right after the parent's VMA, and its page tables copied where a fault could
-    not rebuild them (``copy_page_range()``). A fatal signal stops the copy with -EINTR
-    (the caller tears down what was copied). Returns 0 or -errno.
+    not rebuild them (``copy_page_range()``). Each VM_ACCOUNT VMA is charged again
+    (``security_vm_enough_memory_mm()``, -ENOMEM when refused). A fatal signal stops the
+    copy with -EINTR (the caller tears down what was copied). Returns 0 or -errno.
     """
     from mrelease_ref.include.linux.mm_types import VM_DONTCOPY, VM_WIPEONFORK
     from mrelease_ref.kernel.signal import fatal_signal_pending
@@ -309,12 +358,21 @@ def dup_mmap(mm: MmStruct, oldmm: MmStruct, current: TaskStruct) -> KernelGen[in
         return -errno.EINTR
     yield from mmap_write_lock(oldmm, current)
     mm.mmap_next = oldmm.mmap_next
+    mm.total_vm = oldmm.total_vm
     retval = 0
     for mpnt in list(oldmm.mm_mt):
+        nr_pages = (mpnt.vm_end - mpnt.vm_start) >> PAGE_SHIFT
         if mpnt.vm_flags & VM_DONTCOPY:
+            mm.total_vm -= nr_pages  # vm_stat_account(mm, flags, -vma_pages(mpnt))
             continue
         if fatal_signal_pending(current):  # "Don't duplicate many vmas if we've been
             retval = -errno.EINTR          # oom-killed"
+            break
+        # the child's copy of a VM_ACCOUNT VMA is a commitment of its own (charged to
+        # oldmm, "sic" in the kernel); the copy keeps VM_ACCOUNT and uncharges at unmap
+        if mpnt.vm_flags & VM_ACCOUNT and security_vm_enough_memory_mm(oldmm, nr_pages,
+                                                                       current):
+            retval = -errno.ENOMEM  # fail_nomem
             break
         tmp = VmAreaStruct(mm, mpnt.vm_start, mpnt.vm_end, mpnt.vm_flags & ~VM_LOCKED_MASK,
                            mpnt.vm_pgoff, mpnt.vm_file, None, mpnt.vm_ops)  # vm_area_dup()

@@ -116,7 +116,7 @@ def is_mergeable_vma(a: VmAreaStruct, b: VmAreaStruct) -> bool:
 
 def _merge_into_prev(prev: VmAreaStruct, vma: VmAreaStruct) -> VmAreaStruct:
     """``prev`` grows over ``vma``, which is removed (its file reference dropped)."""
-    from mrelease_ref.mm.mmap import remove_vma
+    from mrelease_ref.mm.mmap import VM_ACCOUNT, remove_vma
 
     prev.vm_end = vma.vm_end
     if prev.anon_vma is None and vma.anon_vma is not None:
@@ -125,6 +125,11 @@ def _merge_into_prev(prev: VmAreaStruct, vma: VmAreaStruct) -> VmAreaStruct:
         if prev.anon_vma.vma is vma:
             prev.anon_vma.vma = prev
     vma.vm_mm.mm_mt.remove(vma)
+    # vma_complete() frees the merged-away VMA, but its range stays mapped: unlike
+    # remove_vma() at munmap, nothing is uncharged (vm_unacct_memory()) or taken from
+    # total_vm
+    vma.vm_flags &= ~VM_ACCOUNT
+    vma.vm_mm.total_vm += (vma.vm_end - vma.vm_start) >> PAGE_SHIFT
     remove_vma(vma)
     return prev
 

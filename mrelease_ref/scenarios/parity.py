@@ -92,6 +92,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mrelease_ref.scenarios.victims import MappingSpec, VictimSpec, build_victim
+from mrelease_ref.sim.validate import bool_arg, int_arg, nonneg_int_arg
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -178,6 +179,21 @@ class Step:
     or ``pidfd`` (see :func:`send`)."""
     page: int = 0
     """``mem_read``: the page of the mapping to read."""
+
+    def __post_init__(self) -> None:
+        if self.op not in STEP_OPS:
+            raise ValueError(f"Step.op must be one of {STEP_OPS}, got {self.op!r}")
+        if not isinstance(self.label, str) or not isinstance(self.target, str):
+            raise TypeError("Step.label and Step.target must be str")
+        int_arg("Step.flags", self.flags)
+        if self.uid is not None:
+            nonneg_int_arg("Step.uid", self.uid)
+
+
+STEP_OPS = ("freeze", "thaw", "kill", "stop", "wait_exit", "waitpid", "mrelease", "snapshot",
+            "hold", "release", "fadvise", "selftest", "smaps", "mincore_file", "signal",
+            "pidfd_open", "probe", "settle", "oom", "mem_open", "mem_read")
+"""Every ``Step.op`` both runners implement."""
 
 
 def freeze(target: str = "victim") -> Step:
@@ -407,6 +423,21 @@ class Scenario:
     forks: tuple[tuple[int, int], ...] = ()
     """fork() children made after the victim is built: ``(mapping index, pages the child
     writes)`` each; steps name them ``child0``, ``child1``, ..."""
+
+    def __post_init__(self) -> None:
+        for name in ("name", "title", "source"):
+            if not isinstance(getattr(self, name), str):
+                raise TypeError(f"Scenario.{name} must be a str")
+        if not isinstance(self.victim, VictimSpec):
+            raise TypeError("Scenario.victim must be a VictimSpec")
+        if not isinstance(self.steps, tuple) or not all(isinstance(s, Step) for s in self.steps):
+            raise TypeError("Scenario.steps must be a tuple of Step (use the step helpers)")
+        if not isinstance(self.measures, tuple) or not all(
+            isinstance(m, Measure) for m in self.measures
+        ):
+            raise TypeError("Scenario.measures must be a tuple of Measure")
+        bool_arg("Scenario.sharer", self.sharer)
+        bool_arg("Scenario.small_file_folios", self.small_file_folios)
 
 
 # --- measure helpers ----------------------------------------------------------------------

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from mrelease_ref.sim.process import MADV_HUGEPAGE, MADV_NOHUGEPAGE, Mapping, Process
+from mrelease_ref.sim.validate import int_arg, nonneg_int_arg, str_arg
 
 if TYPE_CHECKING:
     from mrelease_ref.include.linux.fs import Inode
@@ -61,6 +62,8 @@ class MappingSpec:
             raise ValueError(f"thp applies to file kinds; use anon/anon-thp, not {self.kind}")
         if self.kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {self.kind!r}")
+        int_arg("nr_pages", self.nr_pages)
+        int_arg("dirty", self.dirty)
         if self.nr_pages <= 0 or not 0 <= self.dirty <= self.nr_pages:
             raise ValueError("need nr_pages > 0 and 0 <= dirty <= nr_pages")
 
@@ -72,6 +75,14 @@ class VictimSpec:
     mappings: tuple[MappingSpec, ...]
     name: str = "app"
     uid: int = 10001
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.mappings, tuple) or not all(
+            isinstance(m, MappingSpec) for m in self.mappings
+        ):
+            raise TypeError("mappings must be a tuple of MappingSpec")
+        str_arg("name", self.name)
+        nonneg_int_arg("uid", self.uid)
 
 
 @dataclass(slots=True)

@@ -2,7 +2,13 @@
 
 Kernel: kernel/fork.c:copy_process() (the parts that decide what is shared)
 
+A caller with a fatal signal pending is refused before anything is built
+(:func:`copy_process_check`): the kernel does not let a new task slip out of a SIGKILL or
+an OOM kill.
+
 Limitations:
+- Any *non-fatal* pending signal also makes the kernel's copy_process() restart the call
+  (-ERESTARTNOINTR after the handler ran); the model lets such a clone go ahead.
 - Only the sharing that matters here: mm, signal/sighand/files for threads; a CLONE_VM
   process gets its own signal state and file table.
 - The new pid lives in the parent's pid namespace (``pid_ns_for_children`` is never
@@ -10,6 +16,8 @@ Limitations:
 """
 
 from __future__ import annotations
+
+import errno
 
 from mrelease_ref.include.linux.sched import PIDTYPE_PID, TaskStruct
 from mrelease_ref.kernel.cgroup.legacy_freezer import freezer_fork
@@ -23,8 +31,29 @@ from mrelease_ref.kernel.fork import (
 from mrelease_ref.kernel.pid import alloc_pid, attach_pid, task_active_pid_ns
 
 
+def copy_process_refusal(current: TaskStruct) -> int:
+    """Kernel: kernel/fork.c:copy_process() ("Let kill terminate clone/fork in the middle")
+
+    ``-EINTR`` when ``current`` has a fatal signal pending (SIGKILL, an OOM kill, or a group
+    exit, which queues SIGKILL in every other thread), else 0. The caller never sees the
+    errno: it dies on its way back to user space.
+    """
+    from mrelease_ref.kernel.signal import fatal_signal_pending
+
+    return -errno.EINTR if fatal_signal_pending(current) else 0
+
+
+def copy_process_check(current: TaskStruct, what: str) -> None:
+    """Raise ``OSError(EINTR)`` where :func:`copy_process_refusal` refuses (model API)."""
+    ret = copy_process_refusal(current)
+    if ret:
+        raise OSError(-ret, f"{what}: {current!r} has a fatal signal pending; copy_process() "
+                            "refuses and the caller dies before it returns")
+
+
 def clone_thread(leader: TaskStruct) -> TaskStruct:
     """Kernel: kernel/fork.c:copy_process() with CLONE_VM|CLONE_THREAD|CLONE_SIGHAND."""
+    copy_process_check(leader, "clone")
     k = leader.kernel
     lead = leader.group_leader or leader
     pid = alloc_pid(k, task_active_pid_ns(lead))  # threads share the leader's namespace
@@ -53,6 +82,7 @@ def clone_vm(parent: TaskStruct, comm: str, vfork: bool) -> TaskStruct:
     A new process shares ``parent``'s mm. Only a plain CLONE_VM child marks the mm
     MMF_MULTIPROCESS (``copy_oom_score_adj()``); a vfork child does not.
     """
+    copy_process_check(parent, "clone")
     k = parent.kernel
     # pid_ns_for_children: the parent's own namespace (no setns()/unshare() modelled)
     t = k.new_task(

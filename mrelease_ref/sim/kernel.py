@@ -69,6 +69,13 @@ Configuration (all keyword-only except ``variant``):
   live reap times (``mrelease_ref/lab/data/calibration.json``); ``"estimated"`` takes the
   hand-made round numbers of ``mrelease_ref.sim.cost``. ``cost_model=`` passes any
   ``CostModel`` instead (``Kernel.cost`` then says ``"custom"``).
+* ``overcommit_memory`` (default 0, OVERCOMMIT_GUESS, as on these machines),
+  ``overcommit_ratio`` (50): ``vm.overcommit_*`` for ``__vm_enough_memory()`` at mmap()
+  (mode 0 refuses one allocation larger than RAM + swap; 1 never refuses; 2 keeps the
+  commit charge under the limit). See :mod:`mrelease_ref.mm.util`.
+* ``nr_hugepages`` (default 0, as on these machines): the hugetlb pool, allocated at boot;
+  ``mmap(hugetlb=True)`` reserves from it and fails with ENOMEM when it cannot
+  (:mod:`mrelease_ref.mm.hugetlb`).
 
 Limitations:
 - One clock, one run queue; CPUs only choose per-CPU data (LRU batches, page lists).
@@ -78,10 +85,11 @@ Limitations:
 
 from __future__ import annotations
 
+import errno
 import heapq
 import itertools
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -120,6 +128,7 @@ from mrelease_ref.mm.swapfile import SwapInfoStruct
 from mrelease_ref.series.hooks import build_hooks
 from mrelease_ref.sim.cost import COSTS, CostModel, cost_model_for
 from mrelease_ref.sim.trace import TraceEvent, format_trace
+from mrelease_ref.sim.validate import api_entry, check_can_call, int_arg, nonneg_int_arg, str_arg
 from mrelease_ref.variants import VARIANTS
 
 if TYPE_CHECKING:
@@ -161,6 +170,9 @@ class KernelConfig:
     d_details: str
     read_ahead_kb: int = 8192
     lru_gen: bool = False
+    overcommit_memory: int = 0
+    overcommit_ratio: int = 50
+    nr_hugepages: int = 0
 
 
 @dataclass(slots=True)
@@ -209,6 +221,14 @@ def _check_type(name: str, value: object, types: type | tuple[type, ...], hint: 
         raise TypeError(f"{name} must be {hint}, got bool {value!r}")
     if not isinstance(value, types):
         raise TypeError(f"{name} must be {hint}, got {type(value).__name__} {value!r}")
+
+
+def _caps_arg(caps: object) -> frozenset[str]:
+    if isinstance(caps, str) or not isinstance(caps, (set, frozenset, list, tuple)):
+        raise TypeError(f"caps must be a set of capability names like {{'CAP_KILL'}}, got {caps!r}")
+    if not all(isinstance(c, str) and c.startswith("CAP_") for c in caps):
+        raise ValueError(f"caps must hold names such as 'CAP_KILL', got {sorted(map(repr, caps))}")
+    return frozenset(caps)
 
 
 def _check_patches(variant: str, patches: object) -> int:
@@ -267,7 +287,25 @@ def _build_config(variant: object, kw: dict[str, Any]) -> KernelConfig:
         raise ValueError("swap_mib > 0 needs swap=True (CONFIG_SWAP)")
     if not 0 < kw["pcp_batch"] < kw["pcp_high"]:
         raise ValueError("need 0 < pcp_batch < pcp_high")
+    _check_vm_sysctls(kw)
     return KernelConfig(variant=variant, **kw)
+
+
+def _check_vm_sysctls(kw: dict[str, Any]) -> None:
+    from mrelease_ref.mm.hugetlb import HPAGE_NR
+
+    for name in ("overcommit_memory", "overcommit_ratio", "nr_hugepages"):
+        _check_type(name, kw[name], int, "an int")
+    # the model keeps per-CPU lists and one swap_map entry per slot: absurd sizes would
+    # take the host's memory before the first call (CONFIG_NR_CPUS is at most 8192)
+    if kw["nr_cpus"] > 8192 or kw["swap_mib"] > 1 << 16 or kw["mem_mib"] > 1 << 24:
+        raise ValueError("need nr_cpus <= 8192, swap_mib <= 65536 and mem_mib <= 16 TiB")
+    if kw["overcommit_memory"] not in (0, 1, 2):
+        raise ValueError("overcommit_memory must be 0 (guess), 1 (always) or 2 (never)")
+    if kw["overcommit_ratio"] < 0:
+        raise ValueError("overcommit_ratio must be >= 0 (a percentage of RAM)")
+    if not 0 <= kw["nr_hugepages"] * HPAGE_NR <= kw["mem_mib"] * 256 // 2:
+        raise ValueError("nr_hugepages must be >= 0 and fit in half of mem_mib (2 MiB each)")
 
 
 class Kernel:
@@ -299,14 +337,25 @@ class Kernel:
         cost: str = "calibrated",
         read_ahead_kb: int = 8192,
         lru_gen: bool = False,
+        overcommit_memory: int = 0,
+        overcommit_ratio: int = 50,
+        nr_hugepages: int = 0,
     ) -> None:
+        self._api_depth = 0  # nesting of public calls (sim.validate.api_entry)
+        self._syscall_tasks: list[TaskStruct] = []  # callers inside run_syscall()
+        self.findings: list[str] = []  # expected series findings the checker recorded
+        self.proc_mem_files: list[MmStruct] = []  # open /proc/<pid>/{mem,environ}: mmgrab()
+        self.exit_mm_tasks: list[TaskStruct] = []  # exit_mm_field: task->exit_mm's mmgrab()
+        if cost_model is not None and not isinstance(cost_model, CostModel):
+            raise TypeError("cost_model must be a mrelease_ref.sim.cost.CostModel or None")
         self.config = _build_config(variant, dict(
             swap=swap, arch=arch, large_folios=large_folios, file_folio_order=file_folio_order,
             mm_id=mm_id, oom_reap_reverse=oom_reap_reverse, nr_cpus=nr_cpus, mem_mib=mem_mib,
             swap_mib=swap_mib, pcp_high=pcp_high, pcp_batch=pcp_batch, seed=seed,
             debug_vm=debug_vm, trace=trace, fast_paths=fast_paths, patches=patches,
             swapcache_fix=swapcache_fix, d_details=d_details, read_ahead_kb=read_ahead_kb,
-            lru_gen=lru_gen,
+            lru_gen=lru_gen, overcommit_memory=overcommit_memory,
+            overcommit_ratio=overcommit_ratio, nr_hugepages=nr_hugepages,
         ))
         self.series = build_hooks(self.config)
         self.rng = random.Random(seed)
@@ -318,6 +367,7 @@ class Kernel:
         self.clock_ns = 0
         self._boot_memory()
         self._boot_tasks()
+        self._boot_hugetlb()
 
     # --- boot ---------------------------------------------------------------------------
 
@@ -356,6 +406,13 @@ class Kernel:
         self.hold_coredumps = False
         self.hold_io = False  # a hung device: block I/O does not complete while True
         self.content_seq = 0  # the last page-content token handed out (next_token())
+        self.vm_committed_as = 0  # mm/util.c: pages charged by __vm_enough_memory()
+
+    def _boot_hugetlb(self) -> None:
+        from mrelease_ref.mm.hugetlb import Hstate, hugetlb_init
+
+        self.hstate = Hstate()
+        hugetlb_init(self)
 
     def _boot_tasks(self) -> None:
         self.tracing = self.config.trace
@@ -468,6 +525,7 @@ class Kernel:
         if t.work is not None and t not in self.runqueue:
             self.runqueue.append(t)
 
+    @api_entry(check=False)
     def next_token(self) -> int:
         """A fresh page-content token for a write (see mrelease_ref.include.linux.highmem)."""
         self.content_seq += 1
@@ -485,8 +543,15 @@ class Kernel:
                        self.this_cpu(), func, detail)
         )
 
+    @api_entry()
     def trace_text(self, funcs: tuple[str, ...] | None = None) -> str:
         """The trace as text, optionally filtered by function name."""
+        if funcs is not None and (
+            isinstance(funcs, str)
+            or not isinstance(funcs, (tuple, list))
+            or not all(isinstance(f, str) for f in funcs)
+        ):
+            raise TypeError(f"funcs must be a tuple of function names or None, got {funcs!r}")
         return format_trace(self.trace, funcs)
 
     # --- scheduler (see mrelease_ref.sim.sched) ------------------------------------------
@@ -507,14 +572,21 @@ class Kernel:
 
         return run_syscall(self, task, gen)
 
-    def start(self, task: TaskStruct, gen: KernelGen[Any], label: str) -> WorkResult:
+    @api_entry()
+    def start(self, task: TaskStruct | Process, gen: KernelGen[Any], label: str) -> WorkResult:
         """Give ``task`` kernel work to do when scheduled (used for races and exits).
 
         Returns a :class:`WorkResult` that receives the generator's return value (for a
         system call: 0 or ``-errno``) when it finishes.
         """
+        task = self._task_arg("task", task)
+        if not isinstance(gen, Generator):
+            raise TypeError("gen must be a generator (a model function that may sleep)")
+        str_arg("label", label)
         if task.work is not None:
             raise ValueError(f"{task!r} is already running {task.work_label!r}")
+        if task.dead or task.exit_state:
+            raise ValueError(f"{task!r} has exited; it cannot run kernel work")
         result = WorkResult(label)
         task.work = _recording(gen, result)
         task.work_label = label
@@ -522,30 +594,43 @@ class Kernel:
             self.runqueue.append(task)
         return result
 
-    def step(self, task: TaskStruct | None = None) -> bool:
-        """Run one step of ``task`` (or of the next runnable task). False if none ran."""
+    @api_entry(check=False)
+    def step(self, task: TaskStruct | Process | None = None) -> bool:
+        """Run one step of ``task`` (or of the next runnable task). False if none ran.
+
+        ``task`` is a task or a :class:`~mrelease_ref.sim.process.Process` handle.
+        """
         from mrelease_ref.sim.sched import pick_next, run_step
 
-        t = task if task is not None else pick_next(self)
+        t = self._task_arg("task", task) if task is not None else pick_next(self)
         if t is None:
             return False
         return run_step(self, t)
 
+    @api_entry()
     def run_until(
-        self, cond: Callable[[], bool], task: TaskStruct | None = None, max_steps: int = 10_000
+        self,
+        cond: Callable[[], bool],
+        task: TaskStruct | Process | None = None,
+        max_steps: int = 10_000,
     ) -> int:
         """Step ``task`` (or any runnable task) until ``cond()`` holds.
 
         Raises ValueError if nothing can run before it does, or after ``max_steps`` steps.
         Returns the number of steps taken.
         """
+        if not callable(cond):
+            raise TypeError("cond must be a callable returning a bool: lambda: p.state == 'dead'")
+        t = self._task_arg("task", task) if task is not None else None
+        int_arg("max_steps", max_steps)
         steps = 0
         while not cond():
-            if steps >= max_steps or not self.step(task):
+            if steps >= max_steps or not self.step(t):
                 raise ValueError(f"condition still false after {steps} steps; nothing left to run")
             steps += 1
         return steps
 
+    @api_entry()
     def run(self, max_steps: int | None = None) -> int:
         """Run every runnable task until nothing is runnable (timers included).
 
@@ -553,12 +638,24 @@ class Kernel:
         """
         from mrelease_ref.sim.sched import run_until_idle
 
-        if max_steps is not None and (not isinstance(max_steps, int) or max_steps < 0):
+        if max_steps is not None and (
+            not isinstance(max_steps, int) or isinstance(max_steps, bool) or max_steps < 0
+        ):
             raise ValueError("max_steps must be a non-negative int or None")
         return run_until_idle(self, max_steps)
 
+    def _task_arg(self, name: str, task: object) -> TaskStruct:
+        """A TaskStruct of this Kernel, from a task or a Process handle."""
+        t = getattr(task, "task", task)
+        if not isinstance(t, TaskStruct):
+            raise TypeError(f"{name} must be a Process (or its .task), got {task!r}")
+        if t.kernel is not self:
+            raise ValueError(f"{name} {task!r} belongs to another Kernel")
+        return t
+
     # --- public API -------------------------------------------------------------------------
 
+    @api_entry()
     def create_file(self, name: str, nr_pages: int, *, buffer_heads: bool = False) -> Inode:
         """A disk-backed (ext4) file of ``nr_pages`` pages; nothing of it is cached yet.
 
@@ -575,6 +672,7 @@ class Kernel:
         inode.private_data_on_read = buffer_heads
         return inode
 
+    @api_entry()
     def spawn(
         self,
         name: str,
@@ -595,6 +693,7 @@ class Kernel:
         signals sent from inside the namespace (SIGNAL_UNKILLABLE).
         """
         from mrelease_ref.kernel.fork import mm_alloc
+        from mrelease_ref.sim.clone import copy_process_check
         from mrelease_ref.sim.process import Process
 
         if not isinstance(name, str) or not name:
@@ -602,17 +701,21 @@ class Kernel:
         _check_type("uid", uid, int, "an int")
         if uid < 0:
             raise ValueError("uid must be >= 0")
-        if cpu is not None and not (isinstance(cpu, int) and 0 <= cpu < self.config.nr_cpus):
+        if cpu is not None and not (
+            isinstance(cpu, int) and not isinstance(cpu, bool) and 0 <= cpu < self.config.nr_cpus
+        ):
             raise ValueError(f"cpu must be in 0..{self.config.nr_cpus - 1}")
-        if caps is None:
-            capset = ALL_CAPS if uid == 0 else frozenset()
-        else:
-            capset = frozenset(caps)
-        parent_task = parent.task if parent is not None else self.init_task
-        if pid_ns is not None and not isinstance(pid_ns, PidNamespace):
-            raise TypeError("pid_ns must come from Kernel.create_pid_ns()")
+        capset = ALL_CAPS if uid == 0 else frozenset()
+        if caps is not None:
+            capset = _caps_arg(caps)
+        parent_task = self.init_task
+        if parent is not None:
+            parent_task = self._task_arg("parent", parent)
+            check_can_call(parent)
+            copy_process_check(parent_task, "spawn")
         if pid_ns is None:  # copy_process(): the parent's pid_ns_for_children
             pid_ns = task_active_pid_ns(parent_task)
+        self._pid_ns_arg(pid_ns, task_active_pid_ns(parent_task))
         t = self.new_task(
             name, Cred(uid, capset), parent=parent_task, kthread=False, cpu=cpu, pid_ns=pid_ns
         )
@@ -621,12 +724,33 @@ class Kernel:
         self._after_api()
         return Process(self, t)
 
+    @api_entry()
     def create_pid_ns(self, parent: PidNamespace | None = None) -> PidNamespace:
         """A new pid namespace (``CLONE_NEWPID``), a child of ``parent`` (default: the
         initial one). Processes spawned into it get a number at every level."""
         p = parent or self.init_pid_ns
+        self._pid_ns_arg(p, self.init_pid_ns)
         return PidNamespace(level=p.level + 1, parent=p)
 
+    def _pid_ns_arg(self, ns: object, ancestor: PidNamespace) -> None:
+        """``ns`` is ``ancestor`` or below it (a process can only create or enter pid
+        namespaces below its own), and its init has not exited (PIDNS_ADDING is cleared
+        then: ``alloc_pid()`` fails with ENOMEM)."""
+        if not isinstance(ns, PidNamespace):
+            raise TypeError(f"pid_ns must come from Kernel.create_pid_ns(), got {ns!r}")
+        p: PidNamespace | None = ns
+        while p is not None and p is not ancestor:
+            p = p.parent
+        if p is None:
+            raise ValueError(
+                f"{ns!r} is not below the parent's pid namespace {ancestor!r} of this Kernel: "
+                "create it with create_pid_ns() under that namespace"
+            )
+        reaper = ns.child_reaper
+        if reaper is not None and (reaper.exit_state or reaper.dead):
+            raise OSError(errno.ENOMEM, "fork: the pid namespace's init has exited")
+
+    @api_entry()
     def reclaim(self, nr_pages: int) -> int:
         """Reclaim about ``nr_pages`` pages from the LRU lists, as kswapd would under
         memory pressure (``shrink_node()``); returns the pages reclaimed."""
@@ -640,21 +764,25 @@ class Kernel:
         self._after_api()
         return done
 
+    @api_entry()
     def process(self, pid: int) -> Process:
         """The Process handle of a live (or zombie) process by pid."""
         from mrelease_ref.sim.process import Process
 
+        int_arg("pid", pid)
         for t in self.tasks:
             if t.pid == pid:
                 return Process(self, t)
         raise ValueError(f"no process with pid {pid}")
 
+    @api_entry()
     def meminfo(self) -> dict[str, int]:
         """``/proc/meminfo`` in kB (the subset the model keeps)."""
         from mrelease_ref.sim.report import meminfo
 
         return meminfo(self)
 
+    @api_entry()
     def zoneinfo(self) -> dict[str, int]:
         """Free pages as ``/proc/zoneinfo`` shows them: buddy ``nr_free_pages`` and the
         per-CPU list counts (MemFree leaves the latter out)."""
@@ -662,16 +790,20 @@ class Kernel:
 
         return zoneinfo(self)
 
+    @api_entry()
     def cachestat(self, file: Inode, off: int = 0, length: int = 0) -> Cachestat:
         """``cachestat(2)`` over the whole file (or ``off``/``length`` bytes of it)."""
         from mrelease_ref.mm.filemap import filemap_cachestat
 
-        if not isinstance(file, Inode):
-            raise TypeError("cachestat() takes a file returned by Kernel.create_file()")
+        if not isinstance(file, Inode) or file.kernel is not self:
+            raise TypeError("cachestat() takes a file returned by this Kernel's create_file()")
+        nonneg_int_arg("off", off)
+        nonneg_int_arg("length", length)
         first = off >> 12
         last = file.i_size - 1 if length == 0 else (off + length - 1) >> 12
         return filemap_cachestat(file.i_mapping, first, last)
 
+    @api_entry()
     def lru_add_drain_all(self) -> None:
         """Drain every CPU's LRU and mlock batches (``lru_add_drain_all()``)."""
         from mrelease_ref.mm.swap import lru_add_drain_all
@@ -680,6 +812,7 @@ class Kernel:
             lru_add_drain_all(self)
         self._after_api()
 
+    @api_entry()
     def drop_caches(self) -> None:
         """``echo 1 > /proc/sys/vm/drop_caches``: invalidate clean unmapped page cache."""
         from mrelease_ref.mm.swap import lru_add_drain_all
@@ -692,15 +825,25 @@ class Kernel:
                     invalidate_mapping_pages(inode.i_mapping, 0, inode.i_size)
         self._after_api()
 
+    @api_entry()
     def sync(self) -> None:
         """Write back every dirty file page and wait for the I/O (``sync(2)``)."""
         with self.running(self.kthreadd):
             _writeback_all(self)
         self.run()
 
+    @api_entry()
     def oom_kill(self, pid: int) -> None:
-        """Let the kernel OOM killer take process ``pid`` (its victim choice is given)."""
+        """Let the kernel OOM killer take process ``pid`` (its victim choice is given).
+
+        Init and kernel threads are refused (ValueError): ``oom_unkillable_task()`` keeps
+        the OOM killer from ever choosing them.
+        """
+        from mrelease_ref.include.linux.sched import is_global_init
+
         victim = self.process(pid).task
+        if is_global_init(victim) or victim.flags & PF_KTHREAD:
+            raise ValueError(f"the OOM killer never chooses {victim!r} (oom_unkillable_task())")
         with self.running(self.kthreadd):
             _oom_kill_process(victim)
         self._after_api()
@@ -712,7 +855,8 @@ class Kernel:
         assert_invariants(self)
 
     def _after_api(self) -> None:
-        if self.config.debug_vm:
+        # inside a public call (api_entry) the outermost call checks, once, when it returns
+        if self.config.debug_vm and self._api_depth == 0:
             self.check()
 
     def __repr__(self) -> str:

@@ -5,6 +5,19 @@ call or a memory access made by that process. System calls raise ``OSError`` wit
 errno the kernel returns, as the ``os`` module does; misuse of this Python API raises
 ``TypeError``/``ValueError`` saying what to do instead.
 
+Every public method is an API entry (:func:`mrelease_ref.sim.validate.api_entry`): calls
+the process makes are refused with ValueError once it is exiting (PF_EXITING), has exited,
+is frozen, or is a kernel thread; the invariant checker runs after each call, also when it
+fails part-way.
+
+Judgement call -- a :class:`Mapping` is an address range, as mmap()'s return value is in C,
+not a capability: every call resolves it against the *caller's own* VMAs (``find_vma()``).
+Since each mm hands out the same addresses, another process's Mapping means whatever those
+addresses mean in the caller. An access to an address no VMA of the caller covers gets the
+kernel's answer: ``touch()`` faults what is mapped and then takes SIGSEGV (``bad_area()``),
+``madvise()`` fails with ENOMEM, ``munmap()`` unmaps nothing there and succeeds. A range
+that covers only part of a VMA splits it, as the kernel does (:mod:`mrelease_ref.mm.vma`).
+
 Limitations:
 - A process is single-threaded unless ``clone_thread()`` adds threads; threads can make
   the same calls through their own :class:`Process` handle.
@@ -39,14 +52,27 @@ from mrelease_ref.include.linux.sched import (
     TaskStruct,
     sigmask,
 )
+from mrelease_ref.kernel.ptrace import PTRACE_MODE_ATTACH, PTRACE_MODE_READ
 from mrelease_ref.kernel.sched import KernelGen
 from mrelease_ref.sim.report import task_mem
 from mrelease_ref.sim.sched import gc_paused
+from mrelease_ref.sim.validate import (
+    api_entry,
+    bool_arg,
+    check_can_call,
+    int_arg,
+    nonneg_int_arg,
+    positive_int_arg,
+    signal_numbers_arg,
+    str_arg,
+)
 
 if TYPE_CHECKING:
     from mrelease_ref.sim.kernel import Kernel, WorkResult
 
 SIG_BLOCK, SIG_UNBLOCK, SIG_SETMASK = 0, 1, 2
+WNOHANG = 1
+_PROC_MODES = {"mem": PTRACE_MODE_ATTACH, "environ": PTRACE_MODE_READ}  # fs/proc/base.c
 MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL = 0, 1, 2
 MADV_HUGEPAGE, MADV_NOHUGEPAGE = 14, 15  # all advices: mrelease_ref.mm.madvise
 
@@ -70,6 +96,12 @@ class Mapping:
     start: int
     nr_pages: int
     kind: str
+
+    def __post_init__(self) -> None:
+        int_arg("Mapping.start", self.start)
+        positive_int_arg("Mapping.nr_pages", self.nr_pages)
+        if not isinstance(self.kind, str):
+            raise TypeError(f"Mapping.kind must be a str, got {self.kind!r}")
 
     @property
     def end(self) -> int:
@@ -145,11 +177,7 @@ class Process:
         return f"Process({self.comm}, pid={self.pid}, {self.state})"
 
     def _check_can_call(self) -> None:
-        t = self.task
-        if t.exit_state or t.dead:
-            raise ValueError(f"{self.comm} (pid {self.pid}) has exited; it cannot make calls")
-        if t.frozen:
-            raise ValueError(f"{self.comm} is frozen; thaw() it before it makes calls")
+        check_can_call(self)
 
     def _syscall(self, gen: KernelGen[int], what: str) -> int:
         self._check_can_call()
@@ -160,6 +188,7 @@ class Process:
 
     # --- memory ---------------------------------------------------------------------------
 
+    @api_entry(gate=True)
     def mmap(
         self,
         nr_pages: int,
@@ -179,16 +208,32 @@ class Process:
         ``fd_write=False`` maps through a read-only file descriptor (a MAP_SHARED mapping
         then lacks VM_SHARED). ``locked`` is MAP_LOCKED (populates), ``thp`` is
         madvise(MADV_HUGEPAGE), ``offset`` is in pages.
+
+        ``hugetlb`` is MAP_PRIVATE|MAP_ANONYMOUS|MAP_HUGETLB: the length is rounded up to
+        2 MiB and reserved from the hugetlb pool (``Kernel(nr_hugepages=...)``, default 0,
+        so ENOMEM, as on these machines). A private writable mapping is charged to the
+        commit limit (``__vm_enough_memory()``): ENOMEM when it cannot be met.
         """
         from mrelease_ref.mm.mmap import do_mmap
 
         if not isinstance(nr_pages, int) or isinstance(nr_pages, bool) or nr_pages <= 0:
             raise ValueError(f"nr_pages must be a positive int, got {nr_pages!r}")
-        if file is not None and not isinstance(file, Inode):
+        if file is not None and not (isinstance(file, Inode) and file.kernel is self.kernel):
             raise TypeError("file must come from Kernel.create_file() (or be None for anon)")
+        for name, flag in (("shared", shared), ("write", write), ("fd_write", fd_write),
+                           ("locked", locked), ("thp", thp), ("pfnmap", pfnmap),
+                           ("hugetlb", hugetlb)):
+            bool_arg(name, flag)
+        nonneg_int_arg("offset", offset)
+        if file is None and offset:
+            raise ValueError("offset applies to file mappings only")
         if file is not None and offset + nr_pages > file.i_size:
             raise ValueError(f"mapping pages {offset}..{offset + nr_pages} exceeds {file!r}")
-        self._check_can_call()
+        if file is not None and file.kind not in ("ext4", "shmem"):
+            raise ValueError("file must come from Kernel.create_file() or be a memfd's")
+        if hugetlb and (file is not None or shared or pfnmap):
+            raise ValueError("hugetlb=True models MAP_PRIVATE|MAP_ANONYMOUS|MAP_HUGETLB only "
+                             "(no hugetlbfs files, shared or PFN-mapped hugetlb)")
         t = self.task
         if t.mm is None:
             raise ValueError(f"{self.comm} has no address space")
@@ -204,22 +249,14 @@ class Process:
             if file is not None:
                 file.i_count -= 1
             raise OSError(-vma, f"mmap: {os.strerror(-vma)}")
+        nr_pages = (vma.vm_end - vma.vm_start) >> PAGE_SHIFT  # hugetlb rounds up
         kind = ("shared " if shared else "private ") + (
             file.name if file is not None else ("shmem" if shared else "anon")
         )
         self.kernel._after_api()
         return Mapping(vma.vm_start, nr_pages, kind)
 
-    def _vma(self, m: Mapping) -> VmAreaStruct:
-        if not isinstance(m, Mapping):
-            raise TypeError("pass the Mapping that mmap() returned")
-        mm = self.task.mm
-        if mm is not None:
-            for vma in mm.mm_mt:
-                if vma.vm_start == m.start:
-                    return vma
-        raise ValueError(f"{m!r} is not mapped in {self.comm} (pid {self.pid})")
-
+    @api_entry(gate=True)
     def touch(
         self, m: Mapping, write: bool = False, *, start: int = 0, nr_pages: int | None = None
     ) -> int:
@@ -229,46 +266,32 @@ class Process:
         page stays, so the new content depends on the old (see
         ``include.linux.highmem.partial_write_token``; :meth:`poke` for one page). Returns
         the number of pages accessed. A failing fault (SIGBUS after the reaper set
-        MMF_UNSTABLE, or out of memory) sends the signal the kernel sends and stops.
+        MMF_UNSTABLE, or out of memory) sends the signal the kernel sends and stops; so
+        does an address no VMA of this process covers, or an access the VMA forbids
+        (SIGSEGV, see the module docstring).
         """
-        from mrelease_ref.include.linux.mm_types import find_vma
-        from mrelease_ref.kernel.signal import SIGSEGV
-        from mrelease_ref.mm.memory import VM_FAULT_OOM, VM_FAULT_SIGBUS, handle_mm_fault
-
-        self._check_can_call()
-        vma = self._vma(m)
-        mm = vma.vm_mm
-        count = m.nr_pages - start if nr_pages is None else nr_pages
-        if start < 0 or count < 0 or start + count > m.nr_pages:
+        if not isinstance(m, Mapping):
+            raise TypeError("pass the Mapping that mmap() returned")
+        bool_arg("write", write)
+        nonneg_int_arg("start", start)
+        count = m.nr_pages - start if nr_pages is None else nonneg_int_arg("nr_pages", nr_pages)
+        if start + count > m.nr_pages:
             raise ValueError(f"pages {start}..{start + count} are outside {m!r}")
+        mm = self.task.mm
+        if mm is None:
+            raise ValueError(f"{self.comm} has no address space")
         k = self.kernel
-        done = 0
         token = k.next_token() if write else 0  # what this call writes (one token)
-        partial: dict[int, int] = {}  # old content -> new content, for this call
         with k.running(self.task), gc_paused():
-            for addr in range(m.start + (start << PAGE_SHIFT),
-                              m.start + ((start + count) << PAGE_SHIFT), 1 << PAGE_SHIFT):
-                if not vma.vm_start <= addr < vma.vm_end:  # split, or partly unmapped
-                    found = find_vma(mm, addr)
-                    if found is None:  # bad_area_nosemaphore(): SIGSEGV
-                        _deliver_fault_signal(self.task, 0, SIGSEGV)
-                        break
-                    vma = found
-                if self._access_error(vma, write):
-                    break
-                ret = handle_mm_fault(vma, addr, write)
-                if ret & (VM_FAULT_SIGBUS | VM_FAULT_OOM):
-                    self._fault_signal(ret)
-                    break
-                if write:
-                    _cpu_store(vma, addr, token, partial)
-                done += 1
+            done = _access_range(self.task, mm, m.start + (start << PAGE_SHIFT), count, write,
+                                 token)
         k._after_api()
         return done
 
     def _fault_signal(self, ret: int) -> None:
         _deliver_fault_signal(self.task, ret)
 
+    @api_entry(gate=True)
     def madvise(
         self,
         m: Mapping | int,
@@ -297,6 +320,7 @@ class Process:
         assert mm is not None
         self._syscall(_as_gen(do_madvise, mm, addr, size, advice), "madvise")
 
+    @api_entry(gate=True)
     def munmap(self, m: Mapping, *, start: int = 0, nr_pages: int | None = None) -> None:
         """``munmap()`` of a whole mapping (every VMA it was split into), or of its pages
         ``start`` to ``start + nr_pages`` (the VMAs are split at the ends first, as
@@ -318,6 +342,7 @@ class Process:
                 split_vma(vma, end, new_below=False)
             self._syscall(do_munmap(mm, vma, self.task), "munmap")
 
+    @api_entry()
     def status(self) -> dict[str, int]:
         """``/proc/<pid>/status``: VmRSS, RssAnon, RssFile, RssShmem, VmSwap in kB."""
         from mrelease_ref.mm.oom_kill import find_lock_task_mm
@@ -327,13 +352,14 @@ class Process:
 
     # --- files ---------------------------------------------------------------------------
 
+    @api_entry(gate=True)
     def open(self, file: Inode, write: bool = True) -> int:
         """``open()`` a file from Kernel.create_file(); returns the descriptor."""
         from mrelease_ref.kernel.pid import get_unused_fd
 
-        if not isinstance(file, Inode):
+        if not isinstance(file, Inode) or file.kernel is not self.kernel:
             raise TypeError("open() takes a file from Kernel.create_file()")
-        self._check_can_call()
+        bool_arg("write", write)
         files = self.task.files
         assert files is not None
         fd = get_unused_fd(self.task)
@@ -342,12 +368,13 @@ class Process:
         file.i_count += 1
         return fd
 
+    @api_entry(gate=True)
     def close(self, fd: int) -> None:
         """``close()``"""
         from mrelease_ref.kernel.pid import put_pid
         from mrelease_ref.mm.mmap import fput
 
-        self._check_can_call()
+        int_arg("fd", fd)
         files = self.task.files
         f = files.fdt.pop(fd, None) if files is not None else None
         if f is None:
@@ -357,11 +384,14 @@ class Process:
         if f.f_inode is not None:
             fput(f)
 
+    @api_entry(gate=True)
     def posix_fadvise(self, fd: int, offset: int, length: int, advice: int) -> None:
         """``posix_fadvise()`` (offsets in bytes; ``length=0`` means to the end)."""
         from mrelease_ref.mm.fadvise import generic_fadvise
 
-        self._check_can_call()
+        for name, value in (("fd", fd), ("offset", offset), ("length", length),
+                            ("advice", advice)):
+            int_arg(name, value)
         files = self.task.files
         f = files.fdt.get(fd) if files is not None else None
         if f is None:
@@ -380,9 +410,10 @@ class Process:
         if isinstance(m, Mapping):
             if length is not None:
                 raise TypeError("with a Mapping, give start= and nr_pages= (pages), not length")
-            self._vma(m)
-            count = m.nr_pages - start if nr_pages is None else nr_pages
-            if start < 0 or count < 0 or start + count > m.nr_pages:
+            nonneg_int_arg("start", start)
+            count = m.nr_pages - start if nr_pages is None else nonneg_int_arg("nr_pages",
+                                                                              nr_pages)
+            if start + count > m.nr_pages:
                 raise ValueError(f"pages {start}..{start + count} are outside {m!r}")
             return m.start + (start << PAGE_SHIFT), count << PAGE_SHIFT
         if isinstance(m, bool) or not isinstance(m, int):
@@ -414,6 +445,7 @@ class Process:
         _deliver_fault_signal(self.task, 0, SIGSEGV)
         return True
 
+    @api_entry(gate=True)
     def mprotect(
         self,
         m: Mapping | int,
@@ -435,6 +467,7 @@ class Process:
         assert mm is not None
         self._syscall(_as_gen(do_mprotect_pkey, mm, addr, size, prot), "mprotect")
 
+    @api_entry(gate=True)
     def mlock(
         self,
         m: Mapping | int,
@@ -452,6 +485,7 @@ class Process:
         addr, size = self._range(m, start, nr_pages, length)
         self._syscall(_as_gen(do_mlock, self.task, addr, size, VM_LOCKED), "mlock")
 
+    @api_entry(gate=True)
     def munlock(
         self,
         m: Mapping | int,
@@ -467,6 +501,7 @@ class Process:
         addr, size = self._range(m, start, nr_pages, length)
         self._syscall(_as_gen(sys_munlock, self.task, addr, size), "munlock")
 
+    @api_entry(gate=True)
     def mlockall(self, flags: int) -> None:
         """``mlockall(MCL_CURRENT[|MCL_ONFAULT])`` (MCL_FUTURE is not modelled)."""
         from mrelease_ref.mm.mlock import sys_mlockall
@@ -474,6 +509,7 @@ class Process:
         _int_arg("flags", flags)
         self._syscall(_as_gen(sys_mlockall, self.task, flags), "mlockall")
 
+    @api_entry(gate=True)
     def memfd_create(self, name: str, flags: int = 0) -> int:
         """``memfd_create()``: a descriptor for a new, empty shmem file; size it with
         :meth:`ftruncate`, map it with :meth:`mmap_fd`."""
@@ -484,6 +520,7 @@ class Process:
         _int_arg("flags", flags)
         return self._syscall(_as_gen(sys_memfd_create, self.task, name, flags), "memfd_create")
 
+    @api_entry(gate=True)
     def ftruncate(self, fd: int, length: int) -> None:
         """``ftruncate()`` of a memfd (bytes; the model keeps whole pages)."""
         from mrelease_ref.mm.memfd import do_ftruncate
@@ -492,6 +529,7 @@ class Process:
         _int_arg("length", length)
         self._syscall(_as_gen(do_ftruncate, self.task, fd, length), "ftruncate")
 
+    @api_entry(gate=True)
     def mmap_fd(
         self, fd: int, nr_pages: int, shared: bool, *, write: bool = True, offset: int = 0
     ) -> Mapping:
@@ -499,11 +537,15 @@ class Process:
         _int_arg("fd", fd)
         files = self.task.files
         f = files.fdt.get(fd) if files is not None else None
-        if f is None or f.f_inode is None:
+        if f is None:
             raise OSError(errno.EBADF, "mmap: Bad file descriptor")
+        if f.f_inode is None:  # a tty or a pidfd: no ->mmap (do_mmap())
+            raise OSError(errno.ENODEV, "mmap: No such device")
+        bool_arg("shared", shared)
         return self.mmap(nr_pages, f.f_inode, shared, write=write,
                          fd_write=bool(f.f_mode & FMODE_WRITE), offset=offset)
 
+    @api_entry(gate=True)
     def mincore(
         self,
         m: Mapping | int,
@@ -525,6 +567,7 @@ class Process:
             return []
         return vec
 
+    @api_entry()
     def smaps(self) -> list[dict[str, int | str]]:
         """``/proc/<pid>/smaps``: one dict per VMA (start, end, perms, name, Size and the
         kB fields of ``mrelease_ref.fs.proc.task_mmu.SMAPS_FIELDS``); [] without an mm."""
@@ -535,6 +578,7 @@ class Process:
 
     # --- processes and signals ---------------------------------------------------------------
 
+    @api_entry(gate=True)
     def pidfd_open(self, pid: int, flags: int = 0) -> int:
         """``pidfd_open()``: returns a pidfd, raises OSError like ``os.pidfd_open``."""
         from mrelease_ref.kernel.pid import sys_pidfd_open
@@ -543,27 +587,30 @@ class Process:
         _int_arg("flags", flags)
         return self._syscall(_as_gen(sys_pidfd_open, self.task, pid, flags), "pidfd_open")
 
+    @api_entry(gate=True)
     def kill(self, pid: int, sig: int) -> None:
         """``kill()``: raises OSError(EPERM/ESRCH/EINVAL) like ``os.kill``."""
         from mrelease_ref.kernel.signal import sys_kill
 
         _int_arg("pid", pid)
-        _int_arg("sig", int(sig))
+        _int_arg("sig", sig)
         self._syscall(_as_gen(sys_kill, self.task, pid, int(sig)), "kill")
 
+    @api_entry(gate=True)
     def pidfd_send_signal(self, pidfd: int, sig: int, flags: int = 0) -> None:
         """``pidfd_send_signal()`` (no siginfo): the pidfd's scope (PIDFD_THREAD: one
         thread) or a PIDFD_SIGNAL_THREAD/THREAD_GROUP flag; raises OSError like the kernel."""
         from mrelease_ref.kernel.signal import sys_pidfd_send_signal
 
         _int_arg("pidfd", pidfd)
-        _int_arg("sig", int(sig))
+        _int_arg("sig", sig)
         _int_arg("flags", flags)
         self._syscall(
             _as_gen(sys_pidfd_send_signal, self.task, pidfd, int(sig), flags),
             "pidfd_send_signal",
         )
 
+    @api_entry(gate=True)
     def process_mrelease(self, pidfd: int, flags: int = 0) -> None:
         """``process_mrelease()``: returns None or raises OSError with the kernel's errno."""
         _int_arg("pidfd", pidfd)
@@ -573,29 +620,37 @@ class Process:
         sys_process_mrelease = self.kernel.series.process_mrelease  # the variant's syscall
         self._syscall(sys_process_mrelease(self.task, pidfd, flags), "process_mrelease")
 
+    @api_entry(gate=True)
     def sigaction(self, sig: int, handler: str | Callable[[int], None]) -> None:
         """Set the action for ``sig``: "SIG_DFL", "SIG_IGN", "exit_group", or a callable
         ``handler(sig)`` run at delivery."""
-        from mrelease_ref.kernel.signal import SIGKILL, SIGSTOP
+        from mrelease_ref.kernel.signal import SIGKILL, SIGSTOP, valid_signal
 
-        _int_arg("sig", int(sig))
+        _int_arg("sig", sig)
+        if not valid_signal(sig) or sig < 1:  # do_sigaction()
+            raise OSError(errno.EINVAL, f"sigaction: invalid signal {sig}")
         if int(sig) in (SIGKILL, SIGSTOP):
             raise OSError(errno.EINVAL, "sigaction: SIGKILL and SIGSTOP cannot be caught")
-        if handler not in (SIG_DFL, SIG_IGN, "exit_group") and not callable(handler):
+        if not callable(handler) and (
+            not isinstance(handler, str) or handler not in (SIG_DFL, SIG_IGN, "exit_group")
+        ):
             raise TypeError("handler must be 'SIG_DFL', 'SIG_IGN', 'exit_group' or a callable")
-        self._check_can_call()
         if handler == SIG_DFL:
             self.task.sighand.action.pop(int(sig), None)
         else:
             self.task.sighand.action[int(sig)] = handler
 
+    @api_entry(gate=True)
     def sigprocmask(self, how: int, sigs: Iterable[int]) -> None:
         """Block or unblock signals for this thread (SIGKILL/SIGSTOP stay unblocked)."""
         from mrelease_ref.kernel.signal import SIGKILL, SIGSTOP, recalc_sigpending
 
+        _int_arg("how", how)
+        if how not in (SIG_BLOCK, SIG_UNBLOCK, SIG_SETMASK):
+            raise ValueError("how must be SIG_BLOCK, SIG_UNBLOCK or SIG_SETMASK")
         mask = 0
-        for s in sigs:
-            mask |= sigmask(int(s))
+        for s in signal_numbers_arg("sigs", sigs):
+            mask |= sigmask(s)
         mask &= ~(sigmask(SIGKILL) | sigmask(SIGSTOP))
         t = self.task
         if how == SIG_BLOCK:
@@ -610,40 +665,65 @@ class Process:
         if t.sigpending:
             self.kernel.wake_signal(t)
 
+    @api_entry(gate=True)
     def exit(self, code: int = 0) -> None:
         """``exit_group(code)``: the process starts exiting when it next runs."""
         from mrelease_ref.kernel.exit import do_group_exit
 
-        self._check_can_call()
+        _int_arg("code", code)
         self.kernel.start(self.task, do_group_exit(self.task, code), "exit_group")
 
+    @api_entry(gate=True)
     def thread_exit(self, code: int = 0) -> None:
         """``exit(code)`` of this thread only (SYS_exit)."""
         from mrelease_ref.kernel.exit import do_exit
 
-        self._check_can_call()
+        _int_arg("code", code)
         self.kernel.start(self.task, do_exit(self.task, code), "exit")
 
-    def waitpid(self, pid: int) -> int:
-        """``waitpid()`` for a child: sleeps until it has exited, then reaps it."""
-        from mrelease_ref.kernel.exit import wait_task_zombie
+    @api_entry(gate=True)
+    def waitpid(self, pid: int, options: int = 0) -> int:
+        """``waitpid()`` for a child: sleeps until it has exited, then reaps it.
 
+        With ``options=WNOHANG`` (1) it returns 0 at once while the child has not exited.
+        Without it, a child that nothing will make exit would sleep forever: the model
+        raises ValueError (kill the child or let it exit first) and leaves no waiter.
+        """
+        from mrelease_ref.include.linux.sched import thread_group_empty
+        from mrelease_ref.kernel.exit import wait_task_zombie
+        from mrelease_ref.sim.kernel import Deadlock
+
+        _int_arg("pid", pid)
+        _int_arg("options", options)
+        if options & ~WNOHANG:
+            raise OSError(errno.EINVAL, "waitpid: only WNOHANG is modelled")
         for child in self.task.children:
             if child.tgid == pid:
-                return self._syscall(wait_task_zombie(self.task, child), "waitpid")
+                if options & WNOHANG and not (
+                    child.exit_state == EXIT_ZOMBIE and thread_group_empty(child)
+                ):
+                    return 0
+                try:
+                    return self._syscall(wait_task_zombie(self.task, child), "waitpid")
+                except Deadlock as e:
+                    raise ValueError(
+                        f"waitpid({pid}) would sleep forever: {child.comm} has not exited and "
+                        "nothing will make it exit; kill() it or exit() it first, or pass WNOHANG"
+                    ) from e
         raise OSError(errno.ECHILD, "waitpid: No child processes")
 
     # --- threads, sharers and children -------------------------------------------------------
 
+    @api_entry(gate=True)
     def clone_thread(self) -> Process:
         """A new thread in this process (CLONE_VM|CLONE_THREAD|CLONE_SIGHAND|CLONE_FILES)."""
         from mrelease_ref.sim.clone import clone_thread
 
-        self._check_can_call()
         p = Process(self.kernel, clone_thread(self.task))
         self.kernel._after_api()
         return p
 
+    @api_entry(gate=True)
     def clone_vm(self, name: str, *, vfork: bool = False) -> Process:
         """A new process sharing this address space (CLONE_VM; with ``vfork``, CLONE_VFORK).
 
@@ -651,46 +731,63 @@ class Process:
         """
         from mrelease_ref.sim.clone import clone_vm
 
-        self._check_can_call()
+        str_arg("name", name)
+        bool_arg("vfork", vfork)
         p = Process(self.kernel, clone_vm(self.task, name, vfork))
         self.kernel._after_api()
         return p
 
+    @api_entry(gate=True)
     def spawn_child(self, name: str, uid: int | None = None) -> Process:
         """fork() + execve(): a child with a fresh address space, reaped by ``waitpid()``."""
-        self._check_can_call()
         return self.kernel.spawn(name, self.task.cred.uid if uid is None else uid, parent=self)
 
     # --- /proc readers and the freezer ---------------------------------------------------------
 
+    @api_entry(gate=True)
     def read_proc(self, pid: int, name: str = "cmdline", *, block: bool = False) -> ProcRead:
         """Read ``/proc/<pid>/cmdline`` (or ``environ``/``mem``).
 
         With ``block=True`` the read stops inside copy_to_user() holding the target's
         ``mm_users`` until ``ProcRead.release()``; the reader then finishes when it runs.
         """
-        from mrelease_ref.fs.proc.base import UserBuffer, proc_mem_open
+        from mrelease_ref.fs.proc.base import UserBuffer, mem_release
 
-        if name not in ("cmdline", "environ", "mem"):
+        _int_arg("pid", pid)
+        if not isinstance(name, str) or name not in ("cmdline", "environ", "mem"):
             raise ValueError("name must be 'cmdline', 'environ' or 'mem'")
-        self._check_can_call()
-        target = self.kernel.process(pid).task
-        buf = UserBuffer(faulting=block)
+        bool_arg("block", block)
         k = self.kernel
+        target = _proc_task(k, pid)
+        if target is None:
+            raise OSError(errno.ENOENT, f"open /proc/{pid}/{name}: No such file or directory")
+        if self.task.work is not None:
+            raise ValueError(f"{self.comm} is busy in {self.task.work_label!r}; run the kernel "
+                             "(Kernel.run()) before it reads")
+        buf = UserBuffer(faulting=block)
         if name == "cmdline":
             gen = k.series.get_task_cmdline(self.task, target, buf)
         else:
             with k.running(self.task):
-                mm = proc_mem_open(target)
-            if mm is None:
-                return ProcRead(self, buf)
+                mm = _mem_open(self.task, target, _PROC_MODES[name])
+            if isinstance(mm, int):
+                raise OSError(-mm, f"open /proc/{pid}/{name}: {os.strerror(-mm)}")
             gen = _read_then_close(self.task, mm, buf)
-        k.start(self.task, gen, f"read /proc/{pid}/{name}")
+            try:
+                k.start(self.task, gen, f"read /proc/{pid}/{name}")
+            except BaseException:
+                gen.close()
+                mem_release(mm)  # no read will run: the open's mm_count goes with the file
+                raise
+            gen = None
+        if gen is not None:
+            k.start(self.task, gen, f"read /proc/{pid}/{name}")
         while self.task.work is not None and k.step(self.task):
             pass
         k._after_api()
         return ProcRead(self, buf)
 
+    @api_entry()
     def freeze(self) -> None:
         """Put every thread in a cgroup-v1 freezer and wait until it reads FROZEN: nothing
         runs, SIGKILL included. How each thread freezes depends on what it sleeps in
@@ -700,6 +797,7 @@ class Process:
         freeze_process(self.kernel, self.task)
         self.kernel._after_api()
 
+    @api_entry()
     def thaw(self) -> None:
         """Release the freezer (``freezer.state`` THAWED)."""
         from mrelease_ref.sim.freezing import thaw_process_group
@@ -709,6 +807,7 @@ class Process:
 
     # --- signals to threads, freezer sleeps (kernel/signal.c, kernel/freezer.c) ------------
 
+    @api_entry(gate=True)
     def sleep(self, how: str) -> None:
         """Say what this thread's user space waits in: ``"nanosleep"`` (the default),
         ``"futex"``, ``"sigtimedwait"`` (TASK_FREEZABLE sleeps), ``"pause"``,
@@ -717,7 +816,7 @@ class Process:
         signal then does (:mod:`mrelease_ref.kernel.freezer`)."""
         from mrelease_ref.kernel.freezer import USER_SLEEPS
 
-        if how not in USER_SLEEPS:
+        if not isinstance(how, str) or how not in USER_SLEEPS:
             raise ValueError(f"how must be one of {sorted(USER_SLEEPS)}, got {how!r}")
         self._check_can_call()
         if self.task.work is not None:
@@ -733,6 +832,7 @@ class Process:
         fz = task_freezer(self.task)
         return "THAWED" if fz is None else freezer_read(fz)
 
+    @api_entry(gate=True)
     def tgkill(self, tgid: int, tid: int, sig: int) -> None:
         """``tgkill()``: signal thread ``tid`` of process ``tgid`` only (PIDTYPE_PID);
         raises OSError(EINVAL/ESRCH/EPERM) like the kernel."""
@@ -740,9 +840,10 @@ class Process:
 
         _int_arg("tgid", tgid)
         _int_arg("tid", tid)
-        _int_arg("sig", int(sig))
+        _int_arg("sig", sig)
         self._syscall(_as_gen(sys_tgkill, self.task, tgid, tid, int(sig)), "tgkill")
 
+    @api_entry(gate=True)
     def fsync(self, fd: int, *, background: bool = False) -> WorkResult | None:
         """``fsync()`` of a file: write back its dirty pages and wait for the I/O
         (``file_write_and_wait_range()``, an uninterruptible wait).
@@ -755,6 +856,7 @@ class Process:
         from mrelease_ref.mm.page_writeback import file_write_and_wait_range
 
         _int_arg("fd", fd)
+        bool_arg("background", background)
         self._check_can_call()
         files = self.task.files
         f = files.fdt.get(fd) if files is not None else None
@@ -772,18 +874,20 @@ class Process:
         self._syscall(gen, "fsync")
         return None
 
+    @api_entry(gate=True)
     def tkill(self, tid: int, sig: int) -> None:
         """``tkill()``: signal thread ``tid`` only; raises OSError like the kernel."""
         from mrelease_ref.kernel.signal import sys_tkill
 
         _int_arg("tid", tid)
-        _int_arg("sig", int(sig))
+        _int_arg("sig", sig)
         self._syscall(_as_gen(sys_tkill, self.task, tid, int(sig)), "tkill")
 
     # --- fork with copy-on-write, page contents, read()/write(), /proc/<pid>/mem ----------
     # (added together; the kernel side is kernel/fork.py, mm/memory.py, mm/filemap.py,
     # mm/gup.py and fs/proc/base.py)
 
+    @api_entry(gate=True)
     def fork(self, name: str | None = None, *, uid: int | None = None) -> Process:
         """``fork()``: a child with a copy-on-write copy of this address space.
 
@@ -830,13 +934,15 @@ class Process:
             t.cred = Cred(uid, t.cred.caps if uid == 0 else frozenset())
         return Process(k, t)
 
-    def _page_addr(self, m: Mapping, page: int) -> tuple[VmAreaStruct, int]:
-        vma = self._vma(m)
+    def _page_addr(self, m: Mapping, page: int) -> int:
+        if not isinstance(m, Mapping):
+            raise TypeError("pass the Mapping that mmap() returned")
         _int_arg("page", page)
         if not 0 <= page < m.nr_pages:
             raise ValueError(f"page {page} is outside {m!r} (0..{m.nr_pages - 1})")
-        return vma, m.start + (page << PAGE_SHIFT)
+        return m.start + (page << PAGE_SHIFT)
 
+    @api_entry(gate=True)
     def poke(self, m: Mapping, page: int = 0, value: int | None = None, *,
              partial: bool = False) -> int:
         """Store to one page of ``m`` (a user-space write): fault it in for writing, then
@@ -846,10 +952,12 @@ class Process:
         raises OSError(EFAULT) after the fault's signal (SIGBUS, the OOM kill) was sent."""
         if value is not None:
             _int_arg("value", value)
+        bool_arg("partial", partial)
         token = self.kernel.next_token() if value is None else value
         return self._access(m, page, True, lambda vma, addr: _cpu_store(
             vma, addr, token, {} if partial else None))
 
+    @api_entry(gate=True)
     def peek(self, m: Mapping, page: int = 0) -> int:
         """Load from one page of ``m`` (a user-space read): fault it in, return its token
         (0 for zeros). Raises OSError(EFAULT) after a failed fault's signal."""
@@ -858,11 +966,23 @@ class Process:
     def _access(self, m: Mapping, page: int, write: bool,
                 cpu: Callable[[VmAreaStruct, int], int]) -> int:
         """One user-space access to a page: the fault, then what the CPU does (``cpu``)."""
+        from mrelease_ref.include.linux.mm_types import find_vma
+        from mrelease_ref.kernel.signal import SIGSEGV
         from mrelease_ref.mm.memory import handle_mm_fault
+        from mrelease_ref.mm.mprotect import access_error
 
         self._check_can_call()
-        vma, addr = self._page_addr(m, page)
+        addr = self._page_addr(m, page)
         k = self.kernel
+        mm = self.task.mm
+        assert mm is not None
+        vma = find_vma(mm, addr)
+        if vma is None or vma.vm_start > addr or access_error(write, vma):
+            # do_user_addr_fault(): bad_area() / bad_area_access_error() -> SIGSEGV
+            _force_sig_fault(self.task, SIGSEGV)
+            k._after_api()
+            what = "poke: the write" if write else "peek: the read"
+            raise OSError(errno.EFAULT, f"{what} took SIGSEGV at {addr:#x}")
         with k.running(self.task):
             ret = handle_mm_fault(vma, addr, write)
             token = 0 if ret else cpu(vma, addr)
@@ -891,6 +1011,7 @@ class Process:
             raise ValueError(f"offset must be a non-negative multiple of 4096, got {offset}")
         return offset >> PAGE_SHIFT
 
+    @api_entry(gate=True)
     def write(self, fd: int, offset: int, nr_pages: int | None = None,
               data: Sequence[int] | None = None) -> int:
         """``pwrite()`` whole pages at byte ``offset`` (page aligned): either ``nr_pages``
@@ -922,6 +1043,7 @@ class Process:
             raise OSError(errno.ENOMEM, "write: Cannot allocate memory")
         return done << PAGE_SHIFT
 
+    @api_entry(gate=True)
     def read(self, fd: int, offset: int, nr_pages: int) -> list[int]:
         """``pread()`` of whole pages at byte ``offset`` (page aligned): the pages' tokens
         (fewer at the end of the file), through the page cache (``filemap_read()``)."""
@@ -942,19 +1064,23 @@ class Process:
             raise OSError(errno.ENOMEM, "read: Cannot allocate memory")
         return out
 
+    @api_entry(gate=True)
     def proc_mem_open(self, pid: int) -> ProcMem:
         """Open ``/proc/<pid>/mem``: raises OSError(ESRCH) when the task has no mm (a
         zombie), OSError(EACCES) without ptrace access; the handle keeps the mm struct
         (``mm_count``), not its memory."""
         _int_arg("pid", pid)
         self._check_can_call()
-        target = self.kernel.process(pid).task
+        target = _proc_task(self.kernel, pid)
+        if target is None:
+            raise OSError(errno.ENOENT, f"open /proc/{pid}/mem: No such file or directory")
         with self.kernel.running(self.task):
             mm = _mem_open(self.task, target)
         _raise(mm if isinstance(mm, int) else 0, f"open /proc/{pid}/mem")
         assert not isinstance(mm, int)
         return ProcMem(self, pid, mm)
 
+    @api_entry(gate=True)
     def proc_mem_read(self, pid: int, addr: int, nr_pages: int) -> list[int]:
         """Open ``/proc/<pid>/mem``, read ``nr_pages`` pages at ``addr``, close it."""
         fh = self.proc_mem_open(pid)
@@ -963,6 +1089,7 @@ class Process:
         finally:
             fh.close()
 
+    @api_entry(gate=True)
     def proc_mem_write(self, pid: int, addr: int, data: Sequence[int]) -> int:
         """Open ``/proc/<pid>/mem``, write one page per token at ``addr``, close it;
         returns the pages written."""
@@ -1021,13 +1148,13 @@ class ProcMem:
             mem_release(self.mm)
 
 
-def _mem_open(current: TaskStruct, target: TaskStruct) -> Any:
-    """``open("/proc/<pid>/mem")``: fs/proc/base.c:mem_open() -> __mem_open() (module level:
-    inside the class body the name would be mangled)."""
+def _mem_open(current: TaskStruct, target: TaskStruct, mode: int = PTRACE_MODE_ATTACH) -> Any:
+    """``open("/proc/<pid>/mem")`` (or ``environ`` with PTRACE_MODE_READ): fs/proc/base.c:
+    mem_open() -> __mem_open() (module level: inside the class body the name would be
+    mangled)."""
     from mrelease_ref.fs.proc.base import __mem_open
-    from mrelease_ref.kernel.ptrace import PTRACE_MODE_ATTACH
 
-    return __mem_open(current, target, PTRACE_MODE_ATTACH)
+    return __mem_open(current, target, mode)
 
 
 def _user_entry(vma: VmAreaStruct, addr: int) -> tuple[Folio | None, int, bool]:
@@ -1078,18 +1205,57 @@ def _cpu_load(vma: VmAreaStruct, addr: int) -> int:
 
 def _deliver_fault_signal(task: TaskStruct, ret: int, sig: int | None = None) -> None:
     """What the arch fault handler does with a failed fault: SIGBUS (force_sig_fault()),
-    or an OOM kill for VM_FAULT_OOM (pagefault_out_of_memory()). Module level on purpose:
-    inside a class body ``__send_signal_locked`` would be name-mangled."""
-    from mrelease_ref.kernel.signal import SIGBUS, SIGKILL, __send_signal_locked
+    or an OOM kill for VM_FAULT_OOM (pagefault_out_of_memory())."""
+    from mrelease_ref.kernel.signal import SIGBUS, SIGKILL
     from mrelease_ref.mm.memory import VM_FAULT_OOM
 
     if sig is None:
         sig = SIGKILL if ret & VM_FAULT_OOM else SIGBUS
+    _force_sig_fault(task, sig)
+
+
+def _force_sig_fault(task: TaskStruct, sig: int) -> None:
+    """``force_sig_fault()``: unblock, reset to SIG_DFL, and send. Module level on purpose:
+    inside a class body ``__send_signal_locked`` would be name-mangled."""
+    from mrelease_ref.kernel.signal import __send_signal_locked
+
     task.blocked &= ~sigmask(sig)  # force_sig_info(): unblock and reset to SIG_DFL
     task.sighand.action.pop(sig, None)
     # force_sig_info_to_task(): a default-action fault signal kills even a namespace init
     task.signal.flags &= ~SIGNAL_UNKILLABLE
     __send_signal_locked(sig, task, PIDTYPE_PID, force=True)
+
+
+def _access_range(task: TaskStruct, mm: Any, addr: int, nr_pages: int, write: bool,
+                  token: int = 0) -> int:
+    """User accesses to ``nr_pages`` pages from ``addr``, each resolved against ``mm``'s
+    VMAs as the MMU and ``do_user_addr_fault()`` would: a fault in a VMA, or SIGSEGV at
+    the first address no VMA covers (``bad_area()``) or an access the VMA forbids
+    (``access_error()``). A write stores part of ``token`` in each page (``_cpu_store()``).
+    Returns the pages accessed."""
+    from mrelease_ref.include.linux.mm_types import find_vma
+    from mrelease_ref.kernel.signal import SIGSEGV
+    from mrelease_ref.mm.memory import VM_FAULT_OOM, VM_FAULT_SIGBUS, handle_mm_fault
+    from mrelease_ref.mm.mprotect import access_error
+
+    partial: dict[int, int] = {}  # old content -> new content, for this call
+    done = 0
+    for a in range(addr, addr + (nr_pages << PAGE_SHIFT), 1 << PAGE_SHIFT):
+        vma = find_vma(mm, a)
+        if vma is None or not vma.vm_start <= a:
+            _force_sig_fault(task, SIGSEGV)  # bad_area(): SEGV_MAPERR
+            break
+        if access_error(write, vma):
+            _force_sig_fault(task, SIGSEGV)  # access_error() -> bad_area_access_error()
+            break
+        ret = handle_mm_fault(vma, a, write)
+        if ret & (VM_FAULT_SIGBUS | VM_FAULT_OOM):
+            _deliver_fault_signal(task, ret)
+            break
+        if write:
+            _cpu_store(vma, a, token, partial)
+        done += 1
+    return done
 
 
 def _read_then_close(current: TaskStruct, mm: Any, buf: Any) -> KernelGen[int]:
@@ -1098,6 +1264,16 @@ def _read_then_close(current: TaskStruct, mm: Any, buf: Any) -> KernelGen[int]:
     n = yield from mem_rw(current, mm, buf)
     mem_release(mm)
     return n
+
+
+def _proc_task(k: Kernel, pid: int) -> TaskStruct | None:
+    """The task ``/proc/<pid>`` names: a process (a zombie too) or one of its threads
+    (fs/proc/base.c:proc_pid_lookup() finds thread ids as well); None: ENOENT."""
+    for t in k.tasks:
+        for th in t.signal.threads if t.pid != pid else (t,):
+            if th.pid == pid:
+                return th
+    return None
 
 
 def _int_arg(name: str, value: object) -> None:

@@ -6,7 +6,12 @@ condition. ``run_until_idle()`` runs runnable tasks round-robin in wake-up order
 to the next timed sleep. Each step is priced by the Kernel's cost model.
 
 A system call made through the API runs on the caller's behalf with ``run_syscall()``: it
-keeps the CPU until it finishes, and while it sleeps the other runnable tasks run.
+keeps the CPU until it finishes, and while it sleeps the other runnable tasks run. The
+caller is deadlocked only when *no other* task can make progress (none runnable, no timer,
+no timed sleep): a caller that also sits on the run queue (a pending signal) is never
+picked to unblock itself, so a runnable lock holder further down the queue (the OOM reaper,
+say) runs first. On a real deadlock the call's generator is closed, so no waiter is left
+queued on a lock (:class:`~mrelease_ref.sim.kernel.Deadlock` is raised).
 
 Limitations:
 - No preemption inside a step, no priorities, no affinity; the order is FIFO by wake-up.
@@ -20,7 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from mrelease_ref.kernel.sched import KernelGen, Wait
+from mrelease_ref.kernel.sched import KernelGen, Resched, Wait
 from mrelease_ref.sim.kernel import Deadlock, StepRecord
 
 if TYPE_CHECKING:
@@ -53,10 +58,10 @@ def _runnable(t: TaskStruct) -> bool:
     return w is None or w.cond()
 
 
-def pick_next(k: Kernel) -> TaskStruct | None:
-    """The first runnable task in wake-up order."""
+def pick_next(k: Kernel, exclude: TaskStruct | None = None) -> TaskStruct | None:
+    """The first runnable task in wake-up order (other than ``exclude``)."""
     for t in k.runqueue:
-        if _runnable(t):
+        if t is not exclude and _runnable(t):
             return t
     return None
 
@@ -93,7 +98,14 @@ def run_step(k: Kernel, t: TaskStruct) -> bool:
     with k.running(t):
         assert t.work is not None
         try:
-            marker = t.work.send(None)
+            try:
+                marker = _marker(t.work.send(None), t.work_label)
+            except TypeError:
+                t.work.close()  # broken work is dropped, not left queued
+                t.work, t.waiting = None, None
+                if t in k.runqueue:
+                    k.runqueue.remove(t)
+                raise
             t.waiting = marker if isinstance(marker, Wait) else None
             label = marker.label
             if t in k.runqueue:  # round robin
@@ -105,6 +117,14 @@ def run_step(k: Kernel, t: TaskStruct) -> bool:
     if k.config.debug_vm:
         k.check()
     return True
+
+
+def _marker(marker: object, label: str) -> Resched | Wait:
+    """What kernel work yielded must be a preemption point or a sleep."""
+    if not isinstance(marker, (Resched, Wait)):
+        raise TypeError(f"kernel work {label!r} yielded {marker!r}; model code yields "
+                        "cond_resched(...) or wait_event(...) markers only")
+    return marker
 
 
 def _fire_timers(k: Kernel) -> bool:
@@ -156,8 +176,12 @@ def _run_until_idle(k: Kernel, max_steps: int | None) -> int:
 
 def run_syscall(k: Kernel, task: TaskStruct, gen: KernelGen[Any]) -> Any:
     """Run ``gen`` as ``task`` to completion, letting others run only while it sleeps."""
-    with gc_paused():
-        return _run_syscall(k, task, gen)
+    k._syscall_tasks.append(task)
+    try:
+        with gc_paused():
+            return _run_syscall(k, task, gen)
+    finally:
+        k._syscall_tasks.remove(task)
 
 
 def _run_syscall(k: Kernel, task: TaskStruct, gen: KernelGen[Any]) -> Any:
@@ -167,10 +191,11 @@ def _run_syscall(k: Kernel, task: TaskStruct, gen: KernelGen[Any]) -> Any:
         if waiting is not None and not waiting.cond():
             if _fire_timers(k):
                 continue
-            other = pick_next(k)
-            if other is None or other is task:
+            other = pick_next(k, exclude=task)  # the caller is busy in this syscall
+            if other is None:
                 if _advance_clock(k):
                     continue
+                gen.close()  # unwind: a queued lock waiter removes itself (rwsem _down)
                 raise Deadlock(f"{task!r} would sleep forever on {waiting.label!r}")
             run_step(k, other)
             continue
@@ -180,7 +205,7 @@ def _run_syscall(k: Kernel, task: TaskStruct, gen: KernelGen[Any]) -> Any:
             entry = False
         with k.running(task):
             try:
-                marker = gen.send(None)
+                marker = _marker(gen.send(None), "syscall")
             except StopIteration as stop:
                 _charge(k, before, task, "syscall")
                 return stop.value

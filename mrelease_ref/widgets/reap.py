@@ -52,7 +52,32 @@ class Panel:
 
     def update(self, _change: object = None) -> None:
         """Re-run the experiment with the controls' values."""
-        self.result.value = self.compute(**{k: w.value for k, w in self.controls.items()})
+        self.result.value = self.run(**{k: w.value for k, w in self.controls.items()})
+
+    def run(self, **values: Any) -> str:
+        """The experiment for ``values`` (one per control, as the controls would give):
+        ValueError naming the valid choices or range for anything a control could not
+        give, before any Kernel is built."""
+        names = sorted(self.controls)
+        if sorted(values) != names:
+            raise ValueError(f"pass exactly the controls {names}, got {sorted(values)}")
+        for name, value in values.items():
+            _check_control(name, self.controls[name], value)
+        return self.compute(**values)
+
+
+def _check_control(name: str, w: W.Widget, value: Any) -> None:
+    """ValueError unless ``value`` is one the control ``w`` can take."""
+    if isinstance(w, W.IntSlider):
+        if not isinstance(value, int) or isinstance(value, bool) or not w.min <= value <= w.max:
+            raise ValueError(f"{name} must be an int in {w.min}..{w.max}, got {value!r}")
+    elif isinstance(w, W.Checkbox):
+        if not isinstance(value, bool):
+            raise ValueError(f"{name} must be True or False, got {value!r}")
+    elif isinstance(w, W.Dropdown):
+        choices = [o[1] if isinstance(o, tuple) else o for o in w.options]
+        if value not in choices or isinstance(value, bool):
+            raise ValueError(f"{name} must be one of {choices}, got {value!r}")
 
 
 def _panel(controls: dict[str, W.Widget], compute: Callable[..., str]) -> Panel:

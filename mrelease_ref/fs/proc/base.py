@@ -9,7 +9,9 @@ its ``mmput()`` is not the last one: ``exit_mmap()`` runs later, in the reader, 
 ``process_mrelease()`` gets ESRCH in between (docs/sources.md §M0.5, §M4.4).
 
 Opening ``/proc/<pid>/mem`` or ``environ`` only keeps ``mm_count`` (``mmgrab()`` +
-``mmput()``); each read takes ``mm_users`` briefly with ``mmget_not_zero()``.
+``mmput()``); each read takes ``mm_users`` briefly with ``mmget_not_zero()``. The open is
+refused with EACCES when the reader may not inspect the target (``mm_access()``); a refused
+open, like a closed file, holds no reference (``mem_release()`` drops the ``mm_count``).
 
 ``/proc/<pid>/mem`` with data (``__mem_open()``, ``mem_rw_pages()``): opening it checks
 PTRACE_MODE_ATTACH and keeps ``mm_count`` only (-ESRCH once the task has no mm, -EACCES
@@ -32,7 +34,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from mrelease_ref.include.linux.rwsem import mmap_read_lock, mmap_read_unlock
-from mrelease_ref.kernel.fork import get_task_mm, mmdrop, mmget_not_zero, mmgrab, mmput
+from mrelease_ref.kernel.fork import get_task_mm, mm_access, mmdrop, mmget_not_zero, mmgrab, mmput
+from mrelease_ref.kernel.ptrace import PTRACE_MODE_ATTACH, PTRACE_MODE_FSCREDS
 from mrelease_ref.kernel.sched import KernelGen, wait_event
 
 if TYPE_CHECKING:
@@ -75,12 +78,20 @@ def get_task_cmdline(current: TaskStruct, tsk: TaskStruct, buf: UserBuffer) -> K
     return n
 
 
-def proc_mem_open(tsk: TaskStruct) -> MmStruct | None:
-    """Kernel: fs/proc/base.c:proc_mem_open(): keep only mm_count while the file is open."""
-    mm = get_task_mm(tsk)
-    if mm is None:
-        return None
+def proc_mem_open(
+    tsk: TaskStruct, current: TaskStruct | None = None, mode: int = PTRACE_MODE_ATTACH
+) -> MmStruct | int | None:
+    """Kernel: fs/proc/base.c:proc_mem_open(): keep only mm_count while the file is open.
+
+    None for a task without an mm (``__mem_open()`` turns that into -ESRCH), ``-EACCES``
+    when ``current`` may not inspect ``tsk`` (``mode``: PTRACE_MODE_ATTACH for mem,
+    PTRACE_MODE_READ for environ).
+    """
+    mm = mm_access(tsk, mode | PTRACE_MODE_FSCREDS, current)
+    if isinstance(mm, int):
+        return None if mm == -errno.ESRCH else mm
     mmgrab(mm)
+    mm.kernel.proc_mem_files.append(mm)  # the open file's private_data
     mm.mm_users -= 1  # mmput() of a reference that can never be the last one here
     return mm
 
@@ -97,6 +108,7 @@ def mem_rw(current: TaskStruct, mm: MmStruct, buf: UserBuffer) -> KernelGen[int]
 
 def mem_release(mm: MmStruct) -> None:
     """Kernel: fs/proc/base.c:mem_release(): closing the file drops mm_count."""
+    mm.kernel.proc_mem_files.remove(mm)
     mmdrop(mm)
 
 
@@ -104,15 +116,12 @@ def __mem_open(current: TaskStruct, tsk: TaskStruct, mode: int) -> MmStruct | in
     """Kernel: fs/proc/base.c:__mem_open() -> proc_mem_open() -> mm_access()
 
     Keep the target's mm by ``mm_count`` only (``mmgrab()`` + ``mmput()``); -ESRCH when the
-    task has no mm any more, -EACCES when ``current`` may not access it.
+    task has no mm any more, -EACCES when ``current`` may not access it. The open file
+    is tracked (``Kernel.proc_mem_files``) until ``mem_release()``.
     """
-    from mrelease_ref.kernel.fork import mm_access
-
-    mm = mm_access(tsk, mode, current)
-    if isinstance(mm, int):
-        return mm
-    mmgrab(mm)
-    mm.mm_users -= 1  # mmput() of a reference that can never be the last one here
+    mm = proc_mem_open(tsk, current, mode)
+    if mm is None:
+        return -errno.ESRCH
     return mm
 
 

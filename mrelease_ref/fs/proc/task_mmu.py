@@ -40,7 +40,7 @@ import errno
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from mrelease_ref.fs.proc.base import proc_mem_open
+from mrelease_ref.fs.proc.base import mem_release, proc_mem_open
 from mrelease_ref.include.linux.mm_types import (
     _PAGE_ACCESSED,
     _PAGE_DIRTY,
@@ -70,8 +70,9 @@ from mrelease_ref.include.linux.page_flags import (
 )
 from mrelease_ref.include.linux.rwsem import mmap_read_lock_killable, mmap_read_unlock
 from mrelease_ref.include.linux.sched import PIDTYPE_PID
-from mrelease_ref.kernel.fork import mmdrop, mmget_not_zero, mmput
+from mrelease_ref.kernel.fork import mmget_not_zero, mmput
 from mrelease_ref.kernel.pid import get_pid_task, put_task_struct
+from mrelease_ref.kernel.ptrace import PTRACE_MODE_READ
 from mrelease_ref.kernel.sched import KernelGen, cond_resched
 
 if TYPE_CHECKING:
@@ -271,8 +272,11 @@ class ProcMapsPrivate:
 
 
 def proc_maps_open(tsk: TaskStruct) -> ProcMapsPrivate:
-    """Kernel: fs/proc/task_mmu.c:proc_maps_open(): remember the mm, holding mm_count."""
-    return ProcMapsPrivate(tsk.thread_pid, proc_mem_open(tsk))
+    """Kernel: fs/proc/task_mmu.c:proc_maps_open(): remember the mm, holding mm_count
+    (``proc_mem_open()`` with PTRACE_MODE_READ; the model's readers may always read)."""
+    mm = proc_mem_open(tsk, None, PTRACE_MODE_READ)
+    assert not isinstance(mm, int)  # no current: no permission check to fail
+    return ProcMapsPrivate(tsk.thread_pid, mm)
 
 
 def m_start(current: TaskStruct, priv: ProcMapsPrivate) -> KernelGen[int]:
@@ -344,5 +348,5 @@ def smaps_read(current: TaskStruct, priv: ProcMapsPrivate) -> KernelGen[int]:
 def proc_map_release(priv: ProcMapsPrivate) -> None:
     """Kernel: fs/proc/task_mmu.c:proc_map_release(): closing drops mm_count."""
     if priv.mm is not None:
-        mmdrop(priv.mm)
+        mem_release(priv.mm)  # mmdrop(), and the open file is gone
         priv.mm = None

@@ -77,6 +77,9 @@ class Inode:
     i_count: int = 0
     private_data_on_read: bool = False
     i_disk: dict[int, int] = field(default_factory=dict)
+    # SHMEM_I(inode)->flags & VM_NORESERVE: shmem_acct_size() charged nothing for it
+    # (memfd_create()'s shmem_file_setup(..., VM_NORESERVE)), so eviction uncharges nothing
+    noreserve: bool = False
 
     def __repr__(self) -> str:
         return f"Inode({self.name}, {self.kind}, pages={self.i_size})"

@@ -22,7 +22,8 @@ Representation choices, each chosen so a reader can map it back to C:
 
 Limitations:
 - No NUMA nodes, zones or memcgs: one node, one lruvec, one zone.
-- No PUD-level huge pages; hugetlb VMAs exist only so the reaper's skip rule can be tested.
+- No PUD-level huge pages; hugetlb pages are 2 MiB, mapped by PMD-level entries
+  (mrelease_ref/mm/hugetlb.py).
 - The maple tree is a list sorted by ``vm_start``.
 - CONFIG_MM_ID tracking keeps the kernel's two slots and its "maybe shared" bit, with the
   rules of ``folio_add_return_large_mapcount()`` simplified to whole-folio granularity.
@@ -309,6 +310,8 @@ class MmStruct:
     notifier_subscriptions: list[MmuNotifier] = field(default_factory=list)
     mmap_next: int = 0x10_0000_0000
     freed: bool = False
+    hugetlb_usage: int = 0
+    total_vm: int = 0
 
     @property
     def map_count(self) -> int:

@@ -85,16 +85,32 @@ def _down(sem: RwSemaphore, task: TaskStruct, write: bool, killable: bool) -> Ke
     waiter = _Waiter(task, write)
     sem.wait_list.append(waiter)
     _wake(sem)
-    while not waiter.granted:
-        if killable and fatal_signal_pending(task):
-            sem.wait_list.remove(waiter)
-            _wake(sem)
-            return -errno.EINTR
-        yield wait_event(
-            "mmap_lock",
-            lambda: waiter.granted or (killable and fatal_signal_pending(task)),
-        )
+    try:
+        while not waiter.granted:
+            if killable and fatal_signal_pending(task):
+                sem.wait_list.remove(waiter)
+                _wake(sem)
+                return -errno.EINTR
+            yield wait_event(
+                "mmap_lock",
+                lambda: waiter.granted or (killable and fatal_signal_pending(task)),
+            )
+    except GeneratorExit:  # the sleeper was abandoned (model Deadlock): leave no trace
+        _abandon(sem, waiter)
+        raise
     return 0
+
+
+def _abandon(sem: RwSemaphore, waiter: _Waiter) -> None:
+    """Undo a waiter whose sleep will never resume: dequeue it, or give back what it was
+    granted in the meantime, then wake whoever is next."""
+    if not waiter.granted:
+        sem.wait_list.remove(waiter)
+    elif waiter.write:
+        sem.writer = None
+    else:
+        sem.readers -= 1
+    _wake(sem)
 
 
 def mmap_read_trylock(mm: MmStruct) -> bool:
@@ -134,6 +150,17 @@ def mmap_write_lock(mm: MmStruct, task: TaskStruct) -> KernelGen[None]:
     """Kernel: include/linux/mmap_lock.h:mmap_write_lock()"""
     if not down_write_trylock(mm.mmap_lock, task):
         yield from _down(mm.mmap_lock, task, write=True, killable=False)
+
+
+def mmap_write_lock_killable(mm: MmStruct, task: TaskStruct) -> KernelGen[int]:
+    """Kernel: include/linux/mmap_lock.h:mmap_write_lock_killable()
+
+    Returns 0 with the lock held, or -EINTR when ``current`` has a fatal signal pending
+    while it would have to wait (an uncontended lock is taken whatever is pending).
+    """
+    if down_write_trylock(mm.mmap_lock, task):
+        return 0
+    return (yield from _down(mm.mmap_lock, task, write=True, killable=True))
 
 
 def mmap_write_unlock(mm: MmStruct) -> None:

@@ -29,6 +29,7 @@ def exit_mm(tsk: TaskStruct) -> KernelGen[None]:
     yield from mmap_read_lock(mm, tsk)
     mmgrab(mm)
     tsk.exit_mm = mm
+    k.exit_mm_tasks.append(tsk)  # model-only: lets the checker see this holder
     tsk.mm = None  # under task_lock(): find_lock_task_mm() can no longer see it
     mmap_read_unlock(mm)
     if k.tracing:

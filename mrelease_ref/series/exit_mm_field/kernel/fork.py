@@ -18,4 +18,5 @@ def free_task(tsk: TaskStruct) -> None:
     mm = tsk.exit_mm
     if mm is not None:
         tsk.exit_mm = None
+        tsk.kernel.exit_mm_tasks.remove(tsk)  # model-only (the checker's list)
         mmdrop(mm)  # mmdrop_async()
