@@ -26,10 +26,6 @@ from mrelease_ref.include.asm_generic.tlb import TASK_SIZE
 from mrelease_ref.include.linux.fs import FMODE_WRITE, AddressSpace, File
 from mrelease_ref.include.linux.mm_types import (
     MMF_OOM_SKIP,
-    PAGE_SHIFT,
-    PAGE_SIZE,
-    PMD_SHIFT,
-    PMD_SIZE,
     VM_HUGEPAGE,
     VM_HUGETLB,
     VM_LOCKED,
@@ -74,10 +70,11 @@ def shmem_zero_setup(kernel: Kernel, nr_pages: int) -> File:
 
 def get_unmapped_area(mm: MmStruct, length: int) -> int:
     """Kernel: mm/mmap.c:__get_unmapped_area() (model: bump allocator, THP-aligned)"""
+    pg = mm.kernel.pg
     addr = mm.mmap_next
-    if length >= PMD_SIZE:
-        addr = (addr + PMD_SIZE - 1) & ~(PMD_SIZE - 1)
-    mm.mmap_next = addr + length + PAGE_SIZE
+    if length >= pg.PMD_SIZE:
+        addr = (addr + pg.PMD_SIZE - 1) & ~(pg.PMD_SIZE - 1)
+    mm.mmap_next = addr + length + pg.PAGE_SIZE
     return addr
 
 
@@ -100,6 +97,7 @@ def do_mmap(
     write access gets VM_MAYSHARE but not VM_SHARED, exactly as in the kernel, so the
     reaper treats it as private.
     """
+    pg = mm.kernel.pg
     if nr_pages <= 0:
         return -errno.EINVAL
     vm_flags = VM_READ | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC
@@ -124,8 +122,8 @@ def do_mmap(
         pgoff = 0
     elif file is not None:
         file.f_count += 1  # the VMA's reference: get_file()
-    start = get_unmapped_area(mm, nr_pages << PAGE_SHIFT)
-    vma = VmAreaStruct(mm, start, start + (nr_pages << PAGE_SHIFT), vm_flags, pgoff, file)
+    start = get_unmapped_area(mm, nr_pages << pg.PAGE_SHIFT)
+    vma = VmAreaStruct(mm, start, start + (nr_pages << pg.PAGE_SHIFT), vm_flags, pgoff, file)
     if file is not None:
         assert file.f_inode is not None
         vma.vm_ops = "pfnmap" if pfnmap else ("hugetlb" if hugetlb else file.f_inode.kind)
@@ -147,8 +145,9 @@ def populate_vma_page_range(vma: VmAreaStruct) -> int:
     Fault in every page (mlock/MAP_POPULATE). Private writable mappings are write-faulted
     so later writes need no COW.
     """
+    pg = vma.vm_mm.kernel.pg
     write = (vma.vm_flags & (VM_WRITE | VM_SHARED)) == VM_WRITE
-    for addr in range(vma.vm_start, vma.vm_end, PAGE_SIZE):
+    for addr in range(vma.vm_start, vma.vm_end, pg.PAGE_SIZE):
         ret = handle_mm_fault(vma, addr, write)
         if ret:
             return ret
@@ -185,7 +184,8 @@ def remove_vma(vma: VmAreaStruct) -> None:
 
 def free_pgtables(mm: MmStruct) -> None:
     """Kernel: mm/memory.c:free_pgtables() (the whole address space)"""
-    mm.kernel.vmstat[NR_PAGETABLE] -= mm.pgtables_bytes // PAGE_SIZE
+    pg = mm.kernel.pg
+    mm.kernel.vmstat[NR_PAGETABLE] -= mm.pgtables_bytes // pg.PAGE_SIZE
     mm.pgd.clear()
     mm.pgtables_bytes = 0
 
@@ -197,11 +197,12 @@ def free_pgd_range(mm: MmStruct, addr: int, end: int, floor: int, ceiling: int) 
     the previous VMA) and ``ceiling`` (start of the next; 0 = top of the address space),
     so a table shared with a neighbouring VMA stays. The range must already be zapped.
     """
-    first = addr >> PMD_SHIFT
-    if first << PMD_SHIFT < floor:
+    pg = mm.kernel.pg
+    first = addr >> pg.PMD_SHIFT
+    if first << pg.PMD_SHIFT < floor:
         first += 1
-    last = (end - 1) >> PMD_SHIFT
-    if ceiling and (last + 1) << PMD_SHIFT > ceiling & ~(PMD_SIZE - 1):
+    last = (end - 1) >> pg.PMD_SHIFT
+    if ceiling and (last + 1) << pg.PMD_SHIFT > ceiling & ~(pg.PMD_SIZE - 1):
         last -= 1
     for idx in range(first, last + 1):
         table = mm.pgd.get(idx)
@@ -210,7 +211,7 @@ def free_pgd_range(mm: MmStruct, addr: int, end: int, floor: int, ceiling: int) 
         if not isinstance(table, list) or any(e is not None for e in table):
             raise AssertionError(f"free_pgd_range: PMD index {idx} still maps something")
         del mm.pgd[idx]
-        mm.pgtables_bytes -= PAGE_SIZE
+        mm.pgtables_bytes -= pg.PAGE_SIZE
         mm.kernel.vmstat[NR_PAGETABLE] -= 1
 
 
@@ -276,7 +277,8 @@ def do_munmap(mm: MmStruct, vma: VmAreaStruct, current: TaskStruct) -> KernelGen
 
 def fault_in(vma: VmAreaStruct, start: int, nr_pages: int, write: bool) -> int:
     """Model helper: touch ``nr_pages`` pages from ``start`` (user-space accesses)."""
-    for addr in range(start, start + (nr_pages << PAGE_SHIFT), PAGE_SIZE):
+    pg = vma.vm_mm.kernel.pg
+    for addr in range(start, start + (nr_pages << pg.PAGE_SHIFT), pg.PAGE_SIZE):
         ret = handle_mm_fault(vma, addr, write)
         if ret:
             return ret

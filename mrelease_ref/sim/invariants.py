@@ -55,7 +55,6 @@ from mrelease_ref.include.asm_generic.tlb import (
 from mrelease_ref.include.linux.fs import AddressSpace
 from mrelease_ref.include.linux.mm_inline import folio_lru_list
 from mrelease_ref.include.linux.mm_types import (
-    HPAGE_PMD_NR,
     MM_ANONPAGES,
     MM_SWAPENTS,
     NR_MM_COUNTERS,
@@ -90,6 +89,7 @@ def _page_cache_refs(k: Kernel, refs: Counter[Folio], where: dict[Folio, str]) -
 def _page_table_refs(
     k: Kernel, refs: Counter[Folio], maps: Counter[Folio], where: dict[Folio, str]
 ) -> list[str]:
+    pg = k.pg
     errors: list[str] = []
     for mm in k.mms:
         rss = [0] * NR_MM_COUNTERS
@@ -98,7 +98,7 @@ def _page_table_refs(
                 if entry.folio is not None:
                     refs[entry.folio] += 1
                     maps[entry.folio] += 1
-                    rss[mm_counter(entry.folio)] += HPAGE_PMD_NR
+                    rss[mm_counter(entry.folio)] += pg.HPAGE_PMD_NR
                     where.setdefault(entry.folio, f"PMD of {mm!r}")
                 continue
             for pte in entry:
@@ -276,26 +276,26 @@ def _check_contents(k: Kernel) -> list[str]:
 def _anon_entries(mm: MmStruct) -> list[tuple[VmAreaStruct, Folio, int, int]]:
     """(vma, folio, entry bits, address) of every PTE/PMD of ``mm`` mapping an anonymous
     folio, walked VMA by VMA."""
-    from mrelease_ref.include.linux.mm_types import PAGE_SHIFT, PMD_SHIFT
     from mrelease_ref.include.linux.page_flags import PG_anon
 
+    pg = mm.kernel.pg
     out: list[tuple[VmAreaStruct, Folio, int, int]] = []
     for vma in mm.mm_mt:
-        for idx in range(vma.vm_start >> PMD_SHIFT, ((vma.vm_end - 1) >> PMD_SHIFT) + 1):
+        for idx in range(vma.vm_start >> pg.PMD_SHIFT, ((vma.vm_end - 1) >> pg.PMD_SHIFT) + 1):
             entry = mm.pgd.get(idx)
             if isinstance(entry, Pmd):
                 if entry.folio is not None and entry.folio.flags & PG_anon:
-                    out.append((vma, entry.folio, entry.bits, idx << PMD_SHIFT))
+                    out.append((vma, entry.folio, entry.bits, idx << pg.PMD_SHIFT))
                 continue
             if entry is None:
                 continue
-            base = idx << PMD_SHIFT
-            lo = max(0, (vma.vm_start - base) >> PAGE_SHIFT)
-            hi = min(512, (vma.vm_end - base) >> PAGE_SHIFT)
+            base = idx << pg.PMD_SHIFT
+            lo = max(0, (vma.vm_start - base) >> pg.PAGE_SHIFT)
+            hi = min(pg.PTRS_PER_PTE, (vma.vm_end - base) >> pg.PAGE_SHIFT)
             for j in range(lo, hi):
                 pte = entry[j]
                 if type(pte) is Pte and pte.folio is not None and pte.folio.flags & PG_anon:
-                    out.append((vma, pte.folio, pte.bits, base + (j << PAGE_SHIFT)))
+                    out.append((vma, pte.folio, pte.bits, base + (j << pg.PAGE_SHIFT)))
     return out
 
 

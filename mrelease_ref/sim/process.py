@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any
 
 from mrelease_ref.include.linux.fs import FMODE_READ, FMODE_WRITE, File, Inode
 from mrelease_ref.include.linux.mm_types import (
-    PAGE_SHIFT,
     Folio,
     SwpEntry,
     VmAreaStruct,
@@ -70,11 +69,13 @@ class Mapping:
     start: int
     nr_pages: int
     kind: str
+    page_size: int = 4096
+    """The bytes of one page of the kernel that made it (``k.pg.PAGE_SIZE``)."""
 
     @property
     def end(self) -> int:
         """First address past the mapping."""
-        return self.start + (self.nr_pages << PAGE_SHIFT)
+        return self.start + self.nr_pages * self.page_size
 
 
 @dataclass(slots=True, eq=False)
@@ -208,7 +209,7 @@ class Process:
             file.name if file is not None else ("shmem" if shared else "anon")
         )
         self.kernel._after_api()
-        return Mapping(vma.vm_start, nr_pages, kind)
+        return Mapping(vma.vm_start, nr_pages, kind, self.kernel.pg.PAGE_SIZE)
 
     def _vma(self, m: Mapping) -> VmAreaStruct:
         if not isinstance(m, Mapping):
@@ -235,6 +236,7 @@ class Process:
         from mrelease_ref.kernel.signal import SIGSEGV
         from mrelease_ref.mm.memory import VM_FAULT_OOM, VM_FAULT_SIGBUS, handle_mm_fault
 
+        pg = self.kernel.pg
         self._check_can_call()
         vma = self._vma(m)
         mm = vma.vm_mm
@@ -246,8 +248,8 @@ class Process:
         token = k.next_token() if write else 0  # what this call writes (one token)
         partial: dict[int, int] = {}  # old content -> new content, for this call
         with k.running(self.task), gc_paused():
-            for addr in range(m.start + (start << PAGE_SHIFT),
-                              m.start + ((start + count) << PAGE_SHIFT), 1 << PAGE_SHIFT):
+            for addr in range(m.start + (start << pg.PAGE_SHIFT),
+                              m.start + ((start + count) << pg.PAGE_SHIFT), 1 << pg.PAGE_SHIFT):
                 if not vma.vm_start <= addr < vma.vm_end:  # split, or partly unmapped
                     found = find_vma(mm, addr)
                     if found is None:  # bad_area_nosemaphore(): SIGSEGV
@@ -375,6 +377,7 @@ class Process:
         self, m: Mapping | int, start: int, nr_pages: int | None, length: int | None
     ) -> tuple[int, int]:
         """(address, length in bytes) of a call's range: pages of a Mapping, or raw bytes."""
+        pg = self.kernel.pg
         if isinstance(m, Mapping):
             if length is not None:
                 raise TypeError("with a Mapping, give start= and nr_pages= (pages), not length")
@@ -382,7 +385,7 @@ class Process:
             count = m.nr_pages - start if nr_pages is None else nr_pages
             if start < 0 or count < 0 or start + count > m.nr_pages:
                 raise ValueError(f"pages {start}..{start + count} are outside {m!r}")
-            return m.start + (start << PAGE_SHIFT), count << PAGE_SHIFT
+            return m.start + (start << pg.PAGE_SHIFT), count << pg.PAGE_SHIFT
         if isinstance(m, bool) or not isinstance(m, int):
             raise TypeError("pass the Mapping that mmap() returned, or an address (int)")
         if length is None or isinstance(length, bool) or not isinstance(length, int):
@@ -829,11 +832,12 @@ class Process:
         return Process(k, t)
 
     def _page_addr(self, m: Mapping, page: int) -> tuple[VmAreaStruct, int]:
+        pg = self.kernel.pg
         vma = self._vma(m)
         _int_arg("page", page)
         if not 0 <= page < m.nr_pages:
             raise ValueError(f"page {page} is outside {m!r} (0..{m.nr_pages - 1})")
-        return vma, m.start + (page << PAGE_SHIFT)
+        return vma, m.start + (page << pg.PAGE_SHIFT)
 
     def poke(self, m: Mapping, page: int = 0, value: int | None = None, *,
              partial: bool = False) -> int:
@@ -882,12 +886,13 @@ class Process:
             raise OSError(errno.EBADF, f"{what}: file not open for {what}ing")
         return f
 
-    @staticmethod
-    def _page_offset(offset: int) -> int:
+    def _page_offset(self, offset: int) -> int:
         _int_arg("offset", offset)
-        if offset < 0 or offset & ((1 << PAGE_SHIFT) - 1):
-            raise ValueError(f"offset must be a non-negative multiple of 4096, got {offset}")
-        return offset >> PAGE_SHIFT
+        pg = self.kernel.pg
+        if offset < 0 or offset & ((1 << pg.PAGE_SHIFT) - 1):
+            raise ValueError(f"offset must be a non-negative multiple of {pg.PAGE_SIZE}, "
+                             f"got {offset}")
+        return offset >> pg.PAGE_SHIFT
 
     def write(self, fd: int, offset: int, nr_pages: int | None = None,
               data: Sequence[int] | None = None) -> int:
@@ -896,6 +901,7 @@ class Process:
         dirty (``generic_perform_write()``). Returns the bytes written."""
         from mrelease_ref.mm.filemap import generic_perform_write
 
+        pg = self.kernel.pg
         if (nr_pages is None) == (data is None):
             raise TypeError("pass exactly one of nr_pages= and data=")
         index = self._page_offset(offset)
@@ -918,7 +924,7 @@ class Process:
         k._after_api()
         if tokens and not done:
             raise OSError(errno.ENOMEM, "write: Cannot allocate memory")
-        return done << PAGE_SHIFT
+        return done << pg.PAGE_SHIFT
 
     def read(self, fd: int, offset: int, nr_pages: int) -> list[int]:
         """``pread()`` of whole pages at byte ``offset`` (page aligned): the pages' tokens
@@ -983,10 +989,11 @@ class ProcMem:
     def _rw(self, addr: int, buf: list[int], nr_pages: int, write: bool) -> int:
         from mrelease_ref.fs.proc.base import mem_rw_pages
 
+        pg = self.process.kernel.pg
         if self.closed:
             raise ValueError("this /proc/<pid>/mem handle is closed")
         _int_arg("addr", addr)
-        if addr < 0 or addr & ((1 << PAGE_SHIFT) - 1):
+        if addr < 0 or addr & ((1 << pg.PAGE_SHIFT) - 1):
             raise ValueError(f"addr must be a page-aligned address, got {addr:#x}")
         p = self.process
         what = f"{'write' if write else 'read'} /proc/{self.pid}/mem"
@@ -1031,12 +1038,13 @@ def _mem_open(current: TaskStruct, target: TaskStruct) -> Any:
 def _user_entry(vma: VmAreaStruct, addr: int) -> tuple[Folio | None, int, bool]:
     """The page a present entry maps at ``addr``: (folio or None for the zero page / a PFN,
     index in the folio, writable?)."""
-    from mrelease_ref.include.linux.mm_types import _PAGE_RW, PMD_SHIFT, Pmd
+    from mrelease_ref.include.linux.mm_types import _PAGE_RW, Pmd
 
-    entry = vma.vm_mm.pgd[addr >> PMD_SHIFT]
+    pg = vma.vm_mm.kernel.pg
+    entry = vma.vm_mm.pgd[addr >> pg.PMD_SHIFT]
     if isinstance(entry, Pmd):
-        return entry.folio, (addr >> PAGE_SHIFT) & 511, bool(entry.bits & _PAGE_RW)
-    pte = entry[(addr >> PAGE_SHIFT) & 511]
+        return entry.folio, pg.pte_index(addr), bool(entry.bits & _PAGE_RW)
+    pte = entry[pg.pte_index(addr)]
     assert pte is not None and not isinstance(pte, SwpEntry)
     return pte.folio, pte.idx, bool(pte.bits & _PAGE_RW)
 
