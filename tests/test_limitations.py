@@ -311,9 +311,19 @@ def test_mglru_is_source_only_with_exact_filters() -> None:
         "dict[int, set[tuple[int, int]]]"
 
 
-def test_page_size_is_4k() -> None:
-    """README: one page size, 4 KiB (arm64's 16 KiB pages are not modelled)."""
-    from mrelease_ref.include.linux.mm_types import PAGE_SHIFT
-
-    assert PAGE_SHIFT == 12
-    assert "page_size" not in inspect.signature(Kernel).parameters
+def test_16k_pages_keep_4k_prices_and_no_mthp() -> None:
+    """README: with ``page_size=16384`` the geometry scales (tests/test_page_size.py), but
+    the cost model keeps its per-event prices, calibrated on 4 KiB x86_64 pages (a 16 KiB
+    page is priced as one 4 KiB page), and anonymous memory is still order 0 or PMD order:
+    no multi-size THP (``hugepages-<size>kB/enabled``) and no arm64 contiguous-PTE bit."""
+    k4 = Kernel()
+    k16 = Kernel(arch="arm64", page_size=16384)
+    assert k16.cost_model.prices_ns == k4.cost_model.prices_ns
+    app = k16.spawn("app")
+    m = app.mmap(64)
+    app.touch(m, write=True)
+    assert app.task.mm is not None
+    table = next(iter(app.task.mm.pgd.values()))
+    assert isinstance(table, list)
+    assert {pte.folio.order for pte in table if pte is not None} == {0}  # type: ignore[union-attr]
+    assert not {"mthp", "anon_orders", "contpte"} & set(inspect.signature(Kernel).parameters)

@@ -12,6 +12,10 @@ Rows (default 1 GiB each):
   maps with PMDs, so the reap zaps 512 pages per entry for most of the file.
 * ``file-pte`` (opt-in): the same with ``MADV_NOHUGEPAGE``, forcing PTE mappings of the
   large folios; this is the setting docs/sources.md §M6 measured (≈3.6 ms).
+* ``anon-android``, ``file-android``: the ``anon`` and ``file`` victims (the same bytes) on
+  ``Kernel.android()`` (arm64, 16 KiB pages, MGLRU, order-0 page cache), model only (no
+  live kernel has that configuration here): the preset's speed next to the default's. Their
+  ``pages`` and ``B/page`` count 4 KiB units (the victim has a quarter as many pages).
 
 Columns: model reap time (ms); model peak memory per base page (bytes: ``tracemalloc`` peak
 while building and reaping the model victim, divided by the number of pages); live-kernel
@@ -49,8 +53,9 @@ from mrelease_ref.lab.syscalls import PAGE_SIZE, available
 __all__ = ("Row", "live_reap", "main", "model_reap")
 
 TARGET_RATIO = 10.0
-KINDS = ("anon", "file", "file-pte")
-DEFAULT_KINDS = ("anon", "file")
+KINDS = ("anon", "file", "file-pte", "anon-android", "file-android")
+DEFAULT_KINDS = ("anon", "file", "anon-android", "file-android")
+ANDROID_SUFFIX = "-android"
 
 
 class ModelUnavailableError(RuntimeError):
@@ -90,7 +95,13 @@ def _model_run(kind: str, nr_pages: int, large_folios: bool) -> int:
     kernel_cls = _kernel_class()
     from mrelease_ref.scenarios.folios import read_file
 
-    k = kernel_cls(variant="baseline", swap=True, arch="x86_64", large_folios=large_folios, seed=0)
+    if kind.endswith(ANDROID_SUFFIX):
+        k = kernel_cls.android(large_folios=large_folios, seed=0)
+        nr_pages = nr_pages * PAGE_SIZE // k.pg.PAGE_SIZE  # the same bytes
+        kind = kind.removesuffix(ANDROID_SUFFIX)
+    else:
+        k = kernel_cls(variant="baseline", swap=True, arch="x86_64", large_folios=large_folios,
+                       seed=0)
     lmkd, app = k.spawn("lmkd", uid=0), k.spawn("app", uid=10001)
     if kind == "anon":
         vma = app.mmap(nr_pages=nr_pages)
@@ -257,7 +268,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for row in rows:
         if not args.no_model:
             _fill_model(row, args.large_folios, notes)
-        if run_live:
+        if run_live and not row.kind.endswith(ANDROID_SUFFIX):
             _fill_live(row, args.reps, args.file_dir, notes)
     if not args.no_live and not live_ok:
         notes.append(f"live kernel skipped: {live_reason}")

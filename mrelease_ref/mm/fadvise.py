@@ -14,7 +14,6 @@ import os
 from typing import TYPE_CHECKING
 
 from mrelease_ref.include.linux.fs import FMODE_NOREUSE
-from mrelease_ref.include.linux.mm_types import PAGE_SHIFT, PAGE_SIZE
 from mrelease_ref.mm.page_writeback import __filemap_fdatawrite_range
 from mrelease_ref.mm.swap import lru_add_drain, lru_add_drain_all
 from mrelease_ref.mm.truncate import invalidate_mapping_pages, mapping_try_invalidate
@@ -52,19 +51,20 @@ def generic_fadvise(file: File, offset: int, length: int, advice: int) -> int:
         return -errno.ESPIPE if mapping is None else 0
     if advice not in _VALID or offset < 0 or length < 0:
         return -errno.EINVAL
-    i_size = file.f_inode.i_size << PAGE_SHIFT  # bytes
-    endbyte = LLONG_MAX if length == 0 else offset + length - 1
     k = mapping.kernel
+    pg = k.pg
+    i_size = file.f_inode.i_size << pg.PAGE_SHIFT  # bytes
+    endbyte = LLONG_MAX if length == 0 else offset + length - 1
     if advice == POSIX_FADV_NOREUSE:
         file.f_mode |= FMODE_NOREUSE
     elif advice == POSIX_FADV_NORMAL:
         file.f_mode &= ~FMODE_NOREUSE
     elif advice == POSIX_FADV_DONTNEED:
-        __filemap_fdatawrite_range(mapping, offset >> PAGE_SHIFT, endbyte >> PAGE_SHIFT)
+        __filemap_fdatawrite_range(mapping, offset >> pg.PAGE_SHIFT, endbyte >> pg.PAGE_SHIFT)
         # First and last FULL page: partial pages are deliberately preserved.
-        start_index = (offset + PAGE_SIZE - 1) >> PAGE_SHIFT
-        end_index = endbyte >> PAGE_SHIFT
-        if endbyte & (PAGE_SIZE - 1) != PAGE_SIZE - 1 and endbyte != i_size - 1:
+        start_index = (offset + pg.PAGE_SIZE - 1) >> pg.PAGE_SHIFT
+        end_index = endbyte >> pg.PAGE_SHIFT
+        if endbyte & (pg.PAGE_SIZE - 1) != pg.PAGE_SIZE - 1 and endbyte != i_size - 1:
             if end_index == 0:
                 return 0
             end_index -= 1

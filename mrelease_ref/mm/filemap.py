@@ -59,7 +59,6 @@ from mrelease_ref.include.linux.highmem import (
     memcpy_from_page,
     memcpy_to_page,
 )
-from mrelease_ref.include.linux.mm_types import PAGE_SHIFT
 from mrelease_ref.include.linux.mmzone import (
     NR_FILE_DIRTY,
     NR_FILE_PAGES,
@@ -83,6 +82,7 @@ from mrelease_ref.mm.workingset import workingset_refault, workingset_test_recen
 if TYPE_CHECKING:
     from mrelease_ref.include.linux.fs import File
     from mrelease_ref.include.linux.mm_types import Folio, VmAreaStruct
+    from mrelease_ref.sim.kernel import Kernel
 
 MMAP_LOTSAMISS: Final = 100  # mm/filemap.c
 # include/linux/mm_types.h: vm_fault_t bits and fault flags used here
@@ -329,19 +329,29 @@ def maybe_unlock_mmap_for_io(flags: int) -> bool:
     return bool(flags & FAULT_FLAG_ALLOW_RETRY) and not flags & FAULT_FLAG_TRIED
 
 
+def exec_folio_order(k: Kernel) -> int:
+    """Kernel: arch/arm64/include/asm/pgtable.h:exec_folio_order(): ``ilog2(SZ_64K >>
+    PAGE_SHIFT)`` on arm64 (64 KiB folios for executable mappings, which arm64 can map
+    with contiguous PTEs: order 4 with 4 KiB pages, 2 with 16 KiB); elsewhere the generic
+    include/linux/pgtable.h:exec_folio_order(), 0."""
+    if k.config.arch != "arm64":
+        return 0
+    return ((1 << 16) >> k.pg.PAGE_SHIFT).bit_length() - 1
+
+
 def do_sync_mmap_readahead(vma: VmAreaStruct, pgoff: int, flags: int = 0) -> bool:
     """Kernel: mm/filemap.c:do_sync_mmap_readahead()
 
     No folio is cached at ``pgoff``. MADV_HUGEPAGE: read PMD-order folios from the aligned
     index (two unless MADV_RANDOM). MADV_RANDOM (without VM_EXEC): nothing. MADV_SEQUENTIAL:
     a sync readahead window of ``ra_pages``. Otherwise count a miss and, unless misses
-    outnumber hits by ``MMAP_LOTSAMISS``, read around: ``ra_pages`` order-0 pages starting
-    ``ra_pages / 2`` before the fault, the last quarter asynchronous. True when it dropped
+    outnumber hits by ``MMAP_LOTSAMISS``, read a VM_EXEC mapping's window from the fault
+    in folios of :func:`exec_folio_order` (64 KiB on arm64), else read around: ``ra_pages``
+    order-0 pages starting ``ra_pages / 2`` before the fault, the last quarter
+    asynchronous. True when it dropped
     the fault lock for the I/O (``fpin``).
     """
     from mrelease_ref.include.linux.mm_types import (
-        HPAGE_PMD_NR,
-        HPAGE_PMD_ORDER,
         VM_EXEC,
         VM_HUGEPAGE,
         VM_RAND_READ,
@@ -349,18 +359,19 @@ def do_sync_mmap_readahead(vma: VmAreaStruct, pgoff: int, flags: int = 0) -> boo
         vma_pages,
     )
 
+    pg = vma.vm_mm.kernel.pg
     file = vma.vm_file
     assert file is not None and file.f_mapping is not None
     ractl = readahead.DEFINE_READAHEAD(file, file.f_mapping, pgoff)
     ra = ractl.ra
     vm_flags = vma.vm_flags
     if vm_flags & VM_HUGEPAGE:  # CONFIG_TRANSPARENT_HUGEPAGE, HPAGE_PMD_ORDER <= 9
-        ractl._index &= ~(HPAGE_PMD_NR - 1)
-        ra.size = HPAGE_PMD_NR
+        ractl._index &= ~(pg.HPAGE_PMD_NR - 1)
+        ra.size = pg.HPAGE_PMD_NR
         if not vm_flags & VM_RAND_READ:
             ra.size *= 2
-        ra.async_size = HPAGE_PMD_NR
-        ra.order = HPAGE_PMD_ORDER
+        ra.async_size = pg.HPAGE_PMD_NR
+        ra.order = pg.HPAGE_PMD_ORDER
         readahead.page_cache_ra_order(ractl, ra)
         return maybe_unlock_mmap_for_io(flags)
     if vm_flags & (VM_RAND_READ | VM_EXEC) == VM_RAND_READ:
@@ -374,11 +385,12 @@ def do_sync_mmap_readahead(vma: VmAreaStruct, pgoff: int, flags: int = 0) -> boo
         ra.mmap_miss += 1
     if ra.mmap_miss > MMAP_LOTSAMISS:
         return False
-    if vm_flags & VM_EXEC:  # exec_folio_order() is 0 on x86_64
+    if vm_flags & VM_EXEC:  # folios of exec_folio_order(), no async part, inside the VMA
         start, end = vma.vm_pgoff, vma.vm_pgoff + vma_pages(vma)
-        ra.order = 0
-        ra.start = max(pgoff, start)
-        ra.size = min(ra.start + ra.ra_pages, end) - ra.start
+        ra.order = exec_folio_order(vma.vm_mm.kernel)
+        ra.start = max(pgoff & ~((1 << ra.order) - 1), start)  # round_down()
+        ra_end = -(-(ra.start + ra.ra_pages) >> ra.order) << ra.order  # round_up()
+        ra.size = min(ra_end, end) - ra.start
         ra.async_size = 0
     else:
         ra.start = max(0, pgoff - ra.ra_pages // 2)
@@ -490,15 +502,16 @@ def filemap_map_pmd(vma: VmAreaStruct, address: int, folio: Folio) -> bool:
     and an empty PMD: ``do_set_pmd()``, which keeps the reference taken here). Otherwise
     install the PTE table fault-around pre-allocated and return False.
     """
-    from mrelease_ref.include.linux.mm_types import HPAGE_PMD_ORDER, PMD_SHIFT, Pmd
+    from mrelease_ref.include.linux.mm_types import Pmd
     from mrelease_ref.mm.huge_memory import do_set_pmd
     from mrelease_ref.mm.memory import pte_offset_map
 
+    pg = vma.vm_mm.kernel.pg
     mm = vma.vm_mm
-    entry = mm.pgd.get(address >> PMD_SHIFT)
+    entry = mm.pgd.get(address >> pg.PMD_SHIFT)
     if isinstance(entry, Pmd):
         return True
-    if entry is None and folio.order >= HPAGE_PMD_ORDER:
+    if entry is None and folio.order >= pg.HPAGE_PMD_ORDER:
         folio._refcount += 1
         if do_set_pmd(vma, address, folio, write=False):
             return True
@@ -512,15 +525,15 @@ def _folio_maps_whole(vma: VmAreaStruct, folio: Folio, file_end: int) -> bool:
     """filemap_map_folio_range()'s test for mapping a large folio whole: it ends before the
     file's last page, lies inside the VMA (``folio_within_vma()``) and inside one PTE
     table."""
-    from mrelease_ref.include.linux.mm_types import PAGE_SHIFT, PMD_SIZE
 
+    pg = vma.vm_mm.kernel.pg
     nr = 1 << folio.order
     if file_end < folio.index + nr:
         return False
-    addr0 = vma.vm_start + ((folio.index - vma.vm_pgoff) << PAGE_SHIFT)
-    if addr0 < vma.vm_start or addr0 + (nr << PAGE_SHIFT) > vma.vm_end:
+    addr0 = vma.vm_start + ((folio.index - vma.vm_pgoff) << pg.PAGE_SHIFT)
+    if addr0 < vma.vm_start or addr0 + (nr << pg.PAGE_SHIFT) > vma.vm_end:
         return False
-    return addr0 & ~(PMD_SIZE - 1) == (addr0 + (nr << PAGE_SHIFT) - 1) & ~(PMD_SIZE - 1)
+    return addr0 & ~(pg.PMD_SIZE - 1) == (addr0 + (nr << pg.PAGE_SHIFT) - 1) & ~(pg.PMD_SIZE - 1)
 
 
 def filemap_map_pages(vma: VmAreaStruct, address: int, start_pgoff: int, end_pgoff: int) -> bool:
@@ -536,9 +549,10 @@ def filemap_map_pages(vma: VmAreaStruct, address: int, start_pgoff: int, end_pgo
     marked PG_workingset, counts as a hit against ``mmap_miss``. True when the faulting
     page got mapped (``VM_FAULT_NOPAGE``).
     """
-    from mrelease_ref.include.linux.mm_types import _PAGE_ACCESSED, PMD_SHIFT
+    from mrelease_ref.include.linux.mm_types import _PAGE_ACCESSED
     from mrelease_ref.mm.memory import linear_page_index, map_file_ptes
 
+    pg = vma.vm_mm.kernel.pg
     file = vma.vm_file
     assert file is not None and file.f_mapping is not None
     mapping = file.f_mapping
@@ -550,7 +564,7 @@ def filemap_map_pages(vma: VmAreaStruct, address: int, start_pgoff: int, end_pgo
     end_pgoff = min(end_pgoff, file_end)
     if file_end >= folio.index + (1 << folio.order) and filemap_map_pmd(vma, address, folio):
         return True
-    if not isinstance(vma.vm_mm.pgd.get(address >> PMD_SHIFT), list):
+    if not isinstance(vma.vm_mm.pgd.get(address >> pg.PMD_SHIFT), list):
         return False  # pte_offset_map_lock() found no PTE table
     fault_pgoff = linear_page_index(vma, address)
     mapped_fault = False
@@ -597,8 +611,9 @@ def filemap_get_pages(file: File, pos: int, count: int) -> list[Folio]:
     """
     mapping = file.f_mapping
     assert mapping is not None
-    index = pos >> 12
-    last_index = (pos + count + 4095) >> 12
+    pg = mapping.kernel.pg
+    index = pos >> pg.PAGE_SHIFT
+    last_index = (pos + count + pg.PAGE_SIZE - 1) >> pg.PAGE_SHIFT
     batch = filemap_get_read_batch(mapping, index, last_index - 1)
     if not batch:
         ractl = readahead.DEFINE_READAHEAD(file, mapping, index)
@@ -651,7 +666,8 @@ def _read_batch(file: File, index: int, end: int) -> list[Folio]:
     mapping = file.f_mapping
     assert mapping is not None
     if _readahead_reads(mapping):
-        return filemap_get_pages(file, index << PAGE_SHIFT, (end - index) << PAGE_SHIFT)
+        shift = mapping.kernel.pg.PAGE_SHIFT
+        return filemap_get_pages(file, index << shift, (end - index) << shift)
     folio = filemap_get_entry(mapping, index)
     if folio is None:
         folio = _fixed_order_read(mapping, index, swapbacked=mapping.a_ops == "shmem")
@@ -690,7 +706,7 @@ def filemap_read(file: File, index: int, nr_pages: int) -> list[int] | None:
             while pos < min(folio_end, end):
                 out.append(memcpy_from_page((folio, pos - folio.index)))
                 pos += 1
-    file.f_ra.prev_pos = pos << PAGE_SHIFT
+    file.f_ra.prev_pos = pos << mapping.kernel.pg.PAGE_SHIFT
     if not out and nr_pages and index < end:
         return None
     return out

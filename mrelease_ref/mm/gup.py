@@ -25,9 +25,6 @@ from typing import TYPE_CHECKING, Final
 
 from mrelease_ref.include.linux.mm_types import (
     _PAGE_RW,
-    PAGE_SHIFT,
-    PMD_SHIFT,
-    PTRS_PER_PTE,
     VM_MAYREAD,
     VM_MAYSHARE,
     VM_MAYWRITE,
@@ -102,7 +99,8 @@ def follow_page_mask(vma: VmAreaStruct, address: int, gup_flags: int) -> UserPag
     The page mapped at ``address``, or None when a fault is needed (nothing mapped, a swap
     entry, or a write that may not go through the entry as it is).
     """
-    entry = vma.vm_mm.pgd.get(address >> PMD_SHIFT)
+    pg = vma.vm_mm.kernel.pg
+    entry = vma.vm_mm.pgd.get(address >> pg.PMD_SHIFT)
     if entry is None:
         return None
     write = bool(gup_flags & FOLL_WRITE)
@@ -112,8 +110,8 @@ def follow_page_mask(vma: VmAreaStruct, address: int, gup_flags: int) -> UserPag
             return None
         if entry.folio is None:
             return (None, 0)  # the huge zero page
-        return (entry.folio, (address >> PAGE_SHIFT) & (PTRS_PER_PTE - 1))
-    pte = entry[(address >> PAGE_SHIFT) & (PTRS_PER_PTE - 1)]
+        return (entry.folio, pg.pte_index(address))
+    pte = entry[pg.pte_index(address)]
     if type(pte) is not Pte:
         return None
     if write and not can_follow_write_pte(bool(pte.bits & _PAGE_RW), pte.folio, vma, gup_flags):

@@ -44,13 +44,7 @@ from mrelease_ref.include.linux.mm_types import (
     _PAGE_DIRTY,
     _PAGE_RW,
     _PAGE_SPECIAL,
-    HPAGE_PMD_NR,
-    HPAGE_PMD_ORDER,
     MM_ANONPAGES,
-    PAGE_SHIFT,
-    PAGE_SIZE,
-    PMD_SHIFT,
-    PMD_SIZE,
     VM_HUGEPAGE,
     VM_NOHUGEPAGE,
     Folio,
@@ -79,10 +73,11 @@ def thp_vma_suitable_order(vma: VmAreaStruct, addr: int, order: int) -> bool:
     The aligned range fits in the VMA, and for a file VMA the file offset is aligned with
     the address, so one PMD can map one folio.
     """
-    size = PAGE_SIZE << order
+    pg = vma.vm_mm.kernel.pg
+    size = pg.PAGE_SIZE << order
     haddr = addr & ~(size - 1)
     if vma.vm_file is not None and (
-        (vma.vm_start >> PAGE_SHIFT) - vma.vm_pgoff
+        (vma.vm_start >> pg.PAGE_SHIFT) - vma.vm_pgoff
     ) % (1 << order):
         return False
     return haddr >= vma.vm_start and haddr + size <= vma.vm_end
@@ -98,22 +93,25 @@ def thp_vma_allowable_anon(vma: VmAreaStruct, address: int) -> bool:
 
     THP ``[madvise]``: only VMAs with VM_HUGEPAGE, and only with large folios enabled.
     """
+    pg = vma.vm_mm.kernel.pg
     if vma.vm_ops is not None or not vma.vm_flags & VM_HUGEPAGE or vma_thp_disabled(vma):
         return False
     if not vma.vm_mm.kernel.config.large_folios:
         return False
-    return thp_vma_suitable_order(vma, address, HPAGE_PMD_ORDER)
+    return thp_vma_suitable_order(vma, address, pg.HPAGE_PMD_ORDER)
 
 
 def pgtable_trans_huge_deposit(mm: MmStruct) -> None:
     """Kernel: mm/pgtable-generic.c:pgtable_trans_huge_deposit(): keep a PTE table aside."""
-    mm.pgtables_bytes += PAGE_SIZE
+    pg = mm.kernel.pg
+    mm.pgtables_bytes += pg.PAGE_SIZE
     mm.kernel.vmstat[NR_PAGETABLE] += 1
 
 
 def zap_deposited_table(mm: MmStruct) -> None:
     """Kernel: mm/huge_memory.c:zap_deposited_table(): free the deposited PTE table."""
-    mm.pgtables_bytes -= PAGE_SIZE
+    pg = mm.kernel.pg
+    mm.pgtables_bytes -= pg.PAGE_SIZE
     mm.kernel.vmstat[NR_PAGETABLE] -= 1
 
 
@@ -123,17 +121,18 @@ def do_huge_pmd_anonymous_page(vma: VmAreaStruct, address: int, write: bool) -> 
     Map a PMD-sized anonymous folio (a write) or the huge zero page (a read), depositing a
     PTE table for a later split. Returns None to fall back to PTEs.
     """
+    pg = vma.vm_mm.kernel.pg
     mm = vma.vm_mm
     k = mm.kernel
-    haddr = address & ~(PMD_SIZE - 1)
+    haddr = address & ~(pg.PMD_SIZE - 1)
     if not write:
         ret = check_stable_address_space(mm)
         if ret:  # the pre-allocated table is freed again (pte_free())
             return ret
-        mm.pgd[haddr >> PMD_SHIFT] = Pmd(None, _PAGE_ACCESSED | _PAGE_SPECIAL)
+        mm.pgd[haddr >> pg.PMD_SHIFT] = Pmd(None, _PAGE_ACCESSED | _PAGE_SPECIAL)
         pgtable_trans_huge_deposit(mm)
         return 0
-    folio = folio_alloc(k, HPAGE_PMD_ORDER)
+    folio = folio_alloc(k, pg.HPAGE_PMD_ORDER)
     if folio is None:
         count_vm_events(k, "THP_FAULT_FALLBACK", 1)
         return None
@@ -143,9 +142,9 @@ def do_huge_pmd_anonymous_page(vma: VmAreaStruct, address: int, write: bool) -> 
         return ret
     folio_add_new_anon_rmap(folio, vma, haddr, pmd=True)
     folio_add_lru_vma(folio, vma)
-    mm.pgd[haddr >> PMD_SHIFT] = Pmd(folio, _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_RW)
+    mm.pgd[haddr >> pg.PMD_SHIFT] = Pmd(folio, _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_RW)
     pgtable_trans_huge_deposit(mm)
-    mm.rss_stat[MM_ANONPAGES] += HPAGE_PMD_NR
+    mm.rss_stat[MM_ANONPAGES] += pg.HPAGE_PMD_NR
     count_vm_events(k, "THP_FAULT_ALLOC", 1)
     return 0
 
@@ -157,16 +156,17 @@ def do_set_pmd(vma: VmAreaStruct, address: int, folio: Folio, write: bool) -> bo
     mapping's). Refused (False) for MADV_NOHUGEPAGE, a misaligned VMA, a smaller folio, or
     an occupied PMD.
     """
+    pg = vma.vm_mm.kernel.pg
     mm = vma.vm_mm
-    haddr = address & ~(PMD_SIZE - 1)
-    if vma_thp_disabled(vma) or not thp_vma_suitable_order(vma, haddr, HPAGE_PMD_ORDER):
+    haddr = address & ~(pg.PMD_SIZE - 1)
+    if vma_thp_disabled(vma) or not thp_vma_suitable_order(vma, haddr, pg.HPAGE_PMD_ORDER):
         return False
-    if folio.order != HPAGE_PMD_ORDER or mm.pgd.get(haddr >> PMD_SHIFT) is not None:
+    if folio.order != pg.HPAGE_PMD_ORDER or mm.pgd.get(haddr >> pg.PMD_SHIFT) is not None:
         return False
     folio_add_file_rmap_pmd(folio, vma)
-    mm.rss_stat[mm_counter_file(folio)] += HPAGE_PMD_NR
+    mm.rss_stat[mm_counter_file(folio)] += pg.HPAGE_PMD_NR
     bits = _PAGE_ACCESSED | ((_PAGE_DIRTY | _PAGE_RW) if write else 0)
-    mm.pgd[haddr >> PMD_SHIFT] = Pmd(folio, bits)
+    mm.pgd[haddr >> pg.PMD_SHIFT] = Pmd(folio, bits)
     count_vm_events(mm.kernel, "THP_FILE_MAPPED", 1)
     return True
 
@@ -179,6 +179,7 @@ def __split_huge_pmd(vma: VmAreaStruct, pmd_idx: int) -> None:
     PMD becomes a PTE table (the deposited one) mapping every page of the THP with the
     PMD's bits.
     """
+    pg = vma.vm_mm.kernel.pg
     mm = vma.vm_mm
     pmd = mm.pgd[pmd_idx]
     assert isinstance(pmd, Pmd)
@@ -196,7 +197,7 @@ def __split_huge_pmd(vma: VmAreaStruct, pmd_idx: int) -> None:
         folio.flags |= PG_referenced
     folio_remove_rmap_pmd(folio, (folio, 0), vma)
     folio_put(folio)
-    mm.rss_stat[mm_counter_file(folio)] -= HPAGE_PMD_NR
+    mm.rss_stat[mm_counter_file(folio)] -= pg.HPAGE_PMD_NR
 
 
 def zap_huge_pmd(tlb: MmuGather, vma: VmAreaStruct, pmd_idx: int, addr: int) -> int:
@@ -206,6 +207,7 @@ def zap_huge_pmd(tlb: MmuGather, vma: VmAreaStruct, pmd_idx: int, addr: int) -> 
     folio is marked accessed if the PMD was young (no version of the series changes this
     path). The one reference goes to the gather with ``tlb_remove_page_size()``.
     """
+    pg = tlb.mm.kernel.pg
     mm = tlb.mm
     pmd = mm.pgd.pop(pmd_idx)
     assert isinstance(pmd, Pmd)
@@ -219,12 +221,12 @@ def zap_huge_pmd(tlb: MmuGather, vma: VmAreaStruct, pmd_idx: int, addr: int) -> 
     folio_remove_rmap_pmd(folio, page, vma)
     if folio.flags & PG_anon:
         zap_deposited_table(mm)
-        mm.rss_stat[MM_ANONPAGES] -= HPAGE_PMD_NR
+        mm.rss_stat[MM_ANONPAGES] -= pg.HPAGE_PMD_NR
     else:
-        mm.rss_stat[mm_counter_file(folio)] -= HPAGE_PMD_NR
+        mm.rss_stat[mm_counter_file(folio)] -= pg.HPAGE_PMD_NR
         if pmd.bits & _PAGE_ACCESSED and vma_has_recency(vma):
             folio_mark_accessed(folio)
-    tlb_remove_page_size(tlb, page, PMD_SIZE)
+    tlb_remove_page_size(tlb, page, pg.PMD_SIZE)
     return 1
 
 
@@ -235,6 +237,7 @@ def __discard_anon_folio_pmd_locked(vma: VmAreaStruct, pmd_idx: int, folio: Foli
     folio was dirtied again (then the folio is swapbacked again and kept) or someone else
     holds a reference (the isolation's and the mapping's only).
     """
+    pg = vma.vm_mm.kernel.pg
     mm = vma.vm_mm
     pmd = mm.pgd[pmd_idx]
     assert isinstance(pmd, Pmd)
@@ -248,14 +251,15 @@ def __discard_anon_folio_pmd_locked(vma: VmAreaStruct, pmd_idx: int, folio: Foli
     del mm.pgd[pmd_idx]  # pmdp_huge_clear_flush()
     folio_remove_rmap_pmd(folio, (folio, 0), vma)
     zap_deposited_table(mm)
-    mm.rss_stat[MM_ANONPAGES] -= HPAGE_PMD_NR
+    mm.rss_stat[MM_ANONPAGES] -= pg.HPAGE_PMD_NR
     folio_put(folio)
     return True
 
 
 def unmap_huge_pmd_locked(vma: VmAreaStruct, addr: int, folio: Folio) -> bool:
     """Kernel: mm/huge_memory.c:unmap_huge_pmd_locked(): a lazyfree anonymous THP's PMD."""
-    return __discard_anon_folio_pmd_locked(vma, addr >> PMD_SHIFT, folio)
+    pg = vma.vm_mm.kernel.pg
+    return __discard_anon_folio_pmd_locked(vma, addr >> pg.PMD_SHIFT, folio)
 def __split_huge_pmd_anon(vma: VmAreaStruct, pmd_idx: int, pmd: Pmd, folio: Folio) -> None:
     """Kernel: mm/huge_memory.c:__split_huge_pmd_locked() for an anonymous THP
 
@@ -267,19 +271,20 @@ def __split_huge_pmd_anon(vma: VmAreaStruct, pmd_idx: int, pmd: Pmd, folio: Foli
     from mrelease_ref.include.linux.mmzone import NR_ANON_THPS
     from mrelease_ref.mm.rmap import _add_mapcount
 
+    pg = vma.vm_mm.kernel.pg
     mm = vma.vm_mm
-    table: list[Pte | None] = [Pte(folio, i, pmd.bits) for i in range(HPAGE_PMD_NR)]
+    table: list[Pte | None] = [Pte(folio, i, pmd.bits) for i in range(pg.HPAGE_PMD_NR)]
     mm.pgd[pmd_idx] = table  # type: ignore[assignment]  # the deposited table, withdrawn
-    folio._refcount += HPAGE_PMD_NR - 1  # folio_ref_add()
+    folio._refcount += pg.HPAGE_PMD_NR - 1  # folio_ref_add()
     folio._entire_mapcount -= 1
     # folio_add_anon_rmap_ptes(HPAGE_PMD_NR) + folio_remove_rmap_pmd(), without the
     # statistics moving through zero: the folio stays mapped throughout
-    _add_mapcount(folio, HPAGE_PMD_NR, vma)
+    _add_mapcount(folio, pg.HPAGE_PMD_NR, vma)
     from mrelease_ref.mm.rmap import _sub_mapcount
 
     _sub_mapcount(folio, 1, vma)
     if folio._entire_mapcount == 0:
-        mm.kernel.vmstat[NR_ANON_THPS] -= HPAGE_PMD_NR
+        mm.kernel.vmstat[NR_ANON_THPS] -= pg.HPAGE_PMD_NR
 
 
 def copy_huge_pmd(
@@ -297,9 +302,10 @@ def copy_huge_pmd(
 
     from mrelease_ref.mm.rmap import folio_try_dup_anon_rmap_pmd
 
+    pg = dst_vma.vm_mm.kernel.pg
     if dst_vma.vm_ops is not None:  # !vma_is_anonymous(dst_vma): "Skip if can be re-fill"
         return 0
-    idx = addr >> PMD_SHIFT
+    idx = addr >> pg.PMD_SHIFT
     pmd = src_mm.pgd[idx]
     assert isinstance(pmd, Pmd)
     folio = pmd.folio
@@ -309,7 +315,7 @@ def copy_huge_pmd(
             folio._refcount -= 1
             __split_huge_pmd(src_vma, idx)
             return -errno.EAGAIN
-        dst_mm.rss_stat[MM_ANONPAGES] += HPAGE_PMD_NR
+        dst_mm.rss_stat[MM_ANONPAGES] += pg.HPAGE_PMD_NR
     pgtable_trans_huge_deposit(dst_mm)
     pmd.bits &= ~_PAGE_RW  # pmdp_set_wrprotect()
     dst_mm.pgd[idx] = Pmd(folio, pmd.bits & ~_PAGE_ACCESSED)  # pmd_wrprotect(), pmd_mkold()
@@ -329,6 +335,7 @@ def do_huge_pmd_wp_page(vma: VmAreaStruct, address: int, pmd: Pmd) -> int:
     from mrelease_ref.include.linux.page_flags import PG_anon_exclusive
     from mrelease_ref.mm.rmap import folio_move_anon_rmap
 
+    pg = vma.vm_mm.kernel.pg
     folio = pmd.folio
     assert folio is not None
     if folio.flags & PG_anon_exclusive or (
@@ -338,7 +345,7 @@ def do_huge_pmd_wp_page(vma: VmAreaStruct, address: int, pmd: Pmd) -> int:
         folio.flags |= PG_anon_exclusive
         pmd.bits |= _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_RW  # wp_huge_pmd reuse
         return 0
-    __split_huge_pmd(vma, address >> PMD_SHIFT)
+    __split_huge_pmd(vma, address >> pg.PMD_SHIFT)
     return VM_FAULT_FALLBACK
 
 

@@ -35,7 +35,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
 from mrelease_ref.include.linux.mm_types import (
-    PMD_SHIFT,
     Folio,
     Pmd,
     VmAreaStruct,
@@ -168,7 +167,7 @@ def hugetlb_fault(vma: VmAreaStruct, address: int, write: bool) -> int:
     from mrelease_ref.mm.memory import VM_FAULT_SIGBUS
 
     mm = vma.vm_mm
-    idx = address >> PMD_SHIFT
+    idx = address >> mm.kernel.pg.PMD_SHIFT
     entry = mm.pgd.get(idx)
     bits = _PAGE_ACCESSED | (_PAGE_DIRTY if write else 0)
     if isinstance(entry, Pmd):
@@ -197,7 +196,8 @@ def __unmap_hugepage_range(vma: VmAreaStruct, start: int, end: int) -> None:
     """Kernel: mm/hugetlb.c:__unmap_hugepage_range(): clear each huge entry in the range
     and drop its page (back to the pool on the last reference)."""
     mm = vma.vm_mm
-    for idx in range(start >> PMD_SHIFT, ((end - 1) >> PMD_SHIFT) + 1):
+    shift = mm.kernel.pg.PMD_SHIFT  # 4 KiB pages only (Kernel refuses hugetlb otherwise)
+    for idx in range(start >> shift, ((end - 1) >> shift) + 1):
         entry = mm.pgd.get(idx)
         if not isinstance(entry, Pmd) or entry.folio is None:
             continue

@@ -78,11 +78,6 @@ from mrelease_ref.include.linux.fs import FMODE_WRITE
 from mrelease_ref.include.linux.mm_types import (
     _PAGE_ACCESSED,
     _PAGE_DIRTY,
-    PAGE_SHIFT,
-    PAGE_SIZE,
-    PMD_SHIFT,
-    PMD_SIZE,
-    PTRS_PER_PTE,
     VM_HUGEPAGE,
     VM_HUGETLB,
     VM_LOCKED,
@@ -94,6 +89,7 @@ from mrelease_ref.include.linux.mm_types import (
     VM_SHARED,
     Folio,
     MmStruct,
+    PageGeometry,
     Pmd,
     Pte,
     PteTable,
@@ -160,7 +156,6 @@ VM_WIPEONFORK: Final = 0x02000000
 VM_DONTDUMP: Final = 0x04000000
 VM_MIXEDMAP: Final = 0x10000000
 VM_SPECIAL: Final = VM_IO | VM_DONTEXPAND | VM_PFNMAP | VM_MIXEDMAP
-HPAGE_PMD_SIZE: Final = PMD_SIZE
 
 
 def folio_clear_dirty(folio: Folio) -> None:
@@ -220,7 +215,8 @@ def madvise_folio_pte_batch(
     How many consecutive PTEs from ``table[i]`` map consecutive pages of the large folio
     (dirty bits ignored), and whether any of them is young.
     """
-    nr = folio_pte_batch(folio, table, i, ptent, (end - addr) >> PAGE_SHIFT)
+    pg = folio.kernel.pg
+    nr = folio_pte_batch(folio, table, i, ptent, (end - addr) >> pg.PAGE_SHIFT)
     any_young = any(table[j].bits & _PAGE_ACCESSED for j in range(i, i + nr))  # type: ignore[union-attr]
     return nr, any_young
 
@@ -297,15 +293,16 @@ def madvise_cold_or_pageout_pte_range(
     folio; MADV_PAGEOUT isolates them and reclaims the lot at the end. Without the right
     to page out the file, only anonymous folios are taken. Returns 0.
     """
+    pg = tlb.mm.kernel.pg
     anon_only = pageout and not vma_is_anonymous(vma) and not can_do_file_pageout(vma)
-    tlb_change_page_size(tlb, PAGE_SIZE)
+    tlb_change_page_size(tlb, pg.PAGE_SIZE)
     folio_list: list[Folio] = []
-    i = (addr >> PAGE_SHIFT) & (PTRS_PER_PTE - 1)
+    i = pg.pte_index(addr)
     while addr < end:
         nr = _cold_or_pageout_pte(tlb, vma, table, i, addr, end, pageout, anon_only,
                                   folio_list)
         i += nr
-        addr += nr << PAGE_SHIFT
+        addr += nr << pg.PAGE_SHIFT
     if pageout:
         reclaim_pages(folio_list)
     return 0
@@ -320,7 +317,7 @@ def _cold_or_pageout_huge_pmd(
     when the range covers it whole and no other mm maps it; a partly covered one would be
     split (not modelled: left alone, as when ``split_folio()`` fails).
     """
-    tlb_change_page_size(tlb, HPAGE_PMD_SIZE)
+    tlb_change_page_size(tlb, tlb.mm.kernel.pg.PMD_SIZE)  # HPAGE_PMD_SIZE
     folio = pmd.folio
     if folio is None:  # is_huge_zero_pmd()
         return
@@ -329,7 +326,7 @@ def _cold_or_pageout_huge_pmd(
     anon_only = pageout and not vma_is_anonymous(vma) and not can_do_file_pageout(vma)
     if anon_only and not folio.flags & PG_anon:
         return
-    if nxt - addr != HPAGE_PMD_SIZE:
+    if nxt - addr != tlb.mm.kernel.pg.PMD_SIZE:  # HPAGE_PMD_SIZE
         folio_trylock(folio)
         split_folio(folio)
         folio_unlock(folio)
@@ -347,11 +344,12 @@ def _walk_cold_or_pageout(
     tlb: MmuGather, vma: VmAreaStruct, start: int, end: int, pageout: bool
 ) -> None:
     """``walk_page_range()`` with ``cold_walk_ops``: one call per PMD."""
+    pg = tlb.mm.kernel.pg
     pgd = vma.vm_mm.pgd
     addr = start
     while addr < end:
-        nxt = min((addr | (PMD_SIZE - 1)) + 1, end)
-        entry = pgd.get(addr >> PMD_SHIFT)
+        nxt = min((addr | (pg.PMD_SIZE - 1)) + 1, end)
+        entry = pgd.get(addr >> pg.PMD_SHIFT)
         if isinstance(entry, list):
             madvise_cold_or_pageout_pte_range(tlb, vma, entry, addr, nxt, pageout)
         elif isinstance(entry, Pmd):
@@ -500,9 +498,10 @@ def madvise_free_pte_range(
     from mrelease_ref.include.linux.mm_types import MM_SWAPENTS, SwpEntry, add_mm_counter
     from mrelease_ref.mm.swapfile import free_swap_and_cache_nr
 
-    tlb_change_page_size(tlb, PAGE_SIZE)
+    pg = tlb.mm.kernel.pg
+    tlb_change_page_size(tlb, pg.PAGE_SIZE)
     nr_swap = 0
-    i = (addr >> PAGE_SHIFT) & (PTRS_PER_PTE - 1)
+    i = pg.pte_index(addr)
     while addr != end:
         nr = 1
         ptent = table[i]
@@ -519,7 +518,7 @@ def madvise_free_pte_range(
             if not skip:
                 _lazyfree_folio(tlb, table, i, addr, nr)
         i += nr
-        addr += nr << PAGE_SHIFT
+        addr += nr << pg.PAGE_SHIFT
     if nr_swap:
         add_mm_counter(vma.vm_mm, MM_SWAPENTS, nr_swap)
     return 0
@@ -533,11 +532,11 @@ def madvise_free_huge_pmd(
     An exclusive anonymous THP that the range covers whole is cleaned and marked lazyfree;
     one covered in part would be split (not modelled: left alone).
     """
-    tlb_change_page_size(tlb, HPAGE_PMD_SIZE)
+    tlb_change_page_size(tlb, tlb.mm.kernel.pg.PMD_SIZE)  # HPAGE_PMD_SIZE
     folio = pmd.folio
     if folio is None or folio_maybe_mapped_shared(folio) or not folio_trylock(folio):
         return False
-    if nxt - addr != HPAGE_PMD_SIZE:
+    if nxt - addr != tlb.mm.kernel.pg.PMD_SIZE:  # HPAGE_PMD_SIZE
         split_folio(folio)
         folio_unlock(folio)
         return False
@@ -554,6 +553,7 @@ def madvise_free_single_vma(mb: MadviseBehavior) -> int:
     """Kernel: mm/madvise.c:madvise_free_single_vma(): only private anonymous VMAs."""
     vma, tlb = mb.vma, mb.tlb
     assert vma is not None and tlb is not None
+    pg = vma.vm_mm.kernel.pg
     if not vma_is_anonymous(vma):
         return -errno.EINVAL
     start, end = max(vma.vm_start, mb.start), min(vma.vm_end, mb.end)
@@ -564,8 +564,8 @@ def madvise_free_single_vma(mb: MadviseBehavior) -> int:
     pgd = vma.vm_mm.pgd
     addr = start
     while addr < end:  # walk_page_range_vma() with .pmd_entry = madvise_free_pte_range
-        nxt = min((addr | (PMD_SIZE - 1)) + 1, end)
-        entry = pgd.get(addr >> PMD_SHIFT)
+        nxt = min((addr | (pg.PMD_SIZE - 1)) + 1, end)
+        entry = pgd.get(addr >> pg.PMD_SHIFT)
         if isinstance(entry, Pmd):
             madvise_free_huge_pmd(tlb, vma, entry, addr, nxt)
         elif isinstance(entry, list):
@@ -612,14 +612,15 @@ def madvise_behavior_valid(behavior: int) -> bool:
     )
 
 
-def is_valid_madvise(start: int, len_in: int, behavior: int) -> bool:
+def is_valid_madvise(start: int, len_in: int, behavior: int, *, pg: PageGeometry) -> bool:
     """Kernel: mm/madvise.c:is_valid_madvise(): a known advice, a page-aligned start, and a
-    length that neither wraps the address space nor rounds up to zero."""
+    length that neither wraps the address space nor rounds up to zero. ``pg`` (model-only)
+    is the kernel's page geometry."""
     if not madvise_behavior_valid(behavior):
         return False
-    if start & (PAGE_SIZE - 1):
+    if start & (pg.PAGE_SIZE - 1):
         return False
-    length = (len_in + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1) & (2**64 - 1)
+    length = (len_in + pg.PAGE_SIZE - 1) & ~(pg.PAGE_SIZE - 1) & (2**64 - 1)
     if len_in and not length:
         return False
     return start + length < 2**64
@@ -730,9 +731,10 @@ def do_madvise(mm: MmStruct, start: int, len_in: int, behavior: int) -> int:
     length; ENOMEM when part of the range is not mapped (the mapped parts are advised
     anyway); a VMA's own error (EINVAL for DONTNEED on VM_LOCKED, FREE on a file, ...).
     """
-    if not is_valid_madvise(start, len_in, behavior):
+    pg = mm.kernel.pg
+    if not is_valid_madvise(start, len_in, behavior, pg=pg):
         return -errno.EINVAL
-    length = (len_in + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1)
+    length = (len_in + pg.PAGE_SIZE - 1) & ~(pg.PAGE_SIZE - 1)
     if not length:
         return 0
     if behavior not in MODELLED_ADVICES:

@@ -89,4 +89,5 @@ def do_ftruncate(current: TaskStruct, fd: int, length: int) -> int:
         return -errno.EINVAL
     if f.f_inode.kind != "shmem":
         raise ValueError("ftruncate() is modelled for shmem files (memfd_create()) only")
-    return shmem_setattr(f, (length + 4095) >> 12)
+    pg = current.kernel.pg
+    return shmem_setattr(f, (length + pg.PAGE_SIZE - 1) >> pg.PAGE_SHIFT)

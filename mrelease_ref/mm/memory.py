@@ -56,16 +56,10 @@ from mrelease_ref.include.linux.mm_types import (
     _PAGE_DIRTY,
     _PAGE_RW,
     _PAGE_SPECIAL,
-    HPAGE_PMD_ORDER,
     MM_ANONPAGES,
     MM_FILEPAGES,
     MM_SHMEMPAGES,
     MM_SWAPENTS,
-    PAGE_SHIFT,
-    PAGE_SIZE,
-    PMD_SHIFT,
-    PMD_SIZE,
-    PTRS_PER_PTE,
     VM_HUGETLB,
     VM_LOCKED,
     VM_MAYSHARE,
@@ -177,20 +171,22 @@ class ZapFlags:
 
 def __pte_alloc(mm: MmStruct, pmd_idx: int) -> PteTable:
     """Kernel: mm/memory.c:__pte_alloc(): install an empty PTE table."""
-    table: PteTable = [None] * PTRS_PER_PTE
+    pg = mm.kernel.pg
+    table: PteTable = [None] * pg.PTRS_PER_PTE
     mm.pgd[pmd_idx] = table
-    mm.pgtables_bytes += PAGE_SIZE
+    mm.pgtables_bytes += pg.PAGE_SIZE
     mm.kernel.vmstat[NR_PAGETABLE] += 1
     return table
 
 
 def pte_offset_map(mm: MmStruct, address: int, alloc: bool) -> PteTable | None:
     """Kernel: include/linux/mm.h:pte_offset_map() (with __pte_alloc() if asked)."""
-    entry = mm.pgd.get(address >> PMD_SHIFT)
+    pg = mm.kernel.pg
+    entry = mm.pgd.get(address >> pg.PMD_SHIFT)
     if isinstance(entry, list):
         return entry
     if entry is None and alloc:
-        return __pte_alloc(mm, address >> PMD_SHIFT)
+        return __pte_alloc(mm, address >> pg.PMD_SHIFT)
     return None
 
 
@@ -216,10 +212,11 @@ def do_anonymous_page(vma: VmAreaStruct, address: int, write: bool) -> int:
     A read maps the shared zero page (no folio, no rss). A write allocates a folio, makes
     it anonymous, puts it on the LRU (or mlocks it) and maps it writable and dirty.
     """
+    pg = vma.vm_mm.kernel.pg
     mm = vma.vm_mm
     table = pte_offset_map(mm, address, alloc=True)
     assert table is not None
-    idx = (address >> PAGE_SHIFT) & (PTRS_PER_PTE - 1)
+    idx = pg.pte_index(address)
     if not write:  # use the zero page for reads -- unless the reaper got here first
         ret = check_stable_address_space(mm)
         if ret:
@@ -315,10 +312,11 @@ def set_pte_range(
     ``first``, starting at virtual ``address`` (one PTE table), and add their rmap. The
     caller accounts rss and references. x86_64 PTEs are made young, prefaulted ones too
     (``arch_wants_old_prefaulted_pte()`` is false; ``PAGE_READONLY`` has ``_PAGE_ACCESSED``)."""
+    pg = vma.vm_mm.kernel.pg
     table = pte_offset_map(vma.vm_mm, address, alloc=False)
     assert table is not None
     folio_add_file_rmap_ptes(folio, (folio, first), nr, vma)
-    base = (address >> PAGE_SHIFT) & (PTRS_PER_PTE - 1)
+    base = pg.pte_index(address)
     for j in range(nr):
         table[base + j] = Pte(folio, first + j, bits)
 
@@ -329,6 +327,7 @@ def map_file_ptes(
     """Model helper, the loop of mm/filemap.c:filemap_map_folio_range(): map the pages
     ``first..last`` (file indices) of ``folio`` whose PTEs are empty, run by run, one folio
     reference and one rss page per PTE. True when ``fault_pgoff`` was among them."""
+    pg = vma.vm_mm.kernel.pg
     table = pte_offset_map(vma.vm_mm, vma_address(vma, first), alloc=False)
     assert table is not None
     hit = False
@@ -337,7 +336,7 @@ def map_file_ptes(
     total = 0
     while pgoff <= last + 1:
         addr = vma_address(vma, pgoff) if pgoff <= last else 0
-        if pgoff <= last and table[(addr >> PAGE_SHIFT) & (PTRS_PER_PTE - 1)] is None:
+        if pgoff <= last and table[pg.pte_index(addr)] is None:
             run += 1
         else:
             if run:
@@ -362,14 +361,15 @@ def finish_fault(vma: VmAreaStruct, address: int, folio: Folio, idx: int, bits: 
     all its PTEs are empty, else just the faulting page. The fixed-order model
     (``file_folio_order=N``, tmpfs) maps just the page, as before.
     """
+    pg = vma.vm_mm.kernel.pg
     mm = vma.vm_mm
     ret = 0 if vma.vm_flags & VM_SHARED else check_stable_address_space(mm)
     if ret:
         folio_put(folio)
         return ret
-    pmd_none = mm.pgd.get(address >> PMD_SHIFT) is None
+    pmd_none = mm.pgd.get(address >> pg.PMD_SHIFT) is None
     if not _fixed_order_model(vma):
-        if pmd_none and folio.order >= HPAGE_PMD_ORDER and do_set_pmd(
+        if pmd_none and folio.order >= pg.HPAGE_PMD_ORDER and do_set_pmd(
             vma, address, folio, write=bool(bits & _PAGE_RW)
         ):
             return 0
@@ -378,9 +378,9 @@ def finish_fault(vma: VmAreaStruct, address: int, folio: Folio, idx: int, bits: 
         nr = 1 << folio.order
         pgoff = linear_page_index(vma, address)
         vma_off = pgoff - vma.vm_pgoff
-        pte_off = (address >> PAGE_SHIFT) & (PTRS_PER_PTE - 1)
+        pte_off = pg.pte_index(address)
         if nr > 1 and not (vma_off < idx or vma_off + nr - idx > vma_pages(vma)
-                           or pte_off < idx or pte_off + nr - idx > PTRS_PER_PTE) \
+                           or pte_off < idx or pte_off + nr - idx > pg.PTRS_PER_PTE) \
                 and all(table[pte_off - idx + j] is None for j in range(nr)):
             map_file_ptes(vma, folio, folio.index, folio.index + nr - 1, pgoff, bits)
         else:
@@ -391,7 +391,7 @@ def finish_fault(vma: VmAreaStruct, address: int, folio: Folio, idx: int, bits: 
     assert table is not None
     folio_add_file_rmap_ptes(folio, (folio, idx), 1, vma)
     mm.rss_stat[mm_counter_file(folio)] += 1
-    _set_pte(table, (address >> PAGE_SHIFT) & (PTRS_PER_PTE - 1), folio, idx, bits)
+    _set_pte(table, pg.pte_index(address), folio, idx, bits)
     return 0
 
 
@@ -409,6 +409,7 @@ def _fault_around_one(vma: VmAreaStruct, address: int) -> int | None:
     from mrelease_ref.include.linux.page_flags import PG_uptodate
     from mrelease_ref.mm.filemap import filemap_get_entry
 
+    pg = vma.vm_mm.kernel.pg
     assert vma.vm_file is not None and vma.vm_file.f_mapping is not None
     pgoff = linear_page_index(vma, address)
     folio = filemap_get_entry(vma.vm_file.f_mapping, pgoff)
@@ -416,24 +417,22 @@ def _fault_around_one(vma: VmAreaStruct, address: int) -> int | None:
         return None
     mm = vma.vm_mm
     folio._refcount += 1  # the mapping's reference
-    if mm.pgd.get(address >> PMD_SHIFT) is None and do_set_pmd(vma, address, folio, False):
+    if mm.pgd.get(address >> pg.PMD_SHIFT) is None and do_set_pmd(vma, address, folio, False):
         return 0
     table = pte_offset_map(mm, address, alloc=True)
     assert table is not None
     folio_add_file_rmap_ptes(folio, (folio, pgoff - folio.index), 1, vma)
     mm.rss_stat[mm_counter_file(folio)] += 1
-    _set_pte(table, (address >> PAGE_SHIFT) & (PTRS_PER_PTE - 1), folio, pgoff - folio.index,
+    _set_pte(table, pg.pte_index(address), folio, pgoff - folio.index,
              _PAGE_ACCESSED)
     return 0
-
-
-FAULT_AROUND_PAGES: Final = 65536 >> PAGE_SHIFT  # fault_around_bytes (debugfs) default
 
 
 def should_fault_around(vma: VmAreaStruct) -> bool:
     """Kernel: mm/memory.c:should_fault_around(): file VMAs with ``->map_pages`` (ext4;
     the model's tmpfs and fixed-order model do not fault around)."""
-    return vma.vm_file is not None and not _fixed_order_model(vma) and FAULT_AROUND_PAGES > 1
+    return (vma.vm_file is not None and not _fixed_order_model(vma)
+            and vma.vm_mm.kernel.pg.FAULT_AROUND_PAGES > 1)
 
 
 def do_fault_around(vma: VmAreaStruct, address: int) -> bool:
@@ -443,12 +442,13 @@ def do_fault_around(vma: VmAreaStruct, address: int) -> bool:
     and the PTE table) around ``address`` with ``filemap_map_pages()``. True when the
     faulting page got mapped.
     """
-    nr_pages = FAULT_AROUND_PAGES
+    pg = vma.vm_mm.kernel.pg
+    nr_pages = pg.FAULT_AROUND_PAGES  # fault_around_bytes (debugfs default 64 KiB) in pages
     pgoff = linear_page_index(vma, address)
-    pte_off = (address >> PAGE_SHIFT) & (PTRS_PER_PTE - 1)
+    pte_off = pg.pte_index(address)
     vma_off = pgoff - vma.vm_pgoff
     from_pte = max(pte_off & ~(nr_pages - 1), pte_off - min(pte_off, vma_off))
-    to_pte = min(from_pte + nr_pages, PTRS_PER_PTE, pte_off + vma_pages(vma) - vma_off) - 1
+    to_pte = min(from_pte + nr_pages, pg.PTRS_PER_PTE, pte_off + vma_pages(vma) - vma_off) - 1
     return filemap_map_pages(vma, address, pgoff + from_pte - pte_off, pgoff + to_pte - pte_off)
 
 
@@ -459,6 +459,7 @@ def do_read_fault(vma: VmAreaStruct, address: int, flags: int = 0) -> int:
     (with readahead) and ``finish_fault()`` maps it: by one PMD for an aligned PMD-order
     folio, else the whole folio's PTEs where it fits. May return ``VM_FAULT_RETRY``.
     """
+    pg = vma.vm_mm.kernel.pg
     if should_fault_around(vma):
         if do_fault_around(vma, address):
             return 0
@@ -467,7 +468,7 @@ def do_read_fault(vma: VmAreaStruct, address: int, flags: int = 0) -> int:
     folio, idx = _file_folio(vma, address, flags)
     if folio is None:
         return idx if idx & VM_FAULT_RETRY else VM_FAULT_OOM
-    if _fixed_order_model(vma) and vma.vm_mm.pgd.get(address >> PMD_SHIFT) is None:
+    if _fixed_order_model(vma) and vma.vm_mm.pgd.get(address >> pg.PMD_SHIFT) is None:
         ret = 0 if vma.vm_flags & VM_SHARED else check_stable_address_space(vma.vm_mm)
         if ret:
             folio_put(folio)
@@ -489,6 +490,7 @@ def wp_page_copy(vma: VmAreaStruct, address: int, old: Pte | None) -> int:
     """
     from mrelease_ref.mm.swap_state import free_swap_cache
 
+    pg = vma.vm_mm.kernel.pg
     mm = vma.vm_mm
     if vma.anon_vma is None:  # vmf_anon_prepare() -> __anon_vma_prepare()
         vma.anon_vma = AnonVma(vma)
@@ -501,7 +503,7 @@ def wp_page_copy(vma: VmAreaStruct, address: int, old: Pte | None) -> int:
         copy_user_highpage((new, 0), (old_folio, old.idx), address, vma)
     table = pte_offset_map(mm, address, alloc=True)
     assert table is not None
-    idx = (address >> PAGE_SHIFT) & (PTRS_PER_PTE - 1)
+    idx = pg.pte_index(address)
     if old_folio is not None:
         assert old is not None
         if not old_folio.flags & PG_anon:
@@ -524,6 +526,7 @@ def do_cow_fault(vma: VmAreaStruct, address: int, flags: int = 0) -> int:
     Write to an unmapped page of a private file mapping: read the page cache, copy the page
     into a new anonymous folio and map that; the page-cache folio stays cached and unmapped.
     """
+    pg = vma.vm_mm.kernel.pg
     folio, idx = _file_folio(vma, address, flags)
     if folio is None:
         return idx if idx & VM_FAULT_RETRY else VM_FAULT_OOM
@@ -537,7 +540,7 @@ def do_cow_fault(vma: VmAreaStruct, address: int, flags: int = 0) -> int:
     folio_put(folio)  # the copy is done; drop the lookup reference
     table = pte_offset_map(vma.vm_mm, address, alloc=True)
     assert table is not None
-    _map_new_anon_folio(vma, address, table, (address >> PAGE_SHIFT) & (PTRS_PER_PTE - 1), new)
+    _map_new_anon_folio(vma, address, table, pg.pte_index(address), new)
     return 0
 
 
@@ -652,6 +655,7 @@ def do_swap_page(vma: VmAreaStruct, address: int, entry: SwpEntry, write: bool) 
         swap_read_folio,
     )
 
+    pg = vma.vm_mm.kernel.pg
     mm = vma.vm_mm
     k = mm.kernel
     folio = swap_cache_get_folio(k, entry)
@@ -698,7 +702,7 @@ def do_swap_page(vma: VmAreaStruct, address: int, entry: SwpEntry, write: bool) 
         folio.mapping = vma.anon_vma  # RMAP_EXCLUSIVE: __folio_set_anon() keeps our own
     mm.rss_stat[MM_ANONPAGES] += 1
     pte = Pte(folio, 0, bits)
-    table[(address >> PAGE_SHIFT) & (PTRS_PER_PTE - 1)] = pte
+    table[pg.pte_index(address)] = pte
     if write:  # shared with another process (fork) or still in the swap cache: copy
         return do_wp_page(vma, address, pte)
     return 0
@@ -738,6 +742,7 @@ def __handle_mm_fault(vma: VmAreaStruct, address: int, write: bool, *, force: bo
     ``check_vma_flags()``, which lets it write to a read-only private mapping (a COW).
     ``allow_retry`` False: no FAULT_FLAG_ALLOW_RETRY (see :func:`fault_with_retry`).
     """
+    pg = vma.vm_mm.kernel.pg
     mm = vma.vm_mm
     if write and not vma.vm_flags & VM_WRITE and not force:
         return VM_FAULT_SIGBUS
@@ -745,10 +750,10 @@ def __handle_mm_fault(vma: VmAreaStruct, address: int, write: bool, *, force: bo
         from mrelease_ref.mm.hugetlb import hugetlb_fault
 
         return hugetlb_fault(vma, address, write)
-    entry = mm.pgd.get(address >> PMD_SHIFT)
+    entry = mm.pgd.get(address >> pg.PMD_SHIFT)
     if isinstance(entry, Pmd):
         if entry.folio is None and write:  # write to the huge zero page
-            del mm.pgd[address >> PMD_SHIFT]
+            del mm.pgd[address >> pg.PMD_SHIFT]
             zap_deposited_table(mm)
             ret = do_huge_pmd_anonymous_page(vma, address, True)
             return ret if ret is not None else handle_mm_fault(vma, address, write)
@@ -757,7 +762,7 @@ def __handle_mm_fault(vma: VmAreaStruct, address: int, write: bool, *, force: bo
                 if do_huge_pmd_wp_page(vma, address, entry) == 0:
                     return 0
             else:  # a file PMD: split, retry with PTEs
-                __split_huge_pmd(vma, address >> PMD_SHIFT)
+                __split_huge_pmd(vma, address >> pg.PMD_SHIFT)
             return handle_mm_fault(vma, address, write, force=force, allow_retry=allow_retry)
         entry.bits |= _PAGE_ACCESSED | (_PAGE_DIRTY if write else 0)
         return 0
@@ -768,7 +773,7 @@ def __handle_mm_fault(vma: VmAreaStruct, address: int, write: bool, *, force: bo
     if vma.vm_flags & VM_PFNMAP:
         table = pte_offset_map(mm, address, alloc=True)
         assert table is not None
-        idx = (address >> PAGE_SHIFT) & 511
+        idx = pg.pte_index(address)
         if table[idx] is None:
             # the driver's remap_pfn_range(): a special PTE with vm_page_prot, writable only
             # in a shared mapping (a private one copies on write: do_wp_page() ->
@@ -781,7 +786,7 @@ def __handle_mm_fault(vma: VmAreaStruct, address: int, write: bool, *, force: bo
         entry = table
     # pte_none() also when no PTE table exists yet: the fault handlers allocate it, which
     # leaves do_read_fault() the chance to map a PMD-sized folio with one PMD first.
-    pte = entry[(address >> PAGE_SHIFT) & (PTRS_PER_PTE - 1)] if entry is not None else None
+    pte = entry[pg.pte_index(address)] if entry is not None else None
     if pte is None:
         if vma.vm_ops is None:
             return do_anonymous_page(vma, address, write)
@@ -898,8 +903,9 @@ def zap_present_folio_ptes(
     tlb.cleared_ptes = True
     if addr < tlb.start:
         tlb.start = addr
-    if addr + (nr << PAGE_SHIFT) > tlb.end:
-        tlb.end = addr + (nr << PAGE_SHIFT)
+    end = addr + (nr << tlb.mm.kernel.pg.PAGE_SHIFT)
+    if end > tlb.end:
+        tlb.end = end
     if not delay_rmap:
         folio_remove_rmap_ptes(folio, page, nr, vma)
     if __tlb_remove_folio_pages(tlb, page, nr, delay_rmap):
@@ -930,8 +936,9 @@ def zap_present_ptes(
         tlb.cleared_ptes = True
         if addr < tlb.start:
             tlb.start = addr
-        if addr + PAGE_SIZE > tlb.end:
-            tlb.end = addr + PAGE_SIZE
+        end = addr + tlb.mm.kernel.pg.PAGE_SIZE
+        if end > tlb.end:
+            tlb.end = end
         return 1
     if details is not None and not should_zap_folio(details, folio):
         zf.any_skipped = True
@@ -989,7 +996,8 @@ def do_zap_pte_range(
 
     Skip a run of empty PTEs, then zap what follows. Returns how many PTEs were consumed.
     """
-    max_nr = (end - addr) >> PAGE_SHIFT
+    pg = tlb.mm.kernel.pg
+    max_nr = (end - addr) >> pg.PAGE_SHIFT
     nr = 0
     ptent = table[i]
     if ptent is None:
@@ -1000,7 +1008,7 @@ def do_zap_pte_range(
         if not max_nr:
             return nr
         i += nr
-        addr += nr << PAGE_SHIFT
+        addr += nr << pg.PAGE_SHIFT
         ptent = table[i]
     if type(ptent) is Pte:
         return nr + zap_present_ptes(tlb, vma, table, i, ptent, max_nr, addr, details, rss, zf)
@@ -1038,8 +1046,9 @@ def _zap_small_anon_run(
     tested in tests/test_fast_paths.py. Reaping 4 KiB anonymous memory is the case that
     decides LMKD-scale run time; everything else always takes the reference path.
     """
+    pg = tlb.mm.kernel.pg
     start_i = i
-    end_i = i + ((end - addr) >> PAGE_SHIFT)
+    end_i = i + ((end - addr) >> pg.PAGE_SHIFT)
     zapped = unmapped = 0
     batch = tlb.active
     pages = batch.encoded_pages
@@ -1078,8 +1087,8 @@ def _zap_small_anon_run(
         tlb.mm.kernel.vmstat[NR_ANON_MAPPED] -= unmapped
         # tlb_remove_tlb_entries() for every zapped PTE: one range covering them all
         tlb.cleared_ptes = True
-        lo = addr + ((first - start_i) << PAGE_SHIFT)
-        hi = addr + ((last - start_i + 1) << PAGE_SHIFT)
+        lo = addr + ((first - start_i) << pg.PAGE_SHIFT)
+        hi = addr + ((last - start_i + 1) << pg.PAGE_SHIFT)
         if lo < tlb.start:
             tlb.start = lo
         if hi > tlb.end:
@@ -1102,26 +1111,27 @@ def zap_pte_range(
     (and the delayed rmaps) before "dropping the PTE lock", free the batch, reschedule
     (``cond_resched()``, a preemption point) and retry the rest.
     """
+    pg = tlb.mm.kernel.pg
     mm = tlb.mm
     zf = ZapFlags()
     while True:
-        tlb_change_page_size(tlb, PAGE_SIZE)
+        tlb_change_page_size(tlb, pg.PAGE_SIZE)
         rss = [0, 0, 0, 0]
-        i = (addr >> PAGE_SHIFT) & (PTRS_PER_PTE - 1)
+        i = pg.pte_index(addr)
         fast = _anon_fast_path_ok(tlb, vma, details)
         while addr != end:
             if fast:
                 nr = _zap_small_anon_run(tlb, table, i, addr, end, rss, zf)
                 i += nr
-                addr += nr << PAGE_SHIFT
+                addr += nr << pg.PAGE_SHIFT
                 if zf.force_break or addr == end:
                     break
             nr = do_zap_pte_range(tlb, vma, table, i, addr, end, details, rss, zf)
             if zf.force_break:
-                addr += nr << PAGE_SHIFT
+                addr += nr << pg.PAGE_SHIFT
                 break
             i += nr
-            addr += nr << PAGE_SHIFT
+            addr += nr << pg.PAGE_SHIFT
         add_mm_rss_vec(mm, rss)
         ev = mm.kernel.vm_events  # the model's cost meter: PTEs zapped in this pass
         ev["ZAP_PTE"] = ev.get("ZAP_PTE", 0) - rss[0] - rss[1] - rss[3]
@@ -1149,15 +1159,16 @@ def zap_pmd_range(
     ``exit_mmap()`` and faulting threads interleave inside one large VMA -- once per 2 MiB
     of address range, never per page.
     """
+    pg = tlb.mm.kernel.pg
     pgd = tlb.mm.pgd
     while addr != end:
-        nxt = min((addr | (PMD_SIZE - 1)) + 1, end)
-        entry = pgd.get(addr >> PMD_SHIFT)
+        nxt = min((addr | (pg.PMD_SIZE - 1)) + 1, end)
+        entry = pgd.get(addr >> pg.PMD_SHIFT)
         if type(entry) is Pmd:
-            if nxt - addr != PMD_SIZE:
-                __split_huge_pmd(vma, addr >> PMD_SHIFT)
+            if nxt - addr != pg.PMD_SIZE:
+                __split_huge_pmd(vma, addr >> pg.PMD_SHIFT)
             else:
-                zap_huge_pmd(tlb, vma, addr >> PMD_SHIFT, addr)
+                zap_huge_pmd(tlb, vma, addr >> pg.PMD_SHIFT, addr)
         elif entry is not None:
             yield from zap_pte_range(tlb, vma, entry, addr, nxt, details)  # type: ignore[arg-type]
         addr = nxt
@@ -1340,13 +1351,14 @@ def copy_pte_range(
     new table of the child; rss is added once at the end. Returns 0 or -ENOMEM."""
     import errno
 
+    pg = dst_vma.vm_mm.kernel.pg
     dst_mm = dst_vma.vm_mm
     dst_table = pte_offset_map(dst_mm, addr, alloc=True)
     if dst_table is None:
         return -errno.ENOMEM
     rss = [0] * 4
-    i = start_i = (addr >> PAGE_SHIFT) & (PTRS_PER_PTE - 1)
-    end_i = i + ((end - addr) >> PAGE_SHIFT)
+    i = start_i = pg.pte_index(addr)
+    end_i = i + ((end - addr) >> pg.PAGE_SHIFT)
     ret = 0
     while i < end_i:
         ent = src_table[i]
@@ -1359,7 +1371,7 @@ def copy_pte_range(
             continue
         assert isinstance(ent, Pte)
         nr = copy_present_ptes(dst_vma, src_vma, dst_table, src_table, i, ent,
-                               addr + ((i - start_i) << PAGE_SHIFT), end_i - i, rss)
+                               addr + ((i - start_i) << pg.PAGE_SHIFT), end_i - i, rss)
         if nr < 0:
             ret = nr
             break
@@ -1374,10 +1386,11 @@ def copy_pmd_range(dst_vma: VmAreaStruct, src_vma: VmAreaStruct, addr: int, end:
     table to ``copy_pte_range()``."""
     import errno
 
+    pg = dst_vma.vm_mm.kernel.pg
     src_pgd = src_vma.vm_mm.pgd
     while addr != end:
-        nxt = min((addr | (PMD_SIZE - 1)) + 1, end)
-        entry = src_pgd.get(addr >> PMD_SHIFT)
+        nxt = min((addr | (pg.PMD_SIZE - 1)) + 1, end)
+        entry = src_pgd.get(addr >> pg.PMD_SHIFT)
         if type(entry) is Pmd:
             err = copy_huge_pmd(dst_vma.vm_mm, src_vma.vm_mm, addr, dst_vma, src_vma)
             if err and err != -errno.EAGAIN:
@@ -1385,7 +1398,7 @@ def copy_pmd_range(dst_vma: VmAreaStruct, src_vma: VmAreaStruct, addr: int, end:
             if not err:
                 addr = nxt
                 continue
-            entry = src_pgd.get(addr >> PMD_SHIFT)
+            entry = src_pgd.get(addr >> pg.PMD_SHIFT)
         if isinstance(entry, list):
             err = copy_pte_range(dst_vma, src_vma, entry, addr, nxt)
             if err:
@@ -1430,6 +1443,7 @@ def __access_remote_vm(
     from mrelease_ref.include.linux.rwsem import mmap_read_lock_killable, mmap_read_unlock
     from mrelease_ref.mm.gup import FOLL_WRITE, get_user_page_vma_remote
 
+    pg = mm.kernel.pg
     if (yield from mmap_read_lock_killable(mm, current)):
         return 0
     if find_vma(mm, addr) is None:  # vma_lookup() (and no stack to expand)
@@ -1438,7 +1452,7 @@ def __access_remote_vm(
     write = bool(gup_flags & FOLL_WRITE)
     done = 0
     while done < nr_pages:
-        page, _vma = get_user_page_vma_remote(mm, addr + (done << PAGE_SHIFT), gup_flags)
+        page, _vma = get_user_page_vma_remote(mm, addr + (done << pg.PAGE_SHIFT), gup_flags)
         if isinstance(page, int):
             break  # no vm_ops->access in the model: stop here
         folio, idx = page

@@ -22,11 +22,6 @@ from typing import TYPE_CHECKING
 
 from mrelease_ref.include.linux.fs import FMODE_WRITE, AddressSpace
 from mrelease_ref.include.linux.mm_types import (
-    PAGE_SHIFT,
-    PAGE_SIZE,
-    PMD_SHIFT,
-    PMD_SIZE,
-    PTRS_PER_PTE,
     Pmd,
     Pte,
     SwpEntry,
@@ -57,7 +52,8 @@ def mincore_page(mapping: AddressSpace, index: int) -> int:
 def __mincore_unmapped_range(vma: VmAreaStruct, addr: int, end: int) -> list[int]:
     """Kernel: mm/mincore.c:__mincore_unmapped_range(): page cache for a file VMA, 0 for
     anonymous memory."""
-    nr = (end - addr) >> PAGE_SHIFT
+    pg = vma.vm_mm.kernel.pg
+    nr = (end - addr) >> pg.PAGE_SHIFT
     f = vma.vm_file
     if f is not None and f.f_mapping is not None:
         pgoff = linear_page_index(vma, addr)
@@ -68,23 +64,24 @@ def __mincore_unmapped_range(vma: VmAreaStruct, addr: int, end: int) -> list[int
 def mincore_pte_range(vma: VmAreaStruct, addr: int, end: int) -> list[int]:
     """Kernel: mm/mincore.c:mincore_pte_range() (with the walk's pte_hole callback): one
     PMD's part of the range."""
-    entry = vma.vm_mm.pgd.get(addr >> PMD_SHIFT)
+    pg = vma.vm_mm.kernel.pg
+    entry = vma.vm_mm.pgd.get(addr >> pg.PMD_SHIFT)
     if isinstance(entry, Pmd):
-        return [1] * ((end - addr) >> PAGE_SHIFT)
+        return [1] * ((end - addr) >> pg.PAGE_SHIFT)
     if not isinstance(entry, list):
         return __mincore_unmapped_range(vma, addr, end)
     vec: list[int] = []
-    i = (addr >> PAGE_SHIFT) & (PTRS_PER_PTE - 1)
+    i = pg.pte_index(addr)
     while addr < end:
         pte = entry[i]
         if pte is None:
-            vec += __mincore_unmapped_range(vma, addr, addr + PAGE_SIZE)
+            vec += __mincore_unmapped_range(vma, addr, addr + pg.PAGE_SIZE)
         elif isinstance(pte, Pte):
             vec.append(1)
         else:
             vec.append(mincore_swap(vma, pte))
         i += 1
-        addr += PAGE_SIZE
+        addr += pg.PAGE_SIZE
     return vec
 
 
@@ -106,15 +103,16 @@ def do_mincore(current: TaskStruct, addr: int, pages: int) -> list[int] | int:
 
     mm = current.mm
     assert mm is not None
+    pg = mm.kernel.pg
     vma = find_vma(mm, addr)
     if vma is None:
         return -errno.ENOMEM
-    end = min(vma.vm_end, addr + (pages << PAGE_SHIFT))
+    end = min(vma.vm_end, addr + (pages << pg.PAGE_SHIFT))
     if not can_do_mincore(vma, current):
-        return [1] * ((end - addr + PAGE_SIZE - 1) >> PAGE_SHIFT)
+        return [1] * ((end - addr + pg.PAGE_SIZE - 1) >> pg.PAGE_SHIFT)
     vec: list[int] = []
     while addr < end:
-        nxt = min((addr | (PMD_SIZE - 1)) + 1, end)
+        nxt = min((addr | (pg.PMD_SIZE - 1)) + 1, end)
         vec += mincore_pte_range(vma, addr, nxt)
         addr = nxt
     return vec
@@ -126,9 +124,10 @@ def sys_mincore(current: TaskStruct, start: int, length: int) -> list[int] | int
     One byte per page of ``[start, start + length)`` (bit 0: resident), or -EINVAL for an
     unaligned start, -ENOMEM when part of the range is unmapped.
     """
-    if start & (PAGE_SIZE - 1):
+    pg = current.kernel.pg
+    if start & (pg.PAGE_SIZE - 1):
         return -errno.EINVAL
-    pages = (length >> PAGE_SHIFT) + (1 if length & (PAGE_SIZE - 1) else 0)
+    pages = (length >> pg.PAGE_SHIFT) + (1 if length & (pg.PAGE_SIZE - 1) else 0)
     out: list[int] = []
     while pages:
         got = do_mincore(current, start, pages)
@@ -136,5 +135,5 @@ def sys_mincore(current: TaskStruct, start: int, length: int) -> list[int] | int
             return got
         out += got
         pages -= len(got)
-        start += len(got) << PAGE_SHIFT
+        start += len(got) << pg.PAGE_SHIFT
     return out

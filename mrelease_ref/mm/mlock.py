@@ -214,10 +214,11 @@ def mlock_pte_range(vma: VmAreaStruct, addr: int, end: int) -> None:
     large folio is mlocked only when it lies inside the range and is mapped whole here
     (``allow_mlock_munlock()``); munlock takes any folio.
     """
-    from mrelease_ref.include.linux.mm_types import PAGE_SHIFT, PTRS_PER_PTE, Pmd, Pte
+    from mrelease_ref.include.linux.mm_types import Pmd, Pte
     from mrelease_ref.mm.memory import folio_pte_batch
 
-    entry = vma.vm_mm.pgd.get(addr >> 21)
+    pg = vma.vm_mm.kernel.pg
+    entry = vma.vm_mm.pgd.get(addr >> pg.PMD_SHIFT)
     locked = bool(vma.vm_flags & VM_LOCKED)
     if isinstance(entry, Pmd):
         if entry.folio is not None:
@@ -225,19 +226,19 @@ def mlock_pte_range(vma: VmAreaStruct, addr: int, end: int) -> None:
         return
     if not isinstance(entry, list):
         return
-    i = (addr >> PAGE_SHIFT) & (PTRS_PER_PTE - 1)
+    i = pg.pte_index(addr)
     while addr < end:
         pte = entry[i]
         step = 1
         if isinstance(pte, Pte) and pte.folio is not None:
             folio = pte.folio
             if folio.order:  # folio_mlock_step()
-                step = folio_pte_batch(folio, entry, i, pte, (end - addr) >> PAGE_SHIFT)
+                step = folio_pte_batch(folio, entry, i, pte, (end - addr) >> pg.PAGE_SHIFT)
             whole = not folio.order or (step == 1 << folio.order and pte.idx == 0)
             if not locked or whole:  # allow_mlock_munlock()
                 (mlock_folio if locked else munlock_folio)(folio)
         i += step
-        addr += step << PAGE_SHIFT
+        addr += step << pg.PAGE_SHIFT
 
 
 def mlock_vma_pages_range(vma: VmAreaStruct, start: int, end: int, newflags: int) -> None:
@@ -253,7 +254,7 @@ def mlock_vma_pages_range(vma: VmAreaStruct, start: int, end: int, newflags: int
     lru_add_drain(k)
     addr = start
     while addr < end:
-        nxt = min((addr | ((1 << 21) - 1)) + 1, end)
+        nxt = min((addr | (k.pg.PMD_SIZE - 1)) + 1, end)
         mlock_pte_range(vma, addr, nxt)
         addr = nxt
     lru_add_drain(k)
@@ -314,13 +315,14 @@ def count_mm_mlocked_page_nr(mm: MmStruct, start: int, length: int) -> int:
     for vma in mm.mm_mt:
         if vma.vm_flags & VM_LOCKED and vma.vm_start < end and vma.vm_end > start:
             count += min(end, vma.vm_end) - max(start, vma.vm_start)
-    return count >> 12
+    return count >> mm.kernel.pg.PAGE_SHIFT
 
 
 def _locked_vm(mm: MmStruct) -> int:
     """``mm->locked_vm``: pages in VM_LOCKED VMAs (the model derives it instead of
     keeping a counter)."""
-    return sum((v.vm_end - v.vm_start) >> 12 for v in mm.mm_mt if v.vm_flags & VM_LOCKED)
+    shift = mm.kernel.pg.PAGE_SHIFT
+    return sum((v.vm_end - v.vm_start) >> shift for v in mm.mm_mt if v.vm_flags & VM_LOCKED)
 
 
 def do_mlock(task: TaskStruct, start: int, length: int, flags: int) -> int:
@@ -338,10 +340,12 @@ def do_mlock(task: TaskStruct, start: int, length: int, flags: int) -> int:
     assert mm is not None
     if not can_do_mlock(task):
         return -errno.EPERM
-    length = (length + (start & 0xFFF) + 0xFFF) & ~0xFFF
-    start &= ~0xFFF
-    lock_limit = RLIMIT_MEMLOCK_DEFAULT >> 12
-    locked = (length >> 12) + _locked_vm(mm)
+    pg = mm.kernel.pg
+    mask = pg.PAGE_SIZE - 1
+    length = (length + (start & mask) + mask) & ~mask  # PAGE_ALIGN(len + offset_in_page())
+    start &= ~mask
+    lock_limit = RLIMIT_MEMLOCK_DEFAULT >> pg.PAGE_SHIFT
+    locked = (length >> pg.PAGE_SHIFT) + _locked_vm(mm)
     if locked > lock_limit and not _capable_ipc_lock(task):
         locked -= count_mm_mlocked_page_nr(mm, start, length)
     if locked > lock_limit and not _capable_ipc_lock(task):
@@ -364,8 +368,9 @@ def sys_munlock(task: TaskStruct, start: int, length: int) -> int:
     the evictable LRU once no other VM_LOCKED mapping holds them."""
     mm = task.mm
     assert mm is not None
-    length = (length + (start & 0xFFF) + 0xFFF) & ~0xFFF
-    start &= ~0xFFF
+    mask = mm.kernel.pg.PAGE_SIZE - 1
+    length = (length + (start & mask) + mask) & ~mask
+    start &= ~mask
     return apply_vma_lock_flags(mm, start, length, 0)
 
 
@@ -400,8 +405,9 @@ def sys_mlockall(task: TaskStruct, flags: int) -> int:
         raise ValueError("mlockall(MCL_FUTURE) is not modelled; use MCL_CURRENT")
     if not can_do_mlock(task):
         return -errno.EPERM
-    total = sum((v.vm_end - v.vm_start) >> 12 for v in mm.mm_mt)
-    if total > RLIMIT_MEMLOCK_DEFAULT >> 12 and not _capable_ipc_lock(task):
+    shift = mm.kernel.pg.PAGE_SHIFT
+    total = sum((v.vm_end - v.vm_start) >> shift for v in mm.mm_mt)
+    if total > RLIMIT_MEMLOCK_DEFAULT >> shift and not _capable_ipc_lock(task):
         return -errno.ENOMEM
     apply_mlockall_flags(task, flags)
     if flags & MCL_CURRENT and not flags & MCL_ONFAULT:

@@ -33,10 +33,6 @@ from mrelease_ref.include.asm_generic.tlb import TASK_SIZE
 from mrelease_ref.include.linux.fs import FMODE_WRITE, AddressSpace, File
 from mrelease_ref.include.linux.mm_types import (
     MMF_OOM_SKIP,
-    PAGE_SHIFT,
-    PAGE_SIZE,
-    PMD_SHIFT,
-    PMD_SIZE,
     VM_HUGEPAGE,
     VM_HUGETLB,
     VM_LOCKED,
@@ -52,6 +48,7 @@ from mrelease_ref.include.linux.mm_types import (
     MmStruct,
     VmAreaStruct,
     mm_flags_set,
+    vma_pages,
 )
 from mrelease_ref.include.linux.mmzone import NR_PAGETABLE
 from mrelease_ref.include.linux.rwsem import (
@@ -91,10 +88,11 @@ def shmem_zero_setup(kernel: Kernel, nr_pages: int) -> File:
 
 def get_unmapped_area(mm: MmStruct, length: int) -> int:
     """Kernel: mm/mmap.c:__get_unmapped_area() (model: bump allocator, THP-aligned)"""
+    pg = mm.kernel.pg
     addr = mm.mmap_next
-    if length >= PMD_SIZE:
-        addr = (addr + PMD_SIZE - 1) & ~(PMD_SIZE - 1)
-    mm.mmap_next = addr + length + PAGE_SIZE
+    if length >= pg.PMD_SIZE:
+        addr = (addr + pg.PMD_SIZE - 1) & ~(pg.PMD_SIZE - 1)
+    mm.mmap_next = addr + length + pg.PAGE_SIZE
     return addr
 
 
@@ -117,6 +115,7 @@ def do_mmap(
     write access gets VM_MAYSHARE but not VM_SHARED, exactly as in the kernel, so the
     reaper treats it as private.
     """
+    pg = mm.kernel.pg
     if nr_pages <= 0:
         return -errno.EINVAL
     vm_flags = VM_READ | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC
@@ -151,8 +150,8 @@ def do_mmap(
         pgoff = 0
     elif file is not None:
         file.f_count += 1  # the VMA's reference: get_file()
-    start = get_unmapped_area(mm, nr_pages << PAGE_SHIFT)
-    vma = VmAreaStruct(mm, start, start + (nr_pages << PAGE_SHIFT), vm_flags, pgoff, file)
+    start = get_unmapped_area(mm, nr_pages << pg.PAGE_SHIFT)
+    vma = VmAreaStruct(mm, start, start + (nr_pages << pg.PAGE_SHIFT), vm_flags, pgoff, file)
     if hugetlb:
         set_vma_resv_map(vma, nr_pages // HPAGE_NR)
     if file is not None:
@@ -184,8 +183,9 @@ def populate_vma_page_range(vma: VmAreaStruct) -> int:
     Fault in every page (mlock/MAP_POPULATE). Private writable mappings are write-faulted
     so later writes need no COW.
     """
+    pg = vma.vm_mm.kernel.pg
     write = (vma.vm_flags & (VM_WRITE | VM_SHARED)) == VM_WRITE
-    for addr in range(vma.vm_start, vma.vm_end, PAGE_SIZE):
+    for addr in range(vma.vm_start, vma.vm_end, pg.PAGE_SIZE):
         ret = handle_mm_fault(vma, addr, write)
         if ret:
             return ret
@@ -217,7 +217,7 @@ def remove_vma(vma: VmAreaStruct) -> None:
 
     unlink_anon_vmas(vma)
     mm = vma.vm_mm
-    nr_pages = (vma.vm_end - vma.vm_start) >> PAGE_SHIFT
+    nr_pages = vma_pages(vma)
     mm.total_vm -= nr_pages
     if vma.vm_flags & VM_ACCOUNT:
         vm_unacct_memory(mm.kernel, nr_pages)
@@ -233,7 +233,8 @@ def remove_vma(vma: VmAreaStruct) -> None:
 
 def free_pgtables(mm: MmStruct) -> None:
     """Kernel: mm/memory.c:free_pgtables() (the whole address space)"""
-    mm.kernel.vmstat[NR_PAGETABLE] -= mm.pgtables_bytes // PAGE_SIZE
+    pg = mm.kernel.pg
+    mm.kernel.vmstat[NR_PAGETABLE] -= mm.pgtables_bytes // pg.PAGE_SIZE
     mm.pgd.clear()
     mm.pgtables_bytes = 0
 
@@ -245,11 +246,12 @@ def free_pgd_range(mm: MmStruct, addr: int, end: int, floor: int, ceiling: int) 
     the previous VMA) and ``ceiling`` (start of the next; 0 = top of the address space),
     so a table shared with a neighbouring VMA stays. The range must already be zapped.
     """
-    first = addr >> PMD_SHIFT
-    if first << PMD_SHIFT < floor:
+    pg = mm.kernel.pg
+    first = addr >> pg.PMD_SHIFT
+    if first << pg.PMD_SHIFT < floor:
         first += 1
-    last = (end - 1) >> PMD_SHIFT
-    if ceiling and (last + 1) << PMD_SHIFT > ceiling & ~(PMD_SIZE - 1):
+    last = (end - 1) >> pg.PMD_SHIFT
+    if ceiling and (last + 1) << pg.PMD_SHIFT > ceiling & ~(pg.PMD_SIZE - 1):
         last -= 1
     for idx in range(first, last + 1):
         table = mm.pgd.get(idx)
@@ -258,7 +260,7 @@ def free_pgd_range(mm: MmStruct, addr: int, end: int, floor: int, ceiling: int) 
         if not isinstance(table, list) or any(e is not None for e in table):
             raise AssertionError(f"free_pgd_range: PMD index {idx} still maps something")
         del mm.pgd[idx]
-        mm.pgtables_bytes -= PAGE_SIZE
+        mm.pgtables_bytes -= pg.PAGE_SIZE
         mm.kernel.vmstat[NR_PAGETABLE] -= 1
 
 
@@ -326,7 +328,8 @@ def do_munmap(mm: MmStruct, vma: VmAreaStruct, current: TaskStruct) -> KernelGen
 
 def fault_in(vma: VmAreaStruct, start: int, nr_pages: int, write: bool) -> int:
     """Model helper: touch ``nr_pages`` pages from ``start`` (user-space accesses)."""
-    for addr in range(start, start + (nr_pages << PAGE_SHIFT), PAGE_SIZE):
+    pg = vma.vm_mm.kernel.pg
+    for addr in range(start, start + (nr_pages << pg.PAGE_SHIFT), pg.PAGE_SIZE):
         ret = handle_mm_fault(vma, addr, write)
         if ret:
             return ret
@@ -361,7 +364,7 @@ def dup_mmap(mm: MmStruct, oldmm: MmStruct, current: TaskStruct) -> KernelGen[in
     mm.total_vm = oldmm.total_vm
     retval = 0
     for mpnt in list(oldmm.mm_mt):
-        nr_pages = (mpnt.vm_end - mpnt.vm_start) >> PAGE_SHIFT
+        nr_pages = vma_pages(mpnt)
         if mpnt.vm_flags & VM_DONTCOPY:
             mm.total_vm -= nr_pages  # vm_stat_account(mm, flags, -vma_pages(mpnt))
             continue

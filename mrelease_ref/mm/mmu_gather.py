@@ -24,8 +24,6 @@ from typing import TYPE_CHECKING
 from mrelease_ref.include.asm_generic.tlb import (
     ENCODED_PAGE_BIT_DELAY_RMAP,
     ENCODED_PAGE_BIT_NR_PAGES_NEXT,
-    MAX_GATHER_BATCH,
-    MAX_GATHER_BATCH_COUNT,
     MAX_NR_FOLIOS_PER_FREE,
     MMU_GATHER_BUNDLE,
     EncodedPage,
@@ -39,7 +37,6 @@ from mrelease_ref.include.asm_generic.tlb import (
     tlb_flush_mmu_tlbonly,
     tlb_needs_flush,
 )
-from mrelease_ref.include.linux.mm_types import PAGE_SIZE
 from mrelease_ref.include.linux.swap import free_pages_and_swap_cache
 from mrelease_ref.mm.rmap import folio_remove_rmap_ptes
 from mrelease_ref.mm.swap import KernelBug
@@ -54,16 +51,17 @@ def tlb_next_batch(tlb: MmuGather) -> bool:
     Move to (or allocate) the next batch. Refused while delayed rmaps are pending outside
     the local batch (``tlb_flush_rmaps()`` only scans two batches), or at the batch limit.
     """
+    pg = tlb.mm.kernel.pg
     if tlb.delayed_rmap and tlb.active is not tlb.local:
         return False
     batch = tlb.active
     if batch.next is not None:
         tlb.active = batch.next
         return True
-    if tlb.batch_count == MAX_GATHER_BATCH_COUNT:
+    if tlb.batch_count == pg.MAX_GATHER_BATCH_COUNT:
         return False
     tlb.batch_count += 1
-    new = MmuGatherBatch(max=MAX_GATHER_BATCH)
+    new = MmuGatherBatch(max=pg.MAX_GATHER_BATCH)
     tlb.active.next = new
     tlb.active = new
     return True
@@ -158,7 +156,8 @@ def __tlb_remove_folio_pages_size(
 
 def __tlb_remove_folio_pages(tlb: MmuGather, page: Page, nr_pages: int, delay_rmap: bool) -> bool:
     """Kernel: mm/mmu_gather.c:__tlb_remove_folio_pages() (the generic, batching version)"""
-    return __tlb_remove_folio_pages_size(tlb, page, nr_pages, delay_rmap, PAGE_SIZE)
+    pg = tlb.mm.kernel.pg
+    return __tlb_remove_folio_pages_size(tlb, page, nr_pages, delay_rmap, pg.PAGE_SIZE)
 
 
 def tlb_flush_mmu_free(tlb: MmuGather) -> None:

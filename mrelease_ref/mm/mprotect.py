@@ -34,11 +34,6 @@ from typing import TYPE_CHECKING, Final
 from mrelease_ref.include.linux.mm_types import (
     _PAGE_DIRTY,
     _PAGE_RW,
-    PAGE_SHIFT,
-    PAGE_SIZE,
-    PMD_SHIFT,
-    PMD_SIZE,
-    PTRS_PER_PTE,
     VM_EXEC,
     VM_LOCKED,
     VM_READ,
@@ -99,8 +94,9 @@ def change_pte_range(
     """
     from mrelease_ref.include.asm_generic.tlb import tlb_remove_tlb_entries
 
+    pg = tlb.mm.kernel.pg
     pages = 0
-    i = (addr >> PAGE_SHIFT) & (PTRS_PER_PTE - 1)
+    i = pg.pte_index(addr)
     while addr < end:
         pte = table[i]
         if isinstance(pte, Pte):
@@ -114,7 +110,7 @@ def change_pte_range(
                 tlb_remove_tlb_entries(tlb, 1, addr)
                 pages += 1
         i += 1
-        addr += PAGE_SIZE
+        addr += pg.PAGE_SIZE
     return pages
 
 
@@ -122,12 +118,13 @@ def change_protection(tlb: MmuGather, vma: VmAreaStruct, start: int, end: int,
                       cp_flags: int) -> int:
     """Kernel: mm/mprotect.c:change_protection() (change_protection_range() and the
     pmd/pud/p4d walk folded in; huge PMDs are left as they are)"""
+    pg = tlb.mm.kernel.pg
     pgd = vma.vm_mm.pgd
     pages = 0
     addr = start
     while addr < end:
-        nxt = min((addr | (PMD_SIZE - 1)) + 1, end)
-        table = pgd.get(addr >> PMD_SHIFT)
+        nxt = min((addr | (pg.PMD_SIZE - 1)) + 1, end)
+        table = pgd.get(addr >> pg.PMD_SHIFT)
         if isinstance(table, list):
             pages += change_pte_range(tlb, vma, table, addr, nxt, cp_flags)
         addr = nxt
@@ -166,7 +163,8 @@ def _populate_range(vma: VmAreaStruct, start: int, end: int, write: bool) -> int
     (a write fault for a private writable mapping). Returns the first failing fault's code."""
     from mrelease_ref.mm.memory import handle_mm_fault
 
-    for addr in range(start, end, PAGE_SIZE):
+    pg = vma.vm_mm.kernel.pg
+    for addr in range(start, end, pg.PAGE_SIZE):
         ret = handle_mm_fault(vma, addr, write)
         if ret:
             return ret
@@ -181,13 +179,14 @@ def do_mprotect_pkey(mm: MmStruct, start: int, length: int, prot: int) -> int:
     from mrelease_ref.mm.mmu_gather import tlb_finish_mmu, tlb_gather_mmu
     from mrelease_ref.mm.vma import find_vma
 
+    pg = mm.kernel.pg
     if prot & (PROT_GROWSDOWN | PROT_GROWSUP) == PROT_GROWSDOWN | PROT_GROWSUP:
         return -errno.EINVAL
-    if start & (PAGE_SIZE - 1):
+    if start & (pg.PAGE_SIZE - 1):
         return -errno.EINVAL
     if not length:
         return 0
-    length = (length + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1)
+    length = (length + pg.PAGE_SIZE - 1) & ~(pg.PAGE_SIZE - 1)
     end = start + length
     if end <= start:
         return -errno.ENOMEM

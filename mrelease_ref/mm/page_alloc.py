@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from mrelease_ref.include.linux.mm_types import HPAGE_PMD_ORDER, Folio
+from mrelease_ref.include.linux.mm_types import Folio
 from mrelease_ref.include.linux.mmzone import (
     NR_FREE_PAGES,
     NR_FREE_PCP,
@@ -36,12 +36,14 @@ from mrelease_ref.include.linux.mmzone import (
 from mrelease_ref.include.linux.page_flags import PG_freed, PG_mlocked
 
 if TYPE_CHECKING:
+    from mrelease_ref.include.linux.mm_types import PageGeometry
     from mrelease_ref.sim.kernel import Kernel
 
 
-def pcp_allowed_order(order: int) -> bool:
-    """Kernel: mm/page_alloc.c:pcp_allowed_order()"""
-    return order <= PAGE_ALLOC_COSTLY_ORDER or order == HPAGE_PMD_ORDER
+def pcp_allowed_order(order: int, *, pg: PageGeometry) -> bool:
+    """Kernel: mm/page_alloc.c:pcp_allowed_order() (``pg``, model-only: the kernel's page
+    geometry, whose HPAGE_PMD_ORDER the lists also take)"""
+    return order <= PAGE_ALLOC_COSTLY_ORDER or order == pg.HPAGE_PMD_ORDER
 
 
 CONFIG_PCP_BATCH_SCALE_MAX = 5
@@ -70,7 +72,7 @@ def _take(kernel: Kernel, nr: int, order: int) -> bool:
     """Remove ``nr`` free pages: this CPU's list first, then buddy, then other CPUs' lists."""
     vmstat = kernel.vmstat
     pcp = _this_cpu_pcp(kernel)
-    if pcp_allowed_order(order) and pcp.count >= nr:
+    if pcp_allowed_order(order, pg=kernel.pg) and pcp.count >= nr:
         pcp.count -= nr
         pcp.free_count >>= 1  # an allocation ends a run of frees
         vmstat[NR_FREE_PCP] -= nr
@@ -122,6 +124,7 @@ def free_unref_folios(folios: list[Folio]) -> None:
     free_count = pcp.free_count
     max_free_count = batch << CONFIG_PCP_BATCH_SCALE_MAX
     to_pcp = to_buddy = freed = 0
+    pmd_order = kernel.pg.HPAGE_PMD_ORDER
     for folio in folios:
         order = folio.order
         nr = 1 << order
@@ -134,7 +137,7 @@ def free_unref_folios(folios: list[Folio]) -> None:
         if folio.private is not None:
             folio.private = None
         freed += nr
-        if order <= PAGE_ALLOC_COSTLY_ORDER or order == HPAGE_PMD_ORDER:  # pcp_allowed_order()
+        if order <= PAGE_ALLOC_COSTLY_ORDER or order == pmd_order:  # pcp_allowed_order()
             count += nr  # free_frozen_page_commit()
             to_pcp += nr
             if free_count < max_free_count:

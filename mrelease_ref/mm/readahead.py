@@ -26,8 +26,7 @@ Limitations:
   so no reader waits and ``ractl->_workingset`` has no PSI effect.
 - ``bdi->io_pages`` is :data:`BDI_IO_PAGES` (``max_sectors_kb`` 4096 of vda); it only
   matters when a request exceeds ``ra_pages``.
-- No ``blk_cgroup_congested()``, no dropbehind (RWF_DONTCACHE) reads, no VM_EXEC
-  ``exec_folio_order()`` (0 on x86_64).
+- No ``blk_cgroup_congested()``, no dropbehind (RWF_DONTCACHE) reads.
 - ``mapping_min_folio_order()`` is 0 (4 KiB blocks).
 """
 
@@ -51,8 +50,9 @@ from mrelease_ref.mm.swap import folio_put
 if TYPE_CHECKING:
     from mrelease_ref.include.linux.mm_types import Folio
 
-MAX_PAGECACHE_ORDER: Final = 9  # min(MAX_XAS_ORDER, HPAGE_PMD_ORDER) on x86_64
-BDI_IO_PAGES: Final = 1024  # /sys/block/vda/queue/max_sectors_kb 4096 >> 2
+MAX_PAGECACHE_ORDER: Final = 9  # min(MAX_XAS_ORDER, HPAGE_PMD_ORDER), 4 KiB pages (k.pg's)
+BDI_IO_KB: Final = 4096  # /sys/block/vda/queue/max_sectors_kb
+BDI_IO_PAGES: Final = 1024  # bdi->io_pages with 4 KiB pages; a kernel's own: _io_pages()
 ULONG_MAX: Final = (1 << 64) - 1
 _ENOMEM: Final = -12
 _EEXIST: Final = -17
@@ -88,20 +88,26 @@ def DEFINE_READAHEAD(file: File, mapping: AddressSpace, index: int) -> Readahead
 
 def file_ra_state_init(ra: FileRaState, mapping: AddressSpace) -> None:
     """Kernel: mm/readahead.c:file_ra_state_init(): the device's window, no history."""
-    ra.ra_pages = mapping.kernel.config.read_ahead_kb // 4  # inode_to_bdi()->ra_pages
+    k = mapping.kernel
+    ra.ra_pages = k.config.read_ahead_kb // k.pg.kb_per_page  # inode_to_bdi()->ra_pages
     ra.prev_pos = -1
 
 
 def mapping_max_folio_order(mapping: AddressSpace) -> int:
     """Kernel: include/linux/pagemap.h:mapping_max_folio_order()
 
-    ext4 regular files: ``EXT4_MAX_PAGECACHE_ORDER`` (9) when large folios are on; tmpfs
-    reads no ahead (shmem_fault()), so the model never asks for it.
+    ext4 regular files: ``EXT4_MAX_PAGECACHE_ORDER`` when large folios are on
+    (fs/ext4/inode.c: ``umin(MAX_PAGECACHE_ORDER, 11 + i_blkbits - PAGE_SHIFT)``, folios of
+    at most 2048 blocks: 9 with 4 KiB pages and 4 KiB blocks, also 9 with 16 KiB pages
+    and 4 KiB blocks, 11 with 16 KiB blocks); tmpfs reads no ahead (shmem_fault()), so the
+    model never asks for it.
     """
     k = mapping.kernel
-    if mapping.a_ops == "shmem" or not k.config.large_folios:
-        return 0
-    return MAX_PAGECACHE_ORDER
+    cfg = k.config
+    if mapping.a_ops == "shmem" or not cfg.large_folios or not cfg.file_large_folios:
+        return 0  # also f2fs, and ext4 with encryption (ext4_should_enable_large_folio())
+    pg = k.pg
+    return min(pg.MAX_PAGECACHE_ORDER, 11 + k.config.fs_block_size.bit_length() - 1 - pg.PAGE_SHIFT)
 
 
 def mapping_large_folio_support(mapping: AddressSpace) -> bool:
@@ -202,10 +208,11 @@ def do_page_cache_ra(ractl: ReadaheadControl, nr_to_read: int, lookahead_size: i
 
 def force_page_cache_ra(ractl: ReadaheadControl, nr_to_read: int) -> None:
     """Kernel: mm/readahead.c:force_page_cache_ra(): read as asked, in 2 MiB chunks."""
-    max_pages = max(BDI_IO_PAGES, ractl.ra.ra_pages)
+    max_pages = max(_io_pages(ractl.mapping), ractl.ra.ra_pages)
     nr_to_read = min(nr_to_read, max_pages)
+    chunk = (2 << 20) >> ractl.mapping.kernel.pg.PAGE_SHIFT  # 2 MiB / PAGE_SIZE
     while nr_to_read:
-        this_chunk = min(512, nr_to_read)
+        this_chunk = min(chunk, nr_to_read)
         do_page_cache_ra(ractl, this_chunk, 0)
         nr_to_read -= this_chunk
 
@@ -280,9 +287,15 @@ def ractl_max_pages(ractl: ReadaheadControl, req_size: int) -> int:
     """Kernel: mm/readahead.c:ractl_max_pages(): ``ra_pages``, or up to ``io_pages`` for a
     larger request."""
     max_pages = ractl.ra.ra_pages
-    if req_size > max_pages and max_pages < BDI_IO_PAGES:
-        max_pages = min(req_size, BDI_IO_PAGES)
+    io_pages = _io_pages(ractl.mapping)
+    if req_size > max_pages and max_pages < io_pages:
+        max_pages = min(req_size, io_pages)
     return max_pages
+
+
+def _io_pages(mapping: AddressSpace) -> int:
+    """``bdi->io_pages``: ``max_sectors_kb`` in pages (block/blk-settings.c)."""
+    return BDI_IO_KB // mapping.kernel.pg.kb_per_page
 
 
 def page_cache_sync_ra(ractl: ReadaheadControl, req_count: int) -> None:
@@ -305,7 +318,8 @@ def page_cache_sync_ra(ractl: ReadaheadControl, req_count: int) -> None:
         force_page_cache_ra(ractl, req_count)
         return
     max_pages = ractl_max_pages(ractl, req_count)
-    prev_index = (ra.prev_pos & ULONG_MAX) >> 12  # (unsigned long long)ra->prev_pos >> PAGE_SHIFT
+    # (unsigned long long)ra->prev_pos >> PAGE_SHIFT
+    prev_index = (ra.prev_pos & ULONG_MAX) >> ractl.mapping.kernel.pg.PAGE_SHIFT
     if not index or req_count > max_pages or (index - prev_index) & ULONG_MAX <= 1:
         ra.start = index
         ra.size = get_init_ra_size(req_count, max_pages)

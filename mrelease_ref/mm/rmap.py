@@ -28,8 +28,6 @@ from mrelease_ref.include.linux.fs import AddressSpace
 from mrelease_ref.include.linux.mm_types import (
     _PAGE_DIRTY,
     _PAGE_RW,
-    PAGE_SHIFT,
-    PMD_SHIFT,
     VM_LOCKED,
     AnonVma,
     MmIds,
@@ -228,6 +226,7 @@ def rmap_vmas(folio: Folio) -> list[VmAreaStruct]:
 def folio_ptes(folio: Folio, vma: VmAreaStruct) -> list[tuple[list[Pte | object | None], int]]:
     """Model helper standing in for page_vma_mapped_walk(): every PTE slot in ``vma`` that
     maps a page of ``folio``, as (table, index) pairs."""
+    pg = vma.vm_mm.kernel.pg
     found: list[tuple[list[Pte | object | None], int]] = []
     for i in range(1 << folio.order):
         pgoff = folio.index + i
@@ -236,10 +235,10 @@ def folio_ptes(folio: Folio, vma: VmAreaStruct) -> list[tuple[list[Pte | object 
         addr = vma_address(vma, pgoff)
         if addr >= vma.vm_end:
             break
-        table = vma.vm_mm.pgd.get(addr >> PMD_SHIFT)
+        table = vma.vm_mm.pgd.get(addr >> pg.PMD_SHIFT)
         if not isinstance(table, list):
             continue
-        idx = (addr >> PAGE_SHIFT) & 511
+        idx = pg.pte_index(addr)
         pte = table[idx]
         if isinstance(pte, Pte) and pte.folio is folio:
             found.append((table, idx))  # type: ignore[arg-type]
@@ -332,12 +331,13 @@ def _folio_pmd_addr(folio: Folio, vma: VmAreaStruct) -> int | None:
     ``pvmw.pmd``), or None."""
     from mrelease_ref.include.linux.mm_types import Pmd
 
+    pg = vma.vm_mm.kernel.pg
     if folio.index < vma.vm_pgoff:
         return None
     addr = vma_address(vma, folio.index)
     if addr >= vma.vm_end:
         return None
-    entry = vma.vm_mm.pgd.get(addr >> PMD_SHIFT)
+    entry = vma.vm_mm.pgd.get(addr >> pg.PMD_SHIFT)
     return addr if isinstance(entry, Pmd) and entry.folio is folio else None
 
 
@@ -346,9 +346,10 @@ def _split_folio_pmd(folio: Folio, vma: VmAreaStruct) -> None:
     ``folio`` is split first (``split_huge_pmd_locked()``), which in the model unmaps it."""
     from mrelease_ref.mm.huge_memory import __split_huge_pmd
 
+    pg = vma.vm_mm.kernel.pg
     addr = _folio_pmd_addr(folio, vma)
     if addr is not None and not folio.flags & PG_anon:
-        __split_huge_pmd(vma, addr >> PMD_SHIFT)
+        __split_huge_pmd(vma, addr >> pg.PMD_SHIFT)
 
 
 def _unmap_lazyfree(folio: Folio, vma: VmAreaStruct) -> bool:
@@ -411,11 +412,12 @@ def folio_referenced_one(folio: Folio, vma: VmAreaStruct, pra: list[int]) -> boo
     from mrelease_ref.include.linux.mm_types import _PAGE_ACCESSED, Pmd, folio_maybe_mapped_shared
     from mrelease_ref.include.linux.oom import check_stable_address_space
 
+    pg = vma.vm_mm.kernel.pg
     mm = vma.vm_mm
     entries: list[Pte | Pmd] = []
     pmd = None
     if vma.vm_pgoff <= folio.index:  # page_vma_mapped_walk(): a PMD mapping of the folio?
-        pmd = mm.pgd.get(vma_address(vma, folio.index) >> PMD_SHIFT)
+        pmd = mm.pgd.get(vma_address(vma, folio.index) >> pg.PMD_SHIFT)
     if isinstance(pmd, Pmd) and pmd.folio is folio:
         entries.append(pmd)
     else:

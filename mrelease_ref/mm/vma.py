@@ -23,12 +23,10 @@ Limitations:
 from __future__ import annotations
 
 from mrelease_ref.include.linux.mm_types import (
-    PAGE_SHIFT,
-    PMD_SHIFT,
-    PMD_SIZE,
     MmStruct,
     Pmd,
     VmAreaStruct,
+    vma_pages,
 )
 from mrelease_ref.include.linux.page_flags import PG_anon
 from mrelease_ref.mm.rmap import anon_vma_clone
@@ -56,15 +54,16 @@ def vma_adjust_trans_huge(vma: VmAreaStruct, addr: int) -> None:
     """
     from mrelease_ref.mm.huge_memory import __split_huge_pmd
 
-    if not addr & (PMD_SIZE - 1):
+    pg = vma.vm_mm.kernel.pg
+    if not addr & (pg.PMD_SIZE - 1):
         return
-    entry = vma.vm_mm.pgd.get(addr >> PMD_SHIFT)
+    entry = vma.vm_mm.pgd.get(addr >> pg.PMD_SHIFT)
     if isinstance(entry, Pmd):
         if entry.folio is not None and entry.folio.flags & PG_anon:
             raise ValueError(
                 f"splitting the VMA at {addr:#x} would split an anonymous THP, which the "
                 "model does not do: use a 2 MiB-aligned range")
-        __split_huge_pmd(vma, addr >> PMD_SHIFT)
+        __split_huge_pmd(vma, addr >> pg.PMD_SHIFT)
 
 
 def __split_vma(vma: VmAreaStruct, addr: int, new_below: bool) -> VmAreaStruct:
@@ -74,6 +73,7 @@ def __split_vma(vma: VmAreaStruct, addr: int, new_below: bool) -> VmAreaStruct:
     the part above it, and shares the file (one more reference) and the anon_vma. Returns
     the new VMA.
     """
+    pg = vma.vm_mm.kernel.pg
     mm = vma.vm_mm
     assert vma.vm_start < addr < vma.vm_end, (vma, hex(addr))
     vma_adjust_trans_huge(vma, addr)
@@ -81,11 +81,11 @@ def __split_vma(vma: VmAreaStruct, addr: int, new_below: bool) -> VmAreaStruct:
                        vma.vm_file, vma.anon_vma, vma.vm_ops)
     if new_below:
         new.vm_end = addr
-        vma.vm_pgoff += (addr - vma.vm_start) >> PAGE_SHIFT
+        vma.vm_pgoff += (addr - vma.vm_start) >> pg.PAGE_SHIFT
         vma.vm_start = addr
     else:
         new.vm_start = addr
-        new.vm_pgoff += (addr - vma.vm_start) >> PAGE_SHIFT
+        new.vm_pgoff += (addr - vma.vm_start) >> pg.PAGE_SHIFT
         vma.vm_end = addr
     anon_vma_clone(new, vma)  # the new VMA is reached by every rmap walk that reached vma
     if new.vm_file is not None:
@@ -111,7 +111,7 @@ def is_mergeable_vma(a: VmAreaStruct, b: VmAreaStruct) -> bool:
         return False
     if a.anon_vma is not None and b.anon_vma is not None and a.anon_vma is not b.anon_vma:
         return False
-    return a.vm_pgoff + ((a.vm_end - a.vm_start) >> PAGE_SHIFT) == b.vm_pgoff
+    return a.vm_pgoff + ((a.vm_end - a.vm_start) >> a.vm_mm.kernel.pg.PAGE_SHIFT) == b.vm_pgoff
 
 
 def _merge_into_prev(prev: VmAreaStruct, vma: VmAreaStruct) -> VmAreaStruct:
@@ -129,7 +129,7 @@ def _merge_into_prev(prev: VmAreaStruct, vma: VmAreaStruct) -> VmAreaStruct:
     # remove_vma() at munmap, nothing is uncharged (vm_unacct_memory()) or taken from
     # total_vm
     vma.vm_flags &= ~VM_ACCOUNT
-    vma.vm_mm.total_vm += (vma.vm_end - vma.vm_start) >> PAGE_SHIFT
+    vma.vm_mm.total_vm += vma_pages(vma)
     remove_vma(vma)
     return prev
 

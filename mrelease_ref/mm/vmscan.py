@@ -122,9 +122,6 @@ from mrelease_ref.include.linux.mm_inline import (
     lruvec_del_folio,
 )
 from mrelease_ref.include.linux.mm_types import (
-    HPAGE_PMD_ORDER,
-    PAGE_SHIFT,
-    PMD_SHIFT,
     VM_EXEC,
     VM_LOCKED,
     folio_mapped,
@@ -471,6 +468,7 @@ def _shrink_folio(folio: Folio, ignore_references: bool) -> str:
 
     Returns the label the kernel's loop body ends at.
     """
+    pg = folio.kernel.pg
     if not folio_evictable(folio):
         return _ACTIVATE_LOCKED
     if folio.flags & PG_writeback:  # case 2: mark for immediate reclaim, move on
@@ -492,7 +490,7 @@ def _shrink_folio(folio: Folio, ignore_references: bool) -> str:
             return _ACTIVATE_LOCKED  # activate_locked_split
     if folio_mapped(folio):
         flags = TTU_BATCH_FLUSH
-        if folio.order >= HPAGE_PMD_ORDER:  # folio_test_pmd_mappable()
+        if folio.order >= pg.HPAGE_PMD_ORDER:  # folio_test_pmd_mappable()
             flags |= TTU_SPLIT_HUGE_PMD
         try_to_unmap(folio, flags)
         if folio_mapped(folio):
@@ -647,9 +645,10 @@ def inactive_is_low(kernel: Kernel, inactive_lru: int) -> bool:
     The inactive list is too small when ``inactive * ratio < active``; the ratio is 1
     below 1 GiB of pages on the two lists, ``int_sqrt(10 * GiB)`` above.
     """
+    pg = kernel.pg
     inactive = lruvec_lru_size(kernel, inactive_lru)
     active = lruvec_lru_size(kernel, inactive_lru + 1)  # + LRU_ACTIVE
-    gb = (inactive + active) >> (30 - PAGE_SHIFT)
+    gb = (inactive + active) >> (30 - pg.PAGE_SHIFT)
     inactive_ratio = math.isqrt(10 * gb) if gb else 1
     return inactive * inactive_ratio < active
 
@@ -1140,6 +1139,7 @@ def walk_mm(mm: MmStruct, lruvec: Lruvec, swappiness: int) -> None:
     """
     from mrelease_ref.include.linux.mm_types import Pmd
 
+    pg = mm.kernel.pg
     kernel = mm.kernel
     seq = _lrugen(lruvec).max_seq
     gen = lru_gen_from_seq(seq)
@@ -1150,14 +1150,14 @@ def walk_mm(mm: MmStruct, lruvec: Lruvec, swappiness: int) -> None:
             continue
         addr = vma.vm_start
         while addr < vma.vm_end:
-            pmd_index = addr >> PMD_SHIFT
+            pmd_index = addr >> pg.PMD_SHIFT
             entry = mm.pgd.get(pmd_index)
-            nxt = (pmd_index + 1) << PMD_SHIFT
+            nxt = (pmd_index + 1) << pg.PMD_SHIFT
             end = min(nxt, vma.vm_end)
             if isinstance(entry, Pmd):
                 _update_young_run([entry], gen)
             elif entry is not None and (filt is None or (mm.mm_id, pmd_index) in filt):
-                items = [entry[(a >> PAGE_SHIFT) & 511] for a in range(addr, end, 1 << PAGE_SHIFT)]
+                items = [entry[pg.pte_index(a)] for a in range(addr, end, 1 << pg.PAGE_SHIFT)]
                 young = _update_young_run(items, gen)
                 if suitable_to_scan(len(items), young):
                     _update_bloom_filter(kernel, seq + 1, (mm.mm_id, pmd_index))
@@ -1176,6 +1176,7 @@ def lru_gen_look_around(vma: VmAreaStruct, table: list[object], idx: int) -> boo
     from mrelease_ref.include.linux.mm_types import _PAGE_ACCESSED, Pte
     from mrelease_ref.mm.madvise import VM_SPECIAL
 
+    pg = vma.vm_mm.kernel.pg
     pte = table[idx]
     if not isinstance(pte, Pte) or not pte.bits & _PAGE_ACCESSED:
         return False
@@ -1183,10 +1184,10 @@ def lru_gen_look_around(vma: VmAreaStruct, table: list[object], idx: int) -> boo
     if vma.vm_flags & VM_SPECIAL:
         return True
     addr = vma_address_of(vma, table, idx)
-    pmd_start = addr & ~((1 << PMD_SHIFT) - 1)
+    pmd_start = addr & ~((1 << pg.PMD_SHIFT) - 1)
     start = max(pmd_start, vma.vm_start)
-    end = min(pmd_start + (1 << PMD_SHIFT), vma.vm_end)
-    page = 1 << PAGE_SHIFT
+    end = min(pmd_start + (1 << pg.PMD_SHIFT), vma.vm_end)
+    page = 1 << pg.PAGE_SHIFT
     if end - start == page:
         return True
     if end - start > MIN_LRU_BATCH * page:
@@ -1199,19 +1200,20 @@ def lru_gen_look_around(vma: VmAreaStruct, table: list[object], idx: int) -> boo
             start, end = addr - half, addr + half
     kernel = vma.vm_mm.kernel
     max_seq = _lrugen(kernel.lruvec).max_seq
-    entries = [table[(a >> PAGE_SHIFT) & 511] for a in range(start, end, page)]
+    entries = [table[pg.pte_index(a)] for a in range(start, end, page)]
     young = 1 + _update_young_run(entries, lru_gen_from_seq(max_seq))
     if suitable_to_scan(len(entries), young):  # feedback from rmap walkers to the aging
-        _update_bloom_filter(kernel, max_seq, (vma.vm_mm.mm_id, addr >> PMD_SHIFT))
+        _update_bloom_filter(kernel, max_seq, (vma.vm_mm.mm_id, addr >> pg.PMD_SHIFT))
     return True
 
 
 def vma_address_of(vma: VmAreaStruct, table: list[object], idx: int) -> int:
     """Model helper: the user address of slot ``idx`` of a PTE table of ``vma``'s mm
     (the kernel's page_vma_mapped_walk carries it in ``pvmw->address``)."""
+    pg = vma.vm_mm.kernel.pg
     for pmd_index, t in vma.vm_mm.pgd.items():
         if t is table:
-            return (pmd_index << PMD_SHIFT) | (idx << PAGE_SHIFT)
+            return (pmd_index << pg.PMD_SHIFT) | (idx << pg.PAGE_SHIFT)
     raise KernelBug("PTE table not found in its mm")
 
 

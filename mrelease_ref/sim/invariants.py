@@ -87,7 +87,6 @@ from mrelease_ref.include.asm_generic.tlb import (
 from mrelease_ref.include.linux.fs import AddressSpace
 from mrelease_ref.include.linux.mm_inline import folio_lru_list
 from mrelease_ref.include.linux.mm_types import (
-    HPAGE_PMD_NR,
     MM_ANONPAGES,
     MM_SWAPENTS,
     NR_MM_COUNTERS,
@@ -147,6 +146,7 @@ def _page_cache_refs(k: Kernel, refs: Counter[Folio], where: dict[Folio, str]) -
 def _page_table_refs(
     k: Kernel, refs: Counter[Folio], maps: Counter[Folio], where: dict[Folio, str]
 ) -> list[str]:
+    pg = k.pg
     errors: list[str] = []
     for mm in k.mms:
         rss = [0] * NR_MM_COUNTERS
@@ -156,7 +156,7 @@ def _page_table_refs(
                     refs[entry.folio] += 1
                     maps[entry.folio] += 1
                     if entry.folio.pfn not in k.hstate.pool:  # hugetlb: hugetlb_usage
-                        rss[mm_counter(entry.folio)] += HPAGE_PMD_NR
+                        rss[mm_counter(entry.folio)] += pg.HPAGE_PMD_NR
                     where.setdefault(entry.folio, f"PMD of {mm!r}")
                 continue
             for pte in entry:
@@ -335,26 +335,26 @@ def _check_contents(k: Kernel) -> list[str]:
 def _anon_entries(mm: MmStruct) -> list[tuple[VmAreaStruct, Folio, int, int]]:
     """(vma, folio, entry bits, address) of every PTE/PMD of ``mm`` mapping an anonymous
     folio, walked VMA by VMA."""
-    from mrelease_ref.include.linux.mm_types import PAGE_SHIFT, PMD_SHIFT
     from mrelease_ref.include.linux.page_flags import PG_anon
 
+    pg = mm.kernel.pg
     out: list[tuple[VmAreaStruct, Folio, int, int]] = []
     for vma in mm.mm_mt:
-        for idx in range(vma.vm_start >> PMD_SHIFT, ((vma.vm_end - 1) >> PMD_SHIFT) + 1):
+        for idx in range(vma.vm_start >> pg.PMD_SHIFT, ((vma.vm_end - 1) >> pg.PMD_SHIFT) + 1):
             entry = mm.pgd.get(idx)
             if isinstance(entry, Pmd):
                 if entry.folio is not None and entry.folio.flags & PG_anon:
-                    out.append((vma, entry.folio, entry.bits, idx << PMD_SHIFT))
+                    out.append((vma, entry.folio, entry.bits, idx << pg.PMD_SHIFT))
                 continue
             if entry is None:
                 continue
-            base = idx << PMD_SHIFT
-            lo = max(0, (vma.vm_start - base) >> PAGE_SHIFT)
-            hi = min(512, (vma.vm_end - base) >> PAGE_SHIFT)
+            base = idx << pg.PMD_SHIFT
+            lo = max(0, (vma.vm_start - base) >> pg.PAGE_SHIFT)
+            hi = min(pg.PTRS_PER_PTE, (vma.vm_end - base) >> pg.PAGE_SHIFT)
             for j in range(lo, hi):
                 pte = entry[j]
                 if type(pte) is Pte and pte.folio is not None and pte.folio.flags & PG_anon:
-                    out.append((vma, pte.folio, pte.bits, base + (j << PAGE_SHIFT)))
+                    out.append((vma, pte.folio, pte.bits, base + (j << pg.PAGE_SHIFT)))
     return out
 
 
@@ -420,15 +420,14 @@ def check_ptes_in_vmas(k: Kernel) -> list[str]:
     """Every page-table entry lies inside a VMA of its mm (a fault or a zap outside every
     VMA is what a forged or foreign address range would cause). Only the parts of a table
     no VMA covers are scanned, so the check costs little more than the tables' edges."""
-    from mrelease_ref.include.linux.mm_types import PAGE_SHIFT, PMD_SHIFT, PMD_SIZE
-
+    pg = k.pg
     errors: list[str] = []
     for mm in k.mms:
         spans = [(v.vm_start, v.vm_end) for v in mm.mm_mt]  # sorted, disjoint
         starts = [lo for lo, _ in spans]
         for idx, entry in mm.pgd.items():
-            base = idx << PMD_SHIFT
-            top = base + PMD_SIZE
+            base = idx << pg.PMD_SHIFT
+            top = base + pg.PMD_SIZE
             slots: Sequence[object] = (entry,) if isinstance(entry, Pmd) else entry
             if isinstance(entry, Pmd) and entry.folio is None:
                 continue
@@ -444,7 +443,7 @@ def check_ptes_in_vmas(k: Kernel) -> list[str]:
                 pos = max(pos, hi)
             if pos < top:
                 gaps.append((pos, top))
-            scale = PMD_SHIFT if isinstance(entry, Pmd) else PAGE_SHIFT
+            scale = pg.PMD_SHIFT if isinstance(entry, Pmd) else pg.PAGE_SHIFT
             for g0, g1 in gaps:
                 lo_i, hi_i = (g0 - base) >> scale, -(-(g1 - base) >> scale)
                 if any(e is not None for e in slots[lo_i:hi_i]):

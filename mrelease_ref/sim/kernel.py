@@ -18,8 +18,21 @@ Configuration (all keyword-only except ``variant``):
   ``flush_tlb_mm_range()``). Both select MMU_GATHER_RCU_TABLE_FREE and use the generic
   ``tlb_remove_table()``; neither has an s390-style ``__tlb_remove_folio_pages()`` hook, so
   the free path (the one the series patches) is the same generic code. The model has no
-  TLB timing, so ``"arm64"`` behaves exactly as ``"x86_64"``: it is a label that says which
-  device a result is about. (Page size stays 4 KiB; arm64's 16 KiB pages are not modelled.)
+  TLB timing; the one modelled difference is that arm64 reads executable file mappings in
+  64 KiB folios (``exec_folio_order()``, mm/filemap.py).
+* ``page_size`` (default 4096): the base page, 4096, or 16384 / 65536 with
+  ``arch="arm64"`` (ARM64_16K_PAGES, ARM64_64K_PAGES; Android 15+ devices may use 16 KiB).
+  ``Kernel.pg`` holds everything that scales with it (PMD size, THP order, PTEs per
+  table, gather batch size, fault-around pages, ``pcp->batch``; see
+  :class:`~mrelease_ref.include.linux.mm_types.PageGeometry`). API sizes stay in pages (of
+  this size); /proc values stay in kB; ``mem_mib``/``swap_mib`` stay MiB.
+* ``fs_block_size`` (default 4096): the ext4 block size, which caps page-cache folios at
+  2048 blocks (``EXT4_MAX_PAGECACHE_ORDER``: order 9 with 4 KiB blocks, on 4 and 16 KiB
+  pages alike). At most ``page_size``.
+* ``file_large_folios`` (default True): the file system of the model's regular files
+  sets large-folio support (ext4 without encryption or verity). False: every page-cache
+  folio is order 0, as on Android's ``/data`` (ext4 with file-based encryption, or f2fs:
+  see :meth:`Kernel.android`), while anonymous THP stays as ``large_folios`` says.
 * ``lru_gen`` (default False): CONFIG_LRU_GEN with the multi-gen LRU enabled, as Android
   kernels run it (``/sys/kernel/mm/lru_gen/enabled``). ``folio_mark_accessed()`` then
   counts accesses in the folio's flags (``lru_gen_inc_refs()``) instead of activating;
@@ -45,7 +58,9 @@ Configuration (all keyword-only except ``variant``):
 * ``oom_reap_reverse``: the reaper walks VMAs last-to-first (default True, the
   ``mas_for_each_rev`` walk of current kernels; docs/sources.md §K1.4).
 * ``nr_cpus`` (2), ``mem_mib`` (24105, MemTotal of these VMs), ``pcp_high`` (48307 pages,
-  the per-CPU ``high_max`` measured, docs/sources.md §M0.9), ``pcp_batch`` (63).
+  the per-CPU ``high_max`` measured, docs/sources.md §M0.9; with larger pages the same
+  bytes in pages, an estimate), ``pcp_batch`` (63, ``zone_batchsize()``; 15 with 16 KiB
+  pages).
 * ``seed``: seeds ``Kernel.rng`` (the model itself is deterministic; scenarios draw from
   the RNG).
 * ``fast_paths`` (default True): let the zap loop take an exact, inlined fast path for
@@ -92,10 +107,16 @@ import random
 from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from mrelease_ref.include.linux.fs import AddressSpace, File, Inode
-from mrelease_ref.include.linux.mm_types import Folio, MmStruct
+from mrelease_ref.include.linux.mm_types import (
+    GEOMETRIES,
+    PAGE_SIZES,
+    Folio,
+    MmStruct,
+    PageGeometry,
+)
 from mrelease_ref.include.linux.mmzone import (
     NR_FREE_PAGES,
     CpuFbatches,
@@ -137,6 +158,19 @@ if TYPE_CHECKING:
     from mrelease_ref.sim.process import Process
 
 ARCHES = ("x86_64", "arm64", "s390")
+PCP_HIGH_4K = 48307
+"""The per-CPU ``high_max`` measured on these machines (4 KiB pages), docs/sources.md §M0.9."""
+ANDROID: Final[dict[str, Any]] = {
+    "arch": "arm64",
+    "page_size": 16384,
+    "lru_gen": True,
+    "file_large_folios": False,
+    "fs_block_size": 4096,
+    "nr_cpus": 8,
+    "mem_mib": 8192,
+    "swap_mib": 4096,
+}
+"""The settings of :meth:`Kernel.android` (each one's source is in its docstring)."""
 ALL_CAPS = frozenset({"CAP_IPC_LOCK", "CAP_KILL", "CAP_SYS_ADMIN", "CAP_SYS_NICE",
                       "CAP_SYS_PTRACE", "CAP_SYS_RESOURCE"})
 
@@ -173,6 +207,9 @@ class KernelConfig:
     overcommit_memory: int = 0
     overcommit_ratio: int = 50
     nr_hugepages: int = 0
+    page_size: int = 4096
+    fs_block_size: int = 4096
+    file_large_folios: bool = True
 
 
 @dataclass(slots=True)
@@ -250,6 +287,23 @@ def _check_patches(variant: str, patches: object) -> int:
     return patches
 
 
+def _check_page_size(kw: dict[str, Any]) -> PageGeometry:
+    """The geometry of ``page_size``; only arm64 has granules other than 4 KiB."""
+    size = kw["page_size"]
+    _check_type("page_size", size, int, "an int (bytes)")
+    if size not in PAGE_SIZES:
+        raise ValueError(f"page_size must be one of {PAGE_SIZES} (bytes), got {size}")
+    if size != 4096 and kw["arch"] != "arm64":
+        raise ValueError(f"page_size={size} needs arch='arm64' (x86_64 and s390 have 4 KiB "
+                         "pages only; arm64 has 4, 16 and 64 KiB granules)")
+    block = kw["fs_block_size"]
+    _check_type("fs_block_size", block, int, "an int (bytes)")
+    if block not in (1024, 2048, 4096, 8192, 16384, 32768, 65536) or block > size:
+        raise ValueError(f"fs_block_size must be a power of two from 1024 up to page_size "
+                         f"({size}; larger blocks than pages are not modelled), got {block}")
+    return GEOMETRIES[size]
+
+
 def _build_config(variant: object, kw: dict[str, Any]) -> KernelConfig:
     if not isinstance(variant, str):
         raise TypeError(f"variant must be a str such as 'baseline', got {variant!r}")
@@ -267,20 +321,26 @@ def _build_config(variant: object, kw: dict[str, Any]) -> KernelConfig:
             "arch/s390/include/asm/tlb.h still calls (D has no s390 hunk; docs/sources.md §T3.5)"
         )
     for name in ("swap", "large_folios", "mm_id", "oom_reap_reverse", "debug_vm", "trace",
-                 "fast_paths", "swapcache_fix", "lru_gen"):
+                 "fast_paths", "swapcache_fix", "lru_gen", "file_large_folios"):
         _check_type(name, kw[name], bool, "True or False")
+    pg = _check_page_size(kw)
     if kw["file_folio_order"] is not None:
         _check_type("file_folio_order", kw["file_folio_order"], int, "an int or None")
-        if not 0 <= kw["file_folio_order"] <= 9:
+        if not 0 <= kw["file_folio_order"] <= pg.MAX_PAGECACHE_ORDER:
             raise ValueError("file_folio_order must be None (readahead chooses) or between 0 "
-                             "and 9 (MAX_PAGECACHE_ORDER)")
+                             f"and {pg.MAX_PAGECACHE_ORDER} (MAX_PAGECACHE_ORDER)")
+    if kw["pcp_high"] is None:  # the measured high_max, in pages of this size
+        kw["pcp_high"] = PCP_HIGH_4K * 4096 // pg.PAGE_SIZE
+    if kw["pcp_batch"] is None:
+        kw["pcp_batch"] = pg.PCP_BATCH
     for name in ("nr_cpus", "mem_mib", "swap_mib", "pcp_high", "pcp_batch", "seed",
                  "read_ahead_kb"):
         _check_type(name, kw[name], int, "an int")
     if kw["arch"] not in ARCHES:
         raise ValueError(f"arch must be one of {ARCHES}, got {kw['arch']!r}")
-    if kw["read_ahead_kb"] < 0 or kw["read_ahead_kb"] % 4:
-        raise ValueError("read_ahead_kb must be a multiple of 4 (pages), >= 0")
+    if kw["read_ahead_kb"] < 0 or kw["read_ahead_kb"] % pg.kb_per_page:
+        raise ValueError(f"read_ahead_kb must be a multiple of {pg.kb_per_page} (pages of "
+                         f"{pg.PAGE_SIZE} bytes), >= 0")
     if kw["nr_cpus"] < 1 or kw["mem_mib"] < 16 or kw["swap_mib"] < 0:
         raise ValueError("need nr_cpus >= 1, mem_mib >= 16 and swap_mib >= 0")
     if kw["swap_mib"] and not kw["swap"]:
@@ -324,8 +384,8 @@ class Kernel:
         nr_cpus: int = 2,
         mem_mib: int = 24105,
         swap_mib: int = 0,
-        pcp_high: int = 48307,
-        pcp_batch: int = 63,
+        pcp_high: int | None = None,
+        pcp_batch: int | None = None,
         seed: int = 0,
         debug_vm: bool = False,
         trace: bool = False,
@@ -340,6 +400,9 @@ class Kernel:
         overcommit_memory: int = 0,
         overcommit_ratio: int = 50,
         nr_hugepages: int = 0,
+        page_size: int = 4096,
+        fs_block_size: int = 4096,
+        file_large_folios: bool = True,
     ) -> None:
         self._api_depth = 0  # nesting of public calls (sim.validate.api_entry)
         self._syscall_tasks: list[TaskStruct] = []  # callers inside run_syscall()
@@ -356,7 +419,11 @@ class Kernel:
             swapcache_fix=swapcache_fix, d_details=d_details, read_ahead_kb=read_ahead_kb,
             lru_gen=lru_gen, overcommit_memory=overcommit_memory,
             overcommit_ratio=overcommit_ratio, nr_hugepages=nr_hugepages,
+            page_size=page_size, fs_block_size=fs_block_size,
+            file_large_folios=file_large_folios,
         ))
+        self.pg = GEOMETRIES[self.config.page_size]
+        """The page geometry (``PAGE_SHIFT``, ``PMD_SHIFT``, ... of ``config.page_size``)."""
         self.series = build_hooks(self.config)
         self.rng = random.Random(seed)
         if cost not in COSTS:
@@ -369,11 +436,51 @@ class Kernel:
         self._boot_tasks()
         self._boot_hugetlb()
 
+    @classmethod
+    def android(cls, variant: str = "baseline", **overrides: Any) -> Kernel:
+        """A Kernel configured as the Android devices the series is for (:data:`ANDROID`);
+        ``overrides`` change any setting (``Kernel.android(file_large_folios=True)``).
+
+        Each setting and its source:
+
+        * ``arch="arm64"``: the architecture of Android phones, and the only one with
+          16 KiB pages; the generic mmu_gather path.
+        * ``page_size=16384``: Android 15 and later support 16 KiB-page devices, a kernel
+          built with CONFIG_ARM64_16K_PAGES (https://source.android.com/docs/core/
+          architecture/16k). Give ``page_size=4096`` for the 4 KiB devices that are still
+          the majority.
+        * ``lru_gen=True``: MGLRU is likely enabled on recent GKI kernels (docs/sources.md
+          §L8, an estimate [E]); secondary sources report CONFIG_LRU_GEN=y and
+          CONFIG_LRU_GEN_ENABLED=y in the arm64 ``gki_defconfig`` (not checked against a
+          primary copy here).
+        * ``large_folios=True`` (the default, kept): anonymous THP as ``[madvise]``
+          (MADV_HUGEPAGE only), which is all the model has.
+        * ``file_large_folios=False``: an app's files live on ``/data``, which is ext4
+          with file-based encryption or f2fs; at v6.18 ext4 turns large folios off when
+          the file system has the encrypt feature (fs/ext4/inode.c:
+          ext4_should_enable_large_folio()) and f2fs never turns them on (no
+          mapping_set_large_folios() in fs/f2fs), so every page-cache folio of an app's
+          APK, odex and libraries is order 0. (erofs system partitions do use large
+          folios, fs/erofs/inode.c: ``file_large_folios=True`` models those.)
+        * ``fs_block_size=4096``: ext4 keeps 4 KiB blocks on 16 KiB devices (a block may
+          not exceed the page). It only matters with ``file_large_folios=True``.
+        * ``nr_cpus=8``, ``mem_mib=8192``: an 8-core phone with 8 GiB (docs/sources.md
+          §L3.2's 8 GB device); ``swap_mib=4096``: zram at 50 % of RAM (Pixel's
+          ``fstab.zram.50p``, §L3.2). zram is a swap device here: a slot is a page, with
+          no compression and no RAM cost (not modelled).
+        * Everything else as on the default Kernel: ``read_ahead_kb`` 8192 (no source for
+          Android's value), the cost model calibrated on this x86_64 VM (per event, not
+          per byte), ``pcp_high`` the measured 4 KiB value in 16 KiB pages (an estimate).
+        """
+        kw = dict(ANDROID)
+        kw.update(overrides)
+        return cls(variant, **kw)
+
     # --- boot ---------------------------------------------------------------------------
 
     def _boot_memory(self) -> None:
         cfg = self.config
-        managed = cfg.mem_mib * 256
+        managed = cfg.mem_mib * self.pg.pages_per_mib
         self.vmstat: list[int] = [0] * int(NodeStat.NR_STAT_ITEMS)
         self.vmstat[NR_FREE_PAGES] = managed
         self.vm_events: dict[str, int] = {}
@@ -398,7 +505,7 @@ class Kernel:
         self.swapper_space = AddressSpace(self, None, "swap")
         self.swap_info: SwapInfoStruct | None = None
         if cfg.swap and cfg.swap_mib:
-            slots = cfg.swap_mib * 256
+            slots = cfg.swap_mib * self.pg.pages_per_mib  # one slot per page
             self.swap_info = SwapInfoStruct(type=0, max=slots, swap_map=[0] * slots)
         self.live_gathers: list[MmuGather] = []
         self.io_pending: list[Folio] = []
@@ -410,6 +517,11 @@ class Kernel:
 
     def _boot_hugetlb(self) -> None:
         from mrelease_ref.mm.hugetlb import Hstate, hugetlb_init
+
+        if self.config.nr_hugepages and self.pg.PAGE_SIZE != 4096:
+            raise ValueError("hugetlb pages are modelled with 4 KiB pages only (2 MiB huge "
+                             "pages); give nr_hugepages=0 with page_size="
+                             f"{self.pg.PAGE_SIZE}")
 
         self.hstate = Hstate()
         hugetlb_init(self)
@@ -799,8 +911,8 @@ class Kernel:
             raise TypeError("cachestat() takes a file returned by this Kernel's create_file()")
         nonneg_int_arg("off", off)
         nonneg_int_arg("length", length)
-        first = off >> 12
-        last = file.i_size - 1 if length == 0 else (off + length - 1) >> 12
+        first = off >> self.pg.PAGE_SHIFT
+        last = file.i_size - 1 if length == 0 else (off + length - 1) >> self.pg.PAGE_SHIFT
         return filemap_cachestat(file.i_mapping, first, last)
 
     @api_entry()

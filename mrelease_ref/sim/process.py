@@ -37,10 +37,10 @@ from typing import TYPE_CHECKING, Any
 
 from mrelease_ref.include.linux.fs import FMODE_READ, FMODE_WRITE, File, Inode
 from mrelease_ref.include.linux.mm_types import (
-    PAGE_SHIFT,
     Folio,
     SwpEntry,
     VmAreaStruct,
+    vma_pages,
 )
 from mrelease_ref.include.linux.sched import (
     EXIT_DEAD,
@@ -96,6 +96,8 @@ class Mapping:
     start: int
     nr_pages: int
     kind: str
+    page_size: int = 4096
+    """The bytes of one page of the kernel that made it (``k.pg.PAGE_SIZE``)."""
 
     def __post_init__(self) -> None:
         int_arg("Mapping.start", self.start)
@@ -106,7 +108,7 @@ class Mapping:
     @property
     def end(self) -> int:
         """First address past the mapping."""
-        return self.start + (self.nr_pages << PAGE_SHIFT)
+        return self.start + self.nr_pages * self.page_size
 
 
 @dataclass(slots=True, eq=False)
@@ -249,12 +251,12 @@ class Process:
             if file is not None:
                 file.i_count -= 1
             raise OSError(-vma, f"mmap: {os.strerror(-vma)}")
-        nr_pages = (vma.vm_end - vma.vm_start) >> PAGE_SHIFT  # hugetlb rounds up
+        nr_pages = vma_pages(vma)  # hugetlb rounds up
         kind = ("shared " if shared else "private ") + (
             file.name if file is not None else ("shmem" if shared else "anon")
         )
         self.kernel._after_api()
-        return Mapping(vma.vm_start, nr_pages, kind)
+        return Mapping(vma.vm_start, nr_pages, kind, self.kernel.pg.PAGE_SIZE)
 
     @api_entry(gate=True)
     def touch(
@@ -283,8 +285,8 @@ class Process:
         k = self.kernel
         token = k.next_token() if write else 0  # what this call writes (one token)
         with k.running(self.task), gc_paused():
-            done = _access_range(self.task, mm, m.start + (start << PAGE_SHIFT), count, write,
-                                 token)
+            addr = m.start + (start << k.pg.PAGE_SHIFT)
+            done = _access_range(self.task, mm, addr, count, write, token)
         k._after_api()
         return done
 
@@ -407,6 +409,7 @@ class Process:
         self, m: Mapping | int, start: int, nr_pages: int | None, length: int | None
     ) -> tuple[int, int]:
         """(address, length in bytes) of a call's range: pages of a Mapping, or raw bytes."""
+        pg = self.kernel.pg
         if isinstance(m, Mapping):
             if length is not None:
                 raise TypeError("with a Mapping, give start= and nr_pages= (pages), not length")
@@ -415,7 +418,7 @@ class Process:
                                                                               nr_pages)
             if start + count > m.nr_pages:
                 raise ValueError(f"pages {start}..{start + count} are outside {m!r}")
-            return m.start + (start << PAGE_SHIFT), count << PAGE_SHIFT
+            return m.start + (start << pg.PAGE_SHIFT), count << pg.PAGE_SHIFT
         if isinstance(m, bool) or not isinstance(m, int):
             raise TypeError("pass the Mapping that mmap() returned, or an address (int)")
         if length is None or isinstance(length, bool) or not isinstance(length, int):
@@ -940,7 +943,7 @@ class Process:
         _int_arg("page", page)
         if not 0 <= page < m.nr_pages:
             raise ValueError(f"page {page} is outside {m!r} (0..{m.nr_pages - 1})")
-        return m.start + (page << PAGE_SHIFT)
+        return m.start + (page << self.kernel.pg.PAGE_SHIFT)
 
     @api_entry(gate=True)
     def poke(self, m: Mapping, page: int = 0, value: int | None = None, *,
@@ -1004,12 +1007,13 @@ class Process:
             raise OSError(errno.EBADF, f"{what}: file not open for {what}ing")
         return f
 
-    @staticmethod
-    def _page_offset(offset: int) -> int:
+    def _page_offset(self, offset: int) -> int:
         _int_arg("offset", offset)
-        if offset < 0 or offset & ((1 << PAGE_SHIFT) - 1):
-            raise ValueError(f"offset must be a non-negative multiple of 4096, got {offset}")
-        return offset >> PAGE_SHIFT
+        pg = self.kernel.pg
+        if offset < 0 or offset & ((1 << pg.PAGE_SHIFT) - 1):
+            raise ValueError(f"offset must be a non-negative multiple of {pg.PAGE_SIZE}, "
+                             f"got {offset}")
+        return offset >> pg.PAGE_SHIFT
 
     @api_entry(gate=True)
     def write(self, fd: int, offset: int, nr_pages: int | None = None,
@@ -1019,6 +1023,7 @@ class Process:
         dirty (``generic_perform_write()``). Returns the bytes written."""
         from mrelease_ref.mm.filemap import generic_perform_write
 
+        pg = self.kernel.pg
         if (nr_pages is None) == (data is None):
             raise TypeError("pass exactly one of nr_pages= and data=")
         index = self._page_offset(offset)
@@ -1041,7 +1046,7 @@ class Process:
         k._after_api()
         if tokens and not done:
             raise OSError(errno.ENOMEM, "write: Cannot allocate memory")
-        return done << PAGE_SHIFT
+        return done << pg.PAGE_SHIFT
 
     @api_entry(gate=True)
     def read(self, fd: int, offset: int, nr_pages: int) -> list[int]:
@@ -1112,10 +1117,11 @@ class ProcMem:
     def _rw(self, addr: int, buf: list[int], nr_pages: int, write: bool) -> int:
         from mrelease_ref.fs.proc.base import mem_rw_pages
 
+        pg = self.process.kernel.pg
         if self.closed:
             raise ValueError("this /proc/<pid>/mem handle is closed")
         _int_arg("addr", addr)
-        if addr < 0 or addr & ((1 << PAGE_SHIFT) - 1):
+        if addr < 0 or addr & ((1 << pg.PAGE_SHIFT) - 1):
             raise ValueError(f"addr must be a page-aligned address, got {addr:#x}")
         p = self.process
         what = f"{'write' if write else 'read'} /proc/{self.pid}/mem"
@@ -1160,12 +1166,13 @@ def _mem_open(current: TaskStruct, target: TaskStruct, mode: int = PTRACE_MODE_A
 def _user_entry(vma: VmAreaStruct, addr: int) -> tuple[Folio | None, int, bool]:
     """The page a present entry maps at ``addr``: (folio or None for the zero page / a PFN,
     index in the folio, writable?)."""
-    from mrelease_ref.include.linux.mm_types import _PAGE_RW, PMD_SHIFT, Pmd
+    from mrelease_ref.include.linux.mm_types import _PAGE_RW, Pmd
 
-    entry = vma.vm_mm.pgd[addr >> PMD_SHIFT]
+    pg = vma.vm_mm.kernel.pg
+    entry = vma.vm_mm.pgd[addr >> pg.PMD_SHIFT]
     if isinstance(entry, Pmd):
-        return entry.folio, (addr >> PAGE_SHIFT) & 511, bool(entry.bits & _PAGE_RW)
-    pte = entry[(addr >> PAGE_SHIFT) & 511]
+        return entry.folio, pg.pte_index(addr), bool(entry.bits & _PAGE_RW)
+    pte = entry[pg.pte_index(addr)]
     assert pte is not None and not isinstance(pte, SwpEntry)
     return pte.folio, pte.idx, bool(pte.bits & _PAGE_RW)
 
@@ -1240,7 +1247,8 @@ def _access_range(task: TaskStruct, mm: Any, addr: int, nr_pages: int, write: bo
 
     partial: dict[int, int] = {}  # old content -> new content, for this call
     done = 0
-    for a in range(addr, addr + (nr_pages << PAGE_SHIFT), 1 << PAGE_SHIFT):
+    shift = mm.kernel.pg.PAGE_SHIFT
+    for a in range(addr, addr + (nr_pages << shift), 1 << shift):
         vma = find_vma(mm, a)
         if vma is None or not vma.vm_start <= a:
             _force_sig_fault(task, SIGSEGV)  # bad_area(): SEGV_MAPERR

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from mrelease_ref.sim.kernel import Kernel
 
 KB_PER_PAGE = 4
+"""kB per 4 KiB page (the default); a kernel's own is ``k.pg.kb_per_page``."""
 
 
 def meminfo(k: Kernel) -> dict[str, int]:
@@ -79,7 +80,8 @@ def meminfo(k: Kernel) -> dict[str, int]:
         "ShmemPmdMapped": v[NR_SHMEM_PMDMAPPED],
         "FilePmdMapped": v[NR_FILE_PMDMAPPED],
     }
-    return {key: n * KB_PER_PAGE for key, n in pages.items()}
+    kb = k.pg.kb_per_page  # K(x): x << (PAGE_SHIFT - 10)
+    return {key: n * kb for key, n in pages.items()}
 
 
 def zoneinfo(k: Kernel) -> dict[str, int]:
@@ -96,11 +98,12 @@ def task_mem(mm: MmStruct | None) -> dict[str, int]:
     if mm is None:
         return {"VmRSS": 0, "RssAnon": 0, "RssFile": 0, "RssShmem": 0, "VmSwap": 0}
     s = mm.rss_stat
+    kb = mm.kernel.pg.kb_per_page  # the << (PAGE_SHIFT - 10) of task_mem()
     anon, file, shmem = s[MM_ANONPAGES], s[MM_FILEPAGES], s[MM_SHMEMPAGES]
     return {
-        "VmRSS": (anon + file + shmem) * KB_PER_PAGE,
-        "RssAnon": anon * KB_PER_PAGE,
-        "RssFile": file * KB_PER_PAGE,
-        "RssShmem": shmem * KB_PER_PAGE,
-        "VmSwap": s[MM_SWAPENTS] * KB_PER_PAGE,
+        "VmRSS": (anon + file + shmem) * kb,
+        "RssAnon": anon * kb,
+        "RssFile": file * kb,
+        "RssShmem": shmem * kb,
+        "VmSwap": s[MM_SWAPENTS] * kb,
     }

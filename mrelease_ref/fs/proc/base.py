@@ -135,17 +135,17 @@ def mem_rw_pages(
     ``access_remote_vm()`` with FOLL_FORCE; -EIO if the first page cannot be copied, the
     pages copied otherwise. Reads append tokens to ``buf``; writes take them from it.
     """
-    from mrelease_ref.include.linux.mm_types import PAGE_SHIFT
     from mrelease_ref.mm.gup import FOLL_FORCE, FOLL_WRITE
     from mrelease_ref.mm.memory import __access_remote_vm
 
+    pg = mm.kernel.pg
     if not mmget_not_zero(mm):
         return 0
     flags = (FOLL_WRITE if write else 0) | FOLL_FORCE  # proc_mem_foll_force(): "always"
     copied = 0
     while copied < nr_pages:
         chunk = buf[copied:] if write else buf
-        n = yield from __access_remote_vm(mm, addr + (copied << PAGE_SHIFT), chunk, 1, flags,
+        n = yield from __access_remote_vm(mm, addr + (copied << pg.PAGE_SHIFT), chunk, 1, flags,
                                           current)
         if not n:
             break

@@ -44,11 +44,6 @@ from mrelease_ref.fs.proc.base import mem_release, proc_mem_open
 from mrelease_ref.include.linux.mm_types import (
     _PAGE_ACCESSED,
     _PAGE_DIRTY,
-    PAGE_SHIFT,
-    PAGE_SIZE,
-    PMD_SHIFT,
-    PMD_SIZE,
-    PTRS_PER_PTE,
     VM_EXEC,
     VM_LOCKED,
     VM_MAYSHARE,
@@ -146,7 +141,8 @@ def folio_average_page_mapcount(folio: Folio) -> int:
 def smaps_account(mss: MemSizeStats, folio: Folio, nr: int, young: bool, dirty: bool,
                   locked: bool) -> None:
     """Kernel: fs/proc/task_mmu.c:smaps_account() (``present`` is always true here)"""
-    size = nr * PAGE_SIZE
+    pg = folio.kernel.pg
+    size = nr * pg.PAGE_SIZE
     if folio.flags & PG_anon:
         mss.anonymous += size
         if not folio.flags & PG_swapbacked and not dirty and not folio.flags & PG_dirty:
@@ -160,16 +156,17 @@ def smaps_account(mss: MemSizeStats, folio: Folio, nr: int, young: bool, dirty: 
     mapcount = folio_average_page_mapcount(folio)
     exclusive = not folio_maybe_mapped_shared(folio)
     for _ in range(nr):
-        pss = PAGE_SIZE << PSS_SHIFT
+        pss = pg.PAGE_SIZE << PSS_SHIFT
         if mapcount >= 2:
             pss //= mapcount
-        smaps_page_accumulate(mss, folio, PAGE_SIZE, pss, dirty, locked, exclusive)
+        smaps_page_accumulate(mss, folio, pg.PAGE_SIZE, pss, dirty, locked, exclusive)
 
 
 def smaps_pte_entry(mss: MemSizeStats, vma: VmAreaStruct, pte: Pte | SwpEntry) -> None:
     """Kernel: fs/proc/task_mmu.c:smaps_pte_entry()"""
+    pg = vma.vm_mm.kernel.pg
     if isinstance(pte, SwpEntry):
-        mss.swap += PAGE_SIZE
+        mss.swap += pg.PAGE_SIZE
         return
     if pte.folio is None:  # vm_normal_page() == NULL: zero page, PFN map
         return
@@ -179,29 +176,31 @@ def smaps_pte_entry(mss: MemSizeStats, vma: VmAreaStruct, pte: Pte | SwpEntry) -
 
 def smaps_pmd_entry(mss: MemSizeStats, vma: VmAreaStruct, pmd: Pmd) -> None:
     """Kernel: fs/proc/task_mmu.c:smaps_pmd_entry()"""
+    pg = vma.vm_mm.kernel.pg
     folio = pmd.folio
     if folio is None:  # the huge zero page
         return
     if folio.flags & PG_anon:
-        mss.anonymous_thp += PMD_SIZE
+        mss.anonymous_thp += pg.PMD_SIZE
     elif folio.flags & PG_swapbacked:
-        mss.shmem_thp += PMD_SIZE
+        mss.shmem_thp += pg.PMD_SIZE
     else:
-        mss.file_thp += PMD_SIZE
-    smaps_account(mss, folio, PMD_SIZE >> PAGE_SHIFT, bool(pmd.bits & _PAGE_ACCESSED),
+        mss.file_thp += pg.PMD_SIZE
+    smaps_account(mss, folio, pg.PMD_SIZE >> pg.PAGE_SHIFT, bool(pmd.bits & _PAGE_ACCESSED),
                   bool(pmd.bits & _PAGE_DIRTY), bool(vma.vm_flags & VM_LOCKED))
 
 
 def smaps_pte_range(mss: MemSizeStats, vma: VmAreaStruct, addr: int, end: int) -> None:
     """Kernel: fs/proc/task_mmu.c:smaps_pte_range(): one PMD's part of the VMA."""
-    entry = vma.vm_mm.pgd.get(addr >> PMD_SHIFT)
+    pg = vma.vm_mm.kernel.pg
+    entry = vma.vm_mm.pgd.get(addr >> pg.PMD_SHIFT)
     if isinstance(entry, Pmd):
         smaps_pmd_entry(mss, vma, entry)
         return
     if not isinstance(entry, list):
         return
-    for i in range((addr >> PAGE_SHIFT) & (PTRS_PER_PTE - 1),
-                   ((end - 1) >> PAGE_SHIFT & (PTRS_PER_PTE - 1)) + 1):
+    for i in range(pg.pte_index(addr),
+                   ((end - 1) >> pg.PAGE_SHIFT & (pg.PTRS_PER_PTE - 1)) + 1):
         pte = entry[i]
         if pte is not None:
             smaps_pte_entry(mss, vma, pte)
@@ -209,10 +208,11 @@ def smaps_pte_range(mss: MemSizeStats, vma: VmAreaStruct, addr: int, end: int) -
 
 def smap_gather_stats(vma: VmAreaStruct) -> MemSizeStats:
     """Kernel: fs/proc/task_mmu.c:smap_gather_stats(): walk the VMA's page tables."""
+    pg = vma.vm_mm.kernel.pg
     mss = MemSizeStats()
     addr = vma.vm_start
     while addr < vma.vm_end:
-        nxt = min((addr | (PMD_SIZE - 1)) + 1, vma.vm_end)
+        nxt = min((addr | (pg.PMD_SIZE - 1)) + 1, vma.vm_end)
         smaps_pte_range(mss, vma, addr, nxt)
         addr = nxt
     return mss

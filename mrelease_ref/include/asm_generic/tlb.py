@@ -26,7 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final, TypeAlias
 
-from mrelease_ref.include.linux.mm_types import PAGE_SIZE, Page
+from mrelease_ref.include.linux.mm_types import GEOMETRY_4K, Page
 
 if TYPE_CHECKING:
     from mrelease_ref.include.linux.mm_types import MmStruct, VmAreaStruct
@@ -36,9 +36,10 @@ ENCODED_PAGE_BIT_DELAY_RMAP: Final = 1
 ENCODED_PAGE_BIT_NR_PAGES_NEXT: Final = 2
 
 MMU_GATHER_BUNDLE: Final = 8
-# (PAGE_SIZE - sizeof(struct mmu_gather_batch)) / sizeof(void *) on 64-bit, 4 KiB pages
-MAX_GATHER_BATCH: Final = (PAGE_SIZE - 16) // 8
-MAX_GATHER_BATCH_COUNT: Final = 10000 // MAX_GATHER_BATCH
+# (PAGE_SIZE - sizeof(struct mmu_gather_batch)) / sizeof(void *) on 64-bit: the 4 KiB
+# values; a gather sizes its batches from its kernel's geometry (``k.pg.MAX_GATHER_BATCH``)
+MAX_GATHER_BATCH: Final = GEOMETRY_4K.MAX_GATHER_BATCH
+MAX_GATHER_BATCH_COUNT: Final = GEOMETRY_4K.MAX_GATHER_BATCH_COUNT
 MAX_NR_FOLIOS_PER_FREE: Final = 512
 
 EncodedPage: TypeAlias = tuple[Page, int]
@@ -178,13 +179,13 @@ def tlb_remove_tlb_entries(tlb: MmuGather, nr: int, address: int) -> None:
     model does not need it.)
     """
     tlb.cleared_ptes = True
-    __tlb_adjust_range(tlb, address, PAGE_SIZE * nr)
+    __tlb_adjust_range(tlb, address, tlb.mm.kernel.pg.PAGE_SIZE * nr)
 
 
 def tlb_remove_pmd_tlb_entry(tlb: MmuGather, address: int) -> None:
     """Kernel: include/asm-generic/tlb.h:tlb_remove_pmd_tlb_entry()"""
     tlb.cleared_pmds = True
-    __tlb_adjust_range(tlb, address, 1 << 21)
+    __tlb_adjust_range(tlb, address, tlb.mm.kernel.pg.PMD_SIZE)  # HPAGE_PMD_SIZE
 
 
 def tlb_change_page_size(tlb: MmuGather, page_size: int) -> None:
@@ -237,7 +238,8 @@ def __tlb_remove_folio_pages(tlb: MmuGather, page: Page, nr_pages: int, delay_rm
     if tlb.no_gather:
         # arch/s390's own version, or the series' version of it (patch 1): Kernel.series
         return tlb.mm.kernel.series.s390_tlb_remove_folio_pages(tlb, page, nr_pages, delay_rmap)
-    return mmu_gather.__tlb_remove_folio_pages_size(tlb, page, nr_pages, delay_rmap, PAGE_SIZE)
+    return mmu_gather.__tlb_remove_folio_pages_size(tlb, page, nr_pages, delay_rmap,
+                                                    tlb.mm.kernel.pg.PAGE_SIZE)
 
 
 def __tlb_remove_page_size(tlb: MmuGather, page: Page, page_size: int) -> bool:

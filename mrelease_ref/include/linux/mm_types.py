@@ -42,14 +42,102 @@ if TYPE_CHECKING:
     from mrelease_ref.include.linux.rwsem import RwSemaphore
     from mrelease_ref.sim.kernel import Kernel
 
-# --- sizes: arch/x86/include/asm/page_types.h, pgtable_64_types.h ---------------------
-PAGE_SHIFT: Final = 12
-PAGE_SIZE: Final = 1 << PAGE_SHIFT
-PMD_SHIFT: Final = 21
-PMD_SIZE: Final = 1 << PMD_SHIFT
-PTRS_PER_PTE: Final = 512
-HPAGE_PMD_ORDER: Final = PMD_SHIFT - PAGE_SHIFT
-HPAGE_PMD_NR: Final = 1 << HPAGE_PMD_ORDER
+# --- sizes: one geometry per page size (Kernel(page_size=...), its ``k.pg``) ------------
+
+PAGE_SIZES: Final = (4096, 16384, 65536)
+"""The base page sizes a Kernel can be built with: x86_64's 4 KiB and arm64's three
+granules (arch/arm64/Kconfig: ARM64_4K_PAGES, ARM64_16K_PAGES, ARM64_64K_PAGES)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PageGeometry:
+    """Everything on the modelled paths that scales with the base page size.
+
+    Kernel (v6.18): arch/x86/include/asm/page_types.h and pgtable_64_types.h (4 KiB);
+    arch/arm64/include/asm/page-def.h (``PAGE_SHIFT`` = CONFIG_PAGE_SHIFT) and
+    pgtable-hwdef.h (``PTDESC_TABLE_SHIFT`` = PAGE_SHIFT - 3, ``PTRS_PER_PTE`` =
+    1 << PTDESC_TABLE_SHIFT, ``PMD_SHIFT`` = ARM64_HW_PGTABLE_LEVEL_SHIFT(2) =
+    2 * PTDESC_TABLE_SHIFT + 3); include/linux/huge_mm.h (``HPAGE_PMD_ORDER`` = PMD_SHIFT -
+    PAGE_SHIFT); include/linux/pagemap.h (``MAX_PAGECACHE_ORDER`` = min(MAX_XAS_ORDER,
+    HPAGE_PMD_ORDER), MAX_XAS_ORDER = 2 * XA_CHUNK_SHIFT - 1 = 11); arch/arm64/Kconfig
+    (``ARCH_FORCE_MAX_ORDER``: 10, 11 with 16K, 13 with 64K; x86_64's MAX_PAGE_ORDER is
+    10); include/asm-generic/tlb.h (``MAX_GATHER_BATCH`` = (PAGE_SIZE - sizeof(struct
+    mmu_gather_batch)) / sizeof(void *), ``MAX_GATHER_BATCH_COUNT`` = 10000 /
+    MAX_GATHER_BATCH); mm/memory.c (``fault_around_pages`` = fault_around_bytes 64 KiB >>
+    PAGE_SHIFT); mm/page_alloc.c:zone_batchsize() (``pcp->batch`` from SZ_1M / PAGE_SIZE).
+
+    Both x86_64 and arm64 use 8-byte page-table entries, so one formula serves both: a PTE
+    table fills one page, a PMD maps a PTE table's worth of pages.
+    """
+
+    PAGE_SHIFT: int
+    PAGE_SIZE: int
+    PMD_SHIFT: int
+    PMD_SIZE: int
+    PTRS_PER_PTE: int
+    HPAGE_PMD_ORDER: int
+    HPAGE_PMD_NR: int
+    MAX_PAGECACHE_ORDER: int
+    MAX_PAGE_ORDER: int
+    MAX_GATHER_BATCH: int
+    MAX_GATHER_BATCH_COUNT: int
+    FAULT_AROUND_PAGES: int
+    PCP_BATCH: int
+
+    @property
+    def kb_per_page(self) -> int:
+        """kB per page: what /proc (``K()``: ``x << (PAGE_SHIFT - 10)``) multiplies by."""
+        return self.PAGE_SIZE >> 10
+
+    @property
+    def pages_per_mib(self) -> int:
+        """Pages per MiB (memory and swap sizes given in MiB become pages with this)."""
+        return (1 << 20) >> self.PAGE_SHIFT
+
+    def pte_index(self, address: int) -> int:
+        """Kernel: include/linux/pgtable.h:pte_index()"""
+        return (address >> self.PAGE_SHIFT) & (self.PTRS_PER_PTE - 1)
+
+
+def _pcp_batch(page_shift: int) -> int:
+    # zone_batchsize() for a zone above 1 GiB: min(managed >> 10, SZ_1M / PAGE_SIZE) / 4,
+    # then rounddown_pow_of_two(batch + batch / 2) - 1.
+    batch = max(((1 << 20) >> page_shift) // 4, 1)
+    return (1 << ((batch + batch // 2).bit_length() - 1)) - 1
+
+
+def _geometry(page_size: int) -> PageGeometry:
+    shift = page_size.bit_length() - 1
+    table_shift = shift - 3  # PTDESC_TABLE_SHIFT: 8-byte entries in one page
+    pmd_shift = 2 * table_shift + 3
+    order = pmd_shift - shift
+    batch = (page_size - 16) // 8
+    return PageGeometry(
+        PAGE_SHIFT=shift, PAGE_SIZE=page_size, PMD_SHIFT=pmd_shift, PMD_SIZE=1 << pmd_shift,
+        PTRS_PER_PTE=1 << table_shift, HPAGE_PMD_ORDER=order, HPAGE_PMD_NR=1 << order,
+        MAX_PAGECACHE_ORDER=min(11, order),
+        MAX_PAGE_ORDER={4096: 10, 16384: 11, 65536: 13}[page_size],
+        MAX_GATHER_BATCH=batch, MAX_GATHER_BATCH_COUNT=10000 // batch,
+        FAULT_AROUND_PAGES=max(65536 >> shift, 1), PCP_BATCH=_pcp_batch(shift),
+    )
+
+
+GEOMETRIES: Final[dict[int, PageGeometry]] = {size: _geometry(size) for size in PAGE_SIZES}
+"""The geometry of each supported page size (immutable; a Kernel keeps its own in ``pg``)."""
+
+GEOMETRY_4K: Final = GEOMETRIES[4096]
+"""x86_64's 4 KiB pages: the default, and what the module constants below are."""
+
+# The 4 KiB values as module constants, for tests, scenarios and notebooks that build 4 KiB
+# kernels. Model code (mm/, kernel/, fs/, include/, series/, sim/) reads ``k.pg`` instead
+# (tests/test_page_size.py::test_model_code_reads_the_kernels_geometry).
+PAGE_SHIFT: Final = GEOMETRY_4K.PAGE_SHIFT
+PAGE_SIZE: Final = GEOMETRY_4K.PAGE_SIZE
+PMD_SHIFT: Final = GEOMETRY_4K.PMD_SHIFT
+PMD_SIZE: Final = GEOMETRY_4K.PMD_SIZE
+PTRS_PER_PTE: Final = GEOMETRY_4K.PTRS_PER_PTE
+HPAGE_PMD_ORDER: Final = GEOMETRY_4K.HPAGE_PMD_ORDER
+HPAGE_PMD_NR: Final = GEOMETRY_4K.HPAGE_PMD_NR
 
 # --- PTE bits (model encoding; x86 calls them _PAGE_ACCESSED/_PAGE_DIRTY/_PAGE_RW) -------
 _PAGE_ACCESSED: Final = 1 << 0
@@ -342,7 +430,7 @@ def folio_nr_pages(folio: Folio) -> int:
 
 def folio_size(folio: Folio) -> int:
     """Kernel: include/linux/mm.h:folio_size()"""
-    return PAGE_SIZE << folio.order
+    return folio.kernel.pg.PAGE_SIZE << folio.order
 
 
 def page_folio(page: Page) -> Folio:
@@ -462,14 +550,14 @@ def find_vma(mm: MmStruct, addr: int) -> VmAreaStruct | None:
 
 def vma_pages(vma: VmAreaStruct) -> int:
     """Kernel: include/linux/mm.h:vma_pages()"""
-    return (vma.vm_end - vma.vm_start) >> PAGE_SHIFT
+    return (vma.vm_end - vma.vm_start) >> vma.vm_mm.kernel.pg.PAGE_SHIFT
 
 
 def linear_page_index(vma: VmAreaStruct, address: int) -> int:
     """Kernel: include/linux/pagemap.h:linear_page_index()"""
-    return ((address - vma.vm_start) >> PAGE_SHIFT) + vma.vm_pgoff
+    return ((address - vma.vm_start) >> vma.vm_mm.kernel.pg.PAGE_SHIFT) + vma.vm_pgoff
 
 
 def vma_address(vma: VmAreaStruct, pgoff: int) -> int:
     """Kernel: mm/internal.h:vma_address() (for a pgoff known to lie inside the VMA)."""
-    return vma.vm_start + ((pgoff - vma.vm_pgoff) << PAGE_SHIFT)
+    return vma.vm_start + ((pgoff - vma.vm_pgoff) << vma.vm_mm.kernel.pg.PAGE_SHIFT)

@@ -21,7 +21,6 @@ from mrelease_ref.include.linux.mm_types import (
     MM_ANONPAGES,
     MM_FILEPAGES,
     MM_SHMEMPAGES,
-    PAGE_SHIFT,
     Folio,
     Page,
     Pte,
@@ -51,6 +50,7 @@ def zap_present_folio_ptes(
     zf: ZapFlags,
 ) -> None:
     """Kernel: mm/memory.c:zap_present_folio_ptes() (draft D)"""
+    pg = tlb.mm.kernel.pg
     delay_rmap = False
     if not folio.flags & PG_anon:
         if nr == 1:
@@ -79,8 +79,8 @@ def zap_present_folio_ptes(
     tlb.cleared_ptes = True
     if addr < tlb.start:
         tlb.start = addr
-    if addr + (nr << PAGE_SHIFT) > tlb.end:
-        tlb.end = addr + (nr << PAGE_SHIFT)
+    if addr + (nr << pg.PAGE_SHIFT) > tlb.end:
+        tlb.end = addr + (nr << pg.PAGE_SHIFT)
     if not delay_rmap:
         folio_remove_rmap_ptes(folio, page, nr, vma)
     if __tlb_remove_folio_pages(tlb, page, nr, delay_rmap):
