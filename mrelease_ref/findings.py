@@ -315,6 +315,56 @@ FINDINGS: Final[tuple[Finding, ...]] = (
 )
 """Every finding, in README order."""
 
+NOT_RERUN: Final = "not re-run"
+"""The Android cell of a finding not yet re-run on ``Kernel.android()``."""
+
+ON_ANDROID: Final[dict[str, str]] = {
+    'Finding: large folios are evicted only when one entry maps them':
+        'holds; moot on /data: its page cache is order 0 (ext4 with encryption, f2fs), so'
+        ' every page is evicted; on erofs the rule holds, but a PMD maps 32 MiB, so a '
+        '512-page folio is PTE-mapped and kept',
+    'Finding: patch 1 needs patch 2 for pages that were referenced before':
+        'differs: as under MGLRU, no lru_activate batch reference, so patch 1 alone '
+        'evicts every page',
+    'Finding: the shmem swap-cache miss changes nothing the zap path can reach':
+        'holds',
+    'Finding: draft D hands an anon_vma to mapping_evict_folio() once the fix is applied':
+        'holds',
+    "Finding: v1 evicts for the kernel's OOM reaper and in the victim's own exit":
+        'holds',
+    'Finding: draft D as posted frees anonymous THPs but no other anonymous memory':
+        'holds',
+    'Finding: only PTE-mapped file folios lose their aging':
+        'holds; every private file folio is order 0 and PTE-mapped (no PMD-mapped page '
+        'cache on /data), so patch 2 removes all of their aging',
+    'Finding: v1 skips exactly the folios no other address space maps -- with CONFIG_MM_ID':
+        'holds; the page cache is order 0, so CONFIG_MM_ID no longer matters: without it '
+        'v1 skips the same folios',
+    "Finding: the saving is the activation rung, and its size is the cost model's assumption":
+        'differs: as under MGLRU, no activation rung: with calibrated prices the aging '
+        'patch 2 removes is 51% of the reap in every history',
+    'Finding: lost activations turn into refaults only when the kill beats reclaim':
+        "differs: as under MGLRU, the baseline's reap activates nothing, so patch 2 alone"
+        ' refaults exactly as the baseline',
+    'Finding: with patch 1, the relaunch reads everything and no refault is counted':
+        'holds',
+    'Finding: with large folios, v1 keeps the pages cached but loses their activation':
+        'differs: moot: the page cache is order 0 on /data (no 64-page folios), v1 evicts'
+        ' every page, and nothing is activated to lose',
+    "Finding: v1's gate also covers the kernel's OOM reaper and the victim's own exit":
+        'holds',
+}
+"""Per finding heading, whether it holds on ``Kernel.android()`` (arm64, 16 KiB pages,
+MGLRU, order-0 page cache): "holds", "holds (note)" or "differs: how". Computed by
+``mrelease_ref.scenarios.configs.finding_by_config()`` (its ``android_cell``);
+``tests/test_scenarios_configs.py`` keeps the two equal. Findings missing here print
+:data:`NOT_RERUN`."""
+
+
+def on_android(f: Finding) -> str:
+    """The finding's Android cell (see :data:`ON_ANDROID`)."""
+    return ON_ANDROID.get(f.heading, NOT_RERUN)
+
 
 def github_slug(heading: str) -> str:
     """GitHub's anchor for a Markdown heading: lower case, punctuation other than ``-``
@@ -345,13 +395,15 @@ def _numbered() -> Iterator[tuple[str | None, int, Finding]]:
 
 def findings_markdown() -> str:
     """The findings as a Markdown table: number, sentence with its link, evidence, scope."""
-    rows = ["| # | finding | evidence | holds for |", "|---|---|---|---|"]
+    rows = ["| # | finding | evidence | holds for | on Android (`Kernel.android()`) |",
+            "|---|---|---|---|---|"]
     for group, n, f in _numbered():
         if group is not None:
-            rows.append(f"| | **{group}** | | |")
+            rows.append(f"| | **{group}** | | | |")
         link = f"notebooks/{f.notebook}.ipynb#{f.anchor}"
         rows.append(f"| {n} | {_md_cell(f.sentence)} [→ {f.notebook[:2]}]({link}) | "
-                    f"{f.evidence_label} | {_md_cell(f.scope)} |")
+                    f"{f.evidence_label} | {_md_cell(f.scope)} | "
+                    f"{_md_cell(on_android(f))} |")
     return "\n".join(rows)
 
 
@@ -392,12 +444,13 @@ def findings_html() -> str:
     rows: list[str] = []
     for group, n, f in _numbered():
         if group is not None:
-            rows.append(f'<tr><td></td><td colspan="3"><b>{html.escape(group)}</b></td></tr>')
+            rows.append(f'<tr><td></td><td colspan="4"><b>{html.escape(group)}</b></td></tr>')
         rows.append(f'<tr><td>{n}</td><td>{_html_inline(f.sentence)} '
                     f'<a href="{f.notebook}.html#{f.anchor}">→ {f.notebook[:2]}</a></td>'
                     f"<td>{html.escape(f.evidence_label)}</td><td>{_html_inline(f.scope)}</td>"
-                    "</tr>")
-    return ("<table><tr><th>#</th><th>finding</th><th>evidence</th><th>holds for</th></tr>"
+                    f"<td>{_html_inline(on_android(f))}</td></tr>")
+    return ("<table><tr><th>#</th><th>finding</th><th>evidence</th><th>holds for</th>"
+            "<th>on Android</th></tr>"
             + "".join(rows) + "</table>")
 
 

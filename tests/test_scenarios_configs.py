@@ -81,3 +81,30 @@ def test_patch2_saving_under_mglru_is_the_first_use_share_for_every_history() ->
     assert all(c.pgactivate == 0 for c in on.values())
     assert {c.aging_pct for c in on.values()} == {off["first use"].aging_pct}
     assert off["used before"].aging_pct > off["first use"].aging_pct
+
+
+def test_readme_android_column_is_what_the_package_computes() -> None:
+    """The README's "on Android" cell of every finding of notebooks 01 and 02
+    (``mrelease_ref.findings.ON_ANDROID``, rendered by ``python -m mrelease_ref.findings``)
+    is the ``android_cell`` that finding_by_config() computes on ``Kernel.android()``;
+    every other finding says it was not re-run."""
+    from mrelease_ref import findings
+
+    computed = {f"Finding: {r.finding}": r.android_cell for r in _rows()}
+    assert computed == findings.ON_ANDROID
+    rendered = findings.findings_markdown()
+    for f in findings.FINDINGS:
+        cell = computed.get(f.heading, findings.NOT_RERUN).replace("|", "\\|")
+        assert f"| {cell} |" in rendered
+
+
+def test_android_fails_exactly_where_mglru_does() -> None:
+    """On ``Kernel.android()`` (v6.18 with CONFIG_LRU_GEN, CONFIG_ARM64_16K_PAGES and an
+    order-0 page cache: fs/ext4/inode.c:ext4_should_enable_large_folio() is false with the
+    encrypt feature) the findings that fail are the MGLRU ones: the page size changes no
+    verdict, and findings moot on an order-0 page cache say so."""
+    assert [r.finding for r in _rows() if not r.holds_android] == [
+        r.finding for r in _rows() if not r.holds_mglru]
+    assert all(r.differs_android for r in _rows() if not r.holds_android)
+    large = next(r for r in _rows() if r.finding.startswith("large folios are evicted"))
+    assert large.android.startswith("/data: ") and "order 0" in large.android

@@ -247,7 +247,8 @@ def _fixed_order(mapping: AddressSpace, index: int) -> int:
     host = mapping.host
     if mapping.a_ops == "shmem":  # shmem_enabled=never: tmpfs folios stay small
         return 0
-    order = k.config.file_folio_order or 0 if k.config.large_folios else 0
+    cfg = k.config  # no large folios at all, or none on this file system (ext4 encrypt)
+    order = cfg.file_folio_order or 0 if cfg.large_folios and cfg.file_large_folios else 0
     size = host.i_size if host is not None else index + 1
     while order > 0:
         start = index & ~((1 << order) - 1)

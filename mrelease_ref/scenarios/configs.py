@@ -19,9 +19,16 @@ How "holds" is decided, per finding (the ``measure`` column names it):
 Patch 2's saving (finding "the saving is the activation rung ...") is priced with the
 lab's calibrated prices (``mrelease_ref.lab.calibration.calibrated_cost_model()``).
 
+The third configuration, ``Kernel.android()`` (arm64, 16 KiB pages, multi-gen LRU, order-0
+page cache as on an encrypted ext4 or f2fs ``/data``, zram-like swap), re-runs the same
+evidence: tables that run no LRU code must be identical (freed counts compared in 4 KiB
+units), the others are re-tested with the claim's predicate; ``android_cell`` is what the
+README's findings table prints (``tests/test_scenarios_configs.py`` keeps them equal).
+
 Limitations:
 - Architecture: arm64 uses the same generic mmu_gather path as x86_64 in the model (see
-  ``sim/kernel.py``), so there is no arm64 column; 16 KiB pages are not modelled.
+  ``sim/kernel.py``), so there is no arm64-only column: the Android column changes arch,
+  page size, LRU and page-cache folio sizes together.
 - The relaunch findings use notebook 02's default :class:`~mrelease_ref.scenarios.patch2.
   RelaunchParams` (one workload); "holds" there means the stated relation holds for it.
 - The PID controller's tier protection never engages at these sizes (fewer than
@@ -38,12 +45,15 @@ from typing import Any, Final
 
 from mrelease_ref.scenarios import patch1, patch2
 from mrelease_ref.scenarios.patch1 import KernelChoice
+from mrelease_ref.sim.kernel import ANDROID
 
 Row = dict[str, Any]
 
 CONFIG_LABELS: Final[dict[str, str]] = {
     "default": "classic two-list LRU (CONFIG_LRU_GEN off), x86_64, 4 KiB pages",
     "mglru": "multi-gen LRU (Kernel(lru_gen=True)), as Android kernels run it",
+    "android": "Kernel.android(): arm64, 16 KiB pages, multi-gen LRU, order-0 page cache "
+               "(/data), zram-like swap",
 }
 """The configurations compared."""
 
@@ -61,6 +71,9 @@ class FindingByConfig:
     holds_default: bool
     holds_mglru: bool
     differs: str
+    android: str = ""
+    holds_android: bool = True
+    differs_android: str = ""
 
     @property
     def verdict(self) -> str:
@@ -72,6 +85,35 @@ class FindingByConfig:
         if self.holds_mglru:
             return "holds under MGLRU only"
         return "holds on neither"
+
+    @property
+    def android_cell(self) -> str:
+        """The README's Android cell: "holds", "holds; note" or "differs: how"."""
+        if not self.holds_android:
+            return f"differs: {self.differs_android}"
+        return f"holds; {self.differs_android}" if self.differs_android else "holds"
+
+
+ANDROID_OPTIONS: Final[patch2.Options] = tuple(ANDROID.items())
+"""The settings of ``Kernel.android()`` as scenario options."""
+
+
+def android(choice: KernelChoice) -> KernelChoice:
+    """The same kernel choice (same label) with the settings of ``Kernel.android()``."""
+    return dataclasses.replace(choice, options=(*choice.options, *ANDROID_OPTIONS))
+
+
+def _on_android(row: FindingByConfig, text: str, holds: bool, how: str) -> FindingByConfig:
+    return dataclasses.replace(row, android=text, holds_android=holds, differs_android=how)
+
+
+def _android_same(row: FindingByConfig, name: str, make: Callable[[bool], object],
+                  make_android: Callable[[], object]) -> FindingByConfig:
+    """Android column of a finding whose evidence runs no LRU or page-size code: it holds
+    when its evidence table is identical on ``Kernel.android()``."""
+    same = make(False) == make_android()
+    return _on_android(row, f"{name}: {'identical' if same else 'differs'}", same,
+                       "" if same else "the evidence table changes on Kernel.android()")
 
 
 def mglru(choice: KernelChoice) -> KernelChoice:
@@ -159,7 +201,72 @@ def _notebook01() -> list[FindingByConfig]:
         "01", "draft D as posted frees anonymous THPs but no other anonymous memory",
         "anonymous pages freed by one reap, 4 KiB and THP (zap_details, no LRU code)",
         "d_anon_table()", _d_anon))
-    return rows
+    return _notebook01_android(rows)
+
+
+def _one_entry_rule(rows: list[Row]) -> bool:
+    """A page-cache folio is evicted whole when one entry (a PMD or a single PTE) hands it
+    to the free path, and not at all otherwise."""
+    return all(r["evicted"] == (r["cached before"] if r["refs handed to the free path"] == 1
+                                else 0) for r in rows)
+
+
+def _large_android(file_large_folios: bool) -> list[Row]:
+    choice = android(patch1.V1_1)
+    choice = dataclasses.replace(
+        choice, options=(*choice.options, ("file_large_folios", file_large_folios)))
+    return [patch1.large_folio_outcome(c, "arm64", choice) for c in patch1.LARGE_FOLIO_CASES]
+
+
+def _d_anon_android() -> list[Row]:
+    from mrelease_ref.include.linux.mm_types import GEOMETRIES
+
+    two_pmds = 2 * GEOMETRIES[ANDROID["page_size"]].HPAGE_PMD_NR  # 64 MiB: two 32 MiB THPs
+    return patch1.d_anon_table(two_pmds, tuple(android(c) for c in patch1.D_ANON_KERNELS))
+
+
+def _notebook01_android(rows: list[FindingByConfig]) -> list[FindingByConfig]:
+    """The Android column of notebook 01's findings (same order as ``rows``)."""
+    data, erofs = _large_android(False), _large_android(True)
+    default = [patch1.large_folio_outcome(c, "x86_64") for c in patch1.LARGE_FOLIO_CASES]
+    large = _on_android(
+        rows[0], f"/data: {sum(r['evicted'] for r in data)} of "
+        f"{sum(r['cached before'] for r in data)} pages evicted (all folios order "
+        f"{max(r['folio pages'] for r in data).bit_length() - 1}); erofs: rule "
+        f"{'holds' if _one_entry_rule(erofs) else 'broken'}",
+        _one_entry_rule(default) and _one_entry_rule(data) and _one_entry_rule(erofs),
+        "moot on /data: its page cache is order 0 (ext4 with encryption, f2fs), so every "
+        "page is evicted; on erofs the rule holds, but a PMD maps 32 MiB, so a 512-page "
+        "folio is PTE-mapped and kept")
+    fa, ra, ba = (patch1.referenced_outcome(c, 8, 16, referenced=r, lru_gen=True)
+                  for c, r in ((android(patch1.V1_1), False), (android(patch1.V1_1), True),
+                               (android(patch1.V1_2), True)))
+    referenced = _on_android(
+        rows[1], f"{fa} / {ra} / {ba}", ra < fa == ba,
+        "" if ra < fa else "as under MGLRU, no lru_activate batch reference, so patch 1 "
+        "alone evicts every page")
+    shmem = _android_same(rows[2], "shmem_swapcache_table()", _shmem, lambda: (
+        patch1.shmem_swapcache_table(tuple(android(c) for c in patch1.SHMEM_KERNELS))))
+
+    def anon_mapping(table: object) -> object:  # the freed count is in 4 KiB units
+        assert isinstance(table, list)
+        return [{k: v for k, v in r.items() if k != "anon pages freed by the reap"}
+                for r in table]
+
+    anon = _android_same(rows[3], "anon_mapping_table()", lambda lg: anon_mapping(
+        _anon_mapping(lg)), lambda: anon_mapping(patch1.anon_mapping_table(
+            tuple(android(c) for c in patch1.ANON_MAPPING_KERNELS))))
+    gate = _android_same(rows[4], "gate_table()", _gate, lambda: patch1.gate_table(
+        tuple(android(c) for c in patch1.GATE_KERNELS)))
+    d_rows = {r["kernel"]: r for r in _d_anon_android()}
+    d = d_rows[patch1.D.label]
+    d_holds = (d["4 KiB anon pages freed"] == 0 < d["THP anon pages freed"]
+               == d_rows[patch1.BASELINE.label]["THP anon pages freed"])
+    d_anon = _on_android(
+        rows[5], f"D as posted frees {d['4 KiB anon pages freed']} small / "
+        f"{d['THP anon pages freed']} THP (4 KiB units)", d_holds,
+        "" if d_holds else "D frees anonymous memory differently on Kernel.android()")
+    return [large, referenced, shmem, anon, gate, d_anon, *rows[6:]]
 
 
 # --- notebook 02 ------------------------------------------------------------------------
@@ -182,14 +289,16 @@ def _gate_scope(lru_gen: bool) -> object:
             for c in ("baseline", "rfc 1-3", "v1 1-3", "d") for e in patch2.GATE_EVENTS]
 
 
-def saving_by_history(lru_gen: bool) -> dict[str, patch2.ReapCost]:
+def saving_by_history(lru_gen: bool, options: patch2.Options = ()
+                      ) -> dict[str, patch2.ReapCost]:
     """The baseline's reap of 4096 file pages per folio history, priced with the lab's
-    calibrated prices: the aging patch 2 removes is ``aging_ns`` of each."""
+    calibrated prices: the aging patch 2 removes is ``aging_ns`` of each (``options``:
+    e.g. :data:`ANDROID_OPTIONS`)."""
     from mrelease_ref.lab.calibration import calibrated_cost_model
 
     cm = calibrated_cost_model()
-    return {h: patch2.reap_cost("baseline", h, lru_gen=lru_gen, cost_model=cm)
-            for h in patch2.HISTORIES}
+    return {h: patch2.reap_cost("baseline", h, lru_gen=lru_gen, cost_model=cm,
+                                options=options) for h in patch2.HISTORIES}
 
 
 def _saving_text(costs: dict[str, patch2.ReapCost]) -> str:
@@ -229,8 +338,7 @@ def _notebook02() -> list[FindingByConfig]:
         return (f"{r['baseline'].refaults} / {r['2 alone'].refaults}; "
                 f"{r['baseline'].activated_at_reap} activated")
 
-    def lost_activations_refault(lg: bool) -> bool:
-        r = runs[lg]
+    def lost_activations_refault(r: dict[str, patch2.Relaunch]) -> bool:
         return (r["2 alone"].refaults > r["baseline"].refaults
                 and r["2 alone"].refaults == r["baseline"].activated_at_reap)
 
@@ -239,13 +347,13 @@ def _notebook02() -> list[FindingByConfig]:
         "default relaunch (kill right after use): refaults baseline / patch 2 alone; "
         "pages the baseline's reap activated",
         refault_text(False), refault_text(True),
-        lost_activations_refault(False), lost_activations_refault(True),
-        "" if lost_activations_refault(True) else
+        lost_activations_refault(runs[False]), lost_activations_refault(runs[True]),
+        "" if lost_activations_refault(runs[True]) else
         "the baseline's reap activates nothing under MGLRU, so patch 2 alone refaults "
         "exactly as the baseline: no side effect to measure"))
 
-    def reads_all(lg: bool) -> bool:
-        v1, base = runs[lg]["v1 1-2"], runs[lg]["baseline"]
+    def reads_all(r: dict[str, patch2.Relaunch]) -> bool:
+        v1, base = r["v1 1-2"], r["baseline"]
         return (v1.pages_read == v1.hot_pages
                 and v1.refaults == v1.hot_pages - base.cached_after_reap)
 
@@ -257,13 +365,12 @@ def _notebook02() -> list[FindingByConfig]:
         "02", "with patch 1, the relaunch reads everything and no refault is counted",
         "v1 1-2 relaunch: pages read / refaults counted (of the hot pages); the refaults "
         "counted are the hot pages reclaim evicted before the kill",
-        reads_text(False), reads_text(True), reads_all(False), reads_all(True), ""))
+        reads_text(False), reads_text(True), reads_all(runs[False]), reads_all(runs[True]), ""))
     large = dataclasses.replace(params, folio_order=6, post_rounds=4)
     lruns = {lg: {c: relaunch(c, large, lru_gen=lg) for c in ("baseline", "2 alone", "v1 1-2")}
              for lg in (False, True)}
 
-    def loses(lg: bool) -> bool:
-        r = lruns[lg]
+    def loses(r: dict[str, patch2.Relaunch]) -> bool:
         kept = r["v1 1-2"].cached_after_reap == r["baseline"].cached_after_reap
         lost = r["v1 1-2"].refaults - r["baseline"].refaults
         return kept and lost == r["baseline"].activated_at_reap > 0
@@ -277,14 +384,77 @@ def _notebook02() -> list[FindingByConfig]:
         "02", "with large folios, v1 keeps the pages cached but loses their activation",
         "64-page folios, 4 rounds after the kill: refaults baseline / v1 1-2; pages the "
         "baseline's reap activated",
-        large_text(False), large_text(True), loses(False), loses(True),
-        "" if loses(True) else
+        large_text(False), large_text(True), loses(lruns[False]), loses(lruns[True]),
+        "" if loses(lruns[True]) else
         "v1 keeps the large folios cached on both, but under MGLRU there is no activation "
         "to lose: v1 1-2 refaults as the baseline"))
     rows.append(_unchanged(
         "02", "v1's gate also covers the kernel's OOM reaper and the victim's own exit",
         "folio_mark_accessed() calls per teardown path and version", "gate_scope()", _gate_scope))
-    return rows
+    return _notebook02_android(rows, lost_activations_refault, reads_all, loses)
+
+
+def _notebook02_android(rows: list[FindingByConfig],
+                        *predicates: Callable[[dict[str, patch2.Relaunch]], bool]
+                        ) -> list[FindingByConfig]:
+    """The Android column of notebook 02's findings (same order as ``rows``);
+    ``predicates`` are the relaunch findings' own tests, applied to Android's runs."""
+    from mrelease_ref.scenarios.patch2 import FIRST_USE, USED_BEFORE, RelaunchParams, relaunch
+
+    opts = ANDROID_OPTIONS
+    scope = [patch2.skip_scope(c, kind, options=opts)
+             for c in _SCOPE_CONFIGS for kind in patch2.MAPPING_KINDS]
+    private_file = [r for r in scope if r.mapping.startswith("file")
+                    and "MAP_SHARED" not in r.mapping]
+    patched = [r for r in private_file if r.config != "baseline"]
+    aged = sum(r.mark_accessed for r in patched)
+    out = [_on_android(
+        rows[0], f"patched versions still age {aged} of {sum(r.folios for r in patched)} "
+        "private file folios", aged == 0 and all(r.mark_accessed == r.folios for r in
+                                                 private_file if r.config == "baseline"),
+        "every private file folio is order 0 and PTE-mapped (no PMD-mapped page cache on "
+        "/data), so patch 2 removes all of their aging")]
+    excl = {(r.config, r.case): r for r in (
+        patch2.exclusivity(c, case, options=opts)
+        for c in ("v1 1-2", "v1 1-2, no MM_ID") for case in patch2.EXCLUSIVITY_CASES)}
+    skips_exclusive = all(
+        (r.aged == 0) == ("only the victim" in case) for (_, case), r in excl.items()
+        if "twice" not in case)
+    out.append(_on_android(
+        rows[1], "v1 with and without CONFIG_MM_ID: "
+        + ("skips exactly the exclusive folios" if skips_exclusive else "differs"),
+        skips_exclusive, "the page cache is order 0, so CONFIG_MM_ID no longer matters: "
+        "without it v1 skips the same folios"))
+    costs = saving_by_history(True, opts)
+    rung = (costs[USED_BEFORE].pgactivate > 0
+            and costs[USED_BEFORE].aging_ns > costs[FIRST_USE].aging_ns)
+    pcts = sorted({c.aging_pct for c in costs.values()})
+    out.append(_on_android(
+        rows[2], _saving_text(costs), rung, "" if rung else
+        "as under MGLRU, no activation rung: with calibrated prices the aging patch 2 "
+        f"removes is {'/'.join(map(str, pcts))}% of the reap in every history"))
+    params = RelaunchParams()
+    runs = {c: relaunch(c, params, options=opts) for c in ("baseline", "2 alone", "v1 1-2")}
+    large = dataclasses.replace(params, folio_order=6, post_rounds=4)
+    lruns = {c: relaunch(c, large, options=opts) for c in ("baseline", "2 alone", "v1 1-2")}
+    lost, reads, loses = predicates
+    out.append(_on_android(
+        rows[3], f"{runs['baseline'].refaults} / {runs['2 alone'].refaults}; "
+        f"{runs['baseline'].activated_at_reap} activated", lost(runs),
+        "" if lost(runs) else "as under MGLRU, the baseline's reap activates nothing, so "
+        "patch 2 alone refaults exactly as the baseline"))
+    v1 = runs["v1 1-2"]
+    out.append(_on_android(rows[4], f"{v1.pages_read} / {v1.refaults} of {params.hot_pages}",
+                           reads(runs), "" if reads(runs) else "differs on Kernel.android()"))
+    out.append(_on_android(
+        rows[5], f"{lruns['baseline'].refaults} / {lruns['v1 1-2'].refaults}; "
+        f"{lruns['baseline'].activated_at_reap} activated", loses(lruns),
+        "" if loses(lruns) else "moot: the page cache is order 0 on /data (no 64-page "
+        "folios), v1 evicts every page, and nothing is activated to lose"))
+    out.append(_android_same(rows[6], "gate_scope()", _gate_scope, lambda: [
+        patch2.gate_scope(c, e, options=opts)
+        for c in ("baseline", "rfc 1-3", "v1 1-3", "d") for e in patch2.GATE_EVENTS]))
+    return out
 
 
 def finding_by_config(notebook: str | None = None) -> list[FindingByConfig]:
@@ -305,7 +475,8 @@ def as_table(rows: list[FindingByConfig]) -> list[Row]:
     """Rows for ``pandas.DataFrame``: finding, measure, both results, verdict, how it
     differs."""
     return [{"finding": r.finding, "measure": r.measure, "default (classic LRU)": r.default,
-             "MGLRU": r.mglru, "verdict": r.verdict, "how it differs": r.differs}
+             "MGLRU": r.mglru, "verdict": r.verdict, "how it differs": r.differs,
+             "Kernel.android()": r.android, "on Android": r.android_cell}
             for r in rows]
 
 

@@ -55,7 +55,6 @@ from typing import TYPE_CHECKING, Any
 from mrelease_ref.include.linux.mm_types import (
     MMF_OOM_SKIP,
     MMF_UNSTABLE,
-    PMD_SHIFT,
     Pmd,
     Pte,
     folio_mapcount,
@@ -143,15 +142,16 @@ GATE_KERNELS: tuple[KernelChoice, ...] = (BASELINE, RFC_1, V1_1, D)
 def _mapped_folios(mm: MmStruct, start: int, end: int) -> list[Folio]:
     """The distinct folios mapped (by PTE or PMD) in ``start..end``, in address order."""
     seen: dict[int, Folio] = {}
-    for idx in range(start >> PMD_SHIFT, ((end - 1) >> PMD_SHIFT) + 1):
+    pg = mm.kernel.pg  # the Kernel's page geometry (4 KiB unless page_size= says otherwise)
+    for idx in range(start >> pg.PMD_SHIFT, ((end - 1) >> pg.PMD_SHIFT) + 1):
         entry = mm.pgd.get(idx)
         if isinstance(entry, Pmd):
             if entry.folio is not None:
                 seen.setdefault(entry.folio.pfn, entry.folio)
         elif entry is not None:
-            base = idx << PMD_SHIFT
+            base = idx << pg.PMD_SHIFT
             for i, pte in enumerate(entry):
-                addr = base + (i << 12)
+                addr = base + (i << pg.PAGE_SHIFT)
                 if start <= addr < end and type(pte) is Pte and pte.folio is not None:
                     seen.setdefault(pte.folio.pfn, pte.folio)
     return list(seen.values())
@@ -740,7 +740,7 @@ def large_folio_outcome(case: LargeFolioCase, arch: str, choice: KernelChoice = 
     mm = app.task.mm
     assert mm is not None
     folio = _mapped_folios(mm, m.start, m.end)[0]
-    pmd = isinstance(mm.pgd.get(m.start >> PMD_SHIFT), Pmd)
+    pmd = isinstance(mm.pgd.get(m.start >> k.pg.PMD_SHIFT), Pmd)
     refs_held = 1 if pmd else folio_mapcount(folio)  # one per PTE, or one for the PMD
     mapped_by = "PMD" if pmd else f"{refs_held} PTE" + ("s" if refs_held > 1 else "")
     # The mapping's references move into the gather unchanged, and nothing else takes one

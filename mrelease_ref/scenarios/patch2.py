@@ -60,7 +60,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from mrelease_ref.include.linux.mm_inline import folio_test_active_lru
-from mrelease_ref.include.linux.mm_types import _PAGE_ACCESSED, PAGE_SHIFT, PMD_SHIFT, Pmd, Pte
+from mrelease_ref.include.linux.mm_types import _PAGE_ACCESSED, Pmd, Pte
 from mrelease_ref.include.linux.page_flags import PG_active, PG_referenced, PG_workingset
 from mrelease_ref.include.uapi.linux.mman import PROCESS_MRELEASE_REAP_KILL
 from mrelease_ref.scenarios.review import ReviewPoint
@@ -103,9 +103,14 @@ HISTORIES: Final = (FIRST_USE, USED_BEFORE, ACTIVE)
 """What happened to a file folio before the victim mapped it (see :func:`reap_cost`)."""
 
 
-def make_kernel(config: str, **kw: Any) -> Kernel:
+Options = tuple[tuple[str, Any], ...]
+"""Extra ``Kernel()`` settings a scenario runs under (e.g. ``tuple(ANDROID.items())``, the
+settings of ``Kernel.android()``); they override the scenario's own."""
+
+
+def make_kernel(config: str, options: Options = (), **kw: Any) -> Kernel:
     """A Kernel for one of :data:`CONFIGS`; ``kw`` goes to :class:`Kernel` (e.g.
-    ``large_folios``, ``file_folio_order``, ``debug_vm``).
+    ``large_folios``, ``file_folio_order``, ``debug_vm``), then ``options`` over it.
 
     ``"2 alone"`` is the baseline whose ``zap_present_folio_ptes`` hook is v1 2/3's;
     ``"v1 1-2, no MM_ID"`` forces ``mm_id=False``.
@@ -113,6 +118,7 @@ def make_kernel(config: str, **kw: Any) -> Kernel:
     if config not in _VARIANT:
         raise ValueError(f"unknown config {config!r}; choose one of {list(CONFIGS)}")
     variant, patches = _VARIANT[config]
+    kw.update(options)
     if config == "v1 1-2, no MM_ID":
         kw["mm_id"] = False
     k = Kernel(variant, patches=patches, **kw)
@@ -189,14 +195,15 @@ def _young_entries(p: Process, m: Mapping, nr_pages: int) -> int:
     assert mm is not None
     young = 0
     seen_pmds: list[Pmd] = []
-    for addr in range(m.start, m.start + (nr_pages << PAGE_SHIFT), 1 << PAGE_SHIFT):
-        entry = mm.pgd.get(addr >> PMD_SHIFT)
+    pg = mm.kernel.pg
+    for addr in range(m.start, m.start + (nr_pages << pg.PAGE_SHIFT), pg.PAGE_SIZE):
+        entry = mm.pgd.get(addr >> pg.PMD_SHIFT)
         if isinstance(entry, Pmd):
             if not any(entry is seen for seen in seen_pmds):
                 seen_pmds.append(entry)
                 young += bool(entry.bits & _PAGE_ACCESSED)
         elif entry is not None:
-            pte = entry[(addr >> PAGE_SHIFT) & 511]
+            pte = entry[pg.pte_index(addr)]
             young += type(pte) is Pte and bool(pte.bits & _PAGE_ACCESSED)
     return young
 
@@ -207,14 +214,15 @@ def _young_offsets(p: Process, m: Mapping, nr_pages: int) -> set[int]:
     mm = p.task.mm
     assert mm is not None
     young: set[int] = set()
+    pg = mm.kernel.pg
     for i in range(nr_pages):
-        addr = m.start + (i << PAGE_SHIFT)
-        entry = mm.pgd.get(addr >> PMD_SHIFT)
+        addr = m.start + (i << pg.PAGE_SHIFT)
+        entry = mm.pgd.get(addr >> pg.PMD_SHIFT)
         if isinstance(entry, Pmd):
             if entry.bits & _PAGE_ACCESSED:
                 young.add(i)
         elif entry is not None:
-            pte = entry[(addr >> PAGE_SHIFT) & 511]
+            pte = entry[pg.pte_index(addr)]
             if type(pte) is Pte and pte.bits & _PAGE_ACCESSED:
                 young.add(i)
     return young
@@ -276,7 +284,7 @@ class ScopeRow:
 
 
 def skip_scope(config: str, kind: str, nr_pages: int = 512, *, debug_vm: bool = False,
-               lru_gen: bool = False) -> ScopeRow:
+               lru_gen: bool = False, options: Options = ()) -> ScopeRow:
     """Reap a victim holding one mapping of ``kind`` (:data:`MAPPING_KINDS`, every page
     touched once, so every entry is young) and count ``folio_mark_accessed()`` calls.
 
@@ -288,9 +296,9 @@ def skip_scope(config: str, kind: str, nr_pages: int = 512, *, debug_vm: bool = 
     order = {"file, 64-page folios, PTE-mapped": 6, "file, 2 MiB folio, PMD-mapped": 9}
     if kind == MAPPING_KINDS[-1]:
         nr_pages = READAHEAD_FILE_PAGES
-        k = make_kernel(config, debug_vm=debug_vm, lru_gen=lru_gen)  # readahead's folio sizes
+        k = make_kernel(config, options, debug_vm=debug_vm, lru_gen=lru_gen)  # readahead's
     else:
-        k = make_kernel(config, large_folios=kind in order,
+        k = make_kernel(config, options, large_folios=kind in order,
                         file_folio_order=order.get(kind, 9), debug_vm=debug_vm, lru_gen=lru_gen)
     lmkd = k.spawn("lmkd")
     app = k.spawn("app", uid=10001)
@@ -343,7 +351,7 @@ class ExclusivityRow:
 
 def exclusivity(
     config: str, case: str, nr_pages: int = 256, *, debug_vm: bool = False,
-    lru_gen: bool = False,
+    lru_gen: bool = False, options: Options = (),
 ) -> ExclusivityRow:
     """Reap a victim whose file folios are mapped as ``case`` (:data:`EXCLUSIVITY_CASES`)
     says, and count the ``folio_mark_accessed()`` calls left.
@@ -354,16 +362,16 @@ def exclusivity(
     """
     if case not in EXCLUSIVITY_CASES:
         raise ValueError(f"case must be one of {EXCLUSIVITY_CASES}")
-    ev = _exclusivity_run(config, case, nr_pages, debug_vm, lru_gen)
+    ev = _exclusivity_run(config, case, nr_pages, debug_vm, lru_gen, options)
     young = ev if config == "baseline" else _exclusivity_run("baseline", case, nr_pages,
-                                                             debug_vm, lru_gen)
+                                                             debug_vm, lru_gen, options)
     return ExclusivityRow(config, case, young, ev)
 
 
 def _exclusivity_run(config: str, case: str, nr_pages: int, debug_vm: bool,
-                     lru_gen: bool = False) -> int:
+                     lru_gen: bool = False, options: Options = ()) -> int:
     large = case.startswith("64-page")
-    k = make_kernel(config, large_folios=large, file_folio_order=6, debug_vm=debug_vm,
+    k = make_kernel(config, options, large_folios=large, file_folio_order=6, debug_vm=debug_vm,
                     lru_gen=lru_gen)
     lmkd = k.spawn("lmkd")
     f = k.create_file("app.dat", nr_pages)
@@ -409,7 +417,7 @@ class ReapCost:
 
 def reap_cost(
     config: str, history: str, nr_pages: int = 4096, *, debug_vm: bool = False,
-    lru_gen: bool = False, cost_model: CostModel | None = None,
+    lru_gen: bool = False, cost_model: CostModel | None = None, options: Options = (),
 ) -> ReapCost:
     """Reap a victim's private file mapping of ``nr_pages`` 4 KiB pages, each touched once,
     whose folios have ``history`` (:data:`HISTORIES`):
@@ -427,7 +435,7 @@ def reap_cost(
     """
     if history not in HISTORIES:
         raise ValueError(f"history must be one of {HISTORIES}")
-    k = make_kernel(config, large_folios=False, debug_vm=debug_vm, lru_gen=lru_gen,
+    k = make_kernel(config, options, large_folios=False, debug_vm=debug_vm, lru_gen=lru_gen,
                     cost_model=cost_model)
     lmkd = k.spawn("lmkd")
     f = k.create_file("app.dat", nr_pages)
@@ -520,7 +528,7 @@ class Relaunch:
 
 def relaunch(
     config: str, params: RelaunchParams = RelaunchParams(), *, debug_vm: bool = False,
-    lru_gen: bool = False,
+    lru_gen: bool = False, options: Options = (),
 ) -> Relaunch:
     """Run the relaunch experiment (see :class:`RelaunchParams`) on ``config``.
 
@@ -541,9 +549,9 @@ def relaunch(
     """
     p = params
     if p.readahead:
-        k = make_kernel(config, debug_vm=debug_vm, lru_gen=lru_gen)
+        k = make_kernel(config, options, debug_vm=debug_vm, lru_gen=lru_gen)
     else:
-        k = make_kernel(config, large_folios=p.folio_order > 0,
+        k = make_kernel(config, options, large_folios=p.folio_order > 0,
                         file_folio_order=max(p.folio_order, 1), debug_vm=debug_vm,
                         lru_gen=lru_gen)
     lmkd = k.spawn("lmkd")
@@ -653,7 +661,7 @@ class GateRow:
 
 def gate_scope(
     config: str, event: str, nr_pages: int = 64, *, debug_vm: bool = False,
-    lru_gen: bool = False,
+    lru_gen: bool = False, options: Options = (),
 ) -> GateRow:
     """Zap a victim's ``nr_pages`` young file pages (4 KiB folios) through ``event``
     (:data:`GATE_EVENTS`) and count ``folio_mark_accessed()`` calls.
@@ -665,7 +673,7 @@ def gate_scope(
     """
     if event not in GATE_EVENTS:
         raise ValueError(f"event must be one of {GATE_EVENTS}")
-    k = make_kernel(config, large_folios=False, debug_vm=debug_vm, lru_gen=lru_gen)
+    k = make_kernel(config, options, large_folios=False, debug_vm=debug_vm, lru_gen=lru_gen)
     lmkd = k.spawn("lmkd")
     f = k.create_file("app.dat", nr_pages)
     app = k.spawn("app", uid=10001)
