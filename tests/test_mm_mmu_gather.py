@@ -450,3 +450,31 @@ def test_finish_mmu_flushes_everything_when_another_gather_is_live() -> None:
         tlb_finish_mmu(second)  # alone now and nothing cleared: no flush
         assert not second.fullmm and k.vm_events.get("TLB_FLUSH", 0) == flushes + 1
     assert mm.tlb_flush_pending == 0 and not k.live_gathers
+
+
+@pytest.mark.parametrize(("arch", "flushes"), [("x86_64", 1), ("arm64", 3)])
+def test_tlb_end_vma_flushes_only_without_merge_vmas(arch: str, flushes: int) -> None:
+    """include/asm-generic/tlb.h:tlb_end_vma() returns early when the arch selects
+    CONFIG_MMU_GATHER_MERGE_VMAS (x86_64 and s390 do, arm64 does not: v6.18
+    arch/*/Kconfig), so one non-fullmm gather over three VMAs (as munmap() of a range
+    builds: mm/vma.c:vms_clear_ptes() -> unmap_vmas()) flushes the TLB once on x86_64, at
+    tlb_finish_mmu(), and once per VMA on arm64 (the last flush then finds nothing left)."""
+    from mrelease_ref.include.asm_generic.tlb import TASK_SIZE
+    from mrelease_ref.kernel.sched import run_to_completion
+    from mrelease_ref.mm.madvise import MADV_HUGEPAGE
+    from mrelease_ref.mm.memory import unmap_vmas
+    from mrelease_ref.mm.mmu_gather import tlb_finish_mmu, tlb_gather_mmu
+
+    k = Kernel(arch=arch, large_folios=False)
+    p = k.spawn("app", uid=10001)
+    m = p.mmap(48)
+    p.madvise(m, MADV_HUGEPAGE, start=16, nr_pages=16)  # three VMAs: the flags differ
+    p.touch(m, write=True)
+    mm = p.task.mm
+    assert mm is not None and len(mm.mm_mt) == 3
+    before = k.vm_events.get("TLB_FLUSH", 0)
+    with k.running(p.task):
+        tlb = tlb_gather_mmu(mm)
+        run_to_completion(unmap_vmas(tlb, list(mm.mm_mt), 0, TASK_SIZE))
+        tlb_finish_mmu(tlb)
+    assert k.vm_events.get("TLB_FLUSH", 0) - before == flushes

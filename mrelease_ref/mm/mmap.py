@@ -13,7 +13,9 @@ Limitations:
 - Every mmap() is its own VMA, placed after the previous one with a one-page gap, 2
   MiB-aligned when it is at least 2 MiB long; only mprotect/mlock/madvise split and merge
   VMAs (mm/vma.py).
-- munmap() only removes whole VMAs.
+- munmap() only removes whole VMAs, one gather each (the kernel's ``vms_clear_ptes()``
+  zaps every VMA of the range into one gather; x86_64's CONFIG_MMU_GATHER_MERGE_VMAS then
+  flushes the TLB once for all of them).
 - No mmu notifiers, uprobes, khugepaged, or accounting of committed memory.
 """
 

@@ -180,7 +180,8 @@ def __tlb_gather_mmu(tlb_mm: MmStruct, fullmm: bool) -> MmuGather:
     local = MmuGatherBatch(max=MMU_GATHER_BUNDLE)
     k = tlb_mm.kernel
     tlb = MmuGather(
-        mm=tlb_mm, fullmm=fullmm, local=local, active=local, no_gather=k.config.arch == "s390"
+        mm=tlb_mm, fullmm=fullmm, local=local, active=local, no_gather=k.config.arch == "s390",
+        merge_vmas=k.config.arch != "arm64"
     )
     __tlb_reset_range(tlb)
     tlb_mm.tlb_flush_pending += 1  # inc_tlb_flush_pending()

@@ -95,8 +95,10 @@ class MmuGatherBatch:
 class MmuGather:
     """Kernel: include/asm-generic/tlb.h (struct mmu_gather)
 
-    Model-only: ``no_gather`` (the arch selects CONFIG_MMU_GATHER_NO_GATHER), ``freed``
-    (folio references handed back so far, for traces and tests).
+    Model-only: ``no_gather`` (the arch selects CONFIG_MMU_GATHER_NO_GATHER),
+    ``merge_vmas`` (it selects CONFIG_MMU_GATHER_MERGE_VMAS: x86_64 and s390 do, arm64 does
+    not; v6.18 arch/*/Kconfig), ``freed`` (folio references handed back so far, for traces
+    and tests).
     """
 
     mm: MmStruct
@@ -117,6 +119,7 @@ class MmuGather:
     batch_count: int = 0
     try_evict_file_folios: bool = False  # draft D only: set by its __oom_reap_task_mm()
     finished: bool = False
+    merge_vmas: bool = True
 
     def __repr__(self) -> str:
         return f"MmuGather(mm={self.mm.mm_id}, fullmm={self.fullmm})"
@@ -203,10 +206,11 @@ def tlb_start_vma(tlb: MmuGather, vma: VmAreaStruct) -> None:
 def tlb_end_vma(tlb: MmuGather, vma: VmAreaStruct) -> None:
     """Kernel: include/asm-generic/tlb.h:tlb_end_vma()
 
-    Flush the TLB at the VMA boundary (x86_64 does not select CONFIG_MMU_GATHER_MERGE_VMAS);
-    the pages stay batched.
+    Flush the TLB at the VMA boundary, where the arch does not select
+    CONFIG_MMU_GATHER_MERGE_VMAS (arm64); x86_64 and s390 select it and keep one range
+    across VMAs. The pages stay batched either way.
     """
-    if tlb.fullmm:
+    if tlb.fullmm or tlb.merge_vmas:
         return
     tlb_flush_mmu_tlbonly(tlb)
 
