@@ -132,7 +132,8 @@ def free_pages_and_swap_cache(pages: Sequence[object], nr: int) -> None:
     it = iter(pages[:nr])
     for enc in it:
         folio = enc[0][0]  # type: ignore[index]  # page_folio(encoded_page_ptr(enc))
-        free_swap_cache(folio)
+        if folio.flags & PG_swapcache:  # free_swap_cache()'s first test, saving the call
+            free_swap_cache(folio)
         if enc[1] & ENCODED_PAGE_BIT_NR_PAGES_NEXT:  # type: ignore[index]
             refs.append(encoded_nr_pages(next(it)))  # type: ignore[arg-type]
         else:
