@@ -158,6 +158,38 @@ def free_unref_folios(folios: list[Folio]) -> None:
     ev["FOLIO_FREE"] = ev.get("FOLIO_FREE", 0) + len(folios)
 
 
+def free_unref_small_run(kernel: Kernel, nr: int) -> None:
+    """Model helper (a fast path, not a kernel function): what :func:`free_unref_folios`
+    does to this CPU's list and the counters for ``nr`` order-0 folios freed in a row, one
+    spill at a time instead of one folio at a time (the caller has reset the folios). Used
+    by :func:`mrelease_ref.mm.swap.folios_put_small_run`."""
+    vmstat = kernel.vmstat
+    pcp = _this_cpu_pcp(kernel)
+    high, batch = pcp.high, pcp.batch
+    max_free_count = batch << CONFIG_PCP_BATCH_SCALE_MAX
+    count, free_count = pcp.count, pcp.free_count
+    left = nr
+    to_pcp = 0
+    while left:
+        step = min(left, max(high - count, 1))  # frees until the one that reaches ``high``
+        count += step
+        to_pcp += step
+        left -= step
+        if free_count < max_free_count:
+            free_count = min(free_count + step, max_free_count)
+        if count >= high:
+            pcp.count, pcp.free_count = count, free_count
+            vmstat[NR_FREE_PCP] += to_pcp
+            to_pcp = 0
+            free_pcppages_bulk(kernel, pcp, min(count, nr_pcp_free(pcp, batch, high)))
+            count = pcp.count
+    pcp.count, pcp.free_count = count, free_count
+    vmstat[NR_FREE_PCP] += to_pcp
+    ev = kernel.vm_events
+    ev["PGFREE"] = ev.get("PGFREE", 0) + nr
+    ev["FOLIO_FREE"] = ev.get("FOLIO_FREE", 0) + nr
+
+
 def drain_all_pages(kernel: Kernel) -> None:
     """Kernel: mm/page_alloc.c:drain_all_pages(): empty every CPU's list into buddy."""
     for pcp in kernel.zone.per_cpu_pageset:
