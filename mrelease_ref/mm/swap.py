@@ -363,8 +363,7 @@ def folios_put_small_run(pages: Sequence[object], nr: int) -> int:
     dec = [0] * len(lists)
     freed = 0
     i = 0
-    while i < nr:
-        enc = pages[i]
+    for enc in pages if len(pages) == nr else pages[:nr]:
         if enc[1]:  # type: ignore[index]  # a flagged entry: delayed rmap or nr_pages next
             break
         folio = enc[0][0]  # type: ignore[index]
