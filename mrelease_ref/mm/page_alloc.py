@@ -108,6 +108,16 @@ def free_pcppages_bulk(kernel: Kernel, pcp: PerCpuPages, count: int) -> None:
     kernel.vmstat[NR_FREE_PAGES] += count
 
 
+def _pcp_spill(kernel: Kernel, pcp: PerCpuPages, count: int, free_count: int, to_pcp: int) -> int:
+    """The free that brought this CPU's list to ``high`` (free_frozen_page_commit()): store
+    the caller's running ``count``/``free_count`` and its ``to_pcp`` pages not yet counted
+    in NR_FREE_PCP, spill ``nr_pcp_free()`` pages to buddy, and return the new count."""
+    pcp.count, pcp.free_count = count, free_count
+    kernel.vmstat[NR_FREE_PCP] += to_pcp
+    free_pcppages_bulk(kernel, pcp, min(count, nr_pcp_free(pcp, pcp.batch, pcp.high)))
+    return pcp.count
+
+
 def free_unref_folios(folios: list[Folio]) -> None:
     """Kernel: mm/page_alloc.c:free_unref_folios()
 
@@ -143,11 +153,8 @@ def free_unref_folios(folios: list[Folio]) -> None:
             if free_count < max_free_count:
                 free_count += nr
             if count >= high:
-                pcp.count, pcp.free_count = count, free_count
-                vmstat[NR_FREE_PCP] += to_pcp
+                count = _pcp_spill(kernel, pcp, count, free_count, to_pcp)
                 to_pcp = 0
-                free_pcppages_bulk(kernel, pcp, min(count, nr_pcp_free(pcp, batch, high)))
-                count = pcp.count
         else:
             to_buddy += nr
     pcp.count, pcp.free_count = count, free_count
@@ -178,11 +185,8 @@ def free_unref_small_run(kernel: Kernel, nr: int) -> None:
         if free_count < max_free_count:
             free_count = min(free_count + step, max_free_count)
         if count >= high:
-            pcp.count, pcp.free_count = count, free_count
-            vmstat[NR_FREE_PCP] += to_pcp
+            count = _pcp_spill(kernel, pcp, count, free_count, to_pcp)
             to_pcp = 0
-            free_pcppages_bulk(kernel, pcp, min(count, nr_pcp_free(pcp, batch, high)))
-            count = pcp.count
     pcp.count, pcp.free_count = count, free_count
     vmstat[NR_FREE_PCP] += to_pcp
     ev = kernel.vm_events
