@@ -106,10 +106,10 @@ def test_fast_path_full_gather_mid_table() -> None:
 def test_fast_free_spills_like_free_unref_folios(high: int, pre: int, nr: int) -> None:
     """Kernel: mm/page_alloc.c:free_unref_folios() -- each freed page joins this CPU's list,
     and the free that brings ``pcp->count`` to ``high`` spills ``nr_pcp_free()`` pages to
-    buddy. The fast path (``free_unref_small_run()``) spills at the same frees as the
-    reference path does. ``high`` is lowered (the default, ~48k pages, needs a larger
-    victim than a test should build) and ``pre`` pages are first freed by a short-lived
-    process, so the reap starts with a partly filled list."""
+    buddy. A reap through the fast path spills at the same frees as through the reference
+    path. ``high`` is lowered (the default, ~48k pages, needs a larger victim than a test
+    should build) and ``pre`` pages are first freed by a short-lived process, so the reap
+    starts with a partly filled list."""
 
     def run(fast: bool) -> Kernel:
         k = Kernel(seed=1, fast_paths=fast, trace=True, large_folios=False)

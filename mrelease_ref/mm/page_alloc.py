@@ -108,16 +108,6 @@ def free_pcppages_bulk(kernel: Kernel, pcp: PerCpuPages, count: int) -> None:
     kernel.vmstat[NR_FREE_PAGES] += count
 
 
-def _pcp_spill(kernel: Kernel, pcp: PerCpuPages, count: int, free_count: int, to_pcp: int) -> int:
-    """The free that brought this CPU's list to ``high`` (free_frozen_page_commit()): store
-    the caller's running ``count``/``free_count`` and its ``to_pcp`` pages not yet counted
-    in NR_FREE_PCP, spill ``nr_pcp_free()`` pages to buddy, and return the new count."""
-    pcp.count, pcp.free_count = count, free_count
-    kernel.vmstat[NR_FREE_PCP] += to_pcp
-    free_pcppages_bulk(kernel, pcp, min(count, nr_pcp_free(pcp, pcp.batch, pcp.high)))
-    return pcp.count
-
-
 def free_unref_folios(folios: list[Folio]) -> None:
     """Kernel: mm/page_alloc.c:free_unref_folios()
 
@@ -153,8 +143,11 @@ def free_unref_folios(folios: list[Folio]) -> None:
             if free_count < max_free_count:
                 free_count += nr
             if count >= high:
-                count = _pcp_spill(kernel, pcp, count, free_count, to_pcp)
+                pcp.count, pcp.free_count = count, free_count
+                vmstat[NR_FREE_PCP] += to_pcp
                 to_pcp = 0
+                free_pcppages_bulk(kernel, pcp, min(count, nr_pcp_free(pcp, batch, high)))
+                count = pcp.count
         else:
             to_buddy += nr
     pcp.count, pcp.free_count = count, free_count
@@ -163,35 +156,6 @@ def free_unref_folios(folios: list[Folio]) -> None:
     ev = kernel.vm_events
     ev["PGFREE"] = ev.get("PGFREE", 0) + freed
     ev["FOLIO_FREE"] = ev.get("FOLIO_FREE", 0) + len(folios)
-
-
-def free_unref_small_run(kernel: Kernel, nr: int) -> None:
-    """Model helper (a fast path, not a kernel function): what :func:`free_unref_folios`
-    does to this CPU's list and the counters for ``nr`` order-0 folios freed in a row, one
-    spill at a time instead of one folio at a time (the caller has reset the folios). Used
-    by :func:`mrelease_ref.mm.swap.folios_put_small_run`."""
-    vmstat = kernel.vmstat
-    pcp = _this_cpu_pcp(kernel)
-    high, batch = pcp.high, pcp.batch
-    max_free_count = batch << CONFIG_PCP_BATCH_SCALE_MAX
-    count, free_count = pcp.count, pcp.free_count
-    left = nr
-    to_pcp = 0
-    while left:
-        step = min(left, max(high - count, 1))  # frees until the one that reaches ``high``
-        count += step
-        to_pcp += step
-        left -= step
-        if free_count < max_free_count:
-            free_count = min(free_count + step, max_free_count)
-        if count >= high:
-            count = _pcp_spill(kernel, pcp, count, free_count, to_pcp)
-            to_pcp = 0
-    pcp.count, pcp.free_count = count, free_count
-    vmstat[NR_FREE_PCP] += to_pcp
-    ev = kernel.vm_events
-    ev["PGFREE"] = ev.get("PGFREE", 0) + nr
-    ev["FOLIO_FREE"] = ev.get("FOLIO_FREE", 0) + nr
 
 
 def drain_all_pages(kernel: Kernel) -> None:

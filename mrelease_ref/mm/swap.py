@@ -73,7 +73,7 @@ from mrelease_ref.include.linux.page_flags import (
     folio_test_clear_lru,
 )
 from mrelease_ref.include.linux.vmstat import count_vm_events
-from mrelease_ref.mm.page_alloc import free_unref_folios, free_unref_small_run
+from mrelease_ref.mm.page_alloc import free_unref_folios
 from mrelease_ref.mm.workingset import workingset_activation
 
 if TYPE_CHECKING:
@@ -339,62 +339,6 @@ def folios_put_refs(folios: FolioBatch, refs: Sequence[int] | None) -> None:
         free.append(folio)
     folios.folios = []
     free_unref_folios(free)
-
-
-def folios_put_small_run(pages: Sequence[object], nr: int) -> int:
-    """Model helper (a fast path, not a kernel function): drop the gather's references for
-    the leading run of ``pages[:nr]`` (encoded pages) that hold one reference each to an
-    order-0 folio outside the swap cache, neither mlocked nor unevictable, and free those
-    that reach zero; returns how many entries it consumed.
-
-    It does, in the same order, what ``free_pages_and_swap_cache()`` ->
-    ``folios_put_refs()`` -> ``__page_cache_release()`` -> ``lruvec_del_folio()`` and
-    ``free_unref_folios()`` do for them (only the batch boundaries, which nothing can
-    observe, differ). It stops at the first other entry, which the reference path then
-    handles; it does nothing on a multi-gen LRU or without ``Kernel(fast_paths=True)``.
-    Equivalence with ``fast_paths=False`` is tested in tests/test_fast_paths.py.
-    """
-    first = pages[0]
-    k = first[0][0].kernel  # type: ignore[index]
-    lruvec = k.lruvec
-    if lruvec.lrugen is not None or not k.config.fast_paths:
-        return 0
-    lists = lruvec.lists
-    dec = [0] * len(lists)
-    freed = 0
-    i = 0
-    for enc in pages if len(pages) == nr else pages[:nr]:
-        if enc[1]:  # type: ignore[index]  # a flagged entry: delayed rmap or nr_pages next
-            break
-        folio = enc[0][0]  # type: ignore[index]
-        flags = folio.flags
-        if folio.order or flags & (PG_swapcache | PG_mlocked | PG_unevictable | PG_freed):
-            break
-        refcount = folio._refcount - 1
-        folio._refcount = refcount
-        i += 1
-        if refcount > 0:
-            continue
-        if refcount < 0:
-            raise KernelBug(f"folio refcount underflow: {folio!r}")
-        if flags & PG_lru:  # __page_cache_release(): lruvec_del_folio()
-            lru = (_INACTIVE_ANON if flags & PG_swapbacked else _INACTIVE_FILE) + (
-                1 if flags & PG_active else 0
-            )
-            del lists[lru][folio]
-            dec[lru] += 1
-        folio.flags = PG_freed  # free_unref_folios()
-        folio.mapping = None
-        if folio.private is not None:
-            folio.private = None
-        freed += 1
-    if freed:
-        vmstat = k.vmstat
-        for lru, n in enumerate(dec):
-            if n:
-                vmstat[NR_LRU_BASE + lru] -= n
-        free_unref_small_run(k, freed)
-    return i
 
 
 def release_pages(arg: Sequence[object], nr: int) -> None:

@@ -27,7 +27,7 @@ from mrelease_ref.include.linux.page_flags import (
     PG_swapbacked,
     PG_swapcache,
 )
-from mrelease_ref.mm.swap import folio_put, folios_put_refs, folios_put_small_run
+from mrelease_ref.mm.swap import folio_put, folios_put_refs
 from mrelease_ref.mm.swapfile import folio_free_swap, put_swap_folio
 
 if TYPE_CHECKING:
@@ -126,15 +126,13 @@ def free_pages_and_swap_cache(pages: Sequence[object], nr: int) -> None:
     For every encoded page: ``free_swap_cache()``, then queue the folio with its reference
     count (1, or the following nr_pages slot) and release in ``PAGEVEC_SIZE`` batches.
     """
-    start = folios_put_small_run(pages, nr) if nr else 0  # the model's fast path
     folios = FolioBatch()
     batch = folios.folios
     refs: list[int] = []
-    it = iter(pages[start:nr])
+    it = iter(pages[:nr])
     for enc in it:
         folio = enc[0][0]  # type: ignore[index]  # page_folio(encoded_page_ptr(enc))
-        if folio.flags & PG_swapcache:  # free_swap_cache()'s first test, saving the call
-            free_swap_cache(folio)
+        free_swap_cache(folio)
         if enc[1] & ENCODED_PAGE_BIT_NR_PAGES_NEXT:  # type: ignore[index]
             refs.append(encoded_nr_pages(next(it)))  # type: ignore[arg-type]
         else:

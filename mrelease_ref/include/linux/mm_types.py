@@ -301,9 +301,18 @@ class Folio:
     mapping: AddressSpace | AnonVma | None = None
     index: int = 0
     private: object | None = None
-    swap: SwpEntry | None = None
     _data: int | list[int] | None = None
     _tail: FolioTail | None = None
+
+    @property
+    def swap(self) -> SwpEntry | None:
+        """``folio->swap``: the swap entry of a folio in the swap cache, which shares a
+        union with ``private`` in struct folio (a swap-cache folio has no PG_private)."""
+        return self.private  # type: ignore[return-value]
+
+    @swap.setter
+    def swap(self, value: SwpEntry | None) -> None:
+        self.private = value
 
     def _folio_tail(self) -> FolioTail:
         tail = self._tail
