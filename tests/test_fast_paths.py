@@ -98,3 +98,37 @@ def test_fast_path_full_gather_mid_table() -> None:
     ref = _build_and_reap(False, spec, True, False)
     assert _observable(fast) == _observable(ref)
     assert fast.vm_events["TLB_FLUSH"] >= 3  # two forced flushes plus the final one
+
+
+@settings(max_examples=15, deadline=None)
+@given(high=st.integers(min_value=1, max_value=3000), pre=st.integers(min_value=0, max_value=2500),
+       nr=st.integers(min_value=1, max_value=2500))
+def test_fast_free_spills_like_free_unref_folios(high: int, pre: int, nr: int) -> None:
+    """Kernel: mm/page_alloc.c:free_unref_folios() -- each freed page joins this CPU's list,
+    and the free that brings ``pcp->count`` to ``high`` spills ``nr_pcp_free()`` pages to
+    buddy. A reap through the fast path spills at the same frees as through the reference
+    path. ``high`` is lowered (the default, ~48k pages, needs a larger victim than a test
+    should build) and ``pre`` pages are first freed by a short-lived process, so the reap
+    starts with a partly filled list."""
+
+    def run(fast: bool) -> Kernel:
+        k = Kernel(seed=1, fast_paths=fast, trace=True, large_folios=False)
+        for pcp in k.zone.per_cpu_pageset:
+            pcp.high = high
+        lmkd = k.spawn("lmkd", uid=0)
+        if pre:
+            tmp = k.spawn("tmp", uid=10002)
+            tmp.touch(tmp.mmap(pre), write=True)
+            tmp.exit(0)
+            k.run()
+        app = k.spawn("app", uid=10001)
+        app.touch(app.mmap(nr), write=True)
+        pidfd = lmkd.pidfd_open(app.pid)
+        lmkd.kill(app.pid, signal.SIGKILL)
+        lmkd.process_mrelease(pidfd, 0)
+        k.run()
+        return k
+
+    fast, ref = run(True), run(False)
+    assert _observable(fast) == _observable(ref)
+    assert check_invariants(fast) == []

@@ -1054,6 +1054,7 @@ def _zap_small_anon_run(
     pages = batch.encoded_pages
     room = batch.max - 1 - len(pages)
     first = last = -1
+    append = pages.append
     while i < end_i:
         pte = table[i]
         if pte is None:
@@ -1069,18 +1070,20 @@ def _zap_small_anon_run(
             first = i
         last = i
         zapped += 1
-        folio._mapcount -= 1
-        if not folio._mapcount:
+        mapcount = folio._mapcount - 1
+        folio._mapcount = mapcount
+        if not mapcount:
             unmapped += 1
-        pages.append(((folio, 0), 0))  # encode_page((folio, 0), 0)
+        append(((folio, 0), 0))  # encode_page((folio, 0), 0)
         i += 1
         room -= 1
-        if room <= 0 and not tlb_next_batch(tlb):
-            zf.force_flush = zf.force_break = True
-            break
         if room <= 0:
+            if not tlb_next_batch(tlb):
+                zf.force_flush = zf.force_break = True
+                break
             batch = tlb.active
             pages = batch.encoded_pages
+            append = pages.append
             room = batch.max - 1 - len(pages)
     if zapped:
         rss[MM_ANONPAGES] -= zapped

@@ -51,8 +51,10 @@ from mrelease_ref.include.linux.mmzone import (
     LRU_REFS_FLAGS,
     LRU_REFS_MASK,
     LRU_REFS_PGOFF,
+    NR_LRU_BASE,
     PAGEVEC_SIZE,
     FolioBatch,
+    LruList,
     Lruvec,
     folio_batch_add,
 )
@@ -79,6 +81,8 @@ if TYPE_CHECKING:
     from mrelease_ref.sim.kernel import Kernel
 
 MoveFn = Callable[[Lruvec, "Folio"], None]
+_INACTIVE_ANON = int(LruList.LRU_INACTIVE_ANON)
+_INACTIVE_FILE = int(LruList.LRU_INACTIVE_FILE)
 
 
 class KernelBug(AssertionError):
@@ -141,12 +145,14 @@ def folio_batch_move_lru(fbatch: FolioBatch, move_fn: MoveFn) -> None:
     if not fbatch.folios:
         return
     lruvec = fbatch.folios[0].kernel.lruvec
+    flags_values = fbatch.folios[0].kernel.folio_flags_values
     for folio in fbatch.folios:
         # block memcg migration while the folio moves between lru
         if move_fn is not lru_add and not folio_test_clear_lru(folio):
             continue
         move_fn(lruvec, folio)
-        folio.flags |= PG_lru
+        flags = folio.flags | PG_lru
+        folio.flags = flags_values.setdefault(flags, flags)  # most folios keep these flags
     folios = FolioBatch(fbatch.folios)
     fbatch.folios = []
     folios_put_refs(folios, None)
@@ -305,16 +311,31 @@ def folios_put_refs(folios: FolioBatch, refs: Sequence[int] | None) -> None:
     k = batch[0].kernel
     lruvec = k.lruvec
     huge_zero = k.huge_zero_folio
+    lists = lruvec.lists if lruvec.lrugen is None else None
+    vmstat = k.vmstat
     free: list[Folio] = []
     for folio, nr_refs in zip(batch, refs if refs is not None else [1] * len(batch), strict=True):
         if folio is huge_zero:
             continue
-        folio._refcount -= nr_refs
-        if folio._refcount > 0:
+        refcount = folio._refcount - nr_refs
+        folio._refcount = refcount
+        if refcount > 0:
             continue
-        if folio._refcount < 0 or folio.flags & PG_freed:
+        flags = folio.flags
+        if refcount < 0 or flags & PG_freed:
             raise KernelBug(f"folio refcount underflow: {folio!r}")
-        __page_cache_release(folio, lruvec)
+        if flags & PG_lru:
+            if lists is not None and not flags & PG_unevictable:
+                # __page_cache_release() -> lruvec_del_folio() on the classic lists, inlined:
+                # this runs for every folio a reap frees
+                lru = (_INACTIVE_ANON if flags & PG_swapbacked else _INACTIVE_FILE) + (
+                    1 if flags & PG_active else 0
+                )
+                del lists[lru][folio]
+                vmstat[NR_LRU_BASE + lru] -= 1 << folio.order
+                folio.flags = flags & ~(PG_lru | PG_active | PG_unevictable)
+            else:
+                __page_cache_release(folio, lruvec)
         free.append(folio)
     folios.folios = []
     free_unref_folios(free)

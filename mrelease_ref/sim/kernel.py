@@ -497,6 +497,9 @@ class Kernel:
             lru_gen_init_lruvec(self.lruvec)
         self.cpu_fbatches = [CpuFbatches() for _ in range(cfg.nr_cpus)]
         self.next_pfn = 0x1000
+        # Model-only memory saving: one int object per distinct folio->flags value that
+        # folio_batch_move_lru() sets (an int above 256 is 32 bytes; see bench/reap.py).
+        self.folio_flags_values: dict[int, int] = {}
         self.last_mm_id = 0
         self.mms: list[MmStruct] = []
         self.huge_zero_folio: Folio | None = None

@@ -257,6 +257,24 @@ class AnonVma:
 
 
 @dataclass(slots=True, eq=False)
+class FolioTail:
+    """The folio fields most folios never use, kept apart from :class:`Folio`.
+
+    Kernel: include/linux/mm_types.h (struct folio): ``_entire_mapcount``, ``_pincount``
+    and ``_mm_id``/``_mm_id_mapcount`` live in a large folio's tail pages (page[1],
+    page[2]) and exist only for large folios; ``mlock_count`` shares a union with
+    ``folio->lru``. The model keeps ``_pincount`` for small folios too (the kernel counts
+    their pins in ``_refcount`` with GUP_PIN_COUNTING_BIAS). Made by the first write to any
+    of them (:meth:`Folio._folio_tail`).
+    """
+
+    _entire_mapcount: int = 0
+    _pincount: int = 0
+    mlock_count: int = 0
+    _mm_ids: MmIds | None = None
+
+
+@dataclass(slots=True, eq=False)
 class Folio:
     """A folio: ``1 << order`` contiguous pages with one refcount and one set of flags.
 
@@ -267,6 +285,12 @@ class Folio:
     contents as tokens, see :mod:`mrelease_ref.include.linux.highmem`: None while every
     page still holds its initial content, one int for all pages of the folio, or one int
     per page).
+
+    ``_entire_mapcount``, ``_pincount``, ``_mm_ids`` and ``mlock_count`` are properties over
+    :class:`FolioTail`, a second object made on their first write (the kernel keeps the
+    first three in a large folio's tail pages and overlays ``mlock_count`` on
+    ``folio->lru``): most folios never need them, and a slot each would cost every base page
+    of the model 8 bytes (see :mod:`mrelease_ref.bench.reap`).
     """
 
     kernel: Kernel
@@ -275,15 +299,63 @@ class Folio:
     flags: int = 0
     _refcount: int = 1
     _mapcount: int = 0
-    _entire_mapcount: int = 0
-    _pincount: int = 0
-    mlock_count: int = 0
     mapping: AddressSpace | AnonVma | None = None
     index: int = 0
     private: object | None = None
-    swap: SwpEntry | None = None
-    _mm_ids: MmIds | None = None
     _data: int | list[int] | None = None
+    _tail: FolioTail | None = None
+
+    @property
+    def swap(self) -> SwpEntry | None:
+        """``folio->swap``: the swap entry of a folio in the swap cache, which shares a
+        union with ``private`` in struct folio (a swap-cache folio has no PG_private)."""
+        return self.private  # type: ignore[return-value]
+
+    @swap.setter
+    def swap(self, value: SwpEntry | None) -> None:
+        self.private = value
+
+    def _folio_tail(self) -> FolioTail:
+        tail = self._tail
+        if tail is None:
+            tail = self._tail = FolioTail()
+        return tail
+
+    @property
+    def _entire_mapcount(self) -> int:
+        tail = self._tail
+        return 0 if tail is None else tail._entire_mapcount
+
+    @_entire_mapcount.setter
+    def _entire_mapcount(self, value: int) -> None:
+        self._folio_tail()._entire_mapcount = value
+
+    @property
+    def _pincount(self) -> int:
+        tail = self._tail
+        return 0 if tail is None else tail._pincount
+
+    @_pincount.setter
+    def _pincount(self, value: int) -> None:
+        self._folio_tail()._pincount = value
+
+    @property
+    def _mm_ids(self) -> MmIds | None:
+        tail = self._tail
+        return None if tail is None else tail._mm_ids
+
+    @_mm_ids.setter
+    def _mm_ids(self, value: MmIds | None) -> None:
+        self._folio_tail()._mm_ids = value
+
+    @property
+    def mlock_count(self) -> int:
+        tail = self._tail
+        return 0 if tail is None else tail.mlock_count
+
+    @mlock_count.setter
+    def mlock_count(self, value: int) -> None:
+        self._folio_tail().mlock_count = value
 
     def __repr__(self) -> str:
         return (
