@@ -288,7 +288,10 @@ FINDINGS: Final[tuple[Finding, ...]] = (
             "victims' APKs: 1.6 per launch over ten seeds with single-page folios (9 against "
             "11 at seed 0), 0.4 with readahead's, an interval including none; v2 and v3 save "
             "none.",
-            ("model",), f"v1 and D against baseline, v2, v3; {_LMKD_SCOPE}", _NB6,
+            ("model",), f"v1 and D against baseline, v2, v3; {_LMKD_SCOPE}; single-page "
+            "folios are what v6.18 gives files on f2fs and on ext4 with encryption or verity "
+            "(a phone's `/data`: `ext4_should_enable_large_folio()`), readahead's where the "
+            "filesystem supports large folios", _NB6,
             "Finding: v1 saves kills only as far as its reaps can evict the victims' files",
             _LMKD),
     Finding("Under the multi-gen LRU every version kills as many apps as on the classic LRU, "

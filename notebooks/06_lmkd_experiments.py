@@ -117,6 +117,23 @@ mem
 # - **single-page folios** (`file_folio_order=0`): every page-cache page its own folio --
 #   the layout of this notebook's first version, which called it "4 KiB page-cache folios".
 #
+# **Which layout a phone has depends on the filesystem that holds the APKs.** Readahead
+# builds large folios only in a mapping that supports them (mm/readahead.c:
+# `page_cache_ra_order()` falls back to order 0 when `mapping_large_folio_support()` is
+# false). At v6.18 f2fs never enables them (nothing under fs/f2fs/ calls
+# `mapping_set_large_folios()` or `mapping_set_folio_order_range()`), and ext4 enables
+# them only without data journalling, encryption or verity on the filesystem
+# (fs/ext4/inode.c: `ext4_should_enable_large_folio()`, called by
+# `ext4_set_inode_mapping_order()`). Android keeps installed APKs on `/data`, which is
+# f2fs or ext4 with file-based encryption [inference from the Android platform's
+# userdata set-up, not checked on a device], so on a phone with a v6.18 kernel every APK
+# page is a 4 KiB folio: the **single-page** layout is the phone's; readahead's layout is
+# that of a filesystem with large folios (ext4 without encryption, xfs, erofs), the
+# "beyond Android" case. The default stays readahead's layout, which is this VM's.
+# (The model's fixed layout reads one model page per miss where f2fs would read a
+# readahead window of single pages; that changes only when the launching app's own file
+# pages arrive.)
+#
 # The apps' APKs on the default device, by folio kind (device MiB, `folio_layout()`):
 
 # %%
@@ -307,7 +324,9 @@ assert runs_small["v1"].n_kills < runs_small["baseline"].n_kills
 # saving is patch 1's: v2 and v3 (REAP_KILL without eviction) save none in either layout,
 # and `v1 1+2` (eviction without REAP_KILL) saves less (1.1 with single-page folios),
 # because a victim that wins the race tears itself down without a reap, and nothing is
-# evicted then.
+# evicted then. Which layout applies is the filesystem's choice ("Which page-cache folios"):
+# APKs on f2fs or on encrypted ext4 -- a phone's `/data` -- sit in single-page folios at
+# v6.18, so there the first numbers hold.
 
 # %% [markdown]
 # ### Finding: under the multi-gen LRU v1 saves the same kills as on the classic LRU
@@ -596,6 +615,7 @@ assert by_ram[5600] > by_ram[3700]
 # |---|---|
 # | what a reap frees, evicts, leaves cached; ESRCH; REAP_KILL; refaults; fork, COW | model |
 # | page-cache folio sizes (readahead's folios) | model: v6.18 readahead (live layouts: nb 05) |
+# | single-page APK folios on a phone | v6.18 f2fs; `ext4_should_enable_large_folio()` |
 # | time of a reap and of a victim's own exit | model clock, `calibrated_cost_model()` |
 # | LMKD's reasons, thresholds, polling, kill timeout, 2 reapers | AOSP lmkd [S] (§L1) |
 # | watermarks 8/41/74 MiB | derived for a 4 GB 1080p phone [D] (§L1.6) |
@@ -608,7 +628,9 @@ assert by_ram[5600] > by_ram[3700]
 # (§ numbers are sections of docs/sources.md.)
 #
 # Where the answer depends on configuration: the page-cache layout (and with readahead its
-# window) decides first whether v1 saves anything; the reclaim rate, the exclusive share
+# window) decides first whether v1 saves anything -- and the filesystem decides the layout
+# (single-page folios on f2fs or encrypted ext4, Android's `/data`; readahead's where the
+# filesystem supports large folios); the reclaim rate, the exclusive share
 # and (without REAP_KILL) the race decide how much (previous findings); the LRU
 # (classic or multi-gen) changes no count; P(ESRCH) also decides how many kills of the
 # kernels without REAP_KILL are redundant.
@@ -675,9 +697,9 @@ panel.runs
 #
 # The assertions above fail the notebook run if the model stops giving what the text says.
 # `tests/test_lmkd.py` pins the default-seed counts (readahead's folios: 11 kills for every
-# kernel; single-page folios: baseline 11, v1 9), the eviction, fork and ESRCH rules the
-# kills go through, the relaunch reads, both LRU configurations, the aggregation against
-# the full model, and one point of every stored sweep. `tests/test_browser_lmkd.py` checks
+# kernel; single-page folios: baseline 11, v1 9, on both LRUs), the eviction, fork and
+# ESRCH rules the kills go through, the relaunch reads, the aggregation against the full
+# model, and one point of every stored sweep. `tests/test_browser_lmkd.py` checks
 # the panel in a real browser.
 
 # %%
