@@ -52,9 +52,10 @@ import statistics
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from mrelease_ref.include.linux.mm_types import MM_ANONPAGES
 from mrelease_ref.lab.calibration import calibrated_cost_model, load_calibration
 from mrelease_ref.lmkd import policy, sim, stats, sweeps, zygote
-from mrelease_ref.lmkd.device import DeviceConfig, build_device
+from mrelease_ref.lmkd.device import DeviceConfig, build_device, folio_layout
 from mrelease_ref.lmkd.sim import VARIANTS, Scenario
 from mrelease_ref.viz import figures
 from mrelease_ref.viz import lmkd as lmkd_viz
@@ -67,16 +68,18 @@ pd.set_option("display.width", 200)
 # ## The device
 #
 # A "4 GB" phone (3700 MiB usable): an unkillable base of 1600 MiB (kernel, native daemons,
-# system_server, systemui), the zygote with 300 MiB of preloaded framework files, apps in
-# ActivityManager's oom_score_adj bands, about 250 MiB of other page cache, and free memory
-# at the high watermark (8/41/74 MiB min/low/high, derived for a 4 GB 1080p device). Each
-# app holds anonymous memory (plus its zram footprint as anonymous pages: there is no swap
-# device), 70 MiB of the zygote's files, an exclusive APK of its own (12.5 % of its file
-# RSS by default), and 1 MiB of dirty pages in a MAP_SHARED database file.
+# system_server, systemui, and the zygote's 16 MiB heap), the zygote with 300 MiB of
+# preloaded framework files, apps in ActivityManager's oom_score_adj bands, about 250 MiB
+# of other page cache, and free memory at the high watermark (8/41/74 MiB min/low/high,
+# derived for a 4 GB 1080p device). Each app holds anonymous memory (plus its zram
+# footprint as anonymous pages: there is no swap device), 70 MiB of the zygote's files, an
+# exclusive APK of its own (12.5 % of its file RSS by default), and 1 MiB of dirty pages in
+# a MAP_SHARED database file. The kernel is arm64 (the same generic `mmu_gather` path as
+# x86_64) with the classic two-list LRU unless a result says "MGLRU".
 #
 # One model page stands for 16 device pages (64 KiB): `tests/test_lmkd.py` checks this
-# aggregation against the full model (every 4 KiB page a folio) on a small device -- same
-# victims, reasons, reap outcomes and MiB, kill times within 100 ms.
+# aggregation against the full model (every 4 KiB page modelled) on a small device -- same
+# victims, reap outcomes and MiB evicted, kill times within 100 ms.
 
 # %%
 cfg = DeviceConfig()
@@ -95,14 +98,92 @@ mem = {k: round(v * cfg.scale / 1024) for k, v in dev.kernel.meminfo().items()
 mem
 
 # %% [markdown]
-# How an app gets the zygote's memory is one function. The model has no `fork()` with
-# copy-on-write yet, so `zygote_fork()` maps the zygote's preloaded file into a fresh process
-# at the same offsets: the page-cache folios are the zygote's, so every app raises their
-# mapcount as an inherited mapping would. When `Process.fork()` lands, only this body
-# changes.
+# ### Which page-cache folios: two layouts
+#
+# What a v1 reap can evict depends on the folio a page sits in: a folio that one gather
+# entry holds alone (a single page, or a PMD-mapped 2 MiB folio on x86_64 and arm64) is
+# evicted, a PTE-mapped large folio never is (notebook 01, "large folios are evicted only
+# when one entry maps them"). Every result below says which of two layouts it assumes:
+#
+# - **readahead's folios** (the default, `DeviceConfig(file_folio_order=None)`): v6.18's
+#   readahead chooses each folio as an app first reads its files through mmap. The first
+#   8 MiB window of a file (`read_ahead_kb` 8192, this VM's value) is read around at order
+#   0 -- 4 KiB folios --, and each further window at an order two higher (16 KiB, 64 KiB,
+#   256 KiB, 1 MiB), 2 MiB only past the first 40 MiB. Aggregated, the first window is
+#   single model pages (evicted like 4 KiB folios) and the rest PTE-mapped large model
+#   folios (kept, like the device's). The device's 2 MiB folios, PMD-mapped and so
+#   evictable, become PTE-mapped model folios: only APKs over 40 MiB have any, at most
+#   5 MiB each (`tests/test_lmkd.py::test_aggregation_holds_2mib_folios_as_pte_mapped_folios`).
+# - **single-page folios** (`file_folio_order=0`): every page-cache page its own folio --
+#   the layout of this notebook's first version, which called it "4 KiB page-cache folios".
+#
+# **Which layout a phone has depends on the filesystem that holds the APKs.** Readahead
+# builds large folios only in a mapping that supports them (mm/readahead.c:
+# `page_cache_ra_order()` falls back to order 0 when `mapping_large_folio_support()` is
+# false). At v6.18 f2fs never enables them (nothing under fs/f2fs/ calls
+# `mapping_set_large_folios()` or `mapping_set_folio_order_range()`), and ext4 enables
+# them only without data journalling, encryption or verity on the filesystem
+# (fs/ext4/inode.c: `ext4_should_enable_large_folio()`, called by
+# `ext4_set_inode_mapping_order()`). Android keeps installed APKs on `/data`, which is
+# f2fs or ext4 with file-based encryption [inference from the Android platform's
+# userdata set-up, not checked on a device], so on a phone with a v6.18 kernel every APK
+# page is a 4 KiB folio: the **single-page** layout is the phone's; readahead's layout is
+# that of a filesystem with large folios (ext4 without encryption, xfs, erofs), the
+# "beyond Android" case. The default stays readahead's layout, which is this VM's.
+# (The model's fixed layout reads one model page per miss where f2fs would read a
+# readahead window of single pages; that changes only when the launching app's own file
+# pages arrive.)
+#
+# The apps' APKs on the default device, by folio kind (device MiB, `folio_layout()`):
+
+# %%
+layout = pd.DataFrame([{"app": a.spec.name, "APK MiB": round(a.spec.excl_mb, 1),
+                        **{k: round(v, 1) for k, v in folio_layout(cfg, a.excl_file).items()}}
+                       for a in dev.apps])
+layout.set_index("app")
+
+# %%
+assert all(abs(r["single page"] - min(8.0, r["APK MiB"])) < 0.1
+           for r in layout.to_dict("records"))
+assert layout["PMD-sized"].sum() == 0
+
+# %% [markdown]
+# ### Apps are forked from the zygote
+#
+# Every app is `fork()`ed from the zygote (`Process.fork()`: the model's `copy_process()`
+# and `dup_mmap()`), which has mapped its preloaded files and written a 16 MiB heap
+# (launcher3's boot-image "shared dirty" is 16 MB, docs/sources.md §L3.1). The child
+# shares the heap copy-on-write and, by assumption, writes a quarter of it, copying 4 MiB;
+# it maps the framework pages it touches as it faults them. A kill frees the app's own
+# memory and its copies; the 12 MiB of heap it still shares stay, mapped by the zygote:
 
 # %%
 print(inspect.getsource(zygote.zygote_fork))
+print(inspect.getsource(zygote.exclusive_anon_pages))
+
+# %%
+shares = pd.DataFrame([{
+    "app": a.spec.name, "RssAnon MiB": cfg.mb(a.process.task.mm.rss_stat[MM_ANONPAGES]),
+    "freed by a kill MiB": cfg.mb(zygote.exclusive_anon_pages(a.process.task.mm)),
+    "shared with the zygote MiB": cfg.mb(a.process.task.mm.rss_stat[MM_ANONPAGES]
+                                         - zygote.exclusive_anon_pages(a.process.task.mm))}
+    for a in dev.apps[:4]])
+shares.set_index("app")
+
+# %%
+assert (shares["shared with the zygote MiB"] == 12.0).all()
+
+# %% [markdown]
+# **What changed with `fork()`.** The first version of this notebook built each app as a
+# fresh process that mapped the zygote's files, and had no zygote heap. With `fork()` and
+# that version's layout (single-page folios) the default run kills the same apps as before
+# -- baseline 11, v1 9 -- and v1 evicts the same 159 MiB: the heap moved out of the
+# unkillable base, so the RAM the apps hold is unchanged. What changed is what RssAnon
+# says. Each victim's RssAnon now includes 12 MiB that its kill does not free: the kill
+# tables below count as "anon freed" only the pages the victim maps alone (smaps
+# Private), and so does "given up" in the redundant-kill test. LMKD, which picks
+# perceptible victims by RSS, sees the 12 MiB too; every app shares the same amount, so no
+# choice changes.
 
 # %% [markdown]
 # ## A kill, as LMKD makes it
@@ -143,72 +224,145 @@ print(inspect.getsource(policy.decide))
 #
 # The six kernels: v6.18 (`baseline`); v1's patches 1 and 2 without REAP_KILL (`v1 1+2`,
 # `Kernel(variant="v1", patches=2)`); all of v1, draft D, v2 and v3, whose LMKD uses
-# `PROCESS_MRELEASE_REAP_KILL`.
+# `PROCESS_MRELEASE_REAP_KILL`. Seed 0, readahead's folios, classic LRU:
 
 # %%
 runs = stats.run_all(Scenario(), VARIANTS)
 summary = pd.DataFrame([r.summary() for r in runs.values()]).drop(columns="seed")
 summary.set_index("variant")
 
+# %% [markdown]
+# The same run with every page-cache page a single-page folio (the first version's layout):
+
+# %%
+SMALL = DeviceConfig(file_folio_order=0)
+runs_small = stats.run_all(Scenario(device=SMALL), ("baseline", "v1"))
+pd.DataFrame([r.summary() for r in runs_small.values()]).drop(columns="seed").set_index(
+    "variant")
+
 # %%
 fig = lmkd_viz.free_memory(
-    {v: runs[v] for v in ("baseline", "v1 1+2", "v1", "v3")}, t_max_ms=2500,
+    {"baseline": runs["baseline"], "v1": runs["v1"], "v3": runs["v3"],
+     "v1, single-page folios": runs_small["v1"]}, t_max_ms=2500,
     title="free memory during the launch (default scenario, seed 0)")
 _ = figures.save(fig, "06_lmkd_free_memory")
 plt.show()
 
 # %% [markdown]
 # Every drop under the high line during the launch is answered by a kill (the ticks above
-# the curves). The baseline's curve recovers no higher than v1's, but it needs more kills
-# to get there: each of its victims leaves its APK in the page cache.
+# the curves). With readahead's folios v1 evicts 81.5 MiB at its reaps -- the first 8 MiB
+# window of each victim's APK, against 159 MiB with single-page folios -- which delays its
+# later kills but saves none of them in this run: the same eleven apps die.
 #
-# Over ten seeds (the cached apps' sizes and the race draws change with the seed; stored
-# sweep, see "Sweeps"):
+# Over ten seeds, for both layouts and both LRUs (the cached apps' sizes and the race
+# draws change with the seed; stored sweep, see "Sweeps"). `MGLRU` is
+# `DeviceConfig(lru_gen=True)`: the device's kernel runs the multi-gen LRU
+# (`Kernel(lru_gen=True)`), as Android kernels do:
 
 # %%
 stored = sweeps.load_sweeps()
-by_variant = pd.DataFrame(stats.summarise(stored["sweeps"]["variants"], ["variant"]))
-by_variant.set_index("variant")[["seeds", "kills", "kills ±", "redundant", "redundant ±",
-                                 "recovery ms", "recovery ms ±", "relaunch read MiB"]]
+LAYOUTS = {None: "readahead's folios", 0: "single-page folios"}
+
+
+def config_label(row: dict) -> str:
+    return f"{'MGLRU' if row['x'] else 'classic LRU'}, {LAYOUTS[row['y']]}"
+
+
+by_config = [{**r, "config": config_label(r)} for r in stats.summarise(
+    stored["sweeps"]["variants"], ["x", "y", "variant"])]
+CONFIGS = [config_label({"x": x, "y": y}) for x in (False, True) for y in (None, 0)]
+pd.DataFrame(by_config).pivot(index="variant", columns="config", values="kills").loc[
+    list(VARIANTS), CONFIGS]
 
 # %%
-fig = lmkd_viz.kills_bars(stats.summarise(stored["sweeps"]["variants"], ["variant"]),
-                          title="kills per run, 10 seeds, 95 % t-interval")
+fig = lmkd_viz.kills_by_config(by_config, title="kills per run, 10 seeds, 95 % t-interval")
 _ = figures.save(fig, "06_lmkd_kills")
 plt.show()
 
-# %%
-saved_v1 = stats.paired_saving(stored["sweeps"]["variants"], [], "baseline", "v1")[0]
-saved_v3 = stats.paired_saving(stored["sweeps"]["variants"], [], "baseline", "v3")[0]
-saved_12 = stats.paired_saving(stored["sweeps"]["variants"], [], "baseline", "v1 1+2")[0]
-pd.DataFrame([{"kernel": "v1", **saved_v1}, {"kernel": "v1 1+2", **saved_12},
-              {"kernel": "v3", **saved_v3}]).set_index("kernel")
+# %% [markdown]
+# Kills saved against the baseline, paired by seed (mean and 95 % half-width):
 
 # %%
-assert runs["v1"].n_kills < runs["baseline"].n_kills
-assert saved_v1["saved"] > 0 and saved_v1["saved"] - saved_v1["±"] > 0
-assert runs["v3"].n_kills == runs["baseline"].n_kills
+saved_rows = []
+for lru in (False, True):
+    for order in (None, 0):
+        part = [r for r in stored["sweeps"]["variants"] if r["x"] == lru and r["y"] == order]
+        for kernel in ("v1", "v1 1+2", "d", "v3"):
+            ps = stats.paired_saving(part, [], "baseline", kernel)[0]
+            saved_rows.append({"config": config_label({"x": lru, "y": order}),
+                               "kernel": kernel, "saved": ps["saved"], "±": ps["±"]})
+saved = pd.DataFrame(saved_rows)
+saved.pivot(index="kernel", columns="config", values=["saved", "±"]).reindex(
+    columns=CONFIGS, level=1)
+
+# %%
+seed0 = {(r["x"], r["y"], r["variant"]): r["kills"] for r in stored["sweeps"]["variants"]
+         if r["seed"] == 0}
+assert {v: r.n_kills for v, r in runs.items()} == {v: seed0[(False, None, v)] for v in VARIANTS}
+assert {v: r.n_kills for v, r in runs_small.items()} == {
+    v: seed0[(False, 0, v)] for v in runs_small}
+sv = {(r["config"], r["kernel"]): (r["saved"], r["±"]) for r in saved_rows}
+ra, sp = "classic LRU, readahead's folios", "classic LRU, single-page folios"
+assert sv[(sp, "v1")][0] - sv[(sp, "v1")][1] > 0  # single-page folios: a saving
+assert sv[(ra, "v1")][0] - sv[(ra, "v1")][1] <= 0 < sv[(ra, "v1")][0]  # readahead: not shown
+assert sv[(sp, "v3")] == sv[(ra, "v3")] == (0.0, 0.0)
+assert runs["v1"].n_kills == runs["baseline"].n_kills
+assert runs_small["v1"].n_kills < runs_small["baseline"].n_kills
 
 # %% [markdown]
-# ### Finding: v1 saves kills where reclaim lags the launch, by evicting the victims' own files
+# ### Finding: v1 saves kills only as far as its reaps can evict the victims' files
 #
-# *Evidence: model. Scope: the default device and workload (4 KiB page-cache folios,
-# reclaim at 200 MiB/s, 12.5 % exclusive file share), v1 and draft D.* In the default run
-# the baseline kills 11 apps and v1 9; over ten seeds v1 saves 1.6 kills per launch (95 %
-# interval 1.2-2.0). The saving is patch 1's: v2 and v3 (REAP_KILL without eviction) save
-# none, and `v1 1+2` (eviction without REAP_KILL) saves less, 1.1 (0.5-1.7), because a
-# victim that wins the race tears itself down without a reap, and nothing is evicted then
-# (see "Sweeps"). What the baseline loses is the victims' APKs, left cached until kswapd
-# reaches them.
+# *Evidence: model. Scope: the default device and workload (reclaim at 200 MiB/s, 12.5 %
+# exclusive file share), v1 and draft D; each layout as stated.* With every page-cache page
+# a single-page folio v1 evicts each victim's whole APK at the reap: the baseline kills 11
+# apps in the default run and v1 9, and over ten seeds v1 saves 1.6 kills per launch (95 %
+# interval 1.2-2.0). With the folios v6.18's readahead gives an APK read once through mmap,
+# only each APK's first 8 MiB window is single pages; the rest sits in PTE-mapped large
+# folios that the reap unmaps and keeps. v1 then evicts about half as much (81.5 of
+# 171 MiB in the default run), kills the same eleven apps in the default run, and saves 0.4
+# kills per launch over ten seeds, an interval (-0.1 to 0.9) that includes none. The
+# saving is patch 1's: v2 and v3 (REAP_KILL without eviction) save none in either layout,
+# and `v1 1+2` (eviction without REAP_KILL) saves less (1.1 with single-page folios),
+# because a victim that wins the race tears itself down without a reap, and nothing is
+# evicted then. Which layout applies is the filesystem's choice ("Which page-cache folios"):
+# APKs on f2fs or on encrypted ext4 -- a phone's `/data` -- sit in single-page folios at
+# v6.18, so there the first numbers hold.
+
+# %% [markdown]
+# ### Finding: under the multi-gen LRU v1 saves the same kills as on the classic LRU
+#
+# *Evidence: model (the multi-gen LRU is modelled from v6.18's source only; the live kernel
+# here does not run it). Scope: the default device, both layouts, every version.* With
+# `lru_gen=True` every version kills as many apps as on the classic LRU, seed by seed, in
+# both layouts -- one seed of `v1 1+2` with readahead's folios aside (13 kills instead of
+# 12) -- so "v1 needs fewer kills" holds under MGLRU exactly where it holds on the classic
+# LRU: 1.6 kills saved with single-page folios, 0.4 (not distinguishable from none) with
+# readahead's. The LRU decides which unmapped clean pages kswapd takes, not how many it
+# takes at its rate, and the reap's eviction does not look at the LRU; what patch 2 changes
+# in aging would show as refaults, and the relaunch counts none in either.
+
+# %%
+mg = {(r["y"], r["variant"], r["seed"]): r["kills"] for r in stored["sweeps"]["variants"]
+      if r["x"]}
+cl = {(r["y"], r["variant"], r["seed"]): r["kills"] for r in stored["sweeps"]["variants"]
+      if not r["x"]}
+differ = sorted((str(k), cl[k], mg[k]) for k in cl if cl[k] != mg[k])
+differ
+
+# %%
+assert differ == [("(None, 'v1 1+2', 2)", 12, 13)]
+assert sv[("MGLRU, single-page folios", "v1")] == sv[(sp, "v1")]
+assert sv[("MGLRU, readahead's folios", "v1")] == sv[(ra, "v1")]
 
 # %% [markdown]
 # ## Redundant kills, kill by kill
 #
 # A kill is **redundant** when, at the decision, free memory plus what earlier victims had
-# already given up but the kernel had not returned -- anonymous pages still in their
-# address spaces, and clean page-cache pages of their exclusive files that no live process
-# maps -- reached the threshold of the kill's reason. A perfect accountant, counting that
-# memory as free, would not have killed.
+# already given up but the kernel had not returned -- anonymous pages only they still map,
+# and clean page-cache pages of their exclusive files that no live process maps -- reached
+# the threshold of the kill's reason. A perfect accountant, counting that memory as free,
+# would not have killed. (Readahead's folios, unless the table says otherwise; "anon freed"
+# is what the kill frees, "anon shared" the zygote heap pages the victim still shares.)
 
 # %%
 def kill_table(r: sim.RunResult) -> pd.DataFrame:
@@ -216,6 +370,7 @@ def kill_table(r: sim.RunResult) -> pd.DataFrame:
         "t ms": k.t_ms, "victim": k.victim, "adj": k.adj, "reason": k.reason,
         "outcome": k.outcome, "free MiB": round(k.free_mb, 1),
         "given up MiB": round(k.recoverable_mb, 1), "redundant": k.redundant,
+        "anon freed MiB": round(k.anon_mb, 1), "anon shared MiB": round(k.shared_anon_mb, 1),
         "APK cached MiB": round(k.excl_cached_mb, 1),
         "left cached MiB": None if k.excl_left_cached_mb is None
         else round(k.excl_left_cached_mb, 1),
@@ -227,27 +382,38 @@ kill_table(runs["baseline"])
 # %%
 kill_table(runs["v1"])
 
+# %% [markdown]
+# v1 with single-page folios:
+
+# %%
+kill_table(runs_small["v1"])
+
 # %%
 base_kills, v1_kills = runs["baseline"].kills, runs["v1"].kills
-assert runs["v1"].n_redundant == 0 and runs["baseline"].n_redundant >= 9
-assert all(k.excl_left_cached_mb == 0.0 for k in v1_kills)
+assert runs["baseline"].n_redundant == 10 and runs_small["baseline"].n_redundant == 10
+assert runs["v1"].n_redundant == 9 and runs_small["v1"].n_redundant == 0
+assert all(k.excl_left_cached_mb == 0.0 for k in runs_small["v1"].kills)
+assert all(abs(k.excl_left_cached_mb - max(0.0, k.excl_cached_mb - 8.0)) < 0.1
+           for k in v1_kills)
 assert all(k.excl_left_cached_mb == k.excl_cached_mb for k in base_kills)
 
 # %% [markdown]
 # ### Finding: under the baseline almost every kill after the first is redundant
 #
-# *Evidence: model. Scope: default scenario; the definition above.* Ten of the baseline's
-# eleven kills were made while earlier victims' APKs -- 6 to 42 MiB each, unmapped and clean
-# -- sat in the page cache, enough to stay over the watermark had they been free. Under
-# v1 every reap evicts them (left cached: 0) and no kill is redundant. The first kill is
-# never redundant: nothing was given up before it.
+# *Evidence: model. Scope: default scenario, either layout; the definition above.* Ten of
+# the baseline's eleven kills were made while earlier victims' APKs -- 6 to 42 MiB each,
+# unmapped and clean -- sat in the page cache, enough to stay over the watermark had they
+# been free. With single-page folios every v1 reap evicts them (left cached: 0) and no
+# kill is redundant; with readahead's folios v1 evicts only their first 8 MiB and nine of
+# its eleven kills stay redundant. The first kill is never redundant: nothing was given up
+# before it.
 
 # %% [markdown]
 # ## How fast memory comes back
 #
 # Per kill, "teardown" is the time from LMKD's decision to the victim's address space being
-# empty (every page unmapped and its anonymous memory freed). Its kernel part is the model's
-# clock for the reap and the victim's exit, priced by the live kernel's calibration
+# empty (every page unmapped and its own anonymous memory freed). Its kernel part is the
+# model's clock for the reap and the victim's exit, priced by the live kernel's calibration
 # (`calibrated_cost_model()`: µs per MiB measured on this machine's 6.18 kernel), times the
 # aggregation factor:
 
@@ -272,60 +438,96 @@ teardown.set_index("variant")
 # %%
 pinned = [k for k in base_kills if k.pinned]
 assert pinned and all(k.teardown_ms > max(x.teardown_ms for x in v1_kills) for k in pinned)
+assert all(2 <= t <= 5 for v in ("v1", "d", "v2", "v3") for t in teardowns(runs[v]))
+assert [k.teardown_ms for k in pinned] == [43]
 assert runs["v1"].recovery_ms < runs["baseline"].recovery_ms
 
 # %% [markdown]
 # ### Finding: REAP_KILL bounds the teardown at a few milliseconds; a pinned ESRCH victim takes tens
 #
 # *Evidence: model; reap and exit time calibrated (live 6.18 prices), everything around it
-# estimated. Scope: default scenario, P(ESRCH) 0.2, pins of 5-500 ms.* With REAP_KILL every
-# teardown took 2-5 ms of device time, the calibrated cost of unmapping and freeing a
-# cached app. Without it, a victim that won the race while a `/proc` reader held its mm kept its
-# memory until the reader let go (43 ms in the default run). Pressure ends sooner with v1
-# (recovery: onset to free memory back at the high watermark once the launch has its
-# memory), because fewer kills are needed, not because each is faster.
+# estimated. Scope: default scenario (readahead's folios), P(ESRCH) 0.2, pins of 5-500 ms.*
+# With REAP_KILL every teardown took 2-4 ms of device time, the calibrated cost of
+# unmapping a cached app and freeing what it alone maps. Without it, a victim that won the
+# race while a `/proc` reader held its mm kept its memory until the reader let go (43 ms
+# in the default run). Pressure ends sooner with v1 (recovery: onset to free memory back
+# at the high watermark once the launch has its memory) although it kills as many apps:
+# its reaps hand back the victims' first 8 MiB of APK at once.
 
 # %% [markdown]
 # ## What a killed app pays when it comes back
 #
-# At t = 5 s the first victim is launched again from the zygote: it maps the same APK
-# (same inode, so the page cache still holds what was not evicted or reclaimed), reads it at
+# At t = 5 s the first victim is forked from the zygote again: it maps the same APK (same
+# inode, so the page cache still holds what was not evicted or reclaimed), reads it at
 # 300 MiB/s, and rebuilds its anonymous memory.
 
 # %%
 relaunch = pd.DataFrame([{
-    "variant": v, "app": r.relaunch.app, "APK MiB": r.relaunch.excl_mb,
+    "layout": layout_name, "variant": v, "app": r.relaunch.app, "APK MiB": r.relaunch.excl_mb,
     "cached at relaunch MiB": r.relaunch.cached_at_start_mb,
     "read MiB": r.relaunch.read_mb, "refaults MiB": r.relaunch.refault_mb,
     "read time ms (300 MiB/s)": round(r.relaunch.read_ms, 1)}
-    for v, r in runs.items() if r.relaunch is not None])
-relaunch.set_index("variant")
+    for layout_name, group in (("readahead's folios", runs), ("single-page folios", runs_small))
+    for v, r in group.items() if r.relaunch is not None])
+relaunch.set_index(["layout", "variant"])
 
 # %%
-rb, rv = runs["baseline"].relaunch, runs["v1"].relaunch
-assert rb is not None and rv is not None
-assert rb.read_mb == 0.0 and rv.read_mb == rv.excl_mb and rv.refault_mb == 0.0
+rb, rv, rs = runs["baseline"].relaunch, runs["v1"].relaunch, runs_small["v1"].relaunch
+assert rb is not None and rv is not None and rs is not None
+assert rb.read_mb == 0.0 and rv.read_mb == 8.0 and rs.read_mb == rs.excl_mb == 24.5
+assert rv.refault_mb == rs.refault_mb == 0.0
 
 # %% [markdown]
-# ### Finding: v1's saved kills are paid at relaunch, and the cost is invisible to refault counters
+# ### Finding: v1's evictions are paid at relaunch, and the cost is invisible to refault counters
 #
 # *Evidence: model; read time estimated (300 MiB/s [E]). Scope: default scenario, the first
 # victim relaunched 3 s after the pressure ended.* Under the baseline the relaunched app
-# found its whole APK (24.5 MiB) still cached and read nothing; under v1 the reap had
-# evicted it, so the app read all of it again (about 80 ms at 300 MiB/s) -- and the kernel
-# counted no refault, because pages evicted by the reap leave no shadow entry (the same
-# result as notebook 02's relaunch). A workingset-based heuristic would not see this cost.
+# found its whole APK (24.5 MiB) still cached and read nothing; under v1 it read again
+# exactly what the reap had evicted -- 8 MiB with readahead's folios, all 24.5 MiB (about
+# 80 ms at 300 MiB/s) with single-page folios -- and the kernel counted no refault, because
+# pages evicted by the reap leave no shadow entry (the same result as notebook 02's
+# relaunch). A workingset-based heuristic would not see this cost.
 
 # %% [markdown]
 # ## Sweeps
 #
 # Stored runs (`python -m mrelease_ref.lmkd.sweeps` wrote them; launch phase only, five
 # seeds per point, paired by seed; `tests/test_lmkd.py` re-runs one point of each and fails
-# if the model no longer gives the stored numbers):
+# if the model no longer gives the stored numbers). Readahead's folios with the 8 MiB
+# window and the classic LRU, unless the sweep varies them:
 
 # %%
 {"date": stored["date"], "commit": stored["commit"],
  "runs": {name: len(rows) for name, rows in stored["sweeps"].items()}}
+
+# %% [markdown]
+# **Page-cache layout**: readahead's folios (`None`), every page a single-page folio (`0`),
+# or every page in a PTE-mapped large folio of 2, 4 or 16 model pages (128 KiB, 256 KiB,
+# 1 MiB on the device); and **readahead window** (`read_ahead_kb`, readahead's folios) --
+# kills v1 saves, and MiB its reaps evict:
+
+# %%
+folio = stats.paired_saving(stored["sweeps"]["folio"], ["value"], "baseline", "v1")
+window = stats.paired_saving(stored["sweeps"]["readahead"], ["value"], "baseline", "v1")
+evicted = {(name, r["value"]): r["evicted at reap MiB"]
+           for name in ("folio", "readahead") for r in stats.summarise(
+               stored["sweeps"][name], ["value", "variant"], ("evicted at reap MiB",))
+           if r["variant"] == "v1"}
+pd.DataFrame([{"sweep": "file_folio_order" if name == "folio" else "read_ahead_kb",
+               "value": "readahead" if r["value"] is None else str(r["value"]),
+               "saved": r["saved"], "±": r["±"], "seeds": r["seeds"],
+               "v1 evicts MiB": evicted[(name, r["value"])]}
+              for name, rows in (("folio", folio), ("readahead", window)) for r in rows]
+             ).set_index(["sweep", "value"])
+
+# %%
+by_folio = {r["value"]: r["saved"] for r in folio}
+by_window = {r["value"]: r["saved"] for r in window}
+assert by_folio[0] > 1 and all(by_folio[o] == 0 for o in (1, 2, 4))
+assert by_folio[None] == by_window[8192] < 0.5
+assert all(by_window[w] == 0 for w in (256, 1024, 4096)) and by_window[32768] > 1
+assert [evicted[("readahead", w)] for w in (256, 1024, 4096, 8192, 32768)] == sorted(
+    evicted[("readahead", w)] for w in (256, 1024, 4096, 8192, 32768))
 
 # %% [markdown]
 # **Exclusive file share × reclaim rate** -- kills v1 saves over the baseline, and
@@ -352,94 +554,94 @@ kills_grid = pd.DataFrame(stats.summarise(stored["sweeps"]["excl_kswapd"],
 kills_grid.pivot(index=["y", "x"], columns="variant", values="kills")
 
 # %% [markdown]
-# **Race probability** (P(victim wins), i.e. ESRCH without REAP_KILL):
+# **Race probability** (P(victim wins), i.e. ESRCH without REAP_KILL) and **RAM** -- kills:
 
 # %%
 esrch = pd.DataFrame(stats.summarise(stored["sweeps"]["esrch"], ["value", "variant"],
                                      ("kills", "redundant", "recovery ms")))
 esrch.pivot(index="value", columns="variant", values=["kills", "redundant"])
 
-# %% [markdown]
-# **Page-cache folio size** (in model pages: order 1 is a 128 KiB device folio, PTE-mapped)
-# and **RAM** -- kills v1 saves:
-
 # %%
-folio = stats.paired_saving(stored["sweeps"]["folio"], ["value"], "baseline", "v1")
 ram = stats.paired_saving(stored["sweeps"]["ram"], ["value"], "baseline", "v1")
-pd.concat([pd.DataFrame(folio).assign(sweep="file_folio_order"),
-           pd.DataFrame(ram).assign(sweep="ram_mb")]).set_index(["sweep", "value"])
+pd.DataFrame(ram).set_index("value")
 
 # %%
-by_folio = {r["value"]: r["saved"] for r in folio}
-assert by_folio[0] > 0 and all(by_folio[o] == 0 for o in (1, 2, 4))
 by_cell = {(r["x"], r["y"]): r["saved"] for r in grid}
-assert by_cell[(0.125, 200)] > by_cell[(0.125, 400)] > by_cell[(0.125, 600)]
-assert by_cell[(0.02, 200)] < by_cell[(0.125, 200)] and by_cell[(0.4, 200)] == 0
+assert max(by_cell.values()) <= 1.0 and all(by_cell[(x, y)] == 0 for x in (0.3, 0.4)
+                                            for y in (200, 400, 600, 1000))
 stall_cell = {(r["x"], r["y"]): r["saved"] for r in stall}
-assert stall_cell[(0.3, 200)] > 100 and stall_cell[(0.4, 200)] > 100
+assert stall_cell[(0.3, 200)] > 100 and stall_cell[(0.4, 200)] > 50
 race = {(r["value"], r["variant"]): r["kills"] for r in stats.summarise(
     stored["sweeps"]["esrch"], ["value", "variant"], ("kills",))}
 assert race[(1.0, "v1 1+2")] == race[(1.0, "baseline")]
 assert race[(0.0, "v1")] == race[(1.0, "v1")] < race[(0.0, "baseline")]
+by_ram = {r["value"]: r["saved"] for r in ram}
+assert by_ram[5600] > by_ram[3700]
 
 # %% [markdown]
-# ### Finding: the saving needs single-page folios, a slow reclaim and a sizeable exclusive share
+# ### Finding: the saving needs single-page folios, which readahead gives a file's first window
 #
 # *Evidence: model. Scope: the default device with one parameter varied at a time (plus the
-# share × rate grid); five seeds per point.* v1 saves kills only where these hold:
+# share × rate grid); five seeds per point.* v1 saves kills only where most of what its
+# reaps unmap sits in folios one gather entry holds:
 #
-# - **folios that one entry maps.** With page-cache folios of two or more pages,
-#   PTE-mapped, v1 evicts nothing and saves nothing (1.8 kills saved with single-page
-#   folios, 0 with any larger order): `mapping_evict_folio()` refuses a folio that the
-#   gather hands over with one reference per mapped page (notebook 01, "large folios are
-#   evicted only when one entry maps them"). A PMD-mapped 2 MiB folio would be evicted on
-#   x86_64, but the aggregated device cannot represent one;
-# - **reclaim slower than the launch.** At the default share v1 saves 1.8 kills with
-#   reclaim at 200 MiB/s, 1.2 at 400 and 0.4 at 600 MiB/s and above, where most kills are
-#   needed whatever is evicted (the page cache is simply used up);
-# - **an exclusive share worth evicting, on a device that still has cached apps to spare.**
-#   At 2 % (launcher3's 0.7 MiB of private clean file pages) the APKs spare 0.6 kills; at
-#   12.5 % 1.8. At 30-40 % the bigger apps leave room for only 3-5 cached apps, both kernels
-#   kill all of them and more, and v1 saves no kill -- but the launching app then stalls
-#   590-730 ms less in allocation at 200 MiB/s, because each reap hands it the victim's
-#   APK at once;
-# - **the reap has to happen.** Without REAP_KILL (`v1 1+2`) the saving fades as the victim
-#   wins the race more often -- 10.2 kills at P(ESRCH) 0, 12.0 (the baseline's count) at
-#   P = 1 -- since a victim that tears itself down is never marked MMF_UNSTABLE by a reap
-#   and evicts nothing; v1 with REAP_KILL stays at 10.2 whatever the race does. The
-#   baseline's count does not move with the race either: the victim frees its anonymous
-#   memory in its own exit a few milliseconds later.
+# - **folios.** Every page a single-page folio: 1.8 kills saved (the reaps evict 158 MiB).
+#   Every page in a PTE-mapped large folio: none (0.2 MiB):
+#   `mapping_evict_folio()` refuses a folio that the gather hands over with one reference
+#   per mapped page (notebook 01, "large folios are evicted only when one entry maps
+#   them"). Readahead's folios lie between and close to the second: with the 8 MiB window
+#   v1 evicts 81 MiB and saves 0.2; with windows of 256 KiB to 4 MiB, 3-47 MiB and none;
+#   a 32 MiB window (146 MiB evicted) brings back 1.6. A PMD-mapped 2 MiB folio would be
+#   evicted on x86_64 and arm64, but readahead builds them only past a file's first 40 MiB,
+#   and the aggregated device holds them as PTE-mapped folios (see "Which page-cache
+#   folios");
+# - **reclaim slower than the launch and a modest exclusive share.** With readahead's
+#   folios no cell of the share × rate grid saves more than one kill (1.0 at 12.5 % and
+#   400 MiB/s); at 30-40 % the bigger apps leave room for fewer cached apps and v1 saves
+#   no kill at any rate -- but the launching app then stalls up to 127 ms less in
+#   allocation at 200 MiB/s, because each reap hands it the victim's first 8 MiB at once;
+# - **the reap has to happen.** Without REAP_KILL (`v1 1+2`) the small saving fades as the
+#   victim wins the race more often -- at P(ESRCH) = 1 it kills as many as the baseline --
+#   since a victim that tears itself down is never marked MMF_UNSTABLE by a reap and
+#   evicts nothing; v1 with REAP_KILL kills the same number whatever the race does.
 #
-# RAM size changes little: a larger phone holds more cached apps and v1 saves 1.8-2.8 kills
-# (wide intervals).
+# A larger phone holds more cached apps; both kernels kill more of them there, and v1
+# saves 1.8 kills at 5600 and 7600 MiB (wide intervals).
 
 # %% [markdown]
 # ## What is calibrated, what is estimated
 #
 # | part | source |
 # |---|---|
-# | what a reap frees, evicts, leaves cached; ESRCH; REAP_KILL; refaults | kernel model |
+# | what a reap frees, evicts, leaves cached; ESRCH; REAP_KILL; refaults; fork, COW | model |
+# | page-cache folio sizes (readahead's folios) | model: v6.18 readahead (live layouts: nb 05) |
+# | single-page APK folios on a phone | v6.18 f2fs; `ext4_should_enable_large_folio()` |
 # | time of a reap and of a victim's own exit | model clock, `calibrated_cost_model()` |
 # | LMKD's reasons, thresholds, polling, kill timeout, 2 reapers | AOSP lmkd [S] (§L1) |
 # | watermarks 8/41/74 MiB | derived for a 4 GB 1080p phone [D] (§L1.6) |
+# | zygote heap 16 MiB; the quarter an app copies | launcher3 `.art` shared dirty [S] (§L3.1); [E] |
 # | app sizes, zygote and exclusive shares, base, other cache | estimated [E] (§L3.3, §L7.2) |
+# | readahead window 8 MiB | this VM's `read_ahead_kb` [S]; a phone's may differ (swept) |
 # | kswapd/direct reclaim rates, read rate, launch size and rate | estimated [E] (§L4.2, §L7.3) |
 # | P(ESRCH), pin share and hold time | estimated [E]; no public number (§L0.4) |
 #
 # (§ numbers are sections of docs/sources.md.)
 #
-# Where the answer depends on configuration: the folio size, the reclaim rate, the exclusive
-# share and (without REAP_KILL) the race decide whether v1 saves anything (previous
-# finding); P(ESRCH) also decides how many kills of the kernels without REAP_KILL are
-# redundant.
+# Where the answer depends on configuration: the page-cache layout (and with readahead its
+# window) decides first whether v1 saves anything -- and the filesystem decides the layout
+# (single-page folios on f2fs or encrypted ext4, Android's `/data`; readahead's where the
+# filesystem supports large folios); the reclaim rate, the exclusive share
+# and (without REAP_KILL) the race decide how much (previous findings); the LRU
+# (classic or multi-gen) changes no count; P(ESRCH) also decides how many kills of the
+# kernels without REAP_KILL are redundant.
 
 # %% [markdown]
 # ## Try it: the panel
 #
 # The panel re-runs the launch phase for one kernel whenever a control changes (one run per
-# change, at 1 model page = 128 KiB to stay near a second). Its widget code is in
-# `mrelease_ref.widgets.lmkd`; `tests/test_browser_lmkd.py` serves it with Voila and moves a
-# slider in Chromium.
+# change, at 1 model page = 128 KiB to stay near a second): the kernel, the LRU, the
+# page-cache layout and four sliders. Its widget code is in `mrelease_ref.widgets.lmkd`;
+# `tests/test_browser_lmkd.py` serves it with Voila and moves a slider in Chromium.
 #
 # The next cell is tagged `nbval-ignore-output`: its output is the widget's text
 # representation, which holds the plot's PNG bytes -- stable, but thousands of characters
@@ -455,6 +657,10 @@ panel.sliders["launch_anon_mb"].value = 900
 after = panel.result.value
 panel.sliders["launch_anon_mb"].value = 800
 assert after != before and panel.result.value == before
+panel.choices["device.file_folio_order"].value = 0
+small = panel.result.value
+panel.choices["device.file_folio_order"].value = None
+assert small != before and panel.result.value == before
 panel.runs
 
 # %% [markdown]
@@ -471,27 +677,38 @@ panel.runs
 # - One CPU's worth of kernel work per millisecond for all tasks; the victim's exit and the
 #   reaper do not run in parallel. The race is a probability, not timing
 #   (`tests/test_limitations.py::test_lmkd_device_has_no_swap_and_a_race_probability`).
-# - 1 model page = 64 KiB: folio sizes are in model pages, so PMD-mapped 2 MiB folios
-#   cannot be represented; the aggregation is checked against the full model on a small
-#   device only (`tests/test_lmkd.py::test_aggregated_pages_give_the_full_models_results`).
-# - No fork: the zygote's sharing is built by mapping its files (see `zygote_fork()`), so
-#   no copy-on-write anonymous memory is shared
-#   (`tests/test_limitations.py::test_lmkd_zygote_maps_files_instead_of_forking`).
+# - 1 model page = 64 KiB: readahead's folio kinds are kept (single pages in the first
+#   window, PTE-mapped large folios after it), but their orders are in model pages and the
+#   device's PMD-mapped 2 MiB folios are PTE-mapped model folios
+#   (`tests/test_lmkd.py::test_aggregation_holds_2mib_folios_as_pte_mapped_folios`); the
+#   aggregation is checked against the full model on a small device only
+#   (`tests/test_lmkd.py::test_aggregated_readahead_gives_the_full_models_kills`).
+# - Readahead's layout is that of one sequential first read through mmap at t = 0; an app
+#   that faults its APK in another order gets other folios (the model's readahead follows
+#   the faults it is given)
+#   (`tests/test_lmkd.py::test_default_scenario_kill_counts`).
+# - One zygote (no zygote32, app zygotes or USAP pool), and every app copies the same
+#   quarter of its heap
+#   (`tests/test_limitations.py::test_lmkd_has_one_zygote_whose_apps_write_the_same_heap_pages`).
 # - The relaunch measures one app, 3 s after the pressure; its read time is the MiB read
 #   at an assumed rate (`tests/test_limitations.py::test_lmkd_relaunch_measures_one_app`).
 #
 # ## Checks
 #
 # The assertions above fail the notebook run if the model stops giving what the text says.
-# `tests/test_lmkd.py` pins the default-seed counts (baseline 11 kills, v1 9), the eviction
-# and ESRCH rules the kills go through, the relaunch reads, the aggregation against the full
-# model, and one point of every stored sweep. `tests/test_browser_lmkd.py` checks the panel
-# in a real browser.
+# `tests/test_lmkd.py` pins the default-seed counts (readahead's folios: 11 kills for every
+# kernel; single-page folios: baseline 11, v1 9, on both LRUs), the eviction, fork and
+# ESRCH rules the kills go through, the relaunch reads, the aggregation against the full
+# model, and one point of every stored sweep. `tests/test_browser_lmkd.py` checks
+# the panel in a real browser.
 
 # %%
 # The findings' numbers, restated in one place (the cells above assert each one as it is shown).
-assert (runs["baseline"].n_kills, runs["v1"].n_kills) == (11, 9)  # finding: kills saved
-assert runs["v2"].n_kills == runs["v3"].n_kills == runs["baseline"].n_kills  # REAP_KILL alone
-assert runs["baseline"].n_redundant == 10 and runs["v1"].n_redundant == 0  # redundant kills
-assert rv.refault_mb == 0.0 < rv.read_mb  # relaunch: read again, no refault counted
-assert all(by_folio[o] == 0 for o in (1, 2, 4))  # large PTE-mapped folios: no saving
+assert {r.n_kills for r in runs.values()} == {11}  # readahead's folios: no kill saved at seed 0
+assert (runs_small["baseline"].n_kills, runs_small["v1"].n_kills) == (11, 9)  # single pages
+assert (sv[(sp, "v1")], sv[(ra, "v1")]) == ((1.6, 0.37), (0.4, 0.5))  # ten seeds
+assert differ == [("(None, 'v1 1+2', 2)", 12, 13)]  # MGLRU: the same counts
+assert runs["baseline"].n_redundant == 10 and runs_small["v1"].n_redundant == 0  # redundant
+assert [k.teardown_ms for k in pinned] == [43]  # pinned ESRCH victim
+assert rv.refault_mb == 0.0 < rv.read_mb == 8.0  # relaunch: the evicted part, no refault
+assert all(by_folio[o] == 0 for o in (1, 2, 4)) and by_folio[None] < 0.5  # large folios

@@ -210,12 +210,18 @@ def test_lmkd_device_has_no_swap_and_a_race_probability() -> None:
     assert {"p_esrch", "p_pin", "pin_ms"} <= {f.name for f in fields(Scenario)}
 
 
-def test_lmkd_zygote_maps_files_instead_of_forking() -> None:
-    """Notebook 06: ``zygote_fork()`` builds an app from a fresh process mapping the
-    zygote's files, so no copy-on-write anonymous memory is shared with the zygote."""
-    from mrelease_ref.lmkd import zygote
+def test_lmkd_has_one_zygote_whose_apps_write_the_same_heap_pages() -> None:
+    """Notebook 06: apps are ``fork()``ed from one zygote (no zygote32, app zygotes or USAP
+    pool: the device has one zygote process), and every app copies the same first
+    ``cow_frac`` of the zygote's heap (``touch()`` from page 0)."""
+    from dataclasses import fields
 
-    assert ".fork(" not in inspect.getsource(zygote.zygote_fork)
+    from mrelease_ref.lmkd.device import Device, populate_app
+
+    names = {f.name for f in fields(Device)}
+    assert "zygote" in names and not any("zygote" in n for n in names - {"zygote"})
+    src = inspect.getsource(populate_app)
+    assert "touch(app.heap, write=True, nr_pages=n_cow)" in src
 
 
 def test_lmkd_relaunch_measures_one_app() -> None:

@@ -11,10 +11,10 @@ sizes, watermarks, a kswapd that runs at a rate), the user-space policy (AOSP lm
 
 Modules:
 
-* :mod:`.device` -- the device: RAM, watermarks, an unkillable base, the zygote's
-  preloaded files, apps in oom_score_adj bands; units (1 model page = ``scale`` device
-  pages).
-* :mod:`.zygote` -- how an app gets the zygote's shared memory (one function).
+* :mod:`.device` -- the device: RAM, watermarks, an unkillable base, the zygote, apps in
+  oom_score_adj bands; units (1 model page = ``scale`` device pages) and what the
+  aggregation does to page-cache folio sizes; the LRU (classic or multi-gen).
+* :mod:`.zygote` -- the zygote (preloaded files, a heap) and ``fork()`` of an app from it.
 * :mod:`.policy` -- LMKD's decision: kill reason and victim.
 * :mod:`.sim` -- the run: launch workload, kswapd, PSI, LMKD's kill procedure with its
   reaper threads, relaunch of a killed app; per-run metrics.

@@ -8,13 +8,16 @@ these defaults follow; §L3 the app composition; §L1.6 the watermarks).
 What is on the device at t = 0 (:func:`build_device`):
 
 * the **unkillable base** (kernel, native daemons, system_server, systemui, persistent
-  apps; 1600 MiB [E]): anonymous memory of one process LMKD never picks. It is faulted in
-  as anonymous THPs where it can be (it is never reaped or reclaimed -- there is no swap
-  device -- so its folio size changes nothing but the model's speed);
+  apps, the zygote's heap; 1600 MiB [E]): anonymous memory of one process LMKD never
+  picks, plus the zygote's. It is faulted in as anonymous THPs where it can be (it is
+  never reaped or reclaimed -- there is no swap device -- so its folio size changes
+  nothing but the model's speed);
 * the **zygote** (``zygote64``) with its preloaded framework files (boot image, framework
-  jars, shared .so; 300 MiB [E]) mapped and cached. Every app maps part of them
-  (:func:`mrelease_ref.lmkd.zygote.zygote_fork`), so those pages are mapped by two or
-  more address spaces and no kill frees them, with or without the series;
+  jars, shared .so; 300 MiB [E]) mapped and cached, and a written heap of
+  ``zygote_anon_mb`` (16 MiB, part of the base). Every app is ``fork()``ed from it
+  (:mod:`mrelease_ref.lmkd.zygote`): it maps part of the files, so those pages are mapped
+  by two or more address spaces and no kill frees them, with or without the series; it
+  shares the heap copy-on-write and copies the ``cow_frac`` (25 % [E]) it writes;
 * **other page cache** (file pages read by daemons, unmapped; the remainder, about 250 MiB
   [E]) -- the first thing kswapd reclaims;
 * **apps**, one process each, in the oom_score_adj bands of ActivityManager (§L1.4 [S]):
@@ -31,6 +34,32 @@ What is on the device at t = 0 (:func:`build_device`):
 zram: there is no swap device. An app's swapped anonymous memory costs RAM only as
 compressed zram slots, ``swapped / zram_ratio``; the model holds that footprint as extra
 resident anonymous pages of the app, which a reap frees as it would free the slots.
+An app's ``anon_mb`` includes its copies of the zygote heap, so the RAM it holds is the
+same as without the zygote's sharing.
+
+**Page-cache folios and the aggregation** (``scale``, ``file_folio_order``,
+``read_ahead_kb``). With ``file_folio_order=None`` (default) the model's v6.18 readahead
+chooses every page-cache folio (mm/readahead.py), in model pages, with the model's window
+set to the device's in bytes (``read_ahead_kb / scale``; default 8 MiB, this VM's
+measured ``read_ahead_kb``). A file read once through mmap then gets, window by window, the
+same *kinds* of folio as on the device: the first window (read-around, order 0) single
+pages -- 4 KiB folios on the device, one model page of ``scale`` device pages here, each
+evicted by a v1 reap when only the victim maps it --, then each further window a larger
+order (``page_cache_async_ra()``: +2 per window), PTE-mapped and so never evicted by a reap
+(notebook 01, "large folios are evicted only when one entry maps them"). The orders
+themselves are in model pages (device order 2 = 16 KiB is model order 2 = 256 KiB at scale
+16) and are capped by the model window (``ilog2(ra_size)``: order 7 at scale 16), so the
+device's 2 MiB folios -- order 9, PMD-mapped where aligned, which a v1 reap *does* evict on
+x86_64 and arm64 -- are PTE-mapped 8 MiB model folios, which it does not. At the default
+8 MiB window a device file has 2 MiB folios only past its first 40 MiB (windows of order
+0, 2, 4, 6, 8): of the default apps only APKs over 40 MiB, at most 5 MiB each.
+``folio_layout()`` reports a file's layout; ``tests/test_lmkd.py`` checks it against the
+full model (scale 1). The class is kept only while the model window holds at least 4 pages
+(``ra_pages / 4`` is the async mark), so ``read_ahead_kb`` must be at least ``16 * scale``.
+``file_folio_order=N`` is the model's fixed-order layout (every miss reads one folio of N
+*model* pages, no readahead): ``0`` makes every page-cache page a single-page folio, the
+layout of the first pass of this simulation ("4 KiB folios"), ``N >= 1`` makes every one a
+PTE-mapped large folio.
 
 Limitations:
 - One zone, one node, no memcg; watermarks are the device's values, not derived from
@@ -38,9 +67,13 @@ Limitations:
 - No real zram: compressed anon is held as plain anon (see above); kswapd never swaps.
 - An app's exclusive file is fully resident and every PTE of it is young at t = 0
   (the resident and young fractions of docs/sources.md §L7.2 are not modelled).
-- ``scale`` > 1 merges ``scale`` device pages into one model page, so folio sizes and
-  mapping granularity are in model pages: see :meth:`DeviceConfig.pages` and the
-  differential test (tests/test_lmkd_scale.py).
+- ``scale`` > 1 merges ``scale`` device pages into one model page, so folio sizes,
+  fault-around and reclaim batches are in model pages, and the device's PMD-mapped 2 MiB
+  file folios are PTE-mapped model folios (see above;
+  ``tests/test_lmkd.py::test_aggregation_holds_2mib_folios_as_pte_mapped_folios``). The
+  differential tests against the full model
+  (``tests/test_lmkd.py::test_aggregated_pages_give_the_full_models_results``) run a
+  small device only.
 """
 
 from __future__ import annotations
@@ -91,6 +124,11 @@ class DeviceConfig:
     ``shared_map_mb * excl_frac / (1 - excl_frac)`` times its role's factor (foreground 4,
     perceptible 1, service 0.6, home 0.4, previous 2, cached a lognormal draw with
     median 1), which gives §L7.2's 40/10/6/4/20/10 MiB at the default.
+
+    ``file_folio_order``, ``read_ahead_kb`` and ``scale`` decide the page-cache folio
+    layout (module docstring, "Page-cache folios and the aggregation"); ``lru_gen`` runs
+    the device's kernel with the multi-gen LRU; ``zygote_anon_mb`` and ``cow_frac`` size
+    the zygote heap its apps share copy-on-write (:mod:`mrelease_ref.lmkd.zygote`).
     """
 
     ram_mb: int = 3700  # usable MemTotal of a "4 GB" phone [S: Pixel 3 3665 MB]
@@ -109,9 +147,14 @@ class DeviceConfig:
     dirty_mb: float = 1.0  # dirty MAP_SHARED file pages per app [E]
     n_cached: int | None = None  # None: as many cached apps as the RAM holds
     app_anon_factor: float = 1.0  # scales every app's anon and zram sizes (small devices)
-    file_folio_order: int = 0  # page-cache folio order, in model pages
+    file_folio_order: int | None = None  # None: readahead; N: fixed, in model pages
     pcp_high_kb: int = 1024  # per-CPU free lists (kept small: LMKD reads nr_free_pages)
     debug_vm: bool = False  # run the model's invariant checker after every call and step
+    zygote_anon_mb: float = 16.0  # zygote heap shared COW [S: launcher3 .art shared dirty]
+    cow_frac: float = 0.25  # share of the zygote heap an app writes (copies) [E]
+    read_ahead_kb: int = 8192  # the device's readahead window [S: this VM's vda]
+    lru_gen: bool = False  # the multi-gen LRU (Kernel(lru_gen=True))
+    arch: str = "arm64"  # same generic mmu_gather path as x86_64 (Kernel docstring)
 
     def __post_init__(self) -> None:
         if self.scale < 1 or self.scale & (self.scale - 1):
@@ -122,8 +165,22 @@ class DeviceConfig:
             raise ValueError(f"excl_frac must be in (0, 1), got {self.excl_frac}")
         if self.kswapd_mb_s < 0 or self.direct_mb_s <= 0:
             raise ValueError("kswapd_mb_s must be >= 0 and direct_mb_s > 0")
-        if not 0 <= self.file_folio_order <= 9:
-            raise ValueError("file_folio_order must be between 0 and 9")
+        if self.file_folio_order is not None and not 0 <= self.file_folio_order <= 9:
+            raise ValueError("file_folio_order must be None (readahead) or between 0 and 9")
+        if self.read_ahead_kb < 0 or self.read_ahead_kb % (4 * self.scale):
+            raise ValueError(
+                f"read_ahead_kb must be a multiple of 4 * scale ({4 * self.scale}): the "
+                f"model's window is read_ahead_kb / scale, in whole model pages; got "
+                f"{self.read_ahead_kb}")
+        if self.file_folio_order is None and 0 < self.read_ahead_kb < 16 * self.scale:
+            raise ValueError(
+                f"read_ahead_kb {self.read_ahead_kb} is under 16 * scale ({16 * self.scale}): "
+                "the model's window would be under 4 pages, too small for readahead's "
+                "async mark (ra_pages / 4), so no folio would grow; lower scale")
+        if not 0.0 <= self.cow_frac <= 1.0 or self.zygote_anon_mb < 0:
+            raise ValueError("cow_frac must be in [0, 1] and zygote_anon_mb >= 0")
+        if self.zygote_anon_mb > self.base_mb:
+            raise ValueError("zygote_anon_mb is part of base_mb and cannot exceed it")
 
     def pages(self, mb: float) -> int:
         """Model pages for ``mb`` device MiB (rounded; at least 1 if ``mb`` > 0)."""
@@ -229,6 +286,7 @@ class App:
     excl: Mapping
     dirty: Mapping
     pool: Mapping
+    heap: Mapping
     adj: int
     born_ms: int = 0
 
@@ -243,6 +301,7 @@ class Device:
     zygote: Process
     pool_file: Inode
     pool: Mapping
+    heap: Mapping
     apps: list[App] = field(default_factory=list)
     cache_mb: float = 0.0
     seq: int = 0
@@ -258,14 +317,17 @@ class Device:
 
 
 def make_kernel(cfg: DeviceConfig, variant: str, patches: int | None, seed: int) -> Kernel:
-    """The device's Kernel: RAM in model pages, calibrated prices, small per-CPU lists."""
+    """The device's Kernel: RAM in model pages, calibrated prices, small per-CPU lists,
+    the readahead window in model pages (``read_ahead_kb / scale``: the same window in
+    device bytes, see the module docstring), the device's LRU and architecture."""
     model_pages = cfg.pages(cfg.ram_mb)
     mem_mib = -(-model_pages // PAGES_PER_MIB)
     pcp_high = max(2, cfg.pages(cfg.pcp_high_kb / 1024))
     return Kernel(
         variant, patches=patches, mem_mib=mem_mib, pcp_high=pcp_high,
         pcp_batch=max(1, pcp_high // 4), large_folios=True,
-        file_folio_order=cfg.file_folio_order, seed=seed,
+        file_folio_order=cfg.file_folio_order, read_ahead_kb=cfg.read_ahead_kb // cfg.scale,
+        lru_gen=cfg.lru_gen, arch=cfg.arch, seed=seed,
         cost_model=calibrated_cost_model(), debug_vm=cfg.debug_vm,
     )
 
@@ -276,30 +338,50 @@ def _fault_in(p: Process, m: Mapping, write: bool) -> None:
         raise RuntimeError(f"{p.comm}: faulted {done} of {m.nr_pages} pages (out of memory)")
 
 
-def _start_app(dev: Device, spec: AppSpec) -> App:
+def private_anon_pages(dev: Device, anon_mb: float) -> int:
+    """Model pages of an app's own anonymous mapping: ``anon_mb`` (anon + zram footprint)
+    less the zygote heap pages it copies, which count towards it (at least 1)."""
+    from mrelease_ref.lmkd.zygote import cow_pages
+
+    return max(1, dev.cfg.pages(anon_mb) - cow_pages(dev))
+
+
+def new_app(dev: Device, spec: AppSpec, *, excl_file: Inode | None = None,
+            dirty_pages: int | None = None, born_ms: int = 0) -> App:
+    """Fork an app from the zygote and map its own memory (nothing faulted in yet): its
+    anonymous memory, its APK (``excl_file``, if it ran before), a MAP_SHARED database.
+    The app is appended to ``dev.apps``."""
     from mrelease_ref.lmkd.zygote import zygote_fork
 
     k, cfg = dev.kernel, dev.cfg
-    proc, pool = zygote_fork(dev, spec.name, dev.next_uid())
-    anon_pages = cfg.pages(spec.anon_mb + spec.swapped_mb / cfg.zram_ratio)
-    excl_file = k.create_file(f"{spec.name}.apk", max(1, cfg.pages(spec.excl_mb)))
-    dirty_file = k.create_file(f"{spec.name}.db", max(1, cfg.pages(spec.dirty_mb)))
+    proc = zygote_fork(dev, spec.name, dev.next_uid())
+    if excl_file is None:
+        excl_file = k.create_file(f"{spec.name}.apk", max(1, cfg.pages(spec.excl_mb)))
+    if dirty_pages is None:
+        dirty_pages = max(1, cfg.pages(spec.dirty_mb))
+    dirty_file = k.create_file(f"{spec.name}.{dev.seq}.db", dirty_pages)
     app = App(
         spec=spec, process=proc, excl_file=excl_file, dirty_file=dirty_file,
-        anon=proc.mmap(max(1, anon_pages)),
+        anon=proc.mmap(private_anon_pages(dev, spec.anon_mb + spec.swapped_mb / cfg.zram_ratio)),
         excl=proc.mmap(excl_file.i_size, file=excl_file, write=False),
         dirty=proc.mmap(dirty_file.i_size, file=dirty_file, shared=True),
-        pool=pool, adj=spec.adj,
+        pool=dev.pool, heap=dev.heap, adj=spec.adj, born_ms=born_ms,
     )
+    dev.apps.append(app)
     return app
 
 
 def populate_app(dev: Device, app: App) -> None:
-    """Fault in everything the app holds at t = 0."""
+    """Fault in everything the app holds at t = 0 (its copies of the zygote heap too)."""
+    from mrelease_ref.lmkd.zygote import cow_pages
+
     p = app.process
     _fault_in(p, app.anon, write=True)
     _fault_in(p, app.excl, write=False)
     _fault_in(p, app.dirty, write=True)
+    n_cow = cow_pages(dev)
+    if n_cow and p.touch(app.heap, write=True, nr_pages=n_cow) != n_cow:
+        raise RuntimeError(f"{p.comm}: could not copy {n_cow} zygote heap pages")
     n = min(dev.cfg.pages(app.spec.shared_mb), app.pool.nr_pages)
     if n:
         done = p.touch(app.pool, nr_pages=n)
@@ -333,23 +415,38 @@ def build_device(
     cfg: DeviceConfig, variant: str = "baseline", *, patches: int | None = None, seed: int = 0
 ) -> Device:
     """Build the device at t = 0 (see the module docstring)."""
+    from mrelease_ref.lmkd.zygote import build_zygote
+
     rng = random.Random(seed)
     apps, cache_mb = default_apps(cfg, rng)
     k = make_kernel(cfg, variant, patches, seed)
     base = k.spawn("system_server", uid=1000)
-    zygote = k.spawn("zygote64", uid=0)
-    pool_file = k.create_file("framework.art", max(1, cfg.pages(cfg.shared_file_mb)))
-    pool = zygote.mmap(pool_file.i_size, file=pool_file, write=False, locked=True)
+    heap_pages = cfg.pages(cfg.zygote_anon_mb)
+    zygote, pool_file, pool, heap = build_zygote(k, cfg.pages(cfg.shared_file_mb), heap_pages)
     dev = Device(cfg=cfg, kernel=k, base=base, zygote=zygote, pool_file=pool_file, pool=pool,
-                 cache_mb=cache_mb)
-    # the base also holds the model pages past the device's RAM (mem_mib rounds up)
+                 heap=heap, cache_mb=cache_mb)
+    # the base also holds the model pages past the device's RAM (mem_mib rounds up); the
+    # zygote's heap is part of the base's size
     extra = k.zone.managed_pages - cfg.pages(cfg.ram_mb)
-    _fill_base(dev, cfg.pages(cfg.base_mb) + extra)
-    _fault_in(zygote, pool, write=False)
+    _fill_base(dev, cfg.pages(cfg.base_mb) - heap.nr_pages + extra)
     _read_other_cache(dev, cfg.pages(cache_mb))
     for spec in apps:
-        app = _start_app(dev, spec)
-        populate_app(dev, app)
-        dev.apps.append(app)
+        populate_app(dev, new_app(dev, spec))
     k.lru_add_drain_all()
     return dev
+
+
+FOLIO_KINDS = ("single page", "large, PTE-mapped", "PMD-sized")
+"""The kinds :func:`folio_layout` sorts folios into (what a v1 reap does with each when
+only the victim maps it: evicts, keeps, evicts if PMD-mapped)."""
+
+
+def folio_layout(cfg: DeviceConfig, inode: Inode) -> dict[str, float]:
+    """Device MiB of ``inode``'s page cache by folio kind (:data:`FOLIO_KINDS`): order 0
+    (one model page), orders 1-8, order 9 (``HPAGE_PMD_ORDER`` model pages; only at
+    scale 1 is that the device's 2 MiB)."""
+    out = dict.fromkeys(FOLIO_KINDS, 0.0)
+    for folio in inode.i_mapping.i_pages.values():
+        kind = FOLIO_KINDS[0 if folio.order == 0 else 2 if folio.order >= 9 else 1]
+        out[kind] += cfg.mb(1 << folio.order)
+    return out

@@ -32,13 +32,18 @@ detached its mm (``exit_mm()``) before the reaper's call, which then fails with 
 those, a fraction ``p_pin`` had a /proc/<pid>/cmdline reader holding ``mm_users``
 (``read_proc(block=True)``), which runs ``exit_mmap()`` itself after ``pin_ms``.
 
-Everything a kill frees or leaves cached is the model's doing; the simulation only
-reads meminfo/zoneinfo/cachestat and the victims' mm counters.
+Every app is ``fork()``ed from the zygote (:mod:`.zygote`), at t = 0 and when launched or
+relaunched; a dead app is reaped by the zygote's ``waitpid()``. Everything a kill frees or
+leaves cached is the model's doing; the simulation only reads meminfo/zoneinfo/cachestat,
+the victims' mm counters and their smaps (what they map alone). The kernel's LRU is the
+classic two-list one or, with ``DeviceConfig(lru_gen=True)``, the multi-gen LRU: kswapd's
+and direct reclaim's ``Kernel.reclaim()`` then runs MGLRU's eviction.
 
 Metrics (:class:`RunResult`): kills and redundant kills (:class:`KillRecord`: a kill is
 *redundant* when, at the decision, free memory plus the memory that earlier victims had
-already given up but the kernel had not yet returned -- anonymous pages still in their
-address spaces and clean page-cache pages of their exclusive files -- was at or above the
+already given up but the kernel had not yet returned -- anonymous pages still mapped by
+them alone (not the zygote heap pages they share copy-on-write, which no kill frees) and
+clean page-cache pages of their exclusive files -- was at or above the
 threshold of the kill's reason: a perfect accountant would not have killed); pressure onset
 (first tick under the low watermark) and recovery (the first tick, once the launch has all
 its memory, at which free memory is back at the high watermark); free memory over time;
@@ -53,6 +58,10 @@ Limitations:
 - The victim is frozen until the reaper's call (or until it wins the race); on a phone
   the SIGKILL thaws it and the race is decided by timing, here by ``p_esrch``.
 - The relaunch reads at a fixed ``read_mb_s``; the model has no I/O time.
+- The model's page allocator has no watermarks, so a file fill waits until free memory
+  holds a whole readahead window (or fixed-order folio) above the min watermark, where the
+  kernel would read a smaller window; fork() and the zygote's ``waitpid()`` take no
+  device time.
 """
 
 from __future__ import annotations
@@ -68,9 +77,9 @@ from typing import TYPE_CHECKING, Final
 
 from mrelease_ref.include.linux.mm_types import MM_ANONPAGES
 from mrelease_ref.include.uapi.linux.mman import PROCESS_MRELEASE_REAP_KILL
-from mrelease_ref.lmkd.device import App, AppSpec, Device, DeviceConfig, build_device
+from mrelease_ref.lmkd.device import App, AppSpec, Device, DeviceConfig, build_device, new_app
 from mrelease_ref.lmkd.policy import LmkdConfig, decide, pick_victim
-from mrelease_ref.lmkd.zygote import zygote_fork
+from mrelease_ref.lmkd.zygote import cow_pages, exclusive_anon_pages
 
 if TYPE_CHECKING:
     from mrelease_ref.include.linux.fs import Inode
@@ -144,7 +153,12 @@ class Scenario:
 
 @dataclass(slots=True)
 class KillRecord:
-    """One LMKD kill and what its teardown did (sizes in device MiB, times in ms)."""
+    """One LMKD kill and what its teardown did (sizes in device MiB, times in ms).
+
+    ``anon_mb`` is the victim's anonymous memory that its kill frees (mapped by it alone:
+    its own pages and its copies of the zygote heap); ``shared_anon_mb`` the rest of its
+    RssAnon, zygote heap pages it still shares, which the kill only unmaps.
+    """
 
     t_ms: int
     victim: str
@@ -156,6 +170,7 @@ class KillRecord:
     redundant: bool
     anon_mb: float
     excl_cached_mb: float
+    shared_anon_mb: float = 0.0
     outcome: str = "pending"
     won_race: bool = False
     pinned: bool = False
@@ -362,6 +377,7 @@ class _Run:
         dur_s = sc.launch_dur_ms / 1000
         pool_pages = min(self.cfg.pages(shared_mb), app.pool.nr_pages)
         for m, total, write in ((app.anon, app.anon.nr_pages, True),
+                                (app.heap, cow_pages(self.dev), True),
                                 (app.excl, app.excl.nr_pages, False),
                                 (app.pool, pool_pages, False)):
             if total:
@@ -370,19 +386,8 @@ class _Run:
                 self.launch_fills.append(f)
 
     def _new_app(self, spec: AppSpec, excl_file: Inode | None = None) -> App:
-        """Start an app from the zygote (``excl_file``: its APK, if it ran before)."""
-        dev, k, cfg = self.dev, self.k, self.cfg
-        proc, pool = zygote_fork(dev, spec.name, dev.next_uid())
-        if excl_file is None:
-            excl_file = k.create_file(f"{spec.name}.apk", max(1, cfg.pages(spec.excl_mb)))
-        dirty_file = k.create_file(f"{spec.name}.{dev.seq}.db", 1)
-        app = App(spec=spec, process=proc, excl_file=excl_file, dirty_file=dirty_file,
-                  anon=proc.mmap(max(1, cfg.pages(spec.anon_mb))),
-                  excl=proc.mmap(excl_file.i_size, file=excl_file, write=False),
-                  dirty=proc.mmap(1, file=dirty_file, shared=True),
-                  pool=pool, adj=spec.adj, born_ms=self.t)
-        dev.apps.append(app)
-        return app
+        """Fork an app from the zygote (``excl_file``: its APK, if it ran before)."""
+        return new_app(self.dev, spec, excl_file=excl_file, dirty_pages=1, born_ms=self.t)
 
     def start_relaunch(self) -> None:
         sc = self.sc
@@ -402,7 +407,10 @@ class _Run:
                   min(self.cfg.pages(spec.shared_mb), app.pool.nr_pages)),
             _Fill(app.process, app.anon, self.t, self.per_s(sc.relaunch_anon_mb_s), True,
                   app.anon.nr_pages),
+            _Fill(app.process, app.heap, self.t, self.per_s(sc.relaunch_anon_mb_s), True,
+                  cow_pages(self.dev)),
         ]
+        fills = [f for f in fills if f.total]
         self.fills.extend(fills)
         self.relaunching = _Relaunching(
             app, self.t, fills, app.excl_file.i_mapping.nrpages,
@@ -411,7 +419,10 @@ class _Run:
         )
 
     def _folio_pages(self) -> int:
-        return 1 << self.cfg.file_folio_order
+        """The most a file fault can read at once, in model pages: the readahead window
+        (read-around; ``read_ahead_kb / scale`` model pages), or the fixed-order folio."""
+        o = self.cfg.file_folio_order
+        return max(1, self.cfg.read_ahead_kb // 4 // self.cfg.scale) if o is None else 1 << o
 
     def allocate(self) -> None:
         """Fault in what each fill is due, reclaiming directly under the min watermark."""
@@ -534,7 +545,8 @@ class _Run:
         """Pages earlier victims gave up that the kernel has not returned yet."""
         total = 0
         for v in self.victims:
-            total += max(0, v.mm.rss_stat[MM_ANONPAGES])
+            if v.mm.rss_stat[MM_ANONPAGES] > 0:  # only its own pages (not the zygote's)
+                total += exclusive_anon_pages(v.mm)
             if not any(a.excl_file is v.app.excl_file for a in self.dev.apps):
                 st = self.k.cachestat(v.app.excl_file)
                 total += st.nr_cache - st.nr_dirty
@@ -545,11 +557,13 @@ class _Run:
         mm = p.task.mm
         assert mm is not None
         rec_pages = self.recoverable()
+        own_anon = exclusive_anon_pages(mm)
         rec = KillRecord(
             t_ms=self.t, victim=app.spec.name, adj=app.adj, reason=reason,
             free_mb=self.mb(free), threshold_mb=self.mb(threshold),
             recoverable_mb=self.mb(rec_pages), redundant=free + rec_pages >= threshold,
-            anon_mb=self.mb(mm.rss_stat[MM_ANONPAGES]),
+            anon_mb=self.mb(own_anon),
+            shared_anon_mb=self.mb(mm.rss_stat[MM_ANONPAGES] - own_anon),
             excl_cached_mb=self.mb(app.excl_file.i_mapping.nrpages),
         )
         self.dev.apps.remove(app)
@@ -618,6 +632,7 @@ class _Run:
                 v.done = True
                 v.record.teardown_ms = self.t - v.record.t_ms
                 v.record.excl_left_cached_mb = self.mb(v.app.excl_file.i_mapping.nrpages)
+                self.dev.zygote.waitpid(v.app.process.pid)  # the zygote reaps its child
 
     # --- the loop ----------------------------------------------------------------------
 

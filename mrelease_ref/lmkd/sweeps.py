@@ -9,13 +9,19 @@ point of every sweep and fails when the model no longer gives the stored numbers
 re-run this module and commit the new file (and re-run notebook 06).
 
 Each sweep is launch-only (no relaunch, 2.5 s of device time) except ``"variants"``, which
-runs the whole default scenario; all use the default device at ``scale=16``.
+runs the whole default scenario under both LRUs (``device.lru_gen``) and two page-cache
+layouts (``device.file_folio_order``: None, readahead's folios, the default; 0, every page
+a single-page folio, the layout of the simulation's first pass). All use the default
+device at ``scale=16``; every sweep but ``"variants"`` and ``"folio"`` uses readahead's
+layout with the 8 MiB window unless it varies it (``"readahead"``: ``device.read_ahead_kb``).
 
 Limitations:
 - Five seeds per point (ten for ``"variants"``): the t-intervals are wide where seeds
   disagree.
-- ``file_folio_order`` is in model pages: order 1 at scale 16 is a 128 KiB device folio,
-  PTE-mapped (the aggregation cannot represent a PMD-mapped 2 MiB folio).
+- A fixed ``file_folio_order`` is in model pages: order 1 at scale 16 is a 128 KiB
+  device folio, PTE-mapped; under readahead the device's PMD-mapped 2 MiB folios are
+  PTE-mapped model folios (:mod:`.device`, "Page-cache folios and the aggregation";
+  ``tests/test_lmkd.py::test_aggregation_holds_2mib_folios_as_pte_mapped_folios``).
 """
 
 from __future__ import annotations
@@ -50,13 +56,16 @@ class SweepDef:
 
 SEEDS5 = (0, 1, 2, 3, 4)
 SWEEPS: Final[tuple[SweepDef, ...]] = (
-    SweepDef("variants", (), (), tuple(VARIANTS), tuple(range(10)), Scenario()),
+    SweepDef("variants", ("device.lru_gen", "device.file_folio_order"),
+             ((False, True), (None, 0)), tuple(VARIANTS), tuple(range(10)), Scenario()),
     SweepDef("excl_kswapd", ("device.excl_frac", "device.kswapd_mb_s"),
              ((0.02, 0.125, 0.3, 0.4), (200, 400, 600, 1000)), ("baseline", "v1"), SEEDS5),
     SweepDef("esrch", ("p_esrch",), ((0.0, 0.2, 0.4, 0.6, 1.0),),
              ("baseline", "v1 1+2", "v1"), SEEDS5),
-    SweepDef("folio", ("device.file_folio_order",), ((0, 1, 2, 4),), ("baseline", "v1"),
-             SEEDS5),
+    SweepDef("folio", ("device.file_folio_order",), ((None, 0, 1, 2, 4),),
+             ("baseline", "v1"), SEEDS5),
+    SweepDef("readahead", ("device.read_ahead_kb",), ((256, 1024, 4096, 8192, 32768),),
+             ("baseline", "v1"), SEEDS5),
     SweepDef("ram", ("device.ram_mb",), ((3700, 5600, 7600),), ("baseline", "v1"), SEEDS5),
 )
 

@@ -62,6 +62,29 @@ def kills_bars(rows: Sequence[Mapping[str, Any]], title: str = "") -> Figure:
     return fig
 
 
+def kills_by_config(rows: Sequence[Mapping[str, Any]], metric: str = "kills",
+                    title: str = "") -> Figure:
+    """Mean ``metric`` per variant, one bar per configuration, with 95 % t-intervals (rows
+    from :func:`mrelease_ref.lmkd.stats.summarise`, each with ``"variant"`` and a
+    ``"config"`` label; variants and configurations in the order they first appear)."""
+    variants = list(dict.fromkeys(r["variant"] for r in rows))
+    configs = list(dict.fromkeys(r["config"] for r in rows))
+    width = 0.8 / len(configs)
+    fig, ax = plt.subplots(figsize=(8, 3.2))
+    for i, c in enumerate(configs):
+        sel = {r["variant"]: r for r in rows if r["config"] == c}
+        xs = [x - 0.4 + width * (i + 0.5) for x in range(len(variants))]
+        ax.bar(xs, [sel[v][metric] for v in variants], width,
+               yerr=[sel[v][f"{metric} ±"] for v in variants], capsize=2, label=c)
+    ax.set_xticks(list(range(len(variants))), variants)
+    ax.set_ylabel(f"{metric} per run")
+    if title:
+        ax.set_title(title, fontsize=10)
+    ax.legend(frameon=False, fontsize=7, ncol=2, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
 def heatmap(
     rows: Sequence[Mapping[str, Any]], x: str, y: str, value: str, *,
     xlabel: str, ylabel: str, title: str,

@@ -1,8 +1,9 @@
 """The LMKD panel of notebook 06: the main knobs of the scenario, one run per change.
 
 Not kernel code. :func:`lmkd_panel` returns an :class:`LmkdPanel`; display its ``box``.
-Changing a control re-runs :func:`mrelease_ref.lmkd.sim.run` once for the chosen variant
-with the panel's knobs, redraws the free-memory plot into ``image`` (PNG bytes) and
+Changing a control (the kernel, the LRU, the page-cache layout, four sliders) re-runs
+:func:`mrelease_ref.lmkd.sim.run` once for the chosen variant with the panel's knobs,
+redraws the free-memory plot into ``image`` (PNG bytes) and
 rewrites ``result`` (HTML with CSS class ``lmkd-result``, which the browser test reads).
 Runs are cached per setting, so going back to a setting is instant.
 
@@ -11,7 +12,9 @@ Limitations:
   only (no relaunch, horizon 2.5 s) with 1 model page = 32 device pages (128 KiB), twice
   the notebook's aggregation; counts can differ from the notebook's at the margin
   (``python -m mrelease_ref.bench.lmkd`` measures the update time).
-- Knobs not on the panel keep :class:`~mrelease_ref.lmkd.sim.Scenario`'s defaults.
+- Knobs not on the panel keep :class:`~mrelease_ref.lmkd.sim.Scenario`'s defaults; the
+  page-cache choice is readahead's layout (8 MiB window) or every page a single-page
+  folio (:mod:`mrelease_ref.lmkd.device`, "Page-cache folios and the aggregation").
 """
 
 from __future__ import annotations
@@ -39,6 +42,13 @@ KNOBS: tuple[tuple[str, str, Any], ...] = (
     ("launch_anon_mb", "launch anon MiB", (300, 1000, 100)),
 )
 """(parameter, label, (min, max, step)) of each slider."""
+
+CHOICES: tuple[tuple[str, str, tuple[tuple[str, Any], ...]], ...] = (
+    ("device.lru_gen", "LRU", (("classic", False), ("multi-gen", True))),
+    ("device.file_folio_order", "page cache",
+     (("readahead's folios", None), ("single-page folios", 0))),
+)
+"""(parameter, label, options) of each drop-down besides the kernel's."""
 
 
 def _png(results: dict[str, RunResult], title: str) -> bytes:
@@ -69,6 +79,7 @@ class LmkdPanel:
     base: Scenario
     variant: W.Dropdown
     sliders: dict[str, W.Widget]
+    choices: dict[str, W.Dropdown]
     result: W.HTML
     image: W.Image
     box: W.VBox
@@ -78,12 +89,13 @@ class LmkdPanel:
     def scenario(self, variant: str | None = None) -> Scenario:
         """The scenario the controls describe (for ``variant``, default the dropdown's)."""
         sc = replace(self.base, variant=variant or self.variant.value)
-        for name, w in self.sliders.items():
+        for name, w in (*self.sliders.items(), *self.choices.items()):
             sc = with_param(sc, name, w.value)
         return sc
 
     def _run(self, sc: Scenario) -> RunResult:
-        key = (sc.variant, *(w.value for w in self.sliders.values()))
+        key = (sc.variant, *(w.value for w in self.sliders.values()),
+               *(w.value for w in self.choices.values()))
         if key not in self._cache:
             self._cache[key] = run(sc)
             self.runs += 1
@@ -107,14 +119,16 @@ def lmkd_panel(base: Scenario = PANEL_SCENARIO, variant: str = "v1") -> LmkdPane
         sliders[name] = cls(value=value, min=lo, max=hi, step=step, description=label,
                             continuous_update=False,
                             style={"description_width": "120px"})
+    choices = {name: W.Dropdown(options=list(options), value=_current(base, name),
+                                description=label)
+               for name, label, options in CHOICES}
     result = W.HTML()
     result.add_class("lmkd-result")
     image = W.Image(format="png")
-    box = W.VBox([dd, *sliders.values(), result, image])
-    panel = LmkdPanel(base=base, variant=dd, sliders=sliders, result=result, image=image,
-                      box=box)
-    dd.observe(panel.update, names="value")
-    for w in sliders.values():
+    box = W.VBox([dd, *choices.values(), *sliders.values(), result, image])
+    panel = LmkdPanel(base=base, variant=dd, sliders=sliders, choices=choices,
+                      result=result, image=image, box=box)
+    for w in (dd, *choices.values(), *sliders.values()):
         w.observe(panel.update, names="value")
     panel.update()
     return panel
