@@ -289,8 +289,8 @@ FINDINGS: Final[tuple[Finding, ...]] = (
             "at seed 0), 0.4 with readahead's, an interval including none; v2 and v3 save "
             "none.",
             ("model",), f"v1 and D against baseline, v2, v3; {_LMKD_SCOPE}; reclaim "
-            "lagging an app launch; single-page folios are what v6.18 gives files on f2fs and on ext4 with "
-            "encryption, verity or data journalling (`ext4_should_enable_large_folio()`); "
+            "lagging an app launch; single-page folios are what v6.18 gives files on f2fs "
+            "and on ext4 with encryption, verity or data journalling (`ext4_should_enable_large_folio()`); "
             "that a phone's `/data` is one of them is an inference [I]; readahead's folios "
             "where the filesystem supports large folios (this VM's ext4)", _NB6,
             "Finding: v1 saves kills only as far as its reaps can evict the victims' files",
