@@ -290,8 +290,9 @@ FINDINGS: Final[tuple[Finding, ...]] = (
             "none.",
             ("model",), f"v1 and D against baseline, v2, v3; {_LMKD_SCOPE}; reclaim "
             "lagging an app launch; single-page folios are what v6.18 gives files on f2fs "
-            "and on ext4 with encryption, verity or data journalling (`ext4_should_enable_large_folio()`); "
-            "that a phone's `/data` is one of them is an inference [I]; readahead's folios "
+            "and on ext4 with encryption, verity or data journalling "
+            "(`ext4_should_enable_large_folio()`); that a phone's `/data` is one of them "
+            "is an inference [I]; readahead's folios "
             "where the filesystem supports large folios (this VM's ext4)", _NB6,
             "Finding: v1 saves kills only as far as its reaps can evict the victims' files",
             _LMKD),
