@@ -121,8 +121,8 @@ _NB4, _NB6, _NB7 = "04_races", "06_lmkd_experiments", "07_fork_cow"
 _RACES = "Races and the thread's alternatives to REAP_KILL"
 _FORK = "fork() and `/proc/<pid>/mem`"
 _LMKD_SCOPE = ("the default simulated device (estimated app sizes and reclaim rate, "
-               "readahead's page-cache folios with an 8 MiB window or every page a "
-               "single-page folio, as stated; apps forked from a zygote; calibrated reap "
+               "every page-cache page a single-page folio unless readahead's folios with "
+               "an 8 MiB window are stated; apps forked from a zygote; calibrated reap "
                "prices)")
 
 FINDINGS: Final[tuple[Finding, ...]] = (
@@ -284,14 +284,16 @@ FINDINGS: Final[tuple[Finding, ...]] = (
             ("model",), "D with `d_details=\"as_posted\"` (default), flags 0 or REAP_KILL",
             _NB1, "Finding: draft D as posted frees anonymous THPs but no other anonymous "
             "memory", _X),
-    Finding("Where reclaim lags an app launch, v1 saves kills as far as its reaps evict the "
-            "victims' APKs: 1.6 per launch over ten seeds with single-page folios (9 against "
-            "11 at seed 0), 0.4 with readahead's, an interval including none; v2 and v3 save "
+    Finding("v1 saves kills as far as its reaps evict victims' APKs, so the folio layout "
+            "decides, not the LRU: 1.6 over ten seeds with single-page folios (9 against 11 "
+            "at seed 0), 0.4 with readahead's, an interval including none; v2 and v3 save "
             "none.",
-            ("model",), f"v1 and D against baseline, v2, v3; {_LMKD_SCOPE}; single-page "
-            "folios are what v6.18 gives files on f2fs and on ext4 with encryption or verity "
-            "(a phone's `/data`: `ext4_should_enable_large_folio()`), readahead's where the "
-            "filesystem supports large folios", _NB6,
+            ("model",), f"v1 and D against baseline, v2, v3; {_LMKD_SCOPE}; reclaim "
+            "lagging an app launch; single-page folios are what v6.18 gives files on f2fs "
+            "and on ext4 with encryption, verity or data journalling "
+            "(`ext4_should_enable_large_folio()`); that a phone's `/data` is one of them "
+            "is an inference [I]; readahead's folios "
+            "where the filesystem supports large folios (this VM's ext4)", _NB6,
             "Finding: v1 saves kills only as far as its reaps can evict the victims' files",
             _LMKD),
     Finding("Under the multi-gen LRU every version kills as many apps as on the classic LRU, "
@@ -315,9 +317,9 @@ FINDINGS: Final[tuple[Finding, ...]] = (
             "Finding: REAP_KILL bounds the teardown at a few milliseconds; a pinned ESRCH "
             "victim takes tens", _LMKD),
     Finding("v1's evictions are paid when a killed app relaunches: it reads again exactly what "
-            "the reap evicted (8 of its 24.5 MiB APK with readahead's folios, all with "
-            "single-page folios), and the kernel counts no refault: the reap's evictions "
-            "leave no shadow entry.",
+            "the reap evicted (all of its 24.5 MiB APK with single-page folios, 8 MiB with "
+            "readahead's), and the kernel counts no refault: the reap's evictions leave no "
+            "shadow entry.",
             ("model",), f"v1 against baseline; {_LMKD_SCOPE}; read time estimated", _NB6,
             "Finding: v1's evictions are paid at relaunch, and the cost is invisible to "
             "refault counters", _LMKD),

@@ -75,7 +75,8 @@ pd.set_option("display.width", 200)
 # footprint as anonymous pages: there is no swap device), 70 MiB of the zygote's files, an
 # exclusive APK of its own (12.5 % of its file RSS by default), and 1 MiB of dirty pages in
 # a MAP_SHARED database file. The kernel is arm64 (the same generic `mmu_gather` path as
-# x86_64) with the classic two-list LRU unless a result says "MGLRU".
+# x86_64) with the classic two-list LRU unless a result says "MGLRU", and every page-cache
+# page is a single-page folio unless a result says "readahead's folios" (next section).
 #
 # One model page stands for 16 device pages (64 KiB): `tests/test_lmkd.py` checks this
 # aggregation against the full model (every 4 KiB page modelled) on a small device -- same
@@ -105,7 +106,9 @@ mem
 # evicted, a PTE-mapped large folio never is (notebook 01, "large folios are evicted only
 # when one entry maps them"). Every result below says which of two layouts it assumes:
 #
-# - **readahead's folios** (the default, `DeviceConfig(file_folio_order=None)`): v6.18's
+# - **single-page folios** (the default, `DeviceConfig(file_folio_order=0)`): every
+#   page-cache page its own folio, as v6.18 gives a phone's `/data` (below);
+# - **readahead's folios** (`DeviceConfig(file_folio_order=None)`): v6.18's
 #   readahead chooses each folio as an app first reads its files through mmap. The first
 #   8 MiB window of a file (`read_ahead_kb` 8192, this VM's value) is read around at order
 #   0 -- 4 KiB folios --, and each further window at an order two higher (16 KiB, 64 KiB,
@@ -114,8 +117,6 @@ mem
 #   folios (kept, like the device's). The device's 2 MiB folios, PMD-mapped and so
 #   evictable, become PTE-mapped model folios: only APKs over 40 MiB have any, at most
 #   5 MiB each (`tests/test_lmkd.py::test_aggregation_holds_2mib_folios_as_pte_mapped_folios`).
-# - **single-page folios** (`file_folio_order=0`): every page-cache page its own folio --
-#   the layout of this notebook's first version, which called it "4 KiB page-cache folios".
 #
 # **Which layout a phone has depends on the filesystem that holds the APKs.** Readahead
 # builds large folios only in a mapping that supports them (mm/readahead.c:
@@ -128,24 +129,34 @@ mem
 # f2fs or ext4 with file-based encryption [inference from the Android platform's
 # userdata set-up, not checked on a device], so on a phone with a v6.18 kernel every APK
 # page is a 4 KiB folio: the **single-page** layout is the phone's; readahead's layout is
-# that of a filesystem with large folios (ext4 without encryption, xfs, erofs), the
-# "beyond Android" case. The default stays readahead's layout, which is this VM's.
-# (The model's fixed layout reads one model page per miss where f2fs would read a
-# readahead window of single pages; that changes only when the launching app's own file
-# pages arrive.)
+# that of a filesystem with large folios (ext4 without encryption, xfs), this VM's, and
+# the "beyond Android" case. **The judgement call:** the device models a phone, so its
+# default is the single-page layout; readahead's layout stays a named option and a sweep
+# axis, and every result below is given for both where they differ. (The model's fixed
+# layout reads one model page per miss where f2fs would read a readahead window of single
+# pages; that changes only when the launching app's own file pages arrive, not what a
+# reap can evict.)
 #
-# The apps' APKs on the default device, by folio kind (device MiB, `folio_layout()`):
+# The apps' APKs by folio kind (device MiB, `folio_layout()`), on the default device and
+# with readahead's folios:
 
 # %%
-layout = pd.DataFrame([{"app": a.spec.name, "APK MiB": round(a.spec.excl_mb, 1),
-                        **{k: round(v, 1) for k, v in folio_layout(cfg, a.excl_file).items()}}
-                       for a in dev.apps])
+READAHEAD = DeviceConfig(file_folio_order=None)
+dev_ra = build_device(READAHEAD, "baseline", seed=0)
+layout = pd.DataFrame([
+    {"app": a.spec.name, "APK MiB": round(a.spec.excl_mb, 1),
+     **{f"{k} (default)": round(v, 1) for k, v in folio_layout(cfg, a.excl_file).items()
+        if k != "PMD-sized"},
+     **{f"{k} (readahead)": round(v, 1)
+        for k, v in folio_layout(READAHEAD, b.excl_file).items()}}
+    for a, b in zip(dev.apps, dev_ra.apps, strict=True)])
 layout.set_index("app")
 
 # %%
-assert all(abs(r["single page"] - min(8.0, r["APK MiB"])) < 0.1
+assert all(abs(r["single page (default)"] - r["APK MiB"]) < 0.1
+           and abs(r["single page (readahead)"] - min(8.0, r["APK MiB"])) < 0.1
            for r in layout.to_dict("records"))
-assert layout["PMD-sized"].sum() == 0
+assert layout["PMD-sized (readahead)"].sum() == 0
 
 # %% [markdown]
 # ### Apps are forked from the zygote
@@ -176,7 +187,8 @@ assert (shares["shared with the zygote MiB"] == 12.0).all()
 # %% [markdown]
 # **What changed with `fork()`.** The first version of this notebook built each app as a
 # fresh process that mapped the zygote's files, and had no zygote heap. With `fork()` and
-# that version's layout (single-page folios) the default run kills the same apps as before
+# single-page folios (that version's layout, the default again) the run kills the same
+# apps as before
 # -- baseline 11, v1 9 -- and v1 evicts the same 159 MiB: the heap moved out of the
 # unkillable base, so the RAM the apps hold is unchanged. What changed is what RssAnon
 # says. Each victim's RssAnon now includes 12 MiB that its kill does not free: the kill
@@ -224,7 +236,7 @@ print(inspect.getsource(policy.decide))
 #
 # The six kernels: v6.18 (`baseline`); v1's patches 1 and 2 without REAP_KILL (`v1 1+2`,
 # `Kernel(variant="v1", patches=2)`); all of v1, draft D, v2 and v3, whose LMKD uses
-# `PROCESS_MRELEASE_REAP_KILL`. Seed 0, readahead's folios, classic LRU:
+# `PROCESS_MRELEASE_REAP_KILL`. Seed 0, single-page folios, classic LRU:
 
 # %%
 runs = stats.run_all(Scenario(), VARIANTS)
@@ -232,27 +244,28 @@ summary = pd.DataFrame([r.summary() for r in runs.values()]).drop(columns="seed"
 summary.set_index("variant")
 
 # %% [markdown]
-# The same run with every page-cache page a single-page folio (the first version's layout):
+# The same run with readahead's folios (this VM's ext4):
 
 # %%
-SMALL = DeviceConfig(file_folio_order=0)
-runs_small = stats.run_all(Scenario(device=SMALL), ("baseline", "v1"))
-pd.DataFrame([r.summary() for r in runs_small.values()]).drop(columns="seed").set_index(
+runs_ra = stats.run_all(Scenario(device=READAHEAD), ("baseline", "v1"))
+pd.DataFrame([r.summary() for r in runs_ra.values()]).drop(columns="seed").set_index(
     "variant")
 
 # %%
 fig = lmkd_viz.free_memory(
     {"baseline": runs["baseline"], "v1": runs["v1"], "v3": runs["v3"],
-     "v1, single-page folios": runs_small["v1"]}, t_max_ms=2500,
+     "v1, readahead's folios": runs_ra["v1"]}, t_max_ms=2500,
     title="free memory during the launch (default scenario, seed 0)")
 _ = figures.save(fig, "06_lmkd_free_memory")
 plt.show()
 
 # %% [markdown]
 # Every drop under the high line during the launch is answered by a kill (the ticks above
-# the curves). With readahead's folios v1 evicts 81.5 MiB at its reaps -- the first 8 MiB
-# window of each victim's APK, against 159 MiB with single-page folios -- which delays its
-# later kills but saves none of them in this run: the same eleven apps die.
+# the curves). With single-page folios v1 evicts each victim's whole APK at its reap
+# (159 MiB over the run) and kills 9 apps where the baseline, v2 and v3 kill 11. With
+# readahead's folios v1 evicts 81.5 MiB -- the first 8 MiB window of each victim's APK --,
+# which delays its later kills but saves none of them in this run: the same eleven apps
+# die. The answer depends on the filesystem's folio layout.
 #
 # Over ten seeds, for both layouts and both LRUs (the cached apps' sizes and the race
 # draws change with the seed; stored sweep, see "Sweeps"). `MGLRU` is
@@ -270,7 +283,7 @@ def config_label(row: dict) -> str:
 
 by_config = [{**r, "config": config_label(r)} for r in stats.summarise(
     stored["sweeps"]["variants"], ["x", "y", "variant"])]
-CONFIGS = [config_label({"x": x, "y": y}) for x in (False, True) for y in (None, 0)]
+CONFIGS = [config_label({"x": x, "y": y}) for x in (False, True) for y in (0, None)]
 pd.DataFrame(by_config).pivot(index="variant", columns="config", values="kills").loc[
     list(VARIANTS), CONFIGS]
 
@@ -285,7 +298,7 @@ plt.show()
 # %%
 saved_rows = []
 for lru in (False, True):
-    for order in (None, 0):
+    for order in (0, None):
         part = [r for r in stored["sweeps"]["variants"] if r["x"] == lru and r["y"] == order]
         for kernel in ("v1", "v1 1+2", "d", "v3"):
             ps = stats.paired_saving(part, [], "baseline", kernel)[0]
@@ -298,35 +311,36 @@ saved.pivot(index="kernel", columns="config", values=["saved", "±"]).reindex(
 # %%
 seed0 = {(r["x"], r["y"], r["variant"]): r["kills"] for r in stored["sweeps"]["variants"]
          if r["seed"] == 0}
-assert {v: r.n_kills for v, r in runs.items()} == {v: seed0[(False, None, v)] for v in VARIANTS}
-assert {v: r.n_kills for v, r in runs_small.items()} == {
-    v: seed0[(False, 0, v)] for v in runs_small}
+assert {v: r.n_kills for v, r in runs.items()} == {v: seed0[(False, 0, v)] for v in VARIANTS}
+assert {v: r.n_kills for v, r in runs_ra.items()} == {
+    v: seed0[(False, None, v)] for v in runs_ra}
 sv = {(r["config"], r["kernel"]): (r["saved"], r["±"]) for r in saved_rows}
 ra, sp = "classic LRU, readahead's folios", "classic LRU, single-page folios"
 assert sv[(sp, "v1")][0] - sv[(sp, "v1")][1] > 0  # single-page folios: a saving
 assert sv[(ra, "v1")][0] - sv[(ra, "v1")][1] <= 0 < sv[(ra, "v1")][0]  # readahead: not shown
 assert sv[(sp, "v3")] == sv[(ra, "v3")] == (0.0, 0.0)
-assert runs["v1"].n_kills == runs["baseline"].n_kills
-assert runs_small["v1"].n_kills < runs_small["baseline"].n_kills
+assert runs["v1"].n_kills < runs["baseline"].n_kills
+assert runs_ra["v1"].n_kills == runs_ra["baseline"].n_kills
 
 # %% [markdown]
 # ### Finding: v1 saves kills only as far as its reaps can evict the victims' files
 #
 # *Evidence: model. Scope: the default device and workload (reclaim at 200 MiB/s, 12.5 %
-# exclusive file share), v1 and draft D; each layout as stated.* With every page-cache page
-# a single-page folio v1 evicts each victim's whole APK at the reap: the baseline kills 11
-# apps in the default run and v1 9, and over ten seeds v1 saves 1.6 kills per launch (95 %
-# interval 1.2-2.0). With the folios v6.18's readahead gives an APK read once through mmap,
-# only each APK's first 8 MiB window is single pages; the rest sits in PTE-mapped large
-# folios that the reap unmaps and keeps. v1 then evicts about half as much (81.5 of
-# 171 MiB in the default run), kills the same eleven apps in the default run, and saves 0.4
-# kills per launch over ten seeds, an interval (-0.1 to 0.9) that includes none. The
+# exclusive file share), v1 and draft D; each layout as stated.* On the default device --
+# every page-cache page a single-page folio, as v6.18 gives APKs on f2fs or on encrypted
+# ext4, a phone's `/data` -- v1 evicts each victim's whole APK at the reap: the baseline
+# kills 11 apps in the default run and v1 9, and over ten seeds v1 saves 1.6 kills per
+# launch (95 % interval 1.2-2.0). With the folios v6.18's readahead gives an APK read once
+# through mmap on a filesystem with large folios (this VM's ext4), only each APK's first
+# 8 MiB window is single pages; the rest sits in PTE-mapped large folios that the reap
+# unmaps and keeps. v1 then evicts about half as much (81.5 of 171 MiB in the default
+# run), kills the same eleven apps in the default run, and saves 0.4 kills per launch over
+# ten seeds, an interval (-0.1 to 0.9) that includes none. So the answer depends on the
+# filesystem's folio layout ("Which page-cache folios"), not on the LRU (next finding). The
 # saving is patch 1's: v2 and v3 (REAP_KILL without eviction) save none in either layout,
 # and `v1 1+2` (eviction without REAP_KILL) saves less (1.1 with single-page folios),
 # because a victim that wins the race tears itself down without a reap, and nothing is
-# evicted then. Which layout applies is the filesystem's choice ("Which page-cache folios"):
-# APKs on f2fs or on encrypted ext4 -- a phone's `/data` -- sit in single-page folios at
-# v6.18, so there the first numbers hold.
+# evicted then.
 
 # %% [markdown]
 # ### Finding: under the multi-gen LRU v1 saves the same kills as on the classic LRU
@@ -361,7 +375,7 @@ assert sv[("MGLRU, readahead's folios", "v1")] == sv[(ra, "v1")]
 # already given up but the kernel had not returned -- anonymous pages only they still map,
 # and clean page-cache pages of their exclusive files that no live process maps -- reached
 # the threshold of the kill's reason. A perfect accountant, counting that memory as free,
-# would not have killed. (Readahead's folios, unless the table says otherwise; "anon freed"
+# would not have killed. (Single-page folios, unless the table says otherwise; "anon freed"
 # is what the kill frees, "anon shared" the zygote heap pages the victim still shares.)
 
 # %%
@@ -383,18 +397,18 @@ kill_table(runs["baseline"])
 kill_table(runs["v1"])
 
 # %% [markdown]
-# v1 with single-page folios:
+# v1 with readahead's folios:
 
 # %%
-kill_table(runs_small["v1"])
+kill_table(runs_ra["v1"])
 
 # %%
 base_kills, v1_kills = runs["baseline"].kills, runs["v1"].kills
-assert runs["baseline"].n_redundant == 10 and runs_small["baseline"].n_redundant == 10
-assert runs["v1"].n_redundant == 9 and runs_small["v1"].n_redundant == 0
-assert all(k.excl_left_cached_mb == 0.0 for k in runs_small["v1"].kills)
+assert runs["baseline"].n_redundant == 10 and runs_ra["baseline"].n_redundant == 10
+assert runs_ra["v1"].n_redundant == 9 and runs["v1"].n_redundant == 0
+assert all(k.excl_left_cached_mb == 0.0 for k in v1_kills)
 assert all(abs(k.excl_left_cached_mb - max(0.0, k.excl_cached_mb - 8.0)) < 0.1
-           for k in v1_kills)
+           for k in runs_ra["v1"].kills)
 assert all(k.excl_left_cached_mb == k.excl_cached_mb for k in base_kills)
 
 # %% [markdown]
@@ -403,10 +417,10 @@ assert all(k.excl_left_cached_mb == k.excl_cached_mb for k in base_kills)
 # *Evidence: model. Scope: default scenario, either layout; the definition above.* Ten of
 # the baseline's eleven kills were made while earlier victims' APKs -- 6 to 42 MiB each,
 # unmapped and clean -- sat in the page cache, enough to stay over the watermark had they
-# been free. With single-page folios every v1 reap evicts them (left cached: 0) and no
-# kill is redundant; with readahead's folios v1 evicts only their first 8 MiB and nine of
-# its eleven kills stay redundant. The first kill is never redundant: nothing was given up
-# before it.
+# been free. With single-page folios (the default) every v1 reap evicts them (left
+# cached: 0) and none of its 9 kills is redundant; with readahead's folios v1 evicts only
+# their first 8 MiB and nine of its eleven kills stay redundant. The first kill is never
+# redundant: nothing was given up before it.
 
 # %% [markdown]
 # ## How fast memory comes back
@@ -440,19 +454,19 @@ pinned = [k for k in base_kills if k.pinned]
 assert pinned and all(k.teardown_ms > max(x.teardown_ms for x in v1_kills) for k in pinned)
 assert all(2 <= t <= 5 for v in ("v1", "d", "v2", "v3") for t in teardowns(runs[v]))
 assert [k.teardown_ms for k in pinned] == [43]
-assert runs["v1"].recovery_ms < runs["baseline"].recovery_ms
+assert (runs["v1"].recovery_ms, runs["baseline"].recovery_ms) == (1436, 1623)
 
 # %% [markdown]
 # ### Finding: REAP_KILL bounds the teardown at a few milliseconds; a pinned ESRCH victim takes tens
 #
 # *Evidence: model; reap and exit time calibrated (live 6.18 prices), everything around it
-# estimated. Scope: default scenario (readahead's folios), P(ESRCH) 0.2, pins of 5-500 ms.*
-# With REAP_KILL every teardown took 2-4 ms of device time, the calibrated cost of
-# unmapping a cached app and freeing what it alone maps. Without it, a victim that won the
-# race while a `/proc` reader held its mm kept its memory until the reader let go (43 ms
-# in the default run). Pressure ends sooner with v1 (recovery: onset to free memory back
-# at the high watermark once the launch has its memory) although it kills as many apps:
-# its reaps hand back the victims' first 8 MiB of APK at once.
+# estimated. Scope: default scenario (single-page folios), P(ESRCH) 0.2, pins of
+# 5-500 ms.* With REAP_KILL every teardown took 2-5 ms of device time, the calibrated cost
+# of unmapping a cached app and freeing what it alone maps. Without it, a victim that won
+# the race while a `/proc` reader held its mm kept its memory until the reader let go
+# (43 ms in the default run). Pressure ends sooner with v1 (recovery: onset to free memory
+# back at the high watermark once the launch has its memory; 1436 against 1623 ms), with
+# two fewer kills: its reaps hand back the victims' whole APKs at once.
 
 # %% [markdown]
 # ## What a killed app pays when it comes back
@@ -467,12 +481,12 @@ relaunch = pd.DataFrame([{
     "cached at relaunch MiB": r.relaunch.cached_at_start_mb,
     "read MiB": r.relaunch.read_mb, "refaults MiB": r.relaunch.refault_mb,
     "read time ms (300 MiB/s)": round(r.relaunch.read_ms, 1)}
-    for layout_name, group in (("readahead's folios", runs), ("single-page folios", runs_small))
+    for layout_name, group in (("single-page folios", runs), ("readahead's folios", runs_ra))
     for v, r in group.items() if r.relaunch is not None])
 relaunch.set_index(["layout", "variant"])
 
 # %%
-rb, rv, rs = runs["baseline"].relaunch, runs["v1"].relaunch, runs_small["v1"].relaunch
+rb, rv, rs = runs["baseline"].relaunch, runs_ra["v1"].relaunch, runs["v1"].relaunch
 assert rb is not None and rv is not None and rs is not None
 assert rb.read_mb == 0.0 and rv.read_mb == 8.0 and rs.read_mb == rs.excl_mb == 24.5
 assert rv.refault_mb == rs.refault_mb == 0.0
@@ -483,8 +497,8 @@ assert rv.refault_mb == rs.refault_mb == 0.0
 # *Evidence: model; read time estimated (300 MiB/s [E]). Scope: default scenario, the first
 # victim relaunched 3 s after the pressure ended.* Under the baseline the relaunched app
 # found its whole APK (24.5 MiB) still cached and read nothing; under v1 it read again
-# exactly what the reap had evicted -- 8 MiB with readahead's folios, all 24.5 MiB (about
-# 80 ms at 300 MiB/s) with single-page folios -- and the kernel counted no refault, because
+# exactly what the reap had evicted -- all 24.5 MiB (about 80 ms at 300 MiB/s) with
+# single-page folios, 8 MiB with readahead's -- and the kernel counted no refault, because
 # pages evicted by the reap leave no shadow entry (the same result as notebook 02's
 # relaunch). A workingset-based heuristic would not see this cost.
 
@@ -493,8 +507,9 @@ assert rv.refault_mb == rs.refault_mb == 0.0
 #
 # Stored runs (`python -m mrelease_ref.lmkd.sweeps` wrote them; launch phase only, five
 # seeds per point, paired by seed; `tests/test_lmkd.py` re-runs one point of each and fails
-# if the model no longer gives the stored numbers). Readahead's folios with the 8 MiB
-# window and the classic LRU, unless the sweep varies them:
+# if the model no longer gives the stored numbers). Single-page folios (the default) and
+# the classic LRU, unless the sweep varies them; the readahead-window sweep runs readahead's
+# folios (`DeviceConfig(file_folio_order=None)`, its stored base, unchanged):
 
 # %%
 {"date": stored["date"], "commit": stored["commit"],
@@ -567,16 +582,19 @@ pd.DataFrame(ram).set_index("value")
 
 # %%
 by_cell = {(r["x"], r["y"]): r["saved"] for r in grid}
-assert max(by_cell.values()) <= 1.0 and all(by_cell[(x, y)] == 0 for x in (0.3, 0.4)
-                                            for y in (200, 400, 600, 1000))
+assert by_cell[(0.125, 200)] == max(by_cell.values()) == 1.8
+assert all(by_cell[(x, y)] <= 0.2 for x in (0.3, 0.4) for y in (200, 400, 600, 1000))
 stall_cell = {(r["x"], r["y"]): r["saved"] for r in stall}
-assert stall_cell[(0.3, 200)] > 100 and stall_cell[(0.4, 200)] > 50
+assert stall_cell[(0.3, 200)] > 500 and stall_cell[(0.4, 200)] > 700
 race = {(r["value"], r["variant"]): r["kills"] for r in stats.summarise(
     stored["sweeps"]["esrch"], ["value", "variant"], ("kills",))}
 assert race[(1.0, "v1 1+2")] == race[(1.0, "baseline")]
 assert race[(0.0, "v1")] == race[(1.0, "v1")] < race[(0.0, "baseline")]
+race_saved = {r["value"]: r["saved"] for r in stats.paired_saving(
+    stored["sweeps"]["esrch"], ["value"], "baseline", "v1 1+2")}
+assert [race_saved[p] for p in (0.0, 0.2, 0.4, 0.6, 1.0)] == [1.8, 1.2, 0.4, 0.2, 0.0]
 by_ram = {r["value"]: r["saved"] for r in ram}
-assert by_ram[5600] > by_ram[3700]
+assert (by_ram[3700], by_ram[5600], by_ram[7600]) == (1.8, 2.8, 2.8)
 
 # %% [markdown]
 # ### Finding: the saving needs single-page folios, which readahead gives a file's first window
@@ -595,18 +613,21 @@ assert by_ram[5600] > by_ram[3700]
 #   evicted on x86_64 and arm64, but readahead builds them only past a file's first 40 MiB,
 #   and the aggregated device holds them as PTE-mapped folios (see "Which page-cache
 #   folios");
-# - **reclaim slower than the launch and a modest exclusive share.** With readahead's
-#   folios no cell of the share × rate grid saves more than one kill (1.0 at 12.5 % and
-#   400 MiB/s); at 30-40 % the bigger apps leave room for fewer cached apps and v1 saves
-#   no kill at any rate -- but the launching app then stalls up to 127 ms less in
-#   allocation at 200 MiB/s, because each reap hands it the victim's first 8 MiB at once;
-# - **the reap has to happen.** Without REAP_KILL (`v1 1+2`) the small saving fades as the
-#   victim wins the race more often -- at P(ESRCH) = 1 it kills as many as the baseline --
-#   since a victim that tears itself down is never marked MMF_UNSTABLE by a reap and
-#   evicts nothing; v1 with REAP_KILL kills the same number whatever the race does.
+# - **reclaim slower than the launch and a modest exclusive share.** With single-page
+#   folios the share × rate grid saves most at the default, 12.5 % and 200 MiB/s (1.8
+#   kills), 1.2 at 400 MiB/s, and at 600 MiB/s and above nothing beyond one seed's noise;
+#   at a 2 % share the APKs are too small to matter (0.6 at 200 MiB/s). At 30-40 % the
+#   bigger apps leave room for fewer cached apps and v1 saves at most 0.2 kills -- but the
+#   launching app then stalls up to 716 ms less in allocation at 200 MiB/s (581 ms at
+#   30 %), because each reap hands it the victim's whole APK at once;
+# - **the reap has to happen.** Without REAP_KILL (`v1 1+2`) the saving fades as the
+#   victim wins the race more often -- 1.8 kills at P(ESRCH) = 0, 1.2 at 0.2, 0.4 at 0.4,
+#   0.2 at 0.6, and at P(ESRCH) = 1 it kills as many as the baseline --, since a victim
+#   that tears itself down is never marked MMF_UNSTABLE by a reap and evicts nothing; v1
+#   with REAP_KILL saves 1.8 whatever the race does.
 #
 # A larger phone holds more cached apps; both kernels kill more of them there, and v1
-# saves 1.8 kills at 5600 and 7600 MiB (wide intervals).
+# saves 2.8 kills at 5600 and 7600 MiB against 1.8 at 3700 (wide intervals, ±1.8).
 
 # %% [markdown]
 # ## What is calibrated, what is estimated
@@ -615,7 +636,7 @@ assert by_ram[5600] > by_ram[3700]
 # |---|---|
 # | what a reap frees, evicts, leaves cached; ESRCH; REAP_KILL; refaults; fork, COW | model |
 # | page-cache folio sizes (readahead's folios) | model: v6.18 readahead (live layouts: nb 05) |
-# | single-page APK folios on a phone | v6.18 f2fs; `ext4_should_enable_large_folio()` |
+# | single-page APK folios on a phone (default) | v6.18 f2fs, ext4 (`/data` on them: [I]) |
 # | time of a reap and of a victim's own exit | model clock, `calibrated_cost_model()` |
 # | LMKD's reasons, thresholds, polling, kill timeout, 2 reapers | AOSP lmkd [S] (§L1) |
 # | watermarks 8/41/74 MiB | derived for a 4 GB 1080p phone [D] (§L1.6) |
@@ -629,8 +650,8 @@ assert by_ram[5600] > by_ram[3700]
 #
 # Where the answer depends on configuration: the page-cache layout (and with readahead its
 # window) decides first whether v1 saves anything -- and the filesystem decides the layout
-# (single-page folios on f2fs or encrypted ext4, Android's `/data`; readahead's where the
-# filesystem supports large folios); the reclaim rate, the exclusive share
+# (single-page folios on f2fs or encrypted ext4, Android's `/data`, the default here;
+# readahead's where the filesystem supports large folios); the reclaim rate, the exclusive share
 # and (without REAP_KILL) the race decide how much (previous findings); the LRU
 # (classic or multi-gen) changes no count; P(ESRCH) also decides how many kills of the
 # kernels without REAP_KILL are redundant.
@@ -657,10 +678,10 @@ panel.sliders["launch_anon_mb"].value = 900
 after = panel.result.value
 panel.sliders["launch_anon_mb"].value = 800
 assert after != before and panel.result.value == before
-panel.choices["device.file_folio_order"].value = 0
-small = panel.result.value
 panel.choices["device.file_folio_order"].value = None
-assert small != before and panel.result.value == before
+ra_result = panel.result.value
+panel.choices["device.file_folio_order"].value = 0
+assert ra_result != before and panel.result.value == before
 panel.runs
 
 # %% [markdown]
@@ -683,10 +704,16 @@ panel.runs
 #   (`tests/test_lmkd.py::test_aggregation_holds_2mib_folios_as_pte_mapped_folios`); the
 #   aggregation is checked against the full model on a small device only
 #   (`tests/test_lmkd.py::test_aggregated_readahead_gives_the_full_models_kills`).
+# - The default single-page layout is the model's fixed-order layout: no readahead window
+#   and no fault-around, so a relaunch reads page by page where f2fs would read ahead in
+#   single pages (`tests/test_limitations.py::test_fixed_order_model_faults_around_one_page`).
+#   That APKs on a phone's `/data` sit in single-page folios is an inference from the
+#   filesystems' code at v6.18, not checked on a device
+#   (`tests/test_lmkd.py::test_default_layout_is_single_page_folios`).
 # - Readahead's layout is that of one sequential first read through mmap at t = 0; an app
 #   that faults its APK in another order gets other folios (the model's readahead follows
 #   the faults it is given)
-#   (`tests/test_lmkd.py::test_default_scenario_kill_counts`).
+#   (`tests/test_lmkd.py::test_readahead_layout_kill_counts`).
 # - One zygote (no zygote32, app zygotes or USAP pool), and every app copies the same
 #   quarter of its heap
 #   (`tests/test_limitations.py::test_lmkd_has_one_zygote_whose_apps_write_the_same_heap_pages`).
@@ -696,19 +723,20 @@ panel.runs
 # ## Checks
 #
 # The assertions above fail the notebook run if the model stops giving what the text says.
-# `tests/test_lmkd.py` pins the default-seed counts (readahead's folios: 11 kills for every
-# kernel; single-page folios: baseline 11, v1 9, on both LRUs), the eviction, fork and
+# `tests/test_lmkd.py` pins the default-seed counts (single-page folios, the default:
+# baseline 11, v1 9, on both LRUs; readahead's folios: 11 kills for every kernel), the
+# eviction, fork and
 # ESRCH rules the kills go through, the relaunch reads, the aggregation against the full
 # model, and one point of every stored sweep. `tests/test_browser_lmkd.py` checks
 # the panel in a real browser.
 
 # %%
 # The findings' numbers, restated in one place (the cells above assert each one as it is shown).
-assert {r.n_kills for r in runs.values()} == {11}  # readahead's folios: no kill saved at seed 0
-assert (runs_small["baseline"].n_kills, runs_small["v1"].n_kills) == (11, 9)  # single pages
+assert (runs["baseline"].n_kills, runs["v1"].n_kills) == (11, 9)  # single pages (default)
+assert {r.n_kills for r in runs_ra.values()} == {11}  # readahead's folios: none saved at seed 0
 assert (sv[(sp, "v1")], sv[(ra, "v1")]) == ((1.6, 0.37), (0.4, 0.5))  # ten seeds
 assert differ == [("(None, 'v1 1+2', 2)", 12, 13)]  # MGLRU: the same counts
-assert runs["baseline"].n_redundant == 10 and runs_small["v1"].n_redundant == 0  # redundant
+assert runs["baseline"].n_redundant == 10 and runs["v1"].n_redundant == 0  # redundant
 assert [k.teardown_ms for k in pinned] == [43]  # pinned ESRCH victim
 assert rv.refault_mb == 0.0 < rv.read_mb == 8.0  # relaunch: the evicted part, no refault
 assert all(by_folio[o] == 0 for o in (1, 2, 4)) and by_folio[None] < 0.5  # large folios

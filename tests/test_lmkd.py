@@ -29,24 +29,69 @@ from mrelease_ref.lmkd.stats import (
     with_param,
 )
 
-SMALL_FOLIOS = DeviceConfig(file_folio_order=0)
-"""The first pass's layout: every page-cache page a single-page folio."""
+READAHEAD = DeviceConfig(file_folio_order=None)
+"""Readahead's folios (this VM's ext4, ``read_ahead_kb`` 8192): the named alternative to
+the default single-page folios of a phone's /data."""
 
 
 @pytest.fixture(scope="module")
 def default_runs() -> dict[str, RunResult]:
-    """The default scenario (seed 0; readahead's folios, classic LRU) under every kernel."""
+    """The default scenario (seed 0; single-page folios, classic LRU) under every kernel."""
     return {v: run(Scenario(variant=v)) for v in VARIANTS}
 
 
 @pytest.fixture(scope="module")
-def small_folio_runs() -> dict[str, RunResult]:
-    """The default scenario (seed 0) with every page-cache page a single-page folio."""
-    return {v: run(Scenario(variant=v, device=SMALL_FOLIOS)) for v in ("baseline", "v1")}
+def readahead_runs() -> dict[str, RunResult]:
+    """The default scenario (seed 0) with readahead's folios under every kernel."""
+    return {v: run(Scenario(variant=v, device=READAHEAD)) for v in VARIANTS}
+
+
+def test_default_layout_is_single_page_folios() -> None:
+    """The device's page cache defaults to single-page folios: v6.18 gives every file on
+    f2fs order-0 folios (nothing under fs/f2fs/ calls mapping_set_large_folios() or
+    mapping_set_folio_order_range()), and ext4 too when the filesystem has the encrypt or
+    verity feature or journals data (fs/ext4/inode.c:ext4_should_enable_large_folio());
+    page_cache_ra_order() then falls back to order 0 (mm/readahead.c, no
+    mapping_large_folio_support()). A phone's /data is f2fs, or ext4 with file-based
+    encryption [I]. Readahead's large folios (this VM's ext4) stay a named option."""
+    dev = DeviceConfig()
+    assert dev.file_folio_order == 0 and READAHEAD.file_folio_order is None
 
 
 def test_default_scenario_kill_counts(default_runs: dict[str, RunResult]) -> None:
-    """Default seed, readahead's folios: every kernel kills the same 11 apps.
+    """Default seed (single-page folios): baseline 11 kills, v1 9; per kernel 11 (v6.18),
+    9 (v1 1+2), 9 (v1), 9 (D), 11 (v2), 11 (v3).
+
+    Rule: v1 1/3 evicts a reaped victim's clean exclusive file folios that the gather
+    holds alone (free_pages_and_caches() -> mapping_evict_folio()), v6.18's reap only
+    unmaps them; LMKD (mp_event_psi()) kills again while free memory stays under the
+    watermark. v2 and v3 dropped the eviction (REAP_KILL only), so they kill as v6.18
+    does. The counts were derived by running the package (seed 0 of the stored
+    ``variants`` sweep, classic LRU, ``file_folio_order`` 0) and are pinned as run; the
+    arithmetic below says why v1's count is lower.
+
+    The arithmetic: the launch needs 800 MiB of anonymous memory plus 45 MiB of its own
+    APK in 1.5 s, and reclaim supplies 200 MiB/s (kswapd_mb_s), so LMKD has to kill while
+    the page cache still holds the victims' exclusive files. Patch 1 returns a victim's
+    whole APK at the reap when every folio of it is a single page; the baseline leaves it
+    cached (unmapped) for kswapd to find later. Over the launch that difference is the sum
+    of the victims' exclusive files -- ~160 MiB, at least the anonymous memory of the
+    baseline's two extra victims (services: 38 MiB each) -- so v1 kills two fewer apps.
+    """
+    kills = {v: r.n_kills for v, r in default_runs.items()}
+    assert kills == {"baseline": 11, "v1 1+2": 9, "v1": 9, "d": 9, "v2": 11, "v3": 11}
+    base, v1 = default_runs["baseline"], default_runs["v1"]
+    assert v1.n_kills < base.n_kills
+    evicted = sum(k.excl_evicted_mb or 0.0 for k in v1.kills)
+    extra = [k for k in base.kills if k.victim not in {x.victim for x in v1.kills}]
+    assert len(extra) == base.n_kills - v1.n_kills
+    assert evicted >= sum(k.anon_mb for k in extra)
+    assert v1.n_redundant == 0  # REAP_KILL + eviction of everything: nothing left over
+
+
+def test_readahead_layout_kill_counts(readahead_runs: dict[str, RunResult]) -> None:
+    """Default seed, readahead's folios (the configuration where the answer differs):
+    every kernel kills the same 11 apps.
 
     Derivation. Readahead decides what a v1 reap can evict: an APK read once through mmap
     gets 4 KiB folios only in its first 8 MiB window (mmap read-around,
@@ -62,11 +107,11 @@ def test_default_scenario_kill_counts(default_runs: dict[str, RunResult]) -> Non
     1963 ms), so the same eleven apps die. REAP_KILL (v2, v3) changes no count: it removes
     ESRCH, but a victim that wins the race frees its anon in its own exit a few ms later.
     The counts depend on when PSI fires, so they are pinned as run (seed 0 of the stored
-    ``variants`` sweep).
+    ``variants`` sweep, ``file_folio_order`` None).
     """
-    kills = {v: r.n_kills for v, r in default_runs.items()}
+    kills = {v: r.n_kills for v, r in readahead_runs.items()}
     assert kills == dict.fromkeys(VARIANTS, 11)
-    base, v1 = default_runs["baseline"], default_runs["v1"]
+    base, v1 = readahead_runs["baseline"], readahead_runs["v1"]
     assert [k.victim for k in base.kills] == [k.victim for k in v1.kills]
     assert base.kills[-1].t_ms == 1834 and v1.kills[-1].t_ms == 1963  # the launch ends at 2000
     evicted = [k.excl_evicted_mb or 0.0 for k in v1.kills]
@@ -74,62 +119,32 @@ def test_default_scenario_kill_counts(default_runs: dict[str, RunResult]) -> Non
     assert sum(evicted) == pytest.approx(81.5, abs=0.05)
 
 
-def test_small_folio_layout_v1_needs_fewer_kills(
-    small_folio_runs: dict[str, RunResult],
-) -> None:
-    """Default seed, every page-cache page a single-page folio: baseline 11 kills, v1 9.
-
-    Rule: v1 1/3 evicts a reaped victim's clean exclusive file folios that the gather
-    holds alone (free_pages_and_caches() -> mapping_evict_folio()), v6.18's reap only
-    unmaps them; LMKD (mp_event_psi()) kills again while free memory stays under the
-    watermark. Single-page folios are what v6.18 gives every file on f2fs, and on ext4
-    with the encrypt or verity feature (no mapping_set_large_folios() under fs/f2fs/;
-    fs/ext4/inode.c:ext4_should_enable_large_folio()), i.e. APKs on a phone's /data.
-    The counts 11 and 9 were derived by running the package (seed 0 of the stored
-    ``variants`` sweep, classic LRU) and are pinned as run; the arithmetic below says why
-    v1's count is lower.
-
-    The arithmetic: the launch needs 800 MiB of anonymous memory plus 45 MiB of its own
-    APK in 1.5 s, and reclaim supplies 200 MiB/s (kswapd_mb_s), so LMKD has to kill while
-    the page cache still holds the victims' exclusive files. Patch 1 returns a victim's
-    whole APK at the reap when every folio of it is a single page; the baseline leaves it
-    cached (unmapped) for kswapd to find later. Over the launch that difference is the sum
-    of the victims' exclusive files -- ~160 MiB, at least the anonymous memory of the
-    baseline's two extra victims (services: 38 MiB each) -- so v1 kills two fewer apps.
-    """
-    base, v1 = small_folio_runs["baseline"], small_folio_runs["v1"]
-    assert (base.n_kills, v1.n_kills) == (11, 9)
-    evicted = sum(k.excl_evicted_mb or 0.0 for k in v1.kills)
-    extra = [k for k in base.kills if k.victim not in {x.victim for x in v1.kills}]
-    assert len(extra) == base.n_kills - v1.n_kills
-    assert evicted >= sum(k.anon_mb for k in extra)
-    assert v1.n_redundant == 0  # REAP_KILL + eviction of everything: nothing left over
-
-
 def test_patch1_evicts_the_single_page_folios_the_baseline_leaves_cached(
-    default_runs: dict[str, RunResult], small_folio_runs: dict[str, RunResult],
+    default_runs: dict[str, RunResult], readahead_runs: dict[str, RunResult],
 ) -> None:
     """v1 1/3: a reaped victim's clean exclusive file folios leave the page cache during
     the reap if the gather holds their one reference (single pages); PTE-mapped large
     folios stay (mapping_evict_folio() refuses a folio with other references). v6.18 and
-    v2/v3 (no patch 1) only unmap them."""
-    for name in ("baseline", "v2", "v3"):
-        for k in default_runs[name].kills:
-            assert k.excl_left_cached_mb == pytest.approx(k.excl_cached_mb)
-    for name in ("v1", "d"):
-        for k in default_runs[name].kills:
-            assert k.excl_left_cached_mb == pytest.approx(max(0.0, k.excl_cached_mb - 8.0),
-                                                          abs=0.07)
-    for k in small_folio_runs["v1"].kills:
+    v2/v3 (no patch 1) only unmap them. Single-page folios (default): the whole APK goes;
+    readahead's folios: its first 8 MiB window (order 0)."""
+    for runs, cap in ((default_runs, float("inf")), (readahead_runs, 8.0)):
+        for name in ("baseline", "v2", "v3"):
+            for k in runs[name].kills:
+                assert k.excl_left_cached_mb == pytest.approx(k.excl_cached_mb)
+        for name in ("v1", "d"):
+            for k in runs[name].kills:
+                assert k.excl_left_cached_mb == pytest.approx(
+                    max(0.0, k.excl_cached_mb - cap), abs=0.07)
+        # v1 1+2 without REAP_KILL: evicted only when the reap ran (outcome 0), not when
+        # the victim won the race and tore its mm down itself (no MMF_UNSTABLE from a reap)
+        for k in runs["v1 1+2"].kills:
+            if k.outcome == ESRCH:
+                assert k.excl_left_cached_mb == k.excl_cached_mb
+            else:
+                assert k.outcome == "0" and k.excl_evicted_mb == pytest.approx(
+                    min(k.excl_cached_mb, cap), abs=0.07)
+    for k in default_runs["v1"].kills:
         assert k.excl_left_cached_mb == 0.0
-    # v1 1+2 without REAP_KILL: evicted only when the reap ran (outcome 0), not when the
-    # victim won the race and tore its mm down itself (no MMF_UNSTABLE from a reap)
-    for k in default_runs["v1 1+2"].kills:
-        if k.outcome == ESRCH:
-            assert k.excl_left_cached_mb == k.excl_cached_mb
-        else:
-            assert k.outcome == "0" and k.excl_evicted_mb == pytest.approx(
-                min(k.excl_cached_mb, 8.0), abs=0.07)
 
 
 def test_reap_kill_closes_the_esrch_race() -> None:
@@ -145,14 +160,14 @@ def test_reap_kill_closes_the_esrch_race() -> None:
 
 
 def test_relaunch_reads_the_evicted_part_and_counts_no_refault(
-    default_runs: dict[str, RunResult], small_folio_runs: dict[str, RunResult],
+    default_runs: dict[str, RunResult], readahead_runs: dict[str, RunResult],
 ) -> None:
     """The first victim relaunches at 5 s. Baseline: its APK is still cached, nothing is
     read. v1: the reap evicted its single-page folios without a shadow entry
     (__filemap_remove_folio() with no shadow from the mmu_gather path), so exactly that
     part is read again -- the first 8 MiB under readahead's layout, all of it with
     single-page folios -- and no refault is counted (the finding of notebook 02)."""
-    for runs in (default_runs, small_folio_runs):
+    for runs in (readahead_runs, default_runs):
         base, v1 = runs["baseline"].relaunch, runs["v1"].relaunch
         assert base is not None and v1 is not None
         assert base.read_mb == 0.0 and base.cached_at_start_mb == base.excl_mb
@@ -160,7 +175,7 @@ def test_relaunch_reads_the_evicted_part_and_counts_no_refault(
         assert v1.read_mb == pytest.approx(first.excl_evicted_mb or 0.0)
         assert v1.cached_at_start_mb + v1.read_mb == pytest.approx(v1.excl_mb)
         assert v1.refault_mb == 0.0
-    assert small_folio_runs["v1"].relaunch.read_mb == small_folio_runs["v1"].relaunch.excl_mb  # type: ignore[union-attr]
+    assert default_runs["v1"].relaunch.read_mb == default_runs["v1"].relaunch.excl_mb  # type: ignore[union-attr]
 
 
 def test_zygote_files_are_never_freed_by_kills() -> None:
@@ -232,8 +247,8 @@ def test_both_lru_configurations_run_the_same_kill_paths() -> None:
 
 def test_under_mglru_v1_needs_fewer_kills_with_single_page_folios() -> None:
     """The acceptance count under the multi-gen LRU (DeviceConfig(lru_gen=True), i.e.
-    Kernel(lru_gen=True)): default seed, every page-cache page a single-page folio (a
-    phone's /data, see test_small_folio_layout_v1_needs_fewer_kills), baseline 11 kills,
+    Kernel(lru_gen=True)): default seed, every page-cache page a single-page folio (the
+    default, a phone's /data, see test_default_layout_is_single_page_folios), baseline 11 kills,
     v1 9 -- the same as on the classic LRU. Rule: v1 1/3's eviction at the reap does not
     look at the LRU (mapping_evict_folio() on the gathered folio), and MGLRU's eviction
     (mm/vmscan.c:evict_folios()) takes unmapped clean pages at kswapd's rate as the classic
@@ -312,7 +327,8 @@ def test_aggregated_readahead_gives_the_full_models_folio_kinds() -> None:
 
     layouts = []
     for scale in (1, 16):
-        dev = build_device(_small(scale, "baseline", read_ahead_kb=1024).device)
+        dev = build_device(_small(scale, "baseline", file_folio_order=None,
+                                  read_ahead_kb=1024).device)
         layouts.append({a.spec.name: folio_layout(dev.cfg, a.excl_file) for a in dev.apps})
     full, agg = layouts
     assert full.keys() == agg.keys()
@@ -335,8 +351,8 @@ def test_aggregated_readahead_gives_the_full_models_kills(variant: str) -> None:
     what kswapd took of a victim's APK during its teardown -- reclaim frees the
     aggregated layout's 16-times-larger folios whole, so it takes other pages of the
     same LRU, and the victims' APKs are reclaimed at other times."""
-    full = run(_small(1, variant, read_ahead_kb=1024))
-    agg = run(_small(16, variant, read_ahead_kb=1024))
+    full = run(_small(1, variant, file_folio_order=None, read_ahead_kb=1024))
+    agg = run(_small(16, variant, file_folio_order=None, read_ahead_kb=1024))
     key = [(k.victim, k.outcome) for k in full.kills]
     assert key == [(k.victim, k.outcome) for k in agg.kills]
     for a, b in zip(full.kills, agg.kills, strict=True):
@@ -359,7 +375,7 @@ def test_aggregation_holds_2mib_folios_as_pte_mapped_folios() -> None:
 
     got = []
     for scale in (1, 16):
-        cfg = DeviceConfig(ram_mb=256, scale=scale)
+        cfg = DeviceConfig(ram_mb=256, scale=scale, file_folio_order=None)
         k = make_kernel(cfg, "baseline", None, 0)
         f = k.create_file("big.apk", cfg.pages(45))
         p = k.spawn("app", uid=10001)
@@ -434,7 +450,7 @@ def test_bad_input_is_refused() -> None:
     with pytest.raises(ValueError, match="multiple of 4 \\* scale"):
         DeviceConfig(read_ahead_kb=100)
     with pytest.raises(ValueError, match="lower scale"):
-        DeviceConfig(read_ahead_kb=128)
+        DeviceConfig(read_ahead_kb=128, file_folio_order=None)
     with pytest.raises(ValueError, match="cow_frac"):
         DeviceConfig(cow_frac=1.5)
     with pytest.raises(ValueError, match="file_folio_order"):
@@ -502,12 +518,13 @@ def test_kill_paths_keep_the_models_invariants(variant: str) -> None:
     conservation after every call and scheduler step), a 256 MiB device runs every kill
     path the simulation has: reaps that evict, victims that win the race (ESRCH), pinned
     mms torn down by a /proc reader, SIGKILL without a reap (both reapers busy) and
-    REAP_KILL."""
+    REAP_KILL. Readahead's folios: the layout this small device was sized for (with
+    single-page folios its launch does not finish before the relaunch)."""
     dev = DeviceConfig(
         ram_mb=256, scale=16, base_mb=110, shared_file_mb=20, other_cache_mb=8,
         shared_map_mb=6, n_cached=3, app_anon_factor=0.06, excl_frac=0.3, dirty_mb=0.25,
         wmark_min_mb=1, wmark_low_mb=5, wmark_high_mb=9, kswapd_mb_s=30, direct_mb_s=36,
-        zygote_anon_mb=2, debug_vm=True,
+        zygote_anon_mb=2, debug_vm=True, file_folio_order=None,
     )
     r = run(Scenario(variant=variant, device=dev, launch_anon_mb=60, launch_file_mb=10,
                      horizon_ms=1800, relaunch_ms=1500, p_esrch=0.5))

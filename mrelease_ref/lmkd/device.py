@@ -38,7 +38,20 @@ An app's ``anon_mb`` includes its copies of the zygote heap, so the RAM it holds
 same as without the zygote's sharing.
 
 **Page-cache folios and the aggregation** (``scale``, ``file_folio_order``,
-``read_ahead_kb``). With ``file_folio_order=None`` (default) the model's v6.18 readahead
+``read_ahead_kb``). The default, ``file_folio_order=0``, makes every page-cache page a
+single-page folio: the layout v6.18 gives a phone's /data. Nothing under fs/f2fs/ calls
+``mapping_set_large_folios()`` or ``mapping_set_folio_order_range()``, and ext4 enables
+large folios only without the encrypt and verity features and data journalling
+(fs/ext4/inode.c:ext4_should_enable_large_folio()); ``page_cache_ra_order()`` then falls
+back to order-0 reads (mm/readahead.c). That /data (APKs, app data) is f2fs or ext4 with
+file-based encryption is an inference [I]. It is the model's fixed-order layout (every
+miss reads one model page; no readahead window and no fault-around -- which change the
+relaunch's read pattern, not what a reap can evict: every folio is a single page either
+way). The judgement call is named: the lead chose the phone's filesystem as the most
+faithful reading; readahead's large folios (this VM's ext4) are ``file_folio_order=None``
+and a sweep axis of notebook 06, and there v1 saves no kill at the default seed.
+
+With ``file_folio_order=None`` the model's v6.18 readahead
 chooses every page-cache folio (mm/readahead.py), in model pages, with the model's window
 set to the device's in bytes (``read_ahead_kb / scale``; default 8 MiB, this VM's
 measured ``read_ahead_kb``). A file read once through mmap then gets, window by window, the
@@ -57,11 +70,14 @@ x86_64 and arm64 -- are PTE-mapped 8 MiB model folios, which it does not. At the
 full model (scale 1). The class is kept only while the model window holds at least 4 pages
 (``ra_pages / 4`` is the async mark), so ``read_ahead_kb`` must be at least ``16 * scale``.
 ``file_folio_order=N`` is the model's fixed-order layout (every miss reads one folio of N
-*model* pages, no readahead): ``0`` makes every page-cache page a single-page folio, the
-layout of the first pass of this simulation ("4 KiB folios"), ``N >= 1`` makes every one a
-PTE-mapped large folio.
+*model* pages, no readahead): ``0`` (the default) makes every page-cache page a
+single-page folio, ``N >= 1`` makes every one a PTE-mapped large folio.
 
 Limitations:
+- The default single-page layout is the fixed-order model: no readahead window and no
+  fault-around, so a relaunch reads page by page (f2fs would read ahead in order-0 folios;
+  ``Kernel(large_folios=False)`` is that, but it also refuses anon THP and is not a
+  device option; ``tests/test_limitations.py::test_fixed_order_model_faults_around_one_page``).
 - One zone, one node, no memcg; watermarks are the device's values, not derived from
   ``min_free_kbytes`` (the model has none: LMKD and kswapd here compare against them).
 - No real zram: compressed anon is held as plain anon (see above); kswapd never swaps.
@@ -125,7 +141,8 @@ class DeviceConfig:
     perceptible 1, service 0.6, home 0.4, previous 2, cached a lognormal draw with
     median 1), which gives §L7.2's 40/10/6/4/20/10 MiB at the default.
 
-    ``file_folio_order``, ``read_ahead_kb`` and ``scale`` decide the page-cache folio
+    ``file_folio_order`` (default 0: single-page folios, a phone's /data; None:
+    readahead's folios), ``read_ahead_kb`` and ``scale`` decide the page-cache folio
     layout (module docstring, "Page-cache folios and the aggregation"); ``lru_gen`` runs
     the device's kernel with the multi-gen LRU; ``zygote_anon_mb`` and ``cow_frac`` size
     the zygote heap its apps share copy-on-write (:mod:`mrelease_ref.lmkd.zygote`).
@@ -147,7 +164,7 @@ class DeviceConfig:
     dirty_mb: float = 1.0  # dirty MAP_SHARED file pages per app [E]
     n_cached: int | None = None  # None: as many cached apps as the RAM holds
     app_anon_factor: float = 1.0  # scales every app's anon and zram sizes (small devices)
-    file_folio_order: int | None = None  # None: readahead; N: fixed, in model pages
+    file_folio_order: int | None = 0  # 0: single-page folios (a phone's /data); None: readahead
     pcp_high_kb: int = 1024  # per-CPU free lists (kept small: LMKD reads nr_free_pages)
     debug_vm: bool = False  # run the model's invariant checker after every call and step
     zygote_anon_mb: float = 16.0  # zygote heap shared COW [S: launcher3 .art shared dirty]

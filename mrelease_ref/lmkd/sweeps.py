@@ -10,10 +10,11 @@ re-run this module and commit the new file (and re-run notebook 06).
 
 Each sweep is launch-only (no relaunch, 2.5 s of device time) except ``"variants"``, which
 runs the whole default scenario under both LRUs (``device.lru_gen``) and two page-cache
-layouts (``device.file_folio_order``: None, readahead's folios, the default; 0, every page
-a single-page folio, the layout of the simulation's first pass). All use the default
-device at ``scale=16``; every sweep but ``"variants"`` and ``"folio"`` uses readahead's
-layout with the 8 MiB window unless it varies it (``"readahead"``: ``device.read_ahead_kb``).
+layouts (``device.file_folio_order``: None, readahead's folios; 0, every page a single-page
+folio, the device's default, a phone's /data). All use the default device at ``scale=16``:
+``"excl_kswapd"``, ``"esrch"`` and ``"ram"`` with its single-page folios, ``"readahead"``
+with readahead's folios (:data:`READAHEAD_LAUNCH_ONLY`) and the window it varies
+(``device.read_ahead_kb``).
 
 Limitations:
 - Five seeds per point (ten for ``"variants"``): the t-intervals are wide where seeds
@@ -35,11 +36,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from mrelease_ref.lmkd.device import DeviceConfig
 from mrelease_ref.lmkd.sim import VARIANTS, Scenario
 from mrelease_ref.lmkd.stats import sweep, sweep2
 
 SWEEPS_PATH = Path(__file__).resolve().parent / "data" / "sweeps.json"
 LAUNCH_ONLY = Scenario(relaunch_ms=None, horizon_ms=2500)
+READAHEAD_LAUNCH_ONLY = Scenario(relaunch_ms=None, horizon_ms=2500,
+                                 device=DeviceConfig(file_folio_order=None))
+"""The ``"readahead"`` sweep's base: readahead chooses the folios (the window is moot
+with the default single-page folios, ``file_folio_order=0``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +71,7 @@ SWEEPS: Final[tuple[SweepDef, ...]] = (
     SweepDef("folio", ("device.file_folio_order",), ((None, 0, 1, 2, 4),),
              ("baseline", "v1"), SEEDS5),
     SweepDef("readahead", ("device.read_ahead_kb",), ((256, 1024, 4096, 8192, 32768),),
-             ("baseline", "v1"), SEEDS5),
+             ("baseline", "v1"), SEEDS5, READAHEAD_LAUNCH_ONLY),
     SweepDef("ram", ("device.ram_mb",), ((3700, 5600, 7600),), ("baseline", "v1"), SEEDS5),
 )
 

@@ -13,8 +13,9 @@ Limitations:
   the notebook's aggregation; counts can differ from the notebook's at the margin
   (``python -m mrelease_ref.bench.lmkd`` measures the update time).
 - Knobs not on the panel keep :class:`~mrelease_ref.lmkd.sim.Scenario`'s defaults; the
-  page-cache choice is readahead's layout (8 MiB window) or every page a single-page
-  folio (:mod:`mrelease_ref.lmkd.device`, "Page-cache folios and the aggregation").
+  page-cache choice is every page a single-page folio (the device's default, a phone's
+  /data) or readahead's layout (8 MiB window; :mod:`mrelease_ref.lmkd.device`,
+  "Page-cache folios and the aggregation").
 """
 
 from __future__ import annotations
