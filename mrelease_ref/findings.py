@@ -371,17 +371,53 @@ ON_ANDROID: Final[dict[str, str]] = {
         ' every page, and nothing is activated to lose',
     "Finding: v1's gate also covers the kernel's OOM reaper and the victim's own exit":
         'holds',
+    'Finding: v1 3/3 sets MMF_UNSTABLE after the SIGKILL, not before it': 'holds',
+    "Finding: v2's MMF_MULTIPROCESS refusal misses vfork sharers": 'holds',
+    'Finding: v3 returns -EBUSY after killing part of the sharers': 'holds',
+    'Finding: REAP_KILL reaps a namespace init its SIGKILL did not kill': 'holds',
+    "Finding: the RFC's KILL_MRELEASE would skip the kill permission check [I]": 'holds',
 }
 """Per finding heading, whether it holds on ``Kernel.android()`` (arm64, 16 KiB pages,
 MGLRU, order-0 page cache): "holds", "holds (note)" or "differs: how". Computed by
-``mrelease_ref.scenarios.configs.finding_by_config()`` (its ``android_cell``);
+``mrelease_ref.scenarios.configs.finding_by_config()`` and ``android_reruns()`` (their
+``android_cell``);
 ``tests/test_scenarios_configs.py`` keeps the two equal. Findings missing here print
+their :data:`WHY_NOT_RERUN` reason or :data:`NOT_RERUN`."""
+
+
+_PARITY: Final = ("not re-run: its evidence is parity rows against this x86_64, 4 KiB "
+                  "kernel (no Android kernel to compare with), and the parity runner "
+                  "(scenarios/parity.py) builds default Kernels only")
+_RACE_WORLD: Final = ("not re-run: the explored race world (scenarios/races.py) takes no "
+                      "Kernel options and lays the victim out in 512-page (4 KiB) PMDs")
+
+WHY_NOT_RERUN: Final[dict[str, str]] = {
+    "What `POSIX_FADV_DONTNEED` can drop after the reap": _PARITY,
+    "The `ESRCH` outcome: the victim detaches its mm first": _PARITY,
+    "Finding: a default-action SIGTERM is enough only for a victim frozen in place": _PARITY,
+    "Finding: v6.18 returns ESRCH while every page is still allocated": _RACE_WORLD,
+    "Finding: with a /proc reader the memory waits for the reader, and exit_mmap() runs "
+    "in it": _RACE_WORLD,
+    "Finding: REAP_KILL removes ESRCH and trapped memory; only v1 can bill exit_mmap() to "
+    "LMKD": _RACE_WORLD,
+    "Finding: with sharers only v3 frees the memory, and v2 reaps a live vfork child's "
+    "memory": _RACE_WORLD,
+    "Finding: of the no-new-API fixes, only the exit_mm fallback removes ESRCH and "
+    "trapping [I]": _RACE_WORLD,
+    "Finding: on the live kernel a call made right after kill() mostly arrives too late":
+        "not re-run: a timing measurement on the live x86_64 VM; there is no Android "
+        "device to measure, and the model side is the race world (scenarios/races.py), "
+        "which takes no Kernel options",
+    "Finding: reaped private file pages stay readable while they are cached": _PARITY,
+}
+"""Per finding heading, why it has no computed Android cell (its cell in the README).
+Findings in neither this nor :data:`ON_ANDROID` (notebook 06's LMKD findings) print
 :data:`NOT_RERUN`."""
 
 
 def on_android(f: Finding) -> str:
-    """The finding's Android cell (see :data:`ON_ANDROID`)."""
-    return ON_ANDROID.get(f.heading, NOT_RERUN)
+    """The finding's Android cell (see :data:`ON_ANDROID` and :data:`WHY_NOT_RERUN`)."""
+    return ON_ANDROID.get(f.heading, WHY_NOT_RERUN.get(f.heading, NOT_RERUN))
 
 
 def github_slug(heading: str) -> str:

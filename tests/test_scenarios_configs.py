@@ -24,6 +24,11 @@ def _rows() -> tuple[configs.FindingByConfig, ...]:
     return tuple(configs.finding_by_config())
 
 
+@functools.cache
+def _reruns() -> tuple[configs.AndroidRerun, ...]:
+    return tuple(configs.android_reruns())
+
+
 def _headings(stem: str) -> list[str]:
     path = next(NOTEBOOKS.glob(f"{stem}_*.py"))
     return HEADING.findall(path.read_text(encoding="utf-8"))
@@ -84,18 +89,62 @@ def test_patch2_saving_under_mglru_is_the_first_use_share_for_every_history() ->
 
 
 def test_readme_android_column_is_what_the_package_computes() -> None:
-    """The README's "on Android" cell of every finding of notebooks 01 and 02
+    """The README's "on Android" cell of every finding of notebooks 01, 02 and 03
     (``mrelease_ref.findings.ON_ANDROID``, rendered by ``python -m mrelease_ref.findings``)
-    is the ``android_cell`` that finding_by_config() computes on ``Kernel.android()``;
-    every other finding says it was not re-run."""
+    is the ``android_cell`` that finding_by_config() and android_reruns() compute on
+    ``Kernel.android()``; every other finding says why it was not re-run."""
     from mrelease_ref import findings
 
-    computed = {f"Finding: {r.finding}": r.android_cell for r in _rows()}
+    computed = {f"Finding: {r.finding}": r.android_cell for r in (*_rows(), *_reruns())}
     assert computed == findings.ON_ANDROID
     rendered = findings.findings_markdown()
     for f in findings.FINDINGS:
-        cell = computed.get(f.heading, findings.NOT_RERUN).replace("|", "\\|")
+        cell = computed.get(f.heading, findings.WHY_NOT_RERUN.get(f.heading,
+                                                                 findings.NOT_RERUN))
+        cell = cell.replace("|", "\\|")
         assert f"| {cell} |" in rendered
+
+
+def test_every_finding_not_re_run_on_android_says_why() -> None:
+    """A finding without a computed Android cell states why it was not re-run; only
+    notebook 06's LMKD findings (another module's experiments) print the bare
+    "not re-run", and no finding is both computed and excused."""
+    from mrelease_ref import findings
+
+    assert not set(findings.WHY_NOT_RERUN) & set(findings.ON_ANDROID)
+    assert all(w.startswith("not re-run: ") for w in findings.WHY_NOT_RERUN.values())
+    bare = {f.notebook for f in findings.FINDINGS if findings.on_android(f) == findings.NOT_RERUN}
+    assert bare == {"06_lmkd_experiments"}
+    headings = {f.heading for f in findings.FINDINGS}
+    assert set(findings.WHY_NOT_RERUN) <= headings
+
+
+def test_android_reruns_are_notebook_03s_headings_in_order() -> None:
+    """ANDROID_RERUN lists the ``### Finding:`` headings of notebook 03 in order, and
+    android_reruns() returns one row per finding in that order."""
+    assert list(configs.ANDROID_RERUN) == _headings("03")
+    assert [r.finding for r in _reruns()] == list(configs.ANDROID_RERUN)
+
+
+def test_reap_kill_findings_hold_on_android_page_for_page() -> None:
+    """Notebook 03's findings are about signals, permissions, pid namespaces and who
+    tears down the mm (kernel/signal.c, mm/oom_kill.c); none depends on the page size or
+    the LRU, so on Kernel.android() each evidence table is the default one with RSS
+    counted in pages (16 KiB instead of 4 KiB: the kB values are four times larger)."""
+    assert all(r.holds_android and r.android_cell == "holds" for r in _reruns())
+    assert all(r.android.endswith("identical in pages") for r in _reruns())
+
+
+def test_in_pages_converts_kb_to_pages_of_the_given_size() -> None:
+    """in_pages() divides every ``*_kb`` field by the page size in kB and drops traces:
+    64 pages are 256 kB on 4 KiB pages and 1024 kB on 16 KiB pages."""
+    from mrelease_ref.scenarios.patch3 import VforkRun
+
+    small = VforkRun("v2", "0", False, 256, 0, 0, "dead (SIGBUS)")
+    large = VforkRun("v2", "0", False, 1024, 0, 0, "dead (SIGBUS)")
+    assert configs.in_pages(small, 4096) == configs.in_pages(large, 16384)
+    assert configs.in_pages(small, 4096)["parent_rss_before_pages"] == 64
+    assert configs.in_pages(small, 16384) != configs.in_pages(large, 16384)
 
 
 def test_android_fails_exactly_where_mglru_does() -> None:

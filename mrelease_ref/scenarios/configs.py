@@ -25,12 +25,20 @@ evidence: tables that run no LRU code must be identical (freed counts compared i
 units), the others are re-tested with the claim's predicate; ``android_cell`` is what the
 README's findings table prints (``tests/test_scenarios_configs.py`` keeps them equal).
 
+Notebook 03's findings (REAP_KILL: signals, permissions, pid namespaces, who tears the mm
+down) are re-run on ``Kernel.android()`` only (:func:`android_reruns`): each one's
+evidence, the notebook's experiment functions on the same cases and versions, must be
+identical to the default run once RSS is counted in pages (:func:`in_pages`).
+
 Limitations:
 - Architecture: arm64 uses the same generic mmu_gather path as x86_64 in the model (see
   ``sim/kernel.py``), so there is no arm64-only column: the Android column changes arch,
   page size, LRU and page-cache folio sizes together.
 - The relaunch findings use notebook 02's default :class:`~mrelease_ref.scenarios.patch2.
   RelaunchParams` (one workload); "holds" there means the stated relation holds for it.
+- Notebook 03's findings have no MGLRU-only column: their evidence runs no LRU code, and
+  the Android run (which has the multi-gen LRU on) already shows it unchanged
+  (``tests/test_scenarios_configs.py::test_reap_kill_findings_hold_on_android_page_for_page``).
 - The PID controller's tier protection never engages at these sizes (fewer than
   MIN_LRU_BATCH refaults per tier), so the multi-gen results are those of its
   generation logic.
@@ -56,6 +64,13 @@ CONFIG_LABELS: Final[dict[str, str]] = {
                "(/data), zram-like swap",
 }
 """The configurations compared."""
+
+
+def _cell(holds: bool, how: str) -> str:
+    """"holds", "holds; how" or "differs: how"."""
+    if not holds:
+        return f"differs: {how}"
+    return f"holds; {how}" if how else "holds"
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,9 +104,7 @@ class FindingByConfig:
     @property
     def android_cell(self) -> str:
         """The README's Android cell: "holds", "holds; note" or "differs: how"."""
-        if not self.holds_android:
-            return f"differs: {self.differs_android}"
-        return f"holds; {self.differs_android}" if self.differs_android else "holds"
+        return _cell(self.holds_android, self.differs_android)
 
 
 ANDROID_OPTIONS: Final[patch2.Options] = tuple(ANDROID.items())
@@ -455,6 +468,115 @@ def _notebook02_android(rows: list[FindingByConfig],
         patch2.gate_scope(c, e, options=opts)
         for c in ("baseline", "rfc 1-3", "v1 1-3", "d") for e in patch2.GATE_EVENTS]))
     return out
+
+
+# --- notebook 03: Android only ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AndroidRerun:
+    """A finding re-run on ``Kernel.android()`` only (its default run is the notebook's):
+    the measurement there, whether the finding holds, and how it differs."""
+
+    notebook: str
+    finding: str
+    measure: str
+    android: str
+    holds_android: bool
+    differs_android: str = ""
+
+    @property
+    def android_cell(self) -> str:
+        """The README's Android cell (as :attr:`FindingByConfig.android_cell`)."""
+        return _cell(self.holds_android, self.differs_android)
+
+
+def in_pages(run: object, page_size: int) -> Row:
+    """``run`` (a scenario dataclass) as a dict with every ``*_kb`` field converted to
+    pages of ``page_size`` bytes (traces dropped), so that runs on 4 KiB and 16 KiB pages
+    compare: the scenarios map the same number of pages on both."""
+    out: Row = {}
+    for k, v in dataclasses.asdict(run).items():  # type: ignore[call-overload]
+        if k == "trace":
+            continue
+        if k.endswith("_kb"):
+            out[k[:-3] + "_pages"] = v * 1024 // page_size
+        else:
+            out[k] = v
+    return out
+
+
+def _same_in_pages(notebook: str, finding: str, measure: str,
+                   run: Callable[[patch2.Options], list[Any]]) -> AndroidRerun:
+    """A finding of notebook 03 whose evidence is ``run(options)``: it holds on
+    ``Kernel.android()`` when the evidence, in pages, is identical there."""
+    from mrelease_ref.include.linux.mm_types import PAGE_SIZE
+
+    default = [in_pages(r, PAGE_SIZE) for r in run(())]
+    andr = [in_pages(r, ANDROID["page_size"]) for r in run(ANDROID_OPTIONS)]
+    same = default == andr
+    return AndroidRerun(notebook, finding, measure,
+                        f"{len(andr)} runs: {'identical' if same else 'differ'} in pages",
+                        same, "" if same else "the evidence table changes on Kernel.android()")
+
+
+_NS_INIT_CASES: Final = ("ns init sharer, caller inside", "ns init sharer, caller outside",
+                         "ns init target, caller inside", "ns init target, caller outside")
+
+
+def _notebook03() -> list[AndroidRerun]:
+    """Notebook 03's findings on ``Kernel.android()``: each one's evidence (the notebook's
+    experiment functions, on the same cases and versions) re-run with the preset's
+    settings and compared with the default run, RSS converted from kB to pages."""
+    from mrelease_ref.scenarios import patch3
+
+    rk = patch3.REAP_KILL
+
+    def delayed(o: patch2.Options) -> list[Any]:
+        return [patch3.delayed_caller(v, f, i, o) for v in ("rfc", "v1", "d")
+                for f, i in ((0, False), (rk, False), (rk, True))]
+
+    def ns_init(o: patch2.Options) -> list[Any]:
+        cases = tuple(patch3.case(c) for c in _NS_INIT_CASES)
+        return [*patch3.outcome_matrix(patch3.REAP_KILL_VERSIONS, cases, (rk,), o),
+                *(patch3.ns_init_after_reap(v, inside, o)
+                  for v in patch3.REAP_KILL_VERSIONS for inside in (True, False))]
+
+    return [
+        _same_in_pages("03", "v1 3/3 sets MMF_UNSTABLE after the SIGKILL, not before it",
+                       "delayed_caller() for rfc, v1, d: kill then flags 0, REAP_KILL, "
+                       "REAP_KILL interrupted", delayed),
+        _same_in_pages("03", "v2's MMF_MULTIPROCESS refusal misses vfork sharers",
+                       "vfork_sharer() per version", lambda o: [
+                           patch3.vfork_sharer(v, o) for v in patch3.VERSIONS]),
+        _same_in_pages("03", "v3 returns -EBUSY after killing part of the sharers",
+                       "partial_kill() for v1, v2, v3, sharer outside the pid ns / of "
+                       "another uid", lambda o: [
+                           patch3.partial_kill(v, c, o) for v in ("v1", "v2", "v3")
+                           for c in ("pid ns", "uid")]),
+        _same_in_pages("03", "REAP_KILL reaps a namespace init its SIGKILL did not kill",
+                       "outcome_matrix() 'ns init' rows with REAP_KILL, and "
+                       "ns_init_after_reap()", ns_init),
+        _same_in_pages("03", "the RFC's KILL_MRELEASE would skip the kill permission "
+                       "check [I]", "permission_check() and pidns_check()",
+                       lambda o: [*patch3.permission_check(o), *patch3.pidns_check(o)]),
+    ]
+
+
+def android_reruns() -> list[AndroidRerun]:
+    """The findings outside notebooks 01 and 02 re-run on ``Kernel.android()`` (notebook
+    03's, see :data:`ANDROID_RERUN`)."""
+    return _notebook03()
+
+
+ANDROID_RERUN: Final[tuple[str, ...]] = (
+    "v1 3/3 sets MMF_UNSTABLE after the SIGKILL, not before it",
+    "v2's MMF_MULTIPROCESS refusal misses vfork sharers",
+    "v3 returns -EBUSY after killing part of the sharers",
+    "REAP_KILL reaps a namespace init its SIGKILL did not kill",
+    "the RFC's KILL_MRELEASE would skip the kill permission check [I]",
+)
+"""The findings :func:`android_reruns` covers, in order (notebook 03's headings)."""
 
 
 def finding_by_config(notebook: str | None = None) -> list[FindingByConfig]:

@@ -63,7 +63,7 @@ import errno
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 from mrelease_ref.include.linux.mm_types import (
     MMF_MULTIPROCESS,
@@ -101,11 +101,18 @@ ANON_PAGES: Final = 64
 FILE_PAGES: Final = 32
 
 
-def new_kernel(version: str) -> Kernel:
+Options = tuple[tuple[str, Any], ...]
+"""Extra ``Kernel(...)`` keyword arguments, e.g. the settings of ``Kernel.android()``."""
+
+
+def new_kernel(version: str, options: Options = ()) -> Kernel:
     """The Kernel every experiment uses: ``version`` (all of its patches), seed 0, the
     invariant checker and the trace on, single-page folios (so that patch 1's eviction is
-    not blocked by a large folio's extra references, docs/sources.md §T6 #5)."""
-    return Kernel(version, seed=0, debug_vm=True, trace=True, large_folios=False)
+    not blocked by a large folio's extra references, docs/sources.md §T6 #5), plus
+    ``options`` (extra ``Kernel`` keyword arguments, e.g. ``Kernel.android()``'s)."""
+    kw: dict[str, Any] = {"seed": 0, "debug_vm": True, "trace": True, "large_folios": False}
+    kw.update(options)
+    return Kernel(version, **kw)
 
 
 def syscall_of(version: str) -> Callable[..., KernelGen[int]]:
@@ -428,10 +435,10 @@ def _rss_kb(mm: MmStruct | None) -> int:
     return task_mem(mm)["VmRSS"]
 
 
-def call_outcome(case: Case, version: str, flags: int) -> CallOutcome:
-    """Build ``case`` on a fresh Kernel of ``version`` and call ``process_mrelease()`` once
-    with ``flags`` (plus the case's extra bits)."""
-    k = new_kernel(version)
+def call_outcome(case: Case, version: str, flags: int, options: Options = ()) -> CallOutcome:
+    """Build ``case`` on a fresh Kernel of ``version`` (with ``options``) and call
+    ``process_mrelease()`` once with ``flags`` (plus the case's extra bits)."""
+    k = new_kernel(version, options)
     s = case.build(k)
     holder = find_lock_task_mm(s.target.task)
     mm = holder.mm if holder is not None else None
@@ -453,9 +460,11 @@ def outcome_matrix(
     versions: tuple[str, ...] = VERSIONS,
     cases: tuple[Case, ...] = CASES,
     flags: tuple[int, ...] = (0, REAP_KILL),
+    options: Options = (),
 ) -> list[CallOutcome]:
-    """:func:`call_outcome` for every case, version and flags value."""
-    return [call_outcome(c, v, f) for c in cases for v in versions for f in flags]
+    """:func:`call_outcome` for every case, version and flags value (``options``: extra
+    ``Kernel`` settings)."""
+    return [call_outcome(c, v, f, options) for c in cases for v in versions for f in flags]
 
 
 def outcome_cell(o: CallOutcome) -> str:
@@ -706,7 +715,8 @@ class DelayedRun:
     trace: tuple[str, ...]
 
 
-def delayed_caller(version: str, flags: int = REAP_KILL, interrupt: bool = False) -> DelayedRun:
+def delayed_caller(version: str, flags: int = REAP_KILL, interrupt: bool = False,
+                   options: Options = ()) -> DelayedRun:
     """The caller is held up at the mmap lock while the victim exits (docs/sources.md §T6 #15).
 
     The victim has two threads, anonymous memory, a private mapping of a ``FILE_PAGES``
@@ -716,8 +726,9 @@ def delayed_caller(version: str, flags: int = REAP_KILL, interrupt: bool = False
     for the read lock. With ``interrupt`` LMKD itself gets a SIGKILL while it waits
     (``mmap_read_lock_killable()`` -> EINTR). Then only the victim's threads run until they
     are stuck or done; LMKD finishes last.
+    ``options``: extra ``Kernel`` settings.
     """
-    k = new_kernel(version)
+    k = new_kernel(version, options)
     lmkd = _lmkd(k)
     app = k.spawn("app", 10001)
     anon = app.mmap(ANON_PAGES)
@@ -784,15 +795,16 @@ class VforkRun:
     parent_end: str
 
 
-def vfork_sharer(version: str) -> VforkRun:
+def vfork_sharer(version: str, options: Options = ()) -> VforkRun:
     """REAP_KILL on a vfork child whose parent still runs in the shared mm.
 
     ``copy_oom_score_adj()`` marks an mm MMF_MULTIPROCESS only for a plain CLONE_VM
     child, not for CLONE_VFORK (kernel/fork.c), so v2's refusal does not fire: the child is
     killed and the *parent's* memory is reaped. When the parent runs on, its faults meet
     MMF_UNSTABLE and fail with SIGBUS (``check_stable_address_space()``).
+    ``options``: extra ``Kernel`` settings.
     """
-    k = new_kernel(version)
+    k = new_kernel(version, options)
     lmkd = _lmkd(k)
     parent = k.spawn("parent", 10001)
     anon = parent.mmap(ANON_PAGES)
@@ -832,15 +844,17 @@ class PartialKill:
     rss_end_kb: int
 
 
-def partial_kill(version: str, cause: Literal["pid ns", "uid"]) -> PartialKill:
+def partial_kill(version: str, cause: Literal["pid ns", "uid"],
+                 options: Options = ()) -> PartialKill:
     """REAP_KILL on a target whose mm is shared with a process the caller may not kill
     (outside its pid namespace, or owned by root), called twice, then everyone runs.
 
     v3's ``kill_all_shared_mm()`` keeps going after a failure: the target dies, the
     other sharer lives, the call returns -EBUSY and reaps nothing; the retry fails the
     same way (docs/sources.md §T3.6, §T4.3 #12).
+    ``options``: extra ``Kernel`` settings.
     """
-    k = new_kernel(version)
+    k = new_kernel(version, options)
     build = _case_sharer_outside_ns if cause == "pid ns" else _case_sharer_other_uid
     s = build(k)
     mm = s.target.task.mm
@@ -868,7 +882,7 @@ class PermissionRun:
     reaped_kb: int
 
 
-def permission_check() -> list[PermissionRun]:
+def permission_check(options: Options = ()) -> list[PermissionRun]:
     """A caller with uid 10002 and no CAP_KILL against a live uid-10001 target.
 
     ``kill(2)`` is refused (``check_kill_permission()``); so is REAP_KILL in v1/v2
@@ -876,9 +890,10 @@ def permission_check() -> list[PermissionRun]:
     as -EBUSY). The RFC sends SIGKILL with si_code KILL_MRELEASE = 1; a positive si_code
     makes ``SI_FROMUSER()`` false, so -- if it was sent the way the model infers ([I]) --
     no permission check runs and the target is killed and reaped.
+    ``options``: extra ``Kernel`` settings.
     """
     rows: list[PermissionRun] = []
-    k = new_kernel("baseline")
+    k = new_kernel("baseline", options)
     s = _case_unprivileged_live(k)
     try:
         s.caller.kill(s.target.pid, signal.SIGKILL)
@@ -888,13 +903,13 @@ def permission_check() -> list[PermissionRun]:
         ret = errno.errorcode[e.errno]
     rows.append(PermissionRun("kill(2) (any version)", ret, _dying(s.target.task), 0))
     for version in REAP_KILL_VERSIONS:
-        o = call_outcome(case("no permission, live"), version, REAP_KILL)
+        o = call_outcome(case("no permission, live"), version, REAP_KILL, options)
         rows.append(PermissionRun(f"{version}: process_mrelease(REAP_KILL)", o.ret,
                                   o.target_killed, o.reaped_kb))
     return rows
 
 
-def pidns_check() -> list[PermissionRun]:
+def pidns_check(options: Options = ()) -> list[PermissionRun]:
     """A caller in a child pid namespace against a live target in the parent one (case
     "target outside pid ns"), root with every capability, so only the namespace matters.
 
@@ -902,9 +917,10 @@ def pidns_check() -> list[PermissionRun]:
     the RFC [I]) send their SIGKILL through ``kill_pid()``, which has no namespace test:
     the target is killed and reaped. v3's ``do_pidfd_send_signal_pidns()`` applies the
     test, reported as -EBUSY.
+    ``options``: extra ``Kernel`` settings.
     """
     rows: list[PermissionRun] = []
-    k = new_kernel("baseline")
+    k = new_kernel("baseline", options)
     s = case("target outside pid ns").build(k)
     try:
         s.caller.pidfd_send_signal(s.pidfd, signal.SIGKILL)
@@ -915,7 +931,7 @@ def pidns_check() -> list[PermissionRun]:
     rows.append(PermissionRun("pidfd_send_signal() (any version)", ret,
                               _dying(s.target.task), 0))
     for version in REAP_KILL_VERSIONS:
-        o = call_outcome(case("target outside pid ns"), version, REAP_KILL)
+        o = call_outcome(case("target outside pid ns"), version, REAP_KILL, options)
         rows.append(PermissionRun(f"{version}: process_mrelease(REAP_KILL)", o.ret,
                                   o.target_killed, o.reaped_kb))
     return rows
@@ -1013,7 +1029,7 @@ class NsInitRun:
     ns_worker_exited: bool
 
 
-def ns_init_after_reap(version: str, caller_inside: bool) -> NsInitRun:
+def ns_init_after_reap(version: str, caller_inside: bool, options: Options = ()) -> NsInitRun:
     """REAP_KILL against the init of a child pid namespace (case "ns init target, caller
     inside/outside"), then the init's next write fault, then everyone runs.
 
@@ -1023,8 +1039,9 @@ def ns_init_after_reap(version: str, caller_inside: bool) -> NsInitRun:
     SIGNAL_UNKILLABLE) kills it, and its exit kills the namespace's other process
     (``zap_pid_ns_processes()``). From the parent namespace the SIGKILL is forced and the
     init dies with the call.
+    ``options``: extra ``Kernel`` settings.
     """
-    k = new_kernel(version)
+    k = new_kernel(version, options)
     ns = k.create_pid_ns()
     init = k.spawn("ns-init", 10001, pid_ns=ns)
     m = init.mmap(ANON_PAGES)
