@@ -224,3 +224,17 @@ def test_message_ids_are_lore_links_not_mail_links() -> None:
             if cell.startswith("# %% [markdown]"):
                 assert not bare.search(cell), (src.name, bare.search(cell))
     assert not bare.search(README)
+
+
+def test_readme_permission_matrix_is_the_generated_one() -> None:
+    """Issue 8 asks the README to render the REAP_KILL permission matrix: its block must be
+    exactly the tables of docs/permission_matrix.md (which its own test keeps equal to what
+    mrelease_ref.scenarios.permissions computes), so neither copy can go stale alone."""
+    from mrelease_ref.scenarios.permissions import README_END, README_START, readme_block
+
+    root = Path(mrelease_ref.__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    block = readme[readme.index(README_START):readme.index(README_END) + len(README_END)]
+    matrix_md = (root / "docs" / "permission_matrix.md").read_text(encoding="utf-8")
+    assert block == readme_block(matrix_md)
+    assert "#### Target: namespace init" in block and "reaped in use" in block

@@ -223,19 +223,56 @@ def render_markdown(cells: list[Cell]) -> str:
     return "\n".join(lines) + "\n"
 
 
+README_START = "<!-- permissions:start -->"
+README_END = "<!-- permissions:end -->"
+
+
+def readme_block(matrix_md: str) -> str:
+    """The README's copy of the matrix: the per-target tables of ``matrix_md`` (the text of
+    docs/permission_matrix.md) with their headings one level down, folded in ``<details>``
+    so the README's first screens stay short."""
+    tables = matrix_md[matrix_md.index("## Target:"):].replace("## Target:", "#### Target:")
+    return (f"{README_START}\n<details><summary>The matrix (generated from "
+            "docs/permission_matrix.md; entries and markers explained there)</summary>\n\n"
+            f"{tables}\n</details>\n{README_END}")
+
+
+def write_readme(readme: str, matrix_md: str) -> str:
+    """``readme`` with its permissions block replaced by :func:`readme_block`."""
+    a, b = readme.index(README_START), readme.index(README_END) + len(README_END)
+    return readme[:a] + readme_block(matrix_md) + readme[b:]
+
+
 def main() -> None:
-    """Regenerate ``docs/permission_matrix.md``
+    """Regenerate ``docs/permission_matrix.md`` and the README's copy of its tables
     (``python -m mrelease_ref.scenarios.permissions``)."""
     from pathlib import Path
 
-    out = Path(__file__).resolve().parents[2] / "docs" / "permission_matrix.md"
-    out.write_text(render_markdown(compute_matrix()))
-    print(f"wrote {out}")
+    root = Path(__file__).resolve().parents[2]
+    out = root / "docs" / "permission_matrix.md"
+    matrix_md = render_markdown(compute_matrix())
+    out.write_text(matrix_md)
+    readme = root / "README.md"
+    readme.write_text(write_readme(readme.read_text(), matrix_md))
+    print(f"wrote {out} and the matrix block of {readme}")
 
 
 if __name__ == "__main__":
     main()
 
 
-__all__ = ["CALLERS", "PIDFDS", "TARGETS", "Cell", "cell", "compute_matrix", "main",
-           "render_markdown", "violations"]
+__all__ = [
+    "CALLERS",
+    "PIDFDS",
+    "README_END",
+    "README_START",
+    "TARGETS",
+    "Cell",
+    "cell",
+    "compute_matrix",
+    "main",
+    "readme_block",
+    "render_markdown",
+    "violations",
+    "write_readme",
+]
