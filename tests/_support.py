@@ -41,10 +41,10 @@ def require_parity_lab() -> None:
     backend, reason = freezer.find_backend()
     if backend is None or not backend.holds_sigkill:
         pytest.skip(f"needs the cgroup-v1 freezer to hold a SIGKILLed task; have {reason}")
-def errno_of(fn: Any, *args: Any) -> int:
-    """The errno of the OSError ``fn(*args)`` raises, 0 if it returns."""
+def errno_of(fn: Any, *args: Any, **kw: Any) -> int:
+    """The errno of the OSError ``fn(*args, **kw)`` raises, 0 if it returns."""
     try:
-        fn(*args)
+        fn(*args, **kw)
     except OSError as e:
         assert e.errno is not None
         return e.errno

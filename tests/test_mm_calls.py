@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 
 import pytest
+from _support import errno_of
 
 from mrelease_ref import Kernel
 from mrelease_ref.mm import madvise as madv
@@ -21,13 +22,6 @@ def _kernel() -> tuple[Kernel, Process]:
     return k, k.spawn("app", uid=0)
 
 
-def _errno(fn: object, *args: object, **kw: object) -> int:
-    try:
-        fn(*args, **kw)  # type: ignore[operator]
-    except OSError as exc:
-        return exc.errno or 0
-    return 0
-
 
 def test_madvise_hole_is_enomem_but_the_mapped_parts_are_advised() -> None:
     """mm/madvise.c:madvise_walk_vmas(): a gap in the range sets -ENOMEM and the walk goes
@@ -37,7 +31,7 @@ def test_madvise_hole_is_enomem_but_the_mapped_parts_are_advised() -> None:
     p.touch(a, write=True)
     p.touch(b, write=True)
     assert b.start > a.end  # the model leaves a one-page hole between mappings
-    assert _errno(p.madvise, a.start, madv.MADV_DONTNEED, length=b.end - a.start) == errno.ENOMEM
+    assert errno_of(p.madvise, a.start, madv.MADV_DONTNEED, length=b.end - a.start) == errno.ENOMEM
     assert p.status()["RssAnon"] == 0
 
 
@@ -49,7 +43,7 @@ def test_madvise_error_in_one_vma_stops_the_walk() -> None:
     a = p.mmap(16, locked=True)
     b = p.mmap(16)
     p.touch(b, write=True)
-    assert _errno(p.madvise, a.start, madv.MADV_DONTNEED, length=b.end - a.start) == errno.EINVAL
+    assert errno_of(p.madvise, a.start, madv.MADV_DONTNEED, length=b.end - a.start) == errno.EINVAL
     assert p.status()["RssAnon"] == 32 * 4
 
 
@@ -58,8 +52,8 @@ def test_madvise_argument_checks() -> None:
     advice the model does not carry out is a ValueError, not a wrong errno."""
     _k, p = _kernel()
     a = p.mmap(16)
-    assert _errno(p.madvise, a, 6) == errno.EINVAL
-    assert _errno(p.madvise, a.start + 1, madv.MADV_COLD, length=4096) == errno.EINVAL
+    assert errno_of(p.madvise, a, 6) == errno.EINVAL
+    assert errno_of(p.madvise, a.start + 1, madv.MADV_COLD, length=4096) == errno.EINVAL
     with pytest.raises(ValueError, match="not modelled"):
         p.madvise(a, madv.MADV_WILLNEED)
 
@@ -71,7 +65,7 @@ def test_madvise_free_on_a_file_is_einval_and_a_rewrite_keeps_the_page() -> None
     k, p = _kernel()
     f = k.create_file("f", 16)
     fm = p.mmap(16, file=f)
-    assert _errno(p.madvise, fm, madv.MADV_FREE) == errno.EINVAL
+    assert errno_of(p.madvise, fm, madv.MADV_FREE) == errno.EINVAL
     a = p.mmap(64)
     p.touch(a, write=True)
     p.madvise(a, madv.MADV_FREE)
@@ -114,10 +108,10 @@ def test_mprotect_rules() -> None:
     k, p = _kernel()
     f = k.create_file("ro", 16)
     ro = p.mmap(16, file=f, shared=True, write=False, fd_write=False)
-    assert _errno(p.mprotect, ro, PROT_READ | PROT_WRITE) == errno.EACCES
+    assert errno_of(p.mprotect, ro, PROT_READ | PROT_WRITE) == errno.EACCES
     a, b = p.mmap(16), p.mmap(16)
-    assert _errno(p.mprotect, a.start + 1, PROT_READ, length=4096) == errno.EINVAL
-    assert _errno(p.mprotect, a.start, PROT_READ, length=b.end - a.start) == errno.ENOMEM
+    assert errno_of(p.mprotect, a.start + 1, PROT_READ, length=4096) == errno.EINVAL
+    assert errno_of(p.mprotect, a.start, PROT_READ, length=b.end - a.start) == errno.ENOMEM
     assert [r["perms"] for r in p.smaps()[-2:]] == ["r--p", "rw-p"]
     assert p.touch(a, write=True) == 0
     assert (p.task.pending | p.task.signal.shared_pending) & sigmask(SIGSEGV)
@@ -130,7 +124,7 @@ def test_mlock_limits_and_munlock() -> None:
     k, p = _kernel()
     user = k.spawn("user", uid=1000, caps=frozenset())
     big = user.mmap(4096)
-    assert _errno(user.mlock, big) == errno.ENOMEM
+    assert errno_of(user.mlock, big) == errno.ENOMEM
     m = p.mmap(256)
     p.mlock(m)
     k.lru_add_drain_all()
@@ -148,11 +142,11 @@ def test_memfd_create_and_ftruncate() -> None:
     a memfd maps shmem pages and copies written ones; closing the last reference frees
     the pages."""
     k, p = _kernel()
-    assert _errno(p.memfd_create, "x", 0x100) == errno.EINVAL
-    assert _errno(p.memfd_create, "x" * 250) == errno.EINVAL
+    assert errno_of(p.memfd_create, "x", 0x100) == errno.EINVAL
+    assert errno_of(p.memfd_create, "x" * 250) == errno.EINVAL
     fd = p.memfd_create("ok")
-    assert _errno(p.ftruncate, 99, 4096) == errno.EBADF
-    assert _errno(p.ftruncate, fd, -1) == errno.EINVAL
+    assert errno_of(p.ftruncate, 99, 4096) == errno.EBADF
+    assert errno_of(p.ftruncate, fd, -1) == errno.EINVAL
     p.ftruncate(fd, 16 * 4096)
     m = p.mmap_fd(fd, 16, shared=False)
     p.touch(m)
@@ -173,8 +167,8 @@ def test_mincore_rules() -> None:
     assert p.mincore(m) == [0] * 16
     p.touch(m, nr_pages=1)  # one 16-page folio read in, one page mapped
     assert p.mincore(m) == [1] * 16
-    assert _errno(p.mincore, m.start + 1, length=4096) == errno.EINVAL
-    assert _errno(p.mincore, m.start, length=(m.nr_pages + 2) * 4096) == errno.ENOMEM
+    assert errno_of(p.mincore, m.start + 1, length=4096) == errno.EINVAL
+    assert errno_of(p.mincore, m.start, length=(m.nr_pages + 2) * 4096) == errno.ENOMEM
 
 
 def test_splitting_inside_an_anonymous_thp_is_refused() -> None:
@@ -194,8 +188,8 @@ def test_mlockall_locks_every_vma_and_checks_flags() -> None:
 
     k, p = _kernel()
     a, b = p.mmap(32), p.mmap(16)
-    assert _errno(p.mlockall, 0) == errno.EINVAL
-    assert _errno(p.mlockall, 0x40) == errno.EINVAL
+    assert errno_of(p.mlockall, 0) == errno.EINVAL
+    assert errno_of(p.mlockall, 0x40) == errno.EINVAL
     p.mlockall(MCL_CURRENT)
     k.lru_add_drain_all()
     assert [(r["Locked"], r["Rss"], r["Size"]) for r in p.smaps()] == [(128, 128, 128),
@@ -275,7 +269,7 @@ def test_munmap_of_zero_pages_is_einval_and_unmaps_nothing() -> None:
     p.touch(m, write=True)
     rss = p.status()["VmRSS"]
     for start in (0, 3):
-        assert _errno(p.munmap, m, start=start, nr_pages=0) == errno.EINVAL
+        assert errno_of(p.munmap, m, start=start, nr_pages=0) == errno.EINVAL
     assert p.status()["VmRSS"] == rss
     p.munmap(m, start=3, nr_pages=1)  # a one-page hole still works after the refusals
     assert p.status()["VmRSS"] == rss - 4

@@ -14,7 +14,7 @@ import errno
 import signal
 
 import pytest
-from _support import mm_of, small_kernel
+from _support import errno_of, mm_of, small_kernel
 
 from mrelease_ref import Deadlock, Kernel, Mapping
 from mrelease_ref.include.linux.mm_types import PMD_SHIFT, Pmd
@@ -28,15 +28,6 @@ from mrelease_ref.sim.sched import pick_next
 from mrelease_ref.sim.validate import is_gated
 
 GIB_PAGES = 1 << 18
-
-
-def _errno(fn: object, *args: object, **kw: object) -> int:
-    try:
-        fn(*args, **kw)  # type: ignore[operator]
-    except OSError as e:
-        return e.errno or 0
-    return 0
-
 
 # --- 1. a killed or exiting process makes no new tasks and no calls ---------------------------
 
@@ -61,7 +52,7 @@ def test_no_task_slips_out_of_a_fatal_signal(how: str, clone: str) -> None:
         app.exit(0)
         k.step(app)  # do_group_exit(): SIGKILL queued in the other thread
     tasks, threads = list(k.tasks), list(app.task.signal.threads)
-    assert _errno(getattr(caller, clone), *(["x"] if clone != "clone_thread" else [])) \
+    assert errno_of(getattr(caller, clone), *(["x"] if clone != "clone_thread" else [])) \
         == errno.EINTR
     assert k.tasks == tasks and app.task.signal.threads == threads
     k.run()
@@ -100,7 +91,7 @@ def test_a_killed_task_waiting_for_munmap_gets_eintr() -> None:
     k.start(holder.task, _hold_read_lock(holder.task, app), "hold")
     k.step(holder.task)
     holder.kill(app.pid, signal.SIGKILL)
-    assert _errno(app.munmap, m) == errno.EINTR
+    assert errno_of(app.munmap, m) == errno.EINTR
     assert len(mm_of(app).mm_mt) == 1 and mm_of(app).mmap_lock.wait_list == []
     k.run()
     assert app.state == "dead"
@@ -139,7 +130,7 @@ def test_a_forged_mapping_gets_the_kernels_answers() -> None:
     m = p.mmap(8)
     p.touch(m, write=True)
     forged = Mapping(m.end + (64 << 12), 4, "forged")
-    assert _errno(p.madvise, forged, 0) == errno.ENOMEM
+    assert errno_of(p.madvise, forged, 0) == errno.ENOMEM
     p.munmap(forged)
     p.munmap(Mapping(m.start, 4, "half"))
     assert [(v.vm_start, v.vm_end) for v in mm_of(p).mm_mt] == [(m.start + (4 << 12), m.end)]
@@ -150,7 +141,7 @@ def test_a_forged_mapping_gets_the_kernels_answers() -> None:
     assert p.task.pending & (1 << (signal.SIGSEGV - 1))
     assert check_invariants(k) == []
     q = k.spawn("q")
-    assert _errno(q.peek, forged) == errno.EFAULT
+    assert errno_of(q.peek, forged) == errno.EFAULT
     assert q.task.pending & (1 << (signal.SIGSEGV - 1))
 
 
@@ -176,7 +167,7 @@ def test_hugetlb_mmap_without_a_pool_fails_with_enomem() -> None:
     with ENOMEM at once (measured on the 6.18 VM, 2026-12-03, for 2 MiB and 8 TiB)."""
     k = small_kernel("baseline")
     p = k.spawn("p")
-    assert _errno(p.mmap, 16, hugetlb=True) == errno.ENOMEM
+    assert errno_of(p.mmap, 16, hugetlb=True) == errno.ENOMEM
     assert mm_of(p).mm_mt == []
 
 
@@ -191,7 +182,7 @@ def test_hugetlb_pages_are_reserved_faulted_skipped_by_the_reaper_and_returned()
     app, lmkd = k.spawn("app", uid=10001), k.spawn("lmkd")
     m = app.mmap(16, hugetlb=True)
     assert m.nr_pages == HPAGE_NR and (h.free_huge_pages, h.resv_huge_pages) == (1, 1)
-    assert _errno(app.mmap, 16, hugetlb=True) == errno.ENOMEM
+    assert errno_of(app.mmap, 16, hugetlb=True) == errno.ENOMEM
     assert app.touch(m, write=True) == HPAGE_NR
     assert (h.free_huge_pages, h.resv_huge_pages) == (0, 0)
     assert isinstance(mm_of(app).pgd[m.start >> PMD_SHIFT], Pmd)
@@ -237,7 +228,7 @@ def test_proc_mem_needs_ptrace_access(name: str) -> None:
     mm = mm_of(app)
     users, count = mm.mm_users, mm.mm_count
     stranger, peer = k.spawn("stranger", uid=10002), k.spawn("peer", uid=10001)
-    assert _errno(stranger.read_proc, app.pid, name) == errno.EACCES
+    assert errno_of(stranger.read_proc, app.pid, name) == errno.EACCES
     assert (mm.mm_users, mm.mm_count) == (users, count)
     assert peer.read_proc(app.pid, name).done
 
@@ -246,7 +237,7 @@ def test_a_missing_proc_entry_is_enoent() -> None:
     """Kernel: opening /proc/<pid>/cmdline for a pid that does not exist: ENOENT."""
     k = small_kernel("baseline")
     p = k.spawn("p")
-    assert _errno(p.read_proc, 4242, "cmdline") == errno.ENOENT
+    assert errno_of(p.read_proc, 4242, "cmdline") == errno.ENOENT
 
 
 # --- 5. the scheduler's deadlock rule -----------------------------------------------------------
@@ -314,7 +305,7 @@ def test_bad_arguments_from_the_issue() -> None:
     assert k.step(p) is False  # a Process is accepted (nothing to run)
     with pytest.raises(ValueError, match=r"out of range \[1; 64\]"):
         p.sigprocmask(0, [0])
-    assert _errno(p.sigaction, 65, "SIG_IGN") == errno.EINVAL
+    assert errno_of(p.sigaction, 65, "SIG_IGN") == errno.EINVAL
     with pytest.raises(TypeError, match="sig must be an int"):
         p.kill(p.pid, "9")  # type: ignore[arg-type]
     child = p.spawn_child("c")
@@ -348,7 +339,7 @@ def test_overcommit_guess_refuses_one_allocation_larger_than_ram_and_swap(
     mapped, 24 GiB and 8 TiB refused, read-only 8 TiB mapped, shared 8 TiB refused."""
     k = Kernel(large_folios=False, debug_vm=True)
     p = k.spawn("p", uid=10001)
-    assert _errno(p.mmap, gib * GIB_PAGES, **kw) == rc
+    assert errno_of(p.mmap, gib * GIB_PAGES, **kw) == rc
     assert len(mm_of(p).mm_mt) == (0 if rc else 1)
 
 
@@ -362,10 +353,10 @@ def test_overcommit_modes_always_and_never() -> None:
     k = Kernel(large_folios=False, debug_vm=True, overcommit_memory=2, mem_mib=1024)
     p = k.spawn("p", uid=10001)
     half = 1024 * 256 // 2
-    assert _errno(p.mmap, half) == errno.ENOMEM
+    assert errno_of(p.mmap, half) == errno.ENOMEM
     m = p.mmap(half // 2)
     assert k.vm_committed_as == half // 2
-    assert _errno(p.mmap, half // 2) == errno.ENOMEM
+    assert errno_of(p.mmap, half // 2) == errno.ENOMEM
     p.munmap(m)
     assert k.vm_committed_as == 0
     p.mmap(half // 2)
@@ -517,7 +508,7 @@ def test_fork_charges_the_childs_copy_of_an_accounted_mapping() -> None:
     p.waitpid(child.pid)
     assert k.vm_committed_as == 100
     big = p.mmap(5000)  # more than half of what OVERCOMMIT_NEVER allows here
-    assert _errno(p.fork) == errno.ENOMEM
+    assert errno_of(p.fork) == errno.ENOMEM
     assert k.vm_committed_as == 5100
     p.munmap(big)
     p.exit(0)
