@@ -268,7 +268,8 @@ class LruGenMmState:
     the set of PTE tables (by (mm_id, PMD index)) the walk for ``seq`` visits: the model's
     Bloom filters are exact sets (no false positives), two of them as in the kernel
     (NR_BLOOM_FILTERS), and no filter means "walk every table". ``used`` stands in for
-    ``mm->lru_gen.bitmap`` (set when the mm runs, cleared when a walk takes it);
+    the bitmap in the mm_struct's lru_gen member (lru_gen_use_mm() sets it when the mm is
+    switched to; a walk that takes the mm clears it);
     ``walked`` marks mms a walk has taken before (a new mm is force-scanned once).
     """
 
