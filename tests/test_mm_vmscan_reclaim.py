@@ -428,13 +428,13 @@ def test_shrink_active_list_keeps_referenced_executable_file_folios() -> None:
 
 
 def test_isolate_lru_folios_takes_from_the_tail() -> None:
-    """isolate_lru_folios() takes folios from the tail of the list -- the oldest, the first
-    keys of the model's dict -- each with a reference and PG_lru cleared; putting them back
+    """isolate_lru_folios() takes folios from the tail of the list -- the oldest, the last
+    ones a walk from the head meets -- each with a reference and PG_lru cleared; putting them back
     adds them at the head. Kernel: mm/vmscan.c:isolate_lru_folios(), move_folios_to_lru()."""
     k = _kernel()
     _f, _app, _m = _mapped_file(k, 8)
     lst = k.lruvec.lists[INACTIVE_FILE]
-    tail = list(lst)[:3]
+    tail = list(reversed(lst))[:3]
     refs = [fo._refcount for fo in tail]
     sc = vmscan.ScanControl(kernel=k, nr_to_reclaim=3)
     got: list[Folio] = []
@@ -443,7 +443,7 @@ def test_isolate_lru_folios_takes_from_the_tail() -> None:
     assert [fo._refcount for fo in got] == [r + 1 for r in refs]
     assert _lru_pages(k, INACTIVE_FILE) == 5
     vmscan.move_folios_to_lru(k.lruvec, got)
-    assert list(lst)[-3:] == tail and [fo._refcount for fo in tail] == refs
+    assert list(reversed(lst))[-3:] == tail and [fo._refcount for fo in tail] == refs
     k.check()
 
 

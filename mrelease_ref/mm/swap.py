@@ -311,7 +311,7 @@ def folios_put_refs(folios: FolioBatch, refs: Sequence[int] | None) -> None:
     k = batch[0].kernel
     lruvec = k.lruvec
     huge_zero = k.huge_zero_folio
-    lists = lruvec.lists if lruvec.lrugen is None else None
+    classic = lruvec.lrugen is None
     vmstat = k.vmstat
     free: list[Folio] = []
     for folio, nr_refs in zip(batch, refs if refs is not None else [1] * len(batch), strict=True):
@@ -325,13 +325,17 @@ def folios_put_refs(folios: FolioBatch, refs: Sequence[int] | None) -> None:
         if refcount < 0 or flags & PG_freed:
             raise KernelBug(f"folio refcount underflow: {folio!r}")
         if flags & PG_lru:
-            if lists is not None and not flags & PG_unevictable:
+            if classic and not flags & PG_unevictable:
                 # __page_cache_release() -> lruvec_del_folio() on the classic lists, inlined:
                 # this runs for every folio a reap frees
                 lru = (_INACTIVE_ANON if flags & PG_swapbacked else _INACTIVE_FILE) + (
                     1 if flags & PG_active else 0
                 )
-                del lists[lru][folio]
+                prev = folio._lru_prev  # list_del(&folio->lru)
+                nxt = folio._lru_next
+                prev._lru_next = nxt  # type: ignore[union-attr]
+                nxt._lru_prev = prev  # type: ignore[union-attr]
+                folio._lru_prev = folio._lru_next = None
                 vmstat[NR_LRU_BASE + lru] -= 1 << folio.order
                 folio.flags = flags & ~(PG_lru | PG_active | PG_unevictable)
             else:

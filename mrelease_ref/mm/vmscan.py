@@ -146,6 +146,7 @@ from mrelease_ref.include.linux.mmzone import (
     LruGenMmState,
     LruList,
     Lruvec,
+    list_del,
 )
 from mrelease_ref.include.linux.page_flags import (
     PG_active,
@@ -681,23 +682,22 @@ def isolate_lru_folios(
 ) -> tuple[int, int]:
     """Kernel: mm/vmscan.c:isolate_lru_folios()
 
-    Take up to ``nr_to_scan`` pages' worth of folios from the *tail* of list ``lru`` (the
-    first keys of the model's dict) onto ``dst``, each with a reference and PG_lru
+    Take up to ``nr_to_scan`` pages' worth of folios from the *tail* of list ``lru`` onto
+    ``dst``, each with a reference and PG_lru
     cleared. A folio without PG_lru (parked in a per-CPU batch, or being isolated by
     someone else) is rotated to the head instead. Returns (pages taken, pages scanned).
     """
     src = lruvec.lists[lru]
     nr_taken = scan = 0
     while scan < nr_to_scan and src:
-        folio = next(iter(src))  # lru_to_folio(src): the tail
+        folio = src.last()  # lru_to_folio(src): the tail
         nr_pages = 1 << folio.order
         scan += nr_pages
         if folio.flags & PG_lru and folio_isolate_lru(folio):
             nr_taken += nr_pages
             dst.append(folio)
         else:
-            del src[folio]  # list_move(&folio->lru, src): back to the head
-            src[folio] = None
+            src.move(folio)  # list_move(&folio->lru, src): back to the head
     return nr_taken, scan
 
 
@@ -935,12 +935,11 @@ def _list_move(lrugen: LruGenFolio, folio: Folio, gen: int, type_: int, tail: bo
     """``list_move()``/``list_move_tail()`` of a folio onto ``folios[gen][type]``: off
     whichever generation list it physically sits on (which may lag behind the generation
     in its flags, see ``folio_update_gen()``)."""
-    lrugen.list_of(folio, type_).remove(folio)
     dst = lrugen.folios[gen][type_]
     if tail:
-        dst.add_tail(folio)
+        dst.move_tail(folio)
     else:
-        dst.add(folio)
+        dst.move(folio)
 
 
 # --- the PID controller (mm/vmscan.c) ---------------------------------------------------
@@ -1452,7 +1451,7 @@ def scan_folios(nr_to_scan: int, lruvec: Lruvec, sc: ScanControl, type_: int, ti
             folio_list.append(folio)
             isolated += delta
         else:
-            head.remove(folio)  # list_move(&folio->lru, &moved)
+            list_del(folio)  # list_move(&folio->lru, &moved)
             moved.append(folio)
             skipped += delta
         remaining -= 1

@@ -14,7 +14,9 @@ What it checks:
 3. **mapcount** equals the number of page-table entries mapping the folio.
 4. **rss counters** of every live mm equal what its page tables map.
 5. **LRU.** A folio with PG_lru sits on the list ``folio_lru_list()`` names; a folio on a
-   list without PG_lru is held by a per-CPU batch; list sizes equal the vmstat counters.
+   list without PG_lru is held by a per-CPU batch; list sizes equal the vmstat counters;
+   every list's links are consistent (each neighbour links back, CONFIG_DEBUG_LIST in
+   spirit) and a folio carries list links exactly when it sits on a list.
    Multi-gen LRU (``lru_gen_check()`` in mm/vmscan.py): a folio on a generation list has
    a live generation in its flags and no PG_active, the generation sizes equal the pages
    whose flags name them, and the active/inactive counters split them at the two
@@ -197,9 +199,20 @@ def _batch_refs(k: Kernel, refs: Counter[Folio], where: dict[Folio, str]) -> set
     return in_batch
 
 
+def _check_list_links(k: Kernel) -> list[str]:
+    """The intrusive LRU lists (``folio->lru``): each neighbour links back. Checked before
+    anything walks the lists (a broken link could make a walk endless)."""
+    heads = list(k.lruvec.lists)
+    if k.lruvec.lrugen is not None:
+        heads += [lst for lists in k.lruvec.lrugen.folios for lst in lists]
+    return [e for head in heads for e in head.check()]
+
+
 def _check_folios(k: Kernel, refs: Counter[Folio], maps: Counter[Folio],
                   where: dict[Folio, str], in_batch: set[int]) -> list[str]:
-    errors: list[str] = []
+    errors = _check_list_links(k)
+    if errors:
+        return errors
     lru_folios: list[Folio] = [f for lst in k.lruvec.lists for f in lst]
     if k.lruvec.lrugen is not None:  # the multi-gen LRU's lists (mm/vmscan.py)
         from mrelease_ref.mm.vmscan import lru_gen_check, lru_gen_folios
@@ -207,7 +220,12 @@ def _check_folios(k: Kernel, refs: Counter[Folio], maps: Counter[Folio],
         lru_folios += lru_gen_folios(k.lruvec)
         errors += lru_gen_check(k, in_batch)
     everything: dict[Folio, None] = dict.fromkeys(list(refs) + lru_folios)
+    on_list = {id(f) for f in lru_folios}
     for folio in everything:
+        if (folio._lru_next is not None) != (id(folio) in on_list):
+            errors.append(f"{folio!r} has LRU links but sits on no LRU list"
+                          if folio._lru_next is not None else
+                          f"{folio!r} sits on an LRU list without links")
         if folio.flags & PG_freed:
             errors.append(f"freed {folio!r} still reachable ({where.get(folio, 'LRU')})")
             continue

@@ -16,6 +16,8 @@ otherwise a file folio joins the oldest. The classic lists' vmstat counters
 Limitations:
 - One zone, so ``lrugen.folios[gen][type]`` has no zone index.
 - ``folio_migrate_refs()`` and the memcg parts are not modelled.
+- Unevictable folios sit on ``lruvec.lists[LRU_UNEVICTABLE]``; v6.18's
+  ``lruvec_add_folio()`` only counts them (their ``folio->lru`` holds ``mlock_count``).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from mrelease_ref.include.linux.mmzone import (
     NR_LRU_BASE,
     LruList,
     Lruvec,
+    list_del,
 )
 from mrelease_ref.include.linux.page_flags import (
     PG_active,
@@ -79,7 +82,7 @@ def lruvec_add_folio(lruvec: Lruvec, folio: Folio) -> None:
     if lruvec.lrugen is not None and lru_gen_add_folio(lruvec, folio, False):
         return
     lru = folio_lru_list(folio)
-    lruvec.lists[lru][folio] = None
+    lruvec.lists[lru].add(folio)  # list_add(&folio->lru, &lruvec->lists[lru])
     folio.kernel.vmstat[NR_LRU_BASE + lru] += 1 << folio.order
 
 
@@ -94,7 +97,7 @@ def lruvec_del_folio(lruvec: Lruvec, folio: Folio) -> None:
         lru = (_INACTIVE_ANON if flags & PG_swapbacked else _INACTIVE_FILE) + (
             1 if flags & PG_active else 0
         )
-    del lruvec.lists[lru][folio]
+    list_del(folio)  # list_del(&folio->lru)
     folio.kernel.vmstat[NR_LRU_BASE + lru] -= 1 << folio.order
 
 
@@ -280,7 +283,7 @@ def lru_gen_del_folio(lruvec: Lruvec, folio: Folio, reclaiming: bool) -> bool:
     active = not reclaiming and lru_gen_is_active(lruvec, gen)
     folio.flags = (folio.flags & ~LRU_GEN_MASK) | (PG_active if active else 0)
     lru_gen_update_size(lruvec, folio, gen, -1)
-    lrugen.list_of(folio, int(folio_is_file_lru(folio))).remove(folio)  # list_del()
+    list_del(folio)  # list_del(&folio->lru): off the list it sits on, whatever its flags say
     return True
 
 

@@ -39,6 +39,7 @@ from mrelease_ref.include.linux.page_flags import PG_anon, PG_swapbacked, flags_
 
 if TYPE_CHECKING:
     from mrelease_ref.include.linux.fs import AddressSpace, File
+    from mrelease_ref.include.linux.mmzone import ListHead
     from mrelease_ref.include.linux.rwsem import RwSemaphore
     from mrelease_ref.sim.kernel import Kernel
 
@@ -304,6 +305,10 @@ class Folio:
     private: object | None = None
     _data: int | list[int] | None = None
     _tail: FolioTail | None = None
+    # folio->lru: the links of the LRU list the folio sits on (include/linux/mmzone.py
+    # ListHead), None on none
+    _lru_prev: Folio | ListHead | None = None
+    _lru_next: Folio | ListHead | None = None
 
     @property
     def swap(self) -> SwpEntry | None:

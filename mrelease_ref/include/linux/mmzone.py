@@ -4,9 +4,10 @@ Kernel: include/linux/mmzone.h (struct zone, struct per_cpu_pages, struct lruvec
 enum lru_list, enum node_stat_item, enum zone_stat_item), include/linux/pagevec.h
 (struct folio_batch), mm/swap.c (struct cpu_fbatches).
 
-LRU lists are insertion-ordered dicts used as sets: the *last* key is the list head (most
-recently added, ``lruvec_add_folio()`` adds at the head) and the *first* key is the tail that
-reclaim scans. Dicts give O(1) add/remove and a deterministic order.
+LRU lists are intrusive, as the kernel's ``folio->lru``: a :class:`ListHead` is the list's
+sentinel and each folio carries its two links (``Folio._lru_prev``/``_lru_next``), so a folio
+on a list costs 16 bytes and no table entry. ``lruvec_add_folio()`` adds at the head; reclaim
+scans from the tail.
 
 Limitations:
 - One zone, one node, one lruvec (no memcg). These machines run the classic
@@ -153,67 +154,141 @@ LRU_REFS_MASK: Final = ((1 << LRU_REFS_WIDTH) - 1) << LRU_REFS_PGOFF
 LRU_REFS_FLAGS: Final = LRU_REFS_MASK | PG_referenced
 
 
-class GenList:
-    """Kernel: include/linux/list.h (a ``struct list_head`` of folios), for the multi-gen
-    lists, which add at both ends (``list_add()``, ``list_add_tail()``,
-    ``list_move_tail()``).
+class ListHead:
+    """Kernel: include/linux/list.h (a ``struct list_head`` of folios threaded through
+    ``folio->lru``): every LRU list, classic and multi-gen.
 
-    A doubly linked list over a dict: O(1) insertion at the head or the tail, removal, and
-    ``last()`` (``lru_to_folio(head)``: the tail, where eviction and aging start).
-    Iteration runs from the head (newest) to the tail.
+    An intrusive circular doubly linked list: the folios' own ``_lru_prev``/``_lru_next``
+    slots are the links and this object is the sentinel (the list head), so a folio on a
+    list costs two pointers and no table entry. ``add()`` is ``list_add()`` (at the head:
+    the newest end), ``add_tail()`` is ``list_add_tail()``; ``last()`` is
+    ``lru_to_folio(head)`` (the tail, where reclaim and eviction start). Iteration runs from
+    the head to the tail (``list_for_each_entry()``), ``reversed()`` from the tail to the
+    head (``list_for_each_entry_reverse()``). A folio leaves its list by :func:`list_del`,
+    which, as in the kernel, does not need to know the list.
+
+    Like the kernel's list_head it keeps no count: ``len()`` and ``in`` walk the list (the
+    generation a folio's flags name may be ahead of the list it sits on, see
+    ``folio_update_gen()``, so a count could not be kept on ``list_del()``); the page counts
+    live in vmstat and ``lrugen.nr_pages``.
     """
 
-    __slots__ = ("_next", "_prev")
+    __slots__ = ("_lru_next", "_lru_prev")
 
     def __init__(self) -> None:
-        self._next: dict[object, object] = {self: self}
-        self._prev: dict[object, object] = {self: self}
-
-    def _link(self, folio: Folio, prev: object, nxt: object) -> None:
-        if folio in self._next:
-            raise ValueError(f"{folio!r} is already on this list")
-        self._next[prev] = folio
-        self._prev[folio] = prev
-        self._next[folio] = nxt
-        self._prev[nxt] = folio
+        self._lru_next: Folio | ListHead = self
+        self._lru_prev: Folio | ListHead = self
 
     def add(self, folio: Folio) -> None:
         """``list_add()``: insert at the head."""
-        self._link(folio, self, self._next[self])
+        if folio._lru_next is not None:
+            raise ValueError(f"{folio!r} is already on an LRU list")
+        nxt = self._lru_next
+        folio._lru_prev = self
+        folio._lru_next = nxt
+        nxt._lru_prev = folio
+        self._lru_next = folio
 
     def add_tail(self, folio: Folio) -> None:
         """``list_add_tail()``: insert at the tail."""
-        self._link(folio, self._prev[self], self)
+        if folio._lru_next is not None:
+            raise ValueError(f"{folio!r} is already on an LRU list")
+        prev = self._lru_prev
+        folio._lru_prev = prev
+        folio._lru_next = self
+        prev._lru_next = folio
+        self._lru_prev = folio
+
+    def move(self, folio: Folio) -> None:
+        """``list_move()``: off whatever list the folio is on, onto this one's head."""
+        list_del(folio)
+        self.add(folio)
+
+    def move_tail(self, folio: Folio) -> None:
+        """``list_move_tail()``: off whatever list the folio is on, onto this one's tail."""
+        list_del(folio)
+        self.add_tail(folio)
 
     def remove(self, folio: Folio) -> None:
-        """``list_del()``"""
-        prev = self._prev.pop(folio)
-        nxt = self._next.pop(folio)
-        self._next[prev] = nxt
-        self._prev[nxt] = prev
+        """``list_del()`` of a folio the caller knows to be on this list."""
+        if folio not in self:
+            raise ValueError(f"{folio!r} is not on this list")
+        list_del(folio)
+
+    def first(self) -> Folio:
+        """``list_first_entry()``: the head entry. Raises IndexError on an empty list."""
+        head = self._lru_next
+        if head is self:
+            raise IndexError("empty list")
+        return head  # type: ignore[return-value]
 
     def last(self) -> Folio:
         """``lru_to_folio(head)``: the tail entry. Raises IndexError on an empty list."""
-        tail = self._prev[self]
+        tail = self._lru_prev
         if tail is self:
             raise IndexError("empty list")
         return tail  # type: ignore[return-value]
 
     def __contains__(self, folio: object) -> bool:
-        return folio is not self and folio in self._next
+        # Walk from the folio to the sentinel it belongs to (the list it sits on).
+        node = getattr(folio, "_lru_next", None)
+        if node is None or isinstance(folio, ListHead):
+            return False
+        while not isinstance(node, ListHead):
+            node = node._lru_next
+        return node is self
 
     def __len__(self) -> int:
-        return len(self._next) - 1
+        n = 0
+        node: Folio | ListHead | None = self._lru_next
+        while node is not self and node is not None:
+            n += 1
+            node = node._lru_next
+        return n
 
     def __bool__(self) -> bool:
-        return self._next[self] is not self
+        return self._lru_next is not self
 
     def __iter__(self) -> Iterator[Folio]:
-        node = self._next[self]
-        while node is not self:
-            nxt = self._next[node]
+        node: Folio | ListHead | None = self._lru_next
+        while node is not self and node is not None:
+            nxt = node._lru_next  # the caller may take the folio off the list
             yield node  # type: ignore[misc]
             node = nxt
+
+    def __reversed__(self) -> Iterator[Folio]:
+        node: Folio | ListHead | None = self._lru_prev
+        while node is not self and node is not None:
+            prv = node._lru_prev
+            yield node  # type: ignore[misc]
+            node = prv
+
+    def check(self) -> list[str]:
+        """Model helper (CONFIG_DEBUG_LIST in spirit, ``__list_del_entry_valid()``): every
+        link's neighbour links back, and the walk ends at this head."""
+        errors: list[str] = []
+        node: Folio | ListHead = self
+        while True:  # ends: each node's prev link is checked, so no cycle avoids the head
+            nxt = node._lru_next
+            if nxt is None or nxt._lru_prev is not node:
+                errors.append(f"LRU list corrupted after {node!r}")
+                break
+            if nxt is self:
+                break
+            node = nxt
+        return errors
+
+
+def list_del(folio: Folio) -> None:
+    """Kernel: include/linux/list.h:list_del() of ``folio->lru``: unlink the folio from
+    whatever list it is on and poison its links (here: None, "on no list")."""
+    prev = folio._lru_prev
+    nxt = folio._lru_next
+    if prev is None or nxt is None:
+        raise ValueError(f"{folio!r} is on no LRU list")
+    prev._lru_next = nxt
+    nxt._lru_prev = prev
+    folio._lru_prev = folio._lru_next = None
 
 
 @dataclass(slots=True, eq=False)
@@ -229,8 +304,8 @@ class LruGenFolio:
     max_seq: int = MIN_NR_GENS + 1  # lru_gen_init_lruvec()
     min_seq: list[int] = field(default_factory=lambda: [0, 0])
     timestamps: list[int] = field(default_factory=lambda: [0] * MAX_NR_GENS)
-    folios: list[list[GenList]] = field(
-        default_factory=lambda: [[GenList() for _ in range(ANON_AND_FILE)]
+    folios: list[list[ListHead]] = field(
+        default_factory=lambda: [[ListHead() for _ in range(ANON_AND_FILE)]
                                  for _ in range(MAX_NR_GENS)])
     nr_pages: list[list[int]] = field(
         default_factory=lambda: [[0] * ANON_AND_FILE for _ in range(MAX_NR_GENS)])
@@ -248,15 +323,6 @@ class LruGenFolio:
         default_factory=lambda: [[[0] * MAX_NR_TIERS for _ in range(ANON_AND_FILE)]
                                  for _ in range(NR_HIST_GENS)])
     enabled: bool = True
-
-    def list_of(self, folio: Folio, type_: int) -> GenList:
-        """Model helper: the generation list the folio physically sits on (the kernel's
-        ``folio->lru`` knows its neighbours; after ``folio_update_gen()`` the generation in
-        the flags may be ahead of it). Raises LookupError if it is on none."""
-        for lists in self.folios:
-            if folio in lists[type_]:
-                return lists[type_]
-        raise LookupError(f"{folio!r} is on no generation list")
 
 
 @dataclass(slots=True, eq=False)
@@ -288,8 +354,8 @@ class Lruvec:
     the unevictable ones.
     """
 
-    lists: list[dict[Folio, None]] = field(
-        default_factory=lambda: [{} for _ in range(NR_LRU_LISTS)]
+    lists: list[ListHead] = field(
+        default_factory=lambda: [ListHead() for _ in range(NR_LRU_LISTS)]
     )
     nonresident_age: int = 0
     lrugen: LruGenFolio | None = None
