@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from mrelease_ref.include.linux.mm_types import Folio
+from mrelease_ref.include.linux.mm_types import Folio, LargeFolio
 from mrelease_ref.include.linux.mmzone import (
     NR_FREE_PAGES,
     NR_FREE_PCP,
@@ -98,7 +98,7 @@ def folio_alloc(kernel: Kernel, order: int) -> Folio | None:
     pfn = (kernel.next_pfn + nr - 1) & ~(nr - 1)
     kernel.next_pfn = pfn + nr
     kernel.vm_events["PGALLOC"] = kernel.vm_events.get("PGALLOC", 0) + nr
-    return Folio(kernel=kernel, pfn=pfn, order=order)
+    return LargeFolio(kernel, pfn, order) if order else Folio(kernel, pfn)
 
 
 def free_pcppages_bulk(kernel: Kernel, pcp: PerCpuPages, count: int) -> None:

@@ -275,7 +275,7 @@ class FolioTail:
     _mm_ids: MmIds | None = None
 
 
-@dataclass(slots=True, eq=False)
+@dataclass(slots=True, eq=False, init=False)
 class Folio:
     """A folio: ``1 << order`` contiguous pages with one refcount and one set of flags.
 
@@ -291,12 +291,16 @@ class Folio:
     :class:`FolioTail`, a second object made on their first write (the kernel keeps the
     first three in a large folio's tail pages and overlays ``mlock_count`` on
     ``folio->lru``): most folios never need them, and a slot each would cost every base page
-    of the model 8 bytes (see :mod:`mrelease_ref.bench.reap`).
+    of the model 8 bytes (see :mod:`mrelease_ref.bench.reap`). For the same reason
+    ``order`` is stored only by :class:`LargeFolio` (``folio_order()`` of a small folio is
+    0, read from the class). ``_lru_prev``/``_lru_next`` are ``folio->lru``, the links of
+    the LRU list the folio sits on (:class:`~mrelease_ref.include.linux.mmzone.ListHead`).
     """
 
+    # folio_order() of a small folio: 0, stored nowhere (LargeFolio stores its own)
+    order = 0
     kernel: Kernel
     pfn: int
-    order: int
     flags: int = 0
     _refcount: int = 1
     _mapcount: int = 0
@@ -309,6 +313,22 @@ class Folio:
     # ListHead), None on none
     _lru_prev: Folio | ListHead | None = None
     _lru_next: Folio | ListHead | None = None
+
+    def __init__(self, kernel: Kernel, pfn: int, order: int = 0) -> None:
+        if order:
+            raise ValueError(f"Folio is an order-0 folio; make an order-{order} one with "
+                             "LargeFolio(kernel, pfn, order) (folio_alloc() does)")
+        self.kernel = kernel
+        self.pfn = pfn
+        self.flags = 0
+        self._refcount = 1
+        self._mapcount = 0
+        self.mapping = None
+        self.index = 0
+        self.private = None
+        self._data = None
+        self._tail = None
+        self._lru_prev = self._lru_next = None
 
     @property
     def swap(self) -> SwpEntry | None:
@@ -367,6 +387,25 @@ class Folio:
             f"Folio(pfn={self.pfn}, order={self.order}, flags={flags_str(self.flags)}, "
             f"ref={self._refcount}, map={self._mapcount})"
         )
+
+
+class LargeFolio(Folio):
+    """A folio of order > 0: a :class:`Folio` that also stores its order.
+
+    Kernel: include/linux/mm.h:folio_order(): a small folio's order is 0 without looking
+    further (``folio_test_large()`` is false); a large folio's is ``folio_large_order()``,
+    the low byte of ``_flags_1`` in its first tail page. The model stores the order only in
+    large folios (this subclass) and reads 0 from the class for small ones, so an order-0
+    folio, one per base page, carries no slot for it. Made by ``folio_alloc()``.
+    """
+
+    __slots__ = ("order",)
+
+    def __init__(self, kernel: Kernel, pfn: int, order: int) -> None:
+        if order < 1:
+            raise ValueError(f"LargeFolio needs order >= 1, got {order}; use Folio")
+        Folio.__init__(self, kernel, pfn)
+        self.order = order
 
 
 Page: TypeAlias = tuple[Folio, int]
