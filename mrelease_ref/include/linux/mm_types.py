@@ -14,6 +14,9 @@ Representation choices, each chosen so a reader can map it back to C:
   levels have nothing to decide on this path and are folded away.
 * A PTE slot holds ``None`` (``pte_none``), a :class:`Pte` (present) or a :class:`SwpEntry`
   (non-present swap entry).
+* An order-0 folio is a :class:`Folio`, a large one a :class:`LargeFolio`, the only kind
+  that stores its order (``folio_order()`` of a small folio is 0 without reading a field).
+  ``folio->lru`` is two slots, the links of an intrusive LRU list.
 * ``Folio._mapcount`` stores what ``folio_mapcount()`` returns (the number of PTE and PMD
   mappings), not the kernel's ``-1``-biased field.
 * Every struct that needs the kernel's globals carries ``kernel`` (model-only), a pointer to

@@ -2,7 +2,8 @@
 
 Kernel: include/linux/mmzone.h (struct zone, struct per_cpu_pages, struct lruvec,
 enum lru_list, enum node_stat_item, enum zone_stat_item), include/linux/pagevec.h
-(struct folio_batch), mm/swap.c (struct cpu_fbatches).
+(struct folio_batch), mm/swap.c (struct cpu_fbatches), include/linux/list.h (struct
+list_head, list_add(), list_add_tail(), list_del()).
 
 LRU lists are intrusive, as the kernel's ``folio->lru``: a :class:`ListHead` is the list's
 sentinel and each folio carries its two links (``Folio._lru_prev``/``_lru_next``), so a folio
@@ -16,6 +17,9 @@ Limitations:
   (:class:`LruGenFolio`) with one zone per generation and type, NR_HIST_GENS 1
   (CONFIG_LRU_GEN_STATS off), and a ``lru_gen_mm_state`` (:class:`LruGenMmState`) whose
   Bloom filters are exact sets and whose mm list is the Kernel's list of mms.
+- A :class:`ListHead`, like ``struct list_head``, keeps no count: ``len()`` and ``in`` walk
+  the list (tests and checks only; the page counts are vmstat's and ``lrugen.nr_pages``).
+  Unevictable folios are linked on ``lists[LRU_UNEVICTABLE]``, which v6.18 only counts.
 - Per-CPU page lists hold a page count, not page lists; ``high`` is fixed, the kernel adapts
   it between high_min and high_max.
 """
@@ -179,25 +183,23 @@ class ListHead:
         self._lru_next: Folio | ListHead = self
         self._lru_prev: Folio | ListHead = self
 
-    def add(self, folio: Folio) -> None:
-        """``list_add()``: insert at the head."""
+    @staticmethod
+    def _link(folio: Folio, prev: Folio | ListHead, nxt: Folio | ListHead) -> None:
+        """``__list_add()``: link the folio between two neighbours."""
         if folio._lru_next is not None:
             raise ValueError(f"{folio!r} is already on an LRU list")
-        nxt = self._lru_next
-        folio._lru_prev = self
+        folio._lru_prev = prev
         folio._lru_next = nxt
+        prev._lru_next = folio
         nxt._lru_prev = folio
-        self._lru_next = folio
+
+    def add(self, folio: Folio) -> None:
+        """``list_add()``: insert at the head."""
+        self._link(folio, self, self._lru_next)
 
     def add_tail(self, folio: Folio) -> None:
         """``list_add_tail()``: insert at the tail."""
-        if folio._lru_next is not None:
-            raise ValueError(f"{folio!r} is already on an LRU list")
-        prev = self._lru_prev
-        folio._lru_prev = prev
-        folio._lru_next = self
-        prev._lru_next = folio
-        self._lru_prev = folio
+        self._link(folio, self._lru_prev, self)
 
     def move(self, folio: Folio) -> None:
         """``list_move()``: off whatever list the folio is on, onto this one's head."""
@@ -249,19 +251,18 @@ class ListHead:
     def __bool__(self) -> bool:
         return self._lru_next is not self
 
-    def __iter__(self) -> Iterator[Folio]:
-        node: Folio | ListHead | None = self._lru_next
+    def _walk(self, link: str) -> Iterator[Folio]:
+        node: Folio | ListHead | None = getattr(self, link)
         while node is not self and node is not None:
-            nxt = node._lru_next  # the caller may take the folio off the list
+            step = getattr(node, link)  # the caller may take the folio off the list
             yield node  # type: ignore[misc]
-            node = nxt
+            node = step
+
+    def __iter__(self) -> Iterator[Folio]:
+        return self._walk("_lru_next")
 
     def __reversed__(self) -> Iterator[Folio]:
-        node: Folio | ListHead | None = self._lru_prev
-        while node is not self and node is not None:
-            prv = node._lru_prev
-            yield node  # type: ignore[misc]
-            node = prv
+        return self._walk("_lru_prev")
 
     def check(self) -> list[str]:
         """Model helper (CONFIG_DEBUG_LIST in spirit, ``__list_del_entry_valid()``): every
