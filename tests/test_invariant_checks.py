@@ -14,7 +14,7 @@ import pytest
 from _support import mm_of, small_kernel
 
 from mrelease_ref import InvariantViolation
-from mrelease_ref.include.linux.mm_types import MMF_UNSTABLE, PAGE_SHIFT, Pte
+from mrelease_ref.include.linux.mm_types import MMF_UNSTABLE, PAGE_SHIFT, Pte, PteTable
 from mrelease_ref.include.linux.mmzone import NR_FILE_MAPPED
 from mrelease_ref.include.linux.rwsem import _Waiter
 from mrelease_ref.sim import invariants
@@ -34,7 +34,7 @@ def test_a_pte_outside_every_vma_is_reported() -> None:
     p.touch(m, write=True)
     mm = mm_of(p)
     table = mm.pgd[m.start >> 21]
-    assert isinstance(table, list)
+    assert isinstance(table, PteTable)
     slot = ((m.start >> PAGE_SHIFT) & 511) + 8
     first = table[(m.start >> PAGE_SHIFT) & 511]
     assert isinstance(first, Pte)

@@ -14,7 +14,14 @@ import signal
 import pytest
 
 from mrelease_ref import InvariantViolation, Kernel
-from mrelease_ref.include.linux.mm_types import HPAGE_PMD_NR, MM_ANONPAGES, Folio, MmStruct, Pte
+from mrelease_ref.include.linux.mm_types import (
+    HPAGE_PMD_NR,
+    MM_ANONPAGES,
+    Folio,
+    MmStruct,
+    Pte,
+    PteTable,
+)
 from mrelease_ref.include.linux.mmzone import FolioBatch
 from mrelease_ref.include.linux.page_flags import PG_dirty, PG_lru
 from mrelease_ref.mm.filemap import __filemap_remove_folio, filemap_free_folio
@@ -33,7 +40,7 @@ def _mm(p: Process) -> MmStruct:
 def _mapped_folios(p: Process) -> list[Folio]:
     out: list[Folio] = []
     for entry in _mm(p).pgd.values():
-        if isinstance(entry, list):
+        if isinstance(entry, PteTable):
             out += [pte.folio for pte in entry if isinstance(pte, Pte) and pte.folio is not None]
     return list(dict.fromkeys(out))
 

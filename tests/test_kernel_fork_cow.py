@@ -24,6 +24,7 @@ from mrelease_ref.include.linux.mm_types import (
     Folio,
     Pmd,
     Pte,
+    PteTable,
     SwpEntry,
 )
 from mrelease_ref.include.linux.page_flags import PG_anon_exclusive
@@ -37,7 +38,7 @@ from tests._support import mm_of, small_kernel, vma_of
 def _pte(p: Process, m: Mapping, page: int) -> Pte | SwpEntry | None:
     addr = m.start + (page << 12)
     table = mm_of(p).pgd.get(addr >> 21)
-    assert isinstance(table, list)
+    assert isinstance(table, PteTable)
     return table[(addr >> 12) & 511]
 
 
@@ -208,7 +209,7 @@ def test_anon_thp_is_shared_by_pmd_and_split_on_write() -> None:
     data = p.peek(m, 7)
     c.poke(m, 7)
     assert _free(k) == free - 1
-    assert isinstance(mm_of(c).pgd[idx], list) and mm_of(p).pgd[idx] is thp
+    assert isinstance(mm_of(c).pgd[idx], PteTable) and mm_of(p).pgd[idx] is thp
     assert p.peek(m, 7) == data and c.peek(m, 6) == data
     assert c.status()["RssAnon"] == p.status()["RssAnon"] == HPAGE_PMD_NR * 4
     lmkd = k.spawn("lmkd")

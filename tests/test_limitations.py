@@ -19,6 +19,7 @@ import pytest
 
 import mrelease_ref
 from mrelease_ref import Kernel
+from mrelease_ref.include.linux.mm_types import PteTable
 from mrelease_ref.lab.calibration import load_calibration
 from mrelease_ref.scenarios import patch3
 from mrelease_ref.scenarios.parity import STORED_RUN
@@ -330,6 +331,6 @@ def test_16k_pages_keep_4k_prices_and_no_mthp() -> None:
     app.touch(m, write=True)
     assert app.task.mm is not None
     table = next(iter(app.task.mm.pgd.values()))
-    assert isinstance(table, list)
+    assert isinstance(table, PteTable)
     assert {pte.folio.order for pte in table if pte is not None} == {0}  # type: ignore[union-attr]
     assert not {"mthp", "anon_orders", "contpte"} & set(inspect.signature(Kernel).parameters)

@@ -23,7 +23,14 @@ from mrelease_ref.include.linux.mm_inline import (
     folio_test_active_lru,
     lru_gen_from_seq,
 )
-from mrelease_ref.include.linux.mm_types import _PAGE_ACCESSED, Folio, Pte
+from mrelease_ref.include.linux.mm_types import (
+    _PAGE_ACCESSED,
+    Folio,
+    Pte,
+    PteTable,
+    ptep_clear_bits,
+    ptep_set_bits,
+)
 from mrelease_ref.include.linux.mmzone import NR_LRU_BASE, LruList
 from mrelease_ref.include.linux.page_flags import PG_active, PG_referenced, PG_workingset
 from mrelease_ref.mm.filemap import _fixed_order_read
@@ -263,10 +270,10 @@ def _set_young(p: Process, young: bool) -> None:
     mm = p.task.mm
     assert mm is not None
     for table in mm.pgd.values():
-        assert isinstance(table, list)
-        for pte in table:
+        assert isinstance(table, PteTable)
+        for i, pte in enumerate(table):
             if isinstance(pte, Pte):
-                pte.bits = pte.bits | _PAGE_ACCESSED if young else pte.bits & ~_PAGE_ACCESSED
+                (ptep_set_bits if young else ptep_clear_bits)(table, i, _PAGE_ACCESSED)
 
 
 def test_look_around_promotes_young_neighbours() -> None:
@@ -419,7 +426,7 @@ def _young(p: Process) -> list[bool]:
     mm = p.task.mm
     assert mm is not None
     return [bool(pte.bits & _PAGE_ACCESSED) for table in mm.pgd.values()
-            if isinstance(table, list) for pte in table if isinstance(pte, Pte)]
+            if isinstance(table, PteTable) for pte in table if isinstance(pte, Pte)]
 
 
 def test_pid_controller_protects_a_tier_that_refaults_more() -> None:

@@ -38,6 +38,9 @@ from mrelease_ref.include.linux.mm_types import (
     Folio,
     Pmd,
     Pte,
+    PteTable,
+    ptep_clear_bits,
+    ptep_set_bits,
 )
 from mrelease_ref.include.linux.page_flags import (
     PG_anon,
@@ -56,10 +59,18 @@ from mrelease_ref.sim.process import MADV_RANDOM, MADV_SEQUENTIAL, Process
 KB_PER_PAGE = PAGE_SIZE // 1024  # /proc/meminfo and status report kB
 
 
+def _slot(p: Process, m: Mapping, page: int = 0) -> tuple[PteTable, int]:
+    """The PTE table and slot index that map page ``page`` of ``m``."""
+    addr = m.start + (page << PAGE_SHIFT)
+    table = _mm(p).pgd.get(addr >> PMD_SHIFT)
+    assert isinstance(table, PteTable)
+    return table, (addr >> PAGE_SHIFT) & (PTRS_PER_PTE - 1)
+
+
 def _pte(p: Process, m: Mapping, page: int = 0) -> Pte | None:
     addr = m.start + (page << PAGE_SHIFT)
     table = _mm(p).pgd.get(addr >> PMD_SHIFT)
-    if not isinstance(table, list):
+    if not isinstance(table, PteTable):
         return None
     entry = table[(addr >> PAGE_SHIFT) & (PTRS_PER_PTE - 1)]
     assert entry is None or isinstance(entry, Pte)
@@ -268,9 +279,8 @@ def test_zap_carries_a_dirty_pte_into_the_file_folio() -> None:
     app.touch(m, nr_pages=1)
     folio = _folio(app, m)
     assert not folio.flags & PG_dirty
-    pte = _pte(app, m)
-    assert pte is not None
-    pte.bits |= _PAGE_DIRTY | _PAGE_RW  # a store through a writable PTE (no fault)
+    assert _pte(app, m) is not None
+    ptep_set_bits(*_slot(app, m), _PAGE_DIRTY | _PAGE_RW)  # a store through a writable PTE
     app.munmap(m)
     assert folio.flags & PG_dirty
     assert k.cachestat(f).nr_dirty == 1 and k.meminfo()["Dirty"] == KB_PER_PAGE
@@ -285,9 +295,8 @@ def test_zap_marks_young_file_folios_accessed() -> None:
     app = k.spawn("app", uid=1000)
     m = app.mmap(4, file=f, shared=False)
     app.touch(m)
-    old = _pte(app, m, 3)
-    assert old is not None
-    old.bits &= ~_PAGE_ACCESSED  # aged out (e.g. by page_idle)
+    assert _pte(app, m, 3) is not None
+    ptep_clear_bits(*_slot(app, m, 3), _PAGE_ACCESSED)  # aged out (e.g. by page_idle)
     calls = _ev(k, "MARK_ACCESSED")
     app.munmap(m)
     assert _ev(k, "MARK_ACCESSED") == calls + 3

@@ -342,7 +342,7 @@ def _dirty_shared_file_pte(arch: str) -> tuple[Kernel, Process, PteTable, int, i
     mm = app.task.mm
     assert mm is not None
     table = mm.pgd[m.start >> PMD_SHIFT]
-    assert isinstance(table, list)
+    assert isinstance(table, PteTable)
     return k, app, table, (m.start >> PAGE_SHIFT) & (PTRS_PER_PTE - 1), m.start
 
 

@@ -26,6 +26,7 @@ from mrelease_ref.include.linux.mm_types import (
     MmStruct,
     Pmd,
     Pte,
+    PteTable,
 )
 from mrelease_ref.include.linux.rwsem import mmap_write_lock, mmap_write_unlock
 from mrelease_ref.include.linux.sched import (
@@ -66,7 +67,7 @@ def _present(p: Process, m: Mapping) -> int:
     for page in range(m.nr_pages):
         addr = m.start + (page << PAGE_SHIFT)
         table = _mm(p).pgd.get(addr >> PMD_SHIFT)
-        if isinstance(table, Pmd) or (isinstance(table, list) and isinstance(
+        if isinstance(table, Pmd) or (isinstance(table, PteTable) and isinstance(
             table[(addr >> PAGE_SHIFT) & (PTRS_PER_PTE - 1)], Pte
         )):
             n += 1

@@ -28,6 +28,7 @@ from mrelease_ref.include.linux.mm_types import (
     PMD_SHIFT,
     Folio,
     Pte,
+    PteTable,
     SwpEntry,
 )
 from mrelease_ref.include.linux.page_flags import PG_freed, PG_swapcache
@@ -54,7 +55,7 @@ def _swap_map_errors(k: Kernel) -> list[str]:
     refs: Counter[int] = Counter()
     for mm in k.mms:
         for entry in mm.pgd.values():
-            if isinstance(entry, list):
+            if isinstance(entry, PteTable):
                 refs.update(pte.offset for pte in entry if type(pte) is SwpEntry)
     cached = set(k.swapper_space.i_pages)
     errors = []
@@ -75,7 +76,7 @@ def _ptes(p: Process, m: Mapping) -> list[object]:
     out: list[object] = []
     for addr in range(m.start, m.end, 1 << PAGE_SHIFT):
         table = mm.pgd[addr >> PMD_SHIFT]
-        assert isinstance(table, list)
+        assert isinstance(table, PteTable)
         out.append(table[(addr >> PAGE_SHIFT) & 511])
     return out
 

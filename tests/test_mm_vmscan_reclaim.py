@@ -27,6 +27,7 @@ from mrelease_ref.include.linux.mm_types import (
     MmuNotifier,
     Pmd,
     Pte,
+    PteTable,
     VmAreaStruct,
 )
 from mrelease_ref.include.linux.mmzone import NR_LRU_BASE, LruList
@@ -75,7 +76,7 @@ def _pte(p: Process, m: Mapping, i: int) -> Pte:
     assert mm is not None
     addr = m.start + (i << PAGE_SHIFT)
     table = mm.pgd[addr >> PMD_SHIFT]
-    assert isinstance(table, list)
+    assert isinstance(table, PteTable)
     pte = table[(addr >> PAGE_SHIFT) & 511]
     assert isinstance(pte, Pte)
     return pte

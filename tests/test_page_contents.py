@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from mrelease_ref import Kernel
 from mrelease_ref.include.linux.highmem import file_initial_token, partial_write_token
+from mrelease_ref.include.linux.mm_types import _PAGE_RW, PteTable, ptep_set_bits
 from mrelease_ref.mm.madvise import MADV_PAGEOUT
 from mrelease_ref.sim.invariants import check_invariants
 from mrelease_ref.sim.process import Mapping, Process
@@ -108,8 +109,8 @@ def test_checker_finds_lost_and_inconsistent_contents() -> None:
     p.poke(m, 0)
     p.fork("c")
     table = mm_of(p).pgd[m.start >> 21]
-    assert isinstance(table, list)
-    table[0].bits |= 1 << 2  # type: ignore[union-attr]  # make the parent's PTE writable
+    assert isinstance(table, PteTable)
+    ptep_set_bits(table, 0, _PAGE_RW)  # make the parent's PTE writable
     assert any("missed copy-on-write" in e for e in check_invariants(k))
 
 

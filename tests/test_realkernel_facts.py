@@ -37,6 +37,8 @@ from mrelease_ref.include.linux.mm_types import (
     PMD_SHIFT,
     PTRS_PER_PTE,
     Pte,
+    PteTable,
+    ptep_clear_bits,
 )
 from mrelease_ref.include.linux.page_flags import PG_active, PG_dirty, PG_lru, PG_referenced
 from mrelease_ref.include.linux.sched import PF_EXITING, SIGNAL_GROUP_EXIT
@@ -179,9 +181,9 @@ def clear_young(p: Process, m: Mapping, first: int, count: int) -> None:
     for addr in range(m.start + (first << PAGE_SHIFT), m.start + ((first + count) << PAGE_SHIFT),
                       1 << PAGE_SHIFT):
         table = mm.pgd[addr >> PMD_SHIFT]
-        pte = table[(addr >> PAGE_SHIFT) & (PTRS_PER_PTE - 1)]  # type: ignore[index]
-        assert isinstance(pte, Pte)
-        pte.bits &= ~_PAGE_ACCESSED
+        assert isinstance(table, PteTable)
+        assert isinstance(table[(addr >> PAGE_SHIFT) & (PTRS_PER_PTE - 1)], Pte)
+        ptep_clear_bits(table, (addr >> PAGE_SHIFT) & (PTRS_PER_PTE - 1), _PAGE_ACCESSED)
 
 
 def page_cache_folios(f: object) -> list:

@@ -550,7 +550,7 @@ def filemap_map_pages(vma: VmAreaStruct, address: int, start_pgoff: int, end_pgo
     marked PG_workingset, counts as a hit against ``mmap_miss``. True when the faulting
     page got mapped (``VM_FAULT_NOPAGE``).
     """
-    from mrelease_ref.include.linux.mm_types import _PAGE_ACCESSED
+    from mrelease_ref.include.linux.mm_types import _PAGE_ACCESSED, PteTable
     from mrelease_ref.mm.memory import linear_page_index, map_file_ptes
 
     pg = vma.vm_mm.kernel.pg
@@ -565,7 +565,7 @@ def filemap_map_pages(vma: VmAreaStruct, address: int, start_pgoff: int, end_pgo
     end_pgoff = min(end_pgoff, file_end)
     if file_end >= folio.index + (1 << folio.order) and filemap_map_pmd(vma, address, folio):
         return True
-    if not isinstance(vma.vm_mm.pgd.get(address >> pg.PMD_SHIFT), list):
+    if not isinstance(vma.vm_mm.pgd.get(address >> pg.PMD_SHIFT), PteTable):
         return False  # pte_offset_map_lock() found no PTE table
     fault_pgoff = linear_page_index(vma, address)
     mapped_fault = False

@@ -267,14 +267,16 @@ def __split_huge_pmd_anon(vma: VmAreaStruct, pmd_idx: int, pmd: Pmd, folio: Foli
     all ``HPAGE_PMD_NR`` pages with the PMD's bits: the entire mapping becomes
     ``HPAGE_PMD_NR`` PTE mappings, each holding a reference. rss does not change.
     """
-    from mrelease_ref.include.linux.mm_types import Pte
+    from mrelease_ref.include.linux.mm_types import Pte, PteTable
     from mrelease_ref.include.linux.mmzone import NR_ANON_THPS
     from mrelease_ref.mm.rmap import _add_mapcount
 
     pg = vma.vm_mm.kernel.pg
     mm = vma.vm_mm
-    table: list[Pte | None] = [Pte(folio, i, pmd.bits) for i in range(pg.HPAGE_PMD_NR)]
-    mm.pgd[pmd_idx] = table  # type: ignore[assignment]  # the deposited table, withdrawn
+    table = PteTable(pg.PTRS_PER_PTE)
+    for i in range(pg.HPAGE_PMD_NR):
+        table[i] = Pte(folio, i, pmd.bits)
+    mm.pgd[pmd_idx] = table  # the deposited table, withdrawn
     folio._refcount += pg.HPAGE_PMD_NR - 1  # folio_ref_add()
     folio._entire_mapcount -= 1
     # folio_add_anon_rmap_ptes(HPAGE_PMD_NR) + folio_remove_rmap_pmd(), without the

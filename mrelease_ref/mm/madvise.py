@@ -96,6 +96,7 @@ from mrelease_ref.include.linux.mm_types import (
     VmAreaStruct,
     folio_mapcount,
     folio_maybe_mapped_shared,
+    ptep_clear_bits,
     vma_is_anonymous,
 )
 from mrelease_ref.include.linux.page_flags import (
@@ -230,7 +231,7 @@ def _cold_or_pageout_folio(
     assert folio is not None
     if not pageout and young:
         for j in range(i, i + nr):  # clear_young_dirty_ptes(CYDP_CLEAR_YOUNG)
-            table[j].bits &= ~_PAGE_ACCESSED  # type: ignore[union-attr]
+            ptep_clear_bits(table, j, _PAGE_ACCESSED)
         tlb_remove_tlb_entries(tlb, nr, addr)
     _deactivate_or_isolate(folio, pageout, folio_list)
 
@@ -350,7 +351,7 @@ def _walk_cold_or_pageout(
     while addr < end:
         nxt = min((addr | (pg.PMD_SIZE - 1)) + 1, end)
         entry = pgd.get(addr >> pg.PMD_SHIFT)
-        if isinstance(entry, list):
+        if isinstance(entry, PteTable):
             madvise_cold_or_pageout_pte_range(tlb, vma, entry, addr, nxt, pageout)
         elif isinstance(entry, Pmd):
             _cold_or_pageout_huge_pmd(tlb, vma, entry, addr, nxt, pageout)
@@ -481,7 +482,7 @@ def _lazyfree_folio(tlb: MmuGather, table: PteTable, i: int, addr: int, nr: int)
         folio_unlock(folio)
     if any(table[j].bits & (_PAGE_ACCESSED | _PAGE_DIRTY) for j in range(i, i + nr)):  # type: ignore[union-attr]
         for j in range(i, i + nr):  # clear_young_dirty_ptes(CYDP_CLEAR_YOUNG|CYDP_CLEAR_DIRTY)
-            table[j].bits &= ~(_PAGE_ACCESSED | _PAGE_DIRTY)  # type: ignore[union-attr]
+            ptep_clear_bits(table, j, _PAGE_ACCESSED | _PAGE_DIRTY)
         tlb_remove_tlb_entries(tlb, nr, addr)
     folio_mark_lazyfree(folio)
 
@@ -568,7 +569,7 @@ def madvise_free_single_vma(mb: MadviseBehavior) -> int:
         entry = pgd.get(addr >> pg.PMD_SHIFT)
         if isinstance(entry, Pmd):
             madvise_free_huge_pmd(tlb, vma, entry, addr, nxt)
-        elif isinstance(entry, list):
+        elif isinstance(entry, PteTable):
             madvise_free_pte_range(tlb, vma, entry, addr, nxt)
         addr = nxt
     tlb_end_vma(tlb, vma)

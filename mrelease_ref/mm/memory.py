@@ -60,6 +60,9 @@ from mrelease_ref.include.linux.mm_types import (
     MM_FILEPAGES,
     MM_SHMEMPAGES,
     MM_SWAPENTS,
+    PTE_BITS_MASK,
+    PTE_IDX_SHIFT,
+    PTE_PRESENT,
     VM_HUGETLB,
     VM_LOCKED,
     VM_MAYSHARE,
@@ -79,6 +82,8 @@ from mrelease_ref.include.linux.mm_types import (
     add_mm_rss_vec,
     linear_page_index,
     mm_counter_file,
+    ptep_clear_bits,
+    ptep_set_bits,
     vma_address,
     vma_pages,
 )
@@ -172,7 +177,7 @@ class ZapFlags:
 def __pte_alloc(mm: MmStruct, pmd_idx: int) -> PteTable:
     """Kernel: mm/memory.c:__pte_alloc(): install an empty PTE table."""
     pg = mm.kernel.pg
-    table: PteTable = [None] * pg.PTRS_PER_PTE
+    table = PteTable(pg.PTRS_PER_PTE)
     mm.pgd[pmd_idx] = table
     mm.pgtables_bytes += pg.PAGE_SIZE
     mm.kernel.vmstat[NR_PAGETABLE] += 1
@@ -183,7 +188,7 @@ def pte_offset_map(mm: MmStruct, address: int, alloc: bool) -> PteTable | None:
     """Kernel: include/linux/mm.h:pte_offset_map() (with __pte_alloc() if asked)."""
     pg = mm.kernel.pg
     entry = mm.pgd.get(address >> pg.PMD_SHIFT)
-    if isinstance(entry, list):
+    if type(entry) is PteTable:
         return entry
     if entry is None and alloc:
         return __pte_alloc(mm, address >> pg.PMD_SHIFT)
@@ -203,7 +208,10 @@ def vm_normal_page(vma: VmAreaStruct, addr: int, pte: Pte) -> Page | None:
 
 
 def _set_pte(table: PteTable, idx: int, folio: Folio | None, page_idx: int, bits: int) -> None:
-    table[idx] = Pte(folio, page_idx, bits)
+    """Model helper: ``set_pte_at()`` of a new present entry, written straight into the
+    table's two stores (``table[idx] = Pte(...)`` without building the Pte)."""
+    table.refs[idx] = folio
+    table.vals[idx] = PTE_PRESENT | page_idx << PTE_IDX_SHIFT | bits
 
 
 def do_anonymous_page(vma: VmAreaStruct, address: int, write: bool) -> int:
@@ -318,7 +326,7 @@ def set_pte_range(
     folio_add_file_rmap_ptes(folio, (folio, first), nr, vma)
     base = pg.pte_index(address)
     for j in range(nr):
-        table[base + j] = Pte(folio, first + j, bits)
+        _set_pte(table, base + j, folio, first + j, bits)
 
 
 def map_file_ptes(
@@ -594,6 +602,15 @@ def wp_can_reuse_anon_folio(folio: Folio, vma: VmAreaStruct) -> bool:
     return True
 
 
+def _pte_mkyoung_dirty_write(vma: VmAreaStruct, address: int) -> None:
+    """Model helper, what wp_page_reuse() and wp_page_shared() write back:
+    ``ptep_set_access_flags()`` of ``pte_mkyoung()``, ``pte_mkdirty()``, ``maybe_mkwrite()``."""
+    table = pte_offset_map(vma.vm_mm, address, alloc=False)
+    assert table is not None
+    ptep_set_bits(table, vma.vm_mm.kernel.pg.pte_index(address),
+                  _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_RW)
+
+
 def do_wp_page(vma: VmAreaStruct, address: int, pte: Pte) -> int:
     """Kernel: mm/memory.c:do_wp_page()
 
@@ -608,7 +625,7 @@ def do_wp_page(vma: VmAreaStruct, address: int, pte: Pte) -> int:
     if vma.vm_flags & (VM_SHARED | VM_MAYSHARE):
         if folio is not None:
             folio_mark_dirty(folio)
-        pte.bits |= _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_RW
+        _pte_mkyoung_dirty_write(vma, address)
         return 0
     if (
         folio is not None
@@ -616,7 +633,7 @@ def do_wp_page(vma: VmAreaStruct, address: int, pte: Pte) -> int:
         and (folio.flags & PG_anon_exclusive or wp_can_reuse_anon_folio(folio, vma))
     ):
         folio.flags |= PG_anon_exclusive
-        pte.bits |= _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_RW  # wp_page_reuse()
+        _pte_mkyoung_dirty_write(vma, address)  # wp_page_reuse()
         return 0
     return wp_page_copy(vma, address, pte)
 
@@ -797,12 +814,14 @@ def __handle_mm_fault(vma: VmAreaStruct, address: int, write: bool, *, force: bo
         return fault_with_retry(do_cow_fault, vma, address, allow_retry)
     if isinstance(pte, SwpEntry):
         return do_swap_page(vma, address, pte, write)
+    # handle_pte_fault(): ptep_set_access_flags() of pte_mkyoung() (and pte_mkdirty())
+    assert entry is not None
     if write:
         if not pte.bits & _PAGE_RW:
             return do_wp_page(vma, address, pte)
-        pte.bits |= _PAGE_ACCESSED | _PAGE_DIRTY  # (a FOLL_FORCE write never gets here)
+        ptep_set_bits(entry, pg.pte_index(address), _PAGE_ACCESSED | _PAGE_DIRTY)
     else:
-        pte.bits |= _PAGE_ACCESSED
+        ptep_set_bits(entry, pg.pte_index(address), _PAGE_ACCESSED)
     return 0
 
 
@@ -834,9 +853,10 @@ def folio_pte_batch(folio: Folio, table: PteTable, i: int, pte: Pte, max_nr: int
     nr = 1
     expect = pte.idx + 1
     limit = min(max_nr, (1 << folio.order) - pte.idx)
+    refs, vals = table.refs, table.vals  # ptep_get() of each, without building Ptes
     while nr < limit:
-        nxt = table[i + nr]
-        if type(nxt) is not Pte or nxt.folio is not folio or nxt.idx != expect:
+        # the slot maps ``folio`` (so it is present) at the next page index
+        if refs[i + nr] is not folio or vals[i + nr] >> PTE_IDX_SHIFT != expect:
             break
         nr += 1
         expect += 1
@@ -849,10 +869,12 @@ def get_and_clear_full_ptes(table: PteTable, i: int, nr: int) -> int:
     Clear ``nr`` PTEs and return the OR of their accessed/dirty bits.
     """
     bits = 0
+    refs, vals = table.refs, table.vals
     for j in range(i, i + nr):
-        bits |= table[j].bits  # type: ignore[union-attr]
-        table[j] = None
-    return bits
+        bits |= vals[j]
+        refs[j] = None
+        vals[j] = 0
+    return bits & PTE_BITS_MASK
 
 
 def zap_present_folio_ptes(
@@ -1002,7 +1024,8 @@ def do_zap_pte_range(
     ptent = table[i]
     if ptent is None:
         nr = 1
-        while nr < max_nr and table[i + nr] is None:
+        refs, vals = table.refs, table.vals  # pte_none() of each, without building Ptes
+        while nr < max_nr and refs[i + nr] is None and not vals[i + nr]:
             nr += 1
         max_nr -= nr
         if not max_nr:
@@ -1055,17 +1078,18 @@ def _zap_small_anon_run(
     room = batch.max - 1 - len(pages)
     first = last = -1
     append = pages.append
+    refs, vals = table.refs, table.vals  # the slots' two stores, read without building Ptes
     while i < end_i:
-        pte = table[i]
-        if pte is None:
+        folio = refs[i]
+        if folio is None:
+            if vals[i]:  # the zero page or a PFN mapping
+                break
             i += 1
             continue
-        if type(pte) is not Pte:
+        if type(folio) is not Folio or folio.order or not folio.flags & PG_anon:
             break
-        folio = pte.folio
-        if folio is None or folio.order or not folio.flags & PG_anon:
-            break
-        table[i] = None
+        refs[i] = None
+        vals[i] = 0
         if first < 0:
             first = i
         last = i
@@ -1306,7 +1330,7 @@ def __copy_present_ptes(
         assert isinstance(src, Pte)
         bits = src.bits
         if cow and bits & _PAGE_RW:
-            src.bits &= ~_PAGE_RW  # wrprotect_ptes()
+            ptep_clear_bits(src_table, j, _PAGE_RW)  # wrprotect_ptes()
             bits &= ~_PAGE_RW
         if clean:
             bits &= ~_PAGE_DIRTY  # pte_mkclean()
@@ -1402,7 +1426,7 @@ def copy_pmd_range(dst_vma: VmAreaStruct, src_vma: VmAreaStruct, addr: int, end:
                 addr = nxt
                 continue
             entry = src_pgd.get(addr >> pg.PMD_SHIFT)
-        if isinstance(entry, list):
+        if type(entry) is PteTable:
             err = copy_pte_range(dst_vma, src_vma, entry, addr, nxt)
             if err:
                 return err

@@ -24,6 +24,7 @@ from mrelease_ref.include.linux.fs import FMODE_WRITE, AddressSpace
 from mrelease_ref.include.linux.mm_types import (
     Pmd,
     Pte,
+    PteTable,
     SwpEntry,
     VmAreaStruct,
     linear_page_index,
@@ -68,7 +69,7 @@ def mincore_pte_range(vma: VmAreaStruct, addr: int, end: int) -> list[int]:
     entry = vma.vm_mm.pgd.get(addr >> pg.PMD_SHIFT)
     if isinstance(entry, Pmd):
         return [1] * ((end - addr) >> pg.PAGE_SHIFT)
-    if not isinstance(entry, list):
+    if not isinstance(entry, PteTable):
         return __mincore_unmapped_range(vma, addr, end)
     vec: list[int] = []
     i = pg.pte_index(addr)

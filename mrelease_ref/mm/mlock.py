@@ -214,7 +214,7 @@ def mlock_pte_range(vma: VmAreaStruct, addr: int, end: int) -> None:
     large folio is mlocked only when it lies inside the range and is mapped whole here
     (``allow_mlock_munlock()``); munlock takes any folio.
     """
-    from mrelease_ref.include.linux.mm_types import Pmd, Pte
+    from mrelease_ref.include.linux.mm_types import Pmd, Pte, PteTable
     from mrelease_ref.mm.memory import folio_pte_batch
 
     pg = vma.vm_mm.kernel.pg
@@ -224,7 +224,7 @@ def mlock_pte_range(vma: VmAreaStruct, addr: int, end: int) -> None:
         if entry.folio is not None:
             (mlock_folio if locked else munlock_folio)(entry.folio)
         return
-    if not isinstance(entry, list):
+    if not isinstance(entry, PteTable):
         return
     i = pg.pte_index(addr)
     while addr < end:

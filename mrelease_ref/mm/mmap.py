@@ -46,6 +46,7 @@ from mrelease_ref.include.linux.mm_types import (
     VM_WRITE,
     AnonVma,
     MmStruct,
+    PteTable,
     VmAreaStruct,
     mm_flags_set,
     vma_pages,
@@ -257,7 +258,7 @@ def free_pgd_range(mm: MmStruct, addr: int, end: int, floor: int, ceiling: int) 
         table = mm.pgd.get(idx)
         if table is None:
             continue
-        if not isinstance(table, list) or any(e is not None for e in table):
+        if not isinstance(table, PteTable) or not table.is_empty():
             raise AssertionError(f"free_pgd_range: PMD index {idx} still maps something")
         del mm.pgd[idx]
         mm.pgtables_bytes -= pg.PAGE_SIZE

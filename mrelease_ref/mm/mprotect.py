@@ -106,7 +106,7 @@ def change_pte_range(
             elif vma.vm_flags & VM_WRITE and vma.vm_flags & VM_SHARED and pte.bits & _PAGE_RW:
                 new_bits |= _PAGE_RW  # a shared writable PTE stays writable
             if new_bits != pte.bits:
-                pte.bits = new_bits
+                table[i] = Pte(pte.folio, pte.idx, new_bits)  # ptep_modify_prot_commit()
                 tlb_remove_tlb_entries(tlb, 1, addr)
                 pages += 1
         i += 1
@@ -125,7 +125,7 @@ def change_protection(tlb: MmuGather, vma: VmAreaStruct, start: int, end: int,
     while addr < end:
         nxt = min((addr | (pg.PMD_SIZE - 1)) + 1, end)
         table = pgd.get(addr >> pg.PMD_SHIFT)
-        if isinstance(table, list):
+        if isinstance(table, PteTable):
             pages += change_pte_range(tlb, vma, table, addr, nxt, cp_flags)
         addr = nxt
     return pages

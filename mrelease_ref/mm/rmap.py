@@ -32,7 +32,10 @@ from mrelease_ref.include.linux.mm_types import (
     AnonVma,
     MmIds,
     Pte,
+    PteTable,
     linear_page_index,
+    ptep_clear_bits,
+    ptep_test_and_clear_young,
     vma_address,
 )
 from mrelease_ref.include.linux.mmzone import (
@@ -223,11 +226,11 @@ def rmap_vmas(folio: Folio) -> list[VmAreaStruct]:
     return []
 
 
-def folio_ptes(folio: Folio, vma: VmAreaStruct) -> list[tuple[list[Pte | object | None], int]]:
+def folio_ptes(folio: Folio, vma: VmAreaStruct) -> list[tuple[PteTable, int]]:
     """Model helper standing in for page_vma_mapped_walk(): every PTE slot in ``vma`` that
     maps a page of ``folio``, as (table, index) pairs."""
     pg = vma.vm_mm.kernel.pg
-    found: list[tuple[list[Pte | object | None], int]] = []
+    found: list[tuple[PteTable, int]] = []
     for i in range(1 << folio.order):
         pgoff = folio.index + i
         if pgoff < vma.vm_pgoff:
@@ -236,12 +239,11 @@ def folio_ptes(folio: Folio, vma: VmAreaStruct) -> list[tuple[list[Pte | object 
         if addr >= vma.vm_end:
             break
         table = vma.vm_mm.pgd.get(addr >> pg.PMD_SHIFT)
-        if not isinstance(table, list):
+        if not isinstance(table, PteTable):
             continue
         idx = pg.pte_index(addr)
-        pte = table[idx]
-        if isinstance(pte, Pte) and pte.folio is folio:
-            found.append((table, idx))  # type: ignore[arg-type]
+        if table.refs[idx] is folio:  # a present PTE mapping this folio
+            found.append((table, idx))
     return found
 
 
@@ -258,7 +260,7 @@ def folio_mkclean(folio: Folio) -> int:
             assert isinstance(pte, Pte)
             if pte.bits & _PAGE_DIRTY:
                 cleaned += 1
-            pte.bits &= ~(_PAGE_DIRTY | _PAGE_RW)
+            ptep_clear_bits(table, idx, _PAGE_DIRTY | _PAGE_RW)  # pte_wrprotect(pte_mkclean())
     return cleaned
 
 
@@ -415,13 +417,15 @@ def folio_referenced_one(folio: Folio, vma: VmAreaStruct, pra: list[int]) -> boo
     pg = vma.vm_mm.kernel.pg
     mm = vma.vm_mm
     entries: list[Pte | Pmd] = []
+    slots: list[tuple[PteTable, int]] = []
     pmd = None
     if vma.vm_pgoff <= folio.index:  # page_vma_mapped_walk(): a PMD mapping of the folio?
         pmd = mm.pgd.get(vma_address(vma, folio.index) >> pg.PMD_SHIFT)
     if isinstance(pmd, Pmd) and pmd.folio is folio:
         entries.append(pmd)
     else:
-        for table, idx in folio_ptes(folio, vma):
+        slots = folio_ptes(folio, vma)
+        for table, idx in slots:
             pte = table[idx]
             assert isinstance(pte, Pte)
             entries.append(pte)
@@ -448,11 +452,13 @@ def folio_referenced_one(folio: Folio, vma: VmAreaStruct, pra: list[int]) -> boo
 
         for table, idx in folio_ptes(folio, vma):
             referenced += lru_gen_look_around(vma, table, idx)
+    elif isinstance(pmd, Pmd) and entries[0] is pmd:  # pmdp_clear_flush_young_notify()
+        if pmd.bits & _PAGE_ACCESSED:
+            pmd.bits &= ~_PAGE_ACCESSED
+            referenced += 1
     else:
-        for entry in entries:  # ptep_/pmdp_clear_flush_young_notify()
-            if entry.bits & _PAGE_ACCESSED:
-                entry.bits &= ~_PAGE_ACCESSED
-                referenced += 1
+        for table, idx in slots:  # ptep_clear_flush_young_notify()
+            referenced += ptep_test_and_clear_young(table, idx)
     if referenced:
         pra[1] += 1
         pra[2] |= vma.vm_flags & ~VM_LOCKED

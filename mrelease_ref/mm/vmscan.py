@@ -105,7 +105,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, cast
 
 from mrelease_ref.include.linux.fs import AddressSpace
 from mrelease_ref.include.linux.mm_inline import (
@@ -198,7 +198,7 @@ from mrelease_ref.mm.util import folio_mapping
 from mrelease_ref.mm.workingset import workingset_age_nonresident, workingset_eviction
 
 if TYPE_CHECKING:
-    from mrelease_ref.include.linux.mm_types import Folio, MmStruct, VmAreaStruct
+    from mrelease_ref.include.linux.mm_types import Folio, MmStruct, PteTable, VmAreaStruct
     from mrelease_ref.sim.kernel import Kernel
 
 
@@ -1079,16 +1079,32 @@ def should_skip_vma(vma: VmAreaStruct, swappiness: int) -> bool:
 def _harvest_young(entry: object) -> tuple[Folio, bool] | None:
     """``get_pte_pfn()``/``get_pmd_pfn()`` + ``get_pfn_folio()`` +
     ``ptep_clear_young_notify()``: for a young, present entry mapping a folio that has a
-    generation, clear the accessed bit and return (folio, entry dirty); else None."""
-    from mrelease_ref.include.linux.mm_types import _PAGE_ACCESSED, _PAGE_DIRTY, Pmd, Pte
+    generation, clear the accessed bit and return (folio, entry dirty); else None.
+    ``entry`` is a huge :class:`Pmd` or a PTE slot ``(table, index)``."""
+    from mrelease_ref.include.linux.mm_types import (
+        _PAGE_ACCESSED,
+        _PAGE_DIRTY,
+        Pmd,
+        Pte,
+        ptep_test_and_clear_young,
+    )
 
-    if not isinstance(entry, (Pte, Pmd)) or not entry.bits & _PAGE_ACCESSED:
+    if isinstance(entry, Pmd):
+        if not entry.bits & _PAGE_ACCESSED or entry.folio is None:
+            return None
+        if folio_lru_gen(entry.folio) < 0:
+            return None
+        entry.bits &= ~_PAGE_ACCESSED
+        return entry.folio, bool(entry.bits & _PAGE_DIRTY)
+    table, i = cast("tuple[PteTable, int]", entry)
+    pte = table[i]
+    if not isinstance(pte, Pte) or not pte.bits & _PAGE_ACCESSED:
         return None
-    folio = entry.folio
+    folio = pte.folio
     if folio is None or folio_lru_gen(folio) < 0:
         return None
-    entry.bits &= ~_PAGE_ACCESSED
-    return folio, bool(entry.bits & _PAGE_DIRTY)
+    ptep_test_and_clear_young(table, i)
+    return folio, bool(pte.bits & _PAGE_DIRTY)
 
 
 def _update_young_run(entries: Sequence[object], gen: int) -> int:
@@ -1156,14 +1172,14 @@ def walk_mm(mm: MmStruct, lruvec: Lruvec, swappiness: int) -> None:
             if isinstance(entry, Pmd):
                 _update_young_run([entry], gen)
             elif entry is not None and (filt is None or (mm.mm_id, pmd_index) in filt):
-                items = [entry[pg.pte_index(a)] for a in range(addr, end, 1 << pg.PAGE_SHIFT)]
+                items = [(entry, pg.pte_index(a)) for a in range(addr, end, 1 << pg.PAGE_SHIFT)]
                 young = _update_young_run(items, gen)
                 if suitable_to_scan(len(items), young):
                     _update_bloom_filter(kernel, seq + 1, (mm.mm_id, pmd_index))
             addr = end
 
 
-def lru_gen_look_around(vma: VmAreaStruct, table: list[object], idx: int) -> bool:
+def lru_gen_look_around(vma: VmAreaStruct, table: PteTable, idx: int) -> bool:
     """Kernel: mm/vmscan.c:lru_gen_look_around() (kswapd's case: a walk is set up)
 
     Called by ``folio_referenced_one()`` for each PTE mapping the folio under reclaim:
@@ -1172,14 +1188,12 @@ def lru_gen_look_around(vma: VmAreaStruct, table: list[object], idx: int) -> boo
     folios they find young (``walk_update_folio()``), exploiting spatial locality. A dense
     table goes into the Bloom filter of the next walk.
     """
-    from mrelease_ref.include.linux.mm_types import _PAGE_ACCESSED, Pte
+    from mrelease_ref.include.linux.mm_types import ptep_test_and_clear_young
     from mrelease_ref.mm.madvise import VM_SPECIAL
 
     pg = vma.vm_mm.kernel.pg
-    pte = table[idx]
-    if not isinstance(pte, Pte) or not pte.bits & _PAGE_ACCESSED:
+    if not ptep_test_and_clear_young(table, idx):  # also False for a none or swap slot
         return False
-    pte.bits &= ~_PAGE_ACCESSED
     if vma.vm_flags & VM_SPECIAL:
         return True
     addr = vma_address_of(vma, table, idx)
@@ -1199,14 +1213,14 @@ def lru_gen_look_around(vma: VmAreaStruct, table: list[object], idx: int) -> boo
             start, end = addr - half, addr + half
     kernel = vma.vm_mm.kernel
     max_seq = _lrugen(kernel.lruvec).max_seq
-    entries = [table[pg.pte_index(a)] for a in range(start, end, page)]
+    entries = [(table, pg.pte_index(a)) for a in range(start, end, page)]
     young = 1 + _update_young_run(entries, lru_gen_from_seq(max_seq))
     if suitable_to_scan(len(entries), young):  # feedback from rmap walkers to the aging
         _update_bloom_filter(kernel, max_seq, (vma.vm_mm.mm_id, addr >> pg.PMD_SHIFT))
     return True
 
 
-def vma_address_of(vma: VmAreaStruct, table: list[object], idx: int) -> int:
+def vma_address_of(vma: VmAreaStruct, table: PteTable, idx: int) -> int:
     """Model helper: the user address of slot ``idx`` of a PTE table of ``vma``'s mm
     (the kernel's page_vma_mapped_walk carries it in ``pvmw->address``)."""
     pg = vma.vm_mm.kernel.pg

@@ -48,6 +48,7 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from types import FunctionType, GeneratorType
 from typing import TYPE_CHECKING, Any, Protocol
 
+from mrelease_ref.include.linux.mm_types import PTE_BITS_MASK, PTE_IDX_SHIFT, PteTable
 from mrelease_ref.sim.invariants import InvariantViolation
 
 if TYPE_CHECKING:
@@ -175,6 +176,14 @@ def _entry(e: object) -> Hashable:
     return None
 
 
+def _slot(ref: object, val: int) -> Hashable:
+    """:func:`_entry` of a PTE table slot, read from its two stores (no Pte built)."""
+    if val:
+        return (None if ref is None else ref.pfn, val >> PTE_IDX_SHIFT,  # type: ignore[attr-defined]
+                val & PTE_BITS_MASK)
+    return _entry(ref)
+
+
 def _all_tasks(k: Kernel) -> list[Any]:
     seen: dict[int, Any] = {}
     for t in k.tasks:
@@ -202,9 +211,10 @@ def kernel_digest(k: Kernel, canon: _Canon | None = None) -> Hashable:
         tables: list[Hashable] = []
         for idx in sorted(mm.pgd):
             t = mm.pgd[idx]
-            if isinstance(t, list):
+            if isinstance(t, PteTable):
                 c.aliases[id(t)] = ("pte-table", mm_id, idx)
-                tables.append((idx, tuple(_entry(e) for e in t)))
+                slots = zip(t.refs, t.vals, strict=True)
+                tables.append((idx, tuple(_slot(r, v) for r, v in slots)))
             else:
                 tables.append((idx, _entry(t)))
         lock = mm.mmap_lock

@@ -77,7 +77,7 @@ from __future__ import annotations
 import bisect
 import inspect
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeAlias
 
@@ -96,6 +96,7 @@ from mrelease_ref.include.linux.mm_types import (
     MmStruct,
     Pmd,
     Pte,
+    PteTable,
     SwpEntry,
     VmAreaStruct,
     mm_counter,
@@ -288,8 +289,8 @@ def _check_swap_map(k: Kernel) -> list[str]:
     refs: Counter[int] = Counter()
     for mm in k.mms:
         for entry in mm.pgd.values():
-            if isinstance(entry, list):
-                refs.update(pte.offset for pte in entry if type(pte) is SwpEntry)
+            if isinstance(entry, PteTable):
+                refs.update(r.offset for r in entry.refs if type(r) is SwpEntry)
     errors: list[str] = []
     in_use = 0
     for off in range(1, si.max):
@@ -340,9 +341,9 @@ def _check_contents(k: Kernel) -> list[str]:
                 errors.append(f"clean swap-cache {folio!r} differs from swap slot {off}")
     for mm in k.mms:
         for entry in mm.pgd.values():
-            if not isinstance(entry, list):
+            if not isinstance(entry, PteTable):
                 continue
-            for pte in entry:
+            for pte in entry.refs:
                 if type(pte) is SwpEntry and pte.offset not in si.swap_data \
                         and pte.offset not in cache:
                     errors.append(f"swap PTE of {mm!r} -> slot {pte.offset}: no data written "
@@ -446,7 +447,6 @@ def check_ptes_in_vmas(k: Kernel) -> list[str]:
         for idx, entry in mm.pgd.items():
             base = idx << pg.PMD_SHIFT
             top = base + pg.PMD_SIZE
-            slots: Sequence[object] = (entry,) if isinstance(entry, Pmd) else entry
             if isinstance(entry, Pmd) and entry.folio is None:
                 continue
             pos, i = base, max(bisect.bisect_right(starts, base) - 1, 0)
@@ -464,7 +464,7 @@ def check_ptes_in_vmas(k: Kernel) -> list[str]:
             scale = pg.PMD_SHIFT if isinstance(entry, Pmd) else pg.PAGE_SHIFT
             for g0, g1 in gaps:
                 lo_i, hi_i = (g0 - base) >> scale, -(-(g1 - base) >> scale)
-                if any(e is not None for e in slots[lo_i:hi_i]):
+                if isinstance(entry, Pmd) or entry.used(lo_i, hi_i):
                     errors.append(f"{mm!r} maps {base:#x}..{top:#x} outside every VMA")
                     break
     return errors

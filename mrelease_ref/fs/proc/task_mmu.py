@@ -52,6 +52,7 @@ from mrelease_ref.include.linux.mm_types import (
     Folio,
     Pmd,
     Pte,
+    PteTable,
     SwpEntry,
     VmAreaStruct,
     folio_mapcount,
@@ -197,7 +198,7 @@ def smaps_pte_range(mss: MemSizeStats, vma: VmAreaStruct, addr: int, end: int) -
     if isinstance(entry, Pmd):
         smaps_pmd_entry(mss, vma, entry)
         return
-    if not isinstance(entry, list):
+    if not isinstance(entry, PteTable):
         return
     for i in range(pg.pte_index(addr),
                    ((end - 1) >> pg.PAGE_SHIFT & (pg.PTRS_PER_PTE - 1)) + 1):

@@ -10,10 +10,14 @@ Representation choices, each chosen so a reader can map it back to C:
   index inside it. Nothing on the reaper's path needs per-page state on v6.18 (per-page
   mapcounts are gone with CONFIG_NO_PAGE_MAPCOUNT), so a tuple is enough.
 * Page tables are two levels: ``mm.pgd`` maps a PMD index (``addr >> PMD_SHIFT``) to either a
-  PTE table (a list of ``PTRS_PER_PTE`` entries) or a huge PMD (:class:`Pmd`). PGD/P4D/PUD
-  levels have nothing to decide on this path and are folded away.
-* A PTE slot holds ``None`` (``pte_none``), a :class:`Pte` (present) or a :class:`SwpEntry`
-  (non-present swap entry).
+  PTE table (:class:`PteTable`, ``PTRS_PER_PTE`` slots) or a huge PMD (:class:`Pmd`).
+  PGD/P4D/PUD levels have nothing to decide on this path and are folded away.
+* A PTE slot holds a value, as a ``pte_t`` does: ``pte_none``, a present entry (folio, page
+  index, ``_PAGE_*`` bits) or a swap entry (:class:`SwpEntry`). The table stores it in two
+  parallel arrays (a reference and a 64-bit word per slot, 16 bytes), so a present entry is
+  no object; reading ``table[i]`` (``ptep_get()``) returns None, the SwpEntry or an
+  immutable :class:`Pte` snapshot, and a change is written back (``table[i] = pte``,
+  ``set_pte_at()``, or the ``ptep_*()`` helpers).
 * An order-0 folio is a :class:`Folio`, a large one a :class:`LargeFolio`, the only kind
   that stores its order (``folio_order()`` of a small folio is 0 without reading a field).
   ``folio->lru`` is two slots, the links of an intrusive LRU list.
@@ -35,8 +39,10 @@ Limitations:
 from __future__ import annotations
 
 import enum
+from array import array
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final, TypeAlias
+from typing import TYPE_CHECKING, Final, NamedTuple, TypeAlias
 
 from mrelease_ref.include.linux.page_flags import PG_anon, PG_swapbacked, flags_str
 
@@ -415,9 +421,16 @@ Page: TypeAlias = tuple[Folio, int]
 """A ``struct page *``: the folio and the index of the page inside it."""
 
 
-@dataclass(slots=True, eq=False)
-class Pte:
-    """A present page-table entry. Kernel: arch/x86/include/asm/pgtable_types.h (pte_t)."""
+class Pte(NamedTuple):
+    """A present page-table entry, as a value. Kernel: arch/x86/include/asm/pgtable_types.h
+    (pte_t).
+
+    Like a ``pte_t`` read with ``ptep_get()``, a ``Pte`` is a snapshot of a table slot, not
+    the slot: it is immutable, and a change reaches the page table only through a write
+    (``table[i] = pte``, i.e. ``set_pte_at()``, or the ``ptep_*()`` helpers below). A
+    ``NamedTuple`` because reads make one per look-up: it costs a third of a frozen
+    dataclass to build.
+    """
 
     folio: Folio | None
     idx: int
@@ -448,7 +461,102 @@ class Pmd:
     bits: int
 
 
-PteTable: TypeAlias = list["Pte | SwpEntry | None"]
+PTE_PRESENT: Final = 1 << 16
+"""Model encoding of a slot value in :attr:`PteTable.vals`: set for a present entry (the
+role of x86's ``_PAGE_PRESENT``); below it the ``_PAGE_*`` bits, above it the page index."""
+PTE_IDX_SHIFT: Final = 17
+PTE_BITS_MASK: Final = PTE_PRESENT - 1
+
+
+class PteTable:
+    """A PTE table: ``PTRS_PER_PTE`` slots. Kernel: the page of ``pte_t`` a PMD points to.
+
+    A slot is a value, not an object, as in the kernel: two parallel stores hold it, so a
+    present entry costs 16 bytes and no object. ``refs[i]`` is the mapped folio (None for
+    the zero page and PFN mappings), the :class:`SwpEntry` of a swap entry, or None;
+    ``vals[i]`` is 0 for ``pte_none()`` and for a swap entry, otherwise
+    ``PTE_PRESENT | idx << PTE_IDX_SHIFT | bits``. ``table[i]`` reads a slot
+    (``ptep_get()``: None, the SwpEntry, or a :class:`Pte` made on the spot) and
+    ``table[i] = entry`` writes one (``set_pte_at()``, or ``pte_clear()`` with None).
+    """
+
+    __slots__ = ("refs", "vals")
+
+    def __init__(self, nr: int) -> None:
+        self.refs: list[Folio | SwpEntry | None] = [None] * nr
+        self.vals = array("Q", bytes(8 * nr))
+
+    def __len__(self) -> int:
+        return len(self.refs)
+
+    def __getitem__(self, i: int) -> Pte | SwpEntry | None:
+        v = self.vals[i]
+        if not v:
+            return self.refs[i]  # type: ignore[return-value]  # None or a SwpEntry
+        return _tuple_new(Pte, (self.refs[i], v >> PTE_IDX_SHIFT, v & PTE_BITS_MASK))
+
+    def __setitem__(self, i: int, entry: Pte | SwpEntry | None) -> None:
+        if type(entry) is Pte:
+            self.refs[i] = entry.folio
+            self.vals[i] = PTE_PRESENT | entry.idx << PTE_IDX_SHIFT | entry.bits
+        elif entry is None or type(entry) is SwpEntry:
+            self.refs[i] = entry
+            self.vals[i] = 0
+        else:
+            raise TypeError(f"a PTE slot holds None, a Pte or a SwpEntry, not {entry!r}")
+
+    def __iter__(self) -> Iterator[Pte | SwpEntry | None]:
+        for i in range(len(self.refs)):
+            yield self[i]
+
+    def __repr__(self) -> str:
+        return f"PteTable({sum(1 for e in self if e is not None)}/{len(self.refs)} used)"
+
+    def used(self, lo: int = 0, hi: int | None = None) -> bool:
+        """Model helper: does a slot in ``[lo, hi)`` hold an entry (not ``pte_none()``)?"""
+        return any(self.vals[lo:hi]) or any(r is not None for r in self.refs[lo:hi])
+
+    def is_empty(self) -> bool:
+        """Model helper: is every slot ``pte_none()``?"""
+        return not self.used()
+
+
+_tuple_new = tuple.__new__
+
+
+def ptep_set_bits(table: PteTable, i: int, bits: int) -> None:
+    """Model helper: set ``_PAGE_*`` bits of the present entry in slot ``i``, what the fault
+    paths' ``ptep_set_access_flags()`` (A/D/W) and a ``pte_mkyoung()``/``pte_mkdirty()`` +
+    ``set_pte_at()`` pair write back.
+
+    Kernel: arch/x86/mm/pgtable.c:ptep_set_access_flags()
+    """
+    v = table.vals[i]
+    assert v & PTE_PRESENT, "ptep_set_bits() on a slot with no present entry"
+    table.vals[i] = v | bits
+
+
+def ptep_clear_bits(table: PteTable, i: int, bits: int) -> None:
+    """Model helper: clear ``_PAGE_*`` bits of the present entry in slot ``i``, as
+    ``ptep_set_wrprotect()`` (``_PAGE_RW``) and ``clear_young_dirty_ptes()``
+    (``_PAGE_ACCESSED``/``_PAGE_DIRTY``) do.
+
+    Kernel: arch/x86/include/asm/pgtable.h:ptep_set_wrprotect(),
+    include/linux/pgtable.h:clear_young_dirty_ptes()
+    """
+    v = table.vals[i]
+    assert v & PTE_PRESENT, "ptep_clear_bits() on a slot with no present entry"
+    table.vals[i] = v & ~bits
+
+
+def ptep_test_and_clear_young(table: PteTable, i: int) -> bool:
+    """Kernel: arch/x86/mm/pgtable.c:ptep_test_and_clear_young(): clear the accessed bit
+    of a present entry and say whether it was set."""
+    v = table.vals[i]
+    if not v & _PAGE_ACCESSED:
+        return False
+    table.vals[i] = v & ~_PAGE_ACCESSED
+    return True
 
 
 @dataclass(slots=True, eq=False)
