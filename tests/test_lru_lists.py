@@ -14,7 +14,7 @@ from mrelease_ref import Kernel
 from mrelease_ref.include.linux.mm_types import Folio, LargeFolio
 from mrelease_ref.include.linux.mmzone import ListHead, LruList, list_del
 from mrelease_ref.include.linux.page_flags import folio_test_large
-from mrelease_ref.mm.page_alloc import folio_alloc
+from mrelease_ref.mm.page_alloc import folio_alloc, free_unref_folios
 from mrelease_ref.mm.swap import lru_add_drain_all
 from mrelease_ref.sim.invariants import check_invariants
 
@@ -107,11 +107,47 @@ def test_folio_order_of_a_small_folio_is_zero_without_a_stored_order() -> None:
     small = folio_alloc(k, 0)
     large = folio_alloc(k, 4)
     assert small is not None and large is not None
-    assert type(small) is Folio and small.order == 0 and not folio_test_large(small)
+    assert type(small) is k.folio_types[Folio] and small.order == 0
+    assert not folio_test_large(small) and not isinstance(small, LargeFolio)
     assert isinstance(large, LargeFolio) and large.order == 4 and folio_test_large(large)
-    assert "order" not in Folio.__slots__
+    assert "order" not in Folio.__slots__ and "order" not in type(small).__slots__
     assert repr(large).startswith(f"Folio(pfn={large.pfn}, order=4,")
     with pytest.raises(ValueError, match="LargeFolio"):
         Folio(k, 1, order=2)
     with pytest.raises(ValueError, match="order >= 1"):
         LargeFolio(k, 1, 0)
+
+
+def test_a_folio_stores_no_kernel_pointer_and_a_small_one_no_tail_slot() -> None:
+    """struct page has no pointer to its machine, and a small folio has no tail pages: the
+    model keeps ``Folio.kernel`` on each Kernel's own folio classes and a small folio's rare
+    fields (FolioTail, with ``private``) in ``Kernel.small_folio_tails``, dropped at free.
+    Kernel: include/linux/mm_types.h (struct folio), mm/page_alloc.c:free_unref_folios()."""
+    k1, k2 = Kernel(seed=0), Kernel(seed=0)
+    a, b = folio_alloc(k1, 0), folio_alloc(k2, 0)
+    assert a is not None and b is not None
+    assert a.kernel is k1 and b.kernel is k2 and type(a) is not type(b)
+    assert "kernel" not in Folio.__slots__ and "_tail" not in Folio.__slots__
+    assert Folio(k1, 7).kernel is k1  # Folio(kernel, pfn) picks the kernel's own class
+    with pytest.raises(TypeError, match="Kernel"):
+        Folio(object(), 7)  # type: ignore[arg-type]
+    a.private = "buffer_heads"
+    assert k1.small_folio_tails[a].private == "buffer_heads" and not k2.small_folio_tails
+    a.flags = 0
+    a._refcount = 0
+    free_unref_folios([a])
+    assert a not in k1.small_folio_tails and a.private is None
+
+
+def test_invariants_catch_a_freed_folio_left_in_small_folio_tails() -> None:
+    """The checker's rule: a freed folio's rare fields leave ``small_folio_tails`` with it
+    (mm/page_alloc.c:free_unref_folios() resets what the next user must not see)."""
+    k = Kernel(seed=0)
+    f = folio_alloc(k, 0)
+    assert f is not None
+    f.private = "buffer_heads"
+    f._refcount = 0
+    free_unref_folios([f])
+    assert not [e for e in check_invariants(k) if "small_folio_tails" in e]
+    f._folio_tail()  # a stale entry, as a free path that forgot to drop it would leave
+    assert any("small_folio_tails" in e and "freed" in e for e in check_invariants(k))

@@ -1079,6 +1079,7 @@ def _zap_small_anon_run(
     first = last = -1
     append = pages.append
     refs, vals = table.refs, table.vals  # the slots' two stores, read without building Ptes
+    small = tlb.mm.kernel.folio_types[Folio]  # this Kernel's order-0 folio class
     while i < end_i:
         folio = refs[i]
         if folio is None:
@@ -1086,7 +1087,7 @@ def _zap_small_anon_run(
                 break
             i += 1
             continue
-        if type(folio) is not Folio or folio.order or not folio.flags & PG_anon:
+        if type(folio) is not small or not folio.flags & PG_anon:
             break
         refs[i] = None
         vals[i] = 0
@@ -1098,7 +1099,7 @@ def _zap_small_anon_run(
         folio._mapcount = mapcount
         if not mapcount:
             unmapped += 1
-        append(((folio, 0), 0))  # encode_page((folio, 0), 0)
+        append((folio, 0))  # encode_page((folio, 0), 0): no flag, so the page itself
         i += 1
         room -= 1
         if room <= 0:

@@ -144,7 +144,7 @@ def __tlb_remove_folio_pages_size(
     batch = tlb.active
     pages = batch.encoded_pages
     if nr_pages == 1:
-        pages.append((page, flags))  # encode_page(page, flags)
+        pages.append((page, flags) if flags else page)  # encode_page(page, flags)
     else:
         pages.append((page, flags | ENCODED_PAGE_BIT_NR_PAGES_NEXT))
         pages.append(encode_nr_pages(nr_pages))

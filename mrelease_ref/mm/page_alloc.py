@@ -134,8 +134,11 @@ def free_unref_folios(folios: list[Folio]) -> None:
             ev["UNEVICTABLE_MLOCKFREED"] = ev.get("UNEVICTABLE_MLOCKFREED", 0) + nr
         folio.flags = PG_freed
         folio.mapping = None
-        if folio.private is not None:
-            folio.private = None
+        if folio._tail is not None:
+            if folio.order:
+                folio.private = None
+            else:  # a small folio's rare fields leave the side table with it
+                kernel.small_folio_tails.pop(folio, None)
         freed += nr
         if order <= PAGE_ALLOC_COSTLY_ORDER or order == pmd_order:  # pcp_allowed_order()
             count += nr  # free_frozen_page_commit()

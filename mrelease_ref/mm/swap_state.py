@@ -131,9 +131,10 @@ def free_pages_and_swap_cache(pages: Sequence[object], nr: int) -> None:
     refs: list[int] = []
     it = iter(pages[:nr])
     for enc in it:
-        folio = enc[0][0]  # type: ignore[index]  # page_folio(encoded_page_ptr(enc))
+        page = enc[0] if type(enc[0]) is tuple else enc  # type: ignore[index]  # encoded_page_ptr()
+        folio = page[0]  # type: ignore[index]  # page_folio()
         free_swap_cache(folio)
-        if enc[1] & ENCODED_PAGE_BIT_NR_PAGES_NEXT:  # type: ignore[index]
+        if page is not enc and enc[1] & ENCODED_PAGE_BIT_NR_PAGES_NEXT:  # type: ignore[index]
             refs.append(encoded_nr_pages(next(it)))  # type: ignore[arg-type]
         else:
             refs.append(1)

@@ -85,6 +85,8 @@ from mrelease_ref.include.asm_generic.tlb import (
     ENCODED_PAGE_BIT_NR_PAGES_NEXT,
     MmuGatherBatch,
     encoded_nr_pages,
+    encoded_page_flags,
+    encoded_page_ptr,
 )
 from mrelease_ref.include.linux.fs import AddressSpace
 from mrelease_ref.include.linux.mm_inline import folio_lru_list
@@ -190,12 +192,13 @@ def _batch_refs(k: Kernel, refs: Counter[Folio], where: dict[Folio, str]) -> set
             for i, enc in enumerate(slots):
                 if isinstance(enc, tuple):
                     n = 1
-                    if enc[1] & ENCODED_PAGE_BIT_NR_PAGES_NEXT:
+                    if encoded_page_flags(enc) & ENCODED_PAGE_BIT_NR_PAGES_NEXT:
                         nxt = slots[i + 1]
                         assert isinstance(nxt, int)
                         n = encoded_nr_pages(nxt)
-                    refs[enc[0][0]] += n
-                    where.setdefault(enc[0][0], f"mmu_gather of mm {tlb.mm.mm_id}")
+                    folio = encoded_page_ptr(enc)[0]
+                    refs[folio] += n
+                    where.setdefault(folio, f"mmu_gather of mm {tlb.mm.mm_id}")
             gbatch = gbatch.next
     return in_batch
 
@@ -712,8 +715,17 @@ def check_reaped_in_use(k: Kernel) -> list[str]:
     return []
 
 
+def check_small_folio_tails(k: Kernel) -> list[str]:
+    """``Kernel.small_folio_tails`` holds only live order-0 folios of this Kernel (a freed
+    folio's rare fields leave with it; a large folio keeps its own)."""
+    return [f"small_folio_tails: {f!r} is {why}" for f in k.small_folio_tails
+            for why in (("freed",) if f.flags & PG_freed else ())
+            + (("large",) if f.order else ()) + (("foreign",) if f.kernel is not k else ())]
+
+
 CHECKS: list[Check] = [
     _folio_check,
+    lambda k, c: check_small_folio_tails(k),
     lambda k, c: _check_mms(k),
     lambda k, c: _check_swap_map(k),
     lambda k, c: _check_writeback(k),

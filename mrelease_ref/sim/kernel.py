@@ -114,8 +114,10 @@ from mrelease_ref.include.linux.mm_types import (
     GEOMETRIES,
     PAGE_SIZES,
     Folio,
+    FolioTail,
     MmStruct,
     PageGeometry,
+    folio_types,
 )
 from mrelease_ref.include.linux.mmzone import (
     NR_FREE_PAGES,
@@ -424,6 +426,11 @@ class Kernel:
         ))
         self.pg = GEOMETRIES[self.config.page_size]
         """The page geometry (``PAGE_SHIFT``, ``PMD_SHIFT``, ... of ``config.page_size``)."""
+        self.folio_types = folio_types(self)
+        """This Kernel's folio classes (``Folio.kernel`` is their class attribute)."""
+        self.small_folio_tails: dict[Folio, FolioTail] = {}
+        """The :class:`FolioTail` of each small folio that has one (a large folio holds its
+        own): see mm_types.FolioTail."""
         self.series = build_hooks(self.config)
         self.rng = random.Random(seed)
         if cost not in COSTS:

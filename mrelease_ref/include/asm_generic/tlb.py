@@ -42,8 +42,10 @@ MAX_GATHER_BATCH: Final = GEOMETRY_4K.MAX_GATHER_BATCH
 MAX_GATHER_BATCH_COUNT: Final = GEOMETRY_4K.MAX_GATHER_BATCH_COUNT
 MAX_NR_FOLIOS_PER_FREE: Final = 512
 
-EncodedPage: TypeAlias = tuple[Page, int]
-"""A ``struct encoded_page *`` that points at a page: ``(page, flags)``."""
+EncodedPage: TypeAlias = "Page | tuple[Page, int]"
+"""A ``struct encoded_page *`` that points at a page: the page itself when no flag is set
+(the kernel's pointer then has no tag bits either), else ``(page, flags)``. The flag-less
+form saves the model a tuple per gathered page, the reap's largest transient allocation."""
 
 EncodedSlot: TypeAlias = "EncodedPage | int"
 """One batch slot: an encoded page, or the ``nr_pages`` slot that follows one."""
@@ -51,17 +53,18 @@ EncodedSlot: TypeAlias = "EncodedPage | int"
 
 def encode_page(page: Page, flags: int) -> EncodedPage:
     """Kernel: include/linux/mm_types.h:encode_page()"""
-    return (page, flags)
+    return (page, flags) if flags else page
 
 
 def encoded_page_ptr(page: EncodedPage) -> Page:
     """Kernel: include/linux/mm_types.h:encoded_page_ptr()"""
-    return page[0]
+    first = page[0]
+    return first if type(first) is tuple else page  # type: ignore[return-value]
 
 
 def encoded_page_flags(page: EncodedPage) -> int:
     """Kernel: include/linux/mm_types.h:encoded_page_flags()"""
-    return page[1]
+    return page[1] if type(page[0]) is tuple else 0
 
 
 def encode_nr_pages(nr: int) -> int:

@@ -25,7 +25,11 @@ Representation choices, each chosen so a reader can map it back to C:
   mappings), not the kernel's ``-1``-biased field.
 * Every struct that needs the kernel's globals carries ``kernel`` (model-only), a pointer to
   the owning :class:`~mrelease_ref.sim.kernel.Kernel`. That is how the model avoids global
-  state while keeping kernel signatures such as ``folio_mark_accessed(folio)``.
+  state while keeping kernel signatures such as ``folio_mark_accessed(folio)``. A folio is
+  the exception: a ``struct page`` has no pointer to its machine, and a slot would cost
+  every base page of the model 8 bytes, so ``Folio.kernel`` is a class attribute of the
+  Kernel's own subclasses of :class:`Folio` and :class:`LargeFolio`
+  (``Kernel.folio_types``, made by :func:`folio_types`), which keep those names.
 
 Limitations:
 - No NUMA nodes, zones or memcgs: one node, one lruvec, one zone.
@@ -42,7 +46,7 @@ import enum
 from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final, NamedTuple, TypeAlias
+from typing import TYPE_CHECKING, ClassVar, Final, NamedTuple, TypeAlias
 
 from mrelease_ref.include.linux.page_flags import PG_anon, PG_swapbacked, flags_str
 
@@ -274,14 +278,19 @@ class FolioTail:
     and ``_mm_id``/``_mm_id_mapcount`` live in a large folio's tail pages (page[1],
     page[2]) and exist only for large folios; ``mlock_count`` shares a union with
     ``folio->lru``. The model keeps ``_pincount`` for small folios too (the kernel counts
-    their pins in ``_refcount`` with GUP_PIN_COUNTING_BIAS). Made by the first write to any
-    of them (:meth:`Folio._folio_tail`).
+    their pins in ``_refcount`` with GUP_PIN_COUNTING_BIAS). It also keeps ``private``
+    (``folio->private``, which shares a union with ``folio->swap``): only swap-cache folios
+    and folios with buffer heads use it, and a slot would cost every base page 8 bytes.
+    Made by the first write to any of them (:meth:`Folio._folio_tail`). A large folio holds
+    it in a slot; a small folio, which has no tail pages, in its Kernel's
+    ``small_folio_tails`` (dropped when the folio is freed).
     """
 
     _entire_mapcount: int = 0
     _pincount: int = 0
     mlock_count: int = 0
     _mm_ids: MmIds | None = None
+    private: object | None = None
 
 
 @dataclass(slots=True, eq=False, init=False)
@@ -290,13 +299,15 @@ class Folio:
 
     Kernel: include/linux/mm_types.h (struct folio)
 
-    Model-only fields: ``kernel`` (owning Kernel), ``pfn`` (identity; never reused),
+    Model-only fields: ``kernel`` (owning Kernel; a class attribute, see
+    :func:`folio_types`), ``pfn`` (identity; never reused),
     ``_pincount`` (GUP pins, each also holding one reference), ``_data`` (the pages'
     contents as tokens, see :mod:`mrelease_ref.include.linux.highmem`: None while every
     page still holds its initial content, one int for all pages of the folio, or one int
     per page).
 
-    ``_entire_mapcount``, ``_pincount``, ``_mm_ids`` and ``mlock_count`` are properties over
+    ``_entire_mapcount``, ``_pincount``, ``_mm_ids``, ``mlock_count`` and ``private`` are
+    properties over
     :class:`FolioTail`, a second object made on their first write (the kernel keeps the
     first three in a large folio's tail pages and overlays ``mlock_count`` on
     ``folio->lru``): most folios never need them, and a slot each would cost every base page
@@ -308,36 +319,65 @@ class Folio:
 
     # folio_order() of a small folio: 0, stored nowhere (LargeFolio stores its own)
     order = 0
-    kernel: Kernel
+    kernel: ClassVar[Kernel]
     pfn: int
     flags: int = 0
     _refcount: int = 1
     _mapcount: int = 0
     mapping: AddressSpace | AnonVma | None = None
     index: int = 0
-    private: object | None = None
     _data: int | list[int] | None = None
-    _tail: FolioTail | None = None
     # folio->lru: the links of the LRU list the folio sits on (include/linux/mmzone.py
     # ListHead), None on none
     _lru_prev: Folio | ListHead | None = None
     _lru_next: Folio | ListHead | None = None
 
+    def __new__(cls, kernel: Kernel, pfn: int, order: int = 0) -> Folio:
+        # Folio(kernel, ...) makes an instance of the kernel's own subclass (folio_types())
+        own = kernel.folio_types.get(cls, cls) if hasattr(kernel, "folio_types") else None
+        if own is None or own.__dict__.get("kernel") is not kernel:
+            raise TypeError("a Folio belongs to a mrelease_ref Kernel: pass one as `kernel`")
+        return object.__new__(own)
+
     def __init__(self, kernel: Kernel, pfn: int, order: int = 0) -> None:
         if order:
             raise ValueError(f"Folio is an order-0 folio; make an order-{order} one with "
                              "LargeFolio(kernel, pfn, order) (folio_alloc() does)")
-        self.kernel = kernel
         self.pfn = pfn
         self.flags = 0
         self._refcount = 1
         self._mapcount = 0
         self.mapping = None
         self.index = 0
-        self.private = None
         self._data = None
-        self._tail = None
         self._lru_prev = self._lru_next = None
+
+    @property
+    def _tail(self) -> FolioTail | None:
+        """The folio's rare fields: a small folio's live in its Kernel's
+        ``small_folio_tails`` (:class:`LargeFolio` overrides this with a slot)."""
+        return self.kernel.small_folio_tails.get(self)
+
+    @_tail.setter
+    def _tail(self, value: FolioTail | None) -> None:
+        if value is None:
+            self.kernel.small_folio_tails.pop(self, None)
+        else:
+            self.kernel.small_folio_tails[self] = value
+
+    @property
+    def private(self) -> object | None:
+        """``folio->private`` (in :class:`FolioTail`, which see)."""
+        tail = self._tail
+        return None if tail is None else tail.private
+
+    @private.setter
+    def private(self, value: object | None) -> None:
+        tail = self._tail
+        if tail is not None:
+            tail.private = value
+        elif value is not None:
+            self._folio_tail().private = value
 
     @property
     def swap(self) -> SwpEntry | None:
@@ -408,13 +448,27 @@ class LargeFolio(Folio):
     folio, one per base page, carries no slot for it. Made by ``folio_alloc()``.
     """
 
-    __slots__ = ("order",)
+    # a slot named _tail shadows Folio's side-table property: a large folio has tail pages
+    __slots__ = ("_tail", "order")
 
     def __init__(self, kernel: Kernel, pfn: int, order: int) -> None:
         if order < 1:
             raise ValueError(f"LargeFolio needs order >= 1, got {order}; use Folio")
         Folio.__init__(self, kernel, pfn)
         self.order = order
+        self._tail = None
+
+
+def folio_types(kernel: Kernel) -> dict[type[Folio], type[Folio]]:
+    """Model helper: ``kernel``'s own subclasses of :class:`Folio` and :class:`LargeFolio`,
+    keyed by the class they refine. ``kernel`` is their class attribute, so no folio stores
+    it; they add no slots and keep their base's name (reprs and tables do not change)."""
+    out: dict[type[Folio], type[Folio]] = {}
+    for base in (Folio, LargeFolio):
+        out[base] = type(base.__name__, (base,), {
+            "__slots__": (), "kernel": kernel, "__module__": base.__module__,
+            "__qualname__": base.__qualname__})
+    return out
 
 
 Page: TypeAlias = tuple[Folio, int]

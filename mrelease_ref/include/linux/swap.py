@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from mrelease_ref.include.asm_generic.tlb import encoded_page_ptr
+
 if TYPE_CHECKING:
     from mrelease_ref.include.linux.mm_types import Folio
 
@@ -41,7 +43,7 @@ def free_pages_and_swap_cache(pages: Sequence[object], nr: int) -> None:
         return
     first = pages[0]
     assert isinstance(first, tuple)
-    if first[0][0].kernel.config.swap:
+    if encoded_page_ptr(first)[0].kernel.config.swap:
         swap_state.free_pages_and_swap_cache(pages, nr)
     else:
         swap.release_pages(pages, nr)

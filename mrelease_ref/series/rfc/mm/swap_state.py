@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from mrelease_ref.include.asm_generic.tlb import encoded_page_ptr
 from mrelease_ref.mm.swap import release_pages
 from mrelease_ref.series.v1.mm.swap import free_file_cache, free_pages_and_caches_loop
 
@@ -27,7 +28,7 @@ def free_pages_and_caches(pages: Sequence[object], nr: int, try_evict_file_folio
     the include/linux/swap.h stub, ``release_pages(pages, nr)``."""
     if not nr:
         return
-    if not pages[0][0][0].kernel.config.swap:  # type: ignore[index]  # model-only: the stub
+    if not encoded_page_ptr(pages[0])[0].kernel.config.swap:  # type: ignore[arg-type]  # stub
         release_pages(pages, nr)
         return
     free_pages_and_caches_loop(pages, nr, try_evict_file_folios, free_file_cache)

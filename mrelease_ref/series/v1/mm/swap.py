@@ -20,7 +20,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from mrelease_ref.include.asm_generic.tlb import ENCODED_PAGE_BIT_NR_PAGES_NEXT, encoded_nr_pages
+from mrelease_ref.include.asm_generic.tlb import (
+    ENCODED_PAGE_BIT_NR_PAGES_NEXT,
+    encoded_nr_pages,
+    encoded_page_ptr,
+)
 from mrelease_ref.include.linux.mm_types import MMF_UNSTABLE, MmStruct, mm_flags_test
 from mrelease_ref.include.linux.mmzone import PAGEVEC_SIZE, FolioBatch
 from mrelease_ref.include.linux.page_flags import PG_anon, PG_swapcache
@@ -71,13 +75,15 @@ def free_pages_and_caches_loop(
     """
     if not nr:
         return
-    swapcache_fix = pages[0][0][0].kernel.config.swapcache_fix  # type: ignore[index]  # model-only
+    first = encoded_page_ptr(pages[0])  # type: ignore[arg-type]
+    swapcache_fix = first[0].kernel.config.swapcache_fix  # model-only
     folios = FolioBatch()
     batch = folios.folios
     refs: list[int] = []
     it = iter(pages[:nr])
     for enc in it:
-        folio = enc[0][0]  # type: ignore[index]  # page_folio(encoded_page_ptr(enc))
+        page = enc[0] if type(enc[0]) is tuple else enc  # type: ignore[index]  # encoded_page_ptr()
+        folio = page[0]  # type: ignore[index]  # page_folio()
         if swapcache_fix:  # model-only: Kernel(swapcache_fix=True), the 2026-05-08 proposal
             if folio.flags & PG_swapcache:
                 free_swap_cache(folio)
@@ -87,7 +93,7 @@ def free_pages_and_caches_loop(
             free_swap_cache(folio)
         elif try_evict:
             free_file_cache(folio)
-        if enc[1] & ENCODED_PAGE_BIT_NR_PAGES_NEXT:  # type: ignore[index]
+        if page is not enc and enc[1] & ENCODED_PAGE_BIT_NR_PAGES_NEXT:  # type: ignore[index]
             refs.append(encoded_nr_pages(next(it)))  # type: ignore[arg-type]
         else:
             refs.append(1)
