@@ -248,6 +248,9 @@ class ListHead:
             node = node._lru_next
         return n
 
+    def __repr__(self) -> str:
+        return f"ListHead({len(self)} folios)"
+
     def __bool__(self) -> bool:
         return self._lru_next is not self
 
