@@ -236,7 +236,7 @@ class ListHead:
         node = getattr(folio, "_lru_next", None)
         if node is None or isinstance(folio, ListHead):
             return False
-        while not isinstance(node, ListHead):
+        while node is not None and not isinstance(node, ListHead):
             node = node._lru_next
         return node is self
 
