@@ -102,7 +102,7 @@ class _Canon:
             return ("mm", obj.mm_id)  # type: ignore[attr-defined]
         if name == "VmAreaStruct":
             return ("vma", obj.vm_mm.mm_id, obj.vm_start)  # type: ignore[attr-defined]
-        if name == "Folio":
+        if name in ("Folio", "LargeFolio"):
             return ("folio", obj.pfn)  # type: ignore[attr-defined]
         if name == "Kernel":
             return ("kernel",)

@@ -236,7 +236,7 @@ class ListHead:
         node = getattr(folio, "_lru_next", None)
         if node is None or isinstance(folio, ListHead):
             return False
-        while not isinstance(node, ListHead):
+        while node is not None and not isinstance(node, ListHead):
             node = node._lru_next
         return node is self
 
@@ -247,6 +247,9 @@ class ListHead:
             n += 1
             node = node._lru_next
         return n
+
+    def __repr__(self) -> str:
+        return f"ListHead({len(self)} folios)"
 
     def __bool__(self) -> bool:
         return self._lru_next is not self
