@@ -1166,15 +1166,16 @@ def _mem_open(current: TaskStruct, target: TaskStruct, mode: int = PTRACE_MODE_A
 def _user_entry(vma: VmAreaStruct, addr: int) -> tuple[Folio | None, int, bool]:
     """The page a present entry maps at ``addr``: (folio or None for the zero page / a PFN,
     index in the folio, writable?)."""
-    from mrelease_ref.include.linux.mm_types import _PAGE_RW, Pmd
+    from mrelease_ref.include.linux.mm_types import _PAGE_RW, PTE_IDX_SHIFT, PTE_PRESENT, Pmd
 
     pg = vma.vm_mm.kernel.pg
     entry = vma.vm_mm.pgd[addr >> pg.PMD_SHIFT]
     if isinstance(entry, Pmd):
         return entry.folio, pg.pte_index(addr), bool(entry.bits & _PAGE_RW)
-    pte = entry[pg.pte_index(addr)]
-    assert pte is not None and not isinstance(pte, SwpEntry)
-    return pte.folio, pte.idx, bool(pte.bits & _PAGE_RW)
+    i = pg.pte_index(addr)
+    val, folio = entry.vals[i], entry.refs[i]  # ptep_get(), read without building a Pte
+    assert val & PTE_PRESENT and not isinstance(folio, SwpEntry)
+    return folio, val >> PTE_IDX_SHIFT, bool(val & _PAGE_RW)
 
 
 def _cpu_store(vma: VmAreaStruct, addr: int, token: int, partial: dict[int, int] | None

@@ -14,7 +14,7 @@ Representation choices, each chosen so a reader can map it back to C:
   PGD/P4D/PUD levels have nothing to decide on this path and are folded away.
 * A PTE slot holds a value, as a ``pte_t`` does: ``pte_none``, a present entry (folio, page
   index, ``_PAGE_*`` bits) or a swap entry (:class:`SwpEntry`). The table stores it in two
-  parallel arrays (a reference and a 64-bit word per slot, 16 bytes), so a present entry is
+  parallel arrays (a reference and a 32-bit word per slot, 12 bytes), so a present entry is
   no object; reading ``table[i]`` (``ptep_get()``) returns None, the SwpEntry or an
   immutable :class:`Pte` snapshot, and a change is written back (``table[i] = pte``,
   ``set_pte_at()``, or the ``ptep_*()`` helpers).
@@ -515,10 +515,11 @@ class Pmd:
     bits: int
 
 
-PTE_PRESENT: Final = 1 << 16
+PTE_PRESENT: Final = 1 << 8
 """Model encoding of a slot value in :attr:`PteTable.vals`: set for a present entry (the
-role of x86's ``_PAGE_PRESENT``); below it the ``_PAGE_*`` bits, above it the page index."""
-PTE_IDX_SHIFT: Final = 17
+role of x86's ``_PAGE_PRESENT``); below it the ``_PAGE_*`` bits, above it the page index
+(23 bits: a folio has at most ``1 << MAX_PAGE_ORDER`` pages, 8192 with 64 KiB pages)."""
+PTE_IDX_SHIFT: Final = 9
 PTE_BITS_MASK: Final = PTE_PRESENT - 1
 
 
@@ -526,7 +527,7 @@ class PteTable:
     """A PTE table: ``PTRS_PER_PTE`` slots. Kernel: the page of ``pte_t`` a PMD points to.
 
     A slot is a value, not an object, as in the kernel: two parallel stores hold it, so a
-    present entry costs 16 bytes and no object. ``refs[i]`` is the mapped folio (None for
+    present entry costs 12 bytes and no object. ``refs[i]`` is the mapped folio (None for
     the zero page and PFN mappings), the :class:`SwpEntry` of a swap entry, or None;
     ``vals[i]`` is 0 for ``pte_none()`` and for a swap entry, otherwise
     ``PTE_PRESENT | idx << PTE_IDX_SHIFT | bits``. ``table[i]`` reads a slot
@@ -538,7 +539,7 @@ class PteTable:
 
     def __init__(self, nr: int) -> None:
         self.refs: list[Folio | SwpEntry | None] = [None] * nr
-        self.vals = array("Q", bytes(8 * nr))
+        self.vals = array("I", bytes(4 * nr))  # 32-bit words (C unsigned int)
 
     def __len__(self) -> int:
         return len(self.refs)
