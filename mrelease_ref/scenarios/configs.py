@@ -578,7 +578,8 @@ ANDROID_RERUN: Final[tuple[str, ...]] = (
     "the RFC's KILL_MRELEASE would skip the kill permission check [I]",
     *races.ANDROID_RERUN,
 )
-"""The findings :func:`android_reruns` covers, in order (notebook 03's headings)."""
+"""The findings :func:`android_reruns` covers, in order (notebook 03's headings, then
+notebook 04's model findings: :data:`races.ANDROID_RERUN`)."""
 
 
 def finding_by_config(notebook: str | None = None) -> list[FindingByConfig]:
