@@ -376,6 +376,15 @@ ON_ANDROID: Final[dict[str, str]] = {
     'Finding: v3 returns -EBUSY after killing part of the sharers': 'holds',
     'Finding: REAP_KILL reaps a namespace init its SIGKILL did not kill': 'holds',
     "Finding: the RFC's KILL_MRELEASE would skip the kill permission check [I]": 'holds',
+    "Finding: v6.18 returns ESRCH while every page is still allocated": 'holds',
+    "Finding: with a /proc reader the memory waits for the reader, and exit_mmap() runs "
+    "in it": 'holds',
+    "Finding: REAP_KILL removes ESRCH and trapped memory; only v1 can bill exit_mmap() to "
+    "LMKD": 'holds',
+    "Finding: with sharers only v3 frees the memory, and v2 reaps a live vfork child's "
+    "memory": 'holds',
+    "Finding: of the no-new-API fixes, only the exit_mm fallback removes ESRCH and "
+    "trapping [I]": 'holds',
 }
 """Per finding heading, whether it holds on ``Kernel.android()`` (arm64, 16 KiB pages,
 MGLRU, order-0 page cache): "holds", "holds (note)" or "differs: how". Computed by
@@ -388,26 +397,17 @@ their :data:`WHY_NOT_RERUN` reason or :data:`NOT_RERUN`."""
 _PARITY: Final = ("not re-run: its evidence is parity rows against this x86_64, 4 KiB "
                   "kernel (no Android kernel to compare with), and the parity runner "
                   "(scenarios/parity.py) builds default Kernels only")
-_RACE_WORLD: Final = ("not re-run: the explored race world (scenarios/races.py) takes no "
-                      "Kernel options and lays the victim out in 512-page (4 KiB) PMDs")
 
 WHY_NOT_RERUN: Final[dict[str, str]] = {
     "What `POSIX_FADV_DONTNEED` can drop after the reap": _PARITY,
     "The `ESRCH` outcome: the victim detaches its mm first": _PARITY,
     "Finding: a default-action SIGTERM is enough only for a victim frozen in place": _PARITY,
-    "Finding: v6.18 returns ESRCH while every page is still allocated": _RACE_WORLD,
-    "Finding: with a /proc reader the memory waits for the reader, and exit_mmap() runs "
-    "in it": _RACE_WORLD,
-    "Finding: REAP_KILL removes ESRCH and trapped memory; only v1 can bill exit_mmap() to "
-    "LMKD": _RACE_WORLD,
-    "Finding: with sharers only v3 frees the memory, and v2 reaps a live vfork child's "
-    "memory": _RACE_WORLD,
-    "Finding: of the no-new-API fixes, only the exit_mm fallback removes ESRCH and "
-    "trapping [I]": _RACE_WORLD,
     "Finding: on the live kernel a call made right after kill() mostly arrives too late":
-        "not re-run: a timing measurement on the live x86_64 VM; there is no Android "
-        "device to measure, and the model side is the race world (scenarios/races.py), "
-        "which takes no Kernel options",
+        "not re-run: a timing measurement on the live x86_64 VM, and there is no Android "
+        "device to measure; the model side (races.predict_trial()) takes Kernel options, "
+        "but its inputs are this VM's measured wake-up and call times; on "
+        "Kernel.android() the race world has the default's schedules and outcomes (the "
+        "findings above)",
     "Finding: reaped private file pages stay readable while they are cached": _PARITY,
 }
 """Per finding heading, why it has no computed Android cell (its cell in the README).

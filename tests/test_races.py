@@ -18,7 +18,15 @@ from functools import cache
 
 import pytest
 
-from mrelease_ref.scenarios.races import OutcomeRow, RaceSpec, outcome_table
+from mrelease_ref.scenarios.races import (
+    OutcomeRow,
+    RaceSpec,
+    RaceWorld,
+    outcome_table,
+    replay,
+    world,
+)
+from mrelease_ref.sim.kernel import ANDROID
 
 LORE = "https://lore.kernel.org/r/"
 V1_COVER = LORE + "20260421230239.172582-1-minchan@kernel.org"
@@ -166,3 +174,49 @@ def test_smaps_esrch_closes_only_the_window_after_exit_mm() -> None:
         return sum(r.schedules for r in _rows(variant, ("smaps",)) if r.outcome.trapped)
 
     assert 0 < trapped("smaps_esrch") < trapped("baseline")
+
+
+ANDROID_OPTS = tuple(ANDROID.items())
+
+
+def test_a_pmd_of_the_race_world_spans_ptrs_per_pte_pages() -> None:
+    """A PTE table holds PTRS_PER_PTE entries, so a PMD spans 512 pages of 4 KiB
+    (arch/x86/include/asm/pgtable_64_types.h) and 2048 of 16 KiB (arm64
+    pgtable-hwdef.h: PTRS_PER_PTE = 1 << (PAGE_SHIFT - 3)): the victim's VMA is
+    ``nr_pmds`` PMDs of that size, its written pages start each PMD, and
+    ``pages_per_pmd`` may not exceed it."""
+    for options, per_pmd in (((), 512), ((*ANDROID_OPTS, ("debug_vm", False)), 2048)):
+        w = RaceWorld(RaceSpec("baseline", (), 2, 2, options=options))
+        assert w.kernel.pg.PTRS_PER_PTE == w.spec.pg.PTRS_PER_PTE == per_pmd
+        vma = next(v for v in w.mm.mm_mt if v.anon_vma is not None)
+        pmd_size = per_pmd * w.kernel.pg.PAGE_SIZE
+        assert vma.vm_end - vma.vm_start == 2 * pmd_size
+        tables = [e for e in w.mm.pgd.values() if isinstance(e, list)]
+        assert [len(t) for t in tables] == [per_pmd, per_pmd]  # one PTE table per PMD
+        RaceSpec(pages_per_pmd=per_pmd, options=options)
+        with pytest.raises(ValueError, match=f"pages_per_pmd <= {per_pmd}"):
+            RaceSpec(pages_per_pmd=per_pmd + 1, options=options)
+
+
+def test_race_spec_options_are_kernel_settings() -> None:
+    """``options`` are ``Kernel()`` settings, as pairs or a mapping (stored as pairs, so
+    the spec stays hashable); anything else, or a page size no architecture has, is
+    refused with a message that says what to give."""
+    assert RaceSpec(options=dict(ANDROID)) == RaceSpec(  # type: ignore[arg-type]
+        options=ANDROID_OPTS)
+    assert RaceSpec(options=()) == RaceSpec()
+    with pytest.raises(TypeError, match="pairs"):
+        RaceSpec(options=["page_size"])  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="page_size must be one of"):
+        RaceSpec(options=(("arch", "arm64"), ("page_size", 8192)))
+
+
+def test_the_android_race_world_keeps_the_invariants() -> None:
+    """With the invariant checker on (``debug_vm``, every step), the schedule where
+    v6.18's call returns ESRCH with the victim's page still allocated (exit_mm() has
+    cleared ->mm, exit_mmap() has freed nothing: §T4.4) replays on Kernel.android() to
+    the same outcome as on the default kernel."""
+    default = {r.outcome: r.witness for r in outcome_table(RaceSpec("baseline", (), 1, 1))[0]}
+    o, witness = next((o, w) for o, w in default.items() if o.rc == "ESRCH" and o.left_at_return)
+    assert replay(world(RaceSpec("baseline", (), 1, 1, options=ANDROID_OPTS)),
+                  witness).outcome() == o

@@ -51,7 +51,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
-from mrelease_ref.scenarios import patch1, patch2
+from mrelease_ref.scenarios import patch1, patch2, races
 from mrelease_ref.scenarios.patch1 import KernelChoice
 from mrelease_ref.sim.kernel import ANDROID
 
@@ -565,8 +565,9 @@ def _notebook03() -> list[AndroidRerun]:
 
 def android_reruns() -> list[AndroidRerun]:
     """The findings outside notebooks 01 and 02 re-run on ``Kernel.android()`` (notebook
-    03's, see :data:`ANDROID_RERUN`)."""
-    return _notebook03()
+    03's, and notebook 04's model findings: :func:`races.android_reruns`; see
+    :data:`ANDROID_RERUN`)."""
+    return [*_notebook03(), *races.android_reruns()]
 
 
 ANDROID_RERUN: Final[tuple[str, ...]] = (
@@ -575,8 +576,10 @@ ANDROID_RERUN: Final[tuple[str, ...]] = (
     "v3 returns -EBUSY after killing part of the sharers",
     "REAP_KILL reaps a namespace init its SIGKILL did not kill",
     "the RFC's KILL_MRELEASE would skip the kill permission check [I]",
+    *races.ANDROID_RERUN,
 )
-"""The findings :func:`android_reruns` covers, in order (notebook 03's headings)."""
+"""The findings :func:`android_reruns` covers, in order (notebook 03's headings, then
+notebook 04's model findings: :data:`races.ANDROID_RERUN`)."""
 
 
 def finding_by_config(notebook: str | None = None) -> list[FindingByConfig]:

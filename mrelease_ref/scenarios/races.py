@@ -10,8 +10,10 @@ https://lore.kernel.org/r/20260421230239.172582-1-minchan@kernel.org). REAP_KILL
 (:data:`mrelease_ref.variants.ALTERNATIVES`) each change some of that.
 
 :class:`RaceWorld` builds one Kernel per run (``debug_vm=True``: the invariant checker runs
-after every step) with a victim owning one anonymous VMA of ``nr_pmds`` PMDs
-(``pages_per_pmd`` pages written in each), LMKD with a pidfd, and the holders asked for.
+after every step; ``RaceSpec.options``: further ``Kernel()`` settings, e.g. those of
+``Kernel.android()``) with a victim owning one anonymous VMA of ``nr_pmds`` PMDs
+(``pages_per_pmd`` pages written in each; a PMD spans ``k.pg.PTRS_PER_PTE`` pages: 512 of
+4 KiB, 2048 of 16 KiB), LMKD with a pidfd, and the holders asked for.
 Its actors, each a task whose kernel steps the explorer orders:
 
 * ``victim`` -- once killed: signal delivery, PF_EXITING, ``exit_mm()`` (``->mm = NULL``
@@ -37,15 +39,19 @@ Limitations:
 - The holders do one read (or nothing); user-space work of the sharers is not modelled.
 - ``caller`` reaches ``process_mrelease()`` without a syscall-entry step; time (for
   :func:`esrch_curve`) is the cost model's, plus ``wakeup_ns`` for the victim's first step.
+- :func:`rerun_worlds` compares the one-PMD, one-page worlds with the invariant checker
+  off (on ``Kernel.android()`` it walks 4 GiB of swap slots every step); the notebook's
+  2 x 2 worlds gave the same verdicts when run once (2026-12-03).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import random
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
-from typing import Final
+from typing import TYPE_CHECKING, Any, Final
 
 from mrelease_ref.fs.proc.base import UserBuffer
 from mrelease_ref.fs.proc.task_mmu import (
@@ -54,15 +60,19 @@ from mrelease_ref.fs.proc.task_mmu import (
     proc_maps_open,
     smaps_read,
 )
-from mrelease_ref.include.linux.mm_types import MmStruct
+from mrelease_ref.include.linux.mm_types import GEOMETRIES, PAGE_SIZES, MmStruct, PageGeometry
 from mrelease_ref.include.uapi.linux.mman import PROCESS_MRELEASE_REAP_KILL
 from mrelease_ref.kernel.sched import KernelGen, cond_resched, schedule_timeout
 from mrelease_ref.kernel.signal import SIGKILL, sys_kill
+from mrelease_ref.scenarios.patch2 import Options
 from mrelease_ref.sim.cost import CostModel
 from mrelease_ref.sim.explore import Exploration, explore, replay, run_out, sample
 from mrelease_ref.sim.kernel import Kernel, WorkResult
 from mrelease_ref.sim.process import Process
 from mrelease_ref.sim.sched import _advance_clock
+
+if TYPE_CHECKING:
+    from mrelease_ref.scenarios.configs import AndroidRerun
 
 REAP_KILL: Final = PROCESS_MRELEASE_REAP_KILL
 REAP_KILL_VERSIONS: Final = ("rfc", "v1", "d", "v2", "v3")
@@ -77,12 +87,23 @@ COMPARED: Final = ("baseline", "v1", "v2", "v3", "linus_exit_mmap_wlock", "proc_
 alternatives."""
 
 
+def geometry(options: Options) -> PageGeometry:
+    """The page geometry a Kernel built with ``options`` has (``page_size``, default
+    4096)."""
+    size = dict(options).get("page_size", 4096)
+    if size not in PAGE_SIZES:
+        raise ValueError(f"page_size must be one of {PAGE_SIZES} (bytes), got {size!r}")
+    return GEOMETRIES[size]
+
+
 @dataclass(frozen=True, slots=True)
 class RaceSpec:
     """One race world: the kernel, the holders, the victim's size, the caller's flags
     (``None``: REAP_KILL for :data:`REAP_KILL_VERSIONS`, else 0) and, for sampling only,
     the caller's delay between ``kill()`` and ``process_mrelease()`` and the victim's
-    wake-up latency."""
+    wake-up latency. ``options`` are further ``Kernel()`` settings (pairs, or a mapping,
+    e.g. ``tuple(ANDROID.items())``); ``pages_per_pmd`` is at most a PMD's pages
+    (``PTRS_PER_PTE`` of their ``page_size``)."""
 
     variant: str = "baseline"
     holders: tuple[str, ...] = ()
@@ -91,6 +112,7 @@ class RaceSpec:
     flags: int | None = None
     delay_ns: int = 0
     wakeup_ns: int = 0
+    options: Options = ()
 
     def __post_init__(self) -> None:
         bad = [h for h in self.holders if h not in HOLDERS]
@@ -98,8 +120,18 @@ class RaceSpec:
             raise ValueError(f"unknown holders {bad}; choose from {list(HOLDERS)}")
         if len(set(self.holders)) != len(self.holders):
             raise ValueError("each holder at most once")
-        if self.nr_pmds < 1 or not 1 <= self.pages_per_pmd <= 512:
-            raise ValueError("nr_pmds >= 1 and 1 <= pages_per_pmd <= 512")
+        opts: Any = self.options
+        if isinstance(opts, Mapping):
+            opts = tuple(opts.items())
+        if not isinstance(opts, tuple) or not all(
+                isinstance(o, tuple) and len(o) == 2 and isinstance(o[0], str) for o in opts):
+            raise TypeError("options must be (name, value) pairs or a mapping of Kernel() "
+                            "settings, e.g. tuple(ANDROID.items())")
+        object.__setattr__(self, "options", opts)
+        ptrs = self.pg.PTRS_PER_PTE
+        if self.nr_pmds < 1 or not 1 <= self.pages_per_pmd <= ptrs:
+            raise ValueError(f"nr_pmds >= 1 and 1 <= pages_per_pmd <= {ptrs} (PTRS_PER_PTE "
+                             "of the page size)")
         if self.delay_ns < 0 or self.wakeup_ns < 0:
             raise ValueError("delay_ns and wakeup_ns must be >= 0")
 
@@ -109,6 +141,11 @@ class RaceSpec:
         if self.flags is not None:
             return self.flags
         return REAP_KILL if self.variant in REAP_KILL_VERSIONS else 0
+
+    @property
+    def pg(self) -> PageGeometry:
+        """The page geometry of the world's Kernel."""
+        return geometry(self.options)
 
     @property
     def victim_pages(self) -> int:
@@ -200,17 +237,21 @@ class RaceWorld:
 
     def __post_init__(self) -> None:
         s = self.spec
-        k = Kernel(s.variant, seed=0, debug_vm=True, large_folios=False, trace=self.trace)
+        kw: dict[str, Any] = {"seed": 0, "debug_vm": True, "large_folios": False,
+                              "trace": self.trace}
+        kw.update(s.options)
+        k = Kernel(s.variant, **kw)
         if self.cost_model is not None:
             k.cost_model = self.cost_model
         self.kernel = k
         self.caller = k.spawn("lmkd", 0)
         self.victim = v = k.spawn("app", 10001)
-        m = v.mmap(s.nr_pmds * 512)
+        per_pmd = k.pg.PTRS_PER_PTE
+        m = v.mmap(s.nr_pmds * per_pmd)
         assert v.task.mm is not None
         self.mm = v.task.mm
         for i in range(s.nr_pmds):
-            v.touch(m, write=True, start=i * 512, nr_pages=s.pages_per_pmd)
+            v.touch(m, write=True, start=i * per_pmd, nr_pages=s.pages_per_pmd)
         self.holders = {}
         for h in s.holders:
             self.holders[h] = self._holder(h)
@@ -475,12 +516,14 @@ class CurvePoint:
 def esrch_curve(delays_ns: list[int], runs: int, *, variant: str = "baseline",
                 cost_model: CostModel | None = None,
                 wakeup: Callable[[random.Random], int] | None = None,
-                nr_pmds: int = 2, pages_per_pmd: int = 64, seed: int = 0) -> list[CurvePoint]:
+                nr_pmds: int = 2, pages_per_pmd: int = 64, seed: int = 0,
+                options: Options = ()) -> list[CurvePoint]:
     """Seeded sampling: for each delay, ``runs`` random schedules (uniform choice among
     the runnable actors at every step, the cost model's clock) of a caller that kills,
     sleeps ``delay_ns`` and calls ``process_mrelease(fd, 0)``. ``wakeup`` draws the
     victim's wake-up latency per run (time from the kill to its first kernel step; the
-    model has none of its own)."""
+    model has none of its own). ``options``: further ``Kernel()`` settings (see
+    :class:`RaceSpec`)."""
     rng = random.Random(seed)
     out = []
     for d in delays_ns:
@@ -488,7 +531,7 @@ def esrch_curve(delays_ns: list[int], runs: int, *, variant: str = "baseline",
         freed: list[int] = []
         for _ in range(runs):
             spec = RaceSpec(variant, (), nr_pmds, pages_per_pmd, 0, d,
-                            wakeup(rng) if wakeup is not None else 0)
+                            wakeup(rng) if wakeup is not None else 0, options)
             w = RaceWorld(spec, cost_model)
             run_out(w, (), rng.choice)
             esrch += w.rc == "ESRCH"
@@ -499,20 +542,193 @@ def esrch_curve(delays_ns: list[int], runs: int, *, variant: str = "baseline",
 
 
 def predict_trial(do_exit_us: float, call_us: float, variant: str = "baseline",
-                  cost_model: CostModel | None = None) -> str:
+                  cost_model: CostModel | None = None, options: Options = ()) -> str:
     """The model's return code for one live trial of ``mrelease_ref.lab.race``: the victim
     starts its exit ``do_exit_us`` after the kill (the kernel's tracepoint time), the caller
     enters ``process_mrelease(fd, 0)`` ``call_us`` after it. Where both could run at the
-    same model time the victim goes first."""
+    same model time the victim goes first. ``options``: further ``Kernel()`` settings."""
     spec = RaceSpec(variant, (), 1, 1, 0, max(0, int(call_us * 1000)),
-                    max(1, int(do_exit_us * 1000)))
+                    max(1, int(do_exit_us * 1000)), options)
     w = RaceWorld(spec, cost_model)
     run_out(w, (), lambda en: en[0])
     assert w.rc is not None
     return w.rc
 
 
+# --- on Android ------------------------------------------------------------------------------
+
+
+ALT_SPECS: Final = (RaceSpec("baseline", ("reader",)), RaceSpec("baseline", ("smaps",)),
+                    RaceSpec("v1", ("reader",)), RaceSpec("v2", ("reader",)),
+                    RaceSpec("v3", ("reader",)), RaceSpec("linus_exit_mmap_wlock", ("reader",)),
+                    RaceSpec("proc_mm_count", ("reader",)), RaceSpec("smaps_esrch", ("smaps",)),
+                    RaceSpec("exit_mm_field", ("reader",)), RaceSpec("expedite", ("reader",)))
+"""The worlds of notebook 04's side-by-side table of the alternatives (section 5)."""
+
+ANDROID_FINDINGS: Final[tuple[tuple[str, str, tuple[RaceSpec, ...]], ...]] = (
+    ("v6.18 returns ESRCH while every page is still allocated",
+     "outcome_table() of the baseline, no holder", (RaceSpec("baseline"),)),
+    ("with a /proc reader the memory waits for the reader, and exit_mmap() runs in it",
+     "outcome_table() of the baseline with a cmdline reader, and with an smaps reader",
+     (RaceSpec("baseline", ("reader",)), RaceSpec("baseline", ("smaps",)))),
+    ("REAP_KILL removes ESRCH and trapped memory; only v1 can bill exit_mmap() to LMKD",
+     "outcome_table() of v1, v2, v3 with a cmdline reader",
+     tuple(RaceSpec(v, ("reader",)) for v in ("v1", "v2", "v3"))),
+    ("with sharers only v3 frees the memory, and v2 reaps a live vfork child's memory",
+     "outcome_table() of baseline, v1, v2, v3 with a CLONE_VM sharer, and with a vfork "
+     "child", tuple(RaceSpec(v, (h,)) for h in ("sharer", "vfork")
+                    for v in ("baseline", "v1", "v2", "v3"))),
+    ("of the no-new-API fixes, only the exit_mm fallback removes ESRCH and trapping [I]",
+     "outcome_table() of every world of the alternatives table (section 5)", ALT_SPECS),
+)
+"""Notebook 04's model findings re-run on ``Kernel.android()`` (heading without
+``Finding:``, what is compared, the notebook's worlds that are its evidence). The live
+finding (section 7) is not here: its evidence is a timing measurement of this VM."""
+
+_NO_CHECKER: Final[Options] = (("debug_vm", False),)
+
+Records = tuple[dict[str, object], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SpecRerun:
+    """One world of notebook 04 explored on the default Kernel and with other options: the
+    :func:`as_records` of both outcome tables (every count is in pages)."""
+
+    spec: RaceSpec
+    default: Records
+    other: Records
+
+    @property
+    def identical(self) -> bool:
+        """Same outcomes, page counts and schedule counts."""
+        return self.default == self.other
+
+
+def rerun_worlds(options: Options, nr_pmds: int = 1, pages_per_pmd: int = 1
+                 ) -> list[SpecRerun]:
+    """Every world of :data:`ANDROID_FINDINGS` (each once, in order), with a victim of
+    ``nr_pmds`` PMDs of ``pages_per_pmd`` written pages, explored on the default Kernel and
+    with ``options`` on top (e.g. ``tuple(ANDROID.items())``).
+
+    The default is the smallest world, one PMD with one page: each finding's check
+    (:func:`android_findings`) holds in it, and it explores in seconds. The notebook's
+    2 x 2 worlds give the same verdicts but take several times as long, mostly on 16 KiB
+    pages, where the explorer's state digest walks 2048-entry PTE tables. Both runs have
+    the invariant checker off (``debug_vm=False``: it checks, it changes no outcome;
+    notebook 04 and the races tests run with it): on ``Kernel.android()`` its walk of
+    4 GiB of swap slots costs tenths of a second a step."""
+    out: list[SpecRerun] = []
+    seen: set[RaceSpec] = set()
+    for _f, _m, specs in ANDROID_FINDINGS:
+        for spec in specs:
+            if spec in seen:
+                continue
+            seen.add(spec)
+            small = dataclasses.replace(spec, nr_pmds=nr_pmds, pages_per_pmd=pages_per_pmd)
+            tables = [tuple(as_records(outcome_table(dataclasses.replace(
+                small, options=(*spec.options, *o, *_NO_CHECKER)))[0]))
+                for o in ((), options)]
+            out.append(SpecRerun(small, *tables))
+    return out
+
+
+def _schedules(rows: Records) -> int:
+    return sum(int(str(r["schedules"])) for r in rows)
+
+
+def rerun_table(runs: list[SpecRerun]) -> list[dict[str, object]]:
+    """Rows for pandas: per world, schedules and distinct outcomes on each configuration,
+    and whether the outcome tables are identical."""
+    return [{"kernel": r.spec.variant, "holders": "+".join(r.spec.holders) or "-",
+             "victim pages": r.spec.victim_pages, "schedules": _schedules(r.default),
+             "schedules (Android)": _schedules(r.other), "outcomes": len(r.default),
+             "outcomes (Android)": len(r.other),
+             "outcome tables": "identical" if r.identical else "differ"} for r in runs]
+
+
+def _checks(tables: dict[tuple[str, tuple[str, ...]], Records], pages: int) -> list[bool]:
+    """Each finding's claim (the notebook's checks) on one configuration's outcome tables,
+    in :data:`ANDROID_FINDINGS` order."""
+
+    def rows(v: str, *h: str) -> Records:
+        return tables[v, h]
+
+    def any_of(v: str, h: tuple[str, ...], pred: Callable[[dict[str, object]], bool]) -> bool:
+        return any(pred(r) for r in rows(v, *h))
+
+    def by(v: str, *h: str) -> set[object]:
+        return {r["exit_mmap() by"] for r in rows(v, *h)}
+
+    def share(v: str, h: str, col: str) -> float:
+        n = sum(int(str(r["schedules"])) for r in rows(v, h) if (
+            r["rc"] == "ESRCH" if col == "ESRCH" else r["trapped"]))
+        return n / _schedules(rows(v, h))
+
+    rk = ("v1", "v2", "v3")
+    trapped_in = [any(r["rc"] == "ESRCH" and r["trapped"] == pages and r["exit_mmap() by"] == h
+                      for r in rows("baseline", h)) for h in ("reader", "smaps")]
+    sharers = ({v: max(int(str(r["left at end"])) for r in rows(v, "sharer"))
+                for v in ("baseline", *rk)}
+               == {"baseline": pages, "v1": pages, "v2": pages, "v3": 0})
+    vfork_rcs = {v: {r["rc"] for r in rows(v, "vfork")} for v in ("v1", "v2")}
+    return [
+        any_of("baseline", (), lambda r: r["rc"] == "ESRCH" and r["left at return"] == pages),
+        all(trapped_in),
+        not any(r["rc"] == "ESRCH" or r["trapped"] for v in rk for r in rows(v, "reader"))
+        and "caller" in by("v1", "reader") and "caller" not in by("v2", "reader") | by(
+            "v3", "reader"),
+        sharers and vfork_rcs == {"v1": {"EINVAL"}, "v2": {"0"}},
+        share("proc_mm_count", "reader", "trapped") == 0 < share("proc_mm_count", "reader",
+                                                                 "ESRCH")
+        and all(r["rc"] == "ESRCH" for r in rows("exit_mm_field", "reader") if r["trapped"])
+        and 0 < share("smaps_esrch", "smaps", "trapped") < share("baseline", "smaps", "trapped")
+        and share("linus_exit_mmap_wlock", "reader", "ESRCH") > 0
+        and share("expedite", "reader", "ESRCH") == share("expedite", "reader", "trapped") == 0,
+    ]
+
+
+def android_findings(runs: list[SpecRerun]) -> list[tuple[str, str, str, bool]]:
+    """Per finding of :data:`ANDROID_FINDINGS`: (heading, measure, the result with the
+    other options, holds). A finding holds when its claim (the notebook's checks, on the
+    runs' world) holds with the other options and every world that is its evidence has
+    an identical outcome table (outcomes, pages, schedules) on both."""
+    pages = runs[0].spec.victim_pages
+    checks = [_checks({(r.spec.variant, r.spec.holders): getattr(r, side) for r in runs},
+                      pages) for side in ("default", "other")]
+    by = {(r.spec.variant, r.spec.holders): r for r in runs}
+    out = []
+    for i, (finding, measure, specs) in enumerate(ANDROID_FINDINGS):
+        same = all(by[s.variant, s.holders].identical for s in specs)
+        n = sum(_schedules(by[s.variant, s.holders].other) for s in specs)
+        claim = "claim holds" if checks[1][i] else "claim fails"
+        world = f"{runs[0].spec.nr_pmds} PMD x {runs[0].spec.pages_per_pmd} page world"
+        out.append((finding, f"{measure}; the {world}",
+                    f"{len(specs)} outcome tables, {n} schedules: "
+                    f"{'identical' if same else 'differ'} in pages; {claim}",
+                    same and checks[0][i] and checks[1][i]))
+    return out
+
+
+ANDROID_RERUN: Final[tuple[str, ...]] = tuple(f for f, _m, _s in ANDROID_FINDINGS)
+"""The headings :func:`android_reruns` covers, in order."""
+
+
+def android_reruns() -> list[AndroidRerun]:
+    """Notebook 04's model findings on ``Kernel.android()`` (:func:`android_findings` of
+    :func:`rerun_worlds` with :data:`~mrelease_ref.scenarios.configs.ANDROID_OPTIONS`),
+    as rows of ``configs.android_reruns()``."""
+    from mrelease_ref.scenarios.configs import ANDROID_OPTIONS, AndroidRerun
+
+    return [AndroidRerun("04", f, m, text, holds, "" if holds else
+                         "the outcome tables or the claim change on Kernel.android()")
+            for f, m, text, holds in android_findings(rerun_worlds(ANDROID_OPTIONS))]
+
+
 __all__ = [
+    "ALT_SPECS",
+    "ANDROID_FINDINGS",
+    "ANDROID_RERUN",
     "COMPARED",
     "HOLDERS",
     "REAP_KILL_VERSIONS",
@@ -521,14 +737,20 @@ __all__ = [
     "RaceOutcome",
     "RaceSpec",
     "RaceWorld",
+    "SpecRerun",
     "Summary",
+    "android_findings",
+    "android_reruns",
     "as_records",
     "compare",
     "distribution",
     "esrch_curve",
+    "geometry",
     "outcome_table",
     "predict_trial",
     "replay",
+    "rerun_table",
+    "rerun_worlds",
     "summarise",
     "timeline",
     "world",
