@@ -256,3 +256,24 @@ def test_lmkd_findings_hold_on_the_android_device() -> None:
     rows = _lmkd_reruns()
     assert all(r.holds_android for r in rows)
     assert all(r.android_cell.startswith("holds; seed 0: ") for r in rows)
+
+
+def test_parity_options_and_names_are_checked() -> None:
+    """Misuse of the Python API raises before anything runs, saying what to give:
+    run_model()'s options must be (name, value) pairs of Kernel settings (TypeError), a
+    parity scenario must exist and parity_reruns() covers notebooks 00 and 07 only
+    (ValueError); a Kernel setting the Kernel refuses (a 16 KiB page on x86_64) raises
+    the Kernel's ValueError."""
+    import pytest
+
+    from mrelease_ref.scenarios import parity
+
+    sc = next(s for s in parity.all_scenarios() if s.name == "zombie")
+    with pytest.raises(TypeError, match="name, value"):
+        parity.run_model(sc, options=("page_size",))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="arm64"):
+        parity.run_model(sc, options=(("page_size", 16384),))
+    with pytest.raises(ValueError, match="no parity scenario"):
+        configs.parity_measures("no-such-scenario")
+    with pytest.raises(ValueError, match="'00', '07' or None"):
+        configs.parity_reruns("01")
