@@ -337,6 +337,31 @@ NOT_RERUN: Final = "not re-run"
 """The Android cell of a finding not yet re-run on ``Kernel.android()``."""
 
 ON_ANDROID: Final[dict[str, str]] = {
+    'What `POSIX_FADV_DONTNEED` can drop after the reap':
+        'holds; model only: no Android kernel to compare with',
+    'The `ESRCH` outcome: the victim detaches its mm first':
+        'holds; model only: no Android kernel to compare with',
+    'Finding: a default-action SIGTERM is enough only for a victim frozen in place':
+        'holds; model only: no Android kernel to compare with',
+    'Finding: reaped private file pages stay readable while they are cached':
+        'holds; model only: no Android kernel to compare with',
+    "Finding: v1 saves kills only as far as its reaps can evict the victims' files":
+        "holds; seed 0: 11 / 9 / 11 kills (baseline / v1 / v3); /data's page cache is "
+        "order 0 (the single-page layout), so each v1 reap evicts the victim's whole "
+        'APK',
+    'Finding: under the multi-gen LRU v1 saves the same kills as on the classic LRU':
+        'holds; seed 0: each kernel kills as on the classic LRU with 4 KiB pages',
+    'Finding: under the baseline almost every kill after the first is redundant':
+        "holds; seed 0: 10 of the baseline's 11 kills redundant, 0 of v1's 9",
+    'Finding: REAP_KILL bounds the teardown at a few milliseconds; a pinned ESRCH victim '
+    'takes tens':
+        'holds; seed 0: REAP_KILL teardowns take 1-2 ms (16 KiB pages: a quarter of the'
+        ' PTEs, each priced as on this x86_64 4 KiB kernel [E]), the pinned ESRCH '
+        'victim 43 ms',
+    "Finding: v1's evictions are paid at relaunch, and the cost is invisible to refault "
+    "counters":
+        "holds; seed 0: v1's relaunch reads its whole APK again, no refault counted",
+
     'Finding: large folios are evicted only when one entry maps them':
         'holds; moot on /data: its page cache is order 0 (ext4 with encryption, f2fs), so'
         ' every page is evicted; on erofs the rule holds, but a PMD maps 32 MiB, so a '
@@ -388,31 +413,28 @@ ON_ANDROID: Final[dict[str, str]] = {
 }
 """Per finding heading, whether it holds on ``Kernel.android()`` (arm64, 16 KiB pages,
 MGLRU, order-0 page cache): "holds", "holds (note)" or "differs: how". Computed by
-``mrelease_ref.scenarios.configs.finding_by_config()`` and ``android_reruns()`` (their
+``mrelease_ref.scenarios.configs.finding_by_config()``, ``android_reruns()``, for the
+live findings of notebooks 00 and 07 (model side only) ``parity_reruns()`` and for
+notebook 06's LMKD findings (the device at seed 0) ``lmkd_reruns()`` (their
 ``android_cell``);
 ``tests/test_scenarios_configs.py`` keeps the two equal. Findings missing here print
 their :data:`WHY_NOT_RERUN` reason or :data:`NOT_RERUN`."""
 
 
-_PARITY: Final = ("not re-run: its evidence is parity rows against this x86_64, 4 KiB "
-                  "kernel (no Android kernel to compare with), and the parity runner "
-                  "(scenarios/parity.py) builds default Kernels only")
-
 WHY_NOT_RERUN: Final[dict[str, str]] = {
-    "What `POSIX_FADV_DONTNEED` can drop after the reap": _PARITY,
-    "The `ESRCH` outcome: the victim detaches its mm first": _PARITY,
-    "Finding: a default-action SIGTERM is enough only for a victim frozen in place": _PARITY,
+    "Finding: the saving needs single-page folios, which readahead gives a file's first "
+    "window": "not re-run: a sweep of folio layouts and readahead windows over ten seeds "
+    "(lmkd/sweeps.py, stored); Android's /data page cache is order 0, the sweep's "
+    "single-page column, which the first LMKD finding's cell re-runs at seed 0",
     "Finding: on the live kernel a call made right after kill() mostly arrives too late":
         "not re-run: a timing measurement on the live x86_64 VM, and there is no Android "
         "device to measure; the model side (races.predict_trial()) takes Kernel options, "
         "but its inputs are this VM's measured wake-up and call times; on "
         "Kernel.android() the race world has the default's schedules and outcomes (the "
         "findings above)",
-    "Finding: reaped private file pages stay readable while they are cached": _PARITY,
 }
 """Per finding heading, why it has no computed Android cell (its cell in the README).
-Findings in neither this nor :data:`ON_ANDROID` (notebook 06's LMKD findings) print
-:data:`NOT_RERUN`."""
+Findings in neither this nor :data:`ON_ANDROID` print :data:`NOT_RERUN`."""
 
 
 def on_android(f: Finding) -> str:

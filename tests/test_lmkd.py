@@ -451,6 +451,12 @@ def test_bad_input_is_refused() -> None:
         DeviceConfig(read_ahead_kb=100)
     with pytest.raises(ValueError, match="lower scale"):
         DeviceConfig(read_ahead_kb=128, file_folio_order=None)
+    with pytest.raises(ValueError, match="multiple of 16 \\* scale"):
+        DeviceConfig(page_kb=16, scale=4, read_ahead_kb=96)
+    with pytest.raises(ValueError, match="page_kb must be 4, or 16 or 64 with arch='arm64'"):
+        DeviceConfig(page_kb=16, arch="x86_64")
+    with pytest.raises(ValueError, match="page_kb"):
+        DeviceConfig(page_kb=8)
     with pytest.raises(ValueError, match="cow_frac"):
         DeviceConfig(cow_frac=1.5)
     with pytest.raises(ValueError, match="file_folio_order"):

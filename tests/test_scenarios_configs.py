@@ -29,6 +29,25 @@ def _reruns() -> tuple[configs.AndroidRerun, ...]:
     return tuple(configs.android_reruns())
 
 
+@functools.cache
+def _parity_reruns() -> tuple[configs.AndroidRerun, ...]:
+    return tuple(configs.parity_reruns())
+
+
+@functools.cache
+def _lmkd_reruns() -> tuple[configs.AndroidRerun, ...]:
+    return tuple(configs.lmkd_reruns())
+
+
+def _heading(r: configs.AndroidRerun) -> str:
+    """The README heading of a parity rerun (notebook 00's section headings have no
+    "Finding: " prefix)."""
+    from mrelease_ref import findings
+
+    return next(f.heading for f in findings.FINDINGS
+                if f.heading in (r.finding, f"Finding: {r.finding}"))
+
+
 def _headings(stem: str) -> list[str]:
     path = next(NOTEBOOKS.glob(f"{stem}_*.py"))
     return HEADING.findall(path.read_text(encoding="utf-8"))
@@ -89,13 +108,15 @@ def test_patch2_saving_under_mglru_is_the_first_use_share_for_every_history() ->
 
 
 def test_readme_android_column_is_what_the_package_computes() -> None:
-    """The README's "on Android" cell of every finding of notebooks 01, 02 and 03
+    """The README's "on Android" cell of every finding of notebooks 00, 01, 02, 03 and 07
     (``mrelease_ref.findings.ON_ANDROID``, rendered by ``python -m mrelease_ref.findings``)
-    is the ``android_cell`` that finding_by_config() and android_reruns() compute on
-    ``Kernel.android()``; every other finding says why it was not re-run."""
+    is the ``android_cell`` that finding_by_config(), android_reruns() and parity_reruns()
+    compute on ``Kernel.android()``; every other finding says why it was not re-run."""
     from mrelease_ref import findings
 
-    computed = {f"Finding: {r.finding}": r.android_cell for r in (*_rows(), *_reruns())}
+    computed = {f"Finding: {r.finding}": r.android_cell
+                for r in (*_rows(), *_reruns(), *_lmkd_reruns())}
+    computed |= {_heading(r): r.android_cell for r in _parity_reruns()}
     assert computed == findings.ON_ANDROID
     rendered = findings.findings_markdown()
     for f in findings.FINDINGS:
@@ -106,15 +127,14 @@ def test_readme_android_column_is_what_the_package_computes() -> None:
 
 
 def test_every_finding_not_re_run_on_android_says_why() -> None:
-    """A finding without a computed Android cell states why it was not re-run; only
-    notebook 06's LMKD findings (another module's experiments) print the bare
-    "not re-run", and no finding is both computed and excused."""
+    """A finding without a computed Android cell states why it was not re-run; none
+    prints the bare "not re-run", and no finding is both computed and excused."""
     from mrelease_ref import findings
 
     assert not set(findings.WHY_NOT_RERUN) & set(findings.ON_ANDROID)
     assert all(w.startswith("not re-run: ") for w in findings.WHY_NOT_RERUN.values())
     bare = {f.notebook for f in findings.FINDINGS if findings.on_android(f) == findings.NOT_RERUN}
-    assert bare == {"06_lmkd_experiments"}
+    assert bare == set()
     headings = {f.heading for f in findings.FINDINGS}
     assert set(findings.WHY_NOT_RERUN) <= headings
 
@@ -176,3 +196,103 @@ def test_android_fails_exactly_where_mglru_does() -> None:
     assert all(r.differs_android for r in _rows() if not r.holds_android)
     large = next(r for r in _rows() if r.finding.startswith("large folios are evicted"))
     assert large.android.startswith("/data: ") and "order 0" in large.android
+
+
+def test_parity_reruns_cover_the_live_findings_of_notebooks_00_and_07() -> None:
+    """parity_reruns() has one row per live finding of notebooks 00 and 07 (their evidence
+    is parity rows), in README order, each run on the scenarios the finding names."""
+    from mrelease_ref import findings
+
+    live = [f for f in findings.FINDINGS
+            if f.notebook[:2] in ("00", "07") and "live" in f.evidence]
+    assert [_heading(r) for r in _parity_reruns()] == [f.heading for f in live]
+    assert all(", ".join(f.parity) in r.measure
+               for f, r in zip(live, _parity_reruns(), strict=True))
+
+
+def test_parity_findings_hold_on_android_in_the_model_only() -> None:
+    """The live findings of notebooks 00 and 07 (errno of process_mrelease(), what the
+    reap frees and unmaps, page cache after it, wants_signal() for a frozen victim,
+    /proc/<pid>/mem after the reap: mm/oom_kill.c, kernel/signal.c, fs/proc/base.c,
+    mm/memory.c at v6.18) depend on neither the page size nor the LRU, so the model side
+    of their parity scenarios gives the same measures on Kernel.android(), in pages. No
+    Android kernel was measured: every cell says it is the model's."""
+    assert all(r.holds_android for r in _parity_reruns())
+    assert all(r.android_cell == f"holds; {configs.MODEL_ONLY}" for r in _parity_reruns())
+    assert all(r.android.endswith("identical in pages") for r in _parity_reruns())
+
+
+def test_parity_measures_count_kb_in_pages_of_the_run() -> None:
+    """parity_measures() converts the kB measures (smaps/status RSS: K(x) = x <<
+    (PAGE_SHIFT - 10), fs/proc/task_mmu.c) to pages of the run's page size: the 1024-page
+    victim frozen in pause() keeps RssAnon 1024 pages after SIGTERM's EINVAL, which is
+    4096 kB on 4 KiB pages and 16384 kB on 16 KiB pages."""
+    from mrelease_ref.scenarios import parity
+
+    name = "frozen-pause-sigterm"
+    sc = next(s for s in parity.all_scenarios() if s.name == name)
+    raw = parity.run_model(sc, options=configs.ANDROID_OPTIONS)["after_reap.RssAnon"]
+    assert raw == 1024 * dict(configs.ANDROID_OPTIONS)["page_size"] // 1024
+    rows = dict(configs.parity_measures(name, configs.ANDROID_OPTIONS))
+    assert rows["RssAnon at after_reap (pages)"] == 1024
+    assert rows == dict(configs.parity_measures(name))
+
+
+def test_lmkd_reruns_are_notebook_06s_headings_but_the_sweep() -> None:
+    """LMKD_RERUN lists notebook 06's ``### Finding:`` headings in order, all but the
+    last (the ten-seed sweep, which says why it is not re-run), and lmkd_reruns() returns
+    one row per finding in that order."""
+    from mrelease_ref import findings
+
+    heads = _headings("06")
+    assert list(configs.LMKD_RERUN) == heads[:-1]
+    assert [r.finding for r in _lmkd_reruns()] == list(configs.LMKD_RERUN)
+    assert f"Finding: {heads[-1]}" in findings.WHY_NOT_RERUN
+
+
+def test_android_device_is_kernel_android_as_lmkd_runs_it() -> None:
+    """The LMKD device on Android's settings is Kernel.android()'s arch, LRU, page size
+    (arm64 CONFIG_ARM64_16K_PAGES) and order-0 page cache, with the same model page as the
+    default device (64 KiB), so both run the same number of model pages."""
+    from mrelease_ref.lmkd.device import DeviceConfig, make_kernel
+    from mrelease_ref.sim.kernel import ANDROID
+
+    d, a = DeviceConfig(), configs.android_device()
+    k = make_kernel(a, "baseline", None, 0)
+    assert (k.config.arch, k.config.page_size, k.config.lru_gen) == (
+        ANDROID["arch"], ANDROID["page_size"], ANDROID["lru_gen"])
+    assert a.file_folio_order == 0 and not ANDROID["file_large_folios"]
+    assert a.page_kb * a.scale == d.page_kb * d.scale
+    assert a.pages(a.ram_mb) == d.pages(d.ram_mb)
+
+
+def test_lmkd_findings_hold_on_the_android_device() -> None:
+    """On the device with Kernel.android()'s settings (seed 0) every LMKD finding re-run
+    holds: the kill decisions are made in MiB against watermarks, the reap's eviction of
+    single-page folios does not depend on the page size, and MGLRU kills as the classic
+    LRU does (notebook 06's second finding); the teardown is shorter, since a 16 KiB page
+    has a quarter of the PTEs of 4 KiB pages at the same calibrated price per page."""
+    rows = _lmkd_reruns()
+    assert all(r.holds_android for r in rows)
+    assert all(r.android_cell.startswith("holds; seed 0: ") for r in rows)
+
+
+def test_parity_options_and_names_are_checked() -> None:
+    """Misuse of the Python API raises before anything runs, saying what to give:
+    run_model()'s options must be (name, value) pairs of Kernel settings (TypeError), a
+    parity scenario must exist and parity_reruns() covers notebooks 00 and 07 only
+    (ValueError); a Kernel setting the Kernel refuses (a 16 KiB page on x86_64) raises
+    the Kernel's ValueError."""
+    import pytest
+
+    from mrelease_ref.scenarios import parity
+
+    sc = next(s for s in parity.all_scenarios() if s.name == "zombie")
+    with pytest.raises(TypeError, match="name, value"):
+        parity.run_model(sc, options=("page_size",))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="arm64"):
+        parity.run_model(sc, options=(("page_size", 16384),))
+    with pytest.raises(ValueError, match="no parity scenario"):
+        configs.parity_measures("no-such-scenario")
+    with pytest.raises(ValueError, match="'00', '07' or None"):
+        configs.parity_reruns("01")

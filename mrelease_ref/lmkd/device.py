@@ -1,7 +1,10 @@
 """The device: RAM, watermarks, an unkillable base, the zygote, and the apps at t = 0.
 
 Not kernel code. Sizes are in MiB of the *device*; the kernel model holds them in model
-pages, ``scale`` device pages (4 KiB each) per model page (:meth:`DeviceConfig.pages`).
+pages, ``scale`` device pages (``page_kb``, 4 KiB by default) per model page
+(:meth:`DeviceConfig.pages`). ``page_kb=16`` is a 16 KiB-page arm64 device (the kernel is
+built with ``page_size=16384``, as ``Kernel.android()``); with ``scale=4`` it runs the same
+64 KiB model pages as the default device.
 Tags: [S] sourced, [D] derived, [E] estimated (docs/sources.md §L7 gives the scenario
 these defaults follow; §L3 the app composition; §L1.6 the watermarks).
 
@@ -90,6 +93,9 @@ Limitations:
   differential tests against the full model
   (``tests/test_lmkd.py::test_aggregated_pages_give_the_full_models_results``) run a
   small device only.
+- ``page_kb=16``: the calibrated prices are per page of this x86_64 4 KiB kernel, so a
+  16 KiB device's reap costs the same per page, a quarter per MiB [E]; and the kernel's
+  geometry (PMD, gather batch) is the 16 KiB one applied to model pages.
 """
 
 from __future__ import annotations
@@ -105,9 +111,6 @@ from mrelease_ref.sim.kernel import Kernel
 if TYPE_CHECKING:
     from mrelease_ref.include.linux.fs import Inode
     from mrelease_ref.sim.process import Mapping, Process
-
-PAGES_PER_MIB = 256
-HPAGE_PMD_NR = 512
 
 ROLES = ("foreground", "perceptible", "service", "home", "previous", "cached")
 CACHED_APP_MIN_ADJ, CACHED_APP_MAX_ADJ = 905, 999  # §L1.4 [S] (900..999; 905 as in §L7.2)
@@ -172,10 +175,15 @@ class DeviceConfig:
     read_ahead_kb: int = 8192  # the device's readahead window [S: this VM's vda]
     lru_gen: bool = False  # the multi-gen LRU (Kernel(lru_gen=True))
     arch: str = "arm64"  # same generic mmu_gather path as x86_64 (Kernel docstring)
+    page_kb: int = 4  # the device's base page; 16: a 16 KiB-page arm64 kernel (Android 15+)
 
     def __post_init__(self) -> None:
         if self.scale < 1 or self.scale & (self.scale - 1):
             raise ValueError(f"scale must be a power of two >= 1, got {self.scale}")
+        if self.page_kb not in (4, 16, 64) or (self.page_kb != 4 and self.arch != "arm64"):
+            raise ValueError(f"page_kb must be 4, or 16 or 64 with arch='arm64' (the "
+                             f"granules Kernel(page_size=...) takes), got {self.page_kb} "
+                             f"with arch={self.arch!r}")
         if not self.wmark_min_mb < self.wmark_low_mb < self.wmark_high_mb:
             raise ValueError("watermarks must satisfy min < low < high")
         if not 0.0 < self.excl_frac < 1.0:
@@ -184,14 +192,16 @@ class DeviceConfig:
             raise ValueError("kswapd_mb_s must be >= 0 and direct_mb_s > 0")
         if self.file_folio_order is not None and not 0 <= self.file_folio_order <= 9:
             raise ValueError("file_folio_order must be None (readahead) or between 0 and 9")
-        if self.read_ahead_kb < 0 or self.read_ahead_kb % (4 * self.scale):
+        unit = self.page_kb * self.scale  # kB of one model page
+        if self.read_ahead_kb < 0 or self.read_ahead_kb % unit:
             raise ValueError(
-                f"read_ahead_kb must be a multiple of 4 * scale ({4 * self.scale}): the "
+                f"read_ahead_kb must be a multiple of {self.page_kb} * scale ({unit}): the "
                 f"model's window is read_ahead_kb / scale, in whole model pages; got "
                 f"{self.read_ahead_kb}")
-        if self.file_folio_order is None and 0 < self.read_ahead_kb < 16 * self.scale:
+        if self.file_folio_order is None and 0 < self.read_ahead_kb < 4 * unit:
             raise ValueError(
-                f"read_ahead_kb {self.read_ahead_kb} is under 16 * scale ({16 * self.scale}): "
+                f"read_ahead_kb {self.read_ahead_kb} is under {4 * self.page_kb} * scale "
+                f"({4 * unit}): "
                 "the model's window would be under 4 pages, too small for readahead's "
                 "async mark (ra_pages / 4), so no folio would grow; lower scale")
         if not 0.0 <= self.cow_frac <= 1.0 or self.zygote_anon_mb < 0:
@@ -199,14 +209,19 @@ class DeviceConfig:
         if self.zygote_anon_mb > self.base_mb:
             raise ValueError("zygote_anon_mb is part of base_mb and cannot exceed it")
 
+    @property
+    def pages_per_mib(self) -> int:
+        """Device pages per MiB (256 with 4 KiB pages)."""
+        return 1024 // self.page_kb
+
     def pages(self, mb: float) -> int:
         """Model pages for ``mb`` device MiB (rounded; at least 1 if ``mb`` > 0)."""
-        n = round(mb * PAGES_PER_MIB / self.scale)
+        n = round(mb * self.pages_per_mib / self.scale)
         return max(n, 1) if mb > 0 else 0
 
     def mb(self, pages: int) -> float:
         """Device MiB held by ``pages`` model pages."""
-        return pages * self.scale / PAGES_PER_MIB
+        return pages * self.scale / self.pages_per_mib
 
     @property
     def excl_unit_mb(self) -> float:
@@ -338,13 +353,13 @@ def make_kernel(cfg: DeviceConfig, variant: str, patches: int | None, seed: int)
     the readahead window in model pages (``read_ahead_kb / scale``: the same window in
     device bytes, see the module docstring), the device's LRU and architecture."""
     model_pages = cfg.pages(cfg.ram_mb)
-    mem_mib = -(-model_pages // PAGES_PER_MIB)
+    mem_mib = -(-model_pages // cfg.pages_per_mib)
     pcp_high = max(2, cfg.pages(cfg.pcp_high_kb / 1024))
     return Kernel(
         variant, patches=patches, mem_mib=mem_mib, pcp_high=pcp_high,
         pcp_batch=max(1, pcp_high // 4), large_folios=True,
         file_folio_order=cfg.file_folio_order, read_ahead_kb=cfg.read_ahead_kb // cfg.scale,
-        lru_gen=cfg.lru_gen, arch=cfg.arch, seed=seed,
+        lru_gen=cfg.lru_gen, arch=cfg.arch, page_size=cfg.page_kb * 1024, seed=seed,
         cost_model=calibrated_cost_model(), debug_vm=cfg.debug_vm,
     )
 
@@ -407,11 +422,12 @@ def populate_app(dev: Device, app: App) -> None:
 
 
 def _fill_base(dev: Device, nr_pages: int) -> None:
-    """Anonymous memory of the unkillable base: THPs, then 4 KiB pages for the rest."""
+    """Anonymous memory of the unkillable base: THPs, then base pages for the rest."""
     p = dev.base
-    thp, rest = divmod(nr_pages, HPAGE_PMD_NR)
+    pmd_nr = dev.kernel.pg.HPAGE_PMD_NR
+    thp, rest = divmod(nr_pages, pmd_nr)
     if thp:
-        _fault_in(p, p.mmap(thp * HPAGE_PMD_NR, thp=True), write=True)
+        _fault_in(p, p.mmap(thp * pmd_nr, thp=True), write=True)
     if rest:
         _fault_in(p, p.mmap(rest), write=True)
 

@@ -422,7 +422,8 @@ class _Run:
         """The most a file fault can read at once, in model pages: the readahead window
         (read-around; ``read_ahead_kb / scale`` model pages), or the fixed-order folio."""
         o = self.cfg.file_folio_order
-        return max(1, self.cfg.read_ahead_kb // 4 // self.cfg.scale) if o is None else 1 << o
+        window = self.cfg.read_ahead_kb // self.cfg.page_kb // self.cfg.scale
+        return max(1, window) if o is None else 1 << o
 
     def allocate(self) -> None:
         """Fault in what each fill is due, reclaiming directly under the min watermark."""

@@ -38,7 +38,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from mrelease_ref.fs.proc.task_mmu import smap_gather_stats
-from mrelease_ref.include.linux.mm_types import PAGE_SIZE
 
 if TYPE_CHECKING:
     from mrelease_ref.include.linux.fs import Inode
@@ -84,5 +83,5 @@ def exclusive_anon_pages(mm: MmStruct) -> int:
     for vma in mm.mm_mt:
         if vma.vm_file is None:
             mss = smap_gather_stats(vma)
-            total += (mss.private_clean + mss.private_dirty) // PAGE_SIZE
+            total += (mss.private_clean + mss.private_dirty) // mm.kernel.pg.PAGE_SIZE
     return total

@@ -1,4 +1,5 @@
-"""Which findings of notebooks 01 and 02 hold on which kernel configuration.
+"""Which findings hold on which kernel configuration (notebooks 01 and 02; on Android
+also 00, 03, 06 and 07).
 
 Not kernel code. :func:`finding_by_config` re-runs, for every ``### Finding:`` of notebooks
 01 (patch 1) and 02 (patch 2), the scenario that is its evidence, once on the default
@@ -30,6 +31,18 @@ down) are re-run on ``Kernel.android()`` only (:func:`android_reruns`): each one
 evidence, the notebook's experiment functions on the same cases and versions, must be
 identical to the default run once RSS is counted in pages (:func:`in_pages`).
 
+The live findings of notebooks 00 and 07 rest on parity rows (model against this x86_64
+kernel). :func:`parity_reruns` runs the *model side* of their parity scenarios with the
+preset's settings (``parity.run_model(..., options=ANDROID_OPTIONS)``) and compares every
+measure with the model's default run, kB counted in pages (:func:`parity_measures`); with
+no Android kernel to compare with, each cell says "model only".
+
+Notebook 06's LMKD findings are re-run by :func:`lmkd_reruns` on the simulated device with
+the preset's arch, LRU, page size (``DeviceConfig.page_kb``) and order-0 page cache
+(:func:`android_device`), default scenario, seed 0, for baseline, v1 and v3: each
+finding's own predicate (the notebook's Checks) on those runs. The ten-seed sweep finding
+is not re-run (its cell says why).
+
 Limitations:
 - Architecture: arm64 uses the same generic mmu_gather path as x86_64 in the model (see
   ``sim/kernel.py``), so there is no arm64-only column: the Android column changes arch,
@@ -39,6 +52,9 @@ Limitations:
 - Notebook 03's findings have no MGLRU-only column: their evidence runs no LRU code, and
   the Android run (which has the multi-gen LRU on) already shows it unchanged
   (``tests/test_scenarios_configs.py::test_reap_kill_findings_hold_on_android_page_for_page``).
+- The Android cells of notebooks 00 and 07 are the model's only (no Android kernel); those
+  of notebook 06 are one seed of the device and three kernels (baseline, v1, v3), and its
+  16 KiB-page teardown times use the 4 KiB calibrated prices per page [E].
 - The PID controller's tier protection never engages at these sizes (fewer than
   MIN_LRU_BATCH refaults per tier), so the multi-gen results are those of its
   generation logic.
@@ -582,6 +598,185 @@ ANDROID_RERUN: Final[tuple[str, ...]] = (
 notebook 04's model findings: :data:`races.ANDROID_RERUN`)."""
 
 
+# --- notebooks 00 and 07: the parity scenarios' model side, Android only ---------------
+
+MODEL_ONLY: Final = "model only: no Android kernel to compare with"
+"""What every Android cell of :func:`parity_reruns` adds: only the model side ran."""
+
+
+def parity_measures(name: str, options: patch2.Options = ()) -> list[tuple[str, Any]]:
+    """The measures of parity scenario ``name`` (:func:`~mrelease_ref.scenarios.parity.
+    all_scenarios`) on the model side, run with ``options`` (e.g. :data:`ANDROID_OPTIONS`):
+    ``(measure name, value)`` per measure, kB measures converted to pages of the run's page
+    size (as :func:`in_pages`), so that runs on 4 KiB and 16 KiB pages compare."""
+    from mrelease_ref.include.linux.mm_types import PAGE_SIZE
+    from mrelease_ref.scenarios import parity
+
+    sc = next((s for s in parity.all_scenarios() if s.name == name), None)
+    if sc is None:
+        raise ValueError(f"no parity scenario {name!r}; see parity.all_scenarios()")
+    page_size = int(dict(options).get("page_size", PAGE_SIZE))
+    obs = parity.run_model(sc, options=options)
+    out: list[tuple[str, Any]] = []
+    for m in sc.measures:
+        value = m.value(obs)
+        if m.name.endswith("(kB)"):
+            out.append((m.name[:-4] + "(pages)", int(value) * 1024 // page_size))
+        else:
+            out.append((m.name, value))
+    return out
+
+
+def _parity_rerun(notebook: str, heading: str, scenarios: tuple[str, ...]) -> AndroidRerun:
+    """A live finding of notebook 00 or 07 on ``Kernel.android()``, model side only: it
+    holds when every measure of its parity scenarios is what the model gives by default,
+    in pages."""
+    default = [parity_measures(n) for n in scenarios]
+    andr = [parity_measures(n, ANDROID_OPTIONS) for n in scenarios]
+    same = default == andr
+    changed = sorted({f"{n}: {a[0]}" for n, d_rows, a_rows in zip(scenarios, default, andr,
+                                                                    strict=True)
+                      for a, d in zip(a_rows, d_rows, strict=True) if a != d})
+    return AndroidRerun(
+        notebook, heading.removeprefix("Finding: "),
+        f"the model side of parity scenarios {', '.join(scenarios)}",
+        f"{sum(map(len, andr))} measures of {len(scenarios)} scenarios: "
+        f"{'identical' if same else 'differ'} in pages",
+        same, MODEL_ONLY if same else f"{'; '.join(changed)} ({MODEL_ONLY})")
+
+
+def parity_reruns(notebook: str | None = None) -> list[AndroidRerun]:
+    """The live findings of notebooks 00 and 07 (parity rows, model against this x86_64
+    kernel) on ``Kernel.android()``, model side only: each one's parity scenarios
+    (``mrelease_ref.findings``: ``Finding.parity``) run by ``parity.run_model(...,
+    options=ANDROID_OPTIONS)`` and compared with the model's default run, in pages. There is
+    no Android kernel to hold them against, so a cell that holds says "model only".
+    ``finding`` is the README heading without its "Finding: " prefix (notebook 00's two
+    section headings have none), in README order; ``notebook`` "00" or "07" keeps that
+    notebook's only."""
+    from mrelease_ref import findings
+
+    if notebook not in (None, "00", "07"):
+        raise ValueError(f"notebook must be '00', '07' or None, got {notebook!r}")
+    return [_parity_rerun(f.notebook[:2], f.heading, f.parity) for f in findings.FINDINGS
+            if f.notebook[:2] in ((notebook,) if notebook else ("00", "07"))
+            and "live" in f.evidence]
+
+
+# --- notebook 06: the LMKD device on Android's settings ---------------------------------
+
+LMKD_VARIANTS: Final = ("baseline", "v1", "v3")
+"""The kernels :func:`lmkd_reruns` runs (v3 stands for the REAP_KILL-only versions)."""
+
+
+def android_device() -> Any:
+    """The LMKD device (``lmkd.device.DeviceConfig``) with ``Kernel.android()``'s settings:
+    its arch, its LRU, its page size as the device's base page (``page_kb``) and its
+    order-0 ``/data`` page cache; ``scale`` keeps the default model page (64 KiB), so both
+    devices run the same number of model pages."""
+    from mrelease_ref.lmkd.device import DeviceConfig
+
+    d = DeviceConfig()
+    page_kb = ANDROID["page_size"] // 1024
+    return dataclasses.replace(
+        d, arch=ANDROID["arch"], lru_gen=ANDROID["lru_gen"], page_kb=page_kb,
+        scale=d.scale * d.page_kb // page_kb,
+        file_folio_order=None if ANDROID["file_large_folios"] else 0)
+
+
+def lmkd_android_runs() -> dict[str, Any]:
+    """The default LMKD scenario (seed 0) on :func:`android_device`, per kernel of
+    :data:`LMKD_VARIANTS` (``lmkd.sim.RunResult`` each)."""
+    from mrelease_ref.lmkd import sim
+
+    return {v: sim.run(sim.Scenario(variant=v, device=android_device()))
+            for v in LMKD_VARIANTS}
+
+
+def _stored_classic_kills() -> dict[str, int]:
+    """Kills per kernel at seed 0 on the default device (classic LRU, 4 KiB pages,
+    single-page folios), from notebook 06's stored sweep."""
+    from mrelease_ref.lmkd import sweeps
+
+    rows = sweeps.load_sweeps()["sweeps"]["variants"]
+    return {r["variant"]: r["kills"] for r in rows
+            if r["seed"] == 0 and not r["x"] and r["y"] == 0 and r["variant"] in LMKD_VARIANTS}
+
+
+def lmkd_reruns(runs: dict[str, Any] | None = None) -> list[AndroidRerun]:
+    """Notebook 06's findings on the LMKD device with ``Kernel.android()``'s settings
+    (:func:`android_device`), default scenario, seed 0: each finding's own predicate (the
+    notebook's Checks) applied to :func:`lmkd_android_runs` (or ``runs``). The sweep
+    finding (ten seeds, many layouts) is not re-run (``findings.WHY_NOT_RERUN``)."""
+    r = lmkd_android_runs() if runs is None else runs
+    base, v1, v3 = (r[v] for v in LMKD_VARIANTS)
+    kills = " / ".join(str(r[v].n_kills) for v in LMKD_VARIANTS)
+    classic = _stored_classic_kills()
+    out = [AndroidRerun(
+        "06", "v1 saves kills only as far as its reaps can evict the victims' files",
+        "kills baseline / v1 / v3, seed 0; what v1's reaps leave of the victims' APKs",
+        f"{kills}; v1 left {sum(k.excl_left_cached_mb or 0.0 for k in v1.kills):.1f} MiB "
+        "cached", v1.n_kills < base.n_kills == v3.n_kills and all(
+            k.excl_left_cached_mb == 0.0 for k in v1.kills),
+        f"seed 0: {kills} kills (baseline / v1 / v3); /data's page cache is order 0 (the "
+        "single-page layout), so each v1 reap evicts the victim's whole APK")]
+    same = {v: r[v].n_kills for v in LMKD_VARIANTS} == classic
+    out.append(AndroidRerun(
+        "06", "under the multi-gen LRU v1 saves the same kills as on the classic LRU",
+        "kills baseline / v1 / v3, seed 0, against the classic LRU with 4 KiB pages "
+        "(stored sweep)", f"{kills} against {' / '.join(str(classic[v]) for v in LMKD_VARIANTS)}",
+        same, "seed 0: each kernel kills as on the classic LRU with 4 KiB pages" if same
+        else "seed 0: kills differ from the classic LRU's with 4 KiB pages"))
+    out.append(AndroidRerun(
+        "06", "under the baseline almost every kill after the first is redundant",
+        "redundant kills of all kills: baseline, v1",
+        f"baseline {base.n_redundant} of {base.n_kills}, v1 {v1.n_redundant} of {v1.n_kills}",
+        base.n_redundant == base.n_kills - 1 and v1.n_redundant == 0,
+        f"seed 0: {base.n_redundant} of the baseline's {base.n_kills} kills redundant, "
+        f"{v1.n_redundant} of v1's {v1.n_kills}"))
+    tear = [k.teardown_ms for x in (v1, v3) for k in x.kills if k.teardown_ms is not None]
+    pinned = [k.teardown_ms for k in base.kills if k.pinned and k.teardown_ms is not None]
+    out.append(_teardown_rerun(tear, pinned))
+    rb, rv = base.relaunch, v1.relaunch
+    paid = (rb is not None and rv is not None and rb.read_mb == 0.0
+            and rv.read_mb == rv.excl_mb and rv.refault_mb == 0.0)
+    out.append(AndroidRerun(
+        "06", "v1's evictions are paid at relaunch, and the cost is invisible to refault "
+        "counters", "relaunch MiB read baseline / v1 (of the APK), refaults v1",
+        "no relaunch" if rb is None or rv is None else
+        f"{rb.read_mb} / {rv.read_mb} of {rv.excl_mb}; {rv.refault_mb} refaulted", paid,
+        "seed 0: v1's relaunch reads its whole APK again, no refault counted" if paid
+        else "seed 0: the relaunch differs"))
+    return out
+
+
+def _teardown_rerun(tear: list[int], pinned: list[int]) -> AndroidRerun:
+    """The teardown finding from the REAP_KILL teardowns (ms) and the pinned ESRCH ones."""
+    finding = ("REAP_KILL bounds the teardown at a few milliseconds; a pinned ESRCH victim "
+               "takes tens")
+    measure = "teardown ms with REAP_KILL (v1, v3); of the baseline's pinned ESRCH victims"
+    if not (tear and pinned):
+        return AndroidRerun("06", finding, measure, f"{tear}; pinned {pinned}", False,
+                            "seed 0: no REAP_KILL teardown or no pinned ESRCH victim")
+    return AndroidRerun(
+        "06", finding, measure, f"{min(tear)}-{max(tear)} ms; pinned {pinned} ms",
+        max(tear) <= 5 and min(pinned) >= 10,
+        f"seed 0: REAP_KILL teardowns take {min(tear)}-{max(tear)} ms (16 KiB pages: a "
+        "quarter of the PTEs, each priced as on this x86_64 4 KiB kernel [E]), the pinned "
+        f"ESRCH victim {max(pinned)} ms")
+
+
+LMKD_RERUN: Final[tuple[str, ...]] = (
+    "v1 saves kills only as far as its reaps can evict the victims' files",
+    "under the multi-gen LRU v1 saves the same kills as on the classic LRU",
+    "under the baseline almost every kill after the first is redundant",
+    "REAP_KILL bounds the teardown at a few milliseconds; a pinned ESRCH victim takes tens",
+    "v1's evictions are paid at relaunch, and the cost is invisible to refault counters",
+)
+"""The findings :func:`lmkd_reruns` covers, in order (notebook 06's headings but the
+sweep's)."""
+
+
 def finding_by_config(notebook: str | None = None) -> list[FindingByConfig]:
     """Every finding of notebooks 01 and 02 (or of ``notebook`` "01"/"02" only), in
     notebook order, on the default configuration and under the multi-gen LRU (see the
@@ -603,6 +798,13 @@ def as_table(rows: list[FindingByConfig]) -> list[Row]:
              "MGLRU": r.mglru, "verdict": r.verdict, "how it differs": r.differs,
              "Kernel.android()": r.android, "on Android": r.android_cell}
             for r in rows]
+
+
+def android_table(rows: list[AndroidRerun]) -> list[Row]:
+    """Rows for ``pandas.DataFrame`` of findings re-run on Android only: finding, measure,
+    the result there and the README's cell."""
+    return [{"finding": r.finding, "measure": r.measure, "Kernel.android()": r.android,
+             "on Android": r.android_cell} for r in rows]
 
 
 FINDINGS: Final[tuple[str, ...]] = (

@@ -1640,14 +1640,17 @@ def _errno_name(err: int) -> str:
 
 
 class _ModelRun:
-    """Interprets the steps on a fresh ``Kernel(variant="baseline")``."""
+    """Interprets the steps on a fresh ``Kernel(variant="baseline")`` (``options``: extra
+    Kernel settings over the scenario's own, e.g. those of ``Kernel.android()``)."""
 
-    def __init__(self, sc: Scenario, variant: str = "baseline") -> None:
+    def __init__(self, sc: Scenario, variant: str = "baseline",
+                 options: Sequence[tuple[str, Any]] = ()) -> None:
         from mrelease_ref import Kernel
 
         self.sc = sc
         self.obs: Obs = {"victim_mib": _victim_mib(sc)}
-        self.k: Kernel = Kernel(variant=variant, seed=0, large_folios=not sc.small_file_folios)
+        kw: dict[str, Any] = {"large_folios": not sc.small_file_folios, **dict(options)}
+        self.k: Kernel = Kernel(variant=variant, seed=0, **kw)
         self.lmkd = self.k.spawn("lmkd", uid=0)
         self.v = build_victim(self.k, sc.victim, parent=self.lmkd)
         self.files = {i: self.v.files[f"{m.kind}-{i}"]
@@ -1696,7 +1699,8 @@ class _ModelRun:
 
     def _probe(self) -> dict[str, int]:
         zone, mem = self.k.zoneinfo(), self.k.meminfo()
-        return {"free": zone["free_with_pcp"], "memfree": mem["MemFree"] // KB_PER_PAGE,
+        return {"free": zone["free_with_pcp"],
+                "memfree": mem["MemFree"] // self.k.pg.kb_per_page,
                 "pagetables_kb": mem["PageTables"], "mlocked_kb": mem["Mlocked"]}
 
     def _measured(self, label: str, action: Callable[[], object]) -> None:
@@ -1777,7 +1781,7 @@ class _ModelRun:
             status = child.status()
             for key in ("VmRSS", "RssAnon", "RssFile", "RssShmem"):
                 self.obs[f"{step.label}.{key}"] = status[key]
-            self.obs[f"{step.label}.AnonHugePages"] = _anon_huge_kb(child)
+            self.obs[f"{step.label}.AnonHugePages"] = _anon_huge_kb(child, self.k.pg.PMD_SIZE)
         elif op == "snapshot":
             self._snapshot(step.label)
         elif op == "mem_open":
@@ -1876,9 +1880,9 @@ class _ModelRun:
         held = step.target.startswith("held:")
         idx = int(step.target.split(":")[-1]) if step.target != "unmapped" else 0
         if step.target == "unmapped":
-            addr = 0x1000  # below mmap_min_addr: never mapped
+            addr = 1 << self.k.pg.PAGE_SHIFT  # one page up, below mmap_min_addr: unmapped
         else:
-            addr = self.v.mappings[idx].start + (step.page << 12)
+            addr = self.v.mappings[idx].start + (step.page << self.k.pg.PAGE_SHIFT)
         try:
             if held:
                 got = self.mem_handles["held"].read(addr, 1)
@@ -1913,7 +1917,7 @@ class _ModelRun:
             attempts += 1
             if attempts > 1:
                 child = self.lmkd.spawn_child("child")
-                m = child.mmap(nr_pages=size_mb * PAGES_PER_MIB)
+                m = child.mmap(nr_pages=size_mb * self.k.pg.pages_per_mib)
                 child.touch(m, write=True)
                 self.k.lru_add_drain_all()
                 fd = self.lmkd.pidfd_open(child.pid)
@@ -1934,15 +1938,16 @@ class _ModelRun:
         self.obs[f"{label}.attempts"] = attempts
 
 
-def _anon_huge_kb(p: Process) -> int:
-    """kB of anonymous THPs ``p`` maps with a PMD (smaps' AnonHugePages of its mm)."""
-    from mrelease_ref.include.linux.mm_types import PMD_SIZE, Pmd
+def _anon_huge_kb(p: Process, pmd_size: int) -> int:
+    """kB of anonymous THPs ``p`` maps with a PMD of ``pmd_size`` bytes (smaps'
+    AnonHugePages of its mm)."""
+    from mrelease_ref.include.linux.mm_types import Pmd
     from mrelease_ref.include.linux.page_flags import PG_anon
 
     mm = p.task.mm
     if mm is None:
         return 0
-    return sum(PMD_SIZE // 1024 for e in mm.pgd.values()
+    return sum(pmd_size // 1024 for e in mm.pgd.values()
                if isinstance(e, Pmd) and e.folio is not None and e.folio.flags & PG_anon)
 
 
@@ -1950,11 +1955,18 @@ def _has_mem_reads(sc: Scenario) -> bool:
     return any(step.op == "mem_read" for step in sc.steps)
 
 
-def run_model(sc: Scenario, variant: str = "baseline") -> Obs:
+def run_model(sc: Scenario, variant: str = "baseline",
+              options: Sequence[tuple[str, Any]] = ()) -> Obs:
     """Run ``sc`` on ``Kernel(variant=variant)`` (the parity table uses the baseline; other
     variants give the model's prediction for a patched kernel); return what the steps
-    observed."""
-    run = _ModelRun(sc, variant)
+    observed. ``options`` are extra Kernel settings over the scenario's own (the form of
+    ``patch2.Options``; e.g. ``tuple(ANDROID.items())`` runs the model side on
+    ``Kernel.android()``'s settings -- model only: there is no live kernel to compare)."""
+    if not all(isinstance(o, tuple) and len(o) == 2 and isinstance(o[0], str)
+               for o in options):
+        raise TypeError("options must be (name, value) pairs of Kernel settings, e.g. "
+                        "tuple(ANDROID.items())")
+    run = _ModelRun(sc, variant, options)
     for step in sc.steps:
         run.do(step)
     return run.obs
