@@ -28,7 +28,8 @@ def free_pages_and_caches(pages: Sequence[object], nr: int, try_evict_file_folio
     the include/linux/swap.h stub, ``release_pages(pages, nr)``."""
     if not nr:
         return
-    if not encoded_page_ptr(pages[0])[0].kernel.config.swap:  # type: ignore[arg-type]  # stub
+    first = encoded_page_ptr(pages[0])  # type: ignore[arg-type]  # model-only
+    if not first[0].kernel.config.swap:  # model-only: the stub
         release_pages(pages, nr)
         return
     free_pages_and_caches_loop(pages, nr, try_evict_file_folios, free_file_cache)

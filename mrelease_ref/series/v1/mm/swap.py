@@ -75,7 +75,7 @@ def free_pages_and_caches_loop(
     """
     if not nr:
         return
-    first = encoded_page_ptr(pages[0])  # type: ignore[arg-type]
+    first = encoded_page_ptr(pages[0])  # type: ignore[arg-type]  # model-only
     swapcache_fix = first[0].kernel.config.swapcache_fix  # model-only
     folios = FolioBatch()
     batch = folios.folios
