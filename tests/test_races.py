@@ -18,6 +18,7 @@ from functools import cache
 
 import pytest
 
+from mrelease_ref.include.linux.mm_types import PteTable
 from mrelease_ref.scenarios.races import (
     OutcomeRow,
     RaceSpec,
@@ -191,7 +192,7 @@ def test_a_pmd_of_the_race_world_spans_ptrs_per_pte_pages() -> None:
         vma = next(v for v in w.mm.mm_mt if v.anon_vma is not None)
         pmd_size = per_pmd * w.kernel.pg.PAGE_SIZE
         assert vma.vm_end - vma.vm_start == 2 * pmd_size
-        tables = [e for e in w.mm.pgd.values() if isinstance(e, list)]
+        tables = [e for e in w.mm.pgd.values() if isinstance(e, PteTable)]
         assert [len(t) for t in tables] == [per_pmd, per_pmd]  # one PTE table per PMD
         RaceSpec(pages_per_pmd=per_pmd, options=options)
         with pytest.raises(ValueError, match=f"pages_per_pmd <= {per_pmd}"):
