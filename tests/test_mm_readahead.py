@@ -192,3 +192,14 @@ def test_readahead_and_fault_around_keep_the_invariants(case: Case) -> None:
     one per PMD; mapcounts; rss; LRU) holds after every call while readahead, fault-around,
     whole-folio mapping and retried faults build the page cache and the page tables."""
     run_model_case(case, debug_vm=True)
+
+
+def test_read_file_caches_every_page_with_16k_pages() -> None:
+    """A whole-file read() leaves every page of the file cached whatever the page size
+    (mm/filemap.c:filemap_read() advances by the folios it copies from, in PAGE_SIZE units):
+    on Kernel.android() (16 KiB pages) ``read_file`` once never got past its first page."""
+    k = Kernel.android(large_folios=False, seed=0)
+    f = k.create_file("big.dat", nr_pages=64)
+    file = read_file(k, f, 1 << 20)
+    cached = sum(1 << folio.order for folio in f.i_mapping.i_pages.values())
+    assert cached == 64 and file.f_ra.prev_pos == 64 * k.pg.PAGE_SIZE

@@ -35,7 +35,6 @@ if TYPE_CHECKING:
 __all__ = ("FolioObs", "layout_of", "read_file", "run_kernel_case", "run_model_case",
            "stored_cases")
 
-_PAGE = 4096
 _MADV = {"hugepage": 14, "sequential": 2, "random": 1}  # MADV_* values (asm-generic/mman)
 
 
@@ -85,7 +84,8 @@ def read_file(k: Kernel, inode: Inode, chunk: int) -> File:
     from mrelease_ref.mm.filemap import filemap_get_pages
 
     file = File(inode.kind, inode, f_mode=FMODE_READ)
-    size = inode.i_size * _PAGE
+    page_size = k.pg.PAGE_SIZE  # 16 KiB on Kernel.android()
+    size = inode.i_size * page_size
     pos = 0
     while pos < size:
         end = pos + chunk
@@ -94,7 +94,7 @@ def read_file(k: Kernel, inode: Inode, chunk: int) -> File:
             if not batch:
                 raise MemoryError("filemap_get_pages() found no memory")
             for folio in batch:
-                folio_end = (folio.index + (1 << folio.order)) * _PAGE
+                folio_end = (folio.index + (1 << folio.order)) * page_size
                 if pos >= min(end, size) or folio_end <= pos:
                     break
                 pos = min(folio_end, end, size)
