@@ -37,7 +37,8 @@
 # [Every return code, every version](#every-return-code-every-version) ·
 # [The race REAP_KILL closes](#the-race-reap_kill-closes) ·
 # [Who runs exit_mmap()](#who-runs-exit_mmap-mmget-v1-against-mmgrab-v2-v3) ·
-# [Findings](#findings) · [Review points for patch 3](#review-points-for-patch-3) ·
+# [Findings](#findings) · [On Android](#on-android) ·
+# [Review points for patch 3](#review-points-for-patch-3) ·
 # [Try it](#try-it) · [Limitations](#limitations) · [Checks](#checks)
 
 # %% tags=["hide-input"]
@@ -51,7 +52,7 @@ import mrelease_ref
 from mrelease_ref import PROCESS_MRELEASE_REAP_KILL, Kernel
 from mrelease_ref.kernel import signal as base_signal
 from mrelease_ref.mm import oom_kill as base
-from mrelease_ref.scenarios import patch3
+from mrelease_ref.scenarios import configs, patch3
 from mrelease_ref.series.rfc.kernel import signal as rfc_signal
 from mrelease_ref.series.v1.mm import oom_kill as v1
 from mrelease_ref.series.v3.kernel import signal as v3_signal
@@ -544,6 +545,17 @@ tables.mark_inferred(ns_after)
 tables.mark_inferred(pd.DataFrame([dataclasses.asdict(r) for r in patch3.permission_check()]))
 
 # %% [markdown]
+# ## On Android
+# The five findings above, re-run on `Kernel.android()` (arm64, 16 KiB pages, the multi-gen
+# LRU, an order-0 page cache; `mrelease_ref.scenarios.configs.android_reruns("03")`): each
+# finding's experiments, on the same cases and versions, compared with the runs above with
+# sizes counted in pages. Model only: there is no Android kernel here to compare with.
+
+# %%
+on_android = configs.android_reruns("03")
+pd.DataFrame(configs.android_table(on_android)).set_index("finding")
+
+# %% [markdown]
 # ## Review points for patch 3
 # From docs/sources.md §T4.3, in order. Each row: who, the point, the answer, how it ended, and the
 # experiment of this notebook that speaks to it, where the model can (`patch3.REVIEW_POINTS`).
@@ -642,3 +654,5 @@ assert (inside.loc[V123, "init_fault"] == "SIGBUS").all() and inside.loc[V123].i
 assert inside.loc[V123, "ns_worker_exited"].all()  # zap_pid_ns_processes()
 v1_abandoned = next(r for r in unstable if r.version == "v1" and r.interrupted)
 assert not v1_abandoned.unstable_while_waiting and v1_abandoned.file_cached == 32
+assert [r.finding for r in on_android] == list(configs.ANDROID_RERUN[:5])  # every finding
+assert all(r.holds_android for r in on_android)  # each holds page for page on Android

@@ -13,6 +13,8 @@ import functools
 import re
 from pathlib import Path
 
+import pytest
+
 from mrelease_ref.scenarios import configs
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
@@ -296,3 +298,10 @@ def test_parity_options_and_names_are_checked() -> None:
         configs.parity_measures("no-such-scenario")
     with pytest.raises(ValueError, match="'00', '07' or None"):
         configs.parity_reruns("01")
+
+
+def test_android_reruns_by_notebook_refuses_other_notebooks() -> None:
+    """``android_reruns(notebook)`` covers notebooks 03 and 04 only; any other value is a
+    misuse of the API and says which values it takes."""
+    with pytest.raises(ValueError, match="'03', '04' or None"):
+        configs.android_reruns("05")

@@ -579,11 +579,14 @@ def _notebook03() -> list[AndroidRerun]:
     ]
 
 
-def android_reruns() -> list[AndroidRerun]:
+def android_reruns(notebook: str | None = None) -> list[AndroidRerun]:
     """The findings outside notebooks 01 and 02 re-run on ``Kernel.android()`` (notebook
     03's, and notebook 04's model findings: :func:`races.android_reruns`; see
-    :data:`ANDROID_RERUN`)."""
-    return [*_notebook03(), *races.android_reruns()]
+    :data:`ANDROID_RERUN`), or only those of ``notebook`` "03" or "04"."""
+    if notebook not in (None, "03", "04"):
+        raise ValueError(f"notebook must be '03', '04' or None, got {notebook!r}")
+    rows = _notebook03() if notebook in (None, "03") else []
+    return rows + (races.android_reruns() if notebook in (None, "04") else [])
 
 
 ANDROID_RERUN: Final[tuple[str, ...]] = (
