@@ -62,7 +62,6 @@ from mrelease_ref.include.linux.mm_types import (
     MM_SWAPENTS,
     PTE_BITS_MASK,
     PTE_IDX_SHIFT,
-    PTE_PRESENT,
     VM_HUGETLB,
     VM_LOCKED,
     VM_MAYSHARE,
@@ -210,8 +209,7 @@ def vm_normal_page(vma: VmAreaStruct, addr: int, pte: Pte) -> Page | None:
 def _set_pte(table: PteTable, idx: int, folio: Folio | None, page_idx: int, bits: int) -> None:
     """Model helper: ``set_pte_at()`` of a new present entry, written straight into the
     table's two stores (``table[idx] = Pte(...)`` without building the Pte)."""
-    table.refs[idx] = folio
-    table.vals[idx] = PTE_PRESENT | page_idx << PTE_IDX_SHIFT | bits
+    table.set_present(idx, folio, page_idx, bits)
 
 
 def do_anonymous_page(vma: VmAreaStruct, address: int, write: bool) -> int:

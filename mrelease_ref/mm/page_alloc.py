@@ -125,6 +125,7 @@ def free_unref_folios(folios: list[Folio]) -> None:
     max_free_count = batch << CONFIG_PCP_BATCH_SCALE_MAX
     to_pcp = to_buddy = freed = 0
     pmd_order = kernel.pg.HPAGE_PMD_ORDER
+    small_tails = kernel.small_folio_tails
     for folio in folios:
         order = folio.order
         nr = 1 << order
@@ -134,11 +135,10 @@ def free_unref_folios(folios: list[Folio]) -> None:
             ev["UNEVICTABLE_MLOCKFREED"] = ev.get("UNEVICTABLE_MLOCKFREED", 0) + nr
         folio.flags = PG_freed
         folio.mapping = None
-        if folio._tail is not None:
-            if folio.order:
-                folio.private = None
-            else:  # a small folio's rare fields leave the side table with it
-                kernel.small_folio_tails.pop(folio, None)
+        if order:
+            folio.private = None
+        elif small_tails:  # a small folio's rare fields leave the side table with it
+            small_tails.pop(folio, None)
         freed += nr
         if order <= PAGE_ALLOC_COSTLY_ORDER or order == pmd_order:  # pcp_allowed_order()
             count += nr  # free_frozen_page_commit()

@@ -552,13 +552,18 @@ class PteTable:
 
     def __setitem__(self, i: int, entry: Pte | SwpEntry | None) -> None:
         if type(entry) is Pte:
-            self.refs[i] = entry.folio
-            self.vals[i] = PTE_PRESENT | entry.idx << PTE_IDX_SHIFT | entry.bits
+            self.set_present(i, entry.folio, entry.idx, entry.bits)
         elif entry is None or type(entry) is SwpEntry:
             self.refs[i] = entry
             self.vals[i] = 0
         else:
             raise TypeError(f"a PTE slot holds None, a Pte or a SwpEntry, not {entry!r}")
+
+    def set_present(self, i: int, folio: Folio | None, idx: int, bits: int) -> None:
+        """Model helper: write a present entry into slot ``i`` without building a
+        :class:`Pte` (the one place that encodes a slot's word)."""
+        self.refs[i] = folio
+        self.vals[i] = PTE_PRESENT | idx << PTE_IDX_SHIFT | bits
 
     def __iter__(self) -> Iterator[Pte | SwpEntry | None]:
         for i in range(len(self.refs)):
